@@ -1,0 +1,54 @@
+# uniql.h - build, test, bench, demo.  `make help` lists the targets.
+CC      ?= cc
+STRICT  := -std=c99 -Wall -Wextra -Wpedantic -Werror
+OPT     ?= -O2
+LDLIBS  := -lm
+B       := build
+
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
+
+.PHONY: all test test-clang asan ubsan valgrind bench demo examples clean help
+
+all: $(B)/test
+
+help:
+	@echo "make test      build and run the unit tests (last line: N passed, N failed)"
+	@echo "make asan      tests under -fsanitize=address,undefined"
+	@echo "make ubsan     tests under -fsanitize=undefined with traps"
+	@echo "make valgrind  tests under valgrind memcheck (zero errors, zero leaks)"
+	@echo "make bench     benchmarks (ratios measured in one run)"
+	@echo "make demo      the main job on the embedded default model"
+
+$(B):
+	@mkdir -p $(B)
+
+$(B)/test: $(TEST_DEP) | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
+
+test: $(B)/test
+	@./$(B)/test
+
+# the same sources with clang, warnings as errors (portability of the header itself)
+test-clang: | $(B)
+	@clang $(STRICT) $(OPT) -o $(B)/test_clang $(TEST_SRC) $(LDLIBS)
+	@./$(B)/test_clang
+
+$(B)/test_asan: $(TEST_DEP) | $(B)
+	@$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LDLIBS)
+
+asan: $(B)/test_asan
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/test_asan
+
+$(B)/test_ubsan: $(TEST_DEP) | $(B)
+	@$(CC) $(STRICT) -O2 -g -fsanitize=undefined -fsanitize-undefined-trap-on-error -o $@ $(TEST_SRC) $(LDLIBS)
+
+ubsan: $(B)/test_ubsan
+	@./$(B)/test_ubsan
+
+valgrind: $(B)/test
+	@valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all ./$(B)/test
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,17 @@
+/* test_main.c - the one translation unit with UNIQL_IMPLEMENTATION, and the list of
+   suites. Every other tests/test_*.c includes uniql.h for declarations only, which also
+   proves that the header links from several translation units. */
+#define UNIQL_IMPLEMENTATION
+#include "../uniql.h"
+#include "uq_test.h"
+
+SUITE_EXTERN(core_suite);
+
+UQ_MAIN_DEFS()
+
+int main(int argc, char **argv)
+{
+    UQ_MAIN_BEGIN(argc, argv);
+    RUN_SUITE(core_suite);
+    UQ_MAIN_END();
+}
