@@ -132,25 +132,36 @@ typedef enum uniql_dtype {
     UNIQL_DTYPE_Q8 = 5    /* 8-bit, symmetric, one fp16 scale per row */
 } uniql_dtype;
 
-/* A read-only view of a row-major weight matrix W (rows = outputs, cols = inputs),
-   used as y = W x. The view never owns memory.
-   - data points at element (0,0) of the view; `stride` is the byte distance between
-     consecutive rows (so a view of the first r rows / c cols of a bigger matrix is the
-     same pointer with smaller rows/cols).
-   - Q4/Q4Z/Q8: `scales` points at the fp16 scale of (row 0, group 0); `scale_stride`
-     is the number of scales between consecutive rows. Q4Z: `zeros` is indexed like
-     `scales`. Q8: one scale per row (group = cols of the stored matrix).
-   - `group` is the quantization group length along cols (Q4/Q4Z); a view may only cut
-     cols at a multiple of it. */
+/* A read-only view of a weight matrix W (rows = outputs, cols = inputs), used as
+   y = W x. The view never owns memory.
+
+   Storage. The matrix is stored as "storage rows" of equal length:
+     transposed == 0: storage row r holds W[r][0..cols)   (rows storage rows of cols)
+     transposed == 1: storage row c holds W[0..rows)[c]   (cols storage rows of rows)
+   Matrices whose *input* dimension gets pruned (o_proj, down_proj, Mamba out_proj) are
+   stored transposed, so that both kinds of pruning cut storage rows, never the middle
+   of a quantization group: every pruning rate is a prefix, with no requantization.
+   - data points at storage row 0; `stride` is the byte distance between storage rows.
+   - Q4/Q4Z: groups of `group` consecutive elements of a storage row share one fp16
+     scale (and Q4Z one u8 zero point); `scales` points at the first scale of storage
+     row 0 and `scale_stride` is the number of scales between storage rows; `zeros` is
+     indexed like `scales`. Q8: one scale per storage row (group = storage row length).
+   - Blocks: if block > 0, logical storage row i lives at physical storage row
+     (i / block) * block_stride + i % block. This is how a per-head prefix (keep the
+     first k of every head's sorted rows) stays a view without a copy.
+   Nibble order and scale layouts of the quantized types are documented with the
+   quantization API below. */
 typedef struct uniql_matrix {
     uniql_dtype dtype;
     int rows, cols;
+    int transposed;
     const void *data;
     size_t stride;
     const uint16_t *scales;
     size_t scale_stride;
     const uint8_t *zeros;
     int group;
+    int block, block_stride;
 } uniql_matrix;
 
 /* Row-major fp32 matrix as a view (ld = elements between rows). */
