@@ -205,6 +205,43 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
    API 8. LSAQ: layer importance and bit allocation
    ===================================================================================== */
 
+/* LSAQ (Zeng et al., arXiv 2412.18135) scores a layer by how much it changes the model's
+   prediction: project the layer's input and output hidden states to the vocabulary
+   ("logit lens": final norm + lm_head), take the top-k token sets A and B, and use
+   importance = 1 - |A n B| / |A u B|. The runtime-facing part (collecting the hidden
+   states) is in API 7; these are the pure pieces. */
+
+/* Jaccard similarity of the top-k index sets of two score vectors of length n.
+   Ties inside a vector are broken by the lower index, so the sets are deterministic.
+   `scratch` must hold 2*k ints (caller-owned). Result in [0, 1] written to *out.
+   Errors: INVALID_ARG (NULL, n < 1, k < 1 or k > n), NONFINITE (NaN/Inf in a or b). */
+UNIQLDEF uniql_result uniql_topk_jaccard(const float *a, const float *b, int n, int k,
+                                         int *scratch, double *out);
+
+/* Indices of the k largest entries of x[0..n) in descending order of value (ties: lower
+   index first) written to idx[0..k). O(n log k). Errors as uniql_topk_jaccard. */
+UNIQLDEF uniql_result uniql_topk(const float *x, int n, int k, int *idx);
+
+/* Memory-budgeted bit widths (LSAQ §3.3, generalised to several widths so that the
+   allocation is monotone in the budget).
+   Each layer l can be stored at any of the n_widths widths `widths[0..n_widths)`
+   (strictly ascending, e.g. {4, 8}); layer_bytes[l * n_widths + w] is its exact size at
+   width w (caller computes it: it depends on pruning). fixed_bytes is everything that
+   does not depend on the plan (embeddings, norms, ...).
+   The plan is the longest prefix that fits in `budget` of one fixed upgrade sequence:
+   start with every layer at widths[0]; then for each next width in ascending order,
+   raise the layers to it one by one in order of decreasing importance (ties: lower layer
+   index first). Consequences, each tested: the total never exceeds the budget; a more
+   important layer never gets fewer bits than a less important one; more memory never
+   lowers any layer's width (monotone); the same inputs give the same plan.
+   Output: bits[l] (caller-owned, n_layers ints) and *total (may be NULL).
+   Errors: INVALID_ARG, NONFINITE (importance), OVERFLOW (sizes), BUDGET when even
+   all-widths[0] does not fit (bits[] is then filled with widths[0] and *total set). */
+UNIQLDEF uniql_result uniql_lsaq_plan(int n_layers, const double *importance,
+                                      int n_widths, const int *widths,
+                                      const uint64_t *layer_bytes, uint64_t fixed_bytes,
+                                      uint64_t budget, int *bits, uint64_t *total);
+
 
 #ifdef __cplusplus
 }
@@ -488,6 +525,114 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
 /* =====================================================================================
    IMPL 9. LSAQ (Jaccard importance, bit allocation)
    ===================================================================================== */
+
+/* "a ranks before b": larger value first, then lower index (total order, deterministic) */
+static int uniql__rank_before(const float *x, int a, int b)
+{
+    return x[a] > x[b] || (x[a] == x[b] && a < b);
+}
+
+/* idx[0..k) is a binary min-heap by rank (root = the weakest kept entry); restore it
+   after the root was replaced */
+static void uniql__heap_sift_down(const float *x, int *idx, int k, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, w = i, t;
+        if (l < k && uniql__rank_before(x, idx[w], idx[l])) w = l;
+        if (r < k && uniql__rank_before(x, idx[w], idx[r])) w = r;
+        if (w == i) return;
+        t = idx[i]; idx[i] = idx[w]; idx[w] = t;
+        i = w;
+    }
+}
+
+UNIQLDEF uniql_result uniql_topk(const float *x, int n, int k, int *idx)
+{
+    int i;
+    if (!x || !idx || n < 1 || k < 1 || k > n) return UNIQL_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) if (!isfinite(x[i])) return UNIQL_ERR_NONFINITE;
+    for (i = 0; i < k; i++) idx[i] = i;
+    for (i = k / 2 - 1; i >= 0; i--) uniql__heap_sift_down(x, idx, k, i);
+    for (i = k; i < n; i++)
+        if (uniql__rank_before(x, i, idx[0])) { idx[0] = i; uniql__heap_sift_down(x, idx, k, 0); }
+    /* heap sort: repeatedly move the weakest to the end -> strongest first */
+    for (i = k - 1; i > 0; i--) {
+        int t = idx[0]; idx[0] = idx[i]; idx[i] = t;
+        uniql__heap_sift_down(x, idx, i, 0);
+    }
+    return UNIQL_OK;
+}
+
+static int uniql__cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+UNIQLDEF uniql_result uniql_topk_jaccard(const float *a, const float *b, int n, int k,
+                                         int *scratch, double *out)
+{
+    int *sa, *sb, i = 0, j = 0, inter = 0;
+    uniql_result r;
+    if (!a || !b || !scratch || !out) return UNIQL_ERR_INVALID_ARG;
+    sa = scratch; sb = scratch + k;
+    if ((r = uniql_topk(a, n, k, sa)) != UNIQL_OK) return r;
+    if ((r = uniql_topk(b, n, k, sb)) != UNIQL_OK) return r;
+    qsort(sa, (size_t)k, sizeof *sa, uniql__cmp_int);
+    qsort(sb, (size_t)k, sizeof *sb, uniql__cmp_int);
+    while (i < k && j < k) {
+        if (sa[i] == sb[j]) { inter++; i++; j++; }
+        else if (sa[i] < sb[j]) i++;
+        else j++;
+    }
+    *out = (double)inter / (double)(2 * k - inter);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_lsaq_plan(int n_layers, const double *importance,
+                                      int n_widths, const int *widths,
+                                      const uint64_t *layer_bytes, uint64_t fixed_bytes,
+                                      uint64_t budget, int *bits, uint64_t *total)
+{
+    int l, w, step, *order;
+    uint64_t sum = fixed_bytes;
+    if (n_layers < 1 || n_widths < 1 || !importance || !widths || !layer_bytes || !bits) return UNIQL_ERR_INVALID_ARG;
+    for (w = 1; w < n_widths; w++) if (widths[w] <= widths[w - 1]) return UNIQL_ERR_INVALID_ARG;
+    for (l = 0; l < n_layers; l++) {
+        if (!isfinite(importance[l])) return UNIQL_ERR_NONFINITE;
+        bits[l] = widths[0];
+        if (layer_bytes[(size_t)l * n_widths] > UINT64_MAX - sum) return UNIQL_ERR_OVERFLOW;
+        sum += layer_bytes[(size_t)l * n_widths];
+    }
+    if (total) *total = sum;
+    if (sum > budget) return UNIQL_ERR_BUDGET;
+    order = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)n_layers, NULL);
+    if (!order) return UNIQL_ERR_OUT_OF_MEMORY;
+    /* layer order by decreasing importance, ties by index: insertion sort keeps it
+       stable and n_layers is small */
+    for (l = 0; l < n_layers; l++) {
+        int k = l;
+        while (k > 0 && importance[order[k - 1]] < importance[l]) { order[k] = order[k - 1]; k--; }
+        order[k] = l;
+    }
+    for (w = 1; w < n_widths; w++) {
+        for (step = 0; step < n_layers; step++) {
+            int L = order[step];
+            uint64_t cur = layer_bytes[(size_t)L * n_widths + (w - 1)], nxt = layer_bytes[(size_t)L * n_widths + w];
+            /* sizes may shrink or grow with width; compute the new total exactly */
+            uint64_t t = sum - cur;
+            if (nxt > UINT64_MAX - t) { UNIQL_FREE(order, NULL); return UNIQL_ERR_OVERFLOW; }
+            t += nxt;
+            if (t > budget) goto done; /* the first step that does not fit ends the prefix */
+            sum = t;
+            bits[L] = widths[w];
+        }
+    }
+done:
+    UNIQL_FREE(order, NULL);
+    if (total) *total = sum;
+    return UNIQL_OK;
+}
 
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
