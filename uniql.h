@@ -1925,7 +1925,7 @@ UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *all
         if (!(c.norm_eps >= 0.0f) || !isfinite(c.norm_eps))
             return uniql__fail(err, UNIQL_ERR_FORMAT, "config: norm epsilon must be a finite number >= 0");
     }
-    *cfg = c;
+    memcpy(cfg, &c, sizeof c);   /* padding stays zero: configs compare with memcmp */
     return UNIQL_OK;
 }
 
