@@ -198,8 +198,9 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
    Accepted: exactly one value with optional surrounding whitespace; strings with every
    escape including \uXXXX surrogate pairs (decoded to UTF-8); raw UTF-8 is validated
    (no overlongs, no encoded surrogates, nothing above U+10FFFF); numbers per the RFC
-   grammar, at most 256 characters, converted with correct rounding (strtod in the "C"
-   decimal-point convention whatever the locale). Rejected with UNIQL_ERR_PARSE: a byte
+   grammar, at most 256 characters, converted by the C library's strtod (correctly
+   rounded in glibc/musl/MSVC) with the decimal point adapted to the current locale
+   (localeconv, so not thread-safe against a concurrent setlocale). Rejected with UNIQL_ERR_PARSE: a byte
    order mark, comments, trailing commas, leading zeros, unescaped control characters,
    lone surrogates, nesting deeper than UNIQL_JSON_MAX_DEPTH, and duplicate keys in one
    object (RFC 8259 leaves them undefined; we refuse rather than guess). A number outside
@@ -304,8 +305,9 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
 UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name);
 UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st);
 
-/* stdio: read a whole file into a buffer from UNIQL_MALLOC(alloc_user); the caller
-   releases it with uniql_free_buffer(data, alloc_user). One extra NUL byte follows the data (not counted in *size), so a
+/* stdio: read a whole file (fopen/fseek/ftell/fread, so at most LONG_MAX bytes) into a
+   buffer from UNIQL_MALLOC(alloc_user); the caller releases it with
+   uniql_free_buffer(data, alloc_user). One extra NUL byte follows the data (not counted in *size), so a
    text file can be used as a C string. Errors: UNIQL_ERR_IO, UNIQL_ERR_OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size,
                                       uniql_error *err);
@@ -564,9 +566,10 @@ UNIQLDEF void uniql_state_free(uniql_state *s);
 /* Run `n_tokens` tokens at positions pos..pos+n_tokens-1, appending to the caches
    (n_tokens > 1: prefill, batched through uniql_matmul with n = tokens; 1: decode).
    logits (may be NULL): n_tokens x vocab if all_logits, else vocab floats for the last
-   token. `obs` may be NULL. Errors: UNIQL_ERR_INVALID_ARG (token outside the vocab,
-   other model than the state's), UNIQL_ERR_RANGE (past max_ctx); the state is
-   unchanged on error. */
+   token. `obs` may be NULL. Errors, with the state unchanged: UNIQL_ERR_INVALID_ARG
+   (token outside the vocab, another model than the state's), UNIQL_ERR_RANGE (past
+   max_ctx). An error from uniql_matmul (e.g. a dtype it does not support) is returned
+   as is and leaves the state partly advanced: reset it. */
 UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const int *tokens, int n_tokens,
                                     float *logits, int all_logits, const uniql_observer *obs);
 /* Logit lens: final norm + lm_head on any hidden states h (n x hidden, ld floats apart).
