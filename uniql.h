@@ -2188,8 +2188,10 @@ static uniql_result uniql__ld_model(uniql__loader *L)
         snprintf(full, sizeof full, "%s%s", L->prefix, c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 ? "norm.weight" : "norm_f.weight");
         UNIQL__TRY(uniql__ld_vector(L, -1, full, D, &m->final_norm));
     }
-    /* tied: HF replaces lm_head.weight by the embedding whatever the file holds */
-    if (c->tie_embeddings) m->lm_head = m->embed;
+    /* tied: HF replaces lm_head.weight by the embedding whatever the file holds, except
+       Nemotron-H, whose _tied_weights_keys is empty (a stored lm_head.weight is used) */
+    if (c->tie_embeddings && !(c->arch == UNIQL_ARCH_NEMOTRON_H && uniql__ld_find(L, "lm_head.weight")))
+        m->lm_head = m->embed;
     else UNIQL__TRY(uniql__ld_matrix(L, -1, "lm_head.weight", V, D, &m->lm_head));
     for (l = 0; l < c->n_layers; l++) {
         uniql_layer *ly = &m->layers[l];
