@@ -8,7 +8,7 @@ B       := build
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
 
-.PHONY: all test test-clang asan ubsan valgrind bench demo examples clean help
+.PHONY: all test test-clang asan ubsan valgrind bench bench-runtime demo examples clean help
 
 all: $(B)/test
 
@@ -18,6 +18,8 @@ help:
 	@echo "make ubsan     tests under -fsanitize=undefined with traps"
 	@echo "make valgrind  tests under valgrind memcheck (zero errors, zero leaks)"
 	@echo "make bench     benchmarks (ratios measured in one run)"
+	@echo "make bench-runtime  prefill/decode tokens/s of the four runtimes (tiny reference models)"
+	@echo "make build/generate the example: greedy continuation of a byte prompt"
 	@echo "make demo      the main job on the embedded default model"
 
 $(B):
@@ -49,6 +51,14 @@ ubsan: $(B)/test_ubsan
 
 valgrind: $(B)/test
 	@valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all ./$(B)/test
+
+# runtimes: speed of the four families, and the generate example (public API only)
+bench-runtime: | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $(B)/bench_runtime bench/bench_runtime.c $(LDLIBS)
+	@./$(B)/bench_runtime
+
+$(B)/generate: examples/generate.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ examples/generate.c $(LDLIBS)
 
 clean:
 	rm -rf $(B)

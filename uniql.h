@@ -190,10 +190,414 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
    API 5. File readers (JSON, safetensors)
    ===================================================================================== */
 
+/* The library never touches the file system except in the convenience loaders marked
+   "stdio": every parser reads caller-provided memory (map or read the file as you like).
+   Parsed structures point into that memory, so it must outlive them. */
+
+/* ---- JSON (RFC 8259, strict) ----
+   Accepted: exactly one value with optional surrounding whitespace; strings with every
+   escape including \uXXXX surrogate pairs (decoded to UTF-8); raw UTF-8 is validated
+   (no overlongs, no encoded surrogates, nothing above U+10FFFF); numbers per the RFC
+   grammar, at most 256 characters, converted by the C library's strtod (correctly
+   rounded in glibc/musl/MSVC) with the decimal point adapted to the current locale
+   (localeconv, so not thread-safe against a concurrent setlocale). Rejected with UNIQL_ERR_PARSE: a byte
+   order mark, comments, trailing commas, leading zeros, unescaped control characters,
+   lone surrogates, nesting deeper than UNIQL_JSON_MAX_DEPTH, and duplicate keys in one
+   object (RFC 8259 leaves them undefined; we refuse rather than guess). A number outside
+   the double range is UNIQL_ERR_RANGE.
+   The one extension, UNIQL_JSON_ALLOW_NONFINITE, accepts the literals NaN, Infinity and
+   -Infinity that Python's json module writes (older transformers config.json files). */
+#define UNIQL_JSON_MAX_DEPTH 64
+#define UNIQL_JSON_ALLOW_NONFINITE 1u
+
+typedef enum uniql_json_type {
+    UNIQL_JSON_NULL = 0,
+    UNIQL_JSON_FALSE = 1,
+    UNIQL_JSON_TRUE = 2,
+    UNIQL_JSON_NUMBER = 3,
+    UNIQL_JSON_STRING = 4,
+    UNIQL_JSON_ARRAY = 5,
+    UNIQL_JSON_OBJECT = 6
+} uniql_json_type;
+
+/* One JSON value. Containers hold their children as a list (child, then next ...) in
+   document order; members of an object also carry their key. Strings are decoded and
+   NUL-terminated; `len` counts bytes (a \u0000 escape makes len > strlen). */
+typedef struct uniql_json {
+    uniql_json_type type;
+    int count;                      /* ARRAY / OBJECT: number of children */
+    double number;                  /* NUMBER */
+    const char *str;                /* STRING */
+    size_t len;
+    const char *key;                /* set when this value is an object member */
+    size_t key_len;
+    const struct uniql_json *child; /* ARRAY / OBJECT: first child, NULL if empty */
+    const struct uniql_json *next;  /* next sibling, NULL after the last */
+} uniql_json;
+
+/* A parsed document: every node and string lives in one block owned by the document. */
+typedef struct uniql_json_doc {
+    const uniql_json *root;
+    void *mem;
+    void *alloc_user;
+} uniql_json_doc;
+
+/* Parse `len` bytes of `text` (need not be NUL-terminated). On success `doc` owns one
+   allocation (UNIQL_MALLOC with alloc_user) released by uniql_json_free. Errors:
+   UNIQL_ERR_PARSE (message names the byte offset), UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW,
+   UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_INVALID_ARG. On error `doc` is zeroed. */
+UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned flags, void *alloc_user,
+                                       uniql_json_doc *doc, uniql_error *err);
+/* Release a document (NULL or zeroed is fine). */
+UNIQLDEF void uniql_json_free(uniql_json_doc *doc);
+/* Member `key` of an object, or NULL (also when `obj` is NULL or not an object). */
+UNIQLDEF const uniql_json *uniql_json_get(const uniql_json *obj, const char *key);
+/* Element i of an array, or NULL. */
+UNIQLDEF const uniql_json *uniql_json_at(const uniql_json *arr, int i);
+
+/* ---- safetensors ----
+   Layout: u64 little-endian header length N, N bytes of JSON header, then the data area.
+   The header maps tensor names to {"dtype", "shape", "data_offsets": [begin, end)}
+   (offsets relative to the data area); "__metadata__" is ignored. Checked, each with its
+   code and a message naming the tensor:
+     file shorter than 8 bytes .................. UNIQL_ERR_TRUNCATED ("truncated header")
+     header length past the end of the file ..... UNIQL_ERR_TRUNCATED ("header length")
+     header larger than 100 MB, not an object ... UNIQL_ERR_FORMAT
+     header not valid JSON, duplicate names ..... UNIQL_ERR_PARSE
+     dtype other than F32/F16/BF16 .............. UNIQL_ERR_DTYPE ("unsupported"/"unknown")
+     missing/ill-typed dtype, shape, offsets .... UNIQL_ERR_FORMAT
+     shape x dtype size overflows size_t ........ UNIQL_ERR_OVERFLOW
+     end - begin != shape x dtype size .......... UNIQL_ERR_FORMAT ("holds N bytes")
+     a range ending past the data area .......... UNIQL_ERR_OFFSETS ("past the end")
+     two ranges overlapping ..................... UNIQL_ERR_OFFSETS ("overlap")
+     bytes of the data area no tensor covers .... UNIQL_ERR_OFFSETS ("gap"), as the
+                                                  reference safetensors reader does
+   Data is little-endian; on a big-endian host the parser returns UNIQL_ERR_UNSUPPORTED.
+   Tensor data pointers may be unaligned (the format does not promise alignment): the
+   model loader copies such tensors, other callers must too before casting. */
+#define UNIQL_MAX_DIMS 8
+
+typedef struct uniql_tensor {
+    const char *name;          /* NUL-terminated, owned by the uniql_safetensors */
+    uniql_dtype dtype;         /* F32, F16 or BF16 */
+    int ndim;
+    int64_t shape[UNIQL_MAX_DIMS];
+    size_t nbytes;
+    const void *data;          /* points into the caller's buffer */
+} uniql_tensor;
+
+typedef struct uniql_safetensors {
+    int n_tensors;
+    const uniql_tensor *tensors;    /* sorted by name (strcmp order) */
+    const unsigned char *data;      /* the data area inside the caller's buffer */
+    size_t data_size;
+    uniql_json_doc header;          /* owns the names */
+    void *mem;                      /* owns `tensors` */
+    void *alloc_user;
+} uniql_safetensors;
+
+/* Parse and validate a whole safetensors file held in memory (`buf`, `size` bytes).
+   `st` then owns two allocations (the header document and the tensor table), released
+   by uniql_safetensors_free; tensor data stays in `buf`. On error `st` is zeroed. */
+UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void *alloc_user,
+                                              uniql_safetensors *st, uniql_error *err);
+/* The tensor called `name`, or NULL (binary search). */
+UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name);
+UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st);
+
+/* stdio: read a whole file (fopen/fseek/ftell/fread, so at most LONG_MAX bytes) into a
+   buffer from UNIQL_MALLOC(alloc_user); the caller releases it with
+   uniql_free_buffer(data, alloc_user). One extra NUL byte follows the data (not counted in *size), so a
+   text file can be used as a C string. Errors: UNIQL_ERR_IO, UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size,
+                                      uniql_error *err);
+/* UNIQL_FREE(p, alloc_user), for buffers this library handed to the caller. */
+UNIQLDEF void uniql_free_buffer(void *p, void *alloc_user);
+
+
 
 /* =====================================================================================
    API 6. Models and runtimes (Llama/Qwen2, Mamba2, Nemotron-H)
    ===================================================================================== */
+
+/* Models are built from Hugging Face checkpoints (config.json + *.safetensors) and run in
+   fp32. Weight matrices stay in the dtype they were stored in (F32/F16/BF16 now, the
+   packed Q4/Q8 of the .uniql format later) and are used only through uniql_matrix views
+   and uniql_matmul; small vectors (norms, biases, conv1d taps, A_log, D, dt_bias) are
+   converted to compact fp32 arrays at load time.
+
+   OWNERSHIP. A uniql_model holds views, never the bytes behind them:
+     - uniql_model_load: views point into the caller's file buffers, which must outlive
+       the model; the model owns only what it allocated (layer table, fp32 vectors,
+       copies of unaligned tensors, fp32 conversions if asked for).
+     - uniql_model_load_dir (stdio): the model also owns the file bytes it read.
+   Either way uniql_model_free releases everything the model owns. A caller may build a
+   model by hand (e.g. the pruning stage: copy a loaded model, point layers at sliced
+   views, shrink the kept sizes); such a model has storage == NULL and the caller owns
+   all of it. The runtime state (KV cache, SSM state, scratch) is separate and sized from
+   one model with uniql_state_create.
+
+   PRUNED LAYOUTS. Every sorted dimension is described per layer by a kept size next to
+   the original size in uniql_config, so a pruned model runs the same code:
+     attention  qk_dim  kept q/k dims per head (even), v_dim kept v dims per KV head
+                (= o_proj input dims per query head). q/k/v rows are per-head blocks: a
+                kept prefix of every head is a uniql_matrix with block = kept,
+                block_stride = original. o_proj may be stored transposed. The scale
+                stays 1/sqrt(head_dim) of the original model. Optional o_proj bias
+                (V biases folded there by the V/O decomposition).
+                rope_pairs (optional, per KV head, qk_dim/2 entries, query heads use
+                their KV head's list): q/k head vectors are stored as interleaved pairs
+                [a0 b0 a1 b1 ...] and pair j rotates with ORIGINAL frequency index
+                rope_pairs[j], i.e. it is HF's pair (i, i + head_dim/2), i = rope_pairs[j].
+                Without it, q/k use HF's rotate_half layout and qk_dim == head_dim.
+     MLP        d_int kept intermediate channels (gate/up rows, down_proj input;
+                down_proj may be stored transposed).
+     Mamba2     head_dim_kept channels per head (z, x, conv taps of x, gated-norm weight,
+                out_proj input), state_kept state dims per group (B, C and their conv
+                taps). z/x/B/C/dt are storage-row range views of the one in_proj matrix
+                (blocked for per-head / per-group prefixes); out_proj may be transposed.
+   fp32 vectors are always compact (the pruning stage gathers the kept entries: a few KB
+   per layer, where a view would save nothing). */
+
+typedef enum uniql_arch {
+    UNIQL_ARCH_LLAMA = 1,       /* LlamaForCausalLM (Llama 2/3, incl. "llama3" RoPE scaling) */
+    UNIQL_ARCH_QWEN2 = 2,       /* Qwen2ForCausalLM (q/k/v biases) */
+    UNIQL_ARCH_MAMBA2 = 3,      /* Mamba2ForCausalLM */
+    UNIQL_ARCH_NEMOTRON_H = 4   /* NemotronHForCausalLM (Mamba2 / attention / MLP blocks) */
+} uniql_arch;
+
+/* What one layer holds. Every block is pre-norm with a residual around each mixer. */
+typedef enum uniql_block_type {
+    UNIQL_BLOCK_DECODER = 0,    /* Llama/Qwen2 layer: norm, attention, +res, norm, MLP, +res */
+    UNIQL_BLOCK_MAMBA = 1,      /* norm, Mamba2 mixer, +res  (Nemotron-H "M", all of Mamba2) */
+    UNIQL_BLOCK_ATTENTION = 2,  /* norm, attention, +res     (Nemotron-H "*") */
+    UNIQL_BLOCK_MLP = 3         /* norm, MLP, +res           (Nemotron-H "-") */
+} uniql_block_type;
+
+typedef enum uniql_rope_type {
+    UNIQL_ROPE_NONE = 0,        /* no rotary embedding (Nemotron-H attention) */
+    UNIQL_ROPE_DEFAULT = 1,
+    UNIQL_ROPE_LINEAR = 2,      /* inv_freq / factor */
+    UNIQL_ROPE_LLAMA3 = 3       /* Llama 3.1 wavelength-dependent scaling */
+} uniql_rope_type;
+
+typedef enum uniql_mlp_act {
+    UNIQL_MLP_SWIGLU = 0,       /* down(silu(gate x) * up x)   Llama/Qwen2 */
+    UNIQL_MLP_RELU2 = 1         /* down(relu(up x)^2)          Nemotron-H, no gate */
+} uniql_mlp_act;
+
+#define UNIQL_MAX_LAYERS 512
+
+/* Original (unpruned) architecture, as read from config.json. */
+typedef struct uniql_config {
+    uniql_arch arch;
+    int vocab_size, hidden_size, n_layers;
+    unsigned char block[UNIQL_MAX_LAYERS];  /* uniql_block_type of each layer */
+    float norm_eps;                         /* every RMSNorm, the gated one included */
+    int tie_embeddings;                     /* lm_head is the embedding matrix */
+    /* attention */
+    int n_heads, n_kv_heads, head_dim;
+    int qkv_bias, o_bias;                   /* Qwen2: qkv; Llama attention_bias: both */
+    uniql_rope_type rope_type;
+    double rope_theta, rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_pos, max_position_embeddings;
+    /* MLP */
+    int intermediate_size;
+    uniql_mlp_act mlp_act;
+    int mlp_bias;
+    /* Mamba2 mixer */
+    int ssm_heads, ssm_head_dim, ssm_state, ssm_groups, conv_kernel;
+    int ssm_proj_bias, conv_bias;           /* in_proj/out_proj bias, conv1d bias */
+    float dt_min, dt_max;                   /* dt = clamp(softplus(dt + dt_bias), dt_min, dt_max) */
+    int gated_norm_groups;                  /* 1: Mamba2 (whole d_inner), n_groups: Nemotron-H */
+} uniql_config;
+
+/* Parse a transformers config.json (model_type llama, qwen2, mamba2, nemotron_h).
+   Missing keys take the defaults of the transformers 5.x config classes. Both key
+   spellings are accepted: rope_parameters or rope_theta + rope_scaling ("type" or
+   "rope_type"); layers_block_type / layer_types or hybrid_override_pattern; the
+   mamba_* aliases of Nemotron-H; {"__float__": "Infinity"} and bare Infinity.
+   Errors: UNIQL_ERR_PARSE (bad JSON), UNIQL_ERR_MISSING (no model_type / required RoPE
+   key), UNIQL_ERR_FORMAT (ill-typed or out-of-range value), UNIQL_ERR_SHAPE (sizes that
+   do not fit together), UNIQL_ERR_UNSUPPORTED (other model types, activations, RoPE
+   types, sliding windows, MoE layers). */
+UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
+                                         uniql_error *err);
+
+typedef struct uniql_attention {
+    int qk_dim, v_dim;                  /* kept sizes, see PRUNED LAYOUTS */
+    uniql_matrix q, k, v, o;            /* q: n_heads*qk_dim x hidden, k: n_kv*qk_dim x hidden,
+                                           v: n_kv*v_dim x hidden, o: hidden x n_heads*v_dim */
+    const float *q_bias, *k_bias, *v_bias, *o_bias;   /* compact, NULL if absent */
+    const int *rope_pairs;              /* NULL or n_kv_heads * qk_dim/2 frequency indices */
+} uniql_attention;
+
+typedef struct uniql_mlp {
+    int d_int;                          /* kept intermediate size */
+    uniql_matrix gate, up, down;        /* gate unused for RELU2; down: hidden x d_int */
+    const float *gate_bias, *up_bias, *down_bias;
+} uniql_mlp;
+
+typedef struct uniql_mamba {
+    int head_dim_kept, state_kept;
+    /* in_proj row ranges: z, x: ssm_heads*head_dim_kept rows; B, C: ssm_groups*state_kept;
+       dt: ssm_heads. Heads of one group are contiguous (head h uses group
+       h / (ssm_heads / ssm_groups)). */
+    uniql_matrix in_z, in_x, in_B, in_C, in_dt;
+    const float *bias_z, *bias_x, *bias_B, *bias_C, *bias_dt;  /* in_proj bias parts or NULL */
+    const float *conv_x, *conv_B, *conv_C;            /* depthwise taps [channel][conv_kernel] */
+    const float *conv_bias_x, *conv_bias_B, *conv_bias_C;  /* or NULL */
+    const float *A_log, *D, *dt_bias;                 /* [ssm_heads] */
+    const float *norm;                                /* gated RMSNorm weight [ssm_heads*head_dim_kept] */
+    uniql_matrix out;                                 /* hidden x ssm_heads*head_dim_kept */
+    const float *out_bias;
+} uniql_mamba;
+
+typedef struct uniql_layer {
+    uniql_block_type type;
+    const float *norm;          /* the block's pre-norm (Llama: input_layernorm) */
+    const float *mlp_norm;      /* DECODER only: post_attention_layernorm */
+    uniql_attention attn;       /* DECODER, ATTENTION */
+    uniql_mlp mlp;              /* DECODER, MLP */
+    uniql_mamba mamba;          /* MAMBA */
+} uniql_layer;
+
+typedef struct uniql_model {
+    uniql_config config;
+    uniql_matrix embed;         /* vocab x hidden, rows looked up by token */
+    uniql_matrix lm_head;       /* vocab x hidden (the same view as embed when tied) */
+    const float *final_norm;
+    uniql_layer *layers;        /* config.n_layers entries */
+    void *storage;              /* what the model owns (NULL for a hand-built model) */
+    void *alloc_user;
+} uniql_model;
+
+/* A file held in memory, named as in model.safetensors.index.json. */
+typedef struct uniql_file_view {
+    const char *name;
+    const void *data;
+    size_t size;
+} uniql_file_view;
+
+typedef struct uniql_load_options {
+    void *alloc_user;           /* passed to UNIQL_MALLOC/UNIQL_FREE for everything the model owns */
+    int weights_f32;            /* convert every weight matrix to an owned fp32 copy */
+} uniql_load_options;
+
+/* Build a model from config.json text and safetensors files in memory. `index_json`
+   (model.safetensors.index.json, may be NULL) is checked against the files: each name
+   in its weight_map must be in the file it names. Tensors are looked up by their HF
+   names across all files (a name in two files is an error). `opt` may be NULL.
+   Errors: those of uniql_config_parse and uniql_safetensors_parse, and
+   UNIQL_ERR_MISSING (a tensor the config needs, or a file the index names),
+   UNIQL_ERR_SHAPE ("tensor 'x' has shape [..], config expects [..]"),
+   UNIQL_ERR_FORMAT, UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_len, const char *index_json,
+                                       size_t index_len, const uniql_file_view *files, int n_files,
+                                       const uniql_load_options *opt, uniql_model **out, uniql_error *err);
+/* stdio: load `dir`/config.json and `dir`/model.safetensors.index.json with its shards, or
+   `dir`/model.safetensors. The model owns the file bytes. Adds UNIQL_ERR_IO. */
+UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
+                                           uniql_error *err);
+/* Release a model from uniql_model_load[_dir] (NULL is fine). */
+UNIQLDEF void uniql_model_free(uniql_model *m);
+/* Check that every view and kept size of `m` fits its config (what uniql_state_create
+   relies on; use it on hand-built models). UNIQL_ERR_SHAPE / UNIQL_ERR_INVALID_ARG. */
+UNIQLDEF uniql_result uniql_model_check(const uniql_model *m, uniql_error *err);
+
+/* ---- RoPE ----
+   HF computes inv_freq and the angles in fp32 (also for a float64 model); so do we. */
+/* The head_dim/2 inverse frequencies of `c` (default, linear or llama3 scaling). */
+UNIQLDEF uniql_result uniql_rope_inv_freq(const uniql_config *c, float *inv_freq);
+/* cos/sin of pos * inv_freq[i] for i < n_freq. */
+UNIQLDEF void uniql_rope_cos_sin(const float *inv_freq, int n_freq, int pos, float *cos_out, float *sin_out);
+/* HF rotate_half layout: x[i], x[i + head_dim/2] rotate by angle i. */
+UNIQLDEF void uniql_rope_apply(float *x, int head_dim, const float *cos_t, const float *sin_t);
+/* Kept-pairs layout: x = [a0 b0 a1 b1 ...], pair j rotates by angle pairs[j] (an index
+   into the ORIGINAL cos/sin tables). Equals rotate_half RoPE followed by the gather. */
+UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, const float *cos_t,
+                                    const float *sin_t);
+
+/* ---- Observer ----
+   Calibration (correlations) and LSAQ (logit lens) watch the forward through one
+   callback. `x` points at token 0 of a n_tokens x width block with `ld` floats between
+   tokens; it is valid only during the call. `head` is the head index for the per-head
+   sites, -1 otherwise. A long prompt is processed in chunks of at most max_batch tokens:
+   the callback then sees each chunk in order. */
+typedef enum uniql_site {
+    UNIQL_SITE_BLOCK_IN = 0,     /* residual stream entering layer `layer` (width hidden) */
+    UNIQL_SITE_ATTN_IN = 1,      /* normed input of q/k/v */
+    UNIQL_SITE_Q_ROPE = 2,       /* q of query head `head` after RoPE (width qk_dim) */
+    UNIQL_SITE_K_ROPE = 3,       /* k of KV head `head` after RoPE (width qk_dim) */
+    UNIQL_SITE_ATTN_O_IN = 4,    /* attention output = o_proj input (width n_heads*v_dim) */
+    UNIQL_SITE_MLP_IN = 5,       /* normed input of gate/up */
+    UNIQL_SITE_MLP_DOWN_IN = 6,  /* down_proj input act(gate)*up (width d_int) */
+    UNIQL_SITE_MAMBA_IN = 7,     /* normed input of in_proj */
+    UNIQL_SITE_MAMBA_X = 8,      /* x after conv1d + SiLU (width ssm_heads*head_dim_kept) */
+    UNIQL_SITE_MAMBA_B = 9,      /* B after conv1d + SiLU (width ssm_groups*state_kept) */
+    UNIQL_SITE_MAMBA_C = 10,     /* C after conv1d + SiLU */
+    UNIQL_SITE_MAMBA_DT = 11,    /* dt after softplus and limits (width ssm_heads) */
+    UNIQL_SITE_MAMBA_OUT_IN = 12,/* out_proj input: gated RMSNorm output */
+    UNIQL_SITE_BLOCK_OUT = 13,   /* residual stream leaving layer `layer` */
+    UNIQL_SITE_FINAL_NORM = 14   /* final normed hidden state, layer = n_layers */
+} uniql_site;
+
+typedef struct uniql_observer {
+    void (*fn)(void *user, int layer, uniql_site site, int head, const float *x, int n_tokens, int width,
+               size_t ld);
+    void *user;
+} uniql_observer;
+
+/* ---- Runtime state and forward ---- */
+typedef struct uniql_state uniql_state;  /* KV cache, SSM/conv state, scratch; opaque */
+
+/* Size a state for `m` (checked with uniql_model_check): KV cache for max_ctx positions
+   of every attention layer (kept sizes), conv window + SSM state of every Mamba layer,
+   scratch for max_batch tokens per forward chunk (<= 0: 64). One allocation from
+   UNIQL_MALLOC(alloc_user), owned by the state. The state is bound to `m`. */
+UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int max_batch, void *alloc_user,
+                                         uniql_state **out);
+/* Forget the sequence: position 0, SSM and conv states zeroed. */
+UNIQLDEF void uniql_state_reset(uniql_state *s);
+/* Number of tokens processed since create/reset. */
+UNIQLDEF int uniql_state_pos(const uniql_state *s);
+UNIQLDEF void uniql_state_free(uniql_state *s);
+
+/* Run `n_tokens` tokens at positions pos..pos+n_tokens-1, appending to the caches
+   (n_tokens > 1: prefill, batched through uniql_matmul with n = tokens; 1: decode).
+   logits (may be NULL): n_tokens x vocab if all_logits, else vocab floats for the last
+   token. `obs` may be NULL. Errors, with the state unchanged: UNIQL_ERR_INVALID_ARG
+   (token outside the vocab, another model than the state's), UNIQL_ERR_RANGE (past
+   max_ctx). An error from uniql_matmul (e.g. a dtype it does not support) is returned
+   as is and leaves the state partly advanced: reset it. */
+UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const int *tokens, int n_tokens,
+                                    float *logits, int all_logits, const uniql_observer *obs);
+/* Logit lens: final norm + lm_head on any hidden states h (n x hidden, ld floats apart).
+   work: n x hidden floats; logits: n x vocab. */
+UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work,
+                                       float *logits);
+
+/* ---- Sampling (the caller owns the RNG state; no global state) ---- */
+typedef struct uniql_rng {
+    uint64_t s;
+} uniql_rng;
+typedef struct uniql_prob_index {
+    float p;
+    int i;
+} uniql_prob_index;
+
+UNIQLDEF void uniql_rng_seed(uniql_rng *r, uint64_t seed);
+/* Uniform in [0, 1) with 53 random bits (splitmix64). */
+UNIQLDEF double uniql_rng_uniform(uniql_rng *r);
+/* Index of the largest logit (the first one on ties, like torch.argmax); NaNs skipped. */
+UNIQLDEF int uniql_sample_greedy(const float *logits, int n);
+/* Nucleus sampling: softmax(logits / temperature), keep the most probable tokens whose
+   mass first reaches top_p (ties broken by lower index), draw one with `rng`.
+   temperature <= 0 is greedy; top_p >= 1 samples the full distribution. work: n
+   entries of scratch. Returns the token, or -1 for bad arguments. */
+UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, float top_p, uniql_rng *rng,
+                                uniql_prob_index *work);
+
 
 
 /* =====================================================================================
@@ -511,10 +915,2260 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
    IMPL 6. File readers (JSON, safetensors)
    ===================================================================================== */
 
+#include <locale.h>
+
+/* ---- JSON ----
+   Two passes over the text with the same recursive-descent code: the first validates
+   everything and counts nodes and string bytes, the second fills one exactly sized
+   block. Only duplicate keys are found in the second pass (they need the decoded keys). */
+
+typedef struct uniql__jp {
+    const unsigned char *s;
+    size_t n, i;
+    unsigned flags;
+    int depth;
+    uniql_error *err;
+    /* pass 1: sizes */
+    size_t n_nodes, n_str, max_members;
+    /* pass 2: the block being filled (NULL in pass 1) */
+    uniql_json *nodes;
+    size_t node_next;
+    char *str;
+    size_t str_next;
+    const uniql_json **scratch;
+} uniql__jp;
+
+static uniql_result uniql__jp_fail(uniql__jp *p, const char *what)
+{
+    return uniql__fail(p->err, UNIQL_ERR_PARSE, "json: byte %lu: %s", (unsigned long)p->i, what);
+}
+
+static void uniql__jp_ws(uniql__jp *p)
+{
+    while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\n' || p->s[p->i] == '\r'))
+        p->i++;
+}
+
+static int uniql__jp_lit(uniql__jp *p, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (p->n - p->i < k || memcmp(p->s + p->i, lit, k) != 0) return 0;
+    p->i += k;
+    return 1;
+}
+
+static int uniql__hex4(const unsigned char *s, unsigned *out)
+{
+    unsigned v = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        unsigned c = s[k], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return 0;
+        v = v * 16 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table), 0 if ill-formed. */
+static size_t uniql__utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len, k;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;     /* no overlongs */
+        if (c == 0xED) hi = 0x9F;     /* no UTF-16 surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;     /* nothing above U+10FFFF */
+    } else return 0;
+    if (avail < len) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
+    return len;
+}
+
+static void uniql__jp_emit(uniql__jp *p, const unsigned char *b, size_t k)
+{
+    if (p->str) memcpy(p->str + p->str_next, b, k);
+    p->str_next += k;
+}
+
+static void uniql__jp_emit_cp(uniql__jp *p, unsigned cp)
+{
+    unsigned char b[4];
+    size_t k;
+    if (cp < 0x80) { b[0] = (unsigned char)cp; k = 1; }
+    else if (cp < 0x800) { b[0] = (unsigned char)(0xC0 | (cp >> 6)); b[1] = (unsigned char)(0x80 | (cp & 0x3F)); k = 2; }
+    else if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xE0 | (cp >> 12)); b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3F)); k = 3;
+    } else {
+        b[0] = (unsigned char)(0xF0 | (cp >> 18)); b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)); b[3] = (unsigned char)(0x80 | (cp & 0x3F)); k = 4;
+    }
+    uniql__jp_emit(p, b, k);
+}
+
+/* A string at p->i (which is '"'). Pass 1 counts its raw size + 1 (decoding never
+   grows it); pass 2 writes the decoded, NUL-terminated bytes. */
+static uniql_result uniql__jp_string(uniql__jp *p, const char **out, size_t *out_len)
+{
+    size_t start = p->str_next, raw0 = p->i;
+    p->i++;
+    for (;;) {
+        unsigned c;
+        if (p->i >= p->n) return uniql__jp_fail(p, "unterminated string");
+        c = p->s[p->i];
+        if (c == '"') { p->i++; break; }
+        if (c < 0x20) return uniql__jp_fail(p, "unescaped control character in string");
+        if (c == '\\') {
+            unsigned char e;
+            if (p->i + 1 >= p->n) return uniql__jp_fail(p, "unterminated string");
+            e = p->s[p->i + 1];
+            if (e == 'u') {
+                unsigned cp, lo;
+                if (p->n - p->i < 6 || !uniql__hex4(p->s + p->i + 2, &cp))
+                    return uniql__jp_fail(p, "\\u needs four hex digits");
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return uniql__jp_fail(p, "lone low surrogate");
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (p->n - p->i < 12 || p->s[p->i + 6] != '\\' || p->s[p->i + 7] != 'u' ||
+                        !uniql__hex4(p->s + p->i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return uniql__jp_fail(p, "high surrogate not followed by a \\u low surrogate");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p->i += 6;
+                }
+                uniql__jp_emit_cp(p, cp);
+                p->i += 6;
+                continue;
+            }
+            switch (e) {
+            case '"': case '\\': case '/': break;
+            case 'b': e = '\b'; break;
+            case 'f': e = '\f'; break;
+            case 'n': e = '\n'; break;
+            case 'r': e = '\r'; break;
+            case 't': e = '\t'; break;
+            default: p->i++; return uniql__jp_fail(p, "invalid escape");
+            }
+            uniql__jp_emit(p, &e, 1);
+            p->i += 2;
+            continue;
+        }
+        {
+            size_t k = uniql__utf8_len(p->s + p->i, p->n - p->i);
+            if (!k) return uniql__jp_fail(p, "invalid UTF-8 in string");
+            uniql__jp_emit(p, p->s + p->i, k);
+            p->i += k;
+        }
+    }
+    if (p->str) {
+        p->str[p->str_next] = 0;
+        *out = p->str + start;
+        *out_len = p->str_next - start;
+        p->str_next++;
+    } else {
+        p->str_next = start;
+        p->n_str += p->i - raw0 + 1;
+    }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__jp_number(uniql__jp *p, double *out)
+{
+    size_t start = p->i, len, k;
+    char buf[257];
+    char dp = '.';
+    const struct lconv *lc;
+    double v;
+    if (p->i < p->n && p->s[p->i] == '-') p->i++;
+    if (p->i < p->n && p->s[p->i] == '0') {
+        p->i++;
+        if (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') return uniql__jp_fail(p, "leading zero in number");
+    } else if (p->i < p->n && p->s[p->i] >= '1' && p->s[p->i] <= '9') {
+        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    } else return uniql__jp_fail(p, "invalid value");
+    if (p->i < p->n && p->s[p->i] == '.') {
+        p->i++;
+        if (p->i >= p->n || p->s[p->i] < '0' || p->s[p->i] > '9') return uniql__jp_fail(p, "digit expected after '.'");
+        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    }
+    if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+        p->i++;
+        if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-')) p->i++;
+        if (p->i >= p->n || p->s[p->i] < '0' || p->s[p->i] > '9') return uniql__jp_fail(p, "digit expected in exponent");
+        while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') p->i++;
+    }
+    len = p->i - start;
+    if (len > 256) { p->i = start; return uniql__jp_fail(p, "number longer than 256 characters"); }
+    /* strtod reads the locale's decimal point: hand it that character */
+    lc = localeconv();
+    if (lc && lc->decimal_point && lc->decimal_point[0] && !lc->decimal_point[1]) dp = lc->decimal_point[0];
+    for (k = 0; k < len; k++) buf[k] = (p->s[start + k] == '.') ? dp : (char)p->s[start + k];
+    buf[len] = 0;
+    v = strtod(buf, NULL);
+    if (isinf(v)) {
+        p->i = start;
+        return uniql__fail(p->err, UNIQL_ERR_RANGE, "json: byte %lu: number outside the double range",
+                           (unsigned long)start);
+    }
+    *out = v;
+    return UNIQL_OK;
+}
+
+static int uniql__json_key_cmp(const void *a, const void *b)
+{
+    const uniql_json *x = *(const uniql_json *const *)a, *y = *(const uniql_json *const *)b;
+    size_t m = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->key, y->key, m);
+    if (c) return c;
+    return x->key_len < y->key_len ? -1 : (x->key_len > y->key_len);
+}
+
+static uniql_result uniql__jp_dup_keys(uniql__jp *p, const uniql_json *obj)
+{
+    const uniql_json *a, *b, *dup = NULL;
+    if (obj->count <= 8) {
+        for (a = obj->child; a && !dup; a = a->next)
+            for (b = a->next; b; b = b->next)
+                if (a->key_len == b->key_len && !memcmp(a->key, b->key, a->key_len)) { dup = a; break; }
+    } else {
+        int k = 0;
+        for (a = obj->child; a; a = a->next) p->scratch[k++] = a;
+        qsort((void *)p->scratch, (size_t)k, sizeof *p->scratch, uniql__json_key_cmp);
+        for (k = 1; k < obj->count && !dup; k++)
+            if (!uniql__json_key_cmp(&p->scratch[k - 1], &p->scratch[k])) dup = p->scratch[k];
+    }
+    if (dup)
+        return uniql__fail(p->err, UNIQL_ERR_PARSE, "json: duplicate key \"%.60s\" in the object ending at byte %lu",
+                           dup->key, (unsigned long)p->i);
+    return UNIQL_OK;
+}
+
+static uniql_json *uniql__jp_node(uniql__jp *p)
+{
+    if (!p->nodes) { p->n_nodes++; return NULL; }
+    {
+        uniql_json *v = &p->nodes[p->node_next++];
+        memset(v, 0, sizeof *v);
+        return v;
+    }
+}
+
+/* One value at p->i (whitespace already skipped); v is its node (NULL in pass 1). */
+static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
+{
+    uniql_result r;
+    unsigned char c;
+    if (p->i >= p->n) return uniql__jp_fail(p, "value expected");
+    c = p->s[p->i];
+    if (c == '{' || c == '[') {
+        int is_obj = c == '{', count = 0;
+        uniql_json *last = NULL;
+        unsigned char close = is_obj ? '}' : ']';
+        if (++p->depth > UNIQL_JSON_MAX_DEPTH) return uniql__jp_fail(p, "nesting deeper than UNIQL_JSON_MAX_DEPTH");
+        if (v) v->type = is_obj ? UNIQL_JSON_OBJECT : UNIQL_JSON_ARRAY;
+        p->i++;
+        uniql__jp_ws(p);
+        if (p->i < p->n && p->s[p->i] == close) p->i++;
+        else for (;;) {
+            uniql_json *child = uniql__jp_node(p);
+            const char *key = NULL;
+            size_t key_len = 0;
+            if (is_obj) {
+                if (p->i >= p->n || p->s[p->i] != '"') return uniql__jp_fail(p, "object key (a string) expected");
+                if ((r = uniql__jp_string(p, &key, &key_len)) != UNIQL_OK) return r;
+                uniql__jp_ws(p);
+                if (p->i >= p->n || p->s[p->i] != ':') return uniql__jp_fail(p, "':' expected after object key");
+                p->i++;
+                uniql__jp_ws(p);
+            }
+            if ((r = uniql__jp_value(p, child)) != UNIQL_OK) return r;
+            if (child) {
+                child->key = key;
+                child->key_len = key_len;
+                if (last) last->next = child; else v->child = child;
+                last = child;
+            }
+            count++;
+            uniql__jp_ws(p);
+            if (p->i < p->n && p->s[p->i] == ',') {
+                p->i++;
+                uniql__jp_ws(p);
+                continue;
+            }
+            if (p->i < p->n && p->s[p->i] == close) { p->i++; break; }
+            return uniql__jp_fail(p, is_obj ? "',' or '}' expected" : "',' or ']' expected");
+        }
+        p->depth--;
+        if (is_obj && (size_t)count > p->max_members) p->max_members = (size_t)count;
+        if (v) {
+            v->count = count;
+            if (is_obj && count > 1) return uniql__jp_dup_keys(p, v);
+        }
+        return UNIQL_OK;
+    }
+    if (c == '"') {
+        const char *s = NULL;
+        size_t len = 0;
+        if ((r = uniql__jp_string(p, &s, &len)) != UNIQL_OK) return r;
+        if (v) { v->type = UNIQL_JSON_STRING; v->str = s; v->len = len; }
+        return UNIQL_OK;
+    }
+    if (uniql__jp_lit(p, "true")) { if (v) v->type = UNIQL_JSON_TRUE; return UNIQL_OK; }
+    if (uniql__jp_lit(p, "false")) { if (v) v->type = UNIQL_JSON_FALSE; return UNIQL_OK; }
+    if (uniql__jp_lit(p, "null")) { if (v) v->type = UNIQL_JSON_NULL; return UNIQL_OK; }
+    if (p->flags & UNIQL_JSON_ALLOW_NONFINITE) {
+        double special = 0;
+        int hit = 1;
+        if (uniql__jp_lit(p, "NaN")) special = (double)NAN;
+        else if (uniql__jp_lit(p, "Infinity")) special = (double)INFINITY;
+        else if (uniql__jp_lit(p, "-Infinity")) special = -(double)INFINITY;
+        else hit = 0;
+        if (hit) { if (v) { v->type = UNIQL_JSON_NUMBER; v->number = special; } return UNIQL_OK; }
+    }
+    {
+        double num = 0;
+        if ((r = uniql__jp_number(p, &num)) != UNIQL_OK) return r;
+        if (v) { v->type = UNIQL_JSON_NUMBER; v->number = num; }
+        return UNIQL_OK;
+    }
+}
+
+static uniql_result uniql__jp_document(uniql__jp *p, uniql_json *root)
+{
+    uniql_result r;
+    p->i = 0;
+    p->depth = 0;
+    if (p->n >= 3 && p->s[0] == 0xEF && p->s[1] == 0xBB && p->s[2] == 0xBF)
+        return uniql__jp_fail(p, "byte order mark (not allowed in JSON text)");
+    uniql__jp_ws(p);
+    if ((r = uniql__jp_value(p, root)) != UNIQL_OK) return r;
+    uniql__jp_ws(p);
+    if (p->i != p->n) return uniql__jp_fail(p, "characters after the JSON value");
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned flags, void *alloc_user,
+                                       uniql_json_doc *doc, uniql_error *err)
+{
+    uniql__jp p;
+    uniql_result r;
+    size_t node_bytes, scratch_bytes, total;
+    unsigned char *mem;
+    if (!doc) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "json: doc is NULL");
+    memset(doc, 0, sizeof *doc);
+    if (!text && len) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "json: text is NULL");
+    memset(&p, 0, sizeof p);
+    p.s = (const unsigned char *)text;
+    p.n = len;
+    p.flags = flags;
+    p.err = err;
+    p.n_nodes = 1;
+    if ((r = uniql__jp_document(&p, NULL)) != UNIQL_OK) return r;
+    if (!uniql__mul_size(p.n_nodes, sizeof(uniql_json), &node_bytes) ||
+        !uniql__mul_size(p.max_members, sizeof(uniql_json *), &scratch_bytes) ||
+        !uniql__add_size(node_bytes, scratch_bytes, &total) || !uniql__add_size(total, p.n_str, &total))
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "json: document too large");
+    mem = (unsigned char *)UNIQL_MALLOC(total ? total : 1, alloc_user);
+    if (!mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "json: out of memory (%lu bytes)", (unsigned long)total);
+    p.nodes = (uniql_json *)(void *)mem;
+    p.scratch = (const uniql_json **)(void *)(mem + node_bytes);
+    p.str = (char *)(mem + node_bytes + scratch_bytes);
+    p.node_next = 0;
+    p.str_next = 0;
+    {
+        uniql_json *root = uniql__jp_node(&p);
+        if ((r = uniql__jp_document(&p, root)) != UNIQL_OK) {
+            UNIQL_FREE(mem, alloc_user);
+            return r;
+        }
+        UNIQL_ASSERT(p.node_next == p.n_nodes && p.str_next <= p.n_str);
+        doc->root = root;
+    }
+    doc->mem = mem;
+    doc->alloc_user = alloc_user;
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_json_free(uniql_json_doc *doc)
+{
+    if (!doc) return;
+    if (doc->mem) UNIQL_FREE(doc->mem, doc->alloc_user);
+    memset(doc, 0, sizeof *doc);
+}
+
+UNIQLDEF const uniql_json *uniql_json_get(const uniql_json *obj, const char *key)
+{
+    const uniql_json *c;
+    size_t k;
+    if (!obj || obj->type != UNIQL_JSON_OBJECT || !key) return NULL;
+    k = strlen(key);
+    for (c = obj->child; c; c = c->next)
+        if (c->key_len == k && !memcmp(c->key, key, k)) return c;
+    return NULL;
+}
+
+UNIQLDEF const uniql_json *uniql_json_at(const uniql_json *arr, int i)
+{
+    const uniql_json *c;
+    if (!arr || arr->type != UNIQL_JSON_ARRAY || i < 0 || i >= arr->count) return NULL;
+    for (c = arr->child; i > 0; i--) c = c->next;
+    return c;
+}
+
+/* ---- safetensors ---- */
+
+/* Put `prefix` in front of the message already in err (truncating its tail). */
+static void uniql__err_prefix(uniql_error *err, const char *prefix)
+{
+    size_t p, m, cap = sizeof err->message;
+    if (!err) return;
+    p = strlen(prefix);
+    m = strlen(err->message);
+    if (p >= cap) return;
+    if (p + m >= cap) m = cap - 1 - p;
+    memmove(err->message + p, err->message, m);
+    memcpy(err->message, prefix, p);
+    err->message[p + m] = 0;
+}
+
+static int uniql__host_is_le(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* A JSON number that is an exact integer in [0, 2^53] (what Python's json writes for
+   Python ints small enough to be sizes). */
+static int uniql__json_uint(const uniql_json *v, uint64_t *out)
+{
+    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->number >= 0.0) || v->number > 9007199254740992.0 ||
+        v->number != floor(v->number))
+        return 0;
+    *out = (uint64_t)v->number;
+    return 1;
+}
+
+static void uniql__shape_str(const int64_t *shape, int ndim, char *buf, size_t cap)
+{
+    size_t k = 0;
+    int d;
+    buf[0] = 0;
+    k += (size_t)snprintf(buf, cap, "[");
+    for (d = 0; d < ndim && k < cap; d++)
+        k += (size_t)snprintf(buf + k, cap - k, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+typedef struct uniql__range {
+    size_t begin, end;
+    int t;
+} uniql__range;
+
+static int uniql__range_cmp(const void *a, const void *b)
+{
+    const uniql__range *x = (const uniql__range *)a, *y = (const uniql__range *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+static int uniql__tensor_name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const uniql_tensor *)a)->name, ((const uniql_tensor *)b)->name);
+}
+
+/* dtype names of the safetensors format that this library does not compute with */
+static const char *const uniql__st_other_dtypes[] = {
+    "BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64", "F64",
+    "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64", NULL
+};
+
+UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void *alloc_user,
+                                              uniql_safetensors *st, uniql_error *err)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t hlen = 0;
+    size_t data_size, n = 0, k, cap;
+    const uniql_json *m;
+    uniql_tensor *tensors = NULL;
+    uniql__range *ranges;
+    uniql_result r;
+    int i;
+    char shape_buf[160];
+
+    if (!st) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors: st is NULL");
+    memset(st, 0, sizeof *st);
+    if (!buf && size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors: buffer is NULL");
+    if (!uniql__host_is_le())
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "safetensors: little-endian data on a big-endian host");
+    if (size < 8)
+        return uniql__fail(err, UNIQL_ERR_TRUNCATED, "safetensors: truncated header: %lu bytes, the header length alone needs 8",
+                           (unsigned long)size);
+    for (k = 0; k < 8; k++) hlen |= (uint64_t)b[k] << (8 * k);
+    if (hlen > (uint64_t)(size - 8))
+        return uniql__fail(err, UNIQL_ERR_TRUNCATED, "safetensors: header length %llu runs past the end of the %lu-byte file",
+                           (unsigned long long)hlen, (unsigned long)size);
+    if (hlen > 100000000u)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: header of %llu bytes exceeds the 100 MB limit",
+                           (unsigned long long)hlen);
+    data_size = size - 8 - (size_t)hlen;
+    if ((r = uniql_json_parse((const char *)b + 8, (size_t)hlen, 0, alloc_user, &st->header, err)) != UNIQL_OK) {
+        uniql__err_prefix(err, "safetensors header: ");
+        return r;
+    }
+    if (st->header.root->type != UNIQL_JSON_OBJECT) {
+        uniql_json_free(&st->header);
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: header is not a JSON object");
+    }
+    for (m = st->header.root->child; m; m = m->next)
+        if (strcmp(m->key, "__metadata__") != 0) n++;
+    cap = n ? n : 1;
+    if (cap > (size_t)INT32_MAX / 2 || !uniql__mul_size(cap, sizeof(uniql_tensor) + sizeof(uniql__range), &k)) {
+        uniql_json_free(&st->header);
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors: too many tensors");
+    }
+    tensors = (uniql_tensor *)UNIQL_MALLOC(k, alloc_user);
+    if (!tensors) {
+        uniql_json_free(&st->header);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "safetensors: out of memory");
+    }
+    ranges = (uniql__range *)(void *)(tensors + cap);
+    i = 0;
+    r = UNIQL_OK;
+    for (m = st->header.root->child; m && r == UNIQL_OK; m = m->next) {
+        uniql_tensor *t = &tensors[i];
+        const uniql_json *dt, *shape, *offs, *e;
+        uint64_t v, begin, end;
+        size_t esize = 0, count = 1;
+        int d;
+        if (!strcmp(m->key, "__metadata__")) continue;
+        memset(t, 0, sizeof *t);
+        t->name = m->key;
+        if (strlen(m->key) != m->key_len) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: a tensor name contains a NUL byte"); break; }
+        if (m->type != UNIQL_JSON_OBJECT) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': entry is not an object", t->name); break; }
+        dt = uniql_json_get(m, "dtype");
+        if (!dt || dt->type != UNIQL_JSON_STRING) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': no dtype string", t->name); break; }
+        if (!strcmp(dt->str, "F32")) { t->dtype = UNIQL_DTYPE_F32; esize = 4; }
+        else if (!strcmp(dt->str, "F16")) { t->dtype = UNIQL_DTYPE_F16; esize = 2; }
+        else if (!strcmp(dt->str, "BF16")) { t->dtype = UNIQL_DTYPE_BF16; esize = 2; }
+        else {
+            const char *const *o;
+            for (o = uniql__st_other_dtypes; *o && strcmp(*o, dt->str); o++) {}
+            r = *o ? uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': dtype %s is not supported (F32, F16, BF16 only)", t->name, dt->str)
+                   : uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': unknown dtype '%.20s'", t->name, dt->str);
+            break;
+        }
+        shape = uniql_json_get(m, "shape");
+        if (!shape || shape->type != UNIQL_JSON_ARRAY || shape->count > UNIQL_MAX_DIMS) {
+            r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': shape must be an array of at most %d sizes", t->name, UNIQL_MAX_DIMS);
+            break;
+        }
+        t->ndim = shape->count;
+        for (d = 0, e = shape->child; e; e = e->next, d++) {
+            if (!uniql__json_uint(e, &v)) break;
+            t->shape[d] = (int64_t)v;
+        }
+        if (e) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': shape entries must be non-negative integers", t->name); break; }
+        uniql__shape_str(t->shape, t->ndim, shape_buf, sizeof shape_buf);
+        for (d = 0; d < t->ndim; d++)
+            if ((uint64_t)t->shape[d] > (uint64_t)(size_t)-1 || !uniql__mul_size(count, (size_t)t->shape[d], &count)) break;
+        if (d < t->ndim || !uniql__mul_size(count, esize, &t->nbytes)) {
+            r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors: tensor '%.80s': shape %s overflows size_t", t->name, shape_buf);
+            break;
+        }
+        offs = uniql_json_get(m, "data_offsets");
+        if (!offs || offs->type != UNIQL_JSON_ARRAY || offs->count != 2 || !uniql__json_uint(offs->child, &begin) ||
+            !uniql__json_uint(offs->child->next, &end) || end < begin) {
+            r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': data_offsets must be [begin, end] with begin <= end", t->name);
+            break;
+        }
+        if (end - begin != (uint64_t)t->nbytes) {
+            r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': data_offsets [%llu, %llu) hold %llu bytes but shape %s of %s needs %lu",
+                            t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long long)(end - begin),
+                            shape_buf, dt->str, (unsigned long)t->nbytes);
+            break;
+        }
+        if (end > (uint64_t)data_size) {
+            r = uniql__fail(err, UNIQL_ERR_OFFSETS, "safetensors: tensor '%.80s': data_offsets [%llu, %llu) end past the end of the %lu-byte data area",
+                            t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long)data_size);
+            break;
+        }
+        t->data = b + 8 + (size_t)hlen + (size_t)begin;
+        ranges[i].begin = (size_t)begin;
+        ranges[i].end = (size_t)end;
+        ranges[i].t = i;
+        i++;
+    }
+    if (r == UNIQL_OK && n) {
+        size_t pos = 0;
+        qsort(ranges, n, sizeof *ranges, uniql__range_cmp);
+        /* overlaps first, so a moved tensor is reported as the overlap it causes */
+        for (k = 1; k < n && r == UNIQL_OK; k++)
+            if (ranges[k].begin < ranges[k - 1].end)
+                r = uniql__fail(err, UNIQL_ERR_OFFSETS, "safetensors: tensors '%.60s' [%lu, %lu) and '%.60s' [%lu, %lu) overlap",
+                                tensors[ranges[k - 1].t].name, (unsigned long)ranges[k - 1].begin, (unsigned long)ranges[k - 1].end,
+                                tensors[ranges[k].t].name, (unsigned long)ranges[k].begin, (unsigned long)ranges[k].end);
+        for (k = 0; k < n && r == UNIQL_OK; k++) {
+            if (ranges[k].begin > pos)
+                r = uniql__fail(err, UNIQL_ERR_OFFSETS, "safetensors: gap: bytes [%lu, %lu) of the data area belong to no tensor",
+                                (unsigned long)pos, (unsigned long)ranges[k].begin);
+            pos = ranges[k].end;
+        }
+        if (r == UNIQL_OK && pos != data_size)
+            r = uniql__fail(err, UNIQL_ERR_OFFSETS, "safetensors: gap: bytes [%lu, %lu) of the data area belong to no tensor",
+                            (unsigned long)pos, (unsigned long)data_size);
+    } else if (r == UNIQL_OK && data_size)
+        r = uniql__fail(err, UNIQL_ERR_OFFSETS, "safetensors: gap: %lu data bytes but no tensors", (unsigned long)data_size);
+    if (r != UNIQL_OK) {
+        UNIQL_FREE(tensors, alloc_user);
+        uniql_json_free(&st->header);
+        memset(st, 0, sizeof *st);
+        return r;
+    }
+    qsort(tensors, n, sizeof *tensors, uniql__tensor_name_cmp);
+    st->n_tensors = (int)n;
+    st->tensors = tensors;
+    st->data = b + 8 + (size_t)hlen;
+    st->data_size = data_size;
+    st->mem = tensors;
+    st->alloc_user = alloc_user;
+    return UNIQL_OK;
+}
+
+UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name)
+{
+    int lo = 0, hi;
+    if (!st || !name) return NULL;
+    hi = st->n_tensors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(st->tensors[mid].name, name);
+        if (!c) return &st->tensors[mid];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return NULL;
+}
+
+UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st)
+{
+    if (!st) return;
+    if (st->mem) UNIQL_FREE(st->mem, st->alloc_user);
+    uniql_json_free(&st->header);
+    memset(st, 0, sizeof *st);
+}
+
+UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size, uniql_error *err)
+{
+    FILE *f;
+    long n;
+    unsigned char *buf;
+    if (!path || !data || !size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "read_file: NULL argument");
+    *data = NULL;
+    *size = 0;
+    f = fopen(path, "rb");
+    if (!f) return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return uniql__fail(err, UNIQL_ERR_IO, "cannot seek in '%.200s'", path);
+    }
+    buf = (unsigned char *)UNIQL_MALLOC((size_t)n + 1, alloc_user);
+    if (!buf) {
+        fclose(f);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory reading '%.200s' (%ld bytes)", path, n);
+    }
+    if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        UNIQL_FREE(buf, alloc_user);
+        return uniql__fail(err, UNIQL_ERR_IO, "short read from '%.200s'", path);
+    }
+    fclose(f);
+    buf[n] = 0;
+    *data = buf;
+    *size = (size_t)n;
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_free_buffer(void *p, void *alloc_user)
+{
+    (void)alloc_user;
+    if (p) UNIQL_FREE(p, alloc_user);
+}
+
+
 
 /* =====================================================================================
    IMPL 7. Runtimes (Llama/Qwen2 block, Mamba2 block, Nemotron-H hybrid, sampling)
    ===================================================================================== */
+
+/* ---- owned storage: a list of blocks with one owner, freed together ---- */
+
+typedef union uniql__block {
+    union uniql__block *next;
+    double d;
+    long long ll;
+    void *p;
+} uniql__block;
+
+static void *uniql__own(void **storage, size_t bytes, void *user)
+{
+    uniql__block *h;
+    size_t total;
+    if (!uniql__add_size(bytes, sizeof *h, &total)) return NULL;
+    h = (uniql__block *)UNIQL_MALLOC(total, user);
+    if (!h) return NULL;
+    h->next = (uniql__block *)*storage;
+    *storage = h;
+    return h + 1;
+}
+
+static void uniql__own_free(void *storage, void *user)
+{
+    uniql__block *h = (uniql__block *)storage;
+    (void)user;
+    while (h) {
+        uniql__block *next = h->next;
+        UNIQL_FREE(h, user);
+        h = next;
+    }
+}
+
+/* ---- config.json ---- */
+
+/* A number, or transformers' {"__float__": "Infinity" | "-Infinity" | "NaN"} encoding. */
+static int uniql__cfg_number(const uniql_json *v, double *out)
+{
+    if (v && v->type == UNIQL_JSON_NUMBER) { *out = v->number; return 1; }
+    if (v && v->type == UNIQL_JSON_OBJECT && v->count == 1) {
+        const uniql_json *t = uniql_json_get(v, "__float__");
+        if (t && t->type == UNIQL_JSON_STRING) {
+            if (!strcmp(t->str, "Infinity")) { *out = (double)INFINITY; return 1; }
+            if (!strcmp(t->str, "-Infinity")) { *out = -(double)INFINITY; return 1; }
+            if (!strcmp(t->str, "NaN")) { *out = (double)NAN; return 1; }
+        }
+    }
+    return 0;
+}
+
+/* The value of `alias` if present (transformers lets legacy aliases win), else `key`;
+   NULL when absent or JSON null (both mean "use the class default"). */
+static const uniql_json *uniql__cfg_get(const uniql_json *root, const char *key, const char *alias)
+{
+    const uniql_json *v = alias ? uniql_json_get(root, alias) : NULL;
+    if (!v || v->type == UNIQL_JSON_NULL) v = uniql_json_get(root, key);
+    return v && v->type != UNIQL_JSON_NULL ? v : NULL;
+}
+
+static uniql_result uniql__cfg_int(const uniql_json *root, const char *key, const char *alias, int def, int lo, int hi,
+                                   int *out, uniql_error *err)
+{
+    const uniql_json *v = uniql__cfg_get(root, key, alias);
+    if (!v) { *out = def; return UNIQL_OK; }
+    if (v->type != UNIQL_JSON_NUMBER || v->number != floor(v->number) || v->number < lo || v->number > hi)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: '%s' must be an integer in [%d, %d]", key, lo, hi);
+    *out = (int)v->number;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_real(const uniql_json *root, const char *key, const char *alias, double def, double *out,
+                                    uniql_error *err)
+{
+    const uniql_json *v = uniql__cfg_get(root, key, alias);
+    if (!v) { *out = def; return UNIQL_OK; }
+    if (!uniql__cfg_number(v, out)) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: '%s' must be a number", key);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_bool(const uniql_json *root, const char *key, const char *alias, int def, int *out,
+                                    uniql_error *err)
+{
+    const uniql_json *v = uniql__cfg_get(root, key, alias);
+    if (!v) { *out = def; return UNIQL_OK; }
+    if (v->type != UNIQL_JSON_TRUE && v->type != UNIQL_JSON_FALSE)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: '%s' must be true or false", key);
+    *out = v->type == UNIQL_JSON_TRUE;
+    return UNIQL_OK;
+}
+
+static const char *uniql__cfg_str(const uniql_json *root, const char *key, const char *def)
+{
+    const uniql_json *v = uniql__cfg_get(root, key, NULL);
+    return v && v->type == UNIQL_JSON_STRING ? v->str : def;
+}
+
+#define UNIQL__TRY(expr) do { uniql_result uniql__r_ = (expr); if (uniql__r_ != UNIQL_OK) return uniql__r_; } while (0)
+
+/* RoPE keys as transformers 5.x standardizes them (modeling_rope_utils.py,
+   convert_rope_params_to_dict / standardize_rope_params): rope_scaling (legacy) wins over
+   rope_parameters; rope_theta from that dict, else top level, else 10000; rope_type from
+   "rope_type", else "type", else "default"; llama3's original_max_position_embeddings
+   from the top level (Phi-3 style), else the dict, else max_position_embeddings. */
+static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, uniql_error *err)
+{
+    const uniql_json *rp = uniql_json_get(root, "rope_scaling");
+    const uniql_json *v;
+    const char *type = "default";
+    double partial = 1.0;
+    if (!rp || rp->type != UNIQL_JSON_OBJECT || rp->count == 0) rp = uniql_json_get(root, "rope_parameters");
+    if (rp && rp->type == UNIQL_JSON_NULL) rp = NULL;
+    if (rp && rp->type != UNIQL_JSON_OBJECT)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_parameters must be an object");
+    if (rp && (uniql_json_get(rp, "full_attention") || uniql_json_get(rp, "sliding_attention")))
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: per-layer-type RoPE parameters are not supported");
+    UNIQL__TRY(uniql__cfg_real(root, "rope_theta", NULL, 10000.0, &c->rope_theta, err));
+    if (rp && (v = uniql_json_get(rp, "rope_theta")) != NULL && v->type != UNIQL_JSON_NULL)
+        UNIQL__TRY(uniql__cfg_real(rp, "rope_theta", NULL, 0, &c->rope_theta, err));
+    if (rp) {
+        if ((v = uniql_json_get(rp, "rope_type")) == NULL || v->type == UNIQL_JSON_NULL) v = uniql_json_get(rp, "type");
+        if (v && v->type == UNIQL_JSON_STRING) type = v->str;
+        else if (v && v->type != UNIQL_JSON_NULL) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_type must be a string");
+        UNIQL__TRY(uniql__cfg_real(rp, "partial_rotary_factor", NULL, 1.0, &partial, err));
+    }
+    if (partial == 1.0) UNIQL__TRY(uniql__cfg_real(root, "partial_rotary_factor", NULL, 1.0, &partial, err));
+    if (partial != 1.0) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: partial_rotary_factor %g is not supported", partial);
+    if (!(c->rope_theta > 1.0) || !isfinite(c->rope_theta))
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_theta must be a finite number > 1");
+    c->rope_factor = 1.0;
+    c->rope_low_freq_factor = c->rope_high_freq_factor = 0.0;
+    c->rope_original_max_pos = c->max_position_embeddings;
+    if (!strcmp(type, "default")) {
+        c->rope_type = UNIQL_ROPE_DEFAULT;
+    } else if (!strcmp(type, "linear") || !strcmp(type, "llama3")) {
+        if (!uniql_json_get(rp, "factor")) return uniql__fail(err, UNIQL_ERR_MISSING, "config: RoPE type %s needs 'factor'", type);
+        UNIQL__TRY(uniql__cfg_real(rp, "factor", NULL, 1.0, &c->rope_factor, err));
+        if (!(c->rope_factor > 0.0) || !isfinite(c->rope_factor))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: RoPE factor must be a finite number > 0");
+        c->rope_type = UNIQL_ROPE_LINEAR;
+        if (!strcmp(type, "llama3")) {
+            c->rope_type = UNIQL_ROPE_LLAMA3;
+            if (!uniql_json_get(rp, "low_freq_factor") || !uniql_json_get(rp, "high_freq_factor"))
+                return uniql__fail(err, UNIQL_ERR_MISSING, "config: RoPE type llama3 needs low_freq_factor and high_freq_factor");
+            UNIQL__TRY(uniql__cfg_real(rp, "low_freq_factor", NULL, 0, &c->rope_low_freq_factor, err));
+            UNIQL__TRY(uniql__cfg_real(rp, "high_freq_factor", NULL, 0, &c->rope_high_freq_factor, err));
+            if (!(c->rope_high_freq_factor > c->rope_low_freq_factor) || !(c->rope_low_freq_factor > 0.0) ||
+                !isfinite(c->rope_high_freq_factor))
+                return uniql__fail(err, UNIQL_ERR_FORMAT, "config: llama3 RoPE needs 0 < low_freq_factor < high_freq_factor");
+            UNIQL__TRY(uniql__cfg_int(rp, "original_max_position_embeddings", NULL, c->max_position_embeddings, 1, INT32_MAX,
+                                      &c->rope_original_max_pos, err));
+            UNIQL__TRY(uniql__cfg_int(root, "original_max_position_embeddings", NULL, c->rope_original_max_pos, 1, INT32_MAX,
+                                      &c->rope_original_max_pos, err));
+        }
+    } else {
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: RoPE type '%.40s' is not supported (default, linear, llama3)", type);
+    }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_llama(const uniql_json *root, uniql_config *c, int qwen, uniql_error *err)
+{
+    const char *act = uniql__cfg_str(root, "hidden_act", "silu");
+    double eps;
+    int l, sliding = 0;
+    /* defaults: LlamaConfig / Qwen2Config of transformers 5.17 */
+    UNIQL__TRY(uniql__cfg_int(root, "vocab_size", NULL, qwen ? 151936 : 32000, 1, 1 << 24, &c->vocab_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "hidden_size", NULL, 4096, 1, 1 << 20, &c->hidden_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "intermediate_size", NULL, qwen ? 22016 : 11008, 1, 1 << 24, &c->intermediate_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_hidden_layers", NULL, 32, 1, UNIQL_MAX_LAYERS, &c->n_layers, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_attention_heads", NULL, 32, 1, 1 << 12, &c->n_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_key_value_heads", NULL, c->n_heads, 1, 1 << 12, &c->n_kv_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, "head_dim", NULL, c->hidden_size / c->n_heads, 1, 1 << 12, &c->head_dim, err));
+    UNIQL__TRY(uniql__cfg_int(root, "max_position_embeddings", NULL, qwen ? 32768 : 2048, 1, INT32_MAX,
+                              &c->max_position_embeddings, err));
+    UNIQL__TRY(uniql__cfg_real(root, "rms_norm_eps", NULL, 1e-6, &eps, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "tie_word_embeddings", NULL, 0, &c->tie_embeddings, err));
+    if (qwen) {
+        const uniql_json *lt = uniql_json_get(root, "layer_types");
+        c->qkv_bias = 1;   /* Qwen2Attention: bias=True on q/k/v, False on o */
+        c->o_bias = 0;
+        c->mlp_bias = 0;
+        UNIQL__TRY(uniql__cfg_bool(root, "use_sliding_window", NULL, 0, &sliding, err));
+        if (sliding) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Qwen2 sliding-window attention is not supported");
+        if (lt && lt->type == UNIQL_JSON_ARRAY) {
+            const uniql_json *e;
+            for (e = lt->child; e; e = e->next)
+                if (e->type != UNIQL_JSON_STRING || strcmp(e->str, "full_attention"))
+                    return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Qwen2 layer type other than full_attention");
+        }
+    } else {
+        UNIQL__TRY(uniql__cfg_bool(root, "attention_bias", NULL, 0, &c->qkv_bias, err));
+        c->o_bias = c->qkv_bias;
+        UNIQL__TRY(uniql__cfg_bool(root, "mlp_bias", NULL, 0, &c->mlp_bias, err));
+    }
+    if (strcmp(act, "silu") != 0)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: hidden_act '%.40s' is not supported (silu)", act);
+    c->norm_eps = (float)eps;
+    c->mlp_act = UNIQL_MLP_SWIGLU;
+    for (l = 0; l < c->n_layers; l++) c->block[l] = UNIQL_BLOCK_DECODER;
+    return uniql__cfg_rope(root, c, err);
+}
+
+/* Mamba2 mixer keys. Nemotron-H spells some with a mamba_ prefix (legacy aliases win, as in
+   NemotronHConfig.__post_init__) and sizes d_inner as mamba_num_heads * mamba_head_dim. */
+static uniql_result uniql__cfg_ssm(const uniql_json *root, uniql_config *c, int nemo, uniql_error *err)
+{
+    const char *act = uniql__cfg_str(root, nemo ? "mamba_hidden_act" : "hidden_act", "silu");
+    UNIQL__TRY(uniql__cfg_int(root, nemo ? "mamba_num_heads" : "num_heads", NULL, 128, 1, 1 << 14, &c->ssm_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, nemo ? "mamba_head_dim" : "head_dim", NULL, 64, 1, 1 << 12, &c->ssm_head_dim, err));
+    UNIQL__TRY(uniql__cfg_int(root, nemo ? "ssm_state_size" : "state_size", NULL, 128, 1, 1 << 12, &c->ssm_state, err));
+    UNIQL__TRY(uniql__cfg_int(root, "n_groups", nemo ? "mamba_n_groups" : NULL, 8, 1, 1 << 14, &c->ssm_groups, err));
+    UNIQL__TRY(uniql__cfg_int(root, "conv_kernel", nemo ? "mamba_d_conv" : NULL, 4, 1, 64, &c->conv_kernel, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "use_conv_bias", nemo ? "mamba_conv_bias" : NULL, 1, &c->conv_bias, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "use_bias", NULL, 0, &c->ssm_proj_bias, err));
+    if (strcmp(act, "silu") != 0)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Mamba activation '%.40s' is not supported (silu)", act);
+    if (c->ssm_heads % c->ssm_groups != 0)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d Mamba heads do not split into %d groups", c->ssm_heads, c->ssm_groups);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_mamba2(const uniql_json *root, uniql_config *c, uniql_error *err)
+{
+    double eps, expand, lim0 = 0.0, lim1 = (double)INFINITY;
+    const uniql_json *lim;
+    int l;
+    UNIQL__TRY(uniql__cfg_int(root, "vocab_size", NULL, 32768, 1, 1 << 24, &c->vocab_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "hidden_size", NULL, 4096, 1, 1 << 20, &c->hidden_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_hidden_layers", NULL, 64, 1, UNIQL_MAX_LAYERS, &c->n_layers, err));
+    UNIQL__TRY(uniql__cfg_real(root, "layer_norm_epsilon", NULL, 1e-5, &eps, err));
+    UNIQL__TRY(uniql__cfg_real(root, "expand", NULL, 2.0, &expand, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "tie_word_embeddings", NULL, 0, &c->tie_embeddings, err));
+    UNIQL__TRY(uniql__cfg_ssm(root, c, 0, err));
+    /* Mamba2Config.validate_architecture: hidden_size * expand == num_heads * head_dim */
+    if ((double)c->ssm_heads * c->ssm_head_dim != floor(expand * c->hidden_size))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: num_heads * head_dim (%d * %d) != expand * hidden_size (%g * %d)",
+                           c->ssm_heads, c->ssm_head_dim, expand, c->hidden_size);
+    lim = uniql__cfg_get(root, "time_step_limit", NULL);
+    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->count != 2 || !uniql__cfg_number(lim->child, &lim0) ||
+                !uniql__cfg_number(lim->child->next, &lim1) || !(lim0 <= lim1)))
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: time_step_limit must be [low, high] with low <= high");
+    c->dt_min = (float)lim0;
+    c->dt_max = (float)lim1;
+    c->norm_eps = (float)eps;
+    c->gated_norm_groups = 1;    /* MambaRMSNormGated normalizes over all of d_inner */
+    for (l = 0; l < c->n_layers; l++) c->block[l] = UNIQL_BLOCK_MAMBA;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_block_name(const char *s, size_t len, unsigned char *out, uniql_error *err)
+{
+    if ((len == 1 && s[0] == 'M') || !strcmp(s, "mamba") || !strcmp(s, "linear_attention")) *out = UNIQL_BLOCK_MAMBA;
+    else if ((len == 1 && s[0] == '*') || !strcmp(s, "attention") || !strcmp(s, "full_attention")) *out = UNIQL_BLOCK_ATTENTION;
+    else if ((len == 1 && s[0] == '-') || !strcmp(s, "mlp")) *out = UNIQL_BLOCK_MLP;
+    else if ((len == 1 && s[0] == 'E') || !strcmp(s, "moe"))
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Nemotron-H MoE layers are not supported");
+    else return uniql__fail(err, UNIQL_ERR_FORMAT, "config: unknown Nemotron-H layer type '%.*s'", (int)(len > 40 ? 40 : len), s);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__cfg_nemotron_h(const uniql_json *root, uniql_config *c, uniql_error *err)
+{
+    const uniql_json *lt = uniql__cfg_get(root, "layers_block_type", "layer_types");
+    const uniql_json *pat = uniql__cfg_get(root, "hybrid_override_pattern", NULL);
+    const char *act = uniql__cfg_str(root, "mlp_hidden_act", "relu2");
+    double eps, dt_min;
+    int l;
+    /* layers_block_type wins over the legacy pattern (NemotronHConfig.__post_init__); the
+       class default ["linear_attention", "moe", "full_attention", "mlp"] has MoE */
+    if (lt) {
+        const uniql_json *e;
+        if (lt->type != UNIQL_JSON_ARRAY || lt->count < 1 || lt->count > UNIQL_MAX_LAYERS)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: layers_block_type must be a list of 1..%d strings", UNIQL_MAX_LAYERS);
+        for (l = 0, e = lt->child; e; e = e->next, l++) {
+            if (e->type != UNIQL_JSON_STRING) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: layers_block_type entries must be strings");
+            UNIQL__TRY(uniql__cfg_block_name(e->str, e->len, &c->block[l], err));
+        }
+        c->n_layers = lt->count;
+    } else if (pat) {
+        size_t k;
+        if (pat->type != UNIQL_JSON_STRING || pat->len < 1 || pat->len > UNIQL_MAX_LAYERS)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: hybrid_override_pattern must be a string of 1..%d layers", UNIQL_MAX_LAYERS);
+        for (k = 0; k < pat->len; k++) UNIQL__TRY(uniql__cfg_block_name(pat->str + k, 1, &c->block[k], err));
+        c->n_layers = (int)pat->len;
+    } else {
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: no layers_block_type: the NemotronHConfig default has MoE layers");
+    }
+    UNIQL__TRY(uniql__cfg_int(root, "vocab_size", NULL, 131072, 1, 1 << 24, &c->vocab_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "hidden_size", NULL, 4096, 1, 1 << 20, &c->hidden_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_attention_heads", NULL, 32, 1, 1 << 12, &c->n_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_key_value_heads", NULL, 8, 1, 1 << 12, &c->n_kv_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, "head_dim", NULL, 128, 1, 1 << 12, &c->head_dim, err));
+    UNIQL__TRY(uniql__cfg_int(root, "max_position_embeddings", NULL, 4096, 1, INT32_MAX, &c->max_position_embeddings, err));
+    UNIQL__TRY(uniql__cfg_int(root, "intermediate_size", NULL, 21504, 1, 1 << 24, &c->intermediate_size, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "mlp_bias", NULL, 0, &c->mlp_bias, err));
+    UNIQL__TRY(uniql__cfg_real(root, "layer_norm_epsilon", NULL, 1e-5, &eps, err));
+    UNIQL__TRY(uniql__cfg_real(root, "time_step_min", "mamba_dt_min", 0.001, &dt_min, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "tie_word_embeddings", NULL, 0, &c->tie_embeddings, err));
+    UNIQL__TRY(uniql__cfg_ssm(root, c, 1, err));
+    if (strcmp(act, "relu2") != 0)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: mlp_hidden_act '%.40s' is not supported (relu2)", act);
+    c->norm_eps = (float)eps;
+    c->mlp_act = UNIQL_MLP_RELU2;
+    c->qkv_bias = c->o_bias = 0;            /* NemotronHAttention: bias=False throughout */
+    c->rope_type = UNIQL_ROPE_NONE;         /* NemotronHAttention applies no rotary embedding */
+    /* NemotronHMamba2Mixer: time_step_limit = (time_step_min, inf), the config's own
+       time_step_limit is not used */
+    c->dt_min = (float)dt_min;
+    c->dt_max = (float)INFINITY;
+    /* Zamba2RMSNormGated(group_size = d_inner / n_groups) */
+    c->gated_norm_groups = c->ssm_groups;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
+                                         uniql_error *err)
+{
+    uniql_json_doc doc;
+    const char *mt;
+    uniql_result r;
+    uniql_config c;
+    if (!cfg || (!json && len)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "config: NULL argument");
+    memset(cfg, 0, sizeof *cfg);
+    memset(&c, 0, sizeof c);
+    if ((r = uniql_json_parse(json, len, UNIQL_JSON_ALLOW_NONFINITE, alloc_user, &doc, err)) != UNIQL_OK) return r;
+    if (doc.root->type != UNIQL_JSON_OBJECT) {
+        uniql_json_free(&doc);
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: not a JSON object");
+    }
+    mt = uniql__cfg_str(doc.root, "model_type", NULL);
+    if (!mt) r = uniql__fail(err, UNIQL_ERR_MISSING, "config: no model_type");
+    else if (!strcmp(mt, "llama")) { c.arch = UNIQL_ARCH_LLAMA; r = uniql__cfg_llama(doc.root, &c, 0, err); }
+    else if (!strcmp(mt, "qwen2")) { c.arch = UNIQL_ARCH_QWEN2; r = uniql__cfg_llama(doc.root, &c, 1, err); }
+    else if (!strcmp(mt, "mamba2")) { c.arch = UNIQL_ARCH_MAMBA2; r = uniql__cfg_mamba2(doc.root, &c, err); }
+    else if (!strcmp(mt, "nemotron_h")) { c.arch = UNIQL_ARCH_NEMOTRON_H; r = uniql__cfg_nemotron_h(doc.root, &c, err); }
+    else r = uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: model_type '%.40s' is not supported (llama, qwen2, mamba2, nemotron_h)", mt);
+    uniql_json_free(&doc);
+    if (r != UNIQL_OK) return r;
+    /* sizes that must fit together */
+    {
+        int l, has_attn = 0, has_mamba = 0;
+        for (l = 0; l < c.n_layers; l++) {
+            has_attn |= c.block[l] == UNIQL_BLOCK_DECODER || c.block[l] == UNIQL_BLOCK_ATTENTION;
+            has_mamba |= c.block[l] == UNIQL_BLOCK_MAMBA;
+        }
+        if (has_attn && c.n_heads % c.n_kv_heads != 0)
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d attention heads do not split into %d KV heads", c.n_heads, c.n_kv_heads);
+        if (has_attn && c.rope_type != UNIQL_ROPE_NONE && c.head_dim % 2 != 0)
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "config: RoPE needs an even head_dim, got %d", c.head_dim);
+        if (has_mamba && (c.ssm_heads * c.ssm_head_dim) % c.gated_norm_groups != 0)
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "config: d_inner %d does not split into %d norm groups",
+                               c.ssm_heads * c.ssm_head_dim, c.gated_norm_groups);
+        if (!(c.norm_eps >= 0.0f) || !isfinite(c.norm_eps))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: norm epsilon must be a finite number >= 0");
+    }
+    memcpy(cfg, &c, sizeof c);   /* padding stays zero: configs compare with memcmp */
+    return UNIQL_OK;
+}
+
+/* ---- loading weights ---- */
+
+typedef struct uniql__loader {
+    const uniql_safetensors *st;
+    const uniql_file_view *files;
+    int n_files;
+    const uniql_config *c;
+    uniql_model *m;
+    int weights_f32;
+    void *user;
+    uniql_error *err;
+    const char *prefix;        /* "model." or "backbone." */
+    char name[256];
+} uniql__loader;
+
+static size_t uniql__dtype_size(uniql_dtype t) { return t == UNIQL_DTYPE_F32 ? 4 : 2; }
+
+static float uniql__elem_f32(uniql_dtype t, const unsigned char *p)
+{
+    if (t == UNIQL_DTYPE_F32) { float f; memcpy(&f, p, 4); return f; }
+    {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        return t == UNIQL_DTYPE_F16 ? uniql_fp16_to_fp32(h) : uniql_bf16_to_fp32(h);
+    }
+}
+
+static const uniql_tensor *uniql__ld_find(uniql__loader *L, const char *name)
+{
+    int f;
+    for (f = 0; f < L->n_files; f++) {
+        const uniql_tensor *t = uniql_safetensors_find(&L->st[f], name);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+static uniql_result uniql__ld_name(uniql__loader *L, int layer, const char *suffix)
+{
+    int k = layer < 0 ? snprintf(L->name, sizeof L->name, "%s", suffix)
+                      : snprintf(L->name, sizeof L->name, "%slayers.%d.%s", L->prefix, layer, suffix);
+    if (k < 0 || (size_t)k >= sizeof L->name) return uniql__fail(L->err, UNIQL_ERR_INVALID_ARG, "tensor name too long");
+    return UNIQL_OK;
+}
+
+/* The tensor L->name with shape d0 (x d1 (x d2)); ndim = number of dims expected. A conv1d
+   weight [C, 1, K] is also accepted as [C, K]. */
+static uniql_result uniql__ld_tensor(uniql__loader *L, int ndim, int64_t d0, int64_t d1, int64_t d2, const uniql_tensor **out)
+{
+    const uniql_tensor *t = uniql__ld_find(L, L->name);
+    int64_t want[3];
+    int ok, d;
+    char have_s[160], want_s[160];
+    if (!t) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tensor '%.200s' not found", L->name);
+    want[0] = d0; want[1] = d1; want[2] = d2;
+    ok = t->ndim == ndim;
+    for (d = 0; ok && d < ndim; d++) ok = t->shape[d] == want[d];
+    if (!ok && ndim == 3 && d1 == 1 && t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d2) ok = 1;
+    if (!ok) {
+        uniql__shape_str(t->shape, t->ndim, have_s, sizeof have_s);
+        uniql__shape_str(want, ndim, want_s, sizeof want_s);
+        return uniql__fail(L->err, UNIQL_ERR_SHAPE, "tensor '%.150s' has shape %s, config expects %s", L->name, have_s, want_s);
+    }
+    *out = t;
+    return UNIQL_OK;
+}
+
+/* A weight matrix view over the file bytes; an owned copy when asked for fp32 or when the
+   file leaves the data misaligned for its element type (casting would be undefined). */
+static uniql_result uniql__ld_matrix(uniql__loader *L, int layer, const char *suffix, int rows, int cols, uniql_matrix *out)
+{
+    const uniql_tensor *t;
+    size_t es, n;
+    UNIQL__TRY(uniql__ld_name(L, layer, suffix));
+    UNIQL__TRY(uniql__ld_tensor(L, 2, rows, cols, 0, &t));
+    es = uniql__dtype_size(t->dtype);
+    n = (size_t)rows * (size_t)cols;
+    memset(out, 0, sizeof *out);
+    out->dtype = t->dtype;
+    out->rows = rows;
+    out->cols = cols;
+    out->stride = (size_t)cols * es;
+    out->group = cols;
+    out->data = t->data;
+    if (L->weights_f32 && t->dtype != UNIQL_DTYPE_F32) {
+        float *dst;
+        size_t i, bytes;
+        if (!uniql__mul_size(n, 4, &bytes)) return uniql__fail(L->err, UNIQL_ERR_OVERFLOW, "tensor '%.200s' too large", L->name);
+        dst = (float *)uniql__own(&L->m->storage, bytes, L->user);
+        if (!dst) return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory converting '%.200s'", L->name);
+        for (i = 0; i < n; i++) dst[i] = uniql__elem_f32(t->dtype, (const unsigned char *)t->data + i * es);
+        out->dtype = UNIQL_DTYPE_F32;
+        out->stride = (size_t)cols * 4;
+        out->data = dst;
+    } else if (((size_t)t->data) % es != 0) {
+        void *dst = uniql__own(&L->m->storage, t->nbytes, L->user);
+        if (!dst) return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory copying '%.200s'", L->name);
+        memcpy(dst, t->data, t->nbytes);
+        out->data = dst;
+    }
+    return UNIQL_OK;
+}
+
+/* Elements [off, off+count) of tensor t as an owned compact fp32 array. */
+static uniql_result uniql__ld_f32(uniql__loader *L, const uniql_tensor *t, size_t off, size_t count, const float **out)
+{
+    float *dst = (float *)uniql__own(&L->m->storage, count * sizeof(float), L->user);
+    size_t i, es = uniql__dtype_size(t->dtype);
+    if (!dst) return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory converting '%.200s'", L->name);
+    for (i = 0; i < count; i++) dst[i] = uniql__elem_f32(t->dtype, (const unsigned char *)t->data + (off + i) * es);
+    *out = dst;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__ld_vector(uniql__loader *L, int layer, const char *suffix, int n, const float **out)
+{
+    const uniql_tensor *t;
+    UNIQL__TRY(uniql__ld_name(L, layer, suffix));
+    UNIQL__TRY(uniql__ld_tensor(L, 1, n, 0, 0, &t));
+    return uniql__ld_f32(L, t, 0, (size_t)n, out);
+}
+
+static uniql_result uniql__ld_attention(uniql__loader *L, int l, uniql_attention *a)
+{
+    const uniql_config *c = L->c;
+    int D = c->hidden_size, qr = c->n_heads * c->head_dim, kr = c->n_kv_heads * c->head_dim;
+    a->qk_dim = a->v_dim = c->head_dim;
+    UNIQL__TRY(uniql__ld_matrix(L, l, "self_attn.q_proj.weight", qr, D, &a->q));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "self_attn.k_proj.weight", kr, D, &a->k));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "self_attn.v_proj.weight", kr, D, &a->v));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "self_attn.o_proj.weight", D, qr, &a->o));
+    if (c->qkv_bias) {
+        UNIQL__TRY(uniql__ld_vector(L, l, "self_attn.q_proj.bias", qr, &a->q_bias));
+        UNIQL__TRY(uniql__ld_vector(L, l, "self_attn.k_proj.bias", kr, &a->k_bias));
+        UNIQL__TRY(uniql__ld_vector(L, l, "self_attn.v_proj.bias", kr, &a->v_bias));
+    }
+    if (c->o_bias) UNIQL__TRY(uniql__ld_vector(L, l, "self_attn.o_proj.bias", D, &a->o_bias));
+    return UNIQL_OK;
+}
+
+/* Nemotron-H names the attention projections of its "*" blocks mixer.q_proj etc. */
+static uniql_result uniql__ld_attention_mixer(uniql__loader *L, int l, uniql_attention *a)
+{
+    const uniql_config *c = L->c;
+    int D = c->hidden_size, qr = c->n_heads * c->head_dim, kr = c->n_kv_heads * c->head_dim;
+    a->qk_dim = a->v_dim = c->head_dim;
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.q_proj.weight", qr, D, &a->q));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.k_proj.weight", kr, D, &a->k));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.v_proj.weight", kr, D, &a->v));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.o_proj.weight", D, qr, &a->o));
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__ld_mlp(uniql__loader *L, int l, const char *base, uniql_mlp *p)
+{
+    const uniql_config *c = L->c;
+    int D = c->hidden_size, I = c->intermediate_size;
+    char s[64];
+    p->d_int = I;
+    if (c->mlp_act == UNIQL_MLP_SWIGLU) {
+        snprintf(s, sizeof s, "%sgate_proj.weight", base);
+        UNIQL__TRY(uniql__ld_matrix(L, l, s, I, D, &p->gate));
+        if (c->mlp_bias) { snprintf(s, sizeof s, "%sgate_proj.bias", base); UNIQL__TRY(uniql__ld_vector(L, l, s, I, &p->gate_bias)); }
+    }
+    snprintf(s, sizeof s, "%sup_proj.weight", base);
+    UNIQL__TRY(uniql__ld_matrix(L, l, s, I, D, &p->up));
+    snprintf(s, sizeof s, "%sdown_proj.weight", base);
+    UNIQL__TRY(uniql__ld_matrix(L, l, s, D, I, &p->down));
+    if (c->mlp_bias) {
+        snprintf(s, sizeof s, "%sup_proj.bias", base);
+        UNIQL__TRY(uniql__ld_vector(L, l, s, I, &p->up_bias));
+        snprintf(s, sizeof s, "%sdown_proj.bias", base);
+        UNIQL__TRY(uniql__ld_vector(L, l, s, D, &p->down_bias));
+    }
+    return UNIQL_OK;
+}
+
+/* in_proj rows are [z | x | B | C | dt] (Mamba2Mixer.forward splits gate, xBC, dt, then
+   x, B, C); conv1d channels are [x | B | C]. */
+static uniql_result uniql__ld_mamba(uniql__loader *L, int l, uniql_mamba *mb)
+{
+    const uniql_config *c = L->c;
+    int D = c->hidden_size, H = c->ssm_heads, Di = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state;
+    int K = c->conv_kernel, conv_dim = Di + 2 * GN, proj = Di + conv_dim + H;
+    uniql_matrix in;
+    const uniql_tensor *t;
+    mb->head_dim_kept = c->ssm_head_dim;
+    mb->state_kept = c->ssm_state;
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.in_proj.weight", proj, D, &in));
+    UNIQL__TRY(uniql_matrix_slice(&in, 0, Di, D, &mb->in_z));
+    UNIQL__TRY(uniql_matrix_slice(&in, Di, Di, D, &mb->in_x));
+    UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di, GN, D, &mb->in_B));
+    UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + GN, GN, D, &mb->in_C));
+    UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + 2 * GN, H, D, &mb->in_dt));
+    if (c->ssm_proj_bias) {
+        UNIQL__TRY(uniql__ld_name(L, l, "mixer.in_proj.bias"));
+        UNIQL__TRY(uniql__ld_tensor(L, 1, proj, 0, 0, &t));
+        UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di, &mb->bias_z));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di, (size_t)Di, &mb->bias_x));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di, (size_t)GN, &mb->bias_B));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di + GN, (size_t)GN, &mb->bias_C));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di + 2 * GN, (size_t)H, &mb->bias_dt));
+        UNIQL__TRY(uniql__ld_vector(L, l, "mixer.out_proj.bias", D, &mb->out_bias));
+    }
+    UNIQL__TRY(uniql__ld_name(L, l, "mixer.conv1d.weight"));
+    UNIQL__TRY(uniql__ld_tensor(L, 3, conv_dim, 1, K, &t));
+    UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di * K, &mb->conv_x));
+    UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di * K, (size_t)GN * K, &mb->conv_B));
+    UNIQL__TRY(uniql__ld_f32(L, t, (size_t)(Di + GN) * K, (size_t)GN * K, &mb->conv_C));
+    if (c->conv_bias) {
+        UNIQL__TRY(uniql__ld_name(L, l, "mixer.conv1d.bias"));
+        UNIQL__TRY(uniql__ld_tensor(L, 1, conv_dim, 0, 0, &t));
+        UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di, &mb->conv_bias_x));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di, (size_t)GN, &mb->conv_bias_B));
+        UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di + GN, (size_t)GN, &mb->conv_bias_C));
+    }
+    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.A_log", H, &mb->A_log));
+    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.D", H, &mb->D));
+    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.dt_bias", H, &mb->dt_bias));
+    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.norm.weight", Di, &mb->norm));
+    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.out_proj.weight", D, Di, &mb->out));
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__ld_model(uniql__loader *L)
+{
+    const uniql_config *c = L->c;
+    uniql_model *m = L->m;
+    int V = c->vocab_size, D = c->hidden_size, l;
+    const char *embed = NULL;
+    size_t bytes;
+    /* prefixes: Llama/Qwen2 "model."; Mamba2 "backbone." (older dumps "embedding."); Nemotron-H
+       "model." in transformers 5, "backbone." in NVIDIA's original checkpoints */
+    static const char *const cand[][2] = {
+        { "model.", "embed_tokens.weight" }, { "backbone.", "embeddings.weight" }, { "backbone.", "embedding.weight" },
+        { "model.", "embeddings.weight" }, { "model.", "embedding.weight" }
+    };
+    int k, first = (c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) ? 0 : 1;
+    int last = (c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) ? 0 : 4;
+    for (k = first; k <= last && !embed; k++) {
+        snprintf(L->name, sizeof L->name, "%s%s", cand[k][0], cand[k][1]);
+        if (uniql__ld_find(L, L->name)) { L->prefix = cand[k][0]; embed = cand[k][1]; }
+    }
+    if (!embed)
+        return uniql__fail(L->err, UNIQL_ERR_MISSING, "tensor '%s%s' not found", cand[first][0], cand[first][1]);
+    if (!uniql__mul_size((size_t)c->n_layers, sizeof(uniql_layer), &bytes) ||
+        !(m->layers = (uniql_layer *)uniql__own(&m->storage, bytes, L->user)))
+        return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+    memset(m->layers, 0, bytes);
+    {
+        char full[64];
+        snprintf(full, sizeof full, "%s%s", L->prefix, embed);
+        UNIQL__TRY(uniql__ld_matrix(L, -1, full, V, D, &m->embed));
+        snprintf(full, sizeof full, "%s%s", L->prefix, c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 ? "norm.weight" : "norm_f.weight");
+        UNIQL__TRY(uniql__ld_vector(L, -1, full, D, &m->final_norm));
+    }
+    /* tied: HF replaces lm_head.weight by the embedding whatever the file holds, except
+       Nemotron-H, whose _tied_weights_keys is empty (a stored lm_head.weight is used) */
+    if (c->tie_embeddings && !(c->arch == UNIQL_ARCH_NEMOTRON_H && uniql__ld_find(L, "lm_head.weight")))
+        m->lm_head = m->embed;
+    else UNIQL__TRY(uniql__ld_matrix(L, -1, "lm_head.weight", V, D, &m->lm_head));
+    for (l = 0; l < c->n_layers; l++) {
+        uniql_layer *ly = &m->layers[l];
+        ly->type = (uniql_block_type)c->block[l];
+        switch (ly->type) {
+        case UNIQL_BLOCK_DECODER:
+            UNIQL__TRY(uniql__ld_vector(L, l, "input_layernorm.weight", D, &ly->norm));
+            UNIQL__TRY(uniql__ld_vector(L, l, "post_attention_layernorm.weight", D, &ly->mlp_norm));
+            UNIQL__TRY(uniql__ld_attention(L, l, &ly->attn));
+            UNIQL__TRY(uniql__ld_mlp(L, l, "mlp.", &ly->mlp));
+            break;
+        case UNIQL_BLOCK_MAMBA:
+            UNIQL__TRY(uniql__ld_vector(L, l, "norm.weight", D, &ly->norm));
+            UNIQL__TRY(uniql__ld_mamba(L, l, &ly->mamba));
+            break;
+        case UNIQL_BLOCK_ATTENTION:
+            UNIQL__TRY(uniql__ld_vector(L, l, "norm.weight", D, &ly->norm));
+            UNIQL__TRY(uniql__ld_attention_mixer(L, l, &ly->attn));
+            break;
+        case UNIQL_BLOCK_MLP:
+            UNIQL__TRY(uniql__ld_vector(L, l, "norm.weight", D, &ly->norm));
+            UNIQL__TRY(uniql__ld_mlp(L, l, "mixer.", &ly->mlp));
+            break;
+        }
+    }
+    return UNIQL_OK;
+}
+
+/* model.safetensors.index.json: {"metadata": ..., "weight_map": {tensor: file}} */
+static uniql_result uniql__check_index(const char *index_json, size_t index_len, const uniql_file_view *files,
+                                       const uniql_safetensors *st, int n_files, void *user, uniql_error *err)
+{
+    uniql_json_doc doc;
+    const uniql_json *wm, *e;
+    uniql_result r = UNIQL_OK;
+    UNIQL__TRY(uniql_json_parse(index_json, index_len, 0, user, &doc, err));
+    wm = uniql_json_get(doc.root, "weight_map");
+    if (!wm || wm->type != UNIQL_JSON_OBJECT) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: no weight_map object");
+    for (e = wm && r == UNIQL_OK ? wm->child : NULL; e && r == UNIQL_OK; e = e->next) {
+        int f;
+        if (e->type != UNIQL_JSON_STRING) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: weight_map values must be file names"); break; }
+        for (f = 0; f < n_files && (!files[f].name || strcmp(files[f].name, e->str)); f++) {}
+        if (f == n_files) r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is in file '%.100s', which was not provided", e->key, e->str);
+        else if (!uniql_safetensors_find(&st[f], e->key))
+            r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is not in '%.100s' as the index says", e->key, e->str);
+    }
+    uniql_json_free(&doc);
+    return r;
+}
+
+UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_len, const char *index_json,
+                                       size_t index_len, const uniql_file_view *files, int n_files,
+                                       const uniql_load_options *opt, uniql_model **out, uniql_error *err)
+{
+    uniql_load_options o;
+    uniql_safetensors *st = NULL;
+    uniql_model *m = NULL;
+    uniql__loader L;
+    uniql_result r;
+    int f, g, k;
+    if (!out || !config_json || n_files < 1 || !files) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load: NULL argument or no files");
+    *out = NULL;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    st = (uniql_safetensors *)UNIQL_MALLOC(sizeof *st * (size_t)n_files, o.alloc_user);
+    m = (uniql_model *)UNIQL_MALLOC(sizeof *m, o.alloc_user);
+    if (!st || !m) {
+        if (st) UNIQL_FREE(st, o.alloc_user);
+        if (m) UNIQL_FREE(m, o.alloc_user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memset(st, 0, sizeof *st * (size_t)n_files);
+    memset(m, 0, sizeof *m);
+    m->alloc_user = o.alloc_user;
+    r = uniql_config_parse(config_json, config_len, o.alloc_user, &m->config, err);
+    for (f = 0; f < n_files && r == UNIQL_OK; f++) {
+        r = uniql_safetensors_parse(files[f].data, files[f].size, o.alloc_user, &st[f], err);
+        if (r != UNIQL_OK) {
+            char pre[72];
+            snprintf(pre, sizeof pre, "%.60s: ", files[f].name ? files[f].name : "file");
+            uniql__err_prefix(err, pre);
+        }
+    }
+    /* one name, one tensor: the same name in two files is ambiguous */
+    for (f = 0; f < n_files && r == UNIQL_OK; f++)
+        for (k = 0; k < st[f].n_tensors && r == UNIQL_OK; k++)
+            for (g = f + 1; g < n_files && r == UNIQL_OK; g++)
+                if (uniql_safetensors_find(&st[g], st[f].tensors[k].name))
+                    r = uniql__fail(err, UNIQL_ERR_FORMAT, "tensor '%.100s' appears in two files", st[f].tensors[k].name);
+    if (r == UNIQL_OK && index_json) r = uniql__check_index(index_json, index_len, files, st, n_files, o.alloc_user, err);
+    if (r == UNIQL_OK) {
+        memset(&L, 0, sizeof L);
+        L.st = st;
+        L.files = files;
+        L.n_files = n_files;
+        L.c = &m->config;
+        L.m = m;
+        L.weights_f32 = o.weights_f32;
+        L.user = o.alloc_user;
+        L.err = err;
+        r = uniql__ld_model(&L);
+    }
+    if (r == UNIQL_OK) r = uniql_model_check(m, err);
+    for (f = 0; f < n_files; f++) uniql_safetensors_free(&st[f]);
+    UNIQL_FREE(st, o.alloc_user);
+    if (r != UNIQL_OK) {
+        uniql_model_free(m);
+        return r;
+    }
+    *out = m;
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_model_free(uniql_model *m)
+{
+    void *user;
+    if (!m) return;
+    user = m->alloc_user;
+    uniql__own_free(m->storage, user);
+    UNIQL_FREE(m, user);
+}
+
+/* A file name from an index must stay inside the model folder. */
+static int uniql__safe_file_name(const char *s)
+{
+    if (!s[0] || s[0] == '.') return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == '\\' || *s == ':') return 0;
+    return 1;
+}
+
+static uniql_result uniql__read_owned(const char *dir, const char *name, void **storage, void *user, uniql_file_view *fv,
+                                      uniql_error *err)
+{
+    char path[1024];
+    void *data;
+    size_t size;
+    int k = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= sizeof path) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "path too long");
+    UNIQL__TRY(uniql_read_file(path, user, &data, &size, err));
+    {
+        /* move the bytes into a storage block so the model owns them */
+        unsigned char *own = (unsigned char *)uniql__own(storage, size + 1, user);
+        if (!own) {
+            UNIQL_FREE(data, user);
+            return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory holding '%.200s'", path);
+        }
+        memcpy(own, data, size + 1);
+        UNIQL_FREE(data, user);
+        fv->data = own;
+        fv->size = size;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
+                                           uniql_error *err)
+{
+    void *storage = NULL, *user = opt ? opt->alloc_user : NULL;
+    uniql_file_view cfg, idx, *files = NULL;
+    uniql_json_doc doc;
+    uniql_result r;
+    int n_files = 0, have_index;
+    const char **names = NULL;
+    memset(&doc, 0, sizeof doc);
+    if (!dir || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load_dir: NULL argument");
+    *out = NULL;
+    memset(&idx, 0, sizeof idx);
+    UNIQL__TRY(uniql__read_owned(dir, "config.json", &storage, user, &cfg, err));
+    have_index = uniql__read_owned(dir, "model.safetensors.index.json", &storage, user, &idx, NULL) == UNIQL_OK;
+    if (have_index) {
+        const uniql_json *wm, *e;
+        r = uniql_json_parse((const char *)idx.data, idx.size, 0, user, &doc, err);
+        wm = r == UNIQL_OK ? uniql_json_get(doc.root, "weight_map") : NULL;
+        if (r == UNIQL_OK && (!wm || wm->type != UNIQL_JSON_OBJECT)) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: no weight_map object");
+        if (r == UNIQL_OK) {
+            names = (const char **)uniql__own(&storage, sizeof *names * (size_t)(wm->count + 1), user);
+            if (!names) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        for (e = r == UNIQL_OK ? wm->child : NULL; e && r == UNIQL_OK; e = e->next) {
+            int k;
+            if (e->type != UNIQL_JSON_STRING || !uniql__safe_file_name(e->str)) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: '%.100s' is not a plain file name", e->type == UNIQL_JSON_STRING ? e->str : "?");
+                break;
+            }
+            for (k = 0; k < n_files && strcmp(names[k], e->str); k++) {}
+            if (k == n_files) names[n_files++] = e->str;
+        }
+    } else {
+        static const char *const single[1] = { "model.safetensors" };
+        names = (const char **)single;
+        n_files = 1;
+        r = UNIQL_OK;
+    }
+    if (r == UNIQL_OK && n_files == 0) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: empty weight_map");
+    if (r == UNIQL_OK) {
+        files = (uniql_file_view *)uniql__own(&storage, sizeof *files * (size_t)n_files, user);
+        if (!files) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (r == UNIQL_OK) {
+        int k;
+        for (k = 0; k < n_files && r == UNIQL_OK; k++) {
+            files[k].name = names[k];
+            r = uniql__read_owned(dir, names[k], &storage, user, &files[k], err);
+        }
+    }
+    if (r == UNIQL_OK)
+        r = uniql_model_load((const char *)cfg.data, cfg.size, have_index ? (const char *)idx.data : NULL, idx.size, files,
+                             n_files, opt, out, err);
+    uniql_json_free(&doc);
+    if (r != UNIQL_OK) {
+        uniql__own_free(storage, user);
+        return r;
+    }
+    /* hand the file bytes to the model: append our block list to its storage */
+    {
+        uniql__block *h = (uniql__block *)storage;
+        if (h) {
+            while (h->next) h = h->next;
+            h->next = (uniql__block *)(*out)->storage;
+            (*out)->storage = storage;
+        }
+    }
+    return UNIQL_OK;
+}
+
+
+/* ---- model check ---- */
+
+static int uniql__view_ok(const uniql_matrix *w, int rows, int cols)
+{
+    if (w->rows != rows || w->cols != cols) return 0;
+    if ((size_t)rows * (size_t)cols > 0 && !w->data) return 0;
+    return (int)w->dtype >= (int)UNIQL_DTYPE_F32 && (int)w->dtype <= (int)UNIQL_DTYPE_Q8;
+}
+
+#define UNIQL__CHECK(cond, ...) do { if (!(cond)) return uniql__fail(err, UNIQL_ERR_SHAPE, __VA_ARGS__); } while (0)
+
+static uniql_result uniql__check_attn(const uniql_config *c, int l, const uniql_attention *a, uniql_error *err)
+{
+    int H = c->n_heads, KV = c->n_kv_heads, D = c->hidden_size, j;
+    int rope = c->rope_type != UNIQL_ROPE_NONE;
+    UNIQL__CHECK(a->qk_dim >= 1 && a->qk_dim <= c->head_dim && (!rope || a->qk_dim % 2 == 0),
+                 "layer %d: qk_dim %d must be in [1, %d]%s", l, a->qk_dim, c->head_dim, rope ? " and even" : "");
+    UNIQL__CHECK(a->v_dim >= 1 && a->v_dim <= c->head_dim, "layer %d: v_dim %d must be in [1, %d]", l, a->v_dim, c->head_dim);
+    UNIQL__CHECK(!rope || a->rope_pairs || a->qk_dim == c->head_dim,
+                 "layer %d: qk_dim %d < head_dim %d needs rope_pairs", l, a->qk_dim, c->head_dim);
+    UNIQL__CHECK(uniql__view_ok(&a->q, H * a->qk_dim, D), "layer %d: q is %dx%d, expected %dx%d", l, a->q.rows, a->q.cols, H * a->qk_dim, D);
+    UNIQL__CHECK(uniql__view_ok(&a->k, KV * a->qk_dim, D), "layer %d: k is %dx%d, expected %dx%d", l, a->k.rows, a->k.cols, KV * a->qk_dim, D);
+    UNIQL__CHECK(uniql__view_ok(&a->v, KV * a->v_dim, D), "layer %d: v is %dx%d, expected %dx%d", l, a->v.rows, a->v.cols, KV * a->v_dim, D);
+    UNIQL__CHECK(uniql__view_ok(&a->o, D, H * a->v_dim), "layer %d: o is %dx%d, expected %dx%d", l, a->o.rows, a->o.cols, D, H * a->v_dim);
+    if (rope && a->rope_pairs)
+        for (j = 0; j < KV * (a->qk_dim / 2); j++)
+            UNIQL__CHECK(a->rope_pairs[j] >= 0 && a->rope_pairs[j] < c->head_dim / 2,
+                         "layer %d: rope_pairs[%d] = %d outside [0, %d)", l, j, a->rope_pairs[j], c->head_dim / 2);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__check_mlp(const uniql_config *c, int l, const uniql_mlp *p, uniql_error *err)
+{
+    int D = c->hidden_size;
+    UNIQL__CHECK(p->d_int >= 1 && p->d_int <= c->intermediate_size, "layer %d: d_int %d must be in [1, %d]", l, p->d_int, c->intermediate_size);
+    UNIQL__CHECK(c->mlp_act != UNIQL_MLP_SWIGLU || uniql__view_ok(&p->gate, p->d_int, D), "layer %d: gate is %dx%d, expected %dx%d",
+                 l, p->gate.rows, p->gate.cols, p->d_int, D);
+    UNIQL__CHECK(uniql__view_ok(&p->up, p->d_int, D), "layer %d: up is %dx%d, expected %dx%d", l, p->up.rows, p->up.cols, p->d_int, D);
+    UNIQL__CHECK(uniql__view_ok(&p->down, D, p->d_int), "layer %d: down is %dx%d, expected %dx%d", l, p->down.rows, p->down.cols, D, p->d_int);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__check_mamba(const uniql_config *c, int l, const uniql_mamba *mb, uniql_error *err)
+{
+    int D = c->hidden_size, H = c->ssm_heads, P = mb->head_dim_kept, N = mb->state_kept, G = c->ssm_groups;
+    UNIQL__CHECK(P >= 1 && P <= c->ssm_head_dim, "layer %d: head_dim_kept %d must be in [1, %d]", l, P, c->ssm_head_dim);
+    UNIQL__CHECK(N >= 1 && N <= c->ssm_state, "layer %d: state_kept %d must be in [1, %d]", l, N, c->ssm_state);
+    UNIQL__CHECK((H * P) % c->gated_norm_groups == 0, "layer %d: %d kept channels do not split into %d norm groups", l, H * P,
+                 c->gated_norm_groups);
+    UNIQL__CHECK(uniql__view_ok(&mb->in_z, H * P, D) && uniql__view_ok(&mb->in_x, H * P, D), "layer %d: in_proj z/x views must be %dx%d", l, H * P, D);
+    UNIQL__CHECK(uniql__view_ok(&mb->in_B, G * N, D) && uniql__view_ok(&mb->in_C, G * N, D), "layer %d: in_proj B/C views must be %dx%d", l, G * N, D);
+    UNIQL__CHECK(uniql__view_ok(&mb->in_dt, H, D), "layer %d: in_proj dt view must be %dx%d", l, H, D);
+    UNIQL__CHECK(uniql__view_ok(&mb->out, D, H * P), "layer %d: out_proj is %dx%d, expected %dx%d", l, mb->out.rows, mb->out.cols, D, H * P);
+    UNIQL__CHECK(mb->conv_x && mb->conv_B && mb->conv_C && mb->A_log && mb->D && mb->dt_bias && mb->norm,
+                 "layer %d: Mamba vectors missing", l);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_model_check(const uniql_model *m, uniql_error *err)
+{
+    const uniql_config *c;
+    int l;
+    if (!m || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model is NULL or has no layers");
+    c = &m->config;
+    UNIQL__CHECK(c->n_layers >= 1 && c->n_layers <= UNIQL_MAX_LAYERS && c->hidden_size >= 1 && c->vocab_size >= 1,
+                 "config sizes out of range");
+    UNIQL__CHECK(uniql__view_ok(&m->embed, c->vocab_size, c->hidden_size), "embedding is %dx%d, expected %dx%d",
+                 m->embed.rows, m->embed.cols, c->vocab_size, c->hidden_size);
+    UNIQL__CHECK(uniql__view_ok(&m->lm_head, c->vocab_size, c->hidden_size), "lm_head is %dx%d, expected %dx%d",
+                 m->lm_head.rows, m->lm_head.cols, c->vocab_size, c->hidden_size);
+    UNIQL__CHECK(m->final_norm != NULL, "final norm missing");
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        UNIQL__CHECK(ly->norm != NULL && (int)ly->type == (int)c->block[l], "layer %d: norm missing or block type differs from config", l);
+        switch (ly->type) {
+        case UNIQL_BLOCK_DECODER:
+            UNIQL__CHECK(ly->mlp_norm != NULL, "layer %d: post-attention norm missing", l);
+            UNIQL__TRY(uniql__check_attn(c, l, &ly->attn, err));
+            UNIQL__TRY(uniql__check_mlp(c, l, &ly->mlp, err));
+            break;
+        case UNIQL_BLOCK_ATTENTION: UNIQL__TRY(uniql__check_attn(c, l, &ly->attn, err)); break;
+        case UNIQL_BLOCK_MLP: UNIQL__TRY(uniql__check_mlp(c, l, &ly->mlp, err)); break;
+        case UNIQL_BLOCK_MAMBA: UNIQL__TRY(uniql__check_mamba(c, l, &ly->mamba, err)); break;
+        default: return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "layer %d: unknown block type", l);
+        }
+    }
+    return UNIQL_OK;
+}
+
+/* ---- RoPE ---- */
+
+/* modeling_rope_utils.py: inv_freq[i] = 1 / theta^(2i/d) in fp32; "linear" divides by
+   factor; "llama3" (_compute_llama3_parameters) keeps wavelengths below
+   original_max_pos/high_freq_factor, divides those above original_max_pos/low_freq_factor
+   by factor and blends linearly in 1/wavelength between the two. */
+UNIQLDEF uniql_result uniql_rope_inv_freq(const uniql_config *c, float *inv_freq)
+{
+    int i, half;
+    if (!c || !inv_freq || c->head_dim < 2) return UNIQL_ERR_INVALID_ARG;
+    half = c->head_dim / 2;
+    for (i = 0; i < half; i++) {
+        float e = (float)(2 * i) / (float)c->head_dim;
+        float f = (float)(1.0 / (double)(float)pow(c->rope_theta, (double)e));
+        if (c->rope_type == UNIQL_ROPE_LINEAR) f = (float)(f / c->rope_factor);
+        if (c->rope_type == UNIQL_ROPE_LLAMA3) {
+            double wavelen = 2.0 * 3.14159265358979323846 / f, old = c->rope_original_max_pos;
+            double low_wl = old / c->rope_low_freq_factor, high_wl = old / c->rope_high_freq_factor;
+            if (wavelen > low_wl) f = (float)(f / c->rope_factor);
+            else if (wavelen >= high_wl) {
+                double smooth = (old / wavelen - c->rope_low_freq_factor) / (c->rope_high_freq_factor - c->rope_low_freq_factor);
+                f = (float)((1.0 - smooth) * f / c->rope_factor + smooth * f);
+            }
+        }
+        inv_freq[i] = f;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_rope_cos_sin(const float *inv_freq, int n_freq, int pos, float *cos_out, float *sin_out)
+{
+    int i;
+    for (i = 0; i < n_freq; i++) {
+        float a = inv_freq[i] * (float)pos;   /* the fp32 product HF's rotary forward forms */
+        cos_out[i] = (float)cos((double)a);
+        sin_out[i] = (float)sin((double)a);
+    }
+}
+
+/* q_embed = q * cos + rotate_half(q) * sin, rotate_half(q) = [-q2, q1] */
+UNIQLDEF void uniql_rope_apply(float *x, int head_dim, const float *cos_t, const float *sin_t)
+{
+    int i, half = head_dim / 2;
+    for (i = 0; i < half; i++) {
+        float a = x[i], b = x[i + half];
+        x[i] = a * cos_t[i] - b * sin_t[i];
+        x[i + half] = b * cos_t[i] + a * sin_t[i];
+    }
+}
+
+/* The fused kernel for pruned heads (UniQL, SPEC 2 step 6): the same rotation, pair j at
+   its original angle pairs[j], compact interleaved storage. */
+UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, const float *cos_t, const float *sin_t)
+{
+    int j;
+    for (j = 0; j < n_pairs; j++) {
+        float a = x[2 * j], b = x[2 * j + 1], cs = cos_t[pairs[j]], sn = sin_t[pairs[j]];
+        x[2 * j] = a * cs - b * sn;
+        x[2 * j + 1] = b * cs + a * sn;
+    }
+}
+
+/* ---- runtime state ---- */
+
+struct uniql_state {
+    const uniql_model *m;
+    int max_ctx, max_batch, pos, half;
+    void *alloc_user;
+    float **kc, **vc;          /* per layer: [max_ctx][n_kv][qk_dim], [max_ctx][n_kv][v_dim] */
+    float **conv, **ssm;       /* per layer: [conv_kernel-1][channels], [heads][head_dim_kept][state_kept] */
+    size_t recurrent_floats;   /* conv + ssm floats, zeroed by reset */
+    float *recurrent;
+    /* scratch, max_batch tokens */
+    float *x, *xn, *q, *k, *v, *att, *scores, *g, *u, *z, *xbc, *dt, *y, *out, *cos_t, *sin_t, *inv_freq, *row;
+};
+
+typedef struct uniql__plan {
+    size_t floats;
+    int ok;
+} uniql__plan;
+
+/* reserve a*b*c floats (overflow-checked); returns the offset */
+static size_t uniql__plan_take(uniql__plan *p, size_t a, size_t b, size_t c)
+{
+    size_t n, off = p->floats;
+    if (!uniql__mul_size(a, b, &n) || !uniql__mul_size(n, c, &n) || !uniql__add_size(p->floats, n, &p->floats)) p->ok = 0;
+    return off;
+}
+
+UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int max_batch, void *alloc_user,
+                                         uniql_state **out)
+{
+    const uniql_config *c;
+    uniql__plan pl;
+    size_t o_x, o_xn, o_q, o_k, o_v, o_att, o_sc, o_g, o_u, o_z, o_xbc, o_dt, o_y, o_out, o_cos, o_sin, o_inv, o_row, o_rec, head, total;
+    size_t *kc_off, *vc_off, *conv_off, *ssm_off;
+    size_t offs[4 * UNIQL_MAX_LAYERS];
+    int l, L, D, V, B, max_q = 1, max_k = 1, max_v = 1, max_att = 1, max_i = 1, max_hp = 1, max_w = 1, max_h = 1;
+    unsigned char *mem;
+    uniql_state *s;
+    if (!out) return UNIQL_ERR_INVALID_ARG;
+    *out = NULL;
+    if (max_ctx < 1) return UNIQL_ERR_INVALID_ARG;
+    UNIQL__TRY(uniql_model_check(m, NULL));
+    c = &m->config;
+    L = c->n_layers;
+    D = c->hidden_size;
+    V = c->vocab_size;
+    B = max_batch > 0 ? max_batch : 64;
+    if (B > max_ctx) B = max_ctx;
+    kc_off = offs;
+    vc_off = offs + L;
+    conv_off = offs + 2 * L;
+    ssm_off = offs + 3 * L;
+    memset(&pl, 0, sizeof pl);
+    pl.ok = 1;
+    /* recurrent state first (contiguous, so reset is one memset), then KV caches, scratch */
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        if (ly->type == UNIQL_BLOCK_MAMBA) {
+            int P = ly->mamba.head_dim_kept, N = ly->mamba.state_kept, hp = c->ssm_heads * P, w = hp + 2 * c->ssm_groups * N;
+            conv_off[l] = uniql__plan_take(&pl, (size_t)(c->conv_kernel - 1), (size_t)w, 1);
+            ssm_off[l] = uniql__plan_take(&pl, (size_t)c->ssm_heads * P, (size_t)N, 1);
+            if (hp > max_hp) max_hp = hp;
+            if (w > max_w) max_w = w;
+            if (c->ssm_heads > max_h) max_h = c->ssm_heads;
+        }
+    }
+    o_rec = pl.floats;
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+            int qd = ly->attn.qk_dim, vd = ly->attn.v_dim;
+            kc_off[l] = uniql__plan_take(&pl, (size_t)max_ctx, (size_t)c->n_kv_heads, (size_t)qd);
+            vc_off[l] = uniql__plan_take(&pl, (size_t)max_ctx, (size_t)c->n_kv_heads, (size_t)vd);
+            if (c->n_heads * qd > max_q) max_q = c->n_heads * qd;
+            if (c->n_kv_heads * qd > max_k) max_k = c->n_kv_heads * qd;
+            if (c->n_kv_heads * vd > max_v) max_v = c->n_kv_heads * vd;
+            if (c->n_heads * vd > max_att) max_att = c->n_heads * vd;
+        }
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP)
+            if (ly->mlp.d_int > max_i) max_i = ly->mlp.d_int;
+    }
+    o_x = uniql__plan_take(&pl, (size_t)B, (size_t)D, 1);
+    o_xn = uniql__plan_take(&pl, (size_t)B, (size_t)D, 1);
+    o_out = uniql__plan_take(&pl, (size_t)B, (size_t)D, 1);
+    o_q = uniql__plan_take(&pl, (size_t)B, (size_t)max_q, 1);
+    o_k = uniql__plan_take(&pl, (size_t)B, (size_t)max_k, 1);
+    o_v = uniql__plan_take(&pl, (size_t)B, (size_t)max_v, 1);
+    o_att = uniql__plan_take(&pl, (size_t)B, (size_t)max_att, 1);
+    o_sc = uniql__plan_take(&pl, (size_t)max_ctx, 1, 1);
+    o_g = uniql__plan_take(&pl, (size_t)B, (size_t)max_i, 1);
+    o_u = uniql__plan_take(&pl, (size_t)B, (size_t)max_i, 1);
+    o_z = uniql__plan_take(&pl, (size_t)B, (size_t)max_hp, 1);
+    o_xbc = uniql__plan_take(&pl, (size_t)B, (size_t)max_w, 1);
+    o_dt = uniql__plan_take(&pl, (size_t)B, (size_t)max_h, 1);
+    o_y = uniql__plan_take(&pl, (size_t)B, (size_t)max_hp, 1);
+    o_cos = uniql__plan_take(&pl, (size_t)B, (size_t)(c->head_dim / 2 + 1), 1);
+    o_sin = uniql__plan_take(&pl, (size_t)B, (size_t)(c->head_dim / 2 + 1), 1);
+    o_inv = uniql__plan_take(&pl, (size_t)(c->head_dim / 2 + 1), 1, 1);
+    o_row = uniql__plan_take(&pl, (size_t)(V > D ? V : D), 1, 1);
+    /* the state struct and four per-layer pointer tables come first */
+    head = sizeof(uniql_state) + 4 * (size_t)L * sizeof(float *);
+    head = (head + 15) & ~(size_t)15;
+    if (!pl.ok || !uniql__mul_size(pl.floats, sizeof(float), &total) || !uniql__add_size(total, head, &total))
+        return UNIQL_ERR_OVERFLOW;
+    mem = (unsigned char *)UNIQL_MALLOC(total, alloc_user);
+    if (!mem) return UNIQL_ERR_OUT_OF_MEMORY;
+    memset(mem, 0, head + o_rec * sizeof(float));
+    s = (uniql_state *)(void *)mem;
+    s->m = m;
+    s->max_ctx = max_ctx;
+    s->max_batch = B;
+    s->alloc_user = alloc_user;
+    s->half = c->head_dim / 2;
+    s->kc = (float **)(void *)(mem + sizeof(uniql_state));
+    s->vc = s->kc + L;
+    s->conv = s->kc + 2 * L;
+    s->ssm = s->kc + 3 * L;
+    {
+        float *f = (float *)(void *)(mem + head);
+        for (l = 0; l < L; l++) {
+            const uniql_layer *ly = &m->layers[l];
+            s->kc[l] = s->vc[l] = s->conv[l] = s->ssm[l] = NULL;
+            if (ly->type == UNIQL_BLOCK_MAMBA) { s->conv[l] = f + conv_off[l]; s->ssm[l] = f + ssm_off[l]; }
+            if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { s->kc[l] = f + kc_off[l]; s->vc[l] = f + vc_off[l]; }
+        }
+        s->recurrent = f;
+        s->recurrent_floats = o_rec;
+        s->x = f + o_x; s->xn = f + o_xn; s->out = f + o_out;
+        s->q = f + o_q; s->k = f + o_k; s->v = f + o_v; s->att = f + o_att; s->scores = f + o_sc;
+        s->g = f + o_g; s->u = f + o_u;
+        s->z = f + o_z; s->xbc = f + o_xbc; s->dt = f + o_dt; s->y = f + o_y;
+        s->cos_t = f + o_cos; s->sin_t = f + o_sin; s->inv_freq = f + o_inv; s->row = f + o_row;
+    }
+    if (c->rope_type != UNIQL_ROPE_NONE && c->head_dim >= 2) uniql_rope_inv_freq(c, s->inv_freq);
+    *out = s;
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_state_reset(uniql_state *s)
+{
+    if (!s) return;
+    s->pos = 0;
+    memset(s->recurrent, 0, s->recurrent_floats * sizeof(float));
+}
+
+UNIQLDEF int uniql_state_pos(const uniql_state *s) { return s ? s->pos : 0; }
+
+UNIQLDEF void uniql_state_free(uniql_state *s)
+{
+    if (s) UNIQL_FREE(s, s->alloc_user);
+}
+
+/* ---- forward ---- */
+
+static void uniql__observe(const uniql_observer *obs, int layer, uniql_site site, int head, const float *x, int n,
+                           int width, size_t ld)
+{
+    if (obs && obs->fn) obs->fn(obs->user, layer, site, head, x, n, width, ld);
+}
+
+/* LlamaRMSNorm: w * (x * rsqrt(mean(x^2) + eps)); the mean is accumulated in double */
+static void uniql__rmsnorm(float *out, const float *x, const float *w, int n, int D, float eps)
+{
+    int t, i;
+    for (t = 0; t < n; t++) {
+        const float *xt = x + (size_t)t * D;
+        float *ot = out + (size_t)t * D, inv;
+        double ss = 0;
+        for (i = 0; i < D; i++) ss += (double)xt[i] * xt[i];
+        inv = (float)(1.0 / sqrt(ss / D + eps));
+        for (i = 0; i < D; i++) ot[i] = w[i] * (xt[i] * inv);
+    }
+}
+
+static void uniql__add_bias(float *y, const float *b, int n, int width, size_t ld)
+{
+    int t, i;
+    if (!b) return;
+    for (t = 0; t < n; t++)
+        for (i = 0; i < width; i++) y[(size_t)t * ld + i] += b[i];
+}
+
+static float uniql__silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* torch.nn.functional.softplus (beta 1, threshold 20) */
+static float uniql__softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+static float uniql__dot(const float *a, const float *b, int n)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) { s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]; }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* Row r of W in fp32, whatever the view's layout. Float types are decoded directly; the
+   packed types go through uniql_matmul on a one-storage-row transposed view (row r is
+   the only storage row) or, for a transposed W, through W^T times a one-hot vector. */
+static uniql_result uniql__matrix_row(const uniql_matrix *W, int r, float *out, float *work)
+{
+    int c;
+    if (W->dtype == UNIQL_DTYPE_F32 || W->dtype == UNIQL_DTYPE_F16 || W->dtype == UNIQL_DTYPE_BF16) {
+        size_t es = uniql__dtype_size(W->dtype);
+        if (!W->transposed) {
+            size_t p = W->block > 0 ? (size_t)(r / W->block) * W->block_stride + (size_t)(r % W->block) : (size_t)r;
+            const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+            for (c = 0; c < W->cols; c++) out[c] = uniql__elem_f32(W->dtype, row + (size_t)c * es);
+        } else {
+            for (c = 0; c < W->cols; c++) {
+                size_t p = W->block > 0 ? (size_t)(c / W->block) * W->block_stride + (size_t)(c % W->block) : (size_t)c;
+                out[c] = uniql__elem_f32(W->dtype, (const unsigned char *)W->data + p * W->stride + (size_t)r * es);
+            }
+        }
+        return UNIQL_OK;
+    }
+    if (!W->transposed) {
+        uniql_matrix T = *W;
+        size_t p = W->block > 0 ? (size_t)(r / W->block) * W->block_stride + (size_t)(r % W->block) : (size_t)r;
+        float one = 1.0f;
+        T.transposed = 1;
+        T.rows = W->cols;
+        T.cols = 1;
+        T.block = T.block_stride = 0;
+        T.data = (const unsigned char *)W->data + p * W->stride;
+        if (W->scales) T.scales = W->scales + p * W->scale_stride;
+        if (W->zeros) T.zeros = W->zeros + p * W->scale_stride;
+        return uniql_matmul(&T, &one, 1, 1, out, (size_t)W->cols);
+    } else {
+        uniql_matrix T = *W;
+        T.transposed = 0;
+        T.rows = W->cols;
+        T.cols = W->rows;
+        memset(work, 0, sizeof(float) * (size_t)W->rows);
+        work[r] = 1.0f;
+        return uniql_matmul(&T, work, 1, (size_t)W->rows, out, (size_t)W->cols);
+    }
+}
+
+static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l, const uniql_attention *a, int n,
+                                     const uniql_observer *obs)
+{
+    const uniql_config *c = &m->config;
+    int H = c->n_heads, KV = c->n_kv_heads, rep = H / KV, qd = a->qk_dim, vd = a->v_dim, D = c->hidden_size;
+    size_t ldq = (size_t)H * qd, ldk = (size_t)KV * qd, ldv = (size_t)KV * vd, lda = (size_t)H * vd;
+    float scale = (float)(1.0 / sqrt((double)c->head_dim));   /* original head_dim, also when pruned */
+    int t, h, j;
+    UNIQL__TRY(uniql_matmul(&a->q, s->xn, n, (size_t)D, s->q, ldq));
+    UNIQL__TRY(uniql_matmul(&a->k, s->xn, n, (size_t)D, s->k, ldk));
+    UNIQL__TRY(uniql_matmul(&a->v, s->xn, n, (size_t)D, s->v, ldv));
+    uniql__add_bias(s->q, a->q_bias, n, (int)ldq, ldq);
+    uniql__add_bias(s->k, a->k_bias, n, (int)ldk, ldk);
+    uniql__add_bias(s->v, a->v_bias, n, (int)ldv, ldv);
+    if (c->rope_type != UNIQL_ROPE_NONE) {
+        for (t = 0; t < n; t++) {
+            const float *cs = s->cos_t + (size_t)t * s->half, *sn = s->sin_t + (size_t)t * s->half;
+            for (h = 0; h < H; h++) {
+                float *x = s->q + t * ldq + (size_t)h * qd;
+                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)(h / rep) * (qd / 2), cs, sn);
+                else uniql_rope_apply(x, qd, cs, sn);
+            }
+            for (h = 0; h < KV; h++) {
+                float *x = s->k + t * ldk + (size_t)h * qd;
+                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)h * (qd / 2), cs, sn);
+                else uniql_rope_apply(x, qd, cs, sn);
+            }
+        }
+    }
+    if (obs && obs->fn) {
+        for (h = 0; h < H; h++) uniql__observe(obs, l, UNIQL_SITE_Q_ROPE, h, s->q + (size_t)h * qd, n, qd, ldq);
+        for (h = 0; h < KV; h++) uniql__observe(obs, l, UNIQL_SITE_K_ROPE, h, s->k + (size_t)h * qd, n, qd, ldk);
+    }
+    memcpy(s->kc[l] + (size_t)s->pos * ldk, s->k, sizeof(float) * ldk * (size_t)n);
+    memcpy(s->vc[l] + (size_t)s->pos * ldv, s->v, sizeof(float) * ldv * (size_t)n);
+    /* causal softmax(q k^T * scale) v; query head h reads KV head h / rep (repeat_kv) */
+    for (t = 0; t < n; t++) {
+        int T = s->pos + t + 1;
+        for (h = 0; h < H; h++) {
+            const float *qv = s->q + t * ldq + (size_t)h * qd;
+            const float *kc = s->kc[l] + (size_t)(h / rep) * qd, *vc = s->vc[l] + (size_t)(h / rep) * vd;
+            float *o = s->att + t * lda + (size_t)h * vd, mx = -INFINITY, inv;
+            double sum = 0;
+            for (j = 0; j < T; j++) {
+                float sc = uniql__dot(qv, kc + (size_t)j * ldk, qd) * scale;
+                s->scores[j] = sc;
+                if (sc > mx) mx = sc;
+            }
+            for (j = 0; j < T; j++) { s->scores[j] = expf(s->scores[j] - mx); sum += s->scores[j]; }
+            inv = (float)(1.0 / sum);
+            memset(o, 0, sizeof(float) * (size_t)vd);
+            for (j = 0; j < T; j++) {
+                const float *vj = vc + (size_t)j * ldv;
+                float p = s->scores[j] * inv;
+                int i;
+                for (i = 0; i < vd; i++) o[i] += p * vj[i];
+            }
+        }
+    }
+    uniql__observe(obs, l, UNIQL_SITE_ATTN_O_IN, -1, s->att, n, (int)lda, lda);
+    UNIQL__TRY(uniql_matmul(&a->o, s->att, n, lda, s->out, (size_t)D));
+    uniql__add_bias(s->out, a->o_bias, n, D, (size_t)D);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__mlp(const uniql_model *m, uniql_state *s, int l, const uniql_mlp *p, int n, const uniql_observer *obs)
+{
+    int D = m->config.hidden_size, I = p->d_int;
+    size_t i, cnt = (size_t)n * I;
+    if (m->config.mlp_act == UNIQL_MLP_SWIGLU) {
+        UNIQL__TRY(uniql_matmul(&p->gate, s->xn, n, (size_t)D, s->g, (size_t)I));
+        UNIQL__TRY(uniql_matmul(&p->up, s->xn, n, (size_t)D, s->u, (size_t)I));
+        uniql__add_bias(s->g, p->gate_bias, n, I, (size_t)I);
+        uniql__add_bias(s->u, p->up_bias, n, I, (size_t)I);
+        for (i = 0; i < cnt; i++) s->g[i] = uniql__silu(s->g[i]) * s->u[i];
+    } else {
+        UNIQL__TRY(uniql_matmul(&p->up, s->xn, n, (size_t)D, s->g, (size_t)I));
+        uniql__add_bias(s->g, p->up_bias, n, I, (size_t)I);
+        for (i = 0; i < cnt; i++) { float r = s->g[i] > 0 ? s->g[i] : 0.0f; s->g[i] = r * r; }
+    }
+    uniql__observe(obs, l, UNIQL_SITE_MLP_DOWN_IN, -1, s->g, n, I, (size_t)I);
+    UNIQL__TRY(uniql_matmul(&p->down, s->g, n, (size_t)I, s->out, (size_t)D));
+    uniql__add_bias(s->out, p->down_bias, n, D, (size_t)D);
+    return UNIQL_OK;
+}
+
+/* Depthwise causal conv1d + SiLU over `cnt` channels starting at channel `off` of the
+   xBC rows (width W), continuing from the last K-1 inputs kept in `win`. out[t] =
+   b + sum_k w[k] * in[t - (K-1) + k]: F.conv1d with K-1 zeros of left padding at the
+   start of a sequence (causal_conv1d_fn), the cached window afterwards (_update). */
+static void uniql__conv_silu(float *xbc, int n, int W, int off, int cnt, const float *w, const float *b, float *win, int K)
+{
+    int t, ch, k;
+    for (t = 0; t < n; t++) {
+        float *row = xbc + (size_t)t * W + off;
+        for (ch = 0; ch < cnt; ch++) {
+            const float *wc = w + (size_t)ch * K;
+            float in = row[ch], acc = b ? b[ch] : 0.0f;
+            for (k = 0; k < K - 1; k++) acc += wc[k] * win[(size_t)k * W + off + ch];
+            acc += wc[K - 1] * in;
+            for (k = 0; k + 1 < K - 1; k++) win[(size_t)k * W + off + ch] = win[(size_t)(k + 1) * W + off + ch];
+            if (K > 1) win[(size_t)(K - 2) * W + off + ch] = in;
+            row[ch] = uniql__silu(acc);
+        }
+    }
+}
+
+static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, const uniql_mamba *mb, int n, const uniql_observer *obs)
+{
+    const uniql_config *c = &m->config;
+    int D = c->hidden_size, H = c->ssm_heads, P = mb->head_dim_kept, N = mb->state_kept, G = c->ssm_groups;
+    int HP = H * P, GN = G * N, W = HP + 2 * GN, K = c->conv_kernel, per_group = H / G;
+    int ng = c->gated_norm_groups, gsz = HP / ng;
+    float *S = s->ssm[l];
+    int t, h, p, i, g;
+    UNIQL__TRY(uniql_matmul(&mb->in_z, s->xn, n, (size_t)D, s->z, (size_t)HP));
+    UNIQL__TRY(uniql_matmul(&mb->in_x, s->xn, n, (size_t)D, s->xbc, (size_t)W));
+    UNIQL__TRY(uniql_matmul(&mb->in_B, s->xn, n, (size_t)D, s->xbc + HP, (size_t)W));
+    UNIQL__TRY(uniql_matmul(&mb->in_C, s->xn, n, (size_t)D, s->xbc + HP + GN, (size_t)W));
+    UNIQL__TRY(uniql_matmul(&mb->in_dt, s->xn, n, (size_t)D, s->dt, (size_t)H));
+    uniql__add_bias(s->z, mb->bias_z, n, HP, (size_t)HP);
+    uniql__add_bias(s->xbc, mb->bias_x, n, HP, (size_t)W);
+    uniql__add_bias(s->xbc + HP, mb->bias_B, n, GN, (size_t)W);
+    uniql__add_bias(s->xbc + HP + GN, mb->bias_C, n, GN, (size_t)W);
+    uniql__add_bias(s->dt, mb->bias_dt, n, H, (size_t)H);
+    uniql__conv_silu(s->xbc, n, W, 0, HP, mb->conv_x, mb->conv_bias_x, s->conv[l], K);
+    uniql__conv_silu(s->xbc, n, W, HP, GN, mb->conv_B, mb->conv_bias_B, s->conv[l], K);
+    uniql__conv_silu(s->xbc, n, W, HP + GN, GN, mb->conv_C, mb->conv_bias_C, s->conv[l], K);
+    uniql__observe(obs, l, UNIQL_SITE_MAMBA_X, -1, s->xbc, n, HP, (size_t)W);
+    uniql__observe(obs, l, UNIQL_SITE_MAMBA_B, -1, s->xbc + HP, n, GN, (size_t)W);
+    uniql__observe(obs, l, UNIQL_SITE_MAMBA_C, -1, s->xbc + HP + GN, n, GN, (size_t)W);
+    /* dt = softplus(dt + dt_bias) clamped to the config's limits. HF clamps only in its
+       chunked (prefill) path, not in the single-token update; we clamp in both, which is
+       what the model was trained with, so decode equals recomputation. */
+    for (t = 0; t < n; t++)
+        for (h = 0; h < H; h++) {
+            float *d = s->dt + (size_t)t * H + h, v = uniql__softplus(*d + mb->dt_bias[h]);
+            if (v < c->dt_min) v = c->dt_min;
+            if (v > c->dt_max) v = c->dt_max;
+            *d = v;
+        }
+    uniql__observe(obs, l, UNIQL_SITE_MAMBA_DT, -1, s->dt, n, H, (size_t)H);
+    /* selective scan, one token at a time: S = exp(dt*A) S + dt B x^T, y = C.S + D x,
+       A = -exp(A_log); head h reads group h / (heads per group) of B and C */
+    for (t = 0; t < n; t++) {
+        const float *row = s->xbc + (size_t)t * W;
+        float *yt = s->y + (size_t)t * HP;
+        for (h = 0; h < H; h++) {
+            float dt = s->dt[(size_t)t * H + h], dA = expf(-expf(mb->A_log[h]) * dt);
+            const float *Bv = row + HP + (size_t)(h / per_group) * N, *Cv = row + HP + GN + (size_t)(h / per_group) * N;
+            for (p = 0; p < P; p++) {
+                float xv = row[h * P + p], dtx = dt * xv, acc = 0;
+                float *Sp = S + ((size_t)h * P + p) * N;
+                for (i = 0; i < N; i++) {
+                    Sp[i] = Sp[i] * dA + dtx * Bv[i];
+                    acc += Sp[i] * Cv[i];
+                }
+                yt[h * P + p] = acc + mb->D[h] * xv;
+            }
+        }
+        /* gated RMSNorm, norm_before_gate=False: normalize y * silu(z) over each norm group
+           (all of d_inner for Mamba2's MambaRMSNormGated, d_inner/n_groups contiguous
+           channels for Nemotron-H's Zamba2RMSNormGated) */
+        for (g = 0; g < ng; g++) {
+            float *yg = yt + (size_t)g * gsz, inv;
+            const float *zg = s->z + (size_t)t * HP + (size_t)g * gsz, *wg = mb->norm + (size_t)g * gsz;
+            double ss = 0;
+            for (i = 0; i < gsz; i++) { yg[i] *= uniql__silu(zg[i]); ss += (double)yg[i] * yg[i]; }
+            inv = (float)(1.0 / sqrt(ss / gsz + c->norm_eps));
+            for (i = 0; i < gsz; i++) yg[i] = wg[i] * (yg[i] * inv);
+        }
+    }
+    uniql__observe(obs, l, UNIQL_SITE_MAMBA_OUT_IN, -1, s->y, n, HP, (size_t)HP);
+    UNIQL__TRY(uniql_matmul(&mb->out, s->y, n, (size_t)HP, s->out, (size_t)D));
+    uniql__add_bias(s->out, mb->out_bias, n, D, (size_t)D);
+    return UNIQL_OK;
+}
+
+static void uniql__residual(float *x, const float *out, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++) x[i] += out[i];
+}
+
+static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, const int *tokens, int n, float *logits,
+                                         int all_logits, const uniql_observer *obs)
+{
+    const uniql_config *c = &m->config;
+    int D = c->hidden_size, V = c->vocab_size, t, l;
+    size_t cnt = (size_t)n * D;
+    for (t = 0; t < n; t++) UNIQL__TRY(uniql__matrix_row(&m->embed, tokens[t], s->x + (size_t)t * D, s->row));
+    if (c->rope_type != UNIQL_ROPE_NONE)
+        for (t = 0; t < n; t++)
+            uniql_rope_cos_sin(s->inv_freq, s->half, s->pos + t, s->cos_t + (size_t)t * s->half, s->sin_t + (size_t)t * s->half);
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql__observe(obs, l, UNIQL_SITE_BLOCK_IN, -1, s->x, n, D, (size_t)D);
+        uniql__rmsnorm(s->xn, s->x, ly->norm, n, D, c->norm_eps);
+        switch (ly->type) {
+        case UNIQL_BLOCK_DECODER:
+            uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
+            UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
+            uniql__residual(s->x, s->out, cnt);
+            uniql__rmsnorm(s->xn, s->x, ly->mlp_norm, n, D, c->norm_eps);
+            uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
+            UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
+            break;
+        case UNIQL_BLOCK_ATTENTION:
+            uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
+            UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
+            break;
+        case UNIQL_BLOCK_MLP:
+            uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
+            UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
+            break;
+        case UNIQL_BLOCK_MAMBA:
+            uniql__observe(obs, l, UNIQL_SITE_MAMBA_IN, -1, s->xn, n, D, (size_t)D);
+            UNIQL__TRY(uniql__mamba(m, s, l, &ly->mamba, n, obs));
+            break;
+        }
+        uniql__residual(s->x, s->out, cnt);
+        uniql__observe(obs, l, UNIQL_SITE_BLOCK_OUT, -1, s->x, n, D, (size_t)D);
+    }
+    uniql__rmsnorm(s->xn, s->x, m->final_norm, n, D, c->norm_eps);
+    uniql__observe(obs, c->n_layers, UNIQL_SITE_FINAL_NORM, -1, s->xn, n, D, (size_t)D);
+    if (logits && all_logits) UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn, n, (size_t)D, logits, (size_t)V));
+    else if (logits) UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn + (size_t)(n - 1) * D, 1, (size_t)D, logits, (size_t)V));
+    s->pos += n;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const int *tokens, int n_tokens,
+                                    float *logits, int all_logits, const uniql_observer *obs)
+{
+    int t, done;
+    if (!m || !s || !tokens || n_tokens < 1 || s->m != m) return UNIQL_ERR_INVALID_ARG;
+    for (t = 0; t < n_tokens; t++)
+        if (tokens[t] < 0 || tokens[t] >= m->config.vocab_size) return UNIQL_ERR_INVALID_ARG;
+    if (n_tokens > s->max_ctx - s->pos) return UNIQL_ERR_RANGE;
+    for (done = 0; done < n_tokens; done += s->max_batch) {
+        int n = n_tokens - done < s->max_batch ? n_tokens - done : s->max_batch;
+        float *lg = NULL;
+        if (logits && all_logits) lg = logits + (size_t)done * m->config.vocab_size;
+        else if (logits && done + n == n_tokens) lg = logits;
+        UNIQL__TRY(uniql__forward_chunk(m, s, tokens + done, n, lg, all_logits, obs));
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits)
+{
+    int t, D;
+    if (!m || !h || !work || !logits || n < 1) return UNIQL_ERR_INVALID_ARG;
+    D = m->config.hidden_size;
+    if (ld < (size_t)D) return UNIQL_ERR_SHAPE;
+    for (t = 0; t < n; t++) uniql__rmsnorm(work + (size_t)t * D, h + (size_t)t * ld, m->final_norm, 1, D, m->config.norm_eps);
+    return uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size);
+}
+
+/* ---- sampling ---- */
+
+UNIQLDEF void uniql_rng_seed(uniql_rng *r, uint64_t seed)
+{
+    if (r) r->s = seed;
+}
+
+UNIQLDEF double uniql_rng_uniform(uniql_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+UNIQLDEF int uniql_sample_greedy(const float *logits, int n)
+{
+    int i, best = -1;
+    if (!logits) return -1;
+    for (i = 0; i < n; i++)
+        if (logits[i] == logits[i] && (best < 0 || logits[i] > logits[best])) best = i;
+    return best;
+}
+
+static int uniql__prob_desc(const void *a, const void *b)
+{
+    const uniql_prob_index *x = (const uniql_prob_index *)a, *y = (const uniql_prob_index *)b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return x->i < y->i ? -1 : (x->i > y->i);
+}
+
+UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, float top_p, uniql_rng *rng,
+                                uniql_prob_index *work)
+{
+    int i, best, kept;
+    double sum = 0, cum, u;
+    if (!logits || n < 1 || !rng || !work || !(top_p > 0.0f)) return -1;
+    best = uniql_sample_greedy(logits, n);
+    if (best < 0 || !(temperature > 0.0f)) return best;
+    for (i = 0; i < n; i++) {
+        float p = logits[i] == logits[i] ? expf((logits[i] - logits[best]) / temperature) : 0.0f;
+        work[i].p = p;
+        work[i].i = i;
+        sum += p;
+    }
+    kept = n;
+    if (top_p < 1.0f) {
+        qsort(work, (size_t)n, sizeof *work, uniql__prob_desc);
+        for (cum = 0, kept = 0; kept < n;) {
+            cum += work[kept++].p;
+            if (cum >= top_p * sum) break;
+        }
+        sum = cum;
+    }
+    u = uniql_rng_uniform(rng) * sum;
+    for (i = 0, cum = 0; i < kept; i++) {
+        cum += work[i].p;
+        if (u < cum) return work[i].i;
+    }
+    for (i = kept - 1; i > 0 && work[i].p == 0.0f; i--) {}
+    return work[i].i;   /* rounding left u at the very top: the last token with mass */
+}
+
 
 
 /* =====================================================================================

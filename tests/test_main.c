@@ -6,6 +6,8 @@
 #include "uq_test.h"
 
 SUITE_EXTERN(core_suite);
+SUITE_EXTERN(parse_suite);
+SUITE_EXTERN(model_suite);
 SUITE_EXTERN(lsaq_suite);
 
 UQ_MAIN_DEFS()
@@ -14,6 +16,8 @@ int main(int argc, char **argv)
 {
     UQ_MAIN_BEGIN(argc, argv);
     RUN_SUITE(core_suite);
+    RUN_SUITE(parse_suite);
+    RUN_SUITE(model_suite);
     RUN_SUITE(lsaq_suite);
     UQ_MAIN_END();
 }
