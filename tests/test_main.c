@@ -6,6 +6,7 @@
 #include "uq_test.h"
 
 SUITE_EXTERN(core_suite);
+SUITE_EXTERN(linalg_suite);
 
 UQ_MAIN_DEFS()
 
@@ -13,5 +14,6 @@ int main(int argc, char **argv)
 {
     UQ_MAIN_BEGIN(argc, argv);
     RUN_SUITE(core_suite);
+    RUN_SUITE(linalg_suite);
     UQ_MAIN_END();
 }
