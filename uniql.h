@@ -712,18 +712,8 @@ static void uniql__axpy(double *y, double a, const double *x, int n)
     for (k = 0; k < n; k++) y[k] += a * x[k];
 }
 
-/* (x, y) <- (c x - s y, s x + c y) */
-static void uniql__rot(double *x, double *y, int n, double c, double s)
-{
-    int k;
-    for (k = 0; k < n; k++) {
-        double t = x[k];
-        x[k] = c * t - s * y[k];
-        y[k] = s * t + c * y[k];
-    }
-}
-
-/* The same rotation as x - s (y + tau x), y + s (x - tau y), tau = s / (1 + c) (Rutishauser).
+/* (x, y) <- (c x - s y, s x + c y), computed as x - s (y + tau x), y + s (x - tau y),
+   tau = s / (1 + c) (Rutishauser).
    For the tiny angles of late Jacobi sweeps c rounds to 1 and [c -s; s c] grows norms by
    ~s^2 per rotation; thousands of rotations per column then drift |U| by ~1e-13. This form
    keeps the second-order term and the drift disappears. */
@@ -1196,10 +1186,50 @@ static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, 
     }
 }
 
+/* Deferred plane rotations for the eigenvectors. The QL recurrence never reads Z, so the
+   rotations of many QL iterations are recorded and then applied strip by strip: a strip of
+   UNIQL__ROT_STRIP columns of all n rows stays in cache while every recorded rotation
+   passes over it, instead of every rotation streaming two full rows of a Z that does not
+   fit in cache (n = 4096: 128 MB). Same operations in the same order per element. */
+#define UNIQL__ROT_STRIP 128
+
+typedef struct uniql__rotbuf {
+    int n, count, cap;
+    int *idx;        /* rotation k acts on rows idx[k] + 1 and idx[k] */
+    double *c, *s;
+    double *Zt;
+} uniql__rotbuf;
+
+static void uniql__rotbuf_flush(uniql__rotbuf *rb)
+{
+    int c0, k, j, n = rb->n;
+    for (c0 = 0; c0 < n; c0 += UNIQL__ROT_STRIP) {
+        int w = n - c0 < UNIQL__ROT_STRIP ? n - c0 : UNIQL__ROT_STRIP;
+        for (k = 0; k < rb->count; k++) {
+            double *x = rb->Zt + (size_t)(rb->idx[k] + 1) * n + c0, *y = rb->Zt + (size_t)rb->idx[k] * n + c0;
+            double c = rb->c[k], s = rb->s[k];
+            if (w == UNIQL__ROT_STRIP) {
+                for (j = 0; j < UNIQL__ROT_STRIP; j++) {
+                    double t = x[j];
+                    x[j] = c * t + s * y[j];
+                    y[j] = c * y[j] - s * t;
+                }
+            } else {
+                for (j = 0; j < w; j++) {
+                    double t = x[j];
+                    x[j] = c * t + s * y[j];
+                    y[j] = c * y[j] - s * t;
+                }
+            }
+        }
+    }
+    rb->count = 0;
+}
+
 /* Implicit QL with Wilkinson shifts on the tridiagonal (d, e). Each plane rotation of the
-   chase is applied to rows i, i+1 of Zt (eigenvectors kept as contiguous rows). A
-   subdiagonal is negligible when |e_m| <= eps (|d_m| + |d_m+1|). */
-static uniql_result uniql__tridiag_ql(int n, double *d, double *e, double *Zt)
+   chase acts on rows i, i+1 of Zt (eigenvectors kept as contiguous rows); rb (NULL for
+   values only) defers them. A subdiagonal is negligible when |e_m| <= eps (|d_m| + |d_m+1|). */
+static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf *rb)
 {
     int l, m, i, iter;
     for (l = 0; l < n; l++) {
@@ -1210,6 +1240,7 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, double *Zt)
                 if (fabs(e[m]) <= DBL_EPSILON * (fabs(d[m]) + fabs(d[m + 1]))) break;
             if (m == l) break;
             if (++iter > 30) return UNIQL_ERR_NO_CONVERGENCE;
+            if (rb && rb->count + (m - l) > rb->cap) uniql__rotbuf_flush(rb);
             /* shift: the eigenvalue of the leading 2 x 2 block closer to d_l */
             g = (d[l + 1] - d[l]) / (2.0 * e[l]);
             r = hypot(g, 1.0);
@@ -1228,7 +1259,12 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, double *Zt)
                 p = s * r;
                 d[i + 1] = g + p;
                 g = c * r - b;
-                if (Zt) uniql__rot(Zt + (size_t)(i + 1) * n, Zt + (size_t)i * n, n, c, -s);
+                if (rb) {
+                    rb->idx[rb->count] = i;
+                    rb->c[rb->count] = c;
+                    rb->s[rb->count] = s;
+                    rb->count++;
+                }
             }
             if (r == 0.0 && i >= l) continue;
             d[l] -= p;
@@ -1236,16 +1272,25 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, double *Zt)
             e[m] = 0.0;
         }
     }
+    if (rb) uniql__rotbuf_flush(rb);
     return UNIQL_OK;
 }
 
-/* Eigenvalues (unsorted) into w and, if Zt, eigenvectors as rows of Zt. Scratch T: n*n,
-   aux: 3n doubles. The matrix is scaled by a power of two (exact) for the reduction. */
+/* Eigenvalues (unsorted) into w and, if Zt, eigenvectors as rows of Zt. Scratch T: n*n
+   doubles, aux: uniql__eigh_aux(n) bytes. The matrix is scaled by a power of two (exact)
+   for the reduction. */
+#define UNIQL__ROT_CAP(n) ((size_t)(n) * 64)
+static size_t uniql__eigh_aux(int n)
+{
+    return (3 * (size_t)n + 2 * UNIQL__ROT_CAP(n)) * sizeof(double) + UNIQL__ROT_CAP(n) * sizeof(int);
+}
+
 static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double *w, double *Zt,
                                      double *T, double *aux)
 {
     double amax = 0.0;
     int i, j, ex;
+    uniql__rotbuf rb;
     uniql_result r;
     for (i = 0; i < n; i++)
         for (j = i; j < n; j++) if (fabs(A[(size_t)i * lda + j]) > amax) amax = fabs(A[(size_t)i * lda + j]);
@@ -1253,7 +1298,14 @@ static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double 
     for (i = 0; i < n; i++)
         for (j = 0; j <= i; j++) T[(size_t)i * n + j] = ldexp(A[(size_t)j * lda + i], -ex);
     uniql__tridiag(n, T, w, aux, aux + n, aux + 2 * (size_t)n, Zt);
-    r = uniql__tridiag_ql(n, w, aux, Zt);
+    rb.n = n;
+    rb.count = 0;
+    rb.cap = (int)UNIQL__ROT_CAP(n);
+    rb.c = aux + 3 * (size_t)n;
+    rb.s = rb.c + UNIQL__ROT_CAP(n);
+    rb.idx = (int *)(void *)(rb.s + UNIQL__ROT_CAP(n));
+    rb.Zt = Zt;
+    r = uniql__tridiag_ql(n, w, aux, Zt ? &rb : NULL);
     for (i = 0; i < n; i++) w[i] = ldexp(w[i], ex);
     return r;
 }
@@ -1272,7 +1324,7 @@ UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double 
     if (!uniql__finite_upper(A, n, lda)) return UNIQL_ERR_NONFINITE;
     oT = uniql__scratch_take(&z, (size_t)n * n, sizeof(double));
     oZt = uniql__scratch_take(&z, Z ? (size_t)n * n : 0, sizeof(double));
-    oAux = uniql__scratch_take(&z, 3 * (size_t)n, sizeof(double));
+    oAux = uniql__scratch_take(&z, uniql__eigh_aux(n), 1);
     oW = uniql__scratch_take(&z, (size_t)n, sizeof(double));
     oOrd = uniql__scratch_take(&z, 2 * (size_t)n, sizeof(int));
     if (z.overflow) return UNIQL_ERR_OVERFLOW;
@@ -1326,7 +1378,7 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, dou
     if (!uniql__finite_upper(C, n, ldc)) return UNIQL_ERR_NONFINITE;
     oT = uniql__scratch_take(&z, (size_t)n * n, sizeof(double)); /* reduction, then Y */
     oZt = uniql__scratch_take(&z, (size_t)n * n, sizeof(double));
-    oAux = uniql__scratch_take(&z, 3 * (size_t)n, sizeof(double));
+    oAux = uniql__scratch_take(&z, uniql__eigh_aux(n), 1);
     oW = uniql__scratch_take(&z, (size_t)n, sizeof(double));
     oF = uniql__scratch_take(&z, (size_t)n, sizeof(double));
     oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
