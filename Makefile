@@ -8,7 +8,7 @@ B       := build
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
 
-.PHONY: all test test-clang asan ubsan valgrind bench demo examples clean help
+.PHONY: all test test-clang asan ubsan valgrind bench bench-linalg demo examples clean help
 
 all: $(B)/test
 
@@ -18,6 +18,7 @@ help:
 	@echo "make ubsan     tests under -fsanitize=undefined with traps"
 	@echo "make valgrind  tests under valgrind memcheck (zero errors, zero leaks)"
 	@echo "make bench     benchmarks (ratios measured in one run)"
+	@echo "make bench-linalg  SVD / eigen / leverage / correlation timings (vs LAPACK if found)"
 	@echo "make demo      the main job on the embedded default model"
 
 $(B):
@@ -49,6 +50,18 @@ ubsan: $(B)/test_ubsan
 
 valgrind: $(B)/test
 	@valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all ./$(B)/test
+
+# Linear algebra bench, separate from `make bench` (kernels). LAPACK is only a yardstick
+# for the bench: linked when the probe can link dgesvj_, else the bench says so.
+LAPACK_OK := $(shell printf 'void dgesvj_(void);\nint main(void){dgesvj_();return 0;}\n' | \
+	$(CC) -x c - -o /dev/null -llapack 2>/dev/null && echo 1)
+BENCH_LAPACK := $(if $(LAPACK_OK),-DUNIQL_BENCH_LAPACK -llapack,)
+
+$(B)/bench_linalg: uniql.h bench/bench_linalg.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_linalg.c $(BENCH_LAPACK) $(LDLIBS)
+
+bench-linalg: $(B)/bench_linalg
+	@./$(B)/bench_linalg
 
 clean:
 	rm -rf $(B)

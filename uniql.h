@@ -223,8 +223,8 @@ typedef struct uniql_svd_opts {
    iteration, so U and V are orthonormal to about tol regardless of the singular values'
    sizes. No such sweep within max_sweeps -> UNIQL_ERR_NO_CONVERGENCE.
    Cost: O(m n^2) for the QR and for applying Q, plus O(sweeps * n^3) for Jacobi
-   (k replaces n when m < n); typically 5-10 sweeps. Scratch: about
-   (m n + 2 k^2 + 4 max(m, n)) doubles.
+   (k replaces n when m < n); typically 5-10 sweeps. Scratch: m n + 2 k^2 doubles, plus
+   m n (when U is wanted, or V for m < n) and k^2 (for the other factor), plus O(m + n).
    Rank deficiency: singular vectors of exactly zero singular values are completed to an
    orthonormal set (U and V are always orthonormal). The input is scaled by a power of two
    so that max |a_ij| is in [1/2, 1); singular values below ~1e-150 * max|a_ij| are
@@ -248,7 +248,8 @@ UNIQLDEF uniql_result uniql_svd_f32(int m, int n, const float *A, size_t lda, fl
    O(n^2) after the reduction). Method: Householder tridiagonalisation, then implicit QL
    with Wilkinson shifts (at most 30 iterations per eigenvalue, else
    UNIQL_ERR_NO_CONVERGENCE). Cost ~ 4/3 n^3 (reduction) + 4/3 n^3 (forming Q) +
-   ~6 n^3 (rotations applied to Z) flops; scratch 2 n^2 + 3 n doubles. */
+   ~5 n^3 (QL rotations applied to Z, deferred and applied in cache-sized strips) flops;
+   scratch 2 n^2 + ~170 n doubles (n^2 + ~170 n when Z is NULL). */
 UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double *w,
                                      double *Z, size_t ldz, void *user);
 
@@ -262,7 +263,8 @@ UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double 
    absorbs the small negative eigenvalues rounding gives a PSD correlation. Default
    UNIQL_EIG_FLOOR_DEFAULT = 1e-6. eig_floor < 0 -> UNIQL_ERR_INVALID_ARG; eig_floor == 0
    with Cisqrt requested and a clamped eigenvalue of 0 -> UNIQL_ERR_NOT_SPD.
-   Cost: eigh + 2 n^3 flops; scratch 3 n^2 + 3 n doubles. */
+   Cost: eigh + n^3 flops per requested root (a SYRK); scratch 2 n^2 + ~170 n + 280K
+   doubles. */
 UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, double eig_floor,
                                          double *Csqrt, size_t lds, double *Cisqrt, size_t ldi,
                                          void *user);
@@ -270,10 +272,11 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, dou
 /* ---- Streaming correlation C = (1/T) sum_t x_t^T x_t -------------------------------- */
 
 /* Accumulates x_t^T x_t over batches of activations (rows = tokens) without keeping them:
-   a d x d double sum (upper triangle), updated by a blocked packed kernel; products of
-   float inputs are exact in double, sums are double. All memory is owned by the struct:
-   uniql_corr_init allocates it (d^2 + 256 d + ~300K doubles) with `user`, uniql_corr_free
-   releases it. Not thread safe per object; separate objects are independent. */
+   a d x d double sum (upper triangle), updated by a blocked packed kernel (~d^2 flops per
+   token); products of float inputs are exact in double, sums are double. All memory is
+   owned by the struct: uniql_corr_init allocates it in one block (d^2 + 256 d + 280K
+   doubles) with `user`, uniql_corr_free releases it. Not thread safe per object; separate
+   objects are independent. */
 typedef struct uniql_corr {
     int d;
     long long count;   /* tokens added so far */
@@ -304,7 +307,7 @@ UNIQLDEF void uniql_corr_free(uniql_corr *acc);
    No explicit inverse of C: blocked Cholesky C + lambda I = R^T R, then R^{-1} in place,
    [(C + lambda I)^{-1}]_ii = |row i of R^{-1}|^2. For PSD C every score is in [0, 1).
    C + lambda I not positive definite -> UNIQL_ERR_NOT_SPD. Cost ~ 2/3 n^3 flops;
-   scratch n^2 + ~300K doubles. */
+   scratch n^2 + 64 n + 280K doubles. */
 UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ldc, double lambda,
                                                double *scores, void *user);
 

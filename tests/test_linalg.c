@@ -513,6 +513,29 @@ TEST corr_integer_data_is_exact_for_any_batching(void)
     PASS();
 }
 
+TEST corr_wide_rows_cross_the_kernel_column_blocks(void)
+{
+    /* d = 1100 > the kernel's 1024-column block: integer data, exact answer */
+    enum { D = 1100, T = 5 };
+    static float X[T * D];
+    static double C[D * D];
+    uniql_corr acc;
+    int i, j, t;
+    for (t = 0; t < T; t++)
+        for (j = 0; j < D; j++) X[t * D + j] = (float)((j * 7 + t * 3) % 11 - 5);
+    ASSERT_OK(uniql_corr_init(&acc, D, NULL));
+    ASSERT_OK(uniql_corr_add_f32(&acc, X, T, D));
+    ASSERT_OK(uniql_corr_finalize(&acc, C, D));
+    uniql_corr_free(&acc);
+    for (i = 0; i < D; i++)
+        for (j = 0; j < D; j++) {
+            long long s2 = 0;
+            for (t = 0; t < T; t++) s2 += (long long)X[t * D + i] * (long long)X[t * D + j];
+            if (C[(size_t)i * D + j] != (double)s2 / T) UQ__FAILF("C[%d][%d] = %.17g, expected %lld/%d", i, j, C[(size_t)i * D + j], s2, T);
+        }
+    PASS();
+}
+
 TEST corr_float_data_matches_naive_double_sum(void)
 {
     trng r = { 32 };
@@ -1082,6 +1105,7 @@ SUITE(linalg_suite)
     RUN_TEST(eigh_agrees_with_jacobi_svd_on_spd);
     RUN_TEST(sqrt_psd_known_roots_and_floor);
     RUN_TEST(corr_integer_data_is_exact_for_any_batching);
+    RUN_TEST(corr_wide_rows_cross_the_kernel_column_blocks);
     RUN_TEST(corr_float_data_matches_naive_double_sum);
     RUN_TEST(corr_errors_leave_accumulator_unchanged);
     RUN_TEST(ridge_leverage_matches_definition);
