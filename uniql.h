@@ -328,6 +328,9 @@ UNIQLDEF uniql_result uniql_argsort_desc_f64(int n, const double *scores, int *p
    Requires head_dim <= hidden. Arithmetic in double, weights in/out float. Bias of v_proj
    (Qwen2): not touched here; the caller folds it exactly as b_o += Wo b_v with the
    ORIGINAL matrices (attention weights sum to 1), and the new v_proj has no bias. */
+/* SPEC expects the QA split to quantize better. With absmax round-to-nearest int4 that
+   held in our tests only for flat spectra; with fast-decaying ones the SQRT split won
+   (tests/test_linalg.c, qasvd_int4_rtn_qa_vs_sqrt_split, explains why). */
 typedef enum uniql_vo_split {
     UNIQL_VO_SPLIT_QA = 0,    /* Sigma folded into V: W_O orthonormal (quantization-aware) */
     UNIQL_VO_SPLIT_SQRT = 1   /* plain split: sqrt(Sigma) on each side, for comparison */
@@ -341,8 +344,8 @@ typedef enum uniql_vo_split {
    Since C^{1/2} W_V W_O = (U U') S' V'^T is an SVD, the first r components give the best
    rank-r approximation of the head's V->O map in the C-weighted norm
    E|x W_V W_O - x W~|^2 = |C^{1/2}(W_V W_O - W~)|_F^2 (exact when C is not clamped).
-   sigma (may be NULL) receives S' (head_dim). Scratch ~ 3 hidden*head_dim + 3 head_dim^2
-   + SVD scratch doubles. */
+   sigma (may be NULL) receives S' (head_dim). Scratch 6 hidden*head_dim + 3 head_dim^2
+   + 280K doubles, plus the SVDs' own. */
 UNIQLDEF uniql_result uniql_qasvd_head(int hidden, int head_dim,
                                        const double *Csqrt, const double *Cisqrt, size_t ldc,
                                        const float *Wv, size_t ldv, const float *Wo, size_t ldo,
@@ -357,9 +360,10 @@ UNIQLDEF uniql_result uniql_qasvd_head(int hidden, int head_dim,
      QA:   W_Vg' = C^{-1/2} U S,       W_Oi' = V^T W_Oi
      SQRT: W_Vg' = C^{-1/2} U S^{1/2}, W_Oi' = S^{1/2} V^T W_Oi
    HF layout out: Wv_new (head_dim x hidden), Wo_new + i*head_dim (hidden x head_dim each,
-   row stride ldon). What the formula guarantees: the rank-r prefix replaces W_Vg by
-   C^{-1/2} [best rank-r approximation of C^{1/2} W_Vg] V_r V_r^T, i.e. it is optimal for the
-   shared value activations x W_Vg in the C-weighted norm (error^2 = sum_{i>r} S_i^2),
+   row stride ldon). What the formula guarantees: the rank-r prefix turns every head's
+   V->O map W_Vg W_Oi into C^{-1/2} B_r W_Oi, B_r = U_r S_r V_r^T the best rank-r
+   approximation of C^{1/2} W_Vg: optimal for the shared value activations x W_Vg in the
+   C-weighted norm (error^2 = sum_{i>r} S_i^2),
    not for each head's product W_Vg W_Oi. sigma (may be NULL) receives S. */
 UNIQLDEF uniql_result uniql_qasvd_group(int hidden, int head_dim, int n_q,
                                         const double *Csqrt, const double *Cisqrt, size_t ldc,
