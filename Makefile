@@ -53,9 +53,9 @@ valgrind: $(B)/test
 
 # Linear algebra bench, separate from `make bench` (kernels). LAPACK is only a yardstick
 # for the bench: linked when the probe can link dgesvj_, else the bench says so.
-LAPACK_OK := $(shell printf 'void dgesvj_(void);\nint main(void){dgesvj_();return 0;}\n' | \
+LAPACK_OK = $(shell printf 'void dgesvj_(void);\nint main(void){dgesvj_();return 0;}\n' | \
 	$(CC) -x c - -o /dev/null -llapack 2>/dev/null && echo 1)
-BENCH_LAPACK := $(if $(LAPACK_OK),-DUNIQL_BENCH_LAPACK -llapack,)
+BENCH_LAPACK = $(if $(LAPACK_OK),-DUNIQL_BENCH_LAPACK -llapack,)
 
 $(B)/bench_linalg: uniql.h bench/bench_linalg.c | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_linalg.c $(BENCH_LAPACK) $(LDLIBS)
