@@ -8,7 +8,7 @@ B       := build
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
 
-.PHONY: all test test-clang asan ubsan valgrind bench bench-runtime demo examples clean help
+.PHONY: all test test-clang asan ubsan valgrind bench bench-runtime bench-linalg demo examples clean help
 
 all: $(B)/test
 
@@ -20,6 +20,7 @@ help:
 	@echo "make bench     benchmarks (ratios measured in one run)"
 	@echo "make bench-runtime  prefill/decode tokens/s of the four runtimes (tiny reference models)"
 	@echo "make build/generate the example: greedy continuation of a byte prompt"
+	@echo "make bench-linalg  SVD / eigen / leverage / correlation timings (vs LAPACK if found)"
 	@echo "make demo      the main job on the embedded default model"
 
 $(B):
@@ -59,6 +60,17 @@ bench-runtime: | $(B)
 
 $(B)/generate: examples/generate.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ examples/generate.c $(LDLIBS)
+# Linear algebra bench, separate from `make bench` (kernels). LAPACK is only a yardstick
+# for the bench: linked when the probe can link dgesvj_, else the bench says so.
+LAPACK_OK = $(shell printf 'void dgesvj_(void);\nint main(void){dgesvj_();return 0;}\n' | \
+	$(CC) -x c - -o /dev/null -llapack 2>/dev/null && echo 1)
+BENCH_LAPACK = $(if $(LAPACK_OK),-DUNIQL_BENCH_LAPACK -llapack,)
+
+$(B)/bench_linalg: uniql.h bench/bench_linalg.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_linalg.c $(BENCH_LAPACK) $(LDLIBS)
+
+bench-linalg: $(B)/bench_linalg
+	@./$(B)/bench_linalg
 
 clean:
 	rm -rf $(B)

@@ -6,6 +6,7 @@
 #include "uq_test.h"
 
 SUITE_EXTERN(core_suite);
+SUITE_EXTERN(linalg_suite);
 SUITE_EXTERN(parse_suite);
 SUITE_EXTERN(model_suite);
 SUITE_EXTERN(lsaq_suite);
@@ -16,6 +17,7 @@ int main(int argc, char **argv)
 {
     UQ_MAIN_BEGIN(argc, argv);
     RUN_SUITE(core_suite);
+    RUN_SUITE(linalg_suite);
     RUN_SUITE(parse_suite);
     RUN_SUITE(model_suite);
     RUN_SUITE(lsaq_suite);
