@@ -1142,7 +1142,7 @@ static int uniql__finite_upper(const double *A, int n, size_t ld)
 }
 
 /* Four partial sums: independent chains the compiler vectorises without reassociating. */
-static double uniql__dot(const double *x, const double *y, int n)
+static double uniql__dot_f64(const double *x, const double *y, int n)
 {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int k = 0;
@@ -1284,7 +1284,7 @@ static void uniql__qrp(int p, int q, double *Mt, double *rdiag, double *tau, int
     int j, k;
     for (j = 0; j < q; j++) {
         const double *c = Mt + (size_t)j * p;
-        nrm[j] = ref[j] = uniql__dot(c, c, p);
+        nrm[j] = ref[j] = uniql__dot_f64(c, c, p);
         perm[j] = j;
     }
     for (k = 0; k < q; k++) {
@@ -1299,7 +1299,7 @@ static void uniql__qrp(int p, int q, double *Mt, double *rdiag, double *tau, int
             t = ref[k]; ref[k] = ref[piv]; ref[piv] = t;
             ti = perm[k]; perm[k] = perm[piv]; perm[piv] = ti;
         }
-        xn2 = uniql__dot(v, v, len);
+        xn2 = uniql__dot_f64(v, v, len);
         if (xn2 == 0.0) { rdiag[k] = 0.0; tau[k] = 0.0; continue; }
         xn = sqrt(xn2);
         x0 = v[0];
@@ -1310,9 +1310,9 @@ static void uniql__qrp(int p, int q, double *Mt, double *rdiag, double *tau, int
         tau[k] = beta;
         for (j = k + 1; j < q; j++) {
             double *y = Mt + (size_t)j * p + k;
-            uniql__axpy(y, -beta * uniql__dot(v, y, len), v, len);
+            uniql__axpy(y, -beta * uniql__dot_f64(v, y, len), v, len);
             nrm[j] -= y[0] * y[0];
-            if (nrm[j] <= 1e-6 * ref[j]) nrm[j] = ref[j] = uniql__dot(y + 1, y + 1, len - 1);
+            if (nrm[j] <= 1e-6 * ref[j]) nrm[j] = ref[j] = uniql__dot_f64(y + 1, y + 1, len - 1);
         }
     }
 }
@@ -1330,7 +1330,7 @@ static uniql_result uniql__jacobi(int q, int len, double *W, double *Vt, int vle
     int sweep, i, j;
     for (sweep = 1; sweep <= max_sweeps; sweep++) {
         long rotated = 0;
-        for (j = 0; j < q; j++) nrm[j] = uniql__dot(W + (size_t)j * len, W + (size_t)j * len, len);
+        for (j = 0; j < q; j++) nrm[j] = uniql__dot_f64(W + (size_t)j * len, W + (size_t)j * len, len);
         for (i = 0; i + 1 < q; i++) {
             double *xi = W + (size_t)i * len;
             int piv = i;
@@ -1345,7 +1345,7 @@ static uniql_result uniql__jacobi(int q, int len, double *W, double *Vt, int vle
                 double *xj = W + (size_t)j * len;
                 double a = nrm[i], b = nrm[j], g, zeta, t, c, s;
                 if (b == 0.0) continue;
-                g = uniql__dot(xi, xj, len);
+                g = uniql__dot_f64(xi, xj, len);
                 if (fabs(g) <= tol * sqrt(a) * sqrt(b)) continue;
                 rotated++;
                 zeta = (b - a) / (2.0 * g);
@@ -1358,8 +1358,8 @@ static uniql_result uniql__jacobi(int q, int len, double *W, double *Vt, int vle
                 /* the shrinking norm loses digits to cancellation: recompute it if it fell a lot */
                 nrm[i] = a - t * g;
                 nrm[j] = b + t * g;
-                if (nrm[i] < 1e-3 * a) nrm[i] = uniql__dot(xi, xi, len);
-                if (nrm[j] < 1e-3 * b) nrm[j] = uniql__dot(xj, xj, len);
+                if (nrm[i] < 1e-3 * a) nrm[i] = uniql__dot_f64(xi, xi, len);
+                if (nrm[j] < 1e-3 * b) nrm[j] = uniql__dot_f64(xj, xj, len);
             }
         }
         if (rotated == 0) {
@@ -1388,9 +1388,9 @@ static void uniql__complete_basis(int k, int len, double *Q, unsigned char *miss
             for (pass = 0; pass < 2; pass++)
                 for (u = 0; u < k; u++) {
                     const double *qu = Q + (size_t)u * len;
-                    if (!missing[u]) uniql__axpy(tmp, -uniql__dot(qu, tmp, len), qu, len);
+                    if (!missing[u]) uniql__axpy(tmp, -uniql__dot_f64(qu, tmp, len), qu, len);
                 }
-            nn = uniql__dot(tmp, tmp, len);
+            nn = uniql__dot_f64(tmp, tmp, len);
             if (nn >= 0.5 / len) {
                 double inv = 1.0 / sqrt(nn);
                 for (u = 0; u < len; u++) Q[(size_t)t * len + u] = tmp[u] * inv;
@@ -1496,7 +1496,7 @@ UNIQLDEF uniql_result uniql_svd_f64(int m, int n, const double *A, size_t lda, d
     if (r != UNIQL_OK) goto done;
 
     /* X V~ = U~ Sigma: sigma_j = |column j|, sorted descending */
-    for (j = 0; j < q; j++) sig[j] = sqrt(uniql__dot(W + (size_t)j * q, W + (size_t)j * q, q));
+    for (j = 0; j < q; j++) sig[j] = sqrt(uniql__dot_f64(W + (size_t)j * q, W + (size_t)j * q, q));
     uniql__order_desc(q, sig, order, itmp);
     for (t = 0; t < q; t++) {
         S[t] = ldexp(sig[order[t]], e);
@@ -1524,7 +1524,7 @@ UNIQLDEF uniql_result uniql_svd_f64(int m, int n, const double *A, size_t lda, d
             if (tau[k] == 0.0) continue;
             for (t = 0; t < q; t++) {
                 double *y = Y + (size_t)t * p + k;
-                uniql__axpy(y, -tau[k] * uniql__dot(v, y, p - k), v, p - k);
+                uniql__axpy(y, -tau[k] * uniql__dot_f64(v, y, p - k), v, p - k);
             }
         }
         for (i = 0; i < p; i++)
@@ -1596,7 +1596,7 @@ static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, 
         double *x = T + (size_t)i * n, ss, xn, alpha, beta, K;
         int l = i;
         tau[i] = 0.0;
-        ss = uniql__dot(x, x, l - 1);
+        ss = uniql__dot_f64(x, x, l - 1);
         if (ss == 0.0) { e[i - 1] = x[l - 1]; continue; }
         xn = sqrt(ss + x[l - 1] * x[l - 1]);
         alpha = x[l - 1] >= 0 ? -xn : xn;
@@ -1608,11 +1608,11 @@ static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, 
         for (r = 0; r < l; r++) pv[r] = 0.0;
         for (r = 0; r < l; r++) {
             const double *br = T + (size_t)r * n;
-            pv[r] += uniql__dot(br, x, r) + br[r] * x[r];
+            pv[r] += uniql__dot_f64(br, x, r) + br[r] * x[r];
             uniql__axpy(pv, x[r], br, r);
         }
         for (r = 0; r < l; r++) pv[r] *= beta;
-        K = 0.5 * beta * uniql__dot(x, pv, l);
+        K = 0.5 * beta * uniql__dot_f64(x, pv, l);
         uniql__axpy(pv, -K, x, l);
         for (r = 0; r < l; r++) {
             double *br = T + (size_t)r * n, vr = x[r], wr = pv[r];
@@ -1629,7 +1629,7 @@ static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, 
         if (tau[i] == 0.0) continue;
         for (r = 0; r < i; r++) {
             double *zr = Zt + (size_t)r * n;
-            uniql__axpy(zr, -tau[i] * uniql__dot(zr, v, i), v, i);
+            uniql__axpy(zr, -tau[i] * uniql__dot_f64(zr, v, i), v, i);
         }
     }
 }
@@ -2034,7 +2034,7 @@ UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ld
         uniql__trinv_upper(n, R, tmp, gw);
         for (i = 0; i < n; i++) {
             const double *wi = R + (size_t)i * n + i;
-            double s = uniql__dot(wi, wi, n - i);
+            double s = uniql__dot_f64(wi, wi, n - i);
             scores[i] = 1.0 - lambda * s;
             if (!isfinite(scores[i])) r = UNIQL_ERR_RANGE;
         }
