@@ -8,7 +8,7 @@ B       := build
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
 
-.PHONY: all test test-clang asan ubsan valgrind bench bench-runtime bench-linalg demo examples clean help
+.PHONY: all test test-clang asan ubsan valgrind bench-runtime bench-linalg clean help
 
 all: $(B)/test
 
@@ -22,6 +22,7 @@ help:
 	@echo "make build/generate the example: greedy continuation of a byte prompt"
 	@echo "make bench-linalg  SVD / eigen / leverage / correlation timings (vs LAPACK if found)"
 	@echo "make demo      the main job on the embedded default model"
+	@echo "(more targets are listed in the blocks of this Makefile)"
 
 $(B):
 	@mkdir -p $(B)
@@ -71,6 +72,26 @@ $(B)/bench_linalg: uniql.h bench/bench_linalg.c | $(B)
 
 bench-linalg: $(B)/bench_linalg
 	@./$(B)/bench_linalg
+
+# ---- block: quant (kernels: make bench (GEMV ratios), make test-neon) ----
+
+# ---- end block: quant ----
+
+# ---- block: train (trained models: make demo, perplexity reference) ----
+
+# ---- end block: train ----
+
+# ---- block: uniql (calibration / sorting / pruning: make bench-uniql) ----
+
+# ---- end block: uniql ----
+
+# ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
+
+# ---- end block: pack ----
+
+# ---- block: fuzz (hostile input: make fuzz, make fuzz-seeds, bad-input corpus) ----
+
+# ---- end block: fuzz ----
 
 clean:
 	rm -rf $(B)

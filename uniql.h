@@ -787,7 +787,7 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
 
 
 /* =====================================================================================
-   API 7. UniQL: calibration, structured sorting, layer rates, packing, pruning
+   API 7. UniQL: calibration, structured sorting, layer rates, pruning
    ===================================================================================== */
 
 
@@ -831,6 +831,11 @@ UNIQLDEF uniql_result uniql_lsaq_plan(int n_layers, const double *importance,
                                       int n_widths, const int *widths,
                                       const uint64_t *layer_bytes, uint64_t fixed_bytes,
                                       uint64_t budget, int *bits, uint64_t *total);
+
+
+/* =====================================================================================
+   API 9. Packed .uniql files: format, writer, loader, rate / memory-budget selection
+   ===================================================================================== */
 
 
 #ifdef __cplusplus
@@ -4487,7 +4492,7 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
 
 
 /* =====================================================================================
-   IMPL 8. UniQL (calibration, sorting, QA-SVD, layer rates, packing, pruning)
+   IMPL 8. UniQL (calibration, sorting, QA-SVD, layer rates, pruning)
    ===================================================================================== */
 
 
@@ -4603,6 +4608,10 @@ done:
     return UNIQL_OK;
 }
 
+
+/* =====================================================================================
+   IMPL 10. Packed .uniql files (writer, loader, selection)
+   ===================================================================================== */
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
 #endif /* UNIQL_IMPLEMENTATION */

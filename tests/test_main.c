@@ -10,6 +10,11 @@ SUITE_EXTERN(linalg_suite);
 SUITE_EXTERN(parse_suite);
 SUITE_EXTERN(model_suite);
 SUITE_EXTERN(lsaq_suite);
+SUITE_EXTERN(quant_suite);
+SUITE_EXTERN(uniql_suite);
+SUITE_EXTERN(pack_suite);
+SUITE_EXTERN(bad_suite);
+SUITE_EXTERN(ppl_suite);
 
 UQ_MAIN_DEFS()
 
@@ -21,5 +26,10 @@ int main(int argc, char **argv)
     RUN_SUITE(parse_suite);
     RUN_SUITE(model_suite);
     RUN_SUITE(lsaq_suite);
+    RUN_SUITE(quant_suite);
+    RUN_SUITE(uniql_suite);
+    RUN_SUITE(pack_suite);
+    RUN_SUITE(bad_suite);
+    RUN_SUITE(ppl_suite);
     UQ_MAIN_END();
 }

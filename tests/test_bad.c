@@ -1,0 +1,7 @@
+/* test_bad.c - placeholder suite, filled by its issue's work. */
+#include "../uniql.h"
+#include "uq_test.h"
+
+SUITE(bad_suite)
+{
+}

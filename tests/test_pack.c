@@ -1,0 +1,7 @@
+/* test_pack.c - placeholder suite, filled by its issue's work. */
+#include "../uniql.h"
+#include "uq_test.h"
+
+SUITE(pack_suite)
+{
+}

@@ -1,0 +1,7 @@
+/* test_uniql.c - placeholder suite, filled by its issue's work. */
+#include "../uniql.h"
+#include "uq_test.h"
+
+SUITE(uniql_suite)
+{
+}
