@@ -703,6 +703,24 @@ UNIQLDEF void uniql_rope_apply(float *x, int head_dim, const float *cos_t, const
    into the ORIGINAL cos/sin tables). Equals rotate_half RoPE followed by the gather. */
 UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, const float *cos_t,
                                     const float *sin_t);
+/* Fused RoPE for pruned attention (UniQL, SPEC 1 step 6): rotates in one pass the q of
+   n_heads query heads and the k of n_kv_heads KV heads, for n_tokens tokens, in the
+   kept-pairs layout above. Token t: q head h at q + t*ldq + h*2*n_pairs, k head g at
+   k + t*ldk + g*2*n_pairs, cos/sin tables of the ORIGINAL head_dim/2 angles at
+   cos_t + t*ld_cs (sin_t likewise). pairs: n_kv_heads lists of n_pairs original pair
+   indices (each in [0, head_dim/2)); query head h uses list h / (n_heads/n_kv_heads),
+   so the cos/sin of a list are gathered once and applied to its KV head and all its
+   query heads. Equals uniql_rope_apply_kept on every head (which equals rotating the full
+   head with uniql_rope_apply and gathering the kept pairs), bit for bit: the SIMD paths
+   (AVX2 with a runtime check, NEON) do the same multiplies and adds without FMA.
+   n_heads must be a multiple of n_kv_heads; q or k may be NULL (0 heads rotated). */
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs);
+/* The scalar reference of uniql_rope_apply_kept_qk (same arguments, same result). */
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs);
 
 /* ---- Observer ----
    Calibration (correlations) and LSAQ (logit lens) watch the forward through one
@@ -3927,6 +3945,145 @@ UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, con
     }
 }
 
+/* Fused kernel over all heads of a layer: per token and KV list, gather cos/sin of the
+   kept pairs once, rotate the KV head and its rep query heads. */
+static void uniql__rope_kept_rows_scalar(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                         const float *cos_t, const float *sin_t)
+{
+    int j, r;
+    for (j = 0; j < n_pairs; j++) {
+        float cs = cos_t[pairs[j]], sn = sin_t[pairs[j]];
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j, a = x[0], b = x[1];
+            x[0] = a * cs - b * sn;
+            x[1] = b * cs + a * sn;
+        }
+    }
+}
+
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define UNIQL__ROPE_AVX2 1
+#include <immintrin.h>
+/* 4 pairs per step: lanes [a0 b0 .. a3 b3]; cos/sin gathered to [c0 c0 .. c3 c3],
+   sin signed [-s0 +s0 ..]; out = x*c + swap(x)*s' (a*c - b*s, b*c + a*s; mul then add,
+   no FMA, so it rounds exactly like the scalar code). */
+__attribute__((target("avx2"))) static void uniql__rope_kept_rows_avx2(float *const *rows, int n_rows, int n_pairs,
+                                                                      const int *pairs, const float *cos_t,
+                                                                      const float *sin_t)
+{
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256 neg_even = _mm256_castsi256_ps(_mm256_setr_epi32((int)0x80000000u, 0, (int)0x80000000u, 0,
+                                                                   (int)0x80000000u, 0, (int)0x80000000u, 0));
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        __m256i idx = _mm256_permutevar8x32_epi32(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(pairs + j))), dup);
+        __m256 c = _mm256_i32gather_ps(cos_t, idx, 4);
+        __m256 sn = _mm256_xor_ps(_mm256_i32gather_ps(sin_t, idx, 4), neg_even);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            __m256 v = _mm256_loadu_ps(x);
+            __m256 w = _mm256_permute_ps(v, 0xB1);
+            _mm256_storeu_ps(x, _mm256_add_ps(_mm256_mul_ps(v, c), _mm256_mul_ps(w, sn)));
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+static int uniql__rope_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+#elif !defined(UNIQL_NO_SIMD) && (defined(__ARM_NEON) || defined(__ARM_NEON__))
+#define UNIQL__ROPE_NEON 1
+#include <arm_neon.h>
+/* NEON has no gather: 4 cos/sin loaded by index, a/b de-interleaved by vld2q. */
+static void uniql__rope_kept_rows_neon(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                       const float *cos_t, const float *sin_t)
+{
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        float cb[4], sb[4];
+        float32x4_t c, sn;
+        int i;
+        for (i = 0; i < 4; i++) { cb[i] = cos_t[pairs[j + i]]; sb[i] = sin_t[pairs[j + i]]; }
+        c = vld1q_f32(cb);
+        sn = vld1q_f32(sb);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            float32x4x2_t v = vld2q_f32(x), o;
+            o.val[0] = vsubq_f32(vmulq_f32(v.val[0], c), vmulq_f32(v.val[1], sn));
+            o.val[1] = vaddq_f32(vmulq_f32(v.val[1], c), vmulq_f32(v.val[0], sn));
+            vst2q_f32(x, o);
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+#endif
+
+typedef void (*uniql__rope_rows_fn)(float *const *, int, int, const int *, const float *, const float *);
+
+static void uniql__rope_kept_qk(uniql__rope_rows_fn fn, float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                int n_kv_heads, int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                const float *sin_t, size_t ld_cs)
+{
+    float *rows[64];
+    int t, g, i, n, rep;
+    size_t hd = (size_t)2 * (size_t)n_pairs;
+    if (n_kv_heads < 1 || n_pairs < 1 || n_tokens < 1) return;
+    rep = q ? n_heads / n_kv_heads : 0;
+    for (t = 0; t < n_tokens; t++) {
+        const float *cs = cos_t + (size_t)t * ld_cs, *sn = sin_t + (size_t)t * ld_cs;
+        for (g = 0; g < n_kv_heads; g++) {
+            const int *pl = pairs + (size_t)g * (size_t)n_pairs;
+            n = 0;
+            if (k) rows[n++] = k + (size_t)t * ldk + (size_t)g * hd;
+            for (i = 0; i < rep; i++) {
+                rows[n++] = q + (size_t)t * ldq + ((size_t)g * (size_t)rep + (size_t)i) * hd;
+                if (n == 64) { fn(rows, n, n_pairs, pl, cs, sn); n = 0; }
+            }
+            if (n > 0) fn(rows, n, n_pairs, pl, cs, sn);
+        }
+    }
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_kept_qk(uniql__rope_kept_rows_scalar, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs,
+                        n_tokens, cos_t, sin_t, ld_cs);
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_rows_fn fn = uniql__rope_kept_rows_scalar;
+#if defined(UNIQL__ROPE_AVX2)
+    if (uniql__rope_have_avx2()) fn = uniql__rope_kept_rows_avx2;
+#elif defined(UNIQL__ROPE_NEON)
+    fn = uniql__rope_kept_rows_neon;
+#endif
+    uniql__rope_kept_qk(fn, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs, n_tokens, cos_t, sin_t, ld_cs);
+}
+
 /* ---- runtime state ---- */
 
 struct uniql_state {
@@ -4180,19 +4337,15 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     uniql__add_bias(s->q, a->q_bias, n, (int)ldq, ldq);
     uniql__add_bias(s->k, a->k_bias, n, (int)ldk, ldk);
     uniql__add_bias(s->v, a->v_bias, n, (int)ldv, ldv);
-    if (c->rope_type != UNIQL_ROPE_NONE) {
+    if (c->rope_type != UNIQL_ROPE_NONE && a->rope_pairs) {
+        /* pruned q/k: the fused kernel, original angles of the kept pairs, all heads at once */
+        uniql_rope_apply_kept_qk(s->q, ldq, H, s->k, ldk, KV, qd / 2, a->rope_pairs, n, s->cos_t, s->sin_t,
+                                 (size_t)s->half);
+    } else if (c->rope_type != UNIQL_ROPE_NONE) {
         for (t = 0; t < n; t++) {
             const float *cs = s->cos_t + (size_t)t * s->half, *sn = s->sin_t + (size_t)t * s->half;
-            for (h = 0; h < H; h++) {
-                float *x = s->q + t * ldq + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)(h / rep) * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
-            for (h = 0; h < KV; h++) {
-                float *x = s->k + t * ldk + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)h * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
+            for (h = 0; h < H; h++) uniql_rope_apply(s->q + t * ldq + (size_t)h * qd, qd, cs, sn);
+            for (h = 0; h < KV; h++) uniql_rope_apply(s->k + t * ldk + (size_t)h * qd, qd, cs, sn);
         }
     }
     if (obs && obs->fn) {
