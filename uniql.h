@@ -802,6 +802,28 @@ UNIQLDEF int uniql_sample_greedy(const float *logits, int n);
 UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, float top_p, uniql_rng *rng,
                                 uniql_prob_index *work);
 
+/* ---- Perplexity ----
+   Perplexity of `m` on a token stream, in non-overlapping windows. The stream is cut into
+   windows of `window` tokens: tokens[w*window .. (w+1)*window), w = 0, 1, ..., using the
+   first max(n_windows) whole windows (n_windows <= 0: every whole window; a shorter tail
+   is ignored). Each window starts from an empty state (position 0, no cache), so window
+   w predicts its tokens 1..window-1 from the tokens before them IN THE SAME WINDOW:
+       mean_nll = mean over the (window-1) * n_used predicted positions of
+                  -log softmax(logits at position i-1)[token i],   ppl = exp(mean_nll),
+   the log-softmax taken in double. This equals transformers' loss with labels = input_ids
+   on each window (the loss shifts by one), averaged over windows of equal size.
+   Runs the window in prefill chunks of at most 64 tokens with all logits kept, so the
+   scratch is about 64 x vocab floats plus a state for `window` positions, all allocated
+   with UNIQL_MALLOC(alloc_user) and released before returning. `mean_nll`,
+   `n_predicted` (may be NULL) receive the mean NLL and the number of predicted positions.
+   Errors: UNIQL_ERR_INVALID_ARG (NULL model/tokens/ppl, window < 2, a token outside the
+   vocab), UNIQL_ERR_SHAPE (not one whole window in n_tokens), UNIQL_ERR_OUT_OF_MEMORY,
+   UNIQL_ERR_NONFINITE (a NaN/Inf logit), and any error of uniql_state_create or
+   uniql_forward; `err` (may be NULL) gets a message. */
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err);
+
 
 
 /* =====================================================================================
@@ -4640,6 +4662,78 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
     }
     for (i = kept - 1; i > 0 && work[i].p == 0.0f; i--) {}
     return work[i].i;   /* rounding left u at the very top: the last token with mass */
+}
+
+/* ---- perplexity ---- */
+
+#define UNIQL__PPL_CHUNK 64
+
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err)
+{
+    uniql_state *s = NULL;
+    float *logits = NULL;
+    size_t total_windows, w, n_pred = 0, i;
+    double nll = 0.0;
+    int V, chunk;
+    uniql_result r = UNIQL_OK;
+    if (!m || !tokens || !ppl || window < 2)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: NULL argument or window < 2");
+    V = m->config.vocab_size;
+    total_windows = n_tokens / (size_t)window;
+    if (total_windows < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "perplexity: %lu tokens hold no window of %d",
+                           (unsigned long)n_tokens, window);
+    if (n_windows > 0 && (size_t)n_windows < total_windows) total_windows = (size_t)n_windows;
+    for (i = 0; i < total_windows * (size_t)window; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: token %lu = %d is outside the vocab (%d)",
+                               (unsigned long)i, tokens[i], V);
+    chunk = window < UNIQL__PPL_CHUNK ? window : UNIQL__PPL_CHUNK;
+    r = uniql_state_create(m, window, chunk, alloc_user, &s);
+    if (r != UNIQL_OK) return uniql__fail(err, r, "perplexity: cannot create a state for %d positions", window);
+    logits = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)chunk * (size_t)V, alloc_user);
+    if (!logits) {
+        uniql_state_free(s);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "perplexity: no memory for %d x %d logits", chunk, V);
+    }
+    for (w = 0; w < total_windows && r == UNIQL_OK; w++) {
+        const int *tw = tokens + w * (size_t)window;
+        int done, t, j;
+        uniql_state_reset(s);
+        for (done = 0; done < window && r == UNIQL_OK; done += chunk) {
+            int n = window - done < chunk ? window - done : chunk;
+            r = uniql_forward(m, s, tw + done, n, logits, 1, NULL);
+            if (r != UNIQL_OK) {
+                uniql__fail(err, r, "perplexity: forward failed in window %lu", (unsigned long)w);
+                break;
+            }
+            for (t = 0; t < n && done + t + 1 < window; t++) {
+                const float *lg = logits + (size_t)t * (size_t)V;
+                double mx = lg[0], sum = 0.0;
+                for (j = 0; j < V; j++) {
+                    if (!(lg[j] - lg[j] == 0.0f)) { r = UNIQL_ERR_NONFINITE; break; }
+                    if (lg[j] > mx) mx = lg[j];
+                }
+                if (r != UNIQL_OK) {
+                    uniql__fail(err, r, "perplexity: non-finite logit in window %lu", (unsigned long)w);
+                    break;
+                }
+                for (j = 0; j < V; j++) sum += exp((double)lg[j] - mx);
+                nll += log(sum) + mx - (double)lg[tw[done + t + 1]];
+                n_pred++;
+            }
+        }
+    }
+    UNIQL_FREE(logits, alloc_user);
+    uniql_state_free(s);
+    if (r != UNIQL_OK) return r;
+    nll /= (double)n_pred;
+    *ppl = exp(nll);
+    if (mean_nll) *mean_nll = nll;
+    if (n_predicted) *n_predicted = n_pred;
+    return UNIQL_OK;
 }
 
 
