@@ -844,6 +844,24 @@ UNIQLDEF void uniql_rope_apply(float *x, int head_dim, const float *cos_t, const
    into the ORIGINAL cos/sin tables). Equals rotate_half RoPE followed by the gather. */
 UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, const float *cos_t,
                                     const float *sin_t);
+/* Fused RoPE for pruned attention (UniQL, SPEC 1 step 6): rotates in one pass the q of
+   n_heads query heads and the k of n_kv_heads KV heads, for n_tokens tokens, in the
+   kept-pairs layout above. Token t: q head h at q + t*ldq + h*2*n_pairs, k head g at
+   k + t*ldk + g*2*n_pairs, cos/sin tables of the ORIGINAL head_dim/2 angles at
+   cos_t + t*ld_cs (sin_t likewise). pairs: n_kv_heads lists of n_pairs original pair
+   indices (each in [0, head_dim/2)); query head h uses list h / (n_heads/n_kv_heads),
+   so the cos/sin of a list are gathered once and applied to its KV head and all its
+   query heads. Equals uniql_rope_apply_kept on every head (which equals rotating the full
+   head with uniql_rope_apply and gathering the kept pairs), bit for bit: the SIMD paths
+   (AVX2 with a runtime check, NEON) do the same multiplies and adds without FMA.
+   n_heads must be a multiple of n_kv_heads; q or k may be NULL (0 heads rotated). */
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs);
+/* The scalar reference of uniql_rope_apply_kept_qk (same arguments, same result). */
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs);
 
 /* ---- Observer ----
    Calibration (correlations) and LSAQ (logit lens) watch the forward through one
@@ -925,6 +943,28 @@ UNIQLDEF int uniql_sample_greedy(const float *logits, int n);
 UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, float top_p, uniql_rng *rng,
                                 uniql_prob_index *work);
 
+/* ---- Perplexity ----
+   Perplexity of `m` on a token stream, in non-overlapping windows. The stream is cut into
+   windows of `window` tokens: tokens[w*window .. (w+1)*window), w = 0, 1, ..., using the
+   first max(n_windows) whole windows (n_windows <= 0: every whole window; a shorter tail
+   is ignored). Each window starts from an empty state (position 0, no cache), so window
+   w predicts its tokens 1..window-1 from the tokens before them IN THE SAME WINDOW:
+       mean_nll = mean over the (window-1) * n_used predicted positions of
+                  -log softmax(logits at position i-1)[token i],   ppl = exp(mean_nll),
+   the log-softmax taken in double. This equals transformers' loss with labels = input_ids
+   on each window (the loss shifts by one), averaged over windows of equal size.
+   Runs the window in prefill chunks of at most 64 tokens with all logits kept, so the
+   scratch is about 64 x vocab floats plus a state for `window` positions, all allocated
+   with UNIQL_MALLOC(alloc_user) and released before returning. `mean_nll`,
+   `n_predicted` (may be NULL) receive the mean NLL and the number of predicted positions.
+   Errors: UNIQL_ERR_INVALID_ARG (NULL model/tokens/ppl, window < 2, a token outside the
+   vocab), UNIQL_ERR_SHAPE (not one whole window in n_tokens), UNIQL_ERR_OUT_OF_MEMORY,
+   UNIQL_ERR_NONFINITE (a NaN/Inf logit), and any error of uniql_state_create or
+   uniql_forward; `err` (may be NULL) gets a message. */
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err);
+
 
 
 /* =====================================================================================
@@ -978,6 +1018,137 @@ UNIQLDEF uniql_result uniql_lsaq_plan(int n_layers, const double *importance,
    API 9. Packed .uniql files: format, writer, loader, rate / memory-budget selection
    ===================================================================================== */
 
+/* A .uniql file is what tools/pack writes once ("in the cloud") and a device opens many
+   times: the sorted, quantized weights of one model laid out so that every pruning rate
+   is a prefix of every matrix, plus what the device needs to choose a rate and a bit
+   plan without recalibrating. Two layers:
+     - the CONTAINER (this part): a fixed binary header, a JSON header, 64-byte aligned
+       tensor blobs, a checksum; a writer and a strict, zero-copy reader;
+     - the MODEL layer (below): tensor names, rate tables, kept RoPE pairs, layer
+       importance and optional 8-bit copies, and the loader that builds a uniql_model
+       from views into the file for a chosen rate and bit plan.
+
+   ---- Container, version 1. All integers little-endian. ----
+     offset  bytes  field
+     0       8      magic 89 55 4E 49 51 4C 0D 0A ("\x89UNIQL\r\n": a high-bit byte and
+                    a CRLF, so 7-bit or newline-translating transfers are caught, as PNG)
+     8       4      u32 version = UNIQL_PACK_VERSION (a reader refuses other versions)
+     12      4      u32 flags, must be 0
+     16      8      u64 header_len  bytes of the JSON header (1 .. UNIQL_PACK_MAX_HEADER)
+     24      8      u64 data_offset start of the data area: a multiple of 64, >= 48 + header_len
+     32      8      u64 data_size   the file is exactly data_offset + data_size bytes
+     40      8      u64 checksum    FNV-1a 64 (offset basis 0xcbf29ce484222325, prime
+                                    0x100000001b3) over every byte of the file except these
+                                    8, in file order (bytes 0..39, then 48..end)
+     48      header_len  JSON header, then zero bytes up to data_offset
+     data_offset         data area: tensor blobs, each starting at a multiple of 64 from
+                         data_offset (so at 64-byte file offsets: mmap and SIMD friendly)
+   JSON header (strict JSON, as uniql_json_parse):
+     {"format": "uniql", "version": 1,
+      "config": "<the model's config.json text, as one JSON string>",
+      "meta": { ... }                          free-form object (the model layer's tables)
+      "tensors": [ {"name": "...", "dtype": "F32"|"F16"|"BF16"|"Q4"|"Q4Z"|"Q8",
+                    "rows": R, "cols": C, "transposed": 0|1, "group": G,
+                    "data": [offset, bytes], "scales": [offset, bytes],
+                    "zeros": [offset, bytes]}, ... ]}
+     Tensor names are unique, non-empty and listed in strcmp order. "scales" is present
+     exactly for Q4/Q4Z/Q8, "zeros" exactly for Q4Z; "group" is 32, 64 or 128 for Q4/Q4Z
+     and 0 otherwise. Offsets are relative to data_offset.
+   Tensor blobs. A tensor is an R x C matrix (a vector is 1 x C) stored as S storage rows
+     of length L (S = R, L = C; transposed: S = C, L = R), rows packed back to back with
+     no gaps, in the layout of the quantization API: row bytes F32 4L, F16/BF16 2L,
+     Q4/Q4Z 16 ceil(L/32), Q8 32 ceil(L/32); scales S x ng fp16 (ng = ceil(L/group),
+     Q8: 1), zeros S x ng bytes. Blobs of different tensors never overlap.
+   The reader checks, each failure with its code and a message naming the tensor:
+     file shorter than 48 bytes ......................... UNIQL_ERR_TRUNCATED
+     wrong magic ........................................ UNIQL_ERR_BAD_MAGIC
+     other version ...................................... UNIQL_ERR_VERSION
+     flags != 0, data_offset not aligned or inside the
+       header, header_len 0 or too large, non-zero
+       padding, bytes after the data area ............... UNIQL_ERR_FORMAT
+     data_offset + data_size overflows .................. UNIQL_ERR_OVERFLOW
+     file shorter than data_offset + data_size ........... UNIQL_ERR_TRUNCATED
+     checksum mismatch (unless UNIQL_PACK_SKIP_CHECKSUM) . UNIQL_ERR_CHECKSUM
+     header not JSON .................................... UNIQL_ERR_PARSE
+     missing/ill-typed keys, names out of order or
+       duplicated, transposed/group invalid .............. UNIQL_ERR_FORMAT
+     unknown dtype ...................................... UNIQL_ERR_DTYPE
+     rows/cols < 1 or > INT_MAX, blob sizes that do not
+       match the shape ................................... UNIQL_ERR_SHAPE
+     shape x row bytes overflows ........................ UNIQL_ERR_OVERFLOW
+     blob unaligned, past the data area, overlapping .... UNIQL_ERR_OFFSETS
+   The checksum is checked before the JSON is parsed, so a damaged file is refused
+   cheaply; UNIQL_PACK_SKIP_CHECKSUM (for fuzzing, or a file already verified) skips it
+   and every structural check still runs. */
+#define UNIQL_PACK_VERSION 1u
+#define UNIQL_PACK_ALIGN 64u
+#define UNIQL_PACK_FIXED_HEADER 48u
+#define UNIQL_PACK_MAX_HEADER (64u << 20)
+#define UNIQL_PACK_SKIP_CHECKSUM 1u
+
+/* One tensor to write: a name and any view (any dtype, stride, block layout; the writer
+   copies its logical storage rows in order, so a blocked or strided view is written
+   compactly). */
+typedef struct uniql_pack_input {
+    const char *name;
+    uniql_matrix m;
+} uniql_pack_input;
+
+/* One tensor of an open file. `m` is a view into the file buffer (stride = row bytes,
+   scale_stride = ng, no blocks). data_offset is relative to the data area; nbytes is
+   data + scales + zeros. */
+typedef struct uniql_pack_tensor {
+    const char *name;            /* NUL-terminated, owned by the uniql_packed */
+    uniql_matrix m;
+    uint64_t data_offset, nbytes;
+} uniql_pack_tensor;
+
+typedef struct uniql_packed {
+    uint32_t version;
+    uint64_t checksum, data_offset, data_size, file_size;
+    const char *config_json;     /* the config.json text (NUL-terminated), owned here */
+    size_t config_len;
+    const uniql_json *meta;      /* the "meta" object */
+    int n_tensors;
+    const uniql_pack_tensor *tensors;   /* in name order */
+    const unsigned char *data;   /* the data area inside the caller's buffer */
+    uniql_json_doc header;       /* owns names, config text and meta */
+    void *mem;                   /* owns `tensors` */
+    void *alloc_user;
+} uniql_packed;
+
+/* FNV-1a 64 of a whole file image as the format defines it (bytes 40..47 skipped).
+   size < 48 hashes what there is, skipping the part of 40..47 that exists. */
+UNIQLDEF uint64_t uniql_pack_checksum(const void *buf, size_t size);
+
+/* Bytes of the blobs of a tensor with this shape (data, scales, zeros; any may be NULL).
+   Errors: UNIQL_ERR_DTYPE, UNIQL_ERR_SHAPE (rows/cols < 1, bad group), UNIQL_ERR_OVERFLOW. */
+UNIQLDEF uniql_result uniql_pack_tensor_bytes(uniql_dtype dtype, int rows, int cols, int transposed, int group,
+                                              uint64_t *data_bytes, uint64_t *scale_bytes, uint64_t *zero_bytes);
+
+/* Write a complete .uniql image into one buffer from UNIQL_MALLOC(alloc_user), returned in
+   *out / *out_size; the caller releases it with uniql_free_buffer(*out, alloc_user) (or
+   writes it to disk first). config_json: the model's config.json text (any bytes up to
+   config_len; stored as a JSON string). meta_json: a JSON object (NULL: {}), checked by
+   parsing. Tensors are written in name order. Errors: UNIQL_ERR_INVALID_ARG (NULL
+   pointers, empty or duplicate names, a quantized view without scales/zeros),
+   UNIQL_ERR_PARSE / UNIQL_ERR_FORMAT (meta not a JSON object), those of
+   uniql_pack_tensor_bytes, UNIQL_ERR_OUT_OF_MEMORY. On error *out is NULL. */
+UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_len, const char *meta_json,
+                                       size_t meta_len, const uniql_pack_input *tensors, int n_tensors,
+                                       void *alloc_user, void **out, size_t *out_size, uniql_error *err);
+
+/* Open a .uniql image held in memory (read or mmap it; `buf` must be 16-byte aligned,
+   as malloc and mmap give, else UNIQL_ERR_INVALID_ARG, and must outlive `p`). Validates
+   everything listed above. On success `p` owns two allocations (header document and
+   tensor table), released by uniql_packed_free; tensor views point into `buf`.
+   flags: 0 or UNIQL_PACK_SKIP_CHECKSUM. On error `p` is zeroed. */
+UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned flags, void *alloc_user,
+                                        uniql_packed *p, uniql_error *err);
+/* The tensor called `name`, or NULL (binary search). */
+UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name);
+/* Release what uniql_packed_open allocated (NULL or zeroed is fine). */
+UNIQLDEF void uniql_packed_free(uniql_packed *p);
 
 #ifdef __cplusplus
 }
@@ -5061,6 +5232,145 @@ UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, con
     }
 }
 
+/* Fused kernel over all heads of a layer: per token and KV list, gather cos/sin of the
+   kept pairs once, rotate the KV head and its rep query heads. */
+static void uniql__rope_kept_rows_scalar(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                         const float *cos_t, const float *sin_t)
+{
+    int j, r;
+    for (j = 0; j < n_pairs; j++) {
+        float cs = cos_t[pairs[j]], sn = sin_t[pairs[j]];
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j, a = x[0], b = x[1];
+            x[0] = a * cs - b * sn;
+            x[1] = b * cs + a * sn;
+        }
+    }
+}
+
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define UNIQL__ROPE_AVX2 1
+#include <immintrin.h>
+/* 4 pairs per step: lanes [a0 b0 .. a3 b3]; cos/sin gathered to [c0 c0 .. c3 c3],
+   sin signed [-s0 +s0 ..]; out = x*c + swap(x)*s' (a*c - b*s, b*c + a*s; mul then add,
+   no FMA, so it rounds exactly like the scalar code). */
+__attribute__((target("avx2"))) static void uniql__rope_kept_rows_avx2(float *const *rows, int n_rows, int n_pairs,
+                                                                      const int *pairs, const float *cos_t,
+                                                                      const float *sin_t)
+{
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256 neg_even = _mm256_castsi256_ps(_mm256_setr_epi32((int)0x80000000u, 0, (int)0x80000000u, 0,
+                                                                   (int)0x80000000u, 0, (int)0x80000000u, 0));
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        __m256i idx = _mm256_permutevar8x32_epi32(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(pairs + j))), dup);
+        __m256 c = _mm256_i32gather_ps(cos_t, idx, 4);
+        __m256 sn = _mm256_xor_ps(_mm256_i32gather_ps(sin_t, idx, 4), neg_even);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            __m256 v = _mm256_loadu_ps(x);
+            __m256 w = _mm256_permute_ps(v, 0xB1);
+            _mm256_storeu_ps(x, _mm256_add_ps(_mm256_mul_ps(v, c), _mm256_mul_ps(w, sn)));
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+static int uniql__rope_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+#elif !defined(UNIQL_NO_SIMD) && (defined(__ARM_NEON) || defined(__ARM_NEON__))
+#define UNIQL__ROPE_NEON 1
+#include <arm_neon.h>
+/* NEON has no gather: 4 cos/sin loaded by index, a/b de-interleaved by vld2q. */
+static void uniql__rope_kept_rows_neon(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                       const float *cos_t, const float *sin_t)
+{
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        float cb[4], sb[4];
+        float32x4_t c, sn;
+        int i;
+        for (i = 0; i < 4; i++) { cb[i] = cos_t[pairs[j + i]]; sb[i] = sin_t[pairs[j + i]]; }
+        c = vld1q_f32(cb);
+        sn = vld1q_f32(sb);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            float32x4x2_t v = vld2q_f32(x), o;
+            o.val[0] = vsubq_f32(vmulq_f32(v.val[0], c), vmulq_f32(v.val[1], sn));
+            o.val[1] = vaddq_f32(vmulq_f32(v.val[1], c), vmulq_f32(v.val[0], sn));
+            vst2q_f32(x, o);
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+#endif
+
+typedef void (*uniql__rope_rows_fn)(float *const *, int, int, const int *, const float *, const float *);
+
+static void uniql__rope_kept_qk(uniql__rope_rows_fn fn, float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                int n_kv_heads, int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                const float *sin_t, size_t ld_cs)
+{
+    float *rows[64];
+    int t, g, i, n, rep;
+    size_t hd = (size_t)2 * (size_t)n_pairs;
+    if (n_kv_heads < 1 || n_pairs < 1 || n_tokens < 1) return;
+    rep = q ? n_heads / n_kv_heads : 0;
+    for (t = 0; t < n_tokens; t++) {
+        const float *cs = cos_t + (size_t)t * ld_cs, *sn = sin_t + (size_t)t * ld_cs;
+        for (g = 0; g < n_kv_heads; g++) {
+            const int *pl = pairs + (size_t)g * (size_t)n_pairs;
+            n = 0;
+            if (k) rows[n++] = k + (size_t)t * ldk + (size_t)g * hd;
+            for (i = 0; i < rep; i++) {
+                rows[n++] = q + (size_t)t * ldq + ((size_t)g * (size_t)rep + (size_t)i) * hd;
+                if (n == 64) { fn(rows, n, n_pairs, pl, cs, sn); n = 0; }
+            }
+            if (n > 0) fn(rows, n, n_pairs, pl, cs, sn);
+        }
+    }
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_kept_qk(uniql__rope_kept_rows_scalar, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs,
+                        n_tokens, cos_t, sin_t, ld_cs);
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_rows_fn fn = uniql__rope_kept_rows_scalar;
+#if defined(UNIQL__ROPE_AVX2)
+    if (uniql__rope_have_avx2()) fn = uniql__rope_kept_rows_avx2;
+#elif defined(UNIQL__ROPE_NEON)
+    fn = uniql__rope_kept_rows_neon;
+#endif
+    uniql__rope_kept_qk(fn, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs, n_tokens, cos_t, sin_t, ld_cs);
+}
+
 /* ---- runtime state ---- */
 
 struct uniql_state {
@@ -5314,19 +5624,15 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     uniql__add_bias(s->q, a->q_bias, n, (int)ldq, ldq);
     uniql__add_bias(s->k, a->k_bias, n, (int)ldk, ldk);
     uniql__add_bias(s->v, a->v_bias, n, (int)ldv, ldv);
-    if (c->rope_type != UNIQL_ROPE_NONE) {
+    if (c->rope_type != UNIQL_ROPE_NONE && a->rope_pairs) {
+        /* pruned q/k: the fused kernel, original angles of the kept pairs, all heads at once */
+        uniql_rope_apply_kept_qk(s->q, ldq, H, s->k, ldk, KV, qd / 2, a->rope_pairs, n, s->cos_t, s->sin_t,
+                                 (size_t)s->half);
+    } else if (c->rope_type != UNIQL_ROPE_NONE) {
         for (t = 0; t < n; t++) {
             const float *cs = s->cos_t + (size_t)t * s->half, *sn = s->sin_t + (size_t)t * s->half;
-            for (h = 0; h < H; h++) {
-                float *x = s->q + t * ldq + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)(h / rep) * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
-            for (h = 0; h < KV; h++) {
-                float *x = s->k + t * ldk + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)h * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
+            for (h = 0; h < H; h++) uniql_rope_apply(s->q + t * ldq + (size_t)h * qd, qd, cs, sn);
+            for (h = 0; h < KV; h++) uniql_rope_apply(s->k + t * ldk + (size_t)h * qd, qd, cs, sn);
         }
     }
     if (obs && obs->fn) {
@@ -5623,6 +5929,78 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
     return work[i].i;   /* rounding left u at the very top: the last token with mass */
 }
 
+/* ---- perplexity ---- */
+
+#define UNIQL__PPL_CHUNK 64
+
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err)
+{
+    uniql_state *s = NULL;
+    float *logits = NULL;
+    size_t total_windows, w, n_pred = 0, i;
+    double nll = 0.0;
+    int V, chunk;
+    uniql_result r = UNIQL_OK;
+    if (!m || !tokens || !ppl || window < 2)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: NULL argument or window < 2");
+    V = m->config.vocab_size;
+    total_windows = n_tokens / (size_t)window;
+    if (total_windows < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "perplexity: %lu tokens hold no window of %d",
+                           (unsigned long)n_tokens, window);
+    if (n_windows > 0 && (size_t)n_windows < total_windows) total_windows = (size_t)n_windows;
+    for (i = 0; i < total_windows * (size_t)window; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: token %lu = %d is outside the vocab (%d)",
+                               (unsigned long)i, tokens[i], V);
+    chunk = window < UNIQL__PPL_CHUNK ? window : UNIQL__PPL_CHUNK;
+    r = uniql_state_create(m, window, chunk, alloc_user, &s);
+    if (r != UNIQL_OK) return uniql__fail(err, r, "perplexity: cannot create a state for %d positions", window);
+    logits = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)chunk * (size_t)V, alloc_user);
+    if (!logits) {
+        uniql_state_free(s);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "perplexity: no memory for %d x %d logits", chunk, V);
+    }
+    for (w = 0; w < total_windows && r == UNIQL_OK; w++) {
+        const int *tw = tokens + w * (size_t)window;
+        int done, t, j;
+        uniql_state_reset(s);
+        for (done = 0; done < window && r == UNIQL_OK; done += chunk) {
+            int n = window - done < chunk ? window - done : chunk;
+            r = uniql_forward(m, s, tw + done, n, logits, 1, NULL);
+            if (r != UNIQL_OK) {
+                uniql__fail(err, r, "perplexity: forward failed in window %lu", (unsigned long)w);
+                break;
+            }
+            for (t = 0; t < n && done + t + 1 < window; t++) {
+                const float *lg = logits + (size_t)t * (size_t)V;
+                double mx = lg[0], sum = 0.0;
+                for (j = 0; j < V; j++) {
+                    if (!(lg[j] - lg[j] == 0.0f)) { r = UNIQL_ERR_NONFINITE; break; }
+                    if (lg[j] > mx) mx = lg[j];
+                }
+                if (r != UNIQL_OK) {
+                    uniql__fail(err, r, "perplexity: non-finite logit in window %lu", (unsigned long)w);
+                    break;
+                }
+                for (j = 0; j < V; j++) sum += exp((double)lg[j] - mx);
+                nll += log(sum) + mx - (double)lg[tw[done + t + 1]];
+                n_pred++;
+            }
+        }
+    }
+    UNIQL_FREE(logits, alloc_user);
+    uniql_state_free(s);
+    if (r != UNIQL_OK) return r;
+    nll /= (double)n_pred;
+    *ppl = exp(nll);
+    if (mean_nll) *mean_nll = nll;
+    if (n_predicted) *n_predicted = n_pred;
+    return UNIQL_OK;
+}
+
 
 
 /* =====================================================================================
@@ -5746,6 +6124,488 @@ done:
 /* =====================================================================================
    IMPL 10. Packed .uniql files (writer, loader, selection)
    ===================================================================================== */
+
+static const unsigned char uniql__pack_magic[8] = {0x89, 'U', 'N', 'I', 'Q', 'L', '\r', '\n'};
+
+static uint64_t uniql__fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+UNIQLDEF uint64_t uniql_pack_checksum(const void *buf, size_t size)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = uniql__fnv1a(h, b, size < 40 ? size : 40);
+    if (size > 48) h = uniql__fnv1a(h, b + 48, size - 48);
+    return h;
+}
+
+static void uniql__put_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void uniql__put_u64(unsigned char *p, uint64_t v)
+{
+    int i;
+    for (i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t uniql__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t uniql__get_u64(const unsigned char *p)
+{
+    return (uint64_t)uniql__get_u32(p) | (uint64_t)uniql__get_u32(p + 4) << 32;
+}
+
+static const char *uniql__pack_dtype_names[] = {"F32", "F16", "BF16", "Q4", "Q4Z", "Q8"};
+
+static int uniql__pack_is_quant(uniql_dtype d)
+{
+    return d == UNIQL_DTYPE_Q4 || d == UNIQL_DTYPE_Q4Z || d == UNIQL_DTYPE_Q8;
+}
+
+/* bytes of one storage row of length L, and scales per storage row */
+static uniql_result uniql__pack_row_layout(uniql_dtype dtype, uint64_t L, int group, uint64_t *row_bytes,
+                                           uint64_t *ng)
+{
+    uint64_t nb = (L + 31) / 32;
+    switch (dtype) {
+    case UNIQL_DTYPE_F32: *row_bytes = 4 * L; *ng = 0; break;
+    case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: *row_bytes = 2 * L; *ng = 0; break;
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+        if (group != 32 && group != 64 && group != 128) return UNIQL_ERR_SHAPE;
+        *row_bytes = 16 * nb; *ng = (L + (uint64_t)group - 1) / (uint64_t)group; break;
+    case UNIQL_DTYPE_Q8: *row_bytes = 32 * nb; *ng = 1; break;
+    default: return UNIQL_ERR_DTYPE;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_tensor_bytes(uniql_dtype dtype, int rows, int cols, int transposed, int group,
+                                              uint64_t *data_bytes, uint64_t *scale_bytes, uint64_t *zero_bytes)
+{
+    uint64_t S, L, rb, ng;
+    uniql_result r;
+    if (rows < 1 || cols < 1) return UNIQL_ERR_SHAPE;
+    S = (uint64_t)(transposed ? cols : rows);
+    L = (uint64_t)(transposed ? rows : cols);
+    if ((r = uniql__pack_row_layout(dtype, L, group, &rb, &ng)) != UNIQL_OK) return r;
+    /* S, L < 2^31 and rb, ng <= 4L: products stay below 2^64 */
+    if (data_bytes) *data_bytes = S * rb;
+    if (scale_bytes) *scale_bytes = S * ng * 2;
+    if (zero_bytes) *zero_bytes = dtype == UNIQL_DTYPE_Q4Z ? S * ng : 0;
+    return UNIQL_OK;
+}
+
+/* growable text buffer for the JSON header */
+typedef struct uniql__sb {
+    char *p;
+    size_t n, cap;
+    void *user;
+    int oom;
+} uniql__sb;
+
+static void uniql__sb_put(uniql__sb *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *q;
+        while (cap < b->n + n + 1) {
+            if (cap > ((size_t)-1) / 2) { b->oom = 1; return; }
+            cap *= 2;
+        }
+        q = (char *)UNIQL_MALLOC(cap, b->user);
+        if (!q) { b->oom = 1; return; }
+        if (b->n) memcpy(q, b->p, b->n);
+        if (b->p) UNIQL_FREE(b->p, b->user);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void uniql__sb_str(uniql__sb *b, const char *s) { uniql__sb_put(b, s, strlen(s)); }
+static void uniql__sb_fmt(uniql__sb *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    int k;
+    va_start(ap, fmt);
+    k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0 || k >= (int)sizeof tmp) { b->oom = 1; return; }
+    uniql__sb_put(b, tmp, (size_t)k);
+}
+/* a JSON string literal of n bytes; bytes >= 0x80 are escaped as \u00XX only when they
+   do not form valid UTF-8 is not needed: config.json is UTF-8 text, written as is, and
+   invalid sequences are refused by the reader's strict parser, so the writer rejects
+   them first (returns 0). */
+static int uniql__sb_json_string(uniql__sb *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    uniql__sb_put(b, "\"", 1);
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { char e[2]; e[0] = '\\'; e[1] = (char)c; uniql__sb_put(b, e, 2); i++; }
+        else if (c < 0x20) { uniql__sb_fmt(b, "\\u%04x", (unsigned)c); i++; }
+        else if (c < 0x80) { uniql__sb_put(b, s + i, 1); i++; }
+        else {
+            /* validate one UTF-8 sequence: no overlongs, no surrogates, <= U+10FFFF */
+            int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0, k;
+            uint32_t cp;
+            if (!len || c > 0xF4 || i + (size_t)len > n) return 0;
+            cp = c & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
+            for (k = 1; k < len; k++) {
+                unsigned char d = (unsigned char)s[i + (size_t)k];
+                if ((d & 0xC0) != 0x80) return 0;
+                cp = cp << 6 | (d & 0x3Fu);
+            }
+            if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+                (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+            uniql__sb_put(b, s + i, (size_t)len);
+            i += (size_t)len;
+        }
+    }
+    uniql__sb_put(b, "\"", 1);
+    return 1;
+}
+
+static size_t uniql__pack_phys_row(const uniql_matrix *m, size_t i)
+{
+    if (m->block > 0) return (i / (size_t)m->block) * (size_t)m->block_stride + i % (size_t)m->block;
+    return i;
+}
+
+typedef struct uniql__pack_plan {
+    uint64_t db, sb, zb, doff, soff, zoff;
+} uniql__pack_plan;
+
+static int uniql__pack_name_cmp(const void *a, const void *b)
+{
+    const uniql_pack_input *x = *(const uniql_pack_input *const *)a, *y = *(const uniql_pack_input *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static uint64_t uniql__align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_len, const char *meta_json,
+                                       size_t meta_len, const uniql_pack_input *tensors, int n_tensors,
+                                       void *alloc_user, void **out, size_t *out_size, uniql_error *err)
+{
+    const uniql_pack_input **ord = NULL;
+    uniql__pack_plan *plan = NULL;
+    uniql__sb hb;
+    uniql_json_doc md;
+    uniql_result r = UNIQL_OK;
+    uint64_t data = 0, hdr_len, doff, total;
+    unsigned char *f = NULL;
+    int i;
+    memset(&hb, 0, sizeof hb);
+    hb.user = alloc_user;
+    if (out) *out = NULL;
+    if (out_size) *out_size = 0;
+    if (!out || !out_size || (!config_json && config_len) || n_tensors < 0 || (n_tensors && !tensors))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: NULL argument or negative count");
+    if (meta_json) {
+        r = uniql_json_parse(meta_json, meta_len, 0, alloc_user, &md, err);
+        if (r != UNIQL_OK) return r;
+        r = md.root->type == UNIQL_JSON_OBJECT ? UNIQL_OK : UNIQL_ERR_FORMAT;
+        uniql_json_free(&md);
+        if (r != UNIQL_OK) return uniql__fail(err, r, "pack: meta is not a JSON object");
+    }
+    ord = (const uniql_pack_input **)UNIQL_MALLOC(sizeof(*ord) * (size_t)(n_tensors + 1), alloc_user);
+    plan = (uniql__pack_plan *)UNIQL_MALLOC(sizeof(*plan) * (size_t)(n_tensors + 1), alloc_user);
+    if (!ord || !plan) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory"); goto done; }
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &tensors[i].m;
+        if (!tensors[i].name || !tensors[i].name[0] || !m->data ||
+            (uniql__pack_is_quant(m->dtype) && !m->scales) || (m->dtype == UNIQL_DTYPE_Q4Z && !m->zeros)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor %d has no name, data, scales or zeros", i);
+            goto done;
+        }
+        ord[i] = &tensors[i];
+    }
+    qsort(ord, (size_t)n_tensors, sizeof(*ord), uniql__pack_name_cmp);
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        if (i > 0 && !strcmp(ord[i - 1]->name, ord[i]->name)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name '%s' given twice", ord[i]->name);
+            goto done;
+        }
+        r = uniql_pack_tensor_bytes(m->dtype, m->rows, m->cols, m->transposed != 0,
+                                    uniql__pack_is_quant(m->dtype) && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0,
+                                    &pl->db, &pl->sb, &pl->zb);
+        if (r != UNIQL_OK) { uniql__fail(err, r, "pack: tensor '%s': bad dtype or shape", ord[i]->name); goto done; }
+        pl->doff = data; data = uniql__align64(data + pl->db);
+        pl->soff = data; data = uniql__align64(data + pl->sb);
+        pl->zoff = data; data = uniql__align64(data + pl->zb);
+        if (data > ((uint64_t)1 << 62)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: data too large"); goto done; }
+    }
+    /* JSON header */
+    uniql__sb_str(&hb, "{\"format\":\"uniql\",\"version\":1,\"config\":");
+    if (!uniql__sb_json_string(&hb, config_json ? config_json : "", config_len)) {
+        r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: config text is not valid UTF-8");
+        goto done;
+    }
+    uniql__sb_str(&hb, ",\"meta\":");
+    if (meta_json) uniql__sb_put(&hb, meta_json, meta_len); else uniql__sb_str(&hb, "{}");
+    uniql__sb_str(&hb, ",\n\"tensors\":[");
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        int q = uniql__pack_is_quant(m->dtype);
+        uniql__sb_str(&hb, i ? ",\n{\"name\":" : "\n{\"name\":");
+        if (!uniql__sb_json_string(&hb, ord[i]->name, strlen(ord[i]->name))) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name %d is not valid UTF-8", i);
+            goto done;
+        }
+        uniql__sb_fmt(&hb, ",\"dtype\":\"%s\",\"rows\":%d,\"cols\":%d,\"transposed\":%d,\"group\":%d",
+                      uniql__pack_dtype_names[m->dtype], m->rows, m->cols, m->transposed != 0,
+                      q && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0);
+        uniql__sb_fmt(&hb, ",\"data\":[%llu,%llu]", (unsigned long long)pl->doff, (unsigned long long)pl->db);
+        if (q) uniql__sb_fmt(&hb, ",\"scales\":[%llu,%llu]", (unsigned long long)pl->soff, (unsigned long long)pl->sb);
+        if (m->dtype == UNIQL_DTYPE_Q4Z)
+            uniql__sb_fmt(&hb, ",\"zeros\":[%llu,%llu]", (unsigned long long)pl->zoff, (unsigned long long)pl->zb);
+        uniql__sb_str(&hb, "}");
+    }
+    uniql__sb_str(&hb, "]}\n");
+    if (hb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (header)"); goto done; }
+    hdr_len = hb.n;
+    if (hdr_len > UNIQL_PACK_MAX_HEADER) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: header too large"); goto done; }
+    doff = uniql__align64(UNIQL_PACK_FIXED_HEADER + hdr_len);
+    total = doff + data;
+    if (total > (uint64_t)((size_t)-1)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: file too large"); goto done; }
+    f = (unsigned char *)UNIQL_MALLOC((size_t)total, alloc_user);
+    if (!f) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (%llu bytes)", (unsigned long long)total); goto done; }
+    memset(f, 0, (size_t)total);
+    memcpy(f, uniql__pack_magic, 8);
+    uniql__put_u32(f + 8, UNIQL_PACK_VERSION);
+    uniql__put_u32(f + 12, 0);
+    uniql__put_u64(f + 16, hdr_len);
+    uniql__put_u64(f + 24, doff);
+    uniql__put_u64(f + 32, data);
+    memcpy(f + UNIQL_PACK_FIXED_HEADER, hb.p, (size_t)hdr_len);
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        size_t S = (size_t)(m->transposed ? m->cols : m->rows), s, rb = (size_t)(pl->db / S), ng = (size_t)(pl->sb / 2 / S);
+        unsigned char *d = f + doff + pl->doff;
+        for (s = 0; s < S; s++) {
+            size_t p = uniql__pack_phys_row(m, s);
+            memcpy(d + s * rb, (const unsigned char *)m->data + p * m->stride, rb);
+            if (ng) memcpy(f + doff + pl->soff + s * ng * 2, m->scales + p * m->scale_stride, ng * 2);
+            if (pl->zb) memcpy(f + doff + pl->zoff + s * ng, m->zeros + p * m->scale_stride, ng);
+        }
+    }
+    uniql__put_u64(f + 40, uniql_pack_checksum(f, (size_t)total));
+    *out = f;
+    *out_size = (size_t)total;
+done:
+    if (hb.p) UNIQL_FREE(hb.p, alloc_user);
+    if (ord) UNIQL_FREE((void *)ord, alloc_user);
+    if (plan) UNIQL_FREE(plan, alloc_user);
+    return r;
+}
+
+/* ---- reader ---- */
+
+static int uniql__json_u64(const uniql_json *j, uint64_t *out)
+{
+    if (!j || j->type != UNIQL_JSON_NUMBER || !(j->number >= 0) || j->number > 9007199254740992.0 ||
+        j->number != floor(j->number)) return 0;
+    *out = (uint64_t)j->number;
+    return 1;
+}
+static int uniql__json_int(const uniql_json *j, int lo, int hi, int *out)
+{
+    uint64_t v;
+    if (!uniql__json_u64(j, &v) || v < (uint64_t)lo || v > (uint64_t)hi) return 0;
+    *out = (int)v;
+    return 1;
+}
+static int uniql__json_range(const uniql_json *j, uint64_t *off, uint64_t *len)
+{
+    return j && j->type == UNIQL_JSON_ARRAY && j->count == 2 && uniql__json_u64(j->child, off) &&
+           uniql__json_u64(j->child->next, len);
+}
+
+typedef struct uniql__pack_range {
+    uint64_t off, end;
+    int t;
+} uniql__pack_range;
+static int uniql__pack_range_cmp(const void *a, const void *b)
+{
+    const uniql__pack_range *x = (const uniql__pack_range *)a, *y = (const uniql__pack_range *)b;
+    return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->end < y->end ? -1 : x->end > y->end ? 1 : 0);
+}
+
+UNIQLDEF void uniql_packed_free(uniql_packed *p)
+{
+    if (!p) return;
+    uniql_json_free(&p->header);
+    if (p->mem) UNIQL_FREE(p->mem, p->alloc_user);
+    memset(p, 0, sizeof *p);
+}
+
+static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr, uniql_error *err)
+{
+    uniql_pack_tensor *T;
+    uniql__pack_range *R;
+    const uniql_json *e;
+    int i, nr = 0;
+    size_t bytes;
+    if (!arr || arr->type != UNIQL_JSON_ARRAY) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header has no \"tensors\" array");
+    if (!uniql__mul_size((size_t)arr->count + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__pack_range), &bytes))
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: too many tensors");
+    p->mem = UNIQL_MALLOC(bytes, p->alloc_user);
+    if (!p->mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    T = (uniql_pack_tensor *)p->mem;
+    R = (uniql__pack_range *)(void *)(T + arr->count + 1);
+    memset(T, 0, sizeof(*T) * (size_t)arr->count);
+    for (i = 0, e = arr->child; e; e = e->next, i++) {
+        const uniql_json *nm = uniql_json_get(e, "name"), *dt = uniql_json_get(e, "dtype");
+        const uniql_json *zs = uniql_json_get(e, "zeros"), *sc = uniql_json_get(e, "scales");
+        uniql_pack_tensor *t = &T[i];
+        int d, rows, cols, tr, group, q;
+        uint64_t db, sb, zb, off[3], len[3];
+        uniql_result r;
+        if (e->type != UNIQL_JSON_OBJECT || !nm || nm->type != UNIQL_JSON_STRING || !nm->len || strlen(nm->str) != nm->len)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor %d has no valid name", i);
+        t->name = nm->str;
+        if (i > 0 && strcmp(T[i - 1].name, t->name) >= 0)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' out of name order or duplicated", t->name);
+        if (!dt || dt->type != UNIQL_JSON_STRING) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has no dtype", t->name);
+        for (d = 0; d < 6; d++) if (!strcmp(dt->str, uniql__pack_dtype_names[d]) && strlen(dt->str) == dt->len) break;
+        if (d == 6) return uniql__fail(err, UNIQL_ERR_DTYPE, "uniql: tensor '%s' has unknown dtype", t->name);
+        q = uniql__pack_is_quant((uniql_dtype)d);
+        if (!uniql__json_int(uniql_json_get(e, "rows"), 0, 0x7fffffff, &rows) ||
+            !uniql__json_int(uniql_json_get(e, "cols"), 0, 0x7fffffff, &cols))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has no valid rows/cols", t->name);
+        if (rows < 1 || cols < 1) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' has an empty shape", t->name);
+        if (!uniql__json_int(uniql_json_get(e, "transposed"), 0, 1, &tr) ||
+            !uniql__json_int(uniql_json_get(e, "group"), 0, 128, &group) ||
+            ((d == UNIQL_DTYPE_Q4 || d == UNIQL_DTYPE_Q4Z) ? (group != 32 && group != 64 && group != 128) : group != 0))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has an invalid transposed/group", t->name);
+        if (!uniql__json_range(uniql_json_get(e, "data"), &off[0], &len[0]) ||
+            (q ? !uniql__json_range(sc, &off[1], &len[1]) : sc != NULL) ||
+            (d == UNIQL_DTYPE_Q4Z ? !uniql__json_range(zs, &off[2], &len[2]) : zs != NULL))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has ill-formed data/scales/zeros", t->name);
+        if ((r = uniql_pack_tensor_bytes((uniql_dtype)d, rows, cols, tr, group, &db, &sb, &zb)) != UNIQL_OK)
+            return uniql__fail(err, r, "uniql: tensor '%s' has an invalid shape", t->name);
+        if (len[0] != db || (q && len[1] != sb) || (d == UNIQL_DTYPE_Q4Z && len[2] != zb))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' blob sizes do not match its shape", t->name);
+        {
+            int k, nk = d == UNIQL_DTYPE_Q4Z ? 3 : q ? 2 : 1;
+            for (k = 0; k < nk; k++) {
+                if (off[k] % UNIQL_PACK_ALIGN) return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensor '%s' blob %d not 64-byte aligned", t->name, k);
+                if (off[k] > p->data_size || len[k] > p->data_size - off[k])
+                    return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensor '%s' blob [%llu, +%llu) past the end of the data (%llu bytes)",
+                                       t->name, (unsigned long long)off[k], (unsigned long long)len[k], (unsigned long long)p->data_size);
+                R[nr].off = off[k]; R[nr].end = off[k] + len[k]; R[nr].t = i; nr++;
+            }
+        }
+        t->m.dtype = (uniql_dtype)d;
+        t->m.rows = rows;
+        t->m.cols = cols;
+        t->m.transposed = tr;
+        t->m.group = d == UNIQL_DTYPE_Q8 ? (tr ? rows : cols) : group;
+        t->m.data = p->data + off[0];
+        t->m.stride = (size_t)(db / (uint64_t)(tr ? cols : rows));
+        if (q) {
+            t->m.scales = (const uint16_t *)(const void *)(p->data + off[1]);
+            t->m.scale_stride = (size_t)(sb / 2 / (uint64_t)(tr ? cols : rows));
+        }
+        if (d == UNIQL_DTYPE_Q4Z) t->m.zeros = p->data + off[2];
+        t->data_offset = off[0];
+        t->nbytes = db + sb + zb;
+    }
+    qsort(R, (size_t)nr, sizeof *R, uniql__pack_range_cmp);
+    for (i = 1; i < nr; i++)
+        if (R[i].off < R[i - 1].end)
+            return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensors '%s' and '%s' overlap", T[R[i - 1].t].name, T[R[i].t].name);
+    p->n_tensors = arr->count;
+    p->tensors = T;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned flags, void *alloc_user,
+                                        uniql_packed *p, uniql_error *err)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t hlen, doff, dsize, end, i;
+    const uniql_json *root, *cfg, *v;
+    uniql_result r;
+    if (!p) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    memset(p, 0, sizeof *p);
+    p->alloc_user = alloc_user;
+    if (!buf || (flags & ~UNIQL_PACK_SKIP_CHECKSUM)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL buffer or unknown flags");
+    if (((uintptr_t)buf) % 16) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: buffer not 16-byte aligned");
+    if (size < 8 || memcmp(b, uniql__pack_magic, 8)) {
+        if (size < 8 && !memcmp(b, uniql__pack_magic, size)) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated", (unsigned long)size);
+        return uniql__fail(err, UNIQL_ERR_BAD_MAGIC, "uniql: not a .uniql file (bad magic)");
+    }
+    if (size < UNIQL_PACK_FIXED_HEADER) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated (fixed header is 48)", (unsigned long)size);
+    p->version = uniql__get_u32(b + 8);
+    if (p->version != UNIQL_PACK_VERSION) return uniql__fail(err, UNIQL_ERR_VERSION, "uniql: version %lu, this build reads %u", (unsigned long)p->version, UNIQL_PACK_VERSION);
+    if (uniql__get_u32(b + 12) != 0) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: unknown flags 0x%lx", (unsigned long)uniql__get_u32(b + 12));
+    hlen = uniql__get_u64(b + 16);
+    doff = uniql__get_u64(b + 24);
+    dsize = uniql__get_u64(b + 32);
+    if (hlen < 2 || hlen > UNIQL_PACK_MAX_HEADER) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header length %llu out of range", (unsigned long long)hlen);
+    if (doff % UNIQL_PACK_ALIGN || doff < UNIQL_PACK_FIXED_HEADER + hlen)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: data offset %llu not aligned or inside the header", (unsigned long long)doff);
+    if (dsize > UINT64_MAX - doff) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: data offset + size overflows");
+    end = doff + dsize;
+    if (end > (uint64_t)size) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated (needs %llu)", (unsigned long)size, (unsigned long long)end);
+    if (end < (uint64_t)size) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: %llu bytes after the data area", (unsigned long long)((uint64_t)size - end));
+    p->checksum = uniql__get_u64(b + 40);
+    if (!(flags & UNIQL_PACK_SKIP_CHECKSUM) && uniql_pack_checksum(b, size) != p->checksum)
+        return uniql__fail(err, UNIQL_ERR_CHECKSUM, "uniql: checksum mismatch (file damaged)");
+    for (i = UNIQL_PACK_FIXED_HEADER + hlen; i < doff; i++)
+        if (b[i]) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: non-zero padding after the header");
+    p->data_offset = doff;
+    p->data_size = dsize;
+    p->file_size = end;
+    p->data = b + doff;
+    r = uniql_json_parse((const char *)b + UNIQL_PACK_FIXED_HEADER, (size_t)hlen, 0, alloc_user, &p->header, err);
+    if (r != UNIQL_OK) { uniql__err_prefix(err, "uniql header: "); uniql_packed_free(p); return r; }
+    root = p->header.root;
+    v = uniql_json_get(root, "format");
+    cfg = uniql_json_get(root, "config");
+    if (root->type != UNIQL_JSON_OBJECT || !v || v->type != UNIQL_JSON_STRING || strcmp(v->str, "uniql") ||
+        !uniql__json_u64(uniql_json_get(root, "version"), &i) || i != UNIQL_PACK_VERSION ||
+        !cfg || cfg->type != UNIQL_JSON_STRING || !(p->meta = uniql_json_get(root, "meta")) ||
+        p->meta->type != UNIQL_JSON_OBJECT) {
+        uniql_packed_free(p);
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header lacks format/version/config/meta");
+    }
+    p->config_json = cfg->str;
+    p->config_len = cfg->len;
+    r = uniql__packed_tensors(p, uniql_json_get(root, "tensors"), err);
+    if (r != UNIQL_OK) { uniql_packed_free(p); return r; }
+    return UNIQL_OK;
+}
+
+UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name)
+{
+    int lo = 0, hi;
+    if (!p || !name) return NULL;
+    hi = p->n_tensors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(p->tensors[mid].name, name);
+        if (!c) return &p->tensors[mid];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return NULL;
+}
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
 #endif /* UNIQL_IMPLEMENTATION */
