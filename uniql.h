@@ -167,18 +167,159 @@ typedef struct uniql_matrix {
 /* Row-major fp32 matrix as a view (ld = elements between rows). */
 UNIQLDEF uniql_matrix uniql_matrix_f32(const float *data, int rows, int cols, size_t ld);
 
-/* Sub-view: rows [row0, row0+rows), cols [0, cols). Fails with UNIQL_ERR_SHAPE if the
-   range is outside `m` or cols is not a multiple of m->group for Q4/Q4Z. */
+/* Sub-view: logical rows [row0, row0+rows), cols [0, cols). Zero-copy, every dtype, both
+   orientations. Fails with UNIQL_ERR_SHAPE if the range is outside `m`, or if row0 cannot
+   be expressed as a pointer offset: blocked non-transposed views need row0 % block == 0;
+   transposed Q4/Q4Z views need row0 % group == 0 (row0 is then an offset inside every
+   storage row). Any cols <= m->cols is accepted (a prefix, see uniql_matrix_prefix). */
 UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int rows, int cols,
                                          uniql_matrix *out);
 
+/* Prefix view: the first `rows` logical rows and first `cols` logical columns of `m`
+   (pruning). Zero-copy, every dtype, both orientations, blocks kept. A prefix of the
+   storage-row dimension just drops storage rows; a prefix inside storage rows may end
+   anywhere, also in the middle of a quantization group or 32-block (the kernels handle
+   the tail). UNIQL_ERR_SHAPE if rows/cols are negative or larger than m's. */
+UNIQLDEF uniql_result uniql_matrix_prefix(const uniql_matrix *m, int rows, int cols, uniql_matrix *out);
+
+/* Per-block prefix: the storage rows of `m` are split into consecutive blocks of `block`
+   storage rows and the view keeps the first `keep` of every block (per-head prefix of
+   q/k/v rows, or of o_proj input channels when o_proj is stored transposed). The result
+   has storage_rows(m) / block * keep storage rows. m may already be blocked only with
+   the same `block` (then keep <= m->block). Errors: UNIQL_ERR_SHAPE if block <= 0,
+   keep outside [0, block] or storage_rows(m) % block != 0; UNIQL_ERR_UNSUPPORTED if m is
+   blocked with a different block size (the composition is not a (block, stride) pair). */
+UNIQLDEF uniql_result uniql_matrix_block_prefix(const uniql_matrix *m, int block, int keep,
+                                                uniql_matrix *out);
+
+/* Number of logical storage rows: m->rows, or m->cols when m->transposed. */
+UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m);
+
 /* Y[i][r] = sum_c W[r][c] * X[i][c] for i < n tokens, r < W->rows.
    X is n x W->cols with row stride ldx (floats), Y is n x W->rows with stride ldy.
-   X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM. */
+   X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM (each
+   decoded weight block is reused for up to 4 tokens). Every dtype, both orientations,
+   blocks and prefixes. Activations stay fp32 (UNIQL_KERNEL_AUTO). No allocation: the
+   kernels work in bounded stack buffers (< 20 KB).
+   Errors: UNIQL_ERR_INVALID_ARG (NULL, negative n, a quantized view without scales /
+   zeros), UNIQL_ERR_SHAPE (ldx < cols or ldy < rows when n > 1, Q4 group not a positive
+   multiple of 32), UNIQL_ERR_DTYPE (unknown dtype). */
 UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n, size_t ldx,
                                    float *Y, size_t ldy);
 
-/* ---- (quantization API: group int4 / int8, see issue "foundation") ---- */
+/* Kernel choice for uniql_matmul_ex. The instruction set (one of the first four) may be
+   OR'ed with UNIQL_KERNEL_I8ACT:
+     AUTO    the best available: AVX2+FMA (x86-64, checked at run time), NEON (AArch64),
+             else the scalar reference. UNIQL_NO_SIMD compiles only SCALAR.
+     SCALAR  the reference kernels (plain C, identical block structure).
+     AVX2 / NEON  force that set; UNIQL_ERR_UNSUPPORTED if it is not compiled in or the
+             CPU lacks it (AVX2 needs avx2, fma and f16c).
+     I8ACT   for Q4 / Q4Z / Q8 weights in row (non-transposed) storage: each token's
+             activation vector is first quantized to int8 per 32-block (scale
+             d = max|x| / 127 in fp32, q = round-half-away(x / d)), then the block dot
+             products are exact integer sums (AVX2 maddubs/madd, NEON sdot). The scalar
+             reference performs the identical integer arithmetic and the same float
+             operations in the same order, so SIMD and scalar agree to rounding of the
+             final lane sum. Extra error versus the fp32-activation path: each activation
+             moves by at most d/2 = max|x_block|/254, i.e. |dy| <= sum_b d_b/2 * sum_{c in b}
+             |w_c| (about 0.2-0.4 % of |y| on Gaussian data). Float dtypes and transposed
+             views ignore the flag (they always use fp32 activations). */
+typedef enum uniql_kernel {
+    UNIQL_KERNEL_AUTO = 0,
+    UNIQL_KERNEL_SCALAR = 1,
+    UNIQL_KERNEL_AVX2 = 2,
+    UNIQL_KERNEL_NEON = 3,
+    UNIQL_KERNEL_I8ACT = 16
+} uniql_kernel;
+
+/* uniql_matmul with an explicit kernel (`kernel` = a uniql_kernel value, optionally
+   | UNIQL_KERNEL_I8ACT). Same contract and errors as uniql_matmul, plus
+   UNIQL_ERR_UNSUPPORTED for an instruction set that is not available and
+   UNIQL_ERR_INVALID_ARG for an unknown value. */
+UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
+                                      float *Y, size_t ldy, int kernel);
+
+/* 1 if uniql_matmul_ex would accept this kernel (instruction set) here, else 0. */
+UNIQLDEF int uniql_kernel_available(int kernel);
+
+/* ---- Quantization: group int4 (Q4, Q4Z) and per-row int8 (Q8) ----
+
+   All formats quantize along STORAGE rows (length L = cols, or rows when transposed),
+   so pruning prefixes never cut the bookkeeping. Elements are packed in 32-blocks.
+
+   Q4 (symmetric). Groups of `group` (32, 64 or 128) consecutive elements of a storage
+     row share one fp16 scale s. Element w is stored as q in [-8, 7], a two's complement
+     nibble; value = q * s. In each 32-block (16 bytes), byte j holds element j in its
+     low nibble and element j + 16 in its high nibble. With a = max(max_g w, 0) / 7 and
+     b = max(-min_g w, 0) / 8, s is the smallest fp16 >= max(a, b) (so the negative end
+     can use q = -8), and q = round-half-away(w / s); hence |w - q s| <= s / 2 for every
+     element (q never needs clamping). A group of zeros gets s = 0 and q = 0.
+   Q4Z (asymmetric). Unsigned nibbles u in [0, 15] (same nibble order), fp16 scale s and
+     a u8 zero point z per group: value = (u - z) * s. lo = min(min_g w, 0),
+     hi = max(max_g w, 0) (the range always contains 0, so constant groups are exact at 0
+     and never need s = 0 unless all zero), s = smallest fp16 >= (hi - lo) / 15,
+     z = round(-lo / s) in [0, 15], u = clamp(round(w / s) + z, 0, 15). Again
+     |w - (u - z) s| <= s / 2 (proof: |z + lo/s| <= 1/2 and 15 s >= hi - lo).
+   Q8 (symmetric, per storage row). int8 q in [-127, 127], one fp16 scale per storage
+     row: s = smallest fp16 >= max|w| / 127, |w - q s| <= s / 2. `group` is ignored.
+   Clip search (desc.clip = 1, Q4 / Q4Z only): per group, the range is shrunk by factors
+     1, 0.95, ..., 0.50 and the candidate with the least squared error is kept (factor 1
+     included, so never worse than round-to-nearest). Clipped elements may then exceed
+     the s/2 bound; that is the trade.
+   Scale range: a scale above the fp16 maximum (65504) is UNIQL_ERR_RANGE, i.e.
+     |w| up to about 4.5e5 (Q4), 9.8e5 range (Q4Z), 8.3e6 (Q8). Tiny and subnormal
+     weights are fine: the scale becomes an fp16 subnormal (down to 2^-24) and elements
+     smaller than half a step quantize to 0, still within s / 2.
+   Lengths that are not a multiple of the group: the last group is partial (its scale
+     comes from the elements that exist) and the last 32-block is padded with zero
+     nibbles (Q4: q = 0, Q4Z: u = 0; Q8: zero bytes). Nothing is rejected.
+
+   Buffer layout written by uniql_quantize (S storage rows, nb = ceil(L / 32) blocks,
+   ng = ceil(L / group) groups; offsets from the start of the buffer):
+     data    S rows of `stride` bytes: Q4/Q4Z stride = 16 nb, Q8 stride = 32 nb
+     scales  at S * stride, S * ng fp16 values (Q8: ng = 1), scale_stride = ng
+     zeros   (Q4Z) after the scales, S * ng bytes, indexed like the scales
+   Views made from such a buffer (prefix, block prefix, slice) stay valid for the kernels
+   because every storage row keeps whole 16-byte blocks in memory. A hand-made view must
+   also keep whole 16-byte Q4 blocks; Q8 rows may end anywhere. */
+typedef struct uniql_quant_desc {
+    uniql_dtype dtype;   /* UNIQL_DTYPE_Q4, _Q4Z or _Q8 */
+    int group;           /* Q4/Q4Z group size: 32, 64, 128; 0 means 128 */
+    int clip;            /* 1: per-group clip search minimising squared error */
+    int transposed;      /* 1: store storage row c = column c (input-pruned matrices) */
+} uniql_quant_desc;
+
+/* Exact size in bytes of the buffer uniql_quantize needs for a rows x cols matrix
+   (data + scales + zeros, as laid out above). Errors: UNIQL_ERR_INVALID_ARG (NULL),
+   UNIQL_ERR_DTYPE (not Q4/Q4Z/Q8), UNIQL_ERR_SHAPE (rows or cols < 1, group not 32, 64
+   or 128), UNIQL_ERR_OVERFLOW (does not fit size_t). */
+UNIQLDEF uniql_result uniql_quant_size(const uniql_quant_desc *d, int rows, int cols, size_t *bytes);
+
+/* Quantize the row-major fp32 matrix W (rows x cols, ld floats between rows) into the
+   caller's buffer `buf` (buf_size >= uniql_quant_size, 2-byte aligned) and describe it in
+   *out, a view into buf (the caller owns buf; the view borrows it). Errors as
+   uniql_quant_size, plus UNIQL_ERR_INVALID_ARG (NULL, ld < cols, buf too small or odd
+   address), UNIQL_ERR_NONFINITE (a NaN or Inf in W; checked before anything is
+   written), UNIQL_ERR_RANGE (a scale above the fp16 maximum; buf contents are then
+   unspecified and *out is not written). */
+UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
+                                     void *buf, size_t buf_size, uniql_matrix *out);
+
+/* Dequantize any view (every dtype, orientation, block layout) to a row-major fp32
+   rows x cols matrix `out` with ld floats between rows (ld >= cols). Exact: every stored
+   value is representable in fp32. Errors: UNIQL_ERR_INVALID_ARG, UNIQL_ERR_SHAPE,
+   UNIQL_ERR_DTYPE (as uniql_matmul). */
+UNIQLDEF uniql_result uniql_dequantize(const uniql_matrix *m, float *out, size_t ld);
+/* Logical row r of any view as cols floats (the embedding lookup). UNIQL_ERR_SHAPE if r
+   is outside [0, rows). */
+UNIQLDEF uniql_result uniql_dequantize_row(const uniql_matrix *m, int r, float *out);
+
+/* Error of a quantized view q against the fp32 matrix W (q->rows x q->cols, ld floats
+   between rows): *sq_err = sum of squared differences, *max_err = largest absolute
+   difference (either pointer may be NULL). Accumulated in double. Errors as
+   uniql_dequantize. */
+UNIQLDEF uniql_result uniql_quant_error(const uniql_matrix *q, const float *W, size_t ld,
+                                        double *sq_err, double *max_err);
 
 
 /* =====================================================================================
@@ -1407,8 +1548,9 @@ UNIQLDEF uint16_t uniql_fp32_to_bf16(float f)
 }
 
 /* =====================================================================================
-   IMPL 3. Matrix views and matmul dispatch (scalar reference for float types)
+   IMPL 3. Matrix views and matmul dispatch
    ===================================================================================== */
+
 
 UNIQLDEF uniql_matrix uniql_matrix_f32(const float *data, int rows, int cols, size_t ld)
 {
@@ -1434,6 +1576,35 @@ UNIQL__MAYBE_UNUSED static size_t uniql__dtype_row_bytes(uniql_dtype t, int cols
     return 0;
 }
 
+static int uniql__is_quant(uniql_dtype t) { return t == UNIQL_DTYPE_Q4 || t == UNIQL_DTYPE_Q4Z || t == UNIQL_DTYPE_Q8; }
+static int uniql__is_q4(uniql_dtype t) { return t == UNIQL_DTYPE_Q4 || t == UNIQL_DTYPE_Q4Z; }
+
+UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m)
+{
+    return m ? (m->transposed ? m->cols : m->rows) : 0;
+}
+
+/* physical storage row of logical storage row i (blocks map i to (i/block)*stride + i%block) */
+static size_t uniql__phys(const uniql_matrix *m, int i)
+{
+    return m->block > 0 ? (size_t)(i / m->block) * (size_t)m->block_stride + (size_t)(i % m->block) : (size_t)i;
+}
+
+/* The checks every consumer of a view makes: known dtype, sane sizes, the side arrays a
+   quantized type needs. */
+static uniql_result uniql__check_view(const uniql_matrix *m)
+{
+    if (!m || m->rows < 0 || m->cols < 0) return UNIQL_ERR_INVALID_ARG;
+    if ((unsigned)m->dtype > (unsigned)UNIQL_DTYPE_Q8) return UNIQL_ERR_DTYPE;
+    if (m->block < 0 || (m->block > 0 && m->block_stride < m->block)) return UNIQL_ERR_SHAPE;
+    if (m->rows == 0 || m->cols == 0) return UNIQL_OK;
+    if (!m->data) return UNIQL_ERR_INVALID_ARG;
+    if (uniql__is_quant(m->dtype) && !m->scales) return UNIQL_ERR_INVALID_ARG;
+    if (m->dtype == UNIQL_DTYPE_Q4Z && !m->zeros) return UNIQL_ERR_INVALID_ARG;
+    if (uniql__is_q4(m->dtype) && (m->group <= 0 || m->group % 32)) return UNIQL_ERR_SHAPE;
+    return UNIQL_OK;
+}
+
 UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int rows, int cols,
                                          uniql_matrix *out)
 {
@@ -1441,14 +1612,63 @@ UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int ro
     if (!m || !out) return UNIQL_ERR_INVALID_ARG;
     if (row0 < 0 || rows < 0 || cols < 0 || row0 > m->rows || rows > m->rows - row0 || cols > m->cols)
         return UNIQL_ERR_SHAPE;
-    if ((m->dtype == UNIQL_DTYPE_Q4 || m->dtype == UNIQL_DTYPE_Q4Z) && (m->group <= 0 || cols % m->group))
-        return UNIQL_ERR_SHAPE;
     v = *m;
     v.rows = rows;
     v.cols = cols;
-    v.data = (const unsigned char *)m->data + (size_t)row0 * m->stride;
-    if (m->scales) v.scales = m->scales + (size_t)row0 * m->scale_stride;
-    if (m->zeros) v.zeros = m->zeros + (size_t)row0 * m->scale_stride;
+    if (!m->transposed) {
+        /* row0 whole storage rows further (whole blocks of them for a blocked view) */
+        size_t p;
+        if (m->block > 0 && row0 % m->block) return UNIQL_ERR_SHAPE;
+        p = uniql__phys(m, row0);
+        v.data = (const unsigned char *)m->data + p * m->stride;
+        if (m->scales) v.scales = m->scales + p * m->scale_stride;
+        if (m->zeros) v.zeros = m->zeros + p * m->scale_stride;
+    } else if (row0 > 0) {
+        /* an offset inside every storage row */
+        switch (m->dtype) {
+        case UNIQL_DTYPE_F32: v.data = (const float *)m->data + row0; break;
+        case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: v.data = (const uint16_t *)m->data + row0; break;
+        case UNIQL_DTYPE_Q8: v.data = (const int8_t *)m->data + row0;
+            if (row0 % 32) return UNIQL_ERR_SHAPE; /* keep 32-blocks aligned for the kernels */
+            break;
+        case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+            if (m->group <= 0 || m->group % 32 || row0 % m->group) return UNIQL_ERR_SHAPE;
+            v.data = (const unsigned char *)m->data + (size_t)row0 / 2;
+            if (m->scales) v.scales = m->scales + row0 / m->group;
+            if (m->zeros) v.zeros = m->zeros + row0 / m->group;
+            break;
+        default: return UNIQL_ERR_DTYPE;
+        }
+    }
+    *out = v;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_matrix_prefix(const uniql_matrix *m, int rows, int cols, uniql_matrix *out)
+{
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if (rows < 0 || cols < 0 || rows > m->rows || cols > m->cols) return UNIQL_ERR_SHAPE;
+    *out = *m;
+    out->rows = rows;
+    out->cols = cols;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_matrix_block_prefix(const uniql_matrix *m, int block, int keep,
+                                                uniql_matrix *out)
+{
+    int S, nS;
+    uniql_matrix v;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    S = uniql_matrix_storage_rows(m);
+    if (block <= 0 || keep < 0 || keep > block || S % block) return UNIQL_ERR_SHAPE;
+    if (m->block > 0 && m->block != block) return UNIQL_ERR_UNSUPPORTED;
+    v = *m;
+    if (m->block <= 0) v.block_stride = block;
+    v.block = keep;
+    nS = S / block * keep;
+    if (m->transposed) v.cols = nS; else v.rows = nS;
+    if (keep == 0) v.block = 0, v.block_stride = 0; /* empty view: no mapping needed */
     *out = v;
     return UNIQL_OK;
 }
@@ -1466,48 +1686,962 @@ static float uniql__dot_f32(const float *w, const float *x, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-static void uniql__matmul_float_scalar(const uniql_matrix *W, const float *X, int n, size_t ldx,
-                                       float *Y, size_t ldy)
+/* Element e of logical storage row s, decoded exactly (the ground truth of every layout;
+   the kernels below must agree with it). */
+static float uniql__elem(const uniql_matrix *m, int s, int e)
 {
-    int r, i, c;
-    float buf[256];
-    for (r = 0; r < W->rows; r++) {
-        const unsigned char *row = (const unsigned char *)W->data + (size_t)r * W->stride;
-        if (W->dtype == UNIQL_DTYPE_F32) {
-            for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] = uniql__dot_f32((const float *)row, X + (size_t)i * ldx, W->cols);
-            continue;
+    size_t p = uniql__phys(m, s);
+    const unsigned char *row = (const unsigned char *)m->data + p * m->stride;
+    switch (m->dtype) {
+    case UNIQL_DTYPE_F32: { float f; memcpy(&f, row + (size_t)e * 4, 4); return f; }
+    case UNIQL_DTYPE_F16: { uint16_t h; memcpy(&h, row + (size_t)e * 2, 2); return uniql_fp16_to_fp32(h); }
+    case UNIQL_DTYPE_BF16: { uint16_t h; memcpy(&h, row + (size_t)e * 2, 2); return uniql_bf16_to_fp32(h); }
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z: {
+        int j = e & 31, by = row[(size_t)(e >> 5) * 16 + (j & 15)];
+        int nib = j < 16 ? by & 15 : by >> 4, g = e / m->group;
+        float s16 = uniql_fp16_to_fp32(m->scales[p * m->scale_stride + (size_t)g]);
+        int q = m->dtype == UNIQL_DTYPE_Q4 ? (nib ^ 8) - 8 : nib - (int)m->zeros[p * m->scale_stride + (size_t)g];
+        return (float)q * s16;
+    }
+    case UNIQL_DTYPE_Q8:
+        return (float)(int8_t)row[e] * uniql_fp16_to_fp32(m->scales[p * m->scale_stride]);
+    }
+    return 0.0f;
+}
+
+/* ---- kernel table: one scalar reference and its SIMD twins (IMPL 4) share these
+   signatures. A "row" is one storage row; quantized kernels see whole 32-blocks only
+   (the dispatcher hands the last, partial block over through zero-padded copies). ---- */
+
+typedef struct uniql__qk {
+    uniql_dtype dtype;
+    int gb;                  /* 32-blocks per group (Q4/Q4Z); 0 for Q8 (one scale) */
+    const uint16_t *sc;      /* scales of this storage row */
+    const uint8_t *zp;       /* zero points of this storage row (Q4Z) */
+} uniql__qk;
+
+/* float dtypes: out[t] = sum_{e<L} w[e] * X[t*ldx + e], t < nt */
+typedef void (*uniql__fdot_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out);
+/* float dtypes: Y[t*ldy + e] += coef[t] * w[e] */
+typedef void (*uniql__faxpy_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt);
+/* quantized, fp32 activations: out[t] += sum over blocks [b0, b0+nb) (data = first block,
+   X = activations of block b0) */
+typedef void (*uniql__qdot_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx, int nt, float *out);
+/* quantized, transposed: Y[t*ldy + 32(b-b0) + j] += coef[t] * w */
+typedef void (*uniql__qaxpy_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y, size_t ldy, int nt);
+/* quantized, int8 activations: out[t] += sum over blocks; xq[t*ldq + 32(b-b0) + j], xd[t*ldd + b-b0] */
+typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq, const float *xd,
+                                size_t ldq, size_t ldd, int nt, float *out);
+
+typedef struct uniql__kernels {
+    uniql__fdot_fn fdot;
+    uniql__faxpy_fn faxpy;
+    uniql__qdot_fn qdot;
+    uniql__qaxpy_fn qaxpy;
+    uniql__qdot8_fn qdot8;
+} uniql__kernels;
+
+static int uniql__kernels_for(int isa, uniql__kernels *k); /* IMPL 4 */
+static int uniql__isa_resolve(int kernel);                  /* IMPL 4: 0 = unavailable */
+static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd); /* IMPL 4 */
+
+#define UNIQL__NT 4            /* tokens that share one decoded weight block */
+#define UNIQL__XQ_BYTES 16384  /* int8 activation buffer of the I8ACT path (stack) */
+
+static size_t uniql__block_bytes(uniql_dtype t) { return t == UNIQL_DTYPE_Q8 ? 32 : 16; }
+
+static void uniql__qk_row(const uniql_matrix *W, size_t p, uniql__qk *k)
+{
+    k->dtype = W->dtype;
+    k->gb = W->dtype == UNIQL_DTYPE_Q8 ? 0 : W->group / 32;
+    k->sc = W->scales + p * W->scale_stride;
+    k->zp = W->zeros ? W->zeros + p * W->scale_stride : NULL;
+}
+
+/* copy the valid bytes of the partial last block (t < 32 elements) into a zeroed block */
+static void uniql__tail_block(uniql_dtype dt, const unsigned char *blk, int t, unsigned char *tmp)
+{
+    memset(tmp, 0, 32);
+    memcpy(tmp, blk, dt == UNIQL_DTYPE_Q8 ? (size_t)t : (size_t)(t < 16 ? t : 16));
+}
+
+static int uniql__kernel_ok(int kernel)
+{
+    int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
+    return isa >= UNIQL_KERNEL_AUTO && isa <= UNIQL_KERNEL_NEON && (kernel & ~(int)UNIQL_KERNEL_I8ACT & ~3) == 0;
+}
+
+UNIQLDEF int uniql_kernel_available(int kernel)
+{
+    return uniql__kernel_ok(kernel) && uniql__isa_resolve(kernel) != 0;
+}
+
+static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                               float *Y, size_t ldy)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, t0, r, t;
+    int quant = uniql__is_quant(W->dtype);
+    size_t bb = uniql__block_bytes(W->dtype);
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        const float *Xt = X + (size_t)t0 * ldx;
+        float xt[UNIQL__NT * 32];
+        if (quant && tl) { /* zero-padded activations of the partial last block */
+            memset(xt, 0, sizeof xt);
+            for (t = 0; t < nt; t++) memcpy(xt + t * 32, Xt + (size_t)t * ldx + (size_t)nbf * 32, sizeof(float) * (size_t)tl);
         }
-        /* f16/bf16: widen 256 weights at a time, reuse them for every token */
-        for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] = 0.0f;
-        for (c = 0; c < W->cols; c += 256) {
-            int k, len = W->cols - c < 256 ? W->cols - c : 256;
-            const uint16_t *h = (const uint16_t *)row + c;
-            if (W->dtype == UNIQL_DTYPE_F16) for (k = 0; k < len; k++) buf[k] = uniql_fp16_to_fp32(h[k]);
-            else for (k = 0; k < len; k++) buf[k] = uniql_bf16_to_fp32(h[k]);
-            for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] += uniql__dot_f32(buf, X + (size_t)i * ldx + c, len);
+        for (r = 0; r < W->rows; r++) {
+            size_t p = uniql__phys(W, r);
+            const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+            float out[UNIQL__NT] = { 0, 0, 0, 0 };
+            if (!quant) {
+                K->fdot(W->dtype, row, L, Xt, ldx, nt, out);
+            } else {
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (nbf) K->qdot(&k, 0, nbf, row, Xt, ldx, nt, out);
+                if (tl) {
+                    unsigned char tmp[32];
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qdot(&k, nbf, 1, tmp, xt, 32, nt, out);
+                }
+            }
+            for (t = 0; t < nt; t++) Y[(size_t)(t0 + t) * ldy + r] = out[t];
         }
     }
+}
+
+static uniql_result uniql__matmul_rows_i8(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                                          float *Y, size_t ldy)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), t0, r, t;
+    size_t bb = uniql__block_bytes(W->dtype);
+    int8_t xq[UNIQL__XQ_BYTES];
+    float xd[UNIQL__XQ_BYTES / 32];
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        int cbn = UNIQL__XQ_BYTES / 32 / nt, c0;  /* blocks per column chunk */
+        for (c0 = 0; c0 < nb; c0 += cbn) {
+            int cn = nb - c0 < cbn ? nb - c0 : cbn, cfull = (nbf - c0 < cn ? nbf - c0 : cn);
+            for (t = 0; t < nt; t++) {
+                const float *x = X + (size_t)(t0 + t) * ldx + (size_t)c0 * 32;
+                int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32, b;
+                for (b = 0; b < len; b++)
+                    if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+                uniql__quant_act(x, len, cn, xq + (size_t)t * cn * 32, xd + (size_t)t * cn);
+            }
+            for (r = 0; r < W->rows; r++) {
+                size_t p = uniql__phys(W, r);
+                const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+                float out[UNIQL__NT] = { 0, 0, 0, 0 };
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (cfull > 0) K->qdot8(&k, c0, cfull, row + (size_t)c0 * bb, xq, xd, (size_t)cn * 32, (size_t)cn, nt, out);
+                if (cfull < cn) { /* the partial last block is in this chunk */
+                    unsigned char tmp[32];
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qdot8(&k, nbf, 1, tmp, xq + (size_t)(nbf - c0) * 32, xd + (nbf - c0), (size_t)cn * 32, (size_t)cn, nt, out);
+                }
+                for (t = 0; t < nt; t++) {
+                    float *y = Y + (size_t)(t0 + t) * ldy + r;
+                    *y = c0 == 0 ? out[t] : *y + out[t];
+                }
+            }
+        }
+    }
+    return UNIQL_OK;
+}
+
+static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                               float *Y, size_t ldy)
+{
+    int L = W->rows, nbf = L / 32, tl = L % 32, t0, c, t;
+    int quant = uniql__is_quant(W->dtype);
+    size_t bb = uniql__block_bytes(W->dtype);
+    for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)L);
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        float *Yt = Y + (size_t)t0 * ldy;
+        for (c = 0; c < W->cols; c++) {
+            size_t p = uniql__phys(W, c);
+            const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+            float coef[UNIQL__NT] = { 0, 0, 0, 0 };
+            for (t = 0; t < nt; t++) coef[t] = X[(size_t)(t0 + t) * ldx + c];
+            if (!quant) {
+                K->faxpy(W->dtype, row, L, coef, Yt, ldy, nt);
+            } else {
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (nbf) K->qaxpy(&k, 0, nbf, row, coef, Yt, ldy, nt);
+                if (tl) {
+                    unsigned char tmp[32];
+                    float yt[UNIQL__NT * 32];
+                    int j;
+                    memset(yt, 0, sizeof yt);
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qaxpy(&k, nbf, 1, tmp, coef, yt, 32, nt);
+                    for (t = 0; t < nt; t++)
+                        for (j = 0; j < tl; j++) Yt[(size_t)t * ldy + (size_t)nbf * 32 + j] += yt[t * 32 + j];
+                }
+            }
+        }
+    }
+}
+
+UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
+                                      float *Y, size_t ldy, int kernel)
+{
+    uniql__kernels K;
+    uniql_result res;
+    int isa, t;
+    if (!W || !X || !Y || n < 0) return UNIQL_ERR_INVALID_ARG;
+    if (!uniql__kernel_ok(kernel)) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(W)) != UNIQL_OK) return res;
+    if (n > 1 && (ldx < (size_t)W->cols || ldy < (size_t)W->rows)) return UNIQL_ERR_SHAPE;
+    isa = uniql__isa_resolve(kernel);
+    if (!isa || !uniql__kernels_for(isa, &K)) return UNIQL_ERR_UNSUPPORTED;
+    if (n == 0 || W->rows == 0) return UNIQL_OK;
+    if (W->cols == 0) {
+        for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)W->rows);
+        return UNIQL_OK;
+    }
+    if (W->transposed) {
+        uniql__matmul_cols(W, &K, X, n, ldx, Y, ldy);
+        return UNIQL_OK;
+    }
+    if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype))
+        return uniql__matmul_rows_i8(W, &K, X, n, ldx, Y, ldy);
+    uniql__matmul_rows(W, &K, X, n, ldx, Y, ldy);
+    return UNIQL_OK;
 }
 
 UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n, size_t ldx,
                                    float *Y, size_t ldy)
 {
-    if (!W || !X || !Y || n < 0 || W->rows < 0 || W->cols < 0) return UNIQL_ERR_INVALID_ARG;
-    if (n > 1 && (ldx < (size_t)W->cols || ldy < (size_t)W->rows)) return UNIQL_ERR_SHAPE;
-    if (W->rows > 0 && W->cols > 0 && !W->data) return UNIQL_ERR_INVALID_ARG;
-    switch (W->dtype) {
-    case UNIQL_DTYPE_F32: case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16:
-        uniql__matmul_float_scalar(W, X, n, ldx, Y, ldy);
-        return UNIQL_OK;
-    default:
-        return UNIQL_ERR_UNSUPPORTED;
-    }
+    return uniql_matmul_ex(W, X, n, ldx, Y, ldy, UNIQL_KERNEL_AUTO);
+}
+
+UNIQLDEF uniql_result uniql_dequantize_row(const uniql_matrix *m, int r, float *out)
+{
+    uniql_result res;
+    int c;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(m)) != UNIQL_OK) return res;
+    if (r < 0 || r >= m->rows) return UNIQL_ERR_SHAPE;
+    for (c = 0; c < m->cols; c++) out[c] = m->transposed ? uniql__elem(m, c, r) : uniql__elem(m, r, c);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_dequantize(const uniql_matrix *m, float *out, size_t ld)
+{
+    uniql_result res;
+    int r;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(m)) != UNIQL_OK) return res;
+    if (m->rows > 1 && ld < (size_t)m->cols) return UNIQL_ERR_SHAPE;
+    for (r = 0; r < m->rows; r++) uniql_dequantize_row(m, r, out + (size_t)r * ld);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_quant_error(const uniql_matrix *q, const float *W, size_t ld,
+                                        double *sq_err, double *max_err)
+{
+    uniql_result res;
+    double sq = 0, mx = 0;
+    int r, c;
+    if (!q || !W) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(q)) != UNIQL_OK) return res;
+    if (q->rows > 1 && ld < (size_t)q->cols) return UNIQL_ERR_SHAPE;
+    for (r = 0; r < q->rows; r++)
+        for (c = 0; c < q->cols; c++) {
+            double v = q->transposed ? uniql__elem(q, c, r) : uniql__elem(q, r, c);
+            double d = fabs(v - (double)W[(size_t)r * ld + c]);
+            sq += d * d;
+            if (d > mx || d != d) mx = d;
+        }
+    if (sq_err) *sq_err = sq;
+    if (max_err) *max_err = mx;
+    return UNIQL_OK;
 }
 
 /* =====================================================================================
    IMPL 4. Quantization and kernels (group int4 / int8; scalar, then AVX2 / NEON twins)
    ===================================================================================== */
 
+/* ---- 4a. Quantizers (scalar; run once per matrix, exactness over speed) ---- */
+
+/* smallest fp16 >= v (v >= 0, finite); 0x7C00 (Inf) when v exceeds the fp16 maximum */
+static uint16_t uniql__fp16_ceil(double v)
+{
+    uint16_t h;
+    if (!(v > 0)) return 0;
+    if (v > 65504.0) return 0x7C00u;
+    h = uniql_fp32_to_fp16((float)v);
+    while (h > 0 && (double)uniql_fp16_to_fp32((uint16_t)(h - 1)) >= v) h--;
+    while ((double)uniql_fp16_to_fp32(h) < v) h++;
+    return h;
+}
+
+static int uniql__round_away(double v) { return v >= 0 ? (int)floor(v + 0.5) : -(int)floor(-v + 0.5); }
+
+static uniql_result uniql__desc_check(const uniql_quant_desc *d, int rows, int cols, int *group)
+{
+    if (!d) return UNIQL_ERR_INVALID_ARG;
+    if (!uniql__is_quant(d->dtype)) return UNIQL_ERR_DTYPE;
+    if (rows < 1 || cols < 1) return UNIQL_ERR_SHAPE;
+    *group = d->group == 0 ? 128 : d->group;
+    if (uniql__is_q4(d->dtype) && *group != 32 && *group != 64 && *group != 128) return UNIQL_ERR_SHAPE;
+    return UNIQL_OK;
+}
+
+/* storage geometry of a quantized matrix: S storage rows of L elements, stride bytes,
+   ng scales per storage row */
+static void uniql__qgeom(const uniql_quant_desc *d, int rows, int cols, int group, size_t *S, size_t *L,
+                         size_t *stride, size_t *ng)
+{
+    *S = (size_t)(d->transposed ? cols : rows);
+    *L = (size_t)(d->transposed ? rows : cols);
+    *stride = (*L + 31) / 32 * (d->dtype == UNIQL_DTYPE_Q8 ? 32 : 16);
+    *ng = d->dtype == UNIQL_DTYPE_Q8 ? 1 : (*L + (size_t)group - 1) / (size_t)group;
+}
+
+UNIQLDEF uniql_result uniql_quant_size(const uniql_quant_desc *d, int rows, int cols, size_t *bytes)
+{
+    size_t S, L, stride, ng, a, b, tot;
+    int group;
+    uniql_result res;
+    if (!bytes) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__desc_check(d, rows, cols, &group)) != UNIQL_OK) return res;
+    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
+    if (!uniql__mul_size(S, stride, &a) || !uniql__mul_size(S, ng, &b) ||
+        !uniql__add_size(a, b, &tot) || !uniql__add_size(tot, b, &tot))
+        return UNIQL_ERR_OVERFLOW;
+    if (d->dtype == UNIQL_DTYPE_Q4Z && !uniql__add_size(tot, b, &tot)) return UNIQL_ERR_OVERFLOW;
+    *bytes = tot;
+    return UNIQL_OK;
+}
+
+/* Quantize one group w[0..n) at clip factor alpha; q receives the stored integers
+   (Q4: q in [-8,7]; Q4Z: u in [0,15]; Q8: q in [-127,127]). Returns the squared error
+   (HUGE_VAL when the scale overflows fp16). */
+static double uniql__quant_group(uniql_dtype dt, const float *w, int n, double alpha, int *q, uint16_t *scale, int *zero)
+{
+    double mx = 0, mn = 0, s, err = 0;
+    int i, z = 0, lo = dt == UNIQL_DTYPE_Q4 ? -8 : dt == UNIQL_DTYPE_Q8 ? -127 : 0;
+    int hi = dt == UNIQL_DTYPE_Q4 ? 7 : dt == UNIQL_DTYPE_Q8 ? 127 : 15;
+    uint16_t h;
+    for (i = 0; i < n; i++) {
+        if (w[i] > mx) mx = w[i];
+        if (w[i] < mn) mn = w[i];
+    }
+    mx *= alpha;
+    mn *= alpha;
+    if (dt == UNIQL_DTYPE_Q4) h = uniql__fp16_ceil(mx / 7 > -mn / 8 ? mx / 7 : -mn / 8);
+    else if (dt == UNIQL_DTYPE_Q8) h = uniql__fp16_ceil((mx > -mn ? mx : -mn) / 127);
+    else h = uniql__fp16_ceil((mx - mn) / 15);
+    if (h >= 0x7C00u) return HUGE_VAL;
+    s = uniql_fp16_to_fp32(h);
+    if (dt == UNIQL_DTYPE_Q4Z && s > 0) {
+        z = uniql__round_away(-mn / s);
+        z = z < 0 ? 0 : z > 15 ? 15 : z;
+    }
+    for (i = 0; i < n; i++) {
+        int v = s > 0 ? uniql__round_away((double)w[i] / s) + z : z;
+        double d;
+        v = v < lo ? lo : v > hi ? hi : v;
+        q[i] = v;
+        d = (double)(v - z) * s - (double)w[i];
+        err += d * d;
+    }
+    *scale = h;
+    *zero = z;
+    return err;
+}
+
+UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
+                                     void *buf, size_t buf_size, uniql_matrix *out)
+{
+    size_t S, L, stride, ng, need, s, g, e, r;
+    int group = 128, gq, q[128], qb[128];
+    float w[128];
+    unsigned char *data = (unsigned char *)buf;
+    uint16_t *scales;
+    uint8_t *zeros;
+    uniql_result res;
+    uniql_matrix m;
+    if (!W || !buf || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql_quant_size(d, rows, cols, &need)) != UNIQL_OK) return res;
+    if (ld < (size_t)cols || buf_size < need || ((size_t)buf & 1u)) return UNIQL_ERR_INVALID_ARG;
+    for (r = 0; r < (size_t)rows; r++)
+        for (e = 0; e < (size_t)cols; e++)
+            if (!(fabsf(W[r * ld + e]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+    uniql__desc_check(d, rows, cols, &group);
+    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
+    scales = (uint16_t *)(void *)(data + S * stride);
+    zeros = d->dtype == UNIQL_DTYPE_Q4Z ? (uint8_t *)(scales + S * ng) : NULL;
+    memset(buf, 0, need);
+    /* Q8: one "group" = the whole storage row, processed in pieces of 128 below */
+    gq = d->dtype == UNIQL_DTYPE_Q8 ? 128 : group;
+    for (s = 0; s < S; s++) {
+        unsigned char *row = data + s * stride;
+        if (d->dtype == UNIQL_DTYPE_Q8) {
+            /* scale from the whole row, then quantize piecewise with that scale */
+            double mxa = 0, sc;
+            uint16_t h;
+            for (e = 0; e < L; e++) {
+                double v = fabs((double)(d->transposed ? W[e * ld + s] : W[s * ld + e]));
+                if (v > mxa) mxa = v;
+            }
+            h = uniql__fp16_ceil(mxa / 127);
+            if (h >= 0x7C00u) return UNIQL_ERR_RANGE;
+            scales[s] = h;
+            sc = uniql_fp16_to_fp32(h);
+            for (e = 0; e < L; e++) {
+                double v = d->transposed ? W[e * ld + s] : W[s * ld + e];
+                int qv = sc > 0 ? uniql__round_away(v / sc) : 0;
+                qv = qv < -127 ? -127 : qv > 127 ? 127 : qv;
+                row[e] = (unsigned char)(int8_t)qv;
+            }
+            continue;
+        }
+        for (g = 0; g < ng; g++) {
+            size_t e0 = g * (size_t)gq, n = L - e0 < (size_t)gq ? L - e0 : (size_t)gq;
+            uint16_t h = 0, hb;
+            int z = 0, zb, k;
+            double best;
+            for (e = 0; e < n; e++) w[e] = d->transposed ? W[(e0 + e) * ld + s] : W[s * ld + e0 + e];
+            best = uniql__quant_group(d->dtype, w, (int)n, 1.0, q, &h, &z);
+            if (best == HUGE_VAL) return UNIQL_ERR_RANGE;
+            for (k = 1; d->clip && k <= 10; k++) {
+                double err = uniql__quant_group(d->dtype, w, (int)n, 1.0 - 0.05 * k, qb, &hb, &zb);
+                if (err < best) {
+                    best = err;
+                    h = hb;
+                    z = zb;
+                    memcpy(q, qb, sizeof(int) * n);
+                }
+            }
+            scales[s * ng + g] = h;
+            if (zeros) zeros[s * ng + g] = (uint8_t)z;
+            for (e = 0; e < n; e++) {
+                size_t el = e0 + e, j = el & 31;
+                unsigned nib = (unsigned)q[e] & 15u;
+                row[(el >> 5) * 16 + (j & 15)] |= (unsigned char)(j < 16 ? nib : nib << 4);
+            }
+        }
+    }
+    memset(&m, 0, sizeof m);
+    m.dtype = d->dtype;
+    m.rows = rows;
+    m.cols = cols;
+    m.transposed = d->transposed ? 1 : 0;
+    m.data = data;
+    m.stride = stride;
+    m.scales = scales;
+    m.scale_stride = ng;
+    m.zeros = zeros;
+    m.group = d->dtype == UNIQL_DTYPE_Q8 ? (int)L : group;
+    *out = m;
+    return UNIQL_OK;
+}
+
+/* ---- 4b. Activation quantization for UNIQL_KERNEL_I8ACT (shared by every kernel, so
+   scalar and SIMD see the same integers). Block b of x (len valid elements, zero padded
+   to nb blocks): d = max|x| / 127, q = round-half-away(x * (127 / max|x|)). ---- */
+static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd)
+{
+    int b, j;
+    for (b = 0; b < nb; b++) {
+        int n = len - b * 32 < 32 ? len - b * 32 : 32;
+        float amax = 0, id;
+        n = n < 0 ? 0 : n;
+        for (j = 0; j < n; j++) {
+            float a = fabsf(x[b * 32 + j]);
+            if (a > amax) amax = a;
+        }
+        xd[b] = amax / 127.0f;
+        id = amax > 0 ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) {
+            int q = 0;
+            if (j < n) {
+                float v = x[b * 32 + j] * id;
+                q = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
+                q = q > 127 ? 127 : q < -127 ? -127 : q;
+            }
+            xq[b * 32 + j] = (int8_t)q;
+        }
+    }
+}
+
+/* ---- 4c. Scalar reference kernels ---- */
+
+/* The integers of one 32-block: Q4 q (two's complement nibble), Q4Z u - z, Q8 q. */
+static void uniql__decode_block(uniql_dtype dt, const unsigned char *blk, int z, int *w)
+{
+    int j;
+    if (dt == UNIQL_DTYPE_Q8) {
+        for (j = 0; j < 32; j++) w[j] = (int8_t)blk[j];
+        return;
+    }
+    for (j = 0; j < 16; j++) {
+        int lo = blk[j] & 15, hi = blk[j] >> 4;
+        w[j] = dt == UNIQL_DTYPE_Q4 ? (lo ^ 8) - 8 : lo - z;
+        w[j + 16] = dt == UNIQL_DTYPE_Q4 ? (hi ^ 8) - 8 : hi - z;
+    }
+}
+
+/* scale (as float) and zero point of block b */
+static float uniql__block_scale(const uniql__qk *k, int b, int *z)
+{
+    int g = k->gb ? b / k->gb : 0;
+    *z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : 0;
+    return uniql_fp16_to_fp32(k->sc[g]);
+}
+
+static float uniql__load_f(uniql_dtype dt, const unsigned char *row, int e)
+{
+    uint16_t h;
+    float f;
+    if (dt == UNIQL_DTYPE_F32) { memcpy(&f, row + (size_t)e * 4, 4); return f; }
+    memcpy(&h, row + (size_t)e * 2, 2);
+    return dt == UNIQL_DTYPE_F16 ? uniql_fp16_to_fp32(h) : uniql_bf16_to_fp32(h);
+}
+
+static void uniql__fdot_scalar(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    int t, c;
+    if (dt == UNIQL_DTYPE_F32) {
+        for (t = 0; t < nt; t++) out[t] = uniql__dot_f32((const float *)(const void *)row, X + (size_t)t * ldx, L);
+        return;
+    }
+    /* f16/bf16: widen 256 weights at a time, reuse them for every token */
+    for (t = 0; t < nt; t++) out[t] = 0.0f;
+    for (c = 0; c < L; c += 256) {
+        float buf[256];
+        int k, len = L - c < 256 ? L - c : 256;
+        for (k = 0; k < len; k++) buf[k] = uniql__load_f(dt, row, c + k);
+        for (t = 0; t < nt; t++) out[t] += uniql__dot_f32(buf, X + (size_t)t * ldx + c, len);
+    }
+}
+
+static void uniql__faxpy_scalar(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
+{
+    int t, e;
+    for (e = 0; e < L; e++) {
+        float w = uniql__load_f(dt, row, e);
+        for (t = 0; t < nt; t++) Y[(size_t)t * ldy + e] += coef[t] * w;
+    }
+}
+
+static void uniql__qdot_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                               int nt, float *out)
+{
+    int b, t, j, z, w[32];
+    size_t bb = uniql__block_bytes(k->dtype);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            float p[4] = { 0, 0, 0, 0 };
+            for (j = 0; j < 32; j++) p[j & 3] += (float)w[j] * x[j];
+            out[t] += s * ((p[0] + p[1]) + (p[2] + p[3]));
+        }
+    }
+}
+
+static void uniql__qaxpy_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y,
+                                size_t ldy, int nt)
+{
+    int b, t, j, z, w[32];
+    size_t bb = uniql__block_bytes(k->dtype);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            float cs = coef[t] * s, *y = Y + (size_t)t * ldy + (size_t)b * 32;
+            for (j = 0; j < 32; j++) y[j] += cs * (float)w[j];
+        }
+    }
+}
+
+/* The I8ACT reference. Lane structure of the SIMD twins: 8 int32 lanes, lane l sums the
+   products of elements 4l..4l+3 (exact integers), then acc[l] += (s * d) * lane as two
+   float roundings (multiply, add; no FMA), and the lanes are reduced as
+   ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), exactly the AVX2 / NEON reduction order. */
+static float uniql__hsum8(const float *a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                                const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    int b, t, l, z, w[32];
+    float acc[UNIQL__NT][8];
+    size_t bb = uniql__block_bytes(k->dtype);
+    memset(acc, 0, sizeof acc);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
+            float f = s * xd[(size_t)t * ldd + (size_t)b];
+            for (l = 0; l < 8; l++) {
+                int32_t is = w[4 * l] * x[4 * l] + w[4 * l + 1] * x[4 * l + 1] + w[4 * l + 2] * x[4 * l + 2] + w[4 * l + 3] * x[4 * l + 3];
+                float p = f * (float)is;
+                acc[t][l] = acc[t][l] + p;
+            }
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__hsum8(acc[t]);
+}
+
+/* ---- 4d. AVX2 + FMA + F16C twins (x86-64; compiled with target attributes so the
+   header builds at plain -O2, selected only after a run-time CPU check) ---- */
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define UNIQL__HAVE_AVX2 1
+#include <immintrin.h>
+#define UNIQL__AVX2 __attribute__((target("avx2,fma,f16c")))
+
+UNIQL__AVX2 static float uniql__avx2_hsum(__m256 v)
+{
+    /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)): the order uniql__hsum8 reproduces */
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 8 weights of a float dtype as fp32 */
+UNIQL__AVX2 static __m256 uniql__avx2_load8(uniql_dtype dt, const unsigned char *p)
+{
+    if (dt == UNIQL_DTYPE_F32) return _mm256_loadu_ps((const float *)(const void *)p);
+    if (dt == UNIQL_DTYPE_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)), 16));
+}
+
+UNIQL__AVX2 static void uniql__fdot_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int e = 0, t;
+    __m256 a[UNIQL__NT][2];
+    for (t = 0; t < UNIQL__NT; t++) a[t][0] = a[t][1] = _mm256_setzero_ps();
+    for (; e + 16 <= L; e += 16) {
+        __m256 w0 = uniql__avx2_load8(dt, row + (size_t)e * es), w1 = uniql__avx2_load8(dt, row + (size_t)(e + 8) * es);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + e;
+            a[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), a[t][0]);
+            a[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), a[t][1]);
+        }
+    }
+    for (t = 0; t < nt; t++) {
+        float s = uniql__avx2_hsum(_mm256_add_ps(a[t][0], a[t][1]));
+        int c;
+        for (c = e; c < L; c++) s += uniql__load_f(dt, row, c) * X[(size_t)t * ldx + c];
+        out[t] = s;
+    }
+}
+
+UNIQL__AVX2 static void uniql__faxpy_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int e = 0, t;
+    for (; e + 8 <= L; e += 8) {
+        __m256 w = uniql__avx2_load8(dt, row + (size_t)e * es);
+        for (t = 0; t < nt; t++) {
+            float *y = Y + (size_t)t * ldy + e;
+            _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_set1_ps(coef[t]), w, _mm256_loadu_ps(y)));
+        }
+    }
+    for (; e < L; e++) {
+        float w = uniql__load_f(dt, row, e);
+        for (t = 0; t < nt; t++) Y[(size_t)t * ldy + e] += coef[t] * w;
+    }
+}
+
+/* 32 int8 weights of one block (Q4: q, Q4Z: u - z, Q8: q); element j in byte j */
+UNIQL__AVX2 static __m256i uniql__avx2_block(uniql_dtype dt, const unsigned char *blk, __m128i xr, __m128i zv)
+{
+    __m128i b, lo, hi, m = _mm_set1_epi8(15);
+    if (dt == UNIQL_DTYPE_Q8) return _mm256_loadu_si256((const __m256i *)(const void *)blk);
+    b = _mm_loadu_si128((const __m128i *)(const void *)blk);
+    lo = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(b, m), xr), zv);
+    hi = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(_mm_srli_epi16(b, 4), m), xr), zv);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+UNIQL__AVX2 static float uniql__avx2_scale(const uniql__qk *k, int g, __m128i *zv)
+{
+    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0;
+    *zv = _mm_set1_epi8((char)z);
+    return _cvtsh_ss(k->sc[g]);
+}
+
+UNIQL__AVX2 static void uniql__qdot_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                                         int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    __m256 acc[UNIQL__NT];
+    int b = 0, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w;
+        __m256 w0, w1, w2, w3, sv;
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
+        w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
+        w2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
+        w3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
+        sv = _mm256_set1_ps(s);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            __m256 p = _mm256_mul_ps(w0, _mm256_loadu_ps(x));
+            p = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), p);
+            p = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), p);
+            p = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), p);
+            acc[t] = _mm256_fmadd_ps(sv, p, acc[t]);
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
+}
+
+UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y,
+                                          size_t ldy, int nt)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    int b, t, g = -1;
+    float s = 0;
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w;
+        __m256 wf[4];
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        wf[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
+        wf[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
+        wf[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
+        wf[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
+        for (t = 0; t < nt; t++) {
+            __m256 cs = _mm256_set1_ps(coef[t] * s);
+            float *y = Y + (size_t)t * ldy + (size_t)b * 32;
+            int q;
+            for (q = 0; q < 4; q++) _mm256_storeu_ps(y + 8 * q, _mm256_fmadd_ps(cs, wf[q], _mm256_loadu_ps(y + 8 * q)));
+        }
+    }
+}
+
+UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                                          const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[UNIQL__NT];
+    int b, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
+    if (nt == 1) { /* the decode GEMV: one token, no inner loop */
+        for (b = 0; b < nb; b++) {
+            int gi = k->gb ? (b0 + b) / k->gb : 0;
+            __m256i w, aw, x, p;
+            if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+            w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+            x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)b * 32));
+            aw = _mm256_sign_epi8(w, w);
+            p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+            acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(s * xd[b]), _mm256_cvtepi32_ps(p)));
+        }
+        out[0] += uniql__avx2_hsum(acc[0]);
+        return;
+    }
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w, aw;
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        aw = _mm256_sign_epi8(w, w);
+        for (t = 0; t < nt; t++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)t * ldq + (size_t)b * 32));
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(s * xd[(size_t)t * ldd + (size_t)b]), _mm256_cvtepi32_ps(p)));
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
+}
+
+static int uniql__cpu_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif /* AVX2 */
+
+/* ---- 4e. NEON twins (AArch64). The I8ACT kernel keeps the AVX2 lane structure (two
+   int32x4 halves = lanes 0..7), so its results equal the scalar reference. ---- */
+#if !defined(UNIQL_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#define UNIQL__HAVE_NEON 1
+#include <arm_neon.h>
+
+static int8x16x2_t uniql__neon_block(uniql_dtype dt, const unsigned char *blk, int8x16_t xr, int8x16_t zv)
+{
+    int8x16x2_t r;
+    uint8x16_t b, m = vdupq_n_u8(15);
+    if (dt == UNIQL_DTYPE_Q8) {
+        r.val[0] = vld1q_s8((const int8_t *)blk);
+        r.val[1] = vld1q_s8((const int8_t *)blk + 16);
+        return r;
+    }
+    b = vld1q_u8(blk);
+    r.val[0] = vsubq_s8(veorq_s8(vreinterpretq_s8_u8(vandq_u8(b, m)), xr), zv);
+    r.val[1] = vsubq_s8(veorq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), xr), zv);
+    return r;
+}
+
+/* lane l = sum of the products of bytes 4l..4l+3 */
+static int32x4_t uniql__neon_dot4(int8x16_t a, int8x16_t b)
+{
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(vdupq_n_s32(0), a, b);
+#else
+    int16x8_t p0 = vmull_s8(vget_low_s8(a), vget_low_s8(b)), p1 = vmull_s8(vget_high_s8(a), vget_high_s8(b));
+    return vpaddlq_s16(vpaddq_s16(p0, p1));
+#endif
+}
+
+static float uniql__neon_hsum(float32x4_t lo, float32x4_t hi)
+{
+    float32x4_t s = vaddq_f32(lo, hi);
+    return (vgetq_lane_f32(s, 0) + vgetq_lane_f32(s, 2)) + (vgetq_lane_f32(s, 1) + vgetq_lane_f32(s, 3));
+}
+
+static float uniql__neon_scale(const uniql__qk *k, int g, int8x16_t *zv)
+{
+    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0;
+    *zv = vdupq_n_s8((int8_t)z);
+    return uniql_fp16_to_fp32(k->sc[g]);
+}
+
+static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                              const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
+    float32x4_t alo[UNIQL__NT], ahi[UNIQL__NT];
+    int b, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) alo[t] = ahi[t] = vdupq_n_f32(0);
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        int8x16x2_t w;
+        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        for (t = 0; t < nt; t++) {
+            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
+            float32x4_t f = vdupq_n_f32(s * xd[(size_t)t * ldd + (size_t)b]);
+            alo[t] = vaddq_f32(alo[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[0], vld1q_s8(x)))));
+            ahi[t] = vaddq_f32(ahi[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[1], vld1q_s8(x + 16)))));
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__neon_hsum(alo[t], ahi[t]);
+}
+
+static void uniql__qdot_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                             int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
+    float32x4_t acc[UNIQL__NT];
+    int b, t, g = -1, q;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = vdupq_n_f32(0);
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        int8x16x2_t w;
+        float32x4_t wf[8];
+        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        for (q = 0; q < 2; q++) {
+            int16x8_t l = vmovl_s8(vget_low_s8(w.val[q])), h = vmovl_s8(vget_high_s8(w.val[q]));
+            wf[4 * q + 0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(l)));
+            wf[4 * q + 1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(l)));
+            wf[4 * q + 2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(h)));
+            wf[4 * q + 3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(h)));
+        }
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            float32x4_t p = vmulq_f32(wf[0], vld1q_f32(x));
+            for (q = 1; q < 8; q++) p = vfmaq_f32(p, wf[q], vld1q_f32(x + 4 * q));
+            acc[t] = vfmaq_f32(acc[t], vdupq_n_f32(s), p);
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += vaddvq_f32(acc[t]);
+}
+
+static void uniql__fdot_neon(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    int e, t;
+    if (dt != UNIQL_DTYPE_F32) { uniql__fdot_scalar(dt, row, L, X, ldx, nt, out); return; }
+    for (t = 0; t < nt; t++) {
+        const float *w = (const float *)(const void *)row, *x = X + (size_t)t * ldx;
+        float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
+        float s;
+        for (e = 0; e + 8 <= L; e += 8) {
+            a0 = vfmaq_f32(a0, vld1q_f32(w + e), vld1q_f32(x + e));
+            a1 = vfmaq_f32(a1, vld1q_f32(w + e + 4), vld1q_f32(x + e + 4));
+        }
+        s = vaddvq_f32(vaddq_f32(a0, a1));
+        for (; e < L; e++) s += w[e] * x[e];
+        out[t] = s;
+    }
+}
+#endif /* NEON */
+
+/* ---- 4f. Kernel selection ---- */
+
+static int uniql__isa_resolve(int kernel)
+{
+    int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
+    if (isa == UNIQL_KERNEL_SCALAR) return UNIQL_KERNEL_SCALAR;
+#if defined(UNIQL__HAVE_AVX2)
+    if ((isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_AVX2) && uniql__cpu_avx2()) return UNIQL_KERNEL_AVX2;
+#endif
+#if defined(UNIQL__HAVE_NEON)
+    if (isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_NEON) return UNIQL_KERNEL_NEON;
+#endif
+    return isa == UNIQL_KERNEL_AUTO ? UNIQL_KERNEL_SCALAR : 0;
+}
+
+static int uniql__kernels_for(int isa, uniql__kernels *k)
+{
+    k->fdot = uniql__fdot_scalar;
+    k->faxpy = uniql__faxpy_scalar;
+    k->qdot = uniql__qdot_scalar;
+    k->qaxpy = uniql__qaxpy_scalar;
+    k->qdot8 = uniql__qdot8_scalar;
+    if (isa == UNIQL_KERNEL_SCALAR) return 1;
+#if defined(UNIQL__HAVE_AVX2)
+    if (isa == UNIQL_KERNEL_AVX2) {
+        k->fdot = uniql__fdot_avx2;
+        k->faxpy = uniql__faxpy_avx2;
+        k->qdot = uniql__qdot_avx2;
+        k->qaxpy = uniql__qaxpy_avx2;
+        k->qdot8 = uniql__qdot8_avx2;
+        return 1;
+    }
+#endif
+#if defined(UNIQL__HAVE_NEON)
+    if (isa == UNIQL_KERNEL_NEON) {
+        k->fdot = uniql__fdot_neon;
+        k->qdot = uniql__qdot_neon;
+        k->qdot8 = uniql__qdot8_neon;
+        return 1;
+    }
+#endif
+    return 0;
+}
 
 /* =====================================================================================
    IMPL 5. Linear algebra (Jacobi SVD, eigen, correlations, ridge leverage, QA-SVD)
