@@ -1429,6 +1429,113 @@ UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const
 /* Release what uniql_packed_open allocated (NULL or zeroed is fine). */
 UNIQLDEF void uniql_packed_free(uniql_packed *p);
 
+/* ---- Model layer: what a packed model holds, and the loader ----
+   Tensor names (all vectors are F32, 1 x n; matrices keep the dtype, orientation and
+   storage order they had in the uniql_model that was packed):
+     embed, lm_head (absent when tied), final_norm,
+     layers.L.norm, layers.L.mlp_norm,
+     layers.L.attn.{q,k,v,o}, layers.L.attn.{q,k,v,o}_bias,
+     layers.L.mlp.{gate,up,down}, layers.L.mlp.{gate,up,down}_bias,
+     layers.L.mamba.{in_z,in_x,in_B,in_C,in_dt,out}, layers.L.mamba.bias_{z,x,B,C,dt},
+     layers.L.mamba.{conv_x,conv_B,conv_C} ([channel][conv_kernel]),
+     layers.L.mamba.conv_bias_{x,B,C}, layers.L.mamba.{A_log,D,dt_bias,norm,out_bias};
+     an LSAQ upgrade copy of a layer matrix is the same name + "@8" (e.g. a Q8 copy).
+   "meta" object:
+     "kind": "uniql-model", "n_layers": L,
+     "rope_pairs": per layer null or the n_kv_heads x head_dim/2 original pair indices of
+                   the stored (sorted) q/k rows, each head's list in importance order,
+     "rates": [r_0 < r_1 < ...] global pruning rates, "kept": per rate, per layer
+              [qk_dim, v_dim, d_int, head_dim_kept, state_kept] (0 where a layer has no
+              such part),
+     "block_influence", "lsaq": per-layer importance (optional; 1 - cos, 1 - Jaccard),
+     "upgrades": per layer 0/1, whether "@8" copies exist.
+   Pruning at load is pure view arithmetic on the sorted layout (API 6 PRUNED LAYOUTS):
+   q/k/v rows and a transposed o_proj's storage rows are per-head blocks (kept prefix of
+   each), gate/up rows and a transposed down_proj's storage rows are a prefix, Mamba z/x
+   and a transposed out_proj per head, B/C per group. No weight byte is copied or
+   requantized; only the small fp32 vectors of pruned per-head parts (biases, conv taps,
+   gated-norm weights) and the kept RoPE lists are gathered into the model's storage.
+
+   LSAQ bit plans. The file may carry 8-bit copies of the layers pack was told could be
+   upgraded (tools/pack --bits-budget-mb: the layers the plan upgrades at that budget).
+   We chose stored copies over requantizing at load: the device then never needs the
+   fp weights (which a .uniql does not hold), loading stays zero-copy, and the cost is
+   file size only for layers that may be upgraded. A layer without a copy stays at the
+   base width whatever the plan says (its upgrade is priced at 0 extra bytes so the plan
+   stays monotone); uniql_packed_plan_bits reports the widths actually loadable. */
+#define UNIQL_PACK_MAX_RATES 64
+
+typedef struct uniql_pack_kept {
+    int qk_dim, v_dim, d_int, head_dim_kept, state_kept;
+} uniql_pack_kept;
+
+typedef struct uniql_pack_model_desc {
+    const char *config_json;        /* config.json text of the model (required) */
+    size_t config_len;
+    int n_rates;                    /* 0..UNIQL_PACK_MAX_RATES rate tables */
+    const double *rates;            /* strictly ascending, in [0, 1) */
+    const uniql_pack_kept *kept;    /* n_rates x n_layers kept sizes */
+    const double *block_influence;  /* n_layers or NULL */
+    const double *lsaq_importance;  /* n_layers or NULL */
+    const uniql_model *upgrade;     /* NULL or a model of identical shapes (e.g. Q8 weights) */
+    const unsigned char *upgrade_layers;  /* n_layers flags: layers of `upgrade` stored as "@8" */
+} uniql_pack_model_desc;
+
+/* Pack a (sorted, quantized) model into a .uniql image, as uniql_pack_write (the caller
+   frees *out with uniql_free_buffer). Every view of `m` must be unpruned (kept sizes ==
+   config sizes); rope_pairs, when present, are stored. Errors: UNIQL_ERR_INVALID_ARG,
+   UNIQL_ERR_SHAPE (kept sizes in a table outside the config, a model that is already
+   pruned, upgrade shapes differing), those of uniql_pack_write. */
+UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
+                                       void **out, size_t *out_size, uniql_error *err);
+
+/* Rate tables of an open packed model: *n_rates (<= cap written to rates). */
+UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, int cap, int *n_rates,
+                                         uniql_error *err);
+/* Kept sizes of every layer (n_layers entries) for rate table `rate_index`, or the full
+   sizes for rate_index = -1. Errors: UNIQL_ERR_RANGE (no such table), UNIQL_ERR_FORMAT. */
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_pack_kept *kept,
+                                        uniql_error *err);
+/* Per-layer importance "block_influence" or "lsaq" (n_layers doubles).
+   UNIQL_ERR_MISSING if the file has none. */
+UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char *which, double *out,
+                                              uniql_error *err);
+
+/* Build a runnable model from an open packed file: `kept` (n_layers entries, NULL = full)
+   selects the pruning, `bits` (n_layers entries of 4 or 8, NULL = all 4) the layers
+   loaded from their "@8" copies (a layer without a copy stays at its base width). Every
+   weight matrix is a view into the file buffer. The model owns only its layer table,
+   gathered vectors and RoPE lists (uniql_model_free); p and its buffer must outlive it.
+   Errors: those of uniql_config_parse, UNIQL_ERR_MISSING (a tensor), UNIQL_ERR_SHAPE
+   (tensor shapes vs config, kept sizes out of range), UNIQL_ERR_UNSUPPORTED (pruning a
+   dimension the stored layout cannot cut as a prefix: o/down/out_proj not transposed,
+   q/k without rope_pairs), UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits,
+                                              void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* Bytes of weights a model references: for every matrix view, its storage rows x (row
+   bytes + scale and zero bytes), each distinct view counted once (tied lm_head once),
+   plus every fp32 vector. This is the resident weight memory of a model loaded from a
+   .uniql file (the bytes of the file it touches). */
+UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m);
+
+/* Memory-budget selection: the lowest-rate table (the largest kept model) whose
+   all-base-width weight bytes fit `budget`. *rate_index = -1 means the full model fits
+   (it is tried first). Errors: UNIQL_ERR_BUDGET if even the highest rate does not fit
+   (*rate_index is then the highest rate and *bytes its size), errors of the loader. */
+UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
+                                               int *rate_index, uint64_t *bytes, uniql_error *err);
+
+/* LSAQ plan for a kept configuration: the widths {4, 8} per layer from the stored
+   importance `which` ("lsaq" or "block_influence") within `budget` bytes of weights
+   (uniql_lsaq_plan with the exact per-layer sizes of both copies at these kept sizes).
+   bits: n_layers ints; *total: bytes of the planned model. Errors: those of
+   uniql_lsaq_plan (UNIQL_ERR_BUDGET when even all-4-bit does not fit),
+   uniql_packed_importance, the loader. */
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_pack_kept *kept, const char *which,
+                                             uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
+                                             uniql_error *err);
+
 #ifdef __cplusplus
 }
 #endif
@@ -8514,6 +8621,592 @@ UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const
         if (c < 0) lo = mid + 1; else hi = mid - 1;
     }
     return NULL;
+}
+
+/* ---- model layer ---- */
+
+enum { UNIQL__PD_HID, UNIQL__PD_Q_QK, UNIQL__PD_KV_QK, UNIQL__PD_KV_V, UNIQL__PD_H_V, UNIQL__PD_INT,
+       UNIQL__PD_SH_P, UNIQL__PD_SG_N, UNIQL__PD_SH };
+
+/* one tensor of a layer: kind 0 matrix (cut 0: rows pruned, 1: input columns pruned),
+   1 vector (width floats per channel) */
+typedef struct uniql__pk_spec {
+    const char *name;
+    int kind, dim, cut, conv, attn, mlp, mamba, decoder_only;
+    size_t off;
+} uniql__pk_spec;
+
+#define UNIQL__PKM(nm, member, dim, cut, a, ml, mb) {nm, 0, dim, cut, 0, a, ml, mb, 0, offsetof(uniql_layer, member)}
+#define UNIQL__PKV(nm, member, dim, conv, a, ml, mb) {nm, 1, dim, 0, conv, a, ml, mb, 0, offsetof(uniql_layer, member)}
+static const uniql__pk_spec uniql__pk_specs[] = {
+    {"norm", 1, UNIQL__PD_HID, 0, 0, 0, 0, 0, 0, offsetof(uniql_layer, norm)},
+    {"mlp_norm", 1, UNIQL__PD_HID, 0, 0, 0, 0, 0, 1, offsetof(uniql_layer, mlp_norm)},
+    UNIQL__PKM("attn.q", attn.q, UNIQL__PD_Q_QK, 0, 1, 0, 0),
+    UNIQL__PKM("attn.k", attn.k, UNIQL__PD_KV_QK, 0, 1, 0, 0),
+    UNIQL__PKM("attn.v", attn.v, UNIQL__PD_KV_V, 0, 1, 0, 0),
+    UNIQL__PKM("attn.o", attn.o, UNIQL__PD_H_V, 1, 1, 0, 0),
+    UNIQL__PKV("attn.q_bias", attn.q_bias, UNIQL__PD_Q_QK, 0, 1, 0, 0),
+    UNIQL__PKV("attn.k_bias", attn.k_bias, UNIQL__PD_KV_QK, 0, 1, 0, 0),
+    UNIQL__PKV("attn.v_bias", attn.v_bias, UNIQL__PD_KV_V, 0, 1, 0, 0),
+    UNIQL__PKV("attn.o_bias", attn.o_bias, UNIQL__PD_HID, 0, 1, 0, 0),
+    UNIQL__PKM("mlp.gate", mlp.gate, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKM("mlp.up", mlp.up, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKM("mlp.down", mlp.down, UNIQL__PD_INT, 1, 0, 1, 0),
+    UNIQL__PKV("mlp.gate_bias", mlp.gate_bias, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKV("mlp.up_bias", mlp.up_bias, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKV("mlp.down_bias", mlp.down_bias, UNIQL__PD_HID, 0, 0, 1, 0),
+    UNIQL__PKM("mamba.in_z", mamba.in_z, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_x", mamba.in_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_B", mamba.in_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_C", mamba.in_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_dt", mamba.in_dt, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.out", mamba.out, UNIQL__PD_SH_P, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_z", mamba.bias_z, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_x", mamba.bias_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_B", mamba.bias_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_C", mamba.bias_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_dt", mamba.bias_dt, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_x", mamba.conv_x, UNIQL__PD_SH_P, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_B", mamba.conv_B, UNIQL__PD_SG_N, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_C", mamba.conv_C, UNIQL__PD_SG_N, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_x", mamba.conv_bias_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_B", mamba.conv_bias_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_C", mamba.conv_bias_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.A_log", mamba.A_log, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.D", mamba.D, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.dt_bias", mamba.dt_bias, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.norm", mamba.norm, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.out_bias", mamba.out_bias, UNIQL__PD_HID, 0, 0, 0, 1)
+};
+#define UNIQL__PK_NSPEC ((int)(sizeof uniql__pk_specs / sizeof uniql__pk_specs[0]))
+
+static int uniql__pk_applies(const uniql__pk_spec *s, uniql_block_type t)
+{
+    int has_attn = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION;
+    int has_mlp = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP;
+    if (s->decoder_only) return t == UNIQL_BLOCK_DECODER;
+    if (s->attn) return has_attn;
+    if (s->mlp) return has_mlp;
+    if (s->mamba) return t == UNIQL_BLOCK_MAMBA;
+    return 1;
+}
+
+/* blocks, full block length, kept block length of a dimension */
+static void uniql__pk_dim(const uniql_config *c, const uniql_pack_kept *k, int dim, int *nb, int *fb, int *kb)
+{
+    switch (dim) {
+    case UNIQL__PD_Q_QK: *nb = c->n_heads; *fb = c->head_dim; *kb = k->qk_dim; break;
+    case UNIQL__PD_KV_QK: *nb = c->n_kv_heads; *fb = c->head_dim; *kb = k->qk_dim; break;
+    case UNIQL__PD_KV_V: *nb = c->n_kv_heads; *fb = c->head_dim; *kb = k->v_dim; break;
+    case UNIQL__PD_H_V: *nb = c->n_heads; *fb = c->head_dim; *kb = k->v_dim; break;
+    case UNIQL__PD_INT: *nb = 1; *fb = c->intermediate_size; *kb = k->d_int; break;
+    case UNIQL__PD_SH_P: *nb = c->ssm_heads; *fb = c->ssm_head_dim; *kb = k->head_dim_kept; break;
+    case UNIQL__PD_SG_N: *nb = c->ssm_groups; *fb = c->ssm_state; *kb = k->state_kept; break;
+    case UNIQL__PD_SH: *nb = 1; *fb = c->ssm_heads; *kb = c->ssm_heads; break;
+    default: *nb = 1; *fb = c->hidden_size; *kb = c->hidden_size; break;
+    }
+}
+
+static void uniql__pk_full_kept(const uniql_config *c, int l, uniql_pack_kept *k)
+{
+    int t = c->block[l];
+    memset(k, 0, sizeof *k);
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) { k->qk_dim = c->head_dim; k->v_dim = c->head_dim; }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size;
+    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim_kept = c->ssm_head_dim; k->state_kept = c->ssm_state; }
+}
+
+static void uniql__pk_layer_kept(const uniql_layer *ly, uniql_pack_kept *k)
+{
+    memset(k, 0, sizeof *k);
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { k->qk_dim = ly->attn.qk_dim; k->v_dim = ly->attn.v_dim; }
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) k->d_int = ly->mlp.d_int;
+    if (ly->type == UNIQL_BLOCK_MAMBA) { k->head_dim_kept = ly->mamba.head_dim_kept; k->state_kept = ly->mamba.state_kept; }
+}
+
+/* kept sizes allowed for layer l: within the config, even q/k with RoPE, norm groups */
+static int uniql__pk_kept_ok(const uniql_config *c, int l, const uniql_pack_kept *k)
+{
+    uniql_pack_kept f;
+    uniql__pk_full_kept(c, l, &f);
+    if (k->qk_dim < 0 || k->v_dim < 0 || k->d_int < 0 || k->head_dim_kept < 0 || k->state_kept < 0) return 0;
+    if (k->qk_dim > f.qk_dim || k->v_dim > f.v_dim || k->d_int > f.d_int || k->head_dim_kept > f.head_dim_kept ||
+        k->state_kept > f.state_kept) return 0;
+    if ((f.qk_dim && (k->qk_dim < 1 || k->v_dim < 1 || (c->rope_type != UNIQL_ROPE_NONE && k->qk_dim % 2))) ||
+        (f.d_int && k->d_int < 1) || (f.head_dim_kept && (k->head_dim_kept < 1 || k->state_kept < 1)))
+        return 0;
+    if (f.head_dim_kept && (c->ssm_heads * k->head_dim_kept) % c->gated_norm_groups) return 0;
+    return 1;
+}
+
+static void uniql__sb_kept(uniql__sb *b, const uniql_pack_kept *k)
+{
+    uniql__sb_fmt(b, "[%d,%d,%d,%d,%d]", k->qk_dim, k->v_dim, k->d_int, k->head_dim_kept, k->state_kept);
+}
+
+static void uniql__sb_doubles(uniql__sb *b, const char *key, const double *v, int n)
+{
+    int i;
+    uniql__sb_fmt(b, ",\"%s\":[", key);
+    for (i = 0; i < n; i++) uniql__sb_fmt(b, i ? ",%.17g" : "%.17g", v[i]);
+    uniql__sb_str(b, "]");
+}
+
+UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
+                                       void **out, size_t *out_size, uniql_error *err)
+{
+    const uniql_config *c;
+    uniql_pack_input *in = NULL;
+    char *names = NULL;
+    uniql__sb mb;
+    int L, l, s, i, n = 0, cap;
+    uniql_result r = UNIQL_OK;
+    const size_t NL = 64;
+    memset(&mb, 0, sizeof mb);
+    mb.user = alloc_user;
+    if (out) *out = NULL;
+    if (!m || !d || !d->config_json || !out || !out_size || d->n_rates < 0 || d->n_rates > UNIQL_PACK_MAX_RATES ||
+        (d->n_rates && (!d->rates || !d->kept)) || (d->upgrade && !d->upgrade_layers))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: NULL or out-of-range argument");
+    c = &m->config;
+    L = c->n_layers;
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < L; l++) {
+        uniql_pack_kept k, f;
+        uniql__pk_layer_kept(&m->layers[l], &k);
+        uniql__pk_full_kept(c, l, &f);
+        if (memcmp(&k, &f, sizeof k))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d is already pruned (pack the full sorted model)", l);
+        for (i = 0; i < d->n_rates; i++)
+            if (!uniql__pk_kept_ok(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]))
+                return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: rate table %d, layer %d: kept sizes out of range", i, l);
+    }
+    for (i = 0; i < d->n_rates; i++)
+        if (!(d->rates[i] >= 0 && d->rates[i] < 1) || (i && !(d->rates[i] > d->rates[i - 1])))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: rates must ascend strictly in [0, 1)");
+    cap = 3 + L * UNIQL__PK_NSPEC * 2;
+    in = (uniql_pack_input *)UNIQL_MALLOC(sizeof(*in) * (size_t)cap, alloc_user);
+    names = (char *)UNIQL_MALLOC(NL * (size_t)cap, alloc_user);
+    if (!in || !names) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory"); goto done; }
+#define UNIQL__PK_ADD(view, ...) do { snprintf(names + NL * (size_t)n, NL, __VA_ARGS__); \
+        in[n].name = names + NL * (size_t)n; in[n].m = (view); n++; } while (0)
+    UNIQL__PK_ADD(m->embed, "embed");
+    if (!c->tie_embeddings) UNIQL__PK_ADD(m->lm_head, "lm_head");
+    UNIQL__PK_ADD(uniql_matrix_f32(m->final_norm, 1, c->hidden_size, (size_t)c->hidden_size), "final_norm");
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql_pack_kept f;
+        uniql__pk_full_kept(c, l, &f);
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            if (sp->kind == 0) {
+                const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)ly + sp->off);
+                if (!w->data) continue;
+                UNIQL__PK_ADD(*w, "layers.%d.%s", l, sp->name);
+                if (d->upgrade && d->upgrade_layers[l]) {
+                    const uniql_matrix *u = (const uniql_matrix *)(const void *)((const char *)&d->upgrade->layers[l] + sp->off);
+                    if (!u->data || u->rows != w->rows || u->cols != w->cols || u->transposed != w->transposed) {
+                        r = uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d %s: upgrade copy differs in shape", l, sp->name);
+                        goto done;
+                    }
+                    UNIQL__PK_ADD(*u, "layers.%d.%s@8", l, sp->name);
+                }
+            } else {
+                const float *v = *(const float *const *)(const void *)((const char *)ly + sp->off);
+                int nb, fb, kb;
+                if (!v) continue;
+                uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+                UNIQL__PK_ADD(uniql_matrix_f32(v, 1, nb * fb * (sp->conv ? c->conv_kernel : 1), 0), "layers.%d.%s", l, sp->name);
+            }
+        }
+    }
+#undef UNIQL__PK_ADD
+    /* meta */
+    uniql__sb_fmt(&mb, "{\"kind\":\"uniql-model\",\"n_layers\":%d,\"rope_pairs\":[", L);
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        if (l) uniql__sb_str(&mb, ",");
+        if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && ly->attn.rope_pairs &&
+            c->rope_type != UNIQL_ROPE_NONE) {
+            int j, np = c->n_kv_heads * (c->head_dim / 2);
+            uniql__sb_str(&mb, "[");
+            for (j = 0; j < np; j++) uniql__sb_fmt(&mb, j ? ",%d" : "%d", ly->attn.rope_pairs[j]);
+            uniql__sb_str(&mb, "]");
+        } else uniql__sb_str(&mb, "null");
+    }
+    uniql__sb_str(&mb, "],\n\"rates\":[");
+    for (i = 0; i < d->n_rates; i++) uniql__sb_fmt(&mb, i ? ",%.17g" : "%.17g", d->rates[i]);
+    uniql__sb_str(&mb, "],\n\"kept\":[");
+    for (i = 0; i < d->n_rates; i++) {
+        uniql__sb_str(&mb, i ? ",\n[" : "[");
+        for (l = 0; l < L; l++) {
+            if (l) uniql__sb_str(&mb, ",");
+            uniql__sb_kept(&mb, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
+        }
+        uniql__sb_str(&mb, "]");
+    }
+    uniql__sb_str(&mb, "]");
+    if (d->block_influence) uniql__sb_doubles(&mb, "block_influence", d->block_influence, L);
+    if (d->lsaq_importance) uniql__sb_doubles(&mb, "lsaq", d->lsaq_importance, L);
+    uniql__sb_str(&mb, ",\"upgrades\":[");
+    for (l = 0; l < L; l++) uniql__sb_str(&mb, l ? (d->upgrade && d->upgrade_layers[l] ? ",1" : ",0") : (d->upgrade && d->upgrade_layers[l] ? "1" : "0"));
+    uniql__sb_str(&mb, "]}");
+    if (mb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)"); goto done; }
+    r = uniql_pack_write(d->config_json, d->config_len, mb.p, mb.n, in, n, alloc_user, out, out_size, err);
+done:
+    if (mb.p) UNIQL_FREE(mb.p, alloc_user);
+    if (in) UNIQL_FREE(in, alloc_user);
+    if (names) UNIQL_FREE(names, alloc_user);
+    return r;
+}
+
+/* ---- reading the meta tables ---- */
+
+static const uniql_json *uniql__pk_meta_array(const uniql_packed *p, const char *key, int count)
+{
+    const uniql_json *a = p ? uniql_json_get(p->meta, key) : NULL;
+    if (!a || a->type != UNIQL_JSON_ARRAY || (count >= 0 && a->count != count)) return NULL;
+    return a;
+}
+
+static int uniql__pk_n_layers(const uniql_packed *p)
+{
+    int n;
+    const uniql_json *k = p ? uniql_json_get(p->meta, "kind") : NULL;
+    if (!k || k->type != UNIQL_JSON_STRING || strcmp(k->str, "uniql-model")) return -1;
+    if (!uniql__json_int(uniql_json_get(p->meta, "n_layers"), 1, UNIQL_MAX_LAYERS, &n)) return -1;
+    return n;
+}
+
+UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, int cap, int *n_rates, uniql_error *err)
+{
+    const uniql_json *a = uniql__pk_meta_array(p, "rates", -1), *e;
+    int i;
+    if (!n_rates || cap < 0 || (cap && !rates)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    *n_rates = 0;
+    if (!a || a->count > UNIQL_PACK_MAX_RATES) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no valid \"rates\"");
+    for (i = 0, e = a->child; e; e = e->next, i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !(e->number >= 0 && e->number < 1)) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate %d invalid", i);
+        if (i < cap) rates[i] = e->number;
+    }
+    *n_rates = a->count;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_pack_kept *kept, uniql_error *err)
+{
+    uniql_config c;
+    const uniql_json *a, *row, *e;
+    int L = uniql__pk_n_layers(p), l;
+    uniql_result r;
+    if (!p || !kept) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model (meta kind / n_layers)");
+    r = uniql_config_parse(p->config_json, p->config_len, p->alloc_user, &c, err);
+    if (r != UNIQL_OK) return r;
+    if (c.n_layers != L) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: meta has %d layers, config %d", L, c.n_layers);
+    if (rate_index < 0) {
+        for (l = 0; l < L; l++) uniql__pk_full_kept(&c, l, &kept[l]);
+        return UNIQL_OK;
+    }
+    a = uniql__pk_meta_array(p, "kept", -1);
+    if (!a) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no \"kept\" tables");
+    if (rate_index >= a->count) return uniql__fail(err, UNIQL_ERR_RANGE, "uniql: no rate table %d (%d stored)", rate_index, a->count);
+    row = uniql_json_at(a, rate_index);
+    if (!row || row->type != UNIQL_JSON_ARRAY || row->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d ill-formed", rate_index);
+    for (l = 0, e = row->child; e; e = e->next, l++) {
+        int v[5], j;
+        const uniql_json *x = e->type == UNIQL_JSON_ARRAY && e->count == 5 ? e->child : NULL;
+        for (j = 0; j < 5; j++, x = x ? x->next : NULL)
+            if (!uniql__json_int(x, 0, 0x7fffffff, &v[j])) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d layer %d ill-formed", rate_index, l);
+        kept[l].qk_dim = v[0]; kept[l].v_dim = v[1]; kept[l].d_int = v[2]; kept[l].head_dim_kept = v[3]; kept[l].state_kept = v[4];
+        if (!uniql__pk_kept_ok(&c, l, &kept[l])) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: rate table %d layer %d kept sizes out of range", rate_index, l);
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char *which, double *out, uniql_error *err)
+{
+    int L = uniql__pk_n_layers(p), l;
+    const uniql_json *a, *e;
+    if (!p || !which || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    a = uniql_json_get(p->meta, which);
+    if (!a) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: the file stores no \"%s\" importance", which);
+    if (a->type != UNIQL_JSON_ARRAY || a->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\" ill-formed", which);
+    for (l = 0, e = a->child; e; e = e->next, l++) {
+        if (e->type != UNIQL_JSON_NUMBER) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\"[%d] not a number", which, l);
+        out[l] = e->number;
+    }
+    return UNIQL_OK;
+}
+
+/* the view of a pruned dimension: per-block kept prefix of the storage rows */
+static uniql_result uniql__pk_cut(const uniql_matrix *full, int cut, int nb, int fb, int kb, uniql_matrix *out)
+{
+    *out = *full;
+    if (kb == fb) return UNIQL_OK;
+    if ((cut == 0) == (full->transposed != 0)) return UNIQL_ERR_UNSUPPORTED;   /* not a storage-row cut */
+    if (cut == 0) out->rows = nb * kb; else out->cols = nb * kb;
+    if (nb > 1) { out->block = kb; out->block_stride = fb; }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pk_matrix(const uniql_packed *p, const char *name, int rows, int cols, const uniql_matrix **m,
+                                     uniql_error *err)
+{
+    const uniql_pack_tensor *t = uniql_packed_find(p, name);
+    if (!t) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: tensor '%s' missing", name);
+    if (t->m.rows != rows || t->m.cols != cols)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' is %dx%d, config expects %dx%d", name, t->m.rows, t->m.cols, rows, cols);
+    *m = &t->m;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pk_vector(const uniql_packed *p, const char *name, int n, const float **v, uniql_error *err)
+{
+    const uniql_matrix *m = NULL;
+    UNIQL__TRY(uniql__pk_matrix(p, name, 1, n, &m, err));
+    if (m->dtype != UNIQL_DTYPE_F32) return uniql__fail(err, UNIQL_ERR_DTYPE, "uniql: vector '%s' is not F32", name);
+    *v = (const float *)m->data;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits,
+                                              void *alloc_user, uniql_model **out, uniql_error *err)
+{
+    uniql_model *m;
+    uniql_config *c;
+    const uniql_json *pairs_all, *ups;
+    const uniql_matrix *w = NULL;
+    char name[96];
+    int L, l, s;
+    uniql_result r;
+    if (!p || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    *out = NULL;
+    L = uniql__pk_n_layers(p);
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model (meta kind / n_layers)");
+    m = (uniql_model *)UNIQL_MALLOC(sizeof *m, alloc_user);
+    if (!m) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    memset(m, 0, sizeof *m);
+    m->alloc_user = alloc_user;
+    c = &m->config;
+#define UNIQL__PK_TRY(expr) do { r = (expr); if (r != UNIQL_OK) goto fail; } while (0)
+    UNIQL__PK_TRY(uniql_config_parse(p->config_json, p->config_len, alloc_user, c, err));
+    if (c->n_layers != L) { r = uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: meta has %d layers, config %d", L, c->n_layers); goto fail; }
+    pairs_all = uniql__pk_meta_array(p, "rope_pairs", L);
+    ups = uniql__pk_meta_array(p, "upgrades", L);
+    if (!pairs_all || !ups) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta lacks rope_pairs / upgrades"); goto fail; }
+    m->layers = (uniql_layer *)uniql__own(&m->storage, sizeof(uniql_layer) * (size_t)L, alloc_user);
+    if (!m->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+    memset(m->layers, 0, sizeof(uniql_layer) * (size_t)L);
+    UNIQL__PK_TRY(uniql__pk_matrix(p, "embed", c->vocab_size, c->hidden_size, &w, err));
+    m->embed = *w;
+    if (c->tie_embeddings) m->lm_head = m->embed;
+    else { UNIQL__PK_TRY(uniql__pk_matrix(p, "lm_head", c->vocab_size, c->hidden_size, &w, err)); m->lm_head = *w; }
+    UNIQL__PK_TRY(uniql__pk_vector(p, "final_norm", c->hidden_size, &m->final_norm, err));
+    for (l = 0; l < L; l++) {
+        uniql_layer *ly = &m->layers[l];
+        uniql_pack_kept f, k;
+        const uniql_json *up = uniql_json_at(ups, l), *pj = uniql_json_at(pairs_all, l);
+        int use8 = bits && bits[l] == 8 && up && up->type == UNIQL_JSON_NUMBER && up->number == 1;
+        ly->type = (uniql_block_type)c->block[l];
+        uniql__pk_full_kept(c, l, &f);
+        k = kept ? kept[l] : f;
+        if (!uniql__pk_kept_ok(c, l, &k)) { r = uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: layer %d: kept sizes out of range", l); goto fail; }
+        ly->attn.qk_dim = k.qk_dim; ly->attn.v_dim = k.v_dim; ly->mlp.d_int = k.d_int;
+        ly->mamba.head_dim_kept = k.head_dim_kept; ly->mamba.state_kept = k.state_kept;
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            int nb, fb, kb, rows, cols;
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+            kb = 0;
+            { int a, b; uniql__pk_dim(c, &k, sp->dim, &a, &b, &kb); }
+            if (sp->kind == 0) {
+                uniql_matrix *dst = (uniql_matrix *)(void *)((char *)ly + sp->off);
+                rows = sp->cut ? c->hidden_size : nb * fb;
+                cols = sp->cut ? nb * fb : c->hidden_size;
+                if (!strcmp(sp->name, "mlp.gate") && c->mlp_act != UNIQL_MLP_SWIGLU) continue;
+                snprintf(name, sizeof name, "layers.%d.%s%s", l, sp->name, use8 ? "@8" : "");
+                UNIQL__PK_TRY(uniql__pk_matrix(p, name, rows, cols, &w, err));
+                r = uniql__pk_cut(w, sp->cut, nb, fb, kb, dst);
+                if (r != UNIQL_OK) {
+                    uniql__fail(err, r, "uniql: layer %d %s: pruning needs the %s dimension as storage rows", l, sp->name,
+                                sp->cut ? "input" : "output");
+                    goto fail;
+                }
+            } else {
+                const float **dst = (const float **)(void *)((char *)ly + sp->off);
+                const float *v;
+                int width = sp->conv ? c->conv_kernel : 1;
+                snprintf(name, sizeof name, "layers.%d.%s", l, sp->name);
+                if (!uniql_packed_find(p, name)) continue;   /* optional vectors; required ones: model check */
+                UNIQL__PK_TRY(uniql__pk_vector(p, name, nb * fb * width, &v, err));
+                if (kb == fb) *dst = v;
+                else {   /* gather the kept prefix of every block (a few KB) */
+                    float *g = (float *)uniql__own(&m->storage, sizeof(float) * (size_t)nb * (size_t)kb * (size_t)width, alloc_user);
+                    int b;
+                    if (!g) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+                    for (b = 0; b < nb; b++)
+                        memcpy(g + (size_t)b * (size_t)kb * (size_t)width, v + (size_t)b * (size_t)fb * (size_t)width,
+                               sizeof(float) * (size_t)kb * (size_t)width);
+                    *dst = g;
+                }
+            }
+        }
+        /* kept RoPE pair lists: the first qk_dim/2 entries of each KV head's list */
+        if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && pj && pj->type == UNIQL_JSON_ARRAY) {
+            int half = c->head_dim / 2, kp = k.qk_dim / 2, g, j, *rp;
+            const uniql_json *e;
+            if (c->rope_type == UNIQL_ROPE_NONE || pj->count != c->n_kv_heads * half) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope_pairs has %d entries, expected %d", l, pj->count, c->n_kv_heads * half);
+                goto fail;
+            }
+            rp = (int *)uniql__own(&m->storage, sizeof(int) * (size_t)(c->n_kv_heads * kp + 1), alloc_user);
+            if (!rp) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+            for (g = 0, e = pj->child; g < c->n_kv_heads; g++)
+                for (j = 0; j < half; j++, e = e->next) {
+                    int v;
+                    if (!uniql__json_int(e, 0, half - 1, &v)) {
+                        r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope pair index out of range", l);
+                        goto fail;
+                    }
+                    if (j < kp) rp[g * kp + j] = v;
+                }
+            ly->attn.rope_pairs = rp;
+        } else if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && k.qk_dim < c->head_dim &&
+                   c->rope_type != UNIQL_ROPE_NONE) {
+            r = uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "uniql: layer %d: q/k pruning needs stored rope_pairs", l);
+            goto fail;
+        }
+    }
+#undef UNIQL__PK_TRY
+    r = uniql_model_check(m, err);
+    if (r != UNIQL_OK) goto fail;
+    *out = m;
+    return UNIQL_OK;
+fail:
+    uniql_model_free(m);
+    return r;
+}
+
+static uint64_t uniql__view_bytes(const uniql_matrix *w)
+{
+    uint64_t S, per;
+    if (!w->data) return 0;
+    S = (uint64_t)(w->transposed ? w->cols : w->rows);
+    per = (uint64_t)w->stride;
+    if (uniql__pack_is_quant(w->dtype)) per += 2 * (uint64_t)w->scale_stride + (w->zeros ? (uint64_t)w->scale_stride : 0);
+    return S * per;
+}
+
+UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m)
+{
+    const uniql_config *c;
+    uint64_t b = 0;
+    int l, s;
+    if (!m || !m->layers) return 0;
+    c = &m->config;
+    b += uniql__view_bytes(&m->embed);
+    if (m->lm_head.data != m->embed.data) b += uniql__view_bytes(&m->lm_head);
+    b += 4 * (uint64_t)c->hidden_size;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql_pack_kept k;
+        uniql__pk_layer_kept(ly, &k);
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            int nb, fb, kb;
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            if (sp->kind == 0) { b += uniql__view_bytes((const uniql_matrix *)(const void *)((const char *)ly + sp->off)); continue; }
+            if (!*(const float *const *)(const void *)((const char *)ly + sp->off)) continue;
+            uniql__pk_dim(c, &k, sp->dim, &nb, &fb, &kb);
+            b += 4 * (uint64_t)nb * (uint64_t)kb * (uint64_t)(sp->conv ? c->conv_kernel : 1);
+        }
+    }
+    return b;
+}
+
+static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits, void *user,
+                                    uint64_t *bytes, uniql_error *err)
+{
+    uniql_model *m = NULL;
+    UNIQL__TRY(uniql_packed_model_load(p, kept, bits, user, &m, err));
+    *bytes = uniql_model_weight_bytes(m);
+    uniql_model_free(m);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
+                                               int *rate_index, uint64_t *bytes, uniql_error *err)
+{
+    uniql_pack_kept *k;
+    double rates[UNIQL_PACK_MAX_RATES];
+    int n, i, L = uniql__pk_n_layers(p);
+    uint64_t b = 0;
+    uniql_result r;
+    if (!rate_index || !bytes) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    UNIQL__TRY(uniql_packed_rates(p, rates, UNIQL_PACK_MAX_RATES, &n, err));
+    k = (uniql_pack_kept *)UNIQL_MALLOC(sizeof *k * (size_t)L, alloc_user);
+    if (!k) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    for (i = -1; i < n; i++) {
+        r = uniql_packed_kept(p, i, k, err);
+        if (r == UNIQL_OK) r = uniql__pk_bytes(p, k, NULL, alloc_user, &b, err);
+        if (r != UNIQL_OK) { UNIQL_FREE(k, alloc_user); return r; }
+        *rate_index = i;
+        *bytes = b;
+        if (b <= budget) { UNIQL_FREE(k, alloc_user); return UNIQL_OK; }
+    }
+    UNIQL_FREE(k, alloc_user);
+    return uniql__fail(err, UNIQL_ERR_BUDGET, "uniql: even the highest rate needs %llu bytes > budget %llu",
+                       (unsigned long long)b, (unsigned long long)budget);
+}
+
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_pack_kept *kept, const char *which,
+                                             uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
+                                             uniql_error *err)
+{
+    static const int widths[2] = {4, 8};
+    int L = uniql__pk_n_layers(p), l;
+    double *imp;
+    uint64_t *lb, base = 0, all4 = 0;
+    int *tmp;
+    uniql_result r;
+    if (!bits || !which) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    imp = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)L + sizeof(uint64_t) * 2 * (size_t)L + sizeof(int) * (size_t)L, alloc_user);
+    if (!imp) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    lb = (uint64_t *)(void *)(imp + L);
+    tmp = (int *)(void *)(lb + 2 * L);
+    r = uniql_packed_importance(p, which, imp, err);
+    /* per-layer sizes: load with all 4, then each layer alone at 8 (small models: cheap) */
+    for (l = 0; l < L; l++) tmp[l] = 4;
+    if (r == UNIQL_OK) r = uniql__pk_bytes(p, kept, tmp, alloc_user, &all4, err);
+    for (l = 0; l < L && r == UNIQL_OK; l++) {
+        uint64_t b8 = 0;
+        tmp[l] = 8;
+        r = uniql__pk_bytes(p, kept, tmp, alloc_user, &b8, err);
+        tmp[l] = 4;
+        lb[2 * l] = 0;
+        lb[2 * l + 1] = b8 >= all4 ? b8 - all4 : 0;   /* 0 when the layer has no 8-bit copy */
+    }
+    base = all4;
+    if (r == UNIQL_OK) {
+        r = uniql_lsaq_plan(L, imp, 2, widths, lb, base, budget, bits, total);
+        if (r != UNIQL_OK) uniql__fail(err, r, "uniql: LSAQ plan: %s (all-4-bit needs %llu bytes, budget %llu)",
+                                       uniql_result_string(r), (unsigned long long)base, (unsigned long long)budget);
+        else {
+            const uniql_json *ups = uniql__pk_meta_array(p, "upgrades", L);
+            for (l = 0; l < L; l++) {   /* report the widths that can actually be loaded */
+                const uniql_json *u = ups ? uniql_json_at(ups, l) : NULL;
+                if (!(u && u->type == UNIQL_JSON_NUMBER && u->number == 1)) bits[l] = 4;
+            }
+        }
+    }
+    UNIQL_FREE(imp, alloc_user);
+    return r;
 }
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
