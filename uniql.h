@@ -7965,7 +7965,7 @@ UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniq
 }
 
 /* bytes a view reaches: storage rows x row bytes + scales / zeros */
-static uint64_t uniql__view_bytes(const uniql_matrix *W)
+static uint64_t uniql__mview_bytes(const uniql_matrix *W)
 {
     uint64_t S = (uint64_t)uniql_matrix_storage_rows(W), L = (uint64_t)(W->transposed ? W->rows : W->cols), nb = (L + 31) / 32, ng;
     switch (W->dtype) {
@@ -7986,15 +7986,15 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
     int l;
     if (!m || !m->layers) return 0;
     c = &m->config;
-    n += uniql__view_bytes(&m->embed);
-    if (!(m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype)) n += uniql__view_bytes(&m->lm_head);
+    n += uniql__mview_bytes(&m->embed);
+    if (!(m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype)) n += uniql__mview_bytes(&m->lm_head);
     vec = (uint64_t)c->hidden_size;
     for (l = 0; l < c->n_layers; l++) {
         const uniql_layer *ly = &m->layers[l];
         vec += (uint64_t)c->hidden_size * (ly->mlp_norm ? 2 : 1);
         if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
             const uniql_attention *a = &ly->attn;
-            n += uniql__view_bytes(&a->q) + uniql__view_bytes(&a->k) + uniql__view_bytes(&a->v) + uniql__view_bytes(&a->o);
+            n += uniql__mview_bytes(&a->q) + uniql__mview_bytes(&a->k) + uniql__mview_bytes(&a->v) + uniql__mview_bytes(&a->o);
             if (a->q_bias) vec += (uint64_t)c->n_heads * a->qk_dim;
             if (a->k_bias) vec += (uint64_t)c->n_kv_heads * a->qk_dim;
             if (a->v_bias) vec += (uint64_t)c->n_kv_heads * a->v_dim;
@@ -8003,8 +8003,8 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
         }
         if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
             const uniql_mlp *p = &ly->mlp;
-            if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__view_bytes(&p->gate);
-            n += uniql__view_bytes(&p->up) + uniql__view_bytes(&p->down);
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mview_bytes(&p->gate);
+            n += uniql__mview_bytes(&p->up) + uniql__mview_bytes(&p->down);
             if (p->gate_bias) vec += (uint64_t)p->d_int;
             if (p->up_bias) vec += (uint64_t)p->d_int;
             if (p->down_bias) vec += (uint64_t)c->hidden_size;
@@ -8012,8 +8012,8 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
         if (ly->type == UNIQL_BLOCK_MAMBA) {
             const uniql_mamba *a = &ly->mamba;
             uint64_t HP = (uint64_t)c->ssm_heads * a->head_dim_kept, GN = (uint64_t)c->ssm_groups * a->state_kept;
-            n += uniql__view_bytes(&a->in_z) + uniql__view_bytes(&a->in_x) + uniql__view_bytes(&a->in_B) + uniql__view_bytes(&a->in_C) +
-                 uniql__view_bytes(&a->in_dt) + uniql__view_bytes(&a->out);
+            n += uniql__mview_bytes(&a->in_z) + uniql__mview_bytes(&a->in_x) + uniql__mview_bytes(&a->in_B) + uniql__mview_bytes(&a->in_C) +
+                 uniql__mview_bytes(&a->in_dt) + uniql__mview_bytes(&a->out);
             vec += (HP + 2 * GN) * (uint64_t)c->conv_kernel + 3u * (uint64_t)c->ssm_heads + HP;
             if (a->conv_bias_x) vec += HP + 2 * GN;
             if (a->bias_z) vec += 2 * HP + 2 * GN + (uint64_t)c->ssm_heads;
