@@ -1197,19 +1197,57 @@ UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const 
    `m` must be unpruned (kept sizes == config); with RoPE and qk_dim < head_dim it must
    either carry rope_pairs (a sorted model) or be in HF's rotate_half layout (then pairs
    0..qk_dim/2-1 are kept, in that order).
-   compact = 1: the new model owns compact fp32 copies of everything (any dtype in).
+   compact = 1: the new model owns compact fp32 copies of everything (any dtype in);
+     transposed matrices stay transposed, so quantizing the result gives exactly the
+     bytes of the compact = 0 views of the quantized model (the prefix property).
    compact = 0: weight matrices are views into m's storage (m must outlive the result):
-     per-head row prefixes as blocked views (block = kept, block_stride = full),
-     gate/up as row prefixes, input-dimension cuts of o/down/out_proj as storage-row
-     prefixes of their transposed storage (UNIQL_LAYOUT_PRUNABLE) or, for a dense
-     down_proj only, a column prefix (a multiple of the group for Q4). Only the small
-     vectors are copied. Running it needs uniql_matmul support of blocked / transposed
-     views. UNIQL_ERR_UNSUPPORTED when a cut has no view (dense o_proj / out_proj with a
-     cut, blocked input matrices).
+     per-head row prefixes as blocked views (uniql_matrix_block_prefix), gate/up as row
+     prefixes, input-dimension cuts of o/down/out_proj as storage-row blocks / prefixes of
+     their transposed storage (UNIQL_LAYOUT_PRUNABLE) or, for a dense down_proj only, a
+     column prefix (uniql_matrix_prefix). Only the small vectors are copied, nothing is
+     requantized. UNIQL_ERR_UNSUPPORTED when a cut has no view (dense o_proj / out_proj
+     with a cut, the rotate_half layout with a q/k cut).
    Errors: INVALID_ARG (NULL, kept sizes outside [1, full] or odd qk_dim with RoPE),
    UNSUPPORTED, OUT_OF_MEMORY. Release with uniql_model_free. */
 UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *kept, int compact,
                                         void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* ---- Quantization of a whole model (SPEC 1.5) --------------------------------------------- */
+
+/* Zero means default for every field. */
+typedef struct uniql_model_quant_options {
+    int group;          /* Q4 / Q4Z group size along storage rows: 32, 64, 128 (0 = 128) */
+    int asymmetric;     /* 1: Q4Z (scale + zero point) instead of symmetric Q4 */
+    int clip;           /* 1: per-group clip search (uniql_quant_desc.clip) */
+    int embed_bits;     /* embedding / lm_head: 8 (Q8 per row) or 0 (fp32 copies). 0 = keep */
+    void *alloc_user;
+} uniql_model_quant_options;
+
+/* A new model whose every weight matrix in layer l is quantized with bits[l]: 4 (Q4 /
+   Q4Z, groups along storage rows), 8 (Q8 per storage row) or 0 (fp32 copy); bits NULL =
+   4 everywhere. Each matrix keeps its orientation (a transposed o/down/out_proj of
+   UNIQL_LAYOUT_PRUNABLE stays transposed, so the quantized model can still be pruned by
+   views: every pruning rate is a prefix of whole storage rows, never a cut through a
+   group). The logical matrix is quantized: a pruned or blocked view becomes a compact
+   quantized matrix. Small vectors (norms, biases, conv taps, A_log, D, dt_bias) stay
+   fp32. The result owns everything and does not need m.
+   Errors: INVALID_ARG (NULL, a width other than 0/4/8, bad options), UNIQL_ERR_NONFINITE /
+   UNIQL_ERR_RANGE (from uniql_quantize: NaN weights, a scale above fp16's range),
+   OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
+                                           uniql_model **out, uniql_error *err);
+
+/* Exact bytes of the weights of layer l at kept sizes k (NULL: full) when its matrices are
+   quantized with `bits` (4: Q4, or Q4Z if asymmetric; 8: Q8; 0 or 32: fp32) and group
+   `group` (0 = 128), oriented as `layout` says; vectors counted as fp32. This is what
+   uniql_model_quantize allocates for the layer's matrices (uniql_quant_size) plus 4 bytes
+   per vector entry, so it is the exact input LSAQ's uniql_lsaq_plan needs. 0 on bad
+   arguments. */
+UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniql_kept *k, int bits, int group,
+                                    int asymmetric, uniql_layout layout);
+/* Bytes of every weight matrix and vector of a model as it is held (views count the bytes
+   they reach: storage rows x row bytes + their scales / zero points). */
+UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m);
 
 
 
@@ -7520,13 +7558,11 @@ static uniql_result uniql__prune_rows(uniql__pruner *P, const uniql_matrix *W, i
     int *map, b, j;
     uniql_result r;
     if (!P->compact) {
-        if (order || W->transposed || (W->block > 0 && kept < full))
+        if (order || W->transposed)
             return uniql__fail(P->err, UNIQL_ERR_UNSUPPORTED, "prune: this row cut has no view (use compact = 1)");
-        *out = *W;
-        if (kept < full) {
-            out->rows = n_blocks * kept;
-            if (n_blocks > 1) { out->block = kept; out->block_stride = full; }
-        }
+        if (kept == full) { *out = *W; return UNIQL_OK; }
+        r = n_blocks > 1 ? uniql_matrix_block_prefix(W, full, kept, out) : uniql_matrix_prefix(W, kept, W->cols, out);
+        if (r != UNIQL_OK) return uniql__fail(P->err, r, "prune: no view for keeping %d of %d rows", kept, full);
         return UNIQL_OK;
     }
     map = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)(n_blocks * kept > 0 ? n_blocks * kept : 1), P->dst->alloc_user);
@@ -7546,16 +7582,11 @@ static uniql_result uniql__prune_cols(uniql__pruner *P, const uniql_matrix *W, i
     uniql_result r;
     if (!P->compact) {
         if (kept == full) { *out = *W; return UNIQL_OK; }
-        if (W->block > 0) return uniql__fail(P->err, UNIQL_ERR_UNSUPPORTED, "prune: W is already blocked");
-        if (W->transposed) {
-            *out = *W;
-            out->cols = n_blocks * kept;
-            if (n_blocks > 1) { out->block = kept; out->block_stride = full; }
-            return UNIQL_OK;
-        }
-        if (n_blocks == 1) {
-            r = uniql_matrix_slice(W, 0, W->rows, kept, out);
-            if (r != UNIQL_OK) return uniql__fail(P->err, r, "prune: a column prefix of %d does not fit the matrix's groups", kept);
+        if (W->transposed || n_blocks == 1) {
+            /* transposed: the inputs are storage rows (per-head blocks); dense with one block:
+               a prefix inside every storage row (the kernels handle a partial group) */
+            r = W->transposed && n_blocks > 1 ? uniql_matrix_block_prefix(W, full, kept, out) : uniql_matrix_prefix(W, W->rows, kept, out);
+            if (r != UNIQL_OK) return uniql__fail(P->err, r, "prune: no view for keeping %d of %d inputs", kept, full);
             return UNIQL_OK;
         }
         return uniql__fail(P->err, UNIQL_ERR_UNSUPPORTED,
@@ -7567,6 +7598,10 @@ static uniql_result uniql__prune_cols(uniql__pruner *P, const uniql_matrix *W, i
         for (j = 0; j < kept; j++) map[b * kept + j] = b * full + j;
     r = uniql__take_cols(P, W, map, n_blocks * kept, out);
     UNIQL_FREE(map, P->dst->alloc_user);
+    if (r == UNIQL_OK && W->transposed) {   /* keep the orientation: quantizing it later gives the view's bytes */
+        uniql_matrix dense = *out;
+        r = uniql__own_matrix(P->dst, (const float *)dense.data, dense.rows, dense.cols, 1, out);
+    }
     return r;
 }
 
@@ -7740,6 +7775,274 @@ UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *
     }
     *out = dst;
     return UNIQL_OK;
+}
+
+
+/* ---- quantization of a whole model ---- */
+
+typedef struct uniql__quantizer {
+    uniql_model *dst;
+    uniql_model_quant_options o;
+    float *buf;          /* dense scratch for the largest matrix */
+} uniql__quantizer;
+
+/* W (any dtype / view) -> a matrix of `bits` owned by dst, same orientation */
+static uniql_result uniql__quant_matrix(uniql__quantizer *Q, const uniql_matrix *W, int bits, uniql_matrix *out)
+{
+    uniql_quant_desc d;
+    size_t bytes;
+    void *mem;
+    UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)(W->cols > 0 ? W->cols : 1)));
+    if (bits == 0) {
+        float *copy = uniql__own_f32(Q->dst, (size_t)W->rows, (size_t)W->cols);
+        if (!copy) return UNIQL_ERR_OUT_OF_MEMORY;
+        memcpy(copy, Q->buf, sizeof(float) * (size_t)W->rows * (size_t)W->cols);
+        return uniql__own_matrix(Q->dst, copy, W->rows, W->cols, W->transposed, out);
+    }
+    memset(&d, 0, sizeof d);
+    d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : Q->o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    d.group = Q->o.group;
+    d.clip = Q->o.clip;
+    d.transposed = W->transposed;
+    UNIQL__TRY(uniql_quant_size(&d, W->rows, W->cols, &bytes));
+    if (!(mem = uniql__own(&Q->dst->storage, bytes, Q->dst->alloc_user))) return UNIQL_ERR_OUT_OF_MEMORY;
+    return uniql_quantize(&d, Q->buf, W->rows, W->cols, (size_t)W->cols, mem, bytes, out);
+}
+
+static size_t uniql__mat_elems(const uniql_matrix *W) { return (size_t)W->rows * (size_t)W->cols; }
+
+UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
+                                           uniql_model **out, uniql_error *err)
+{
+    uniql__quantizer Q;
+    uniql_model *dst = NULL;
+    const uniql_config *c;
+    uniql_result r;
+    size_t big;
+    int l;
+    if (out) *out = NULL;
+    if (!m || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
+    UNIQL__TRY(uniql_model_check(m, err));
+    c = &m->config;
+    memset(&Q, 0, sizeof Q);
+    if (opt) Q.o = *opt;
+    if (Q.o.embed_bits != 0 && Q.o.embed_bits != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: embed_bits must be 0 or 8");
+    if (Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    for (l = 0; bits && l < c->n_layers; l++)
+        if (bits[l] != 0 && bits[l] != 4 && bits[l] != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: layer %d: %d bits", l, bits[l]);
+    /* scratch for the largest logical matrix */
+    big = uniql__mat_elems(&m->embed);
+    if (uniql__mat_elems(&m->lm_head) > big) big = uniql__mat_elems(&m->lm_head);
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        const uniql_matrix *ms[8];
+        int k, n = 0;
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { ms[n++] = &ly->attn.q; ms[n++] = &ly->attn.o; }
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) { ms[n++] = &ly->mlp.up; ms[n++] = &ly->mlp.down; }
+        if (ly->type == UNIQL_BLOCK_MAMBA) { ms[n++] = &ly->mamba.in_z; ms[n++] = &ly->mamba.out; }
+        for (k = 0; k < n; k++) if (uniql__mat_elems(ms[k]) > big) big = uniql__mat_elems(ms[k]);
+    }
+    if ((r = uniql__model_shell(m, Q.o.alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "quantize: out of memory");
+    Q.dst = dst;
+    Q.buf = (float *)UNIQL_MALLOC(sizeof(float) * (big ? big : 1), Q.o.alloc_user);
+    if (!Q.buf) { uniql_model_free(dst); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); }
+    r = uniql__quant_matrix(&Q, &m->embed, Q.o.embed_bits, &dst->embed);
+    if (r == UNIQL_OK) {
+        if (m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype) dst->lm_head = dst->embed;
+        else r = uniql__quant_matrix(&Q, &m->lm_head, Q.o.embed_bits, &dst->lm_head);
+    }
+    if (r == UNIQL_OK) r = uniql__copy_vec(dst, m->final_norm, c->hidden_size, &dst->final_norm);
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *s = &m->layers[l];
+        uniql_layer *d = &dst->layers[l];
+        int b = bits ? bits[l] : 4;
+        *d = *s;   /* kept sizes, rope_pairs (copied below), type */
+        r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+            const uniql_attention *a = &s->attn;
+            uniql_attention *na = &d->attn;
+            int H = c->n_heads, KV = c->n_kv_heads;
+            r = uniql__quant_matrix(&Q, &a->q, b, &na->q);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->k, b, &na->k);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->v, b, &na->v);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->o, b, &na->o);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->q_bias, H * a->qk_dim, &na->q_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->k_bias, KV * a->qk_dim, &na->k_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->v_bias, KV * a->v_dim, &na->v_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->o_bias, c->hidden_size, &na->o_bias);
+            if (r == UNIQL_OK && a->rope_pairs) {
+                int *pr = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * (a->qk_dim / 2) + 1), dst->alloc_user);
+                if (!pr) r = UNIQL_ERR_OUT_OF_MEMORY;
+                else { memcpy(pr, a->rope_pairs, sizeof(int) * (size_t)(KV * (a->qk_dim / 2))); na->rope_pairs = pr; }
+            }
+        }
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+            const uniql_mlp *p = &s->mlp;
+            uniql_mlp *np = &d->mlp;
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(&Q, &p->gate, b, &np->gate);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->up, b, &np->up);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->down, b, &np->down);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
+        }
+        if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+            const uniql_mamba *a = &s->mamba;
+            uniql_mamba *nb = &d->mamba;
+            int H = c->ssm_heads, HP = H * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
+            r = uniql__quant_matrix(&Q, &a->in_z, b, &nb->in_z);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_x, b, &nb->in_x);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_B, b, &nb->in_B);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_C, b, &nb->in_C);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_dt, b, &nb->in_dt);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->out, b, &nb->out);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_x, HP, &nb->bias_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_B, GN, &nb->bias_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_C, GN, &nb->bias_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_dt, H, &nb->bias_dt);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_x, HP * K, &nb->conv_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_B, GN * K, &nb->conv_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_C, GN * K, &nb->conv_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_x, HP, &nb->conv_bias_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_B, GN, &nb->conv_bias_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_C, GN, &nb->conv_bias_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->A_log, H, &nb->A_log);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->D, H, &nb->D);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->dt_bias, H, &nb->dt_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->norm, HP, &nb->norm);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->out_bias, c->hidden_size, &nb->out_bias);
+        }
+        if (r != UNIQL_OK) {
+            UNIQL_FREE(Q.buf, Q.o.alloc_user);
+            uniql_model_free(dst);
+            return uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
+        }
+    }
+    UNIQL_FREE(Q.buf, Q.o.alloc_user);
+    if (r == UNIQL_OK) r = uniql_model_check(dst, err);
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
+    }
+    *out = dst;
+    return UNIQL_OK;
+}
+
+/* bytes of a rows x cols matrix at `bits` (0/32: fp32) */
+static uint64_t uniql__mat_bytes(int rows, int cols, int bits, int group, int asym, int transposed)
+{
+    uniql_quant_desc d;
+    size_t b;
+    if (rows < 1 || cols < 1) return 0;
+    if (bits == 0 || bits == 32) return (uint64_t)rows * (uint64_t)cols * 4u;
+    memset(&d, 0, sizeof d);
+    d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : asym ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    d.group = group;
+    d.transposed = transposed;
+    if (uniql_quant_size(&d, rows, cols, &b) != UNIQL_OK) return 0;
+    return (uint64_t)b;
+}
+
+UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniql_kept *kp, int bits, int group,
+                                    int asymmetric, uniql_layout layout)
+{
+    uniql_kept k;
+    uint64_t n = 0, D, vec = 0;
+    int t, tr = layout == UNIQL_LAYOUT_PRUNABLE;
+    if (!c || layer < 0 || layer >= c->n_layers || (bits != 0 && bits != 4 && bits != 8 && bits != 32)) return 0;
+    k = kp ? *kp : uniql_kept_full(c, layer);
+    D = (uint64_t)c->hidden_size;
+    t = c->block[layer];
+    vec += D * (t == UNIQL_BLOCK_DECODER ? 2 : 1);   /* norms */
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) {
+        int H = c->n_heads, KV = c->n_kv_heads;
+        n += uniql__mat_bytes(H * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(KV * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(KV * k.v_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, H * k.v_dim, bits, group, asymmetric, tr);
+        if (c->qkv_bias) vec += (uint64_t)(H + KV) * (uint64_t)k.qk_dim;   /* the v bias moves into o's */
+        if (c->qkv_bias || c->o_bias) vec += D;
+        if (c->rope_type != UNIQL_ROPE_NONE) vec += (uint64_t)KV * (uint64_t)(k.qk_dim / 2);   /* rope_pairs (int32) */
+    }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) {
+        if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, k.d_int, bits, group, asymmetric, tr);
+        if (c->mlp_bias) vec += (uint64_t)k.d_int * (c->mlp_act == UNIQL_MLP_SWIGLU ? 2 : 1) + D;
+    }
+    if (t == UNIQL_BLOCK_MAMBA) {
+        int H = c->ssm_heads, HP = H * k.head_dim, GN = c->ssm_groups * k.state;
+        n += 2 * uniql__mat_bytes(HP, c->hidden_size, bits, group, asymmetric, 0);
+        n += 2 * uniql__mat_bytes(GN, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(H, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, HP, bits, group, asymmetric, tr);
+        vec += (uint64_t)(HP + 2 * GN) * (uint64_t)c->conv_kernel + 3u * (uint64_t)H + (uint64_t)HP;
+        if (c->conv_bias) vec += (uint64_t)(HP + 2 * GN);
+        if (c->ssm_proj_bias) vec += (uint64_t)(2 * HP + 2 * GN + H) + D;
+    }
+    return n + 4 * vec;
+}
+
+/* bytes a view reaches: storage rows x row bytes + scales / zeros */
+static uint64_t uniql__mview_bytes(const uniql_matrix *W)
+{
+    uint64_t S = (uint64_t)uniql_matrix_storage_rows(W), L = (uint64_t)(W->transposed ? W->rows : W->cols), nb = (L + 31) / 32, ng;
+    switch (W->dtype) {
+    case UNIQL_DTYPE_F32: return S * L * 4;
+    case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: return S * L * 2;
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+        ng = W->group > 0 ? (L + (uint64_t)W->group - 1) / (uint64_t)W->group : 1;
+        return S * (16 * nb + 2 * ng + (W->dtype == UNIQL_DTYPE_Q4Z ? ng : 0));
+    case UNIQL_DTYPE_Q8: return S * (32 * nb + 2);
+    }
+    return 0;
+}
+
+UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
+{
+    const uniql_config *c;
+    uint64_t n = 0, vec;
+    int l;
+    if (!m || !m->layers) return 0;
+    c = &m->config;
+    n += uniql__mview_bytes(&m->embed);
+    if (!(m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype)) n += uniql__mview_bytes(&m->lm_head);
+    vec = (uint64_t)c->hidden_size;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        vec += (uint64_t)c->hidden_size * (ly->mlp_norm ? 2 : 1);
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+            const uniql_attention *a = &ly->attn;
+            n += uniql__mview_bytes(&a->q) + uniql__mview_bytes(&a->k) + uniql__mview_bytes(&a->v) + uniql__mview_bytes(&a->o);
+            if (a->q_bias) vec += (uint64_t)c->n_heads * a->qk_dim;
+            if (a->k_bias) vec += (uint64_t)c->n_kv_heads * a->qk_dim;
+            if (a->v_bias) vec += (uint64_t)c->n_kv_heads * a->v_dim;
+            if (a->o_bias) vec += (uint64_t)c->hidden_size;
+            if (a->rope_pairs) vec += (uint64_t)c->n_kv_heads * (a->qk_dim / 2);
+        }
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
+            const uniql_mlp *p = &ly->mlp;
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mview_bytes(&p->gate);
+            n += uniql__mview_bytes(&p->up) + uniql__mview_bytes(&p->down);
+            if (p->gate_bias) vec += (uint64_t)p->d_int;
+            if (p->up_bias) vec += (uint64_t)p->d_int;
+            if (p->down_bias) vec += (uint64_t)c->hidden_size;
+        }
+        if (ly->type == UNIQL_BLOCK_MAMBA) {
+            const uniql_mamba *a = &ly->mamba;
+            uint64_t HP = (uint64_t)c->ssm_heads * a->head_dim_kept, GN = (uint64_t)c->ssm_groups * a->state_kept;
+            n += uniql__mview_bytes(&a->in_z) + uniql__mview_bytes(&a->in_x) + uniql__mview_bytes(&a->in_B) + uniql__mview_bytes(&a->in_C) +
+                 uniql__mview_bytes(&a->in_dt) + uniql__mview_bytes(&a->out);
+            vec += (HP + 2 * GN) * (uint64_t)c->conv_kernel + 3u * (uint64_t)c->ssm_heads + HP;
+            if (a->conv_bias_x) vec += HP + 2 * GN;
+            if (a->bias_z) vec += 2 * HP + 2 * GN + (uint64_t)c->ssm_heads;
+            if (a->out_bias) vec += (uint64_t)c->hidden_size;
+        }
+    }
+    return n + 4 * vec;
 }
 
 
