@@ -1446,7 +1446,7 @@ UNIQLDEF void uniql_packed_free(uniql_packed *p);
      "rope_pairs": per layer null or the n_kv_heads x head_dim/2 original pair indices of
                    the stored (sorted) q/k rows, each head's list in importance order,
      "rates": [r_0 < r_1 < ...] global pruning rates, "kept": per rate, per layer
-              [qk_dim, v_dim, d_int, head_dim_kept, state_kept] (0 where a layer has no
+              [qk_dim, v_dim, d_int, head_dim, state] (uniql_kept) (0 where a layer has no
               such part),
      "block_influence", "lsaq": per-layer importance (optional; 1 - cos, 1 - Jaccard),
      "upgrades": per layer 0/1, whether "@8" copies exist.
@@ -1466,16 +1466,13 @@ UNIQLDEF void uniql_packed_free(uniql_packed *p);
    stays monotone); uniql_packed_plan_bits reports the widths actually loadable. */
 #define UNIQL_PACK_MAX_RATES 64
 
-typedef struct uniql_pack_kept {
-    int qk_dim, v_dim, d_int, head_dim_kept, state_kept;
-} uniql_pack_kept;
-
+/* Kept sizes are uniql_kept (API 7): qk_dim, v_dim, d_int, head_dim, state. */
 typedef struct uniql_pack_model_desc {
     const char *config_json;        /* config.json text of the model (required) */
     size_t config_len;
     int n_rates;                    /* 0..UNIQL_PACK_MAX_RATES rate tables */
     const double *rates;            /* strictly ascending, in [0, 1) */
-    const uniql_pack_kept *kept;    /* n_rates x n_layers kept sizes */
+    const uniql_kept *kept;    /* n_rates x n_layers kept sizes */
     const double *block_influence;  /* n_layers or NULL */
     const double *lsaq_importance;  /* n_layers or NULL */
     const uniql_model *upgrade;     /* NULL or a model of identical shapes (e.g. Q8 weights) */
@@ -1495,7 +1492,7 @@ UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, i
                                          uniql_error *err);
 /* Kept sizes of every layer (n_layers entries) for rate table `rate_index`, or the full
    sizes for rate_index = -1. Errors: UNIQL_ERR_RANGE (no such table), UNIQL_ERR_FORMAT. */
-UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_pack_kept *kept,
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_kept *kept,
                                         uniql_error *err);
 /* Per-layer importance "block_influence" or "lsaq" (n_layers doubles).
    UNIQL_ERR_MISSING if the file has none. */
@@ -1511,7 +1508,7 @@ UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char 
    (tensor shapes vs config, kept sizes out of range), UNIQL_ERR_UNSUPPORTED (pruning a
    dimension the stored layout cannot cut as a prefix: o/down/out_proj not transposed,
    q/k without rope_pairs), UNIQL_ERR_OUT_OF_MEMORY. */
-UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits,
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_kept *kept, const int *bits,
                                               void *alloc_user, uniql_model **out, uniql_error *err);
 
 /* Bytes of weights a model references: for every matrix view, its storage rows x (row
@@ -1533,9 +1530,34 @@ UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t b
    bits: n_layers ints; *total: bytes of the planned model. Errors: those of
    uniql_lsaq_plan (UNIQL_ERR_BUDGET when even all-4-bit does not fit),
    uniql_packed_importance, the loader. */
-UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_pack_kept *kept, const char *which,
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_kept *kept, const char *which,
                                              uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
                                              uniql_error *err);
+
+/* Quantize every weight matrix of a model for packing (SPEC 1 step 5): layer matrices to
+   group int4 (Q4, or Q4Z if asymmetric; bits = 8: Q8), the embedding and lm_head to Q8
+   (embed_bits 8, the default) or Q4. Quantization runs along storage rows (API 3), so a
+   transposed (input-pruned) matrix keeps whole groups under every prefix. The group of a
+   matrix is `group` (0: 128) halved while it does not divide the storage-row length
+   (down to 32; a length no group divides gets a partial last group). Zero means default
+   for every field. */
+typedef struct uniql_pack_quant_options {
+    int bits;                   /* layer matrices: 4 (default) or 8 */
+    int asymmetric;             /* 4-bit: Q4Z (scale + zero point) instead of Q4 */
+    int group;                  /* 32, 64, 128 (0: 128) */
+    int embed_bits;             /* embed / lm_head: 8 (default) or 4 */
+    int clip;                   /* per-group clip search (uniql_quant_desc.clip) */
+    void *alloc_user;
+} uniql_pack_quant_options;
+
+/* A new model whose weight matrices are quantized copies of m's (any dtype and layout
+   in: each is dequantized, then quantized with the same orientation). The new model owns
+   the quantized buffers and its layer table; its fp32 vectors and rope_pairs point into
+   `m`, which must outlive it. Release with uniql_model_free. Errors: INVALID_ARG (NULL,
+   bits not 4/8, group not 0/32/64/128), those of uniql_quantize (NONFINITE, RANGE),
+   OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
+                                                uniql_model **out, uniql_error *err);
 
 #ifdef __cplusplus
 }
@@ -8694,7 +8716,7 @@ static int uniql__pk_applies(const uniql__pk_spec *s, uniql_block_type t)
 }
 
 /* blocks, full block length, kept block length of a dimension */
-static void uniql__pk_dim(const uniql_config *c, const uniql_pack_kept *k, int dim, int *nb, int *fb, int *kb)
+static void uniql__pk_dim(const uniql_config *c, const uniql_kept *k, int dim, int *nb, int *fb, int *kb)
 {
     switch (dim) {
     case UNIQL__PD_Q_QK: *nb = c->n_heads; *fb = c->head_dim; *kb = k->qk_dim; break;
@@ -8702,48 +8724,59 @@ static void uniql__pk_dim(const uniql_config *c, const uniql_pack_kept *k, int d
     case UNIQL__PD_KV_V: *nb = c->n_kv_heads; *fb = c->head_dim; *kb = k->v_dim; break;
     case UNIQL__PD_H_V: *nb = c->n_heads; *fb = c->head_dim; *kb = k->v_dim; break;
     case UNIQL__PD_INT: *nb = 1; *fb = c->intermediate_size; *kb = k->d_int; break;
-    case UNIQL__PD_SH_P: *nb = c->ssm_heads; *fb = c->ssm_head_dim; *kb = k->head_dim_kept; break;
-    case UNIQL__PD_SG_N: *nb = c->ssm_groups; *fb = c->ssm_state; *kb = k->state_kept; break;
+    case UNIQL__PD_SH_P: *nb = c->ssm_heads; *fb = c->ssm_head_dim; *kb = k->head_dim; break;
+    case UNIQL__PD_SG_N: *nb = c->ssm_groups; *fb = c->ssm_state; *kb = k->state; break;
     case UNIQL__PD_SH: *nb = 1; *fb = c->ssm_heads; *kb = c->ssm_heads; break;
     default: *nb = 1; *fb = c->hidden_size; *kb = c->hidden_size; break;
     }
 }
 
-static void uniql__pk_full_kept(const uniql_config *c, int l, uniql_pack_kept *k)
+static void uniql__pk_full_kept(const uniql_config *c, int l, uniql_kept *k)
 {
     int t = c->block[l];
     memset(k, 0, sizeof *k);
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) { k->qk_dim = c->head_dim; k->v_dim = c->head_dim; }
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size;
-    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim_kept = c->ssm_head_dim; k->state_kept = c->ssm_state; }
+    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim; k->state = c->ssm_state; }
 }
 
-static void uniql__pk_layer_kept(const uniql_layer *ly, uniql_pack_kept *k)
+static void uniql__pk_layer_kept(const uniql_layer *ly, uniql_kept *k)
 {
     memset(k, 0, sizeof *k);
     if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { k->qk_dim = ly->attn.qk_dim; k->v_dim = ly->attn.v_dim; }
     if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) k->d_int = ly->mlp.d_int;
-    if (ly->type == UNIQL_BLOCK_MAMBA) { k->head_dim_kept = ly->mamba.head_dim_kept; k->state_kept = ly->mamba.state_kept; }
+    if (ly->type == UNIQL_BLOCK_MAMBA) { k->head_dim = ly->mamba.head_dim_kept; k->state = ly->mamba.state_kept; }
+}
+
+/* kept sizes of layer l with the fields of other block types zeroed (API 7 ignores them) */
+static uniql_kept uniql__pk_mask(const uniql_config *c, int l, const uniql_kept *k)
+{
+    uniql_kept f, o;
+    uniql__pk_full_kept(c, l, &f);
+    memset(&o, 0, sizeof o);
+    if (f.qk_dim) { o.qk_dim = k->qk_dim; o.v_dim = k->v_dim; }
+    if (f.d_int) o.d_int = k->d_int;
+    if (f.head_dim) { o.head_dim = k->head_dim; o.state = k->state; }
+    return o;
 }
 
 /* kept sizes allowed for layer l: within the config, even q/k with RoPE, norm groups */
-static int uniql__pk_kept_ok(const uniql_config *c, int l, const uniql_pack_kept *k)
+static int uniql__pk_kept_ok(const uniql_config *c, int l, const uniql_kept *kin)
 {
-    uniql_pack_kept f;
+    uniql_kept f, m = uniql__pk_mask(c, l, kin), *k = &m;
     uniql__pk_full_kept(c, l, &f);
-    if (k->qk_dim < 0 || k->v_dim < 0 || k->d_int < 0 || k->head_dim_kept < 0 || k->state_kept < 0) return 0;
-    if (k->qk_dim > f.qk_dim || k->v_dim > f.v_dim || k->d_int > f.d_int || k->head_dim_kept > f.head_dim_kept ||
-        k->state_kept > f.state_kept) return 0;
+    if (k->qk_dim > f.qk_dim || k->v_dim > f.v_dim || k->d_int > f.d_int || k->head_dim > f.head_dim ||
+        k->state > f.state) return 0;
     if ((f.qk_dim && (k->qk_dim < 1 || k->v_dim < 1 || (c->rope_type != UNIQL_ROPE_NONE && k->qk_dim % 2))) ||
-        (f.d_int && k->d_int < 1) || (f.head_dim_kept && (k->head_dim_kept < 1 || k->state_kept < 1)))
+        (f.d_int && k->d_int < 1) || (f.head_dim && (k->head_dim < 1 || k->state < 1)))
         return 0;
-    if (f.head_dim_kept && (c->ssm_heads * k->head_dim_kept) % c->gated_norm_groups) return 0;
+    if (f.head_dim && (c->ssm_heads * k->head_dim) % c->gated_norm_groups) return 0;
     return 1;
 }
 
-static void uniql__sb_kept(uniql__sb *b, const uniql_pack_kept *k)
+static void uniql__sb_kept(uniql__sb *b, const uniql_kept *k)
 {
-    uniql__sb_fmt(b, "[%d,%d,%d,%d,%d]", k->qk_dim, k->v_dim, k->d_int, k->head_dim_kept, k->state_kept);
+    uniql__sb_fmt(b, "[%d,%d,%d,%d,%d]", k->qk_dim, k->v_dim, k->d_int, k->head_dim, k->state);
 }
 
 static void uniql__sb_doubles(uniql__sb *b, const char *key, const double *v, int n)
@@ -8774,7 +8807,7 @@ UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_mo
     L = c->n_layers;
     UNIQL__TRY(uniql_model_check(m, err));
     for (l = 0; l < L; l++) {
-        uniql_pack_kept k, f;
+        uniql_kept k, f;
         uniql__pk_layer_kept(&m->layers[l], &k);
         uniql__pk_full_kept(c, l, &f);
         if (memcmp(&k, &f, sizeof k))
@@ -8797,7 +8830,7 @@ UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_mo
     UNIQL__PK_ADD(uniql_matrix_f32(m->final_norm, 1, c->hidden_size, (size_t)c->hidden_size), "final_norm");
     for (l = 0; l < L; l++) {
         const uniql_layer *ly = &m->layers[l];
-        uniql_pack_kept f;
+        uniql_kept f;
         uniql__pk_full_kept(c, l, &f);
         for (s = 0; s < UNIQL__PK_NSPEC; s++) {
             const uniql__pk_spec *sp = &uniql__pk_specs[s];
@@ -8843,8 +8876,9 @@ UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_mo
     for (i = 0; i < d->n_rates; i++) {
         uniql__sb_str(&mb, i ? ",\n[" : "[");
         for (l = 0; l < L; l++) {
+            uniql_kept km = uniql__pk_mask(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
             if (l) uniql__sb_str(&mb, ",");
-            uniql__sb_kept(&mb, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
+            uniql__sb_kept(&mb, &km);
         }
         uniql__sb_str(&mb, "]");
     }
@@ -8896,7 +8930,7 @@ UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, i
     return UNIQL_OK;
 }
 
-UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_pack_kept *kept, uniql_error *err)
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_kept *kept, uniql_error *err)
 {
     uniql_config c;
     const uniql_json *a, *row, *e;
@@ -8921,7 +8955,7 @@ UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, u
         const uniql_json *x = e->type == UNIQL_JSON_ARRAY && e->count == 5 ? e->child : NULL;
         for (j = 0; j < 5; j++, x = x ? x->next : NULL)
             if (!uniql__json_int(x, 0, 0x7fffffff, &v[j])) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d layer %d ill-formed", rate_index, l);
-        kept[l].qk_dim = v[0]; kept[l].v_dim = v[1]; kept[l].d_int = v[2]; kept[l].head_dim_kept = v[3]; kept[l].state_kept = v[4];
+        kept[l].qk_dim = v[0]; kept[l].v_dim = v[1]; kept[l].d_int = v[2]; kept[l].head_dim = v[3]; kept[l].state = v[4];
         if (!uniql__pk_kept_ok(&c, l, &kept[l])) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: rate table %d layer %d kept sizes out of range", rate_index, l);
     }
     return UNIQL_OK;
@@ -8974,7 +9008,7 @@ static uniql_result uniql__pk_vector(const uniql_packed *p, const char *name, in
     return UNIQL_OK;
 }
 
-UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits,
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_kept *kept, const int *bits,
                                               void *alloc_user, uniql_model **out, uniql_error *err)
 {
     uniql_model *m;
@@ -9009,15 +9043,15 @@ UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql
     UNIQL__PK_TRY(uniql__pk_vector(p, "final_norm", c->hidden_size, &m->final_norm, err));
     for (l = 0; l < L; l++) {
         uniql_layer *ly = &m->layers[l];
-        uniql_pack_kept f, k;
+        uniql_kept f, k;
         const uniql_json *up = uniql_json_at(ups, l), *pj = uniql_json_at(pairs_all, l);
         int use8 = bits && bits[l] == 8 && up && up->type == UNIQL_JSON_NUMBER && up->number == 1;
         ly->type = (uniql_block_type)c->block[l];
         uniql__pk_full_kept(c, l, &f);
-        k = kept ? kept[l] : f;
+        k = kept ? uniql__pk_mask(c, l, &kept[l]) : f;
         if (!uniql__pk_kept_ok(c, l, &k)) { r = uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: layer %d: kept sizes out of range", l); goto fail; }
         ly->attn.qk_dim = k.qk_dim; ly->attn.v_dim = k.v_dim; ly->mlp.d_int = k.d_int;
-        ly->mamba.head_dim_kept = k.head_dim_kept; ly->mamba.state_kept = k.state_kept;
+        ly->mamba.head_dim_kept = k.head_dim; ly->mamba.state_kept = k.state;
         for (s = 0; s < UNIQL__PK_NSPEC; s++) {
             const uniql__pk_spec *sp = &uniql__pk_specs[s];
             int nb, fb, kb, rows, cols;
@@ -9115,7 +9149,7 @@ UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m)
     b += 4 * (uint64_t)c->hidden_size;
     for (l = 0; l < c->n_layers; l++) {
         const uniql_layer *ly = &m->layers[l];
-        uniql_pack_kept k;
+        uniql_kept k;
         uniql__pk_layer_kept(ly, &k);
         for (s = 0; s < UNIQL__PK_NSPEC; s++) {
             const uniql__pk_spec *sp = &uniql__pk_specs[s];
@@ -9130,7 +9164,7 @@ UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m)
     return b;
 }
 
-static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_pack_kept *kept, const int *bits, void *user,
+static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_kept *kept, const int *bits, void *user,
                                     uint64_t *bytes, uniql_error *err)
 {
     uniql_model *m = NULL;
@@ -9143,7 +9177,7 @@ static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_pack_kept
 UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
                                                int *rate_index, uint64_t *bytes, uniql_error *err)
 {
-    uniql_pack_kept *k;
+    uniql_kept *k;
     double rates[UNIQL_PACK_MAX_RATES];
     int n, i, L = uniql__pk_n_layers(p);
     uint64_t b = 0;
@@ -9151,7 +9185,7 @@ UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t b
     if (!rate_index || !bytes) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
     if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
     UNIQL__TRY(uniql_packed_rates(p, rates, UNIQL_PACK_MAX_RATES, &n, err));
-    k = (uniql_pack_kept *)UNIQL_MALLOC(sizeof *k * (size_t)L, alloc_user);
+    k = (uniql_kept *)UNIQL_MALLOC(sizeof *k * (size_t)L, alloc_user);
     if (!k) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
     for (i = -1; i < n; i++) {
         r = uniql_packed_kept(p, i, k, err);
@@ -9166,7 +9200,7 @@ UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t b
                        (unsigned long long)b, (unsigned long long)budget);
 }
 
-UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_pack_kept *kept, const char *which,
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_kept *kept, const char *which,
                                              uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
                                              uniql_error *err)
 {
@@ -9208,6 +9242,87 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
         }
     }
     UNIQL_FREE(imp, alloc_user);
+    return r;
+}
+
+/* ---- quantizing a model for packing ---- */
+
+static uniql_result uniql__pk_quant_one(uniql_model *q, const uniql_matrix *w, uniql_dtype dt, int group, int clip,
+                                        void *user, uniql_matrix *out, uniql_error *err)
+{
+    uniql_quant_desc d;
+    size_t bytes, n;
+    float *tmp;
+    void *buf;
+    int L = w->transposed ? w->rows : w->cols;
+    uniql_result r;
+    memset(&d, 0, sizeof d);
+    d.dtype = dt;
+    d.clip = clip;
+    d.transposed = w->transposed != 0;
+    d.group = group;
+    while (d.group > 32 && L % d.group) d.group /= 2;
+    if ((r = uniql_quant_size(&d, w->rows, w->cols, &bytes)) != UNIQL_OK) return uniql__fail(err, r, "quantize: bad shape");
+    if (!uniql__mul_size((size_t)w->rows, (size_t)w->cols, &n) || !uniql__mul_size(n, sizeof(float), &n))
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "quantize: matrix too large");
+    buf = uniql__own(&q->storage, bytes, user);
+    tmp = (float *)UNIQL_MALLOC(n, user);
+    if (!buf || !tmp) {
+        if (tmp) UNIQL_FREE(tmp, user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
+    }
+    r = uniql_dequantize(w, tmp, (size_t)w->cols);
+    if (r == UNIQL_OK) r = uniql_quantize(&d, tmp, w->rows, w->cols, (size_t)w->cols, buf, bytes, out);
+    UNIQL_FREE(tmp, user);
+    if (r != UNIQL_OK) return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
+                                                uniql_model **out, uniql_error *err)
+{
+    uniql_pack_quant_options o;
+    uniql_model *q;
+    uniql_dtype dt, edt;
+    int l, s;
+    uniql_result r = UNIQL_OK;
+    if (!m || !out || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
+    *out = NULL;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    if (!o.bits) o.bits = 4;
+    if (!o.embed_bits) o.embed_bits = 8;
+    if (!o.group) o.group = 128;
+    if ((o.bits != 4 && o.bits != 8) || (o.embed_bits != 4 && o.embed_bits != 8) ||
+        (o.group != 32 && o.group != 64 && o.group != 128))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: bits must be 4 or 8, group 32/64/128");
+    dt = o.bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    edt = o.embed_bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    q = (uniql_model *)UNIQL_MALLOC(sizeof *q, o.alloc_user);
+    if (!q) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
+    *q = *m;
+    q->storage = NULL;
+    q->alloc_user = o.alloc_user;
+    q->layers = (uniql_layer *)uniql__own(&q->storage, sizeof(uniql_layer) * (size_t)m->config.n_layers, o.alloc_user);
+    if (!q->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); goto fail; }
+    memcpy(q->layers, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
+    r = uniql__pk_quant_one(q, &m->embed, edt, o.group, o.clip, o.alloc_user, &q->embed, err);
+    if (r != UNIQL_OK) goto fail;
+    if (m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride) q->lm_head = q->embed;
+    else if ((r = uniql__pk_quant_one(q, &m->lm_head, edt, o.group, o.clip, o.alloc_user, &q->lm_head, err)) != UNIQL_OK) goto fail;
+    for (l = 0; l < m->config.n_layers; l++)
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)&m->layers[l] + sp->off);
+            if (sp->kind != 0 || !uniql__pk_applies(sp, m->layers[l].type) || !w->data) continue;
+            r = uniql__pk_quant_one(q, w, dt, o.group, o.clip, o.alloc_user,
+                                    (uniql_matrix *)(void *)((char *)&q->layers[l] + sp->off), err);
+            if (r != UNIQL_OK) { uniql__err_prefix(err, "layer matrix: "); goto fail; }
+        }
+    *out = q;
+    return UNIQL_OK;
+fail:
+    uniql_model_free(q);
     return r;
 }
 

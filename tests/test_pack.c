@@ -473,7 +473,7 @@ static uniql_model *sorted_layout(arena *a, const uniql_model *M, trng *r)
 
 /* Independent pruned reference: dense non-transposed copies of the kept rows/columns of
    the sorted-layout model S, gathered by index (no views, no blocks). */
-static uniql_model *pruned_reference(arena *a, const uniql_model *S, const uniql_pack_kept *k)
+static uniql_model *pruned_reference(arena *a, const uniql_model *S, const uniql_kept *k)
 {
     const uniql_config *c = &S->config;
     uniql_model *R = (uniql_model *)arena_alloc(a, sizeof *R);
@@ -510,7 +510,7 @@ static uniql_model *pruned_reference(arena *a, const uniql_model *S, const uniql
             y->mlp.down = remap(a, &x->mlp.down, D, d, NULL, NULL, 0);
         }
         if (y->type == UNIQL_BLOCK_MAMBA) {
-            int Hs = c->ssm_heads, P = k[l].head_dim_kept, G = c->ssm_groups, N = k[l].state_kept, K = c->conv_kernel;
+            int Hs = c->ssm_heads, P = k[l].head_dim, G = c->ssm_groups, N = k[l].state, K = c->conv_kernel;
             int *pm = block_map(a, Hs, c->ssm_head_dim, P), *nm = block_map(a, G, c->ssm_state, N);
             y->mamba.head_dim_kept = P; y->mamba.state_kept = N;
             y->mamba.in_z = remap(a, &x->mamba.in_z, Hs * P, D, pm, NULL, 0);
@@ -557,7 +557,7 @@ static double max_rel_diff(const float *a, const float *b, size_t n)
 }
 
 /* kept sizes for rate table i: smaller at every table, valid for the layer type */
-static void test_kept(const uniql_config *c, int l, int i, uniql_pack_kept *k)
+static void test_kept(const uniql_config *c, int l, int i, uniql_kept *k)
 {
     int t = c->block[l];
     memset(k, 0, sizeof *k);
@@ -566,7 +566,7 @@ static void test_kept(const uniql_config *c, int l, int i, uniql_pack_kept *k)
         k->v_dim = c->head_dim - 3 * (i + 1);
     }
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size - 17 * (i + 1) - l;
-    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim_kept = c->ssm_head_dim - 2 * (i + 1); k->state_kept = c->ssm_state - 5 * (i + 1) + l; }
+    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim - 2 * (i + 1); k->state = c->ssm_state - 5 * (i + 1) + l; }
 }
 
 
@@ -640,7 +640,7 @@ static uq_status pack_family(const char *dir)
     uniql_packed pk;
     uniql_error err;
     uniql_pack_model_desc d;
-    uniql_pack_kept kept[2 * UNIQL_MAX_LAYERS], got[UNIQL_MAX_LAYERS];
+    uniql_kept kept[2 * UNIQL_MAX_LAYERS], got[UNIQL_MAX_LAYERS];
     unsigned char up[UNIQL_MAX_LAYERS];
     double rates[2] = {0.15, 0.35}, bi[UNIQL_MAX_LAYERS], rr[4];
     uint64_t bytes[3];
@@ -708,7 +708,7 @@ static uq_status pack_family(const char *dir)
         const uniql_model *R;
         double dv;
         ASSERT_OK(uniql_packed_kept(&pk, ri, got, &err));
-        ASSERT_MEM_EQ(&kept[ri * L], got, sizeof(uniql_pack_kept) * (size_t)L);
+        ASSERT_MEM_EQ(&kept[ri * L], got, sizeof(uniql_kept) * (size_t)L);
         ASSERT_OK(uniql_packed_model_load(&pk, got, NULL, NULL, &P, &err));
         R = pruned_reference(&a, S, got);
         ASSERT_OK(run_any(&a, direct, R, toks, T, ref));
@@ -755,8 +755,131 @@ TEST model_pack_qwen2(void) { return pack_family("qwen2"); }
 TEST model_pack_mamba2(void) { return pack_family("mamba2"); }
 TEST model_pack_nemotron_h(void) { return pack_family("nemotron_h"); }
 
+/* ---- the real pipeline: calibrate, sort (prunable layout), quantize, pack, load ---- */
+
+static uq_status pipeline_family(const char *dir)
+{
+    char path[256];
+    unsigned char *cfg;
+    size_t cfg_len, size;
+    uniql_model *M, *S, *Q, *Q8, *P, *V;
+    uniql_calib *cb;
+    uniql_calib_options co;
+    uniql_sort_options so;
+    uniql_pack_quant_options qo;
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    uniql_error err;
+    uniql_kept kept[3 * UNIQL_MAX_LAYERS];
+    unsigned char upl[UNIQL_MAX_LAYERS];
+    double rates[3] = {0.15, 0.25, 0.35}, bi[UNIQL_MAX_LAYERS], lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
+    int tok[256], toks[6] = {72, 101, 108, 108, 111, 32}, T = 6, L, l, i, V_;
+    int bits[UNIQL_MAX_LAYERS], prev[UNIQL_MAX_LAYERS];
+    uint64_t all4, all8, total;
+    float *a, *b;
+    void *img;
+    trng r = {5};
+    snprintf(path, sizeof path, "tests/data/ref/%s/config.json", dir);
+    cfg = tutil_read_file(path, &cfg_len);
+    ASSERT(cfg != NULL);
+    snprintf(path, sizeof path, "tests/data/ref/%s", dir);
+    ASSERT_OK(uniql_model_load_dir(path, NULL, &M, &err));
+    L = M->config.n_layers;
+    V_ = M->config.vocab_size;
+    for (i = 0; i < 256; i++) tok[i] = (int)(trng_u64(&r) % (uint64_t)V_);
+    memset(&co, 0, sizeof co);
+    co.seq_len = 64; co.lsaq = 1;
+    ASSERT_OK(uniql_calibrate(M, tok, 256, &co, &cb, &err));
+    ASSERT_OK(uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi));
+    ASSERT_OK(uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq));
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    ASSERT_OK(uniql_sort_model(M, cb, &so, &S, &err));
+    uniql_calib_free(cb);
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(&S->config, l, NULL);
+    for (i = 0; i < 3; i++) {
+        ASSERT_OK(uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr));
+        ASSERT_OK(uniql_kept_from_rates(&S->config, lr, NULL, &kept[i * L]));
+    }
+    memset(&qo, 0, sizeof qo);
+    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q, &err));
+    qo.bits = 8;
+    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q8, &err));
+    for (l = 0; l < L; l++) upl[l] = (unsigned char)(l % 2 == 0);   /* copies for half the layers */
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    d.n_rates = 3; d.rates = rates; d.kept = kept; d.block_influence = bi; d.lsaq_importance = lsaq;
+    d.upgrade = Q8; d.upgrade_layers = upl;
+    if (uniql_pack_model(Q, &d, NULL, &img, &size, &err) != UNIQL_OK) FAILm(err.message);
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
+    a = (float *)malloc(sizeof(float) * (size_t)(T * V_));
+    b = (float *)malloc(sizeof(float) * (size_t)(T * V_));
+    /* 0 %: the packed model IS the in-memory quantized model: identical logits */
+    ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &P, &err));
+    ASSERT_EQ(UNIQL_DTYPE_Q4, P->layers[0].type == UNIQL_BLOCK_MAMBA ? P->layers[0].mamba.out.dtype :
+                              P->layers[0].type == UNIQL_BLOCK_MLP ? P->layers[0].mlp.down.dtype : P->layers[0].attn.o.dtype);
+    ASSERT_EQ(UNIQL_DTYPE_Q8, P->embed.dtype);
+    ASSERT_OK(run_logits(Q, toks, T, a));
+    ASSERT_OK(run_logits(P, toks, T, b));
+    ASSERT_MEM_EQ(a, b, sizeof(float) * (size_t)(T * V_));
+    all4 = uniql_model_weight_bytes(P);
+    uniql_model_free(P);
+    /* every rate: the packed load equals uniql_model_prune's views of the same model */
+    for (i = 0; i < 3; i++) {
+        uniql_kept k2[UNIQL_MAX_LAYERS];
+        ASSERT_OK(uniql_packed_kept(&pk, i, k2, &err));
+        ASSERT_OK(uniql_packed_model_load(&pk, k2, NULL, NULL, &P, &err));
+        ASSERT_OK(uniql_model_prune(Q, &kept[i * L], 0, NULL, &V, &err));
+        ASSERT_OK(run_logits(V, toks, T, a));
+        ASSERT_OK(run_logits(P, toks, T, b));
+        ASSERT_MEM_EQ(a, b, sizeof(float) * (size_t)(T * V_));
+        uniql_model_free(V);
+        uniql_model_free(P);
+    }
+    /* LSAQ plans from the stored importance: within budget, monotone, loadable */
+    for (l = 0; l < L; l++) { bits[l] = 8; prev[l] = 4; }
+    ASSERT_OK(uniql_packed_model_load(&pk, NULL, bits, NULL, &P, &err));
+    all8 = uniql_model_weight_bytes(P);
+    ASSERT_OK(run_logits(P, toks, T, b));
+    uniql_model_free(P);
+    ASSERT(all8 > all4);
+    for (i = 0; i <= 4; i++) {
+        uint64_t budget = all4 + (all8 - all4) * (uint64_t)i / 4;
+        ASSERT_OK(uniql_packed_plan_bits(&pk, NULL, "lsaq", budget, NULL, bits, &total, &err));
+        ASSERT_LE((double)total, (double)budget);
+        for (l = 0; l < L; l++) {
+            ASSERT(bits[l] >= prev[l]);
+            ASSERT(bits[l] == 4 || upl[l]);
+            prev[l] = bits[l];
+        }
+        ASSERT_OK(uniql_packed_model_load(&pk, NULL, bits, NULL, &P, &err));
+        ASSERT_EQ(total, uniql_model_weight_bytes(P));
+        uniql_model_free(P);
+    }
+    for (l = 0; l < L; l++) ASSERT_EQ(upl[l] ? 8 : 4, bits[l]);   /* the full budget upgrades every stored copy */
+    ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_packed_plan_bits(&pk, NULL, "lsaq", all4 - 1, NULL, bits, &total, &err));
+    UQ_NOTE("%s: sorted + Q4 packed %lu B; weights all-4 %llu B, all-8 %llu B; 0%% == in-memory, 15/25/35%% == uniql_model_prune views",
+            dir, (unsigned long)size, (unsigned long long)all4, (unsigned long long)all8);
+    free(a); free(b);
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(Q8);
+    uniql_model_free(Q);
+    uniql_model_free(S);
+    uniql_model_free(M);
+    free(cfg);
+    PASS();
+}
+
+TEST pipeline_llama(void) { return pipeline_family("llama"); }
+TEST pipeline_nemotron_h(void) { return pipeline_family("nemotron_h"); }
+TEST pipeline_mamba2(void) { return pipeline_family("mamba2"); }
+
 SUITE(pack_suite)
 {
+    RUN_TEST(pipeline_llama);
+    RUN_TEST(pipeline_nemotron_h);
+    RUN_TEST(pipeline_mamba2);
     RUN_TEST(model_pack_llama);
     RUN_TEST(model_pack_qwen2);
     RUN_TEST(model_pack_mamba2);
