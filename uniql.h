@@ -1047,7 +1047,8 @@ typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
    plus block influence for every layer in range, and LSAQ if asked. Activations are seen
    through the forward's observer (API 6), streamed: memory is the correlation matrices
    (sum over layers of d^2 doubles, plus the fixed scratch of uniql_corr, ~2.2 MB per
-   matrix of size >= 32) plus max_batch rows of scratch, independent of n_tokens.
+   matrix of size >= 128; per-head matrices carry none) plus max_batch rows of scratch,
+   independent of n_tokens.
    Dimensions follow the model's kept sizes (a pruned model can be calibrated too; the
    sorting stage needs an unpruned, unsorted one). On success *out owns everything;
    release with uniql_calib_free.
@@ -6415,11 +6416,12 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
    IMPL 8. UniQL (calibration, sorting, QA-SVD, layer rates, pruning)
    ===================================================================================== */
 
-/* ---- small correlation accumulator (per-head statistics, d < 32) ----
+/* ---- small correlation accumulator (per-head statistics, d < 128) ----
    uniql_corr carries ~2.2 MB of GEMM scratch per object: right for the hidden / d_int
    sized matrices, too much for dozens of head_dim x head_dim ones. This one keeps only
-   the d x d double sum (upper triangle) and adds one token at a time. */
-#define UNIQL__SMALL_CORR 32
+   the d x d double sum (upper triangle) and adds one token at a time (d^2/2 multiply-adds
+   per token, cheap at these sizes). */
+#define UNIQL__SMALL_CORR 128
 
 typedef struct uniql__acc {
     int d, big;
