@@ -74,6 +74,31 @@ bench-linalg: $(B)/bench_linalg
 	@./$(B)/bench_linalg
 
 # ---- block: quant (kernels: make bench (GEMV ratios), make test-neon) ----
+.PHONY: bench test-nosimd test-neon
+
+# the scalar-only build (UNIQL_NO_SIMD): the same tests must pass without any SIMD
+test-nosimd: | $(B)
+	@$(CC) $(STRICT) $(OPT) -DUNIQL_NO_SIMD -o $(B)/test_nosimd $(TEST_SRC) $(LDLIBS)
+	@./$(B)/test_nosimd
+
+# GEMV bench: int4 (fp32 and int8 activations) and int8 vs fp32, against a memory-read loop
+$(B)/bench_gemv: uniql.h bench/bench_gemv.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_gemv.c $(LDLIBS)
+
+bench: $(B)/bench_gemv
+	@./$(B)/bench_gemv
+
+# NEON kernels under qemu (AArch64 cross gcc + qemu-user); skipped when the tools are absent.
+# Only the quant suite runs: it holds the SIMD-vs-scalar tests, and emulation is slow.
+NEON_CC   ?= aarch64-linux-gnu-gcc
+NEON_QEMU ?= qemu-aarch64
+test-neon: | $(B)
+	@if command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) >/dev/null 2>&1; then \
+		$(NEON_CC) $(STRICT) $(OPT) -march=armv8.2-a+dotprod -static -o $(B)/test_neon $(TEST_SRC) $(LDLIBS) && \
+		$(NEON_QEMU) -cpu max $(B)/test_neon -s quant && \
+		$(NEON_CC) $(STRICT) $(OPT) -march=armv8-a -static -o $(B)/test_neon_v80 $(TEST_SRC) $(LDLIBS) && \
+		$(NEON_QEMU) $(B)/test_neon_v80 -s quant; \
+	else echo "test-neon: skipped ($(NEON_CC) or $(NEON_QEMU) not installed; apt-get install gcc-aarch64-linux-gnu qemu-user)"; fi
 
 # ---- end block: quant ----
 
@@ -82,10 +107,58 @@ bench-linalg: $(B)/bench_linalg
 # ---- end block: train ----
 
 # ---- block: uniql (calibration / sorting / pruning: make bench-uniql) ----
+# UniQL + LSAQ evaluation on the trained models (models/, data/calib.txt, data/test.txt);
+# BENCH_UNIQL_ARGS e.g. "--windows 8" for a quicker run.
+.PHONY: bench-uniql
+$(B)/bench_uniql: uniql.h bench/bench_uniql.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_uniql.c $(LDLIBS)
+
+bench-uniql: $(B)/bench_uniql
+	@nice -n 10 ./$(B)/bench_uniql $(BENCH_UNIQL_ARGS)
 
 # ---- end block: uniql ----
 
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
+# tools/pack: HF checkpoint -> .uniql; build/run_uniql: open, choose rate / bit plan, run.
+# `make demo` packs the default model once (cached in build/demo/) and runs it at
+# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan.
+DEMO_MODEL ?= models/llama-bytes-6m
+DEMO_CALIB ?= data/calib.txt
+DEMO_FILE  := $(B)/demo/$(notdir $(DEMO_MODEL)).uniql
+DEMO_PROMPT ?= The function returns
+
+.PHONY: demo bench-pack
+
+$(B)/pack: tools/pack.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ tools/pack.c $(LDLIBS)
+
+$(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ examples/run_uniql.c $(LDLIBS)
+
+$(DEMO_FILE): $(B)/pack
+	@test -d $(DEMO_MODEL) || { echo "demo: $(DEMO_MODEL) not found (the trained models)"; exit 1; }
+	@mkdir -p $(dir $@)
+	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 --bits-budget-mb 4.2 $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
+
+demo: $(B)/run_uniql $(DEMO_FILE)
+	@echo "== $(DEMO_FILE): $$(stat -c %s $(DEMO_FILE)) bytes on disk; $(DEMO_MODEL) in fp16: $$(stat -c %s $(DEMO_MODEL)/model.safetensors) bytes"
+	@for r in 0 0.15 0.25 0.35; do echo "== pruning rate $$r"; \
+		./$(B)/run_uniql $(DEMO_FILE) --rate $$r --prompt "$(DEMO_PROMPT)" --tokens 64 | grep -v '^file\|^plan: pruning' || exit 1; done
+	@echo "== memory budget 2.4 MB of weights + LSAQ int8 upgrades within 3.2 MB"
+	@./$(B)/run_uniql $(DEMO_FILE) --mem-mb 2.4 --bits-budget-mb 3.2 --prompt "$(DEMO_PROMPT)" --tokens 64
+
+$(B)/bench_pack: bench/bench_pack.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_pack.c $(LDLIBS)
+
+# every trained model, packed once (all-int4, default rate tables) and cached
+BENCH_MODELS ?= llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
+$(B)/bench/%.uniql: $(B)/pack
+	@test -d models/$* || { echo "bench-pack: models/$* not found"; exit 1; }
+	@mkdir -p $(dir $@)
+	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
+
+bench-pack: $(B)/bench_pack $(foreach m,$(BENCH_MODELS),$(B)/bench/$(m).uniql)
+	@./$(B)/bench_pack $(foreach m,$(BENCH_MODELS),models/$(m) $(B)/bench/$(m).uniql)
 
 # ---- end block: pack ----
 
