@@ -2618,6 +2618,30 @@ UNIQL__AVX2 static void uniql__qdot_avx2(const uniql__qk *k, int b0, int nb, con
         out[0] += uniql__avx2_hsum(_mm256_add_ps(a0, a1));
         return;
     }
+    if (nt == 4) { /* prefill tile: each decoded block serves four tokens, accumulators in registers */
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        for (b = 0; b < nb; b++) {
+            const float *x = X + (size_t)b * 32;
+            if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
+            uniql__avx2_block_f32(k->dtype, data + (size_t)b * bb, lut, w);
+#define UNIQL__F4TOK(XT, C) do { \
+                __m256 p_ = _mm256_mul_ps(w[0], _mm256_loadu_ps(XT)), q_ = _mm256_mul_ps(w[1], _mm256_loadu_ps((XT) + 8)); \
+                p_ = _mm256_fmadd_ps(w[2], _mm256_loadu_ps((XT) + 16), p_); \
+                q_ = _mm256_fmadd_ps(w[3], _mm256_loadu_ps((XT) + 24), q_); \
+                C = _mm256_fmadd_ps(sv, _mm256_add_ps(p_, q_), C); \
+            } while (0)
+            UNIQL__F4TOK(x, c0);
+            UNIQL__F4TOK(x + ldx, c1);
+            UNIQL__F4TOK(x + 2 * ldx, c2);
+            UNIQL__F4TOK(x + 3 * ldx, c3);
+#undef UNIQL__F4TOK
+        }
+        out[0] += uniql__avx2_hsum(c0);
+        out[1] += uniql__avx2_hsum(c1);
+        out[2] += uniql__avx2_hsum(c2);
+        out[3] += uniql__avx2_hsum(c3);
+        return;
+    }
     for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
     for (b = 0; b < nb; b++) {
         if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
