@@ -8469,10 +8469,9 @@ static void uniql__sb_fmt(uniql__sb *b, const char *fmt, ...)
     if (k < 0 || k >= (int)sizeof tmp) { b->oom = 1; return; }
     uniql__sb_put(b, tmp, (size_t)k);
 }
-/* a JSON string literal of n bytes; bytes >= 0x80 are escaped as \u00XX only when they
-   do not form valid UTF-8 is not needed: config.json is UTF-8 text, written as is, and
-   invalid sequences are refused by the reader's strict parser, so the writer rejects
-   them first (returns 0). */
+/* Append n bytes as a JSON string literal: quote, backslash and control characters
+   escaped, UTF-8 copied as is after validation (the reader's strict parser would refuse
+   invalid sequences, so the writer refuses them first). Returns 0 on invalid UTF-8. */
 static int uniql__sb_json_string(uniql__sb *b, const char *s, size_t n)
 {
     size_t i = 0;
