@@ -74,6 +74,31 @@ bench-linalg: $(B)/bench_linalg
 	@./$(B)/bench_linalg
 
 # ---- block: quant (kernels: make bench (GEMV ratios), make test-neon) ----
+.PHONY: bench test-nosimd test-neon
+
+# the scalar-only build (UNIQL_NO_SIMD): the same tests must pass without any SIMD
+test-nosimd: | $(B)
+	@$(CC) $(STRICT) $(OPT) -DUNIQL_NO_SIMD -o $(B)/test_nosimd $(TEST_SRC) $(LDLIBS)
+	@./$(B)/test_nosimd
+
+# GEMV bench: int4 (fp32 and int8 activations) and int8 vs fp32, against a memory-read loop
+$(B)/bench_gemv: uniql.h bench/bench_gemv.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_gemv.c $(LDLIBS)
+
+bench: $(B)/bench_gemv
+	@./$(B)/bench_gemv
+
+# NEON kernels under qemu (AArch64 cross gcc + qemu-user); skipped when the tools are absent.
+# Only the quant suite runs: it holds the SIMD-vs-scalar tests, and emulation is slow.
+NEON_CC   ?= aarch64-linux-gnu-gcc
+NEON_QEMU ?= qemu-aarch64
+test-neon: | $(B)
+	@if command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) >/dev/null 2>&1; then \
+		$(NEON_CC) $(STRICT) $(OPT) -march=armv8.2-a+dotprod -static -o $(B)/test_neon $(TEST_SRC) $(LDLIBS) && \
+		$(NEON_QEMU) -cpu max $(B)/test_neon -s quant && \
+		$(NEON_CC) $(STRICT) $(OPT) -march=armv8-a -static -o $(B)/test_neon_v80 $(TEST_SRC) $(LDLIBS) && \
+		$(NEON_QEMU) $(B)/test_neon_v80 -s quant; \
+	else echo "test-neon: skipped ($(NEON_CC) or $(NEON_QEMU) not installed; apt-get install gcc-aarch64-linux-gnu qemu-user)"; fi
 
 # ---- end block: quant ----
 

@@ -167,18 +167,159 @@ typedef struct uniql_matrix {
 /* Row-major fp32 matrix as a view (ld = elements between rows). */
 UNIQLDEF uniql_matrix uniql_matrix_f32(const float *data, int rows, int cols, size_t ld);
 
-/* Sub-view: rows [row0, row0+rows), cols [0, cols). Fails with UNIQL_ERR_SHAPE if the
-   range is outside `m` or cols is not a multiple of m->group for Q4/Q4Z. */
+/* Sub-view: logical rows [row0, row0+rows), cols [0, cols). Zero-copy, every dtype, both
+   orientations. Fails with UNIQL_ERR_SHAPE if the range is outside `m`, or if row0 cannot
+   be expressed as a pointer offset: blocked non-transposed views need row0 % block == 0;
+   transposed Q4/Q4Z views need row0 % group == 0 (row0 is then an offset inside every
+   storage row). Any cols <= m->cols is accepted (a prefix, see uniql_matrix_prefix). */
 UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int rows, int cols,
                                          uniql_matrix *out);
 
+/* Prefix view: the first `rows` logical rows and first `cols` logical columns of `m`
+   (pruning). Zero-copy, every dtype, both orientations, blocks kept. A prefix of the
+   storage-row dimension just drops storage rows; a prefix inside storage rows may end
+   anywhere, also in the middle of a quantization group or 32-block (the kernels handle
+   the tail). UNIQL_ERR_SHAPE if rows/cols are negative or larger than m's. */
+UNIQLDEF uniql_result uniql_matrix_prefix(const uniql_matrix *m, int rows, int cols, uniql_matrix *out);
+
+/* Per-block prefix: the storage rows of `m` are split into consecutive blocks of `block`
+   storage rows and the view keeps the first `keep` of every block (per-head prefix of
+   q/k/v rows, or of o_proj input channels when o_proj is stored transposed). The result
+   has storage_rows(m) / block * keep storage rows. m may already be blocked only with
+   the same `block` (then keep <= m->block). Errors: UNIQL_ERR_SHAPE if block <= 0,
+   keep outside [0, block] or storage_rows(m) % block != 0; UNIQL_ERR_UNSUPPORTED if m is
+   blocked with a different block size (the composition is not a (block, stride) pair). */
+UNIQLDEF uniql_result uniql_matrix_block_prefix(const uniql_matrix *m, int block, int keep,
+                                                uniql_matrix *out);
+
+/* Number of logical storage rows: m->rows, or m->cols when m->transposed. */
+UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m);
+
 /* Y[i][r] = sum_c W[r][c] * X[i][c] for i < n tokens, r < W->rows.
    X is n x W->cols with row stride ldx (floats), Y is n x W->rows with stride ldy.
-   X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM. */
+   X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM (each
+   decoded weight block is reused for up to 4 tokens). Every dtype, both orientations,
+   blocks and prefixes. Activations stay fp32 (UNIQL_KERNEL_AUTO). No allocation: the
+   kernels work in bounded stack buffers (< 20 KB).
+   Errors: UNIQL_ERR_INVALID_ARG (NULL, negative n, a quantized view without scales /
+   zeros), UNIQL_ERR_SHAPE (ldx < cols or ldy < rows when n > 1, Q4 group not a positive
+   multiple of 32), UNIQL_ERR_DTYPE (unknown dtype). */
 UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n, size_t ldx,
                                    float *Y, size_t ldy);
 
-/* ---- (quantization API: group int4 / int8, see issue "foundation") ---- */
+/* Kernel choice for uniql_matmul_ex. The instruction set (one of the first four) may be
+   OR'ed with UNIQL_KERNEL_I8ACT:
+     AUTO    the best available: AVX2+FMA (x86-64, checked at run time), NEON (AArch64),
+             else the scalar reference. UNIQL_NO_SIMD compiles only SCALAR.
+     SCALAR  the reference kernels (plain C, identical block structure).
+     AVX2 / NEON  force that set; UNIQL_ERR_UNSUPPORTED if it is not compiled in or the
+             CPU lacks it (AVX2 needs avx2, fma and f16c).
+     I8ACT   for Q4 / Q4Z / Q8 weights in row (non-transposed) storage: each token's
+             activation vector is first quantized to int8 per 32-block (scale
+             d = max|x| / 127 in fp32, q = round-half-away(x / d)), then the block dot
+             products are exact integer sums (AVX2 maddubs/madd, NEON sdot). The scalar
+             reference performs the identical integer arithmetic and the same float
+             operations in the same order, so SIMD and scalar agree to rounding of the
+             final lane sum. Extra error versus the fp32-activation path: each activation
+             moves by at most d/2 = max|x_block|/254, i.e. |dy| <= sum_b d_b/2 * sum_{c in b}
+             |w_c| (about 0.2-0.4 % of |y| on Gaussian data). Float dtypes and transposed
+             views ignore the flag (they always use fp32 activations). */
+typedef enum uniql_kernel {
+    UNIQL_KERNEL_AUTO = 0,
+    UNIQL_KERNEL_SCALAR = 1,
+    UNIQL_KERNEL_AVX2 = 2,
+    UNIQL_KERNEL_NEON = 3,
+    UNIQL_KERNEL_I8ACT = 16
+} uniql_kernel;
+
+/* uniql_matmul with an explicit kernel (`kernel` = a uniql_kernel value, optionally
+   | UNIQL_KERNEL_I8ACT). Same contract and errors as uniql_matmul, plus
+   UNIQL_ERR_UNSUPPORTED for an instruction set that is not available and
+   UNIQL_ERR_INVALID_ARG for an unknown value. */
+UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
+                                      float *Y, size_t ldy, int kernel);
+
+/* 1 if uniql_matmul_ex would accept this kernel (instruction set) here, else 0. */
+UNIQLDEF int uniql_kernel_available(int kernel);
+
+/* ---- Quantization: group int4 (Q4, Q4Z) and per-row int8 (Q8) ----
+
+   All formats quantize along STORAGE rows (length L = cols, or rows when transposed),
+   so pruning prefixes never cut the bookkeeping. Elements are packed in 32-blocks.
+
+   Q4 (symmetric). Groups of `group` (32, 64 or 128) consecutive elements of a storage
+     row share one fp16 scale s. Element w is stored as q in [-8, 7], a two's complement
+     nibble; value = q * s. In each 32-block (16 bytes), byte j holds element j in its
+     low nibble and element j + 16 in its high nibble. With a = max(max_g w, 0) / 7 and
+     b = max(-min_g w, 0) / 8, s is the smallest fp16 >= max(a, b) (so the negative end
+     can use q = -8), and q = round-half-away(w / s); hence |w - q s| <= s / 2 for every
+     element (q never needs clamping). A group of zeros gets s = 0 and q = 0.
+   Q4Z (asymmetric). Unsigned nibbles u in [0, 15] (same nibble order), fp16 scale s and
+     a u8 zero point z per group: value = (u - z) * s. lo = min(min_g w, 0),
+     hi = max(max_g w, 0) (the range always contains 0, so constant groups are exact at 0
+     and never need s = 0 unless all zero), s = smallest fp16 >= (hi - lo) / 15,
+     z = round(-lo / s) in [0, 15], u = clamp(round(w / s) + z, 0, 15). Again
+     |w - (u - z) s| <= s / 2 (proof: |z + lo/s| <= 1/2 and 15 s >= hi - lo).
+   Q8 (symmetric, per storage row). int8 q in [-127, 127], one fp16 scale per storage
+     row: s = smallest fp16 >= max|w| / 127, |w - q s| <= s / 2. `group` is ignored.
+   Clip search (desc.clip = 1, Q4 / Q4Z only): per group, the range is shrunk by factors
+     1, 0.95, ..., 0.50 and the candidate with the least squared error is kept (factor 1
+     included, so never worse than round-to-nearest). Clipped elements may then exceed
+     the s/2 bound; that is the trade.
+   Scale range: a scale above the fp16 maximum (65504) is UNIQL_ERR_RANGE, i.e.
+     |w| up to about 4.5e5 (Q4), 9.8e5 range (Q4Z), 8.3e6 (Q8). Tiny and subnormal
+     weights are fine: the scale becomes an fp16 subnormal (down to 2^-24) and elements
+     smaller than half a step quantize to 0, still within s / 2.
+   Lengths that are not a multiple of the group: the last group is partial (its scale
+     comes from the elements that exist) and the last 32-block is padded with zero
+     nibbles (Q4: q = 0, Q4Z: u = 0; Q8: zero bytes). Nothing is rejected.
+
+   Buffer layout written by uniql_quantize (S storage rows, nb = ceil(L / 32) blocks,
+   ng = ceil(L / group) groups; offsets from the start of the buffer):
+     data    S rows of `stride` bytes: Q4/Q4Z stride = 16 nb, Q8 stride = 32 nb
+     scales  at S * stride, S * ng fp16 values (Q8: ng = 1), scale_stride = ng
+     zeros   (Q4Z) after the scales, S * ng bytes, indexed like the scales
+   Views made from such a buffer (prefix, block prefix, slice) stay valid for the kernels
+   because every storage row keeps whole 16-byte blocks in memory. A hand-made view must
+   also keep whole 16-byte Q4 blocks; Q8 rows may end anywhere. */
+typedef struct uniql_quant_desc {
+    uniql_dtype dtype;   /* UNIQL_DTYPE_Q4, _Q4Z or _Q8 */
+    int group;           /* Q4/Q4Z group size: 32, 64, 128; 0 means 128 */
+    int clip;            /* 1: per-group clip search minimising squared error */
+    int transposed;      /* 1: store storage row c = column c (input-pruned matrices) */
+} uniql_quant_desc;
+
+/* Exact size in bytes of the buffer uniql_quantize needs for a rows x cols matrix
+   (data + scales + zeros, as laid out above). Errors: UNIQL_ERR_INVALID_ARG (NULL),
+   UNIQL_ERR_DTYPE (not Q4/Q4Z/Q8), UNIQL_ERR_SHAPE (rows or cols < 1, group not 32, 64
+   or 128), UNIQL_ERR_OVERFLOW (does not fit size_t). */
+UNIQLDEF uniql_result uniql_quant_size(const uniql_quant_desc *d, int rows, int cols, size_t *bytes);
+
+/* Quantize the row-major fp32 matrix W (rows x cols, ld floats between rows) into the
+   caller's buffer `buf` (buf_size >= uniql_quant_size, 2-byte aligned) and describe it in
+   *out, a view into buf (the caller owns buf; the view borrows it). Errors as
+   uniql_quant_size, plus UNIQL_ERR_INVALID_ARG (NULL, ld < cols, buf too small or odd
+   address), UNIQL_ERR_NONFINITE (a NaN or Inf in W; checked before anything is
+   written), UNIQL_ERR_RANGE (a scale above the fp16 maximum; buf contents are then
+   unspecified and *out is not written). */
+UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
+                                     void *buf, size_t buf_size, uniql_matrix *out);
+
+/* Dequantize any view (every dtype, orientation, block layout) to a row-major fp32
+   rows x cols matrix `out` with ld floats between rows (ld >= cols). Exact: every stored
+   value is representable in fp32. Errors: UNIQL_ERR_INVALID_ARG, UNIQL_ERR_SHAPE,
+   UNIQL_ERR_DTYPE (as uniql_matmul). */
+UNIQLDEF uniql_result uniql_dequantize(const uniql_matrix *m, float *out, size_t ld);
+/* Logical row r of any view as cols floats (the embedding lookup). UNIQL_ERR_SHAPE if r
+   is outside [0, rows). */
+UNIQLDEF uniql_result uniql_dequantize_row(const uniql_matrix *m, int r, float *out);
+
+/* Error of a quantized view q against the fp32 matrix W (q->rows x q->cols, ld floats
+   between rows): *sq_err = sum of squared differences, *max_err = largest absolute
+   difference (either pointer may be NULL). Accumulated in double. Errors as
+   uniql_dequantize. */
+UNIQLDEF uniql_result uniql_quant_error(const uniql_matrix *q, const float *W, size_t ld,
+                                        double *sq_err, double *max_err);
 
 
 /* =====================================================================================
@@ -710,6 +851,24 @@ UNIQLDEF void uniql_rope_apply(float *x, int head_dim, const float *cos_t, const
    into the ORIGINAL cos/sin tables). Equals rotate_half RoPE followed by the gather. */
 UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, const float *cos_t,
                                     const float *sin_t);
+/* Fused RoPE for pruned attention (UniQL, SPEC 1 step 6): rotates in one pass the q of
+   n_heads query heads and the k of n_kv_heads KV heads, for n_tokens tokens, in the
+   kept-pairs layout above. Token t: q head h at q + t*ldq + h*2*n_pairs, k head g at
+   k + t*ldk + g*2*n_pairs, cos/sin tables of the ORIGINAL head_dim/2 angles at
+   cos_t + t*ld_cs (sin_t likewise). pairs: n_kv_heads lists of n_pairs original pair
+   indices (each in [0, head_dim/2)); query head h uses list h / (n_heads/n_kv_heads),
+   so the cos/sin of a list are gathered once and applied to its KV head and all its
+   query heads. Equals uniql_rope_apply_kept on every head (which equals rotating the full
+   head with uniql_rope_apply and gathering the kept pairs), bit for bit: the SIMD paths
+   (AVX2 with a runtime check, NEON) do the same multiplies and adds without FMA.
+   n_heads must be a multiple of n_kv_heads; q or k may be NULL (0 heads rotated). */
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs);
+/* The scalar reference of uniql_rope_apply_kept_qk (same arguments, same result). */
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs);
 
 /* ---- Observer ----
    Calibration (correlations) and LSAQ (logit lens) watch the forward through one
@@ -798,6 +957,28 @@ UNIQLDEF int uniql_sample_greedy(const float *logits, int n);
 UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, float top_p, uniql_rng *rng,
                                 uniql_prob_index *work);
 
+/* ---- Perplexity ----
+   Perplexity of `m` on a token stream, in non-overlapping windows. The stream is cut into
+   windows of `window` tokens: tokens[w*window .. (w+1)*window), w = 0, 1, ..., using the
+   first max(n_windows) whole windows (n_windows <= 0: every whole window; a shorter tail
+   is ignored). Each window starts from an empty state (position 0, no cache), so window
+   w predicts its tokens 1..window-1 from the tokens before them IN THE SAME WINDOW:
+       mean_nll = mean over the (window-1) * n_used predicted positions of
+                  -log softmax(logits at position i-1)[token i],   ppl = exp(mean_nll),
+   the log-softmax taken in double. This equals transformers' loss with labels = input_ids
+   on each window (the loss shifts by one), averaged over windows of equal size.
+   Runs the window in prefill chunks of at most 64 tokens with all logits kept, so the
+   scratch is about 64 x vocab floats plus a state for `window` positions, all allocated
+   with UNIQL_MALLOC(alloc_user) and released before returning. `mean_nll`,
+   `n_predicted` (may be NULL) receive the mean NLL and the number of predicted positions.
+   Errors: UNIQL_ERR_INVALID_ARG (NULL model/tokens/ppl, window < 2, a token outside the
+   vocab), UNIQL_ERR_SHAPE (not one whole window in n_tokens), UNIQL_ERR_OUT_OF_MEMORY,
+   UNIQL_ERR_NONFINITE (a NaN/Inf logit), and any error of uniql_state_create or
+   uniql_forward; `err` (may be NULL) gets a message. */
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err);
+
 
 
 /* =====================================================================================
@@ -851,6 +1032,137 @@ UNIQLDEF uniql_result uniql_lsaq_plan(int n_layers, const double *importance,
    API 9. Packed .uniql files: format, writer, loader, rate / memory-budget selection
    ===================================================================================== */
 
+/* A .uniql file is what tools/pack writes once ("in the cloud") and a device opens many
+   times: the sorted, quantized weights of one model laid out so that every pruning rate
+   is a prefix of every matrix, plus what the device needs to choose a rate and a bit
+   plan without recalibrating. Two layers:
+     - the CONTAINER (this part): a fixed binary header, a JSON header, 64-byte aligned
+       tensor blobs, a checksum; a writer and a strict, zero-copy reader;
+     - the MODEL layer (below): tensor names, rate tables, kept RoPE pairs, layer
+       importance and optional 8-bit copies, and the loader that builds a uniql_model
+       from views into the file for a chosen rate and bit plan.
+
+   ---- Container, version 1. All integers little-endian. ----
+     offset  bytes  field
+     0       8      magic 89 55 4E 49 51 4C 0D 0A ("\x89UNIQL\r\n": a high-bit byte and
+                    a CRLF, so 7-bit or newline-translating transfers are caught, as PNG)
+     8       4      u32 version = UNIQL_PACK_VERSION (a reader refuses other versions)
+     12      4      u32 flags, must be 0
+     16      8      u64 header_len  bytes of the JSON header (1 .. UNIQL_PACK_MAX_HEADER)
+     24      8      u64 data_offset start of the data area: a multiple of 64, >= 48 + header_len
+     32      8      u64 data_size   the file is exactly data_offset + data_size bytes
+     40      8      u64 checksum    FNV-1a 64 (offset basis 0xcbf29ce484222325, prime
+                                    0x100000001b3) over every byte of the file except these
+                                    8, in file order (bytes 0..39, then 48..end)
+     48      header_len  JSON header, then zero bytes up to data_offset
+     data_offset         data area: tensor blobs, each starting at a multiple of 64 from
+                         data_offset (so at 64-byte file offsets: mmap and SIMD friendly)
+   JSON header (strict JSON, as uniql_json_parse):
+     {"format": "uniql", "version": 1,
+      "config": "<the model's config.json text, as one JSON string>",
+      "meta": { ... }                          free-form object (the model layer's tables)
+      "tensors": [ {"name": "...", "dtype": "F32"|"F16"|"BF16"|"Q4"|"Q4Z"|"Q8",
+                    "rows": R, "cols": C, "transposed": 0|1, "group": G,
+                    "data": [offset, bytes], "scales": [offset, bytes],
+                    "zeros": [offset, bytes]}, ... ]}
+     Tensor names are unique, non-empty and listed in strcmp order. "scales" is present
+     exactly for Q4/Q4Z/Q8, "zeros" exactly for Q4Z; "group" is 32, 64 or 128 for Q4/Q4Z
+     and 0 otherwise. Offsets are relative to data_offset.
+   Tensor blobs. A tensor is an R x C matrix (a vector is 1 x C) stored as S storage rows
+     of length L (S = R, L = C; transposed: S = C, L = R), rows packed back to back with
+     no gaps, in the layout of the quantization API: row bytes F32 4L, F16/BF16 2L,
+     Q4/Q4Z 16 ceil(L/32), Q8 32 ceil(L/32); scales S x ng fp16 (ng = ceil(L/group),
+     Q8: 1), zeros S x ng bytes. Blobs of different tensors never overlap.
+   The reader checks, each failure with its code and a message naming the tensor:
+     file shorter than 48 bytes ......................... UNIQL_ERR_TRUNCATED
+     wrong magic ........................................ UNIQL_ERR_BAD_MAGIC
+     other version ...................................... UNIQL_ERR_VERSION
+     flags != 0, data_offset not aligned or inside the
+       header, header_len 0 or too large, non-zero
+       padding, bytes after the data area ............... UNIQL_ERR_FORMAT
+     data_offset + data_size overflows .................. UNIQL_ERR_OVERFLOW
+     file shorter than data_offset + data_size ........... UNIQL_ERR_TRUNCATED
+     checksum mismatch (unless UNIQL_PACK_SKIP_CHECKSUM) . UNIQL_ERR_CHECKSUM
+     header not JSON .................................... UNIQL_ERR_PARSE
+     missing/ill-typed keys, names out of order or
+       duplicated, transposed/group invalid .............. UNIQL_ERR_FORMAT
+     unknown dtype ...................................... UNIQL_ERR_DTYPE
+     rows/cols < 1 or > INT_MAX, blob sizes that do not
+       match the shape ................................... UNIQL_ERR_SHAPE
+     shape x row bytes overflows ........................ UNIQL_ERR_OVERFLOW
+     blob unaligned, past the data area, overlapping .... UNIQL_ERR_OFFSETS
+   The checksum is checked before the JSON is parsed, so a damaged file is refused
+   cheaply; UNIQL_PACK_SKIP_CHECKSUM (for fuzzing, or a file already verified) skips it
+   and every structural check still runs. */
+#define UNIQL_PACK_VERSION 1u
+#define UNIQL_PACK_ALIGN 64u
+#define UNIQL_PACK_FIXED_HEADER 48u
+#define UNIQL_PACK_MAX_HEADER (64u << 20)
+#define UNIQL_PACK_SKIP_CHECKSUM 1u
+
+/* One tensor to write: a name and any view (any dtype, stride, block layout; the writer
+   copies its logical storage rows in order, so a blocked or strided view is written
+   compactly). */
+typedef struct uniql_pack_input {
+    const char *name;
+    uniql_matrix m;
+} uniql_pack_input;
+
+/* One tensor of an open file. `m` is a view into the file buffer (stride = row bytes,
+   scale_stride = ng, no blocks). data_offset is relative to the data area; nbytes is
+   data + scales + zeros. */
+typedef struct uniql_pack_tensor {
+    const char *name;            /* NUL-terminated, owned by the uniql_packed */
+    uniql_matrix m;
+    uint64_t data_offset, nbytes;
+} uniql_pack_tensor;
+
+typedef struct uniql_packed {
+    uint32_t version;
+    uint64_t checksum, data_offset, data_size, file_size;
+    const char *config_json;     /* the config.json text (NUL-terminated), owned here */
+    size_t config_len;
+    const uniql_json *meta;      /* the "meta" object */
+    int n_tensors;
+    const uniql_pack_tensor *tensors;   /* in name order */
+    const unsigned char *data;   /* the data area inside the caller's buffer */
+    uniql_json_doc header;       /* owns names, config text and meta */
+    void *mem;                   /* owns `tensors` */
+    void *alloc_user;
+} uniql_packed;
+
+/* FNV-1a 64 of a whole file image as the format defines it (bytes 40..47 skipped).
+   size < 48 hashes what there is, skipping the part of 40..47 that exists. */
+UNIQLDEF uint64_t uniql_pack_checksum(const void *buf, size_t size);
+
+/* Bytes of the blobs of a tensor with this shape (data, scales, zeros; any may be NULL).
+   Errors: UNIQL_ERR_DTYPE, UNIQL_ERR_SHAPE (rows/cols < 1, bad group), UNIQL_ERR_OVERFLOW. */
+UNIQLDEF uniql_result uniql_pack_tensor_bytes(uniql_dtype dtype, int rows, int cols, int transposed, int group,
+                                              uint64_t *data_bytes, uint64_t *scale_bytes, uint64_t *zero_bytes);
+
+/* Write a complete .uniql image into one buffer from UNIQL_MALLOC(alloc_user), returned in
+   *out / *out_size; the caller releases it with uniql_free_buffer(*out, alloc_user) (or
+   writes it to disk first). config_json: the model's config.json text (any bytes up to
+   config_len; stored as a JSON string). meta_json: a JSON object (NULL: {}), checked by
+   parsing. Tensors are written in name order. Errors: UNIQL_ERR_INVALID_ARG (NULL
+   pointers, empty or duplicate names, a quantized view without scales/zeros),
+   UNIQL_ERR_PARSE / UNIQL_ERR_FORMAT (meta not a JSON object), those of
+   uniql_pack_tensor_bytes, UNIQL_ERR_OUT_OF_MEMORY. On error *out is NULL. */
+UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_len, const char *meta_json,
+                                       size_t meta_len, const uniql_pack_input *tensors, int n_tensors,
+                                       void *alloc_user, void **out, size_t *out_size, uniql_error *err);
+
+/* Open a .uniql image held in memory (read or mmap it; `buf` must be 16-byte aligned,
+   as malloc and mmap give, else UNIQL_ERR_INVALID_ARG, and must outlive `p`). Validates
+   everything listed above. On success `p` owns two allocations (header document and
+   tensor table), released by uniql_packed_free; tensor views point into `buf`.
+   flags: 0 or UNIQL_PACK_SKIP_CHECKSUM. On error `p` is zeroed. */
+UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned flags, void *alloc_user,
+                                        uniql_packed *p, uniql_error *err);
+/* The tensor called `name`, or NULL (binary search). */
+UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name);
+/* Release what uniql_packed_open allocated (NULL or zeroed is fine). */
+UNIQLDEF void uniql_packed_free(uniql_packed *p);
 
 #ifdef __cplusplus
 }
@@ -1009,8 +1321,9 @@ UNIQLDEF uint16_t uniql_fp32_to_bf16(float f)
 }
 
 /* =====================================================================================
-   IMPL 3. Matrix views and matmul dispatch (scalar reference for float types)
+   IMPL 3. Matrix views and matmul dispatch
    ===================================================================================== */
+
 
 UNIQLDEF uniql_matrix uniql_matrix_f32(const float *data, int rows, int cols, size_t ld)
 {
@@ -1036,6 +1349,35 @@ UNIQL__MAYBE_UNUSED static size_t uniql__dtype_row_bytes(uniql_dtype t, int cols
     return 0;
 }
 
+static int uniql__is_quant(uniql_dtype t) { return t == UNIQL_DTYPE_Q4 || t == UNIQL_DTYPE_Q4Z || t == UNIQL_DTYPE_Q8; }
+static int uniql__is_q4(uniql_dtype t) { return t == UNIQL_DTYPE_Q4 || t == UNIQL_DTYPE_Q4Z; }
+
+UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m)
+{
+    return m ? (m->transposed ? m->cols : m->rows) : 0;
+}
+
+/* physical storage row of logical storage row i (blocks map i to (i/block)*stride + i%block) */
+static size_t uniql__phys(const uniql_matrix *m, int i)
+{
+    return m->block > 0 ? (size_t)(i / m->block) * (size_t)m->block_stride + (size_t)(i % m->block) : (size_t)i;
+}
+
+/* The checks every consumer of a view makes: known dtype, sane sizes, the side arrays a
+   quantized type needs. */
+static uniql_result uniql__check_view(const uniql_matrix *m)
+{
+    if (!m || m->rows < 0 || m->cols < 0) return UNIQL_ERR_INVALID_ARG;
+    if ((unsigned)m->dtype > (unsigned)UNIQL_DTYPE_Q8) return UNIQL_ERR_DTYPE;
+    if (m->block < 0 || (m->block > 0 && m->block_stride < m->block)) return UNIQL_ERR_SHAPE;
+    if (m->rows == 0 || m->cols == 0) return UNIQL_OK;
+    if (!m->data) return UNIQL_ERR_INVALID_ARG;
+    if (uniql__is_quant(m->dtype) && !m->scales) return UNIQL_ERR_INVALID_ARG;
+    if (m->dtype == UNIQL_DTYPE_Q4Z && !m->zeros) return UNIQL_ERR_INVALID_ARG;
+    if (uniql__is_q4(m->dtype) && (m->group <= 0 || m->group % 32)) return UNIQL_ERR_SHAPE;
+    return UNIQL_OK;
+}
+
 UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int rows, int cols,
                                          uniql_matrix *out)
 {
@@ -1043,14 +1385,63 @@ UNIQLDEF uniql_result uniql_matrix_slice(const uniql_matrix *m, int row0, int ro
     if (!m || !out) return UNIQL_ERR_INVALID_ARG;
     if (row0 < 0 || rows < 0 || cols < 0 || row0 > m->rows || rows > m->rows - row0 || cols > m->cols)
         return UNIQL_ERR_SHAPE;
-    if ((m->dtype == UNIQL_DTYPE_Q4 || m->dtype == UNIQL_DTYPE_Q4Z) && (m->group <= 0 || cols % m->group))
-        return UNIQL_ERR_SHAPE;
     v = *m;
     v.rows = rows;
     v.cols = cols;
-    v.data = (const unsigned char *)m->data + (size_t)row0 * m->stride;
-    if (m->scales) v.scales = m->scales + (size_t)row0 * m->scale_stride;
-    if (m->zeros) v.zeros = m->zeros + (size_t)row0 * m->scale_stride;
+    if (!m->transposed) {
+        /* row0 whole storage rows further (whole blocks of them for a blocked view) */
+        size_t p;
+        if (m->block > 0 && row0 % m->block) return UNIQL_ERR_SHAPE;
+        p = uniql__phys(m, row0);
+        v.data = (const unsigned char *)m->data + p * m->stride;
+        if (m->scales) v.scales = m->scales + p * m->scale_stride;
+        if (m->zeros) v.zeros = m->zeros + p * m->scale_stride;
+    } else if (row0 > 0) {
+        /* an offset inside every storage row */
+        switch (m->dtype) {
+        case UNIQL_DTYPE_F32: v.data = (const float *)m->data + row0; break;
+        case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: v.data = (const uint16_t *)m->data + row0; break;
+        case UNIQL_DTYPE_Q8: v.data = (const int8_t *)m->data + row0;
+            if (row0 % 32) return UNIQL_ERR_SHAPE; /* keep 32-blocks aligned for the kernels */
+            break;
+        case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+            if (m->group <= 0 || m->group % 32 || row0 % m->group) return UNIQL_ERR_SHAPE;
+            v.data = (const unsigned char *)m->data + (size_t)row0 / 2;
+            if (m->scales) v.scales = m->scales + row0 / m->group;
+            if (m->zeros) v.zeros = m->zeros + row0 / m->group;
+            break;
+        default: return UNIQL_ERR_DTYPE;
+        }
+    }
+    *out = v;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_matrix_prefix(const uniql_matrix *m, int rows, int cols, uniql_matrix *out)
+{
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if (rows < 0 || cols < 0 || rows > m->rows || cols > m->cols) return UNIQL_ERR_SHAPE;
+    *out = *m;
+    out->rows = rows;
+    out->cols = cols;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_matrix_block_prefix(const uniql_matrix *m, int block, int keep,
+                                                uniql_matrix *out)
+{
+    int S, nS;
+    uniql_matrix v;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    S = uniql_matrix_storage_rows(m);
+    if (block <= 0 || keep < 0 || keep > block || S % block) return UNIQL_ERR_SHAPE;
+    if (m->block > 0 && m->block != block) return UNIQL_ERR_UNSUPPORTED;
+    v = *m;
+    if (m->block <= 0) v.block_stride = block;
+    v.block = keep;
+    nS = S / block * keep;
+    if (m->transposed) v.cols = nS; else v.rows = nS;
+    if (keep == 0) v.block = 0, v.block_stride = 0; /* empty view: no mapping needed */
     *out = v;
     return UNIQL_OK;
 }
@@ -1068,48 +1459,962 @@ static float uniql__dot_f32(const float *w, const float *x, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-static void uniql__matmul_float_scalar(const uniql_matrix *W, const float *X, int n, size_t ldx,
-                                       float *Y, size_t ldy)
+/* Element e of logical storage row s, decoded exactly (the ground truth of every layout;
+   the kernels below must agree with it). */
+static float uniql__elem(const uniql_matrix *m, int s, int e)
 {
-    int r, i, c;
-    float buf[256];
-    for (r = 0; r < W->rows; r++) {
-        const unsigned char *row = (const unsigned char *)W->data + (size_t)r * W->stride;
-        if (W->dtype == UNIQL_DTYPE_F32) {
-            for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] = uniql__dot_f32((const float *)row, X + (size_t)i * ldx, W->cols);
-            continue;
+    size_t p = uniql__phys(m, s);
+    const unsigned char *row = (const unsigned char *)m->data + p * m->stride;
+    switch (m->dtype) {
+    case UNIQL_DTYPE_F32: { float f; memcpy(&f, row + (size_t)e * 4, 4); return f; }
+    case UNIQL_DTYPE_F16: { uint16_t h; memcpy(&h, row + (size_t)e * 2, 2); return uniql_fp16_to_fp32(h); }
+    case UNIQL_DTYPE_BF16: { uint16_t h; memcpy(&h, row + (size_t)e * 2, 2); return uniql_bf16_to_fp32(h); }
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z: {
+        int j = e & 31, by = row[(size_t)(e >> 5) * 16 + (j & 15)];
+        int nib = j < 16 ? by & 15 : by >> 4, g = e / m->group;
+        float s16 = uniql_fp16_to_fp32(m->scales[p * m->scale_stride + (size_t)g]);
+        int q = m->dtype == UNIQL_DTYPE_Q4 ? (nib ^ 8) - 8 : nib - (int)m->zeros[p * m->scale_stride + (size_t)g];
+        return (float)q * s16;
+    }
+    case UNIQL_DTYPE_Q8:
+        return (float)(int8_t)row[e] * uniql_fp16_to_fp32(m->scales[p * m->scale_stride]);
+    }
+    return 0.0f;
+}
+
+/* ---- kernel table: one scalar reference and its SIMD twins (IMPL 4) share these
+   signatures. A "row" is one storage row; quantized kernels see whole 32-blocks only
+   (the dispatcher hands the last, partial block over through zero-padded copies). ---- */
+
+typedef struct uniql__qk {
+    uniql_dtype dtype;
+    int gb;                  /* 32-blocks per group (Q4/Q4Z); 0 for Q8 (one scale) */
+    const uint16_t *sc;      /* scales of this storage row */
+    const uint8_t *zp;       /* zero points of this storage row (Q4Z) */
+} uniql__qk;
+
+/* float dtypes: out[t] = sum_{e<L} w[e] * X[t*ldx + e], t < nt */
+typedef void (*uniql__fdot_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out);
+/* float dtypes: Y[t*ldy + e] += coef[t] * w[e] */
+typedef void (*uniql__faxpy_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt);
+/* quantized, fp32 activations: out[t] += sum over blocks [b0, b0+nb) (data = first block,
+   X = activations of block b0) */
+typedef void (*uniql__qdot_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx, int nt, float *out);
+/* quantized, transposed: Y[t*ldy + 32(b-b0) + j] += coef[t] * w */
+typedef void (*uniql__qaxpy_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y, size_t ldy, int nt);
+/* quantized, int8 activations: out[t] += sum over blocks; xq[t*ldq + 32(b-b0) + j], xd[t*ldd + b-b0] */
+typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq, const float *xd,
+                                size_t ldq, size_t ldd, int nt, float *out);
+
+typedef struct uniql__kernels {
+    uniql__fdot_fn fdot;
+    uniql__faxpy_fn faxpy;
+    uniql__qdot_fn qdot;
+    uniql__qaxpy_fn qaxpy;
+    uniql__qdot8_fn qdot8;
+} uniql__kernels;
+
+static int uniql__kernels_for(int isa, uniql__kernels *k); /* IMPL 4 */
+static int uniql__isa_resolve(int kernel);                  /* IMPL 4: 0 = unavailable */
+static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd); /* IMPL 4 */
+
+#define UNIQL__NT 4            /* tokens that share one decoded weight block */
+#define UNIQL__XQ_BYTES 16384  /* int8 activation buffer of the I8ACT path (stack) */
+
+static size_t uniql__block_bytes(uniql_dtype t) { return t == UNIQL_DTYPE_Q8 ? 32 : 16; }
+
+static void uniql__qk_row(const uniql_matrix *W, size_t p, uniql__qk *k)
+{
+    k->dtype = W->dtype;
+    k->gb = W->dtype == UNIQL_DTYPE_Q8 ? 0 : W->group / 32;
+    k->sc = W->scales + p * W->scale_stride;
+    k->zp = W->zeros ? W->zeros + p * W->scale_stride : NULL;
+}
+
+/* copy the valid bytes of the partial last block (t < 32 elements) into a zeroed block */
+static void uniql__tail_block(uniql_dtype dt, const unsigned char *blk, int t, unsigned char *tmp)
+{
+    memset(tmp, 0, 32);
+    memcpy(tmp, blk, dt == UNIQL_DTYPE_Q8 ? (size_t)t : (size_t)(t < 16 ? t : 16));
+}
+
+static int uniql__kernel_ok(int kernel)
+{
+    int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
+    return isa >= UNIQL_KERNEL_AUTO && isa <= UNIQL_KERNEL_NEON && (kernel & ~(int)UNIQL_KERNEL_I8ACT & ~3) == 0;
+}
+
+UNIQLDEF int uniql_kernel_available(int kernel)
+{
+    return uniql__kernel_ok(kernel) && uniql__isa_resolve(kernel) != 0;
+}
+
+static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                               float *Y, size_t ldy)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, t0, r, t;
+    int quant = uniql__is_quant(W->dtype);
+    size_t bb = uniql__block_bytes(W->dtype);
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        const float *Xt = X + (size_t)t0 * ldx;
+        float xt[UNIQL__NT * 32];
+        if (quant && tl) { /* zero-padded activations of the partial last block */
+            memset(xt, 0, sizeof xt);
+            for (t = 0; t < nt; t++) memcpy(xt + t * 32, Xt + (size_t)t * ldx + (size_t)nbf * 32, sizeof(float) * (size_t)tl);
         }
-        /* f16/bf16: widen 256 weights at a time, reuse them for every token */
-        for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] = 0.0f;
-        for (c = 0; c < W->cols; c += 256) {
-            int k, len = W->cols - c < 256 ? W->cols - c : 256;
-            const uint16_t *h = (const uint16_t *)row + c;
-            if (W->dtype == UNIQL_DTYPE_F16) for (k = 0; k < len; k++) buf[k] = uniql_fp16_to_fp32(h[k]);
-            else for (k = 0; k < len; k++) buf[k] = uniql_bf16_to_fp32(h[k]);
-            for (i = 0; i < n; i++) Y[(size_t)i * ldy + r] += uniql__dot_f32(buf, X + (size_t)i * ldx + c, len);
+        for (r = 0; r < W->rows; r++) {
+            size_t p = uniql__phys(W, r);
+            const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+            float out[UNIQL__NT] = { 0, 0, 0, 0 };
+            if (!quant) {
+                K->fdot(W->dtype, row, L, Xt, ldx, nt, out);
+            } else {
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (nbf) K->qdot(&k, 0, nbf, row, Xt, ldx, nt, out);
+                if (tl) {
+                    unsigned char tmp[32];
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qdot(&k, nbf, 1, tmp, xt, 32, nt, out);
+                }
+            }
+            for (t = 0; t < nt; t++) Y[(size_t)(t0 + t) * ldy + r] = out[t];
         }
     }
+}
+
+static uniql_result uniql__matmul_rows_i8(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                                          float *Y, size_t ldy)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), t0, r, t;
+    size_t bb = uniql__block_bytes(W->dtype);
+    int8_t xq[UNIQL__XQ_BYTES];
+    float xd[UNIQL__XQ_BYTES / 32];
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        int cbn = UNIQL__XQ_BYTES / 32 / nt, c0;  /* blocks per column chunk */
+        for (c0 = 0; c0 < nb; c0 += cbn) {
+            int cn = nb - c0 < cbn ? nb - c0 : cbn, cfull = (nbf - c0 < cn ? nbf - c0 : cn);
+            for (t = 0; t < nt; t++) {
+                const float *x = X + (size_t)(t0 + t) * ldx + (size_t)c0 * 32;
+                int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32, b;
+                for (b = 0; b < len; b++)
+                    if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+                uniql__quant_act(x, len, cn, xq + (size_t)t * cn * 32, xd + (size_t)t * cn);
+            }
+            for (r = 0; r < W->rows; r++) {
+                size_t p = uniql__phys(W, r);
+                const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+                float out[UNIQL__NT] = { 0, 0, 0, 0 };
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (cfull > 0) K->qdot8(&k, c0, cfull, row + (size_t)c0 * bb, xq, xd, (size_t)cn * 32, (size_t)cn, nt, out);
+                if (cfull < cn) { /* the partial last block is in this chunk */
+                    unsigned char tmp[32];
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qdot8(&k, nbf, 1, tmp, xq + (size_t)(nbf - c0) * 32, xd + (nbf - c0), (size_t)cn * 32, (size_t)cn, nt, out);
+                }
+                for (t = 0; t < nt; t++) {
+                    float *y = Y + (size_t)(t0 + t) * ldy + r;
+                    *y = c0 == 0 ? out[t] : *y + out[t];
+                }
+            }
+        }
+    }
+    return UNIQL_OK;
+}
+
+static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                               float *Y, size_t ldy)
+{
+    int L = W->rows, nbf = L / 32, tl = L % 32, t0, c, t;
+    int quant = uniql__is_quant(W->dtype);
+    size_t bb = uniql__block_bytes(W->dtype);
+    for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)L);
+    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+        float *Yt = Y + (size_t)t0 * ldy;
+        for (c = 0; c < W->cols; c++) {
+            size_t p = uniql__phys(W, c);
+            const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+            float coef[UNIQL__NT] = { 0, 0, 0, 0 };
+            for (t = 0; t < nt; t++) coef[t] = X[(size_t)(t0 + t) * ldx + c];
+            if (!quant) {
+                K->faxpy(W->dtype, row, L, coef, Yt, ldy, nt);
+            } else {
+                uniql__qk k;
+                uniql__qk_row(W, p, &k);
+                if (nbf) K->qaxpy(&k, 0, nbf, row, coef, Yt, ldy, nt);
+                if (tl) {
+                    unsigned char tmp[32];
+                    float yt[UNIQL__NT * 32];
+                    int j;
+                    memset(yt, 0, sizeof yt);
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
+                    K->qaxpy(&k, nbf, 1, tmp, coef, yt, 32, nt);
+                    for (t = 0; t < nt; t++)
+                        for (j = 0; j < tl; j++) Yt[(size_t)t * ldy + (size_t)nbf * 32 + j] += yt[t * 32 + j];
+                }
+            }
+        }
+    }
+}
+
+UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
+                                      float *Y, size_t ldy, int kernel)
+{
+    uniql__kernels K;
+    uniql_result res;
+    int isa, t;
+    if (!W || !X || !Y || n < 0) return UNIQL_ERR_INVALID_ARG;
+    if (!uniql__kernel_ok(kernel)) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(W)) != UNIQL_OK) return res;
+    if (n > 1 && (ldx < (size_t)W->cols || ldy < (size_t)W->rows)) return UNIQL_ERR_SHAPE;
+    isa = uniql__isa_resolve(kernel);
+    if (!isa || !uniql__kernels_for(isa, &K)) return UNIQL_ERR_UNSUPPORTED;
+    if (n == 0 || W->rows == 0) return UNIQL_OK;
+    if (W->cols == 0) {
+        for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)W->rows);
+        return UNIQL_OK;
+    }
+    if (W->transposed) {
+        uniql__matmul_cols(W, &K, X, n, ldx, Y, ldy);
+        return UNIQL_OK;
+    }
+    if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype))
+        return uniql__matmul_rows_i8(W, &K, X, n, ldx, Y, ldy);
+    uniql__matmul_rows(W, &K, X, n, ldx, Y, ldy);
+    return UNIQL_OK;
 }
 
 UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n, size_t ldx,
                                    float *Y, size_t ldy)
 {
-    if (!W || !X || !Y || n < 0 || W->rows < 0 || W->cols < 0) return UNIQL_ERR_INVALID_ARG;
-    if (n > 1 && (ldx < (size_t)W->cols || ldy < (size_t)W->rows)) return UNIQL_ERR_SHAPE;
-    if (W->rows > 0 && W->cols > 0 && !W->data) return UNIQL_ERR_INVALID_ARG;
-    switch (W->dtype) {
-    case UNIQL_DTYPE_F32: case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16:
-        uniql__matmul_float_scalar(W, X, n, ldx, Y, ldy);
-        return UNIQL_OK;
-    default:
-        return UNIQL_ERR_UNSUPPORTED;
-    }
+    return uniql_matmul_ex(W, X, n, ldx, Y, ldy, UNIQL_KERNEL_AUTO);
+}
+
+UNIQLDEF uniql_result uniql_dequantize_row(const uniql_matrix *m, int r, float *out)
+{
+    uniql_result res;
+    int c;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(m)) != UNIQL_OK) return res;
+    if (r < 0 || r >= m->rows) return UNIQL_ERR_SHAPE;
+    for (c = 0; c < m->cols; c++) out[c] = m->transposed ? uniql__elem(m, c, r) : uniql__elem(m, r, c);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_dequantize(const uniql_matrix *m, float *out, size_t ld)
+{
+    uniql_result res;
+    int r;
+    if (!m || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(m)) != UNIQL_OK) return res;
+    if (m->rows > 1 && ld < (size_t)m->cols) return UNIQL_ERR_SHAPE;
+    for (r = 0; r < m->rows; r++) uniql_dequantize_row(m, r, out + (size_t)r * ld);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_quant_error(const uniql_matrix *q, const float *W, size_t ld,
+                                        double *sq_err, double *max_err)
+{
+    uniql_result res;
+    double sq = 0, mx = 0;
+    int r, c;
+    if (!q || !W) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__check_view(q)) != UNIQL_OK) return res;
+    if (q->rows > 1 && ld < (size_t)q->cols) return UNIQL_ERR_SHAPE;
+    for (r = 0; r < q->rows; r++)
+        for (c = 0; c < q->cols; c++) {
+            double v = q->transposed ? uniql__elem(q, c, r) : uniql__elem(q, r, c);
+            double d = fabs(v - (double)W[(size_t)r * ld + c]);
+            sq += d * d;
+            if (d > mx || d != d) mx = d;
+        }
+    if (sq_err) *sq_err = sq;
+    if (max_err) *max_err = mx;
+    return UNIQL_OK;
 }
 
 /* =====================================================================================
    IMPL 4. Quantization and kernels (group int4 / int8; scalar, then AVX2 / NEON twins)
    ===================================================================================== */
 
+/* ---- 4a. Quantizers (scalar; run once per matrix, exactness over speed) ---- */
+
+/* smallest fp16 >= v (v >= 0, finite); 0x7C00 (Inf) when v exceeds the fp16 maximum */
+static uint16_t uniql__fp16_ceil(double v)
+{
+    uint16_t h;
+    if (!(v > 0)) return 0;
+    if (v > 65504.0) return 0x7C00u;
+    h = uniql_fp32_to_fp16((float)v);
+    while (h > 0 && (double)uniql_fp16_to_fp32((uint16_t)(h - 1)) >= v) h--;
+    while ((double)uniql_fp16_to_fp32(h) < v) h++;
+    return h;
+}
+
+static int uniql__round_away(double v) { return v >= 0 ? (int)floor(v + 0.5) : -(int)floor(-v + 0.5); }
+
+static uniql_result uniql__desc_check(const uniql_quant_desc *d, int rows, int cols, int *group)
+{
+    if (!d) return UNIQL_ERR_INVALID_ARG;
+    if (!uniql__is_quant(d->dtype)) return UNIQL_ERR_DTYPE;
+    if (rows < 1 || cols < 1) return UNIQL_ERR_SHAPE;
+    *group = d->group == 0 ? 128 : d->group;
+    if (uniql__is_q4(d->dtype) && *group != 32 && *group != 64 && *group != 128) return UNIQL_ERR_SHAPE;
+    return UNIQL_OK;
+}
+
+/* storage geometry of a quantized matrix: S storage rows of L elements, stride bytes,
+   ng scales per storage row */
+static void uniql__qgeom(const uniql_quant_desc *d, int rows, int cols, int group, size_t *S, size_t *L,
+                         size_t *stride, size_t *ng)
+{
+    *S = (size_t)(d->transposed ? cols : rows);
+    *L = (size_t)(d->transposed ? rows : cols);
+    *stride = (*L + 31) / 32 * (d->dtype == UNIQL_DTYPE_Q8 ? 32 : 16);
+    *ng = d->dtype == UNIQL_DTYPE_Q8 ? 1 : (*L + (size_t)group - 1) / (size_t)group;
+}
+
+UNIQLDEF uniql_result uniql_quant_size(const uniql_quant_desc *d, int rows, int cols, size_t *bytes)
+{
+    size_t S, L, stride, ng, a, b, tot;
+    int group;
+    uniql_result res;
+    if (!bytes) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql__desc_check(d, rows, cols, &group)) != UNIQL_OK) return res;
+    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
+    if (!uniql__mul_size(S, stride, &a) || !uniql__mul_size(S, ng, &b) ||
+        !uniql__add_size(a, b, &tot) || !uniql__add_size(tot, b, &tot))
+        return UNIQL_ERR_OVERFLOW;
+    if (d->dtype == UNIQL_DTYPE_Q4Z && !uniql__add_size(tot, b, &tot)) return UNIQL_ERR_OVERFLOW;
+    *bytes = tot;
+    return UNIQL_OK;
+}
+
+/* Quantize one group w[0..n) at clip factor alpha; q receives the stored integers
+   (Q4: q in [-8,7]; Q4Z: u in [0,15]; Q8: q in [-127,127]). Returns the squared error
+   (HUGE_VAL when the scale overflows fp16). */
+static double uniql__quant_group(uniql_dtype dt, const float *w, int n, double alpha, int *q, uint16_t *scale, int *zero)
+{
+    double mx = 0, mn = 0, s, err = 0;
+    int i, z = 0, lo = dt == UNIQL_DTYPE_Q4 ? -8 : dt == UNIQL_DTYPE_Q8 ? -127 : 0;
+    int hi = dt == UNIQL_DTYPE_Q4 ? 7 : dt == UNIQL_DTYPE_Q8 ? 127 : 15;
+    uint16_t h;
+    for (i = 0; i < n; i++) {
+        if (w[i] > mx) mx = w[i];
+        if (w[i] < mn) mn = w[i];
+    }
+    mx *= alpha;
+    mn *= alpha;
+    if (dt == UNIQL_DTYPE_Q4) h = uniql__fp16_ceil(mx / 7 > -mn / 8 ? mx / 7 : -mn / 8);
+    else if (dt == UNIQL_DTYPE_Q8) h = uniql__fp16_ceil((mx > -mn ? mx : -mn) / 127);
+    else h = uniql__fp16_ceil((mx - mn) / 15);
+    if (h >= 0x7C00u) return HUGE_VAL;
+    s = uniql_fp16_to_fp32(h);
+    if (dt == UNIQL_DTYPE_Q4Z && s > 0) {
+        z = uniql__round_away(-mn / s);
+        z = z < 0 ? 0 : z > 15 ? 15 : z;
+    }
+    for (i = 0; i < n; i++) {
+        int v = s > 0 ? uniql__round_away((double)w[i] / s) + z : z;
+        double d;
+        v = v < lo ? lo : v > hi ? hi : v;
+        q[i] = v;
+        d = (double)(v - z) * s - (double)w[i];
+        err += d * d;
+    }
+    *scale = h;
+    *zero = z;
+    return err;
+}
+
+UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
+                                     void *buf, size_t buf_size, uniql_matrix *out)
+{
+    size_t S, L, stride, ng, need, s, g, e, r;
+    int group = 128, gq, q[128], qb[128];
+    float w[128];
+    unsigned char *data = (unsigned char *)buf;
+    uint16_t *scales;
+    uint8_t *zeros;
+    uniql_result res;
+    uniql_matrix m;
+    if (!W || !buf || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql_quant_size(d, rows, cols, &need)) != UNIQL_OK) return res;
+    if (ld < (size_t)cols || buf_size < need || ((size_t)buf & 1u)) return UNIQL_ERR_INVALID_ARG;
+    for (r = 0; r < (size_t)rows; r++)
+        for (e = 0; e < (size_t)cols; e++)
+            if (!(fabsf(W[r * ld + e]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+    uniql__desc_check(d, rows, cols, &group);
+    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
+    scales = (uint16_t *)(void *)(data + S * stride);
+    zeros = d->dtype == UNIQL_DTYPE_Q4Z ? (uint8_t *)(scales + S * ng) : NULL;
+    memset(buf, 0, need);
+    /* Q8: one "group" = the whole storage row, processed in pieces of 128 below */
+    gq = d->dtype == UNIQL_DTYPE_Q8 ? 128 : group;
+    for (s = 0; s < S; s++) {
+        unsigned char *row = data + s * stride;
+        if (d->dtype == UNIQL_DTYPE_Q8) {
+            /* scale from the whole row, then quantize piecewise with that scale */
+            double mxa = 0, sc;
+            uint16_t h;
+            for (e = 0; e < L; e++) {
+                double v = fabs((double)(d->transposed ? W[e * ld + s] : W[s * ld + e]));
+                if (v > mxa) mxa = v;
+            }
+            h = uniql__fp16_ceil(mxa / 127);
+            if (h >= 0x7C00u) return UNIQL_ERR_RANGE;
+            scales[s] = h;
+            sc = uniql_fp16_to_fp32(h);
+            for (e = 0; e < L; e++) {
+                double v = d->transposed ? W[e * ld + s] : W[s * ld + e];
+                int qv = sc > 0 ? uniql__round_away(v / sc) : 0;
+                qv = qv < -127 ? -127 : qv > 127 ? 127 : qv;
+                row[e] = (unsigned char)(int8_t)qv;
+            }
+            continue;
+        }
+        for (g = 0; g < ng; g++) {
+            size_t e0 = g * (size_t)gq, n = L - e0 < (size_t)gq ? L - e0 : (size_t)gq;
+            uint16_t h = 0, hb;
+            int z = 0, zb, k;
+            double best;
+            for (e = 0; e < n; e++) w[e] = d->transposed ? W[(e0 + e) * ld + s] : W[s * ld + e0 + e];
+            best = uniql__quant_group(d->dtype, w, (int)n, 1.0, q, &h, &z);
+            if (best == HUGE_VAL) return UNIQL_ERR_RANGE;
+            for (k = 1; d->clip && k <= 10; k++) {
+                double err = uniql__quant_group(d->dtype, w, (int)n, 1.0 - 0.05 * k, qb, &hb, &zb);
+                if (err < best) {
+                    best = err;
+                    h = hb;
+                    z = zb;
+                    memcpy(q, qb, sizeof(int) * n);
+                }
+            }
+            scales[s * ng + g] = h;
+            if (zeros) zeros[s * ng + g] = (uint8_t)z;
+            for (e = 0; e < n; e++) {
+                size_t el = e0 + e, j = el & 31;
+                unsigned nib = (unsigned)q[e] & 15u;
+                row[(el >> 5) * 16 + (j & 15)] |= (unsigned char)(j < 16 ? nib : nib << 4);
+            }
+        }
+    }
+    memset(&m, 0, sizeof m);
+    m.dtype = d->dtype;
+    m.rows = rows;
+    m.cols = cols;
+    m.transposed = d->transposed ? 1 : 0;
+    m.data = data;
+    m.stride = stride;
+    m.scales = scales;
+    m.scale_stride = ng;
+    m.zeros = zeros;
+    m.group = d->dtype == UNIQL_DTYPE_Q8 ? (int)L : group;
+    *out = m;
+    return UNIQL_OK;
+}
+
+/* ---- 4b. Activation quantization for UNIQL_KERNEL_I8ACT (shared by every kernel, so
+   scalar and SIMD see the same integers). Block b of x (len valid elements, zero padded
+   to nb blocks): d = max|x| / 127, q = round-half-away(x * (127 / max|x|)). ---- */
+static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd)
+{
+    int b, j;
+    for (b = 0; b < nb; b++) {
+        int n = len - b * 32 < 32 ? len - b * 32 : 32;
+        float amax = 0, id;
+        n = n < 0 ? 0 : n;
+        for (j = 0; j < n; j++) {
+            float a = fabsf(x[b * 32 + j]);
+            if (a > amax) amax = a;
+        }
+        xd[b] = amax / 127.0f;
+        id = amax > 0 ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) {
+            int q = 0;
+            if (j < n) {
+                float v = x[b * 32 + j] * id;
+                q = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
+                q = q > 127 ? 127 : q < -127 ? -127 : q;
+            }
+            xq[b * 32 + j] = (int8_t)q;
+        }
+    }
+}
+
+/* ---- 4c. Scalar reference kernels ---- */
+
+/* The integers of one 32-block: Q4 q (two's complement nibble), Q4Z u - z, Q8 q. */
+static void uniql__decode_block(uniql_dtype dt, const unsigned char *blk, int z, int *w)
+{
+    int j;
+    if (dt == UNIQL_DTYPE_Q8) {
+        for (j = 0; j < 32; j++) w[j] = (int8_t)blk[j];
+        return;
+    }
+    for (j = 0; j < 16; j++) {
+        int lo = blk[j] & 15, hi = blk[j] >> 4;
+        w[j] = dt == UNIQL_DTYPE_Q4 ? (lo ^ 8) - 8 : lo - z;
+        w[j + 16] = dt == UNIQL_DTYPE_Q4 ? (hi ^ 8) - 8 : hi - z;
+    }
+}
+
+/* scale (as float) and zero point of block b */
+static float uniql__block_scale(const uniql__qk *k, int b, int *z)
+{
+    int g = k->gb ? b / k->gb : 0;
+    *z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : 0;
+    return uniql_fp16_to_fp32(k->sc[g]);
+}
+
+static float uniql__load_f(uniql_dtype dt, const unsigned char *row, int e)
+{
+    uint16_t h;
+    float f;
+    if (dt == UNIQL_DTYPE_F32) { memcpy(&f, row + (size_t)e * 4, 4); return f; }
+    memcpy(&h, row + (size_t)e * 2, 2);
+    return dt == UNIQL_DTYPE_F16 ? uniql_fp16_to_fp32(h) : uniql_bf16_to_fp32(h);
+}
+
+static void uniql__fdot_scalar(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    int t, c;
+    if (dt == UNIQL_DTYPE_F32) {
+        for (t = 0; t < nt; t++) out[t] = uniql__dot_f32((const float *)(const void *)row, X + (size_t)t * ldx, L);
+        return;
+    }
+    /* f16/bf16: widen 256 weights at a time, reuse them for every token */
+    for (t = 0; t < nt; t++) out[t] = 0.0f;
+    for (c = 0; c < L; c += 256) {
+        float buf[256];
+        int k, len = L - c < 256 ? L - c : 256;
+        for (k = 0; k < len; k++) buf[k] = uniql__load_f(dt, row, c + k);
+        for (t = 0; t < nt; t++) out[t] += uniql__dot_f32(buf, X + (size_t)t * ldx + c, len);
+    }
+}
+
+static void uniql__faxpy_scalar(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
+{
+    int t, e;
+    for (e = 0; e < L; e++) {
+        float w = uniql__load_f(dt, row, e);
+        for (t = 0; t < nt; t++) Y[(size_t)t * ldy + e] += coef[t] * w;
+    }
+}
+
+static void uniql__qdot_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                               int nt, float *out)
+{
+    int b, t, j, z, w[32];
+    size_t bb = uniql__block_bytes(k->dtype);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            float p[4] = { 0, 0, 0, 0 };
+            for (j = 0; j < 32; j++) p[j & 3] += (float)w[j] * x[j];
+            out[t] += s * ((p[0] + p[1]) + (p[2] + p[3]));
+        }
+    }
+}
+
+static void uniql__qaxpy_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y,
+                                size_t ldy, int nt)
+{
+    int b, t, j, z, w[32];
+    size_t bb = uniql__block_bytes(k->dtype);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            float cs = coef[t] * s, *y = Y + (size_t)t * ldy + (size_t)b * 32;
+            for (j = 0; j < 32; j++) y[j] += cs * (float)w[j];
+        }
+    }
+}
+
+/* The I8ACT reference. Lane structure of the SIMD twins: 8 int32 lanes, lane l sums the
+   products of elements 4l..4l+3 (exact integers), then acc[l] += (s * d) * lane as two
+   float roundings (multiply, add; no FMA), and the lanes are reduced as
+   ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), exactly the AVX2 / NEON reduction order. */
+static float uniql__hsum8(const float *a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                                const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    int b, t, l, z, w[32];
+    float acc[UNIQL__NT][8];
+    size_t bb = uniql__block_bytes(k->dtype);
+    memset(acc, 0, sizeof acc);
+    for (b = 0; b < nb; b++) {
+        float s = uniql__block_scale(k, b0 + b, &z);
+        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
+        for (t = 0; t < nt; t++) {
+            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
+            float f = s * xd[(size_t)t * ldd + (size_t)b];
+            for (l = 0; l < 8; l++) {
+                int32_t is = w[4 * l] * x[4 * l] + w[4 * l + 1] * x[4 * l + 1] + w[4 * l + 2] * x[4 * l + 2] + w[4 * l + 3] * x[4 * l + 3];
+                float p = f * (float)is;
+                acc[t][l] = acc[t][l] + p;
+            }
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__hsum8(acc[t]);
+}
+
+/* ---- 4d. AVX2 + FMA + F16C twins (x86-64; compiled with target attributes so the
+   header builds at plain -O2, selected only after a run-time CPU check) ---- */
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define UNIQL__HAVE_AVX2 1
+#include <immintrin.h>
+#define UNIQL__AVX2 __attribute__((target("avx2,fma,f16c")))
+
+UNIQL__AVX2 static float uniql__avx2_hsum(__m256 v)
+{
+    /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)): the order uniql__hsum8 reproduces */
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 8 weights of a float dtype as fp32 */
+UNIQL__AVX2 static __m256 uniql__avx2_load8(uniql_dtype dt, const unsigned char *p)
+{
+    if (dt == UNIQL_DTYPE_F32) return _mm256_loadu_ps((const float *)(const void *)p);
+    if (dt == UNIQL_DTYPE_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)), 16));
+}
+
+UNIQL__AVX2 static void uniql__fdot_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int e = 0, t;
+    __m256 a[UNIQL__NT][2];
+    for (t = 0; t < UNIQL__NT; t++) a[t][0] = a[t][1] = _mm256_setzero_ps();
+    for (; e + 16 <= L; e += 16) {
+        __m256 w0 = uniql__avx2_load8(dt, row + (size_t)e * es), w1 = uniql__avx2_load8(dt, row + (size_t)(e + 8) * es);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + e;
+            a[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), a[t][0]);
+            a[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), a[t][1]);
+        }
+    }
+    for (t = 0; t < nt; t++) {
+        float s = uniql__avx2_hsum(_mm256_add_ps(a[t][0], a[t][1]));
+        int c;
+        for (c = e; c < L; c++) s += uniql__load_f(dt, row, c) * X[(size_t)t * ldx + c];
+        out[t] = s;
+    }
+}
+
+UNIQL__AVX2 static void uniql__faxpy_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int e = 0, t;
+    for (; e + 8 <= L; e += 8) {
+        __m256 w = uniql__avx2_load8(dt, row + (size_t)e * es);
+        for (t = 0; t < nt; t++) {
+            float *y = Y + (size_t)t * ldy + e;
+            _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_set1_ps(coef[t]), w, _mm256_loadu_ps(y)));
+        }
+    }
+    for (; e < L; e++) {
+        float w = uniql__load_f(dt, row, e);
+        for (t = 0; t < nt; t++) Y[(size_t)t * ldy + e] += coef[t] * w;
+    }
+}
+
+/* 32 int8 weights of one block (Q4: q, Q4Z: u - z, Q8: q); element j in byte j */
+UNIQL__AVX2 static __m256i uniql__avx2_block(uniql_dtype dt, const unsigned char *blk, __m128i xr, __m128i zv)
+{
+    __m128i b, lo, hi, m = _mm_set1_epi8(15);
+    if (dt == UNIQL_DTYPE_Q8) return _mm256_loadu_si256((const __m256i *)(const void *)blk);
+    b = _mm_loadu_si128((const __m128i *)(const void *)blk);
+    lo = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(b, m), xr), zv);
+    hi = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(_mm_srli_epi16(b, 4), m), xr), zv);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+UNIQL__AVX2 static float uniql__avx2_scale(const uniql__qk *k, int g, __m128i *zv)
+{
+    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0;
+    *zv = _mm_set1_epi8((char)z);
+    return _cvtsh_ss(k->sc[g]);
+}
+
+UNIQL__AVX2 static void uniql__qdot_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                                         int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    __m256 acc[UNIQL__NT];
+    int b = 0, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w;
+        __m256 w0, w1, w2, w3, sv;
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
+        w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
+        w2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
+        w3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
+        sv = _mm256_set1_ps(s);
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            __m256 p = _mm256_mul_ps(w0, _mm256_loadu_ps(x));
+            p = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), p);
+            p = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), p);
+            p = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), p);
+            acc[t] = _mm256_fmadd_ps(sv, p, acc[t]);
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
+}
+
+UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y,
+                                          size_t ldy, int nt)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    int b, t, g = -1;
+    float s = 0;
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w;
+        __m256 wf[4];
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        wf[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
+        wf[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
+        wf[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
+        wf[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
+        for (t = 0; t < nt; t++) {
+            __m256 cs = _mm256_set1_ps(coef[t] * s);
+            float *y = Y + (size_t)t * ldy + (size_t)b * 32;
+            int q;
+            for (q = 0; q < 4; q++) _mm256_storeu_ps(y + 8 * q, _mm256_fmadd_ps(cs, wf[q], _mm256_loadu_ps(y + 8 * q)));
+        }
+    }
+}
+
+UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                                          const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[UNIQL__NT];
+    int b, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
+    if (nt == 1) { /* the decode GEMV: one token, no inner loop */
+        for (b = 0; b < nb; b++) {
+            int gi = k->gb ? (b0 + b) / k->gb : 0;
+            __m256i w, aw, x, p;
+            if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+            w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+            x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)b * 32));
+            aw = _mm256_sign_epi8(w, w);
+            p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+            acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(s * xd[b]), _mm256_cvtepi32_ps(p)));
+        }
+        out[0] += uniql__avx2_hsum(acc[0]);
+        return;
+    }
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        __m256i w, aw;
+        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        aw = _mm256_sign_epi8(w, w);
+        for (t = 0; t < nt; t++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)t * ldq + (size_t)b * 32));
+            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(s * xd[(size_t)t * ldd + (size_t)b]), _mm256_cvtepi32_ps(p)));
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
+}
+
+static int uniql__cpu_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif /* AVX2 */
+
+/* ---- 4e. NEON twins (AArch64). The I8ACT kernel keeps the AVX2 lane structure (two
+   int32x4 halves = lanes 0..7), so its results equal the scalar reference. ---- */
+#if !defined(UNIQL_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#define UNIQL__HAVE_NEON 1
+#include <arm_neon.h>
+
+static int8x16x2_t uniql__neon_block(uniql_dtype dt, const unsigned char *blk, int8x16_t xr, int8x16_t zv)
+{
+    int8x16x2_t r;
+    uint8x16_t b, m = vdupq_n_u8(15);
+    if (dt == UNIQL_DTYPE_Q8) {
+        r.val[0] = vld1q_s8((const int8_t *)blk);
+        r.val[1] = vld1q_s8((const int8_t *)blk + 16);
+        return r;
+    }
+    b = vld1q_u8(blk);
+    r.val[0] = vsubq_s8(veorq_s8(vreinterpretq_s8_u8(vandq_u8(b, m)), xr), zv);
+    r.val[1] = vsubq_s8(veorq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), xr), zv);
+    return r;
+}
+
+/* lane l = sum of the products of bytes 4l..4l+3 */
+static int32x4_t uniql__neon_dot4(int8x16_t a, int8x16_t b)
+{
+#if defined(__ARM_FEATURE_DOTPROD)
+    return vdotq_s32(vdupq_n_s32(0), a, b);
+#else
+    int16x8_t p0 = vmull_s8(vget_low_s8(a), vget_low_s8(b)), p1 = vmull_s8(vget_high_s8(a), vget_high_s8(b));
+    return vpaddlq_s16(vpaddq_s16(p0, p1));
+#endif
+}
+
+static float uniql__neon_hsum(float32x4_t lo, float32x4_t hi)
+{
+    float32x4_t s = vaddq_f32(lo, hi);
+    return (vgetq_lane_f32(s, 0) + vgetq_lane_f32(s, 2)) + (vgetq_lane_f32(s, 1) + vgetq_lane_f32(s, 3));
+}
+
+static float uniql__neon_scale(const uniql__qk *k, int g, int8x16_t *zv)
+{
+    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0;
+    *zv = vdupq_n_s8((int8_t)z);
+    return uniql_fp16_to_fp32(k->sc[g]);
+}
+
+static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
+                              const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
+    float32x4_t alo[UNIQL__NT], ahi[UNIQL__NT];
+    int b, t, g = -1;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) alo[t] = ahi[t] = vdupq_n_f32(0);
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        int8x16x2_t w;
+        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        for (t = 0; t < nt; t++) {
+            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
+            float32x4_t f = vdupq_n_f32(s * xd[(size_t)t * ldd + (size_t)b]);
+            alo[t] = vaddq_f32(alo[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[0], vld1q_s8(x)))));
+            ahi[t] = vaddq_f32(ahi[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[1], vld1q_s8(x + 16)))));
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += uniql__neon_hsum(alo[t], ahi[t]);
+}
+
+static void uniql__qdot_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
+                             int nt, float *out)
+{
+    size_t bb = uniql__block_bytes(k->dtype);
+    int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
+    float32x4_t acc[UNIQL__NT];
+    int b, t, g = -1, q;
+    float s = 0;
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = vdupq_n_f32(0);
+    for (b = 0; b < nb; b++) {
+        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        int8x16x2_t w;
+        float32x4_t wf[8];
+        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
+        for (q = 0; q < 2; q++) {
+            int16x8_t l = vmovl_s8(vget_low_s8(w.val[q])), h = vmovl_s8(vget_high_s8(w.val[q]));
+            wf[4 * q + 0] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(l)));
+            wf[4 * q + 1] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(l)));
+            wf[4 * q + 2] = vcvtq_f32_s32(vmovl_s16(vget_low_s16(h)));
+            wf[4 * q + 3] = vcvtq_f32_s32(vmovl_s16(vget_high_s16(h)));
+        }
+        for (t = 0; t < nt; t++) {
+            const float *x = X + (size_t)t * ldx + (size_t)b * 32;
+            float32x4_t p = vmulq_f32(wf[0], vld1q_f32(x));
+            for (q = 1; q < 8; q++) p = vfmaq_f32(p, wf[q], vld1q_f32(x + 4 * q));
+            acc[t] = vfmaq_f32(acc[t], vdupq_n_f32(s), p);
+        }
+    }
+    for (t = 0; t < nt; t++) out[t] += vaddvq_f32(acc[t]);
+}
+
+static void uniql__fdot_neon(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
+{
+    int e, t;
+    if (dt != UNIQL_DTYPE_F32) { uniql__fdot_scalar(dt, row, L, X, ldx, nt, out); return; }
+    for (t = 0; t < nt; t++) {
+        const float *w = (const float *)(const void *)row, *x = X + (size_t)t * ldx;
+        float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
+        float s;
+        for (e = 0; e + 8 <= L; e += 8) {
+            a0 = vfmaq_f32(a0, vld1q_f32(w + e), vld1q_f32(x + e));
+            a1 = vfmaq_f32(a1, vld1q_f32(w + e + 4), vld1q_f32(x + e + 4));
+        }
+        s = vaddvq_f32(vaddq_f32(a0, a1));
+        for (; e < L; e++) s += w[e] * x[e];
+        out[t] = s;
+    }
+}
+#endif /* NEON */
+
+/* ---- 4f. Kernel selection ---- */
+
+static int uniql__isa_resolve(int kernel)
+{
+    int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
+    if (isa == UNIQL_KERNEL_SCALAR) return UNIQL_KERNEL_SCALAR;
+#if defined(UNIQL__HAVE_AVX2)
+    if ((isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_AVX2) && uniql__cpu_avx2()) return UNIQL_KERNEL_AVX2;
+#endif
+#if defined(UNIQL__HAVE_NEON)
+    if (isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_NEON) return UNIQL_KERNEL_NEON;
+#endif
+    return isa == UNIQL_KERNEL_AUTO ? UNIQL_KERNEL_SCALAR : 0;
+}
+
+static int uniql__kernels_for(int isa, uniql__kernels *k)
+{
+    k->fdot = uniql__fdot_scalar;
+    k->faxpy = uniql__faxpy_scalar;
+    k->qdot = uniql__qdot_scalar;
+    k->qaxpy = uniql__qaxpy_scalar;
+    k->qdot8 = uniql__qdot8_scalar;
+    if (isa == UNIQL_KERNEL_SCALAR) return 1;
+#if defined(UNIQL__HAVE_AVX2)
+    if (isa == UNIQL_KERNEL_AVX2) {
+        k->fdot = uniql__fdot_avx2;
+        k->faxpy = uniql__faxpy_avx2;
+        k->qdot = uniql__qdot_avx2;
+        k->qaxpy = uniql__qaxpy_avx2;
+        k->qdot8 = uniql__qdot8_avx2;
+        return 1;
+    }
+#endif
+#if defined(UNIQL__HAVE_NEON)
+    if (isa == UNIQL_KERNEL_NEON) {
+        k->fdot = uniql__fdot_neon;
+        k->qdot = uniql__qdot_neon;
+        k->qdot8 = uniql__qdot8_neon;
+        return 1;
+    }
+#endif
+    return 0;
+}
 
 /* =====================================================================================
    IMPL 5. Linear algebra (Jacobi SVD, eigen, correlations, ridge leverage, QA-SVD)
@@ -3980,6 +5285,145 @@ UNIQLDEF void uniql_rope_apply_kept(float *x, int n_pairs, const int *pairs, con
     }
 }
 
+/* Fused kernel over all heads of a layer: per token and KV list, gather cos/sin of the
+   kept pairs once, rotate the KV head and its rep query heads. */
+static void uniql__rope_kept_rows_scalar(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                         const float *cos_t, const float *sin_t)
+{
+    int j, r;
+    for (j = 0; j < n_pairs; j++) {
+        float cs = cos_t[pairs[j]], sn = sin_t[pairs[j]];
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j, a = x[0], b = x[1];
+            x[0] = a * cs - b * sn;
+            x[1] = b * cs + a * sn;
+        }
+    }
+}
+
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define UNIQL__ROPE_AVX2 1
+#include <immintrin.h>
+/* 4 pairs per step: lanes [a0 b0 .. a3 b3]; cos/sin gathered to [c0 c0 .. c3 c3],
+   sin signed [-s0 +s0 ..]; out = x*c + swap(x)*s' (a*c - b*s, b*c + a*s; mul then add,
+   no FMA, so it rounds exactly like the scalar code). */
+__attribute__((target("avx2"))) static void uniql__rope_kept_rows_avx2(float *const *rows, int n_rows, int n_pairs,
+                                                                      const int *pairs, const float *cos_t,
+                                                                      const float *sin_t)
+{
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256 neg_even = _mm256_castsi256_ps(_mm256_setr_epi32((int)0x80000000u, 0, (int)0x80000000u, 0,
+                                                                   (int)0x80000000u, 0, (int)0x80000000u, 0));
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        __m256i idx = _mm256_permutevar8x32_epi32(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(pairs + j))), dup);
+        __m256 c = _mm256_i32gather_ps(cos_t, idx, 4);
+        __m256 sn = _mm256_xor_ps(_mm256_i32gather_ps(sin_t, idx, 4), neg_even);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            __m256 v = _mm256_loadu_ps(x);
+            __m256 w = _mm256_permute_ps(v, 0xB1);
+            _mm256_storeu_ps(x, _mm256_add_ps(_mm256_mul_ps(v, c), _mm256_mul_ps(w, sn)));
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+static int uniql__rope_have_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+#elif !defined(UNIQL_NO_SIMD) && (defined(__ARM_NEON) || defined(__ARM_NEON__))
+#define UNIQL__ROPE_NEON 1
+#include <arm_neon.h>
+/* NEON has no gather: 4 cos/sin loaded by index, a/b de-interleaved by vld2q. */
+static void uniql__rope_kept_rows_neon(float *const *rows, int n_rows, int n_pairs, const int *pairs,
+                                       const float *cos_t, const float *sin_t)
+{
+    int j = 0, r;
+    for (; j + 4 <= n_pairs; j += 4) {
+        float cb[4], sb[4];
+        float32x4_t c, sn;
+        int i;
+        for (i = 0; i < 4; i++) { cb[i] = cos_t[pairs[j + i]]; sb[i] = sin_t[pairs[j + i]]; }
+        c = vld1q_f32(cb);
+        sn = vld1q_f32(sb);
+        for (r = 0; r < n_rows; r++) {
+            float *x = rows[r] + 2 * j;
+            float32x4x2_t v = vld2q_f32(x), o;
+            o.val[0] = vsubq_f32(vmulq_f32(v.val[0], c), vmulq_f32(v.val[1], sn));
+            o.val[1] = vaddq_f32(vmulq_f32(v.val[1], c), vmulq_f32(v.val[0], sn));
+            vst2q_f32(x, o);
+        }
+    }
+    if (j < n_pairs) {
+        float *tail[64];
+        int r0;
+        for (r0 = 0; r0 < n_rows; r0 += 64) {
+            int nr = n_rows - r0 < 64 ? n_rows - r0 : 64;
+            for (r = 0; r < nr; r++) tail[r] = rows[r0 + r] + 2 * j;
+            uniql__rope_kept_rows_scalar(tail, nr, n_pairs - j, pairs + j, cos_t, sin_t);
+        }
+    }
+}
+#endif
+
+typedef void (*uniql__rope_rows_fn)(float *const *, int, int, const int *, const float *, const float *);
+
+static void uniql__rope_kept_qk(uniql__rope_rows_fn fn, float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                int n_kv_heads, int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                const float *sin_t, size_t ld_cs)
+{
+    float *rows[64];
+    int t, g, i, n, rep;
+    size_t hd = (size_t)2 * (size_t)n_pairs;
+    if (n_kv_heads < 1 || n_pairs < 1 || n_tokens < 1) return;
+    rep = q ? n_heads / n_kv_heads : 0;
+    for (t = 0; t < n_tokens; t++) {
+        const float *cs = cos_t + (size_t)t * ld_cs, *sn = sin_t + (size_t)t * ld_cs;
+        for (g = 0; g < n_kv_heads; g++) {
+            const int *pl = pairs + (size_t)g * (size_t)n_pairs;
+            n = 0;
+            if (k) rows[n++] = k + (size_t)t * ldk + (size_t)g * hd;
+            for (i = 0; i < rep; i++) {
+                rows[n++] = q + (size_t)t * ldq + ((size_t)g * (size_t)rep + (size_t)i) * hd;
+                if (n == 64) { fn(rows, n, n_pairs, pl, cs, sn); n = 0; }
+            }
+            if (n > 0) fn(rows, n, n_pairs, pl, cs, sn);
+        }
+    }
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk_scalar(float *q, size_t ldq, int n_heads, float *k, size_t ldk,
+                                              int n_kv_heads, int n_pairs, const int *pairs, int n_tokens,
+                                              const float *cos_t, const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_kept_qk(uniql__rope_kept_rows_scalar, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs,
+                        n_tokens, cos_t, sin_t, ld_cs);
+}
+
+UNIQLDEF void uniql_rope_apply_kept_qk(float *q, size_t ldq, int n_heads, float *k, size_t ldk, int n_kv_heads,
+                                       int n_pairs, const int *pairs, int n_tokens, const float *cos_t,
+                                       const float *sin_t, size_t ld_cs)
+{
+    uniql__rope_rows_fn fn = uniql__rope_kept_rows_scalar;
+#if defined(UNIQL__ROPE_AVX2)
+    if (uniql__rope_have_avx2()) fn = uniql__rope_kept_rows_avx2;
+#elif defined(UNIQL__ROPE_NEON)
+    fn = uniql__rope_kept_rows_neon;
+#endif
+    uniql__rope_kept_qk(fn, q, ldq, n_heads, k, ldk, n_kv_heads, n_pairs, pairs, n_tokens, cos_t, sin_t, ld_cs);
+}
+
 /* ---- runtime state ---- */
 
 struct uniql_state {
@@ -4233,19 +5677,15 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     uniql__add_bias(s->q, a->q_bias, n, (int)ldq, ldq);
     uniql__add_bias(s->k, a->k_bias, n, (int)ldk, ldk);
     uniql__add_bias(s->v, a->v_bias, n, (int)ldv, ldv);
-    if (c->rope_type != UNIQL_ROPE_NONE) {
+    if (c->rope_type != UNIQL_ROPE_NONE && a->rope_pairs) {
+        /* pruned q/k: the fused kernel, original angles of the kept pairs, all heads at once */
+        uniql_rope_apply_kept_qk(s->q, ldq, H, s->k, ldk, KV, qd / 2, a->rope_pairs, n, s->cos_t, s->sin_t,
+                                 (size_t)s->half);
+    } else if (c->rope_type != UNIQL_ROPE_NONE) {
         for (t = 0; t < n; t++) {
             const float *cs = s->cos_t + (size_t)t * s->half, *sn = s->sin_t + (size_t)t * s->half;
-            for (h = 0; h < H; h++) {
-                float *x = s->q + t * ldq + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)(h / rep) * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
-            for (h = 0; h < KV; h++) {
-                float *x = s->k + t * ldk + (size_t)h * qd;
-                if (a->rope_pairs) uniql_rope_apply_kept(x, qd / 2, a->rope_pairs + (size_t)h * (qd / 2), cs, sn);
-                else uniql_rope_apply(x, qd, cs, sn);
-            }
+            for (h = 0; h < H; h++) uniql_rope_apply(s->q + t * ldq + (size_t)h * qd, qd, cs, sn);
+            for (h = 0; h < KV; h++) uniql_rope_apply(s->k + t * ldk + (size_t)h * qd, qd, cs, sn);
         }
     }
     if (obs && obs->fn) {
@@ -4559,6 +5999,78 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
     return work[i].i;   /* rounding left u at the very top: the last token with mass */
 }
 
+/* ---- perplexity ---- */
+
+#define UNIQL__PPL_CHUNK 64
+
+UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                       int n_windows, void *alloc_user, double *ppl, double *mean_nll,
+                                       size_t *n_predicted, uniql_error *err)
+{
+    uniql_state *s = NULL;
+    float *logits = NULL;
+    size_t total_windows, w, n_pred = 0, i;
+    double nll = 0.0;
+    int V, chunk;
+    uniql_result r = UNIQL_OK;
+    if (!m || !tokens || !ppl || window < 2)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: NULL argument or window < 2");
+    V = m->config.vocab_size;
+    total_windows = n_tokens / (size_t)window;
+    if (total_windows < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "perplexity: %lu tokens hold no window of %d",
+                           (unsigned long)n_tokens, window);
+    if (n_windows > 0 && (size_t)n_windows < total_windows) total_windows = (size_t)n_windows;
+    for (i = 0; i < total_windows * (size_t)window; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: token %lu = %d is outside the vocab (%d)",
+                               (unsigned long)i, tokens[i], V);
+    chunk = window < UNIQL__PPL_CHUNK ? window : UNIQL__PPL_CHUNK;
+    r = uniql_state_create(m, window, chunk, alloc_user, &s);
+    if (r != UNIQL_OK) return uniql__fail(err, r, "perplexity: cannot create a state for %d positions", window);
+    logits = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)chunk * (size_t)V, alloc_user);
+    if (!logits) {
+        uniql_state_free(s);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "perplexity: no memory for %d x %d logits", chunk, V);
+    }
+    for (w = 0; w < total_windows && r == UNIQL_OK; w++) {
+        const int *tw = tokens + w * (size_t)window;
+        int done, t, j;
+        uniql_state_reset(s);
+        for (done = 0; done < window && r == UNIQL_OK; done += chunk) {
+            int n = window - done < chunk ? window - done : chunk;
+            r = uniql_forward(m, s, tw + done, n, logits, 1, NULL);
+            if (r != UNIQL_OK) {
+                uniql__fail(err, r, "perplexity: forward failed in window %lu", (unsigned long)w);
+                break;
+            }
+            for (t = 0; t < n && done + t + 1 < window; t++) {
+                const float *lg = logits + (size_t)t * (size_t)V;
+                double mx = lg[0], sum = 0.0;
+                for (j = 0; j < V; j++) {
+                    if (!(lg[j] - lg[j] == 0.0f)) { r = UNIQL_ERR_NONFINITE; break; }
+                    if (lg[j] > mx) mx = lg[j];
+                }
+                if (r != UNIQL_OK) {
+                    uniql__fail(err, r, "perplexity: non-finite logit in window %lu", (unsigned long)w);
+                    break;
+                }
+                for (j = 0; j < V; j++) sum += exp((double)lg[j] - mx);
+                nll += log(sum) + mx - (double)lg[tw[done + t + 1]];
+                n_pred++;
+            }
+        }
+    }
+    UNIQL_FREE(logits, alloc_user);
+    uniql_state_free(s);
+    if (r != UNIQL_OK) return r;
+    nll /= (double)n_pred;
+    *ppl = exp(nll);
+    if (mean_nll) *mean_nll = nll;
+    if (n_predicted) *n_predicted = n_pred;
+    return UNIQL_OK;
+}
+
 
 
 /* =====================================================================================
@@ -4682,6 +6194,488 @@ done:
 /* =====================================================================================
    IMPL 10. Packed .uniql files (writer, loader, selection)
    ===================================================================================== */
+
+static const unsigned char uniql__pack_magic[8] = {0x89, 'U', 'N', 'I', 'Q', 'L', '\r', '\n'};
+
+static uint64_t uniql__fnv1a(uint64_t h, const unsigned char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+UNIQLDEF uint64_t uniql_pack_checksum(const void *buf, size_t size)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = uniql__fnv1a(h, b, size < 40 ? size : 40);
+    if (size > 48) h = uniql__fnv1a(h, b + 48, size - 48);
+    return h;
+}
+
+static void uniql__put_u32(unsigned char *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void uniql__put_u64(unsigned char *p, uint64_t v)
+{
+    int i;
+    for (i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t uniql__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t uniql__get_u64(const unsigned char *p)
+{
+    return (uint64_t)uniql__get_u32(p) | (uint64_t)uniql__get_u32(p + 4) << 32;
+}
+
+static const char *uniql__pack_dtype_names[] = {"F32", "F16", "BF16", "Q4", "Q4Z", "Q8"};
+
+static int uniql__pack_is_quant(uniql_dtype d)
+{
+    return d == UNIQL_DTYPE_Q4 || d == UNIQL_DTYPE_Q4Z || d == UNIQL_DTYPE_Q8;
+}
+
+/* bytes of one storage row of length L, and scales per storage row */
+static uniql_result uniql__pack_row_layout(uniql_dtype dtype, uint64_t L, int group, uint64_t *row_bytes,
+                                           uint64_t *ng)
+{
+    uint64_t nb = (L + 31) / 32;
+    switch (dtype) {
+    case UNIQL_DTYPE_F32: *row_bytes = 4 * L; *ng = 0; break;
+    case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: *row_bytes = 2 * L; *ng = 0; break;
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+        if (group != 32 && group != 64 && group != 128) return UNIQL_ERR_SHAPE;
+        *row_bytes = 16 * nb; *ng = (L + (uint64_t)group - 1) / (uint64_t)group; break;
+    case UNIQL_DTYPE_Q8: *row_bytes = 32 * nb; *ng = 1; break;
+    default: return UNIQL_ERR_DTYPE;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_tensor_bytes(uniql_dtype dtype, int rows, int cols, int transposed, int group,
+                                              uint64_t *data_bytes, uint64_t *scale_bytes, uint64_t *zero_bytes)
+{
+    uint64_t S, L, rb, ng;
+    uniql_result r;
+    if (rows < 1 || cols < 1) return UNIQL_ERR_SHAPE;
+    S = (uint64_t)(transposed ? cols : rows);
+    L = (uint64_t)(transposed ? rows : cols);
+    if ((r = uniql__pack_row_layout(dtype, L, group, &rb, &ng)) != UNIQL_OK) return r;
+    /* S, L < 2^31 and rb, ng <= 4L: products stay below 2^64 */
+    if (data_bytes) *data_bytes = S * rb;
+    if (scale_bytes) *scale_bytes = S * ng * 2;
+    if (zero_bytes) *zero_bytes = dtype == UNIQL_DTYPE_Q4Z ? S * ng : 0;
+    return UNIQL_OK;
+}
+
+/* growable text buffer for the JSON header */
+typedef struct uniql__sb {
+    char *p;
+    size_t n, cap;
+    void *user;
+    int oom;
+} uniql__sb;
+
+static void uniql__sb_put(uniql__sb *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *q;
+        while (cap < b->n + n + 1) {
+            if (cap > ((size_t)-1) / 2) { b->oom = 1; return; }
+            cap *= 2;
+        }
+        q = (char *)UNIQL_MALLOC(cap, b->user);
+        if (!q) { b->oom = 1; return; }
+        if (b->n) memcpy(q, b->p, b->n);
+        if (b->p) UNIQL_FREE(b->p, b->user);
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void uniql__sb_str(uniql__sb *b, const char *s) { uniql__sb_put(b, s, strlen(s)); }
+static void uniql__sb_fmt(uniql__sb *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    int k;
+    va_start(ap, fmt);
+    k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0 || k >= (int)sizeof tmp) { b->oom = 1; return; }
+    uniql__sb_put(b, tmp, (size_t)k);
+}
+/* a JSON string literal of n bytes; bytes >= 0x80 are escaped as \u00XX only when they
+   do not form valid UTF-8 is not needed: config.json is UTF-8 text, written as is, and
+   invalid sequences are refused by the reader's strict parser, so the writer rejects
+   them first (returns 0). */
+static int uniql__sb_json_string(uniql__sb *b, const char *s, size_t n)
+{
+    size_t i = 0;
+    uniql__sb_put(b, "\"", 1);
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') { char e[2]; e[0] = '\\'; e[1] = (char)c; uniql__sb_put(b, e, 2); i++; }
+        else if (c < 0x20) { uniql__sb_fmt(b, "\\u%04x", (unsigned)c); i++; }
+        else if (c < 0x80) { uniql__sb_put(b, s + i, 1); i++; }
+        else {
+            /* validate one UTF-8 sequence: no overlongs, no surrogates, <= U+10FFFF */
+            int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0, k;
+            uint32_t cp;
+            if (!len || c > 0xF4 || i + (size_t)len > n) return 0;
+            cp = c & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
+            for (k = 1; k < len; k++) {
+                unsigned char d = (unsigned char)s[i + (size_t)k];
+                if ((d & 0xC0) != 0x80) return 0;
+                cp = cp << 6 | (d & 0x3Fu);
+            }
+            if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+                (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+            uniql__sb_put(b, s + i, (size_t)len);
+            i += (size_t)len;
+        }
+    }
+    uniql__sb_put(b, "\"", 1);
+    return 1;
+}
+
+static size_t uniql__pack_phys_row(const uniql_matrix *m, size_t i)
+{
+    if (m->block > 0) return (i / (size_t)m->block) * (size_t)m->block_stride + i % (size_t)m->block;
+    return i;
+}
+
+typedef struct uniql__pack_plan {
+    uint64_t db, sb, zb, doff, soff, zoff;
+} uniql__pack_plan;
+
+static int uniql__pack_name_cmp(const void *a, const void *b)
+{
+    const uniql_pack_input *x = *(const uniql_pack_input *const *)a, *y = *(const uniql_pack_input *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+static uint64_t uniql__align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_len, const char *meta_json,
+                                       size_t meta_len, const uniql_pack_input *tensors, int n_tensors,
+                                       void *alloc_user, void **out, size_t *out_size, uniql_error *err)
+{
+    const uniql_pack_input **ord = NULL;
+    uniql__pack_plan *plan = NULL;
+    uniql__sb hb;
+    uniql_json_doc md;
+    uniql_result r = UNIQL_OK;
+    uint64_t data = 0, hdr_len, doff, total;
+    unsigned char *f = NULL;
+    int i;
+    memset(&hb, 0, sizeof hb);
+    hb.user = alloc_user;
+    if (out) *out = NULL;
+    if (out_size) *out_size = 0;
+    if (!out || !out_size || (!config_json && config_len) || n_tensors < 0 || (n_tensors && !tensors))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: NULL argument or negative count");
+    if (meta_json) {
+        r = uniql_json_parse(meta_json, meta_len, 0, alloc_user, &md, err);
+        if (r != UNIQL_OK) return r;
+        r = md.root->type == UNIQL_JSON_OBJECT ? UNIQL_OK : UNIQL_ERR_FORMAT;
+        uniql_json_free(&md);
+        if (r != UNIQL_OK) return uniql__fail(err, r, "pack: meta is not a JSON object");
+    }
+    ord = (const uniql_pack_input **)UNIQL_MALLOC(sizeof(*ord) * (size_t)(n_tensors + 1), alloc_user);
+    plan = (uniql__pack_plan *)UNIQL_MALLOC(sizeof(*plan) * (size_t)(n_tensors + 1), alloc_user);
+    if (!ord || !plan) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory"); goto done; }
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &tensors[i].m;
+        if (!tensors[i].name || !tensors[i].name[0] || !m->data ||
+            (uniql__pack_is_quant(m->dtype) && !m->scales) || (m->dtype == UNIQL_DTYPE_Q4Z && !m->zeros)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor %d has no name, data, scales or zeros", i);
+            goto done;
+        }
+        ord[i] = &tensors[i];
+    }
+    qsort(ord, (size_t)n_tensors, sizeof(*ord), uniql__pack_name_cmp);
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        if (i > 0 && !strcmp(ord[i - 1]->name, ord[i]->name)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name '%s' given twice", ord[i]->name);
+            goto done;
+        }
+        r = uniql_pack_tensor_bytes(m->dtype, m->rows, m->cols, m->transposed != 0,
+                                    uniql__pack_is_quant(m->dtype) && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0,
+                                    &pl->db, &pl->sb, &pl->zb);
+        if (r != UNIQL_OK) { uniql__fail(err, r, "pack: tensor '%s': bad dtype or shape", ord[i]->name); goto done; }
+        pl->doff = data; data = uniql__align64(data + pl->db);
+        pl->soff = data; data = uniql__align64(data + pl->sb);
+        pl->zoff = data; data = uniql__align64(data + pl->zb);
+        if (data > ((uint64_t)1 << 62)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: data too large"); goto done; }
+    }
+    /* JSON header */
+    uniql__sb_str(&hb, "{\"format\":\"uniql\",\"version\":1,\"config\":");
+    if (!uniql__sb_json_string(&hb, config_json ? config_json : "", config_len)) {
+        r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: config text is not valid UTF-8");
+        goto done;
+    }
+    uniql__sb_str(&hb, ",\"meta\":");
+    if (meta_json) uniql__sb_put(&hb, meta_json, meta_len); else uniql__sb_str(&hb, "{}");
+    uniql__sb_str(&hb, ",\n\"tensors\":[");
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        int q = uniql__pack_is_quant(m->dtype);
+        uniql__sb_str(&hb, i ? ",\n{\"name\":" : "\n{\"name\":");
+        if (!uniql__sb_json_string(&hb, ord[i]->name, strlen(ord[i]->name))) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name %d is not valid UTF-8", i);
+            goto done;
+        }
+        uniql__sb_fmt(&hb, ",\"dtype\":\"%s\",\"rows\":%d,\"cols\":%d,\"transposed\":%d,\"group\":%d",
+                      uniql__pack_dtype_names[m->dtype], m->rows, m->cols, m->transposed != 0,
+                      q && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0);
+        uniql__sb_fmt(&hb, ",\"data\":[%llu,%llu]", (unsigned long long)pl->doff, (unsigned long long)pl->db);
+        if (q) uniql__sb_fmt(&hb, ",\"scales\":[%llu,%llu]", (unsigned long long)pl->soff, (unsigned long long)pl->sb);
+        if (m->dtype == UNIQL_DTYPE_Q4Z)
+            uniql__sb_fmt(&hb, ",\"zeros\":[%llu,%llu]", (unsigned long long)pl->zoff, (unsigned long long)pl->zb);
+        uniql__sb_str(&hb, "}");
+    }
+    uniql__sb_str(&hb, "]}\n");
+    if (hb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (header)"); goto done; }
+    hdr_len = hb.n;
+    if (hdr_len > UNIQL_PACK_MAX_HEADER) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: header too large"); goto done; }
+    doff = uniql__align64(UNIQL_PACK_FIXED_HEADER + hdr_len);
+    total = doff + data;
+    if (total > (uint64_t)((size_t)-1)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: file too large"); goto done; }
+    f = (unsigned char *)UNIQL_MALLOC((size_t)total, alloc_user);
+    if (!f) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (%llu bytes)", (unsigned long long)total); goto done; }
+    memset(f, 0, (size_t)total);
+    memcpy(f, uniql__pack_magic, 8);
+    uniql__put_u32(f + 8, UNIQL_PACK_VERSION);
+    uniql__put_u32(f + 12, 0);
+    uniql__put_u64(f + 16, hdr_len);
+    uniql__put_u64(f + 24, doff);
+    uniql__put_u64(f + 32, data);
+    memcpy(f + UNIQL_PACK_FIXED_HEADER, hb.p, (size_t)hdr_len);
+    for (i = 0; i < n_tensors; i++) {
+        const uniql_matrix *m = &ord[i]->m;
+        uniql__pack_plan *pl = &plan[i];
+        size_t S = (size_t)(m->transposed ? m->cols : m->rows), s, rb = (size_t)(pl->db / S), ng = (size_t)(pl->sb / 2 / S);
+        unsigned char *d = f + doff + pl->doff;
+        for (s = 0; s < S; s++) {
+            size_t p = uniql__pack_phys_row(m, s);
+            memcpy(d + s * rb, (const unsigned char *)m->data + p * m->stride, rb);
+            if (ng) memcpy(f + doff + pl->soff + s * ng * 2, m->scales + p * m->scale_stride, ng * 2);
+            if (pl->zb) memcpy(f + doff + pl->zoff + s * ng, m->zeros + p * m->scale_stride, ng);
+        }
+    }
+    uniql__put_u64(f + 40, uniql_pack_checksum(f, (size_t)total));
+    *out = f;
+    *out_size = (size_t)total;
+done:
+    if (hb.p) UNIQL_FREE(hb.p, alloc_user);
+    if (ord) UNIQL_FREE((void *)ord, alloc_user);
+    if (plan) UNIQL_FREE(plan, alloc_user);
+    return r;
+}
+
+/* ---- reader ---- */
+
+static int uniql__json_u64(const uniql_json *j, uint64_t *out)
+{
+    if (!j || j->type != UNIQL_JSON_NUMBER || !(j->number >= 0) || j->number > 9007199254740992.0 ||
+        j->number != floor(j->number)) return 0;
+    *out = (uint64_t)j->number;
+    return 1;
+}
+static int uniql__json_int(const uniql_json *j, int lo, int hi, int *out)
+{
+    uint64_t v;
+    if (!uniql__json_u64(j, &v) || v < (uint64_t)lo || v > (uint64_t)hi) return 0;
+    *out = (int)v;
+    return 1;
+}
+static int uniql__json_range(const uniql_json *j, uint64_t *off, uint64_t *len)
+{
+    return j && j->type == UNIQL_JSON_ARRAY && j->count == 2 && uniql__json_u64(j->child, off) &&
+           uniql__json_u64(j->child->next, len);
+}
+
+typedef struct uniql__pack_range {
+    uint64_t off, end;
+    int t;
+} uniql__pack_range;
+static int uniql__pack_range_cmp(const void *a, const void *b)
+{
+    const uniql__pack_range *x = (const uniql__pack_range *)a, *y = (const uniql__pack_range *)b;
+    return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->end < y->end ? -1 : x->end > y->end ? 1 : 0);
+}
+
+UNIQLDEF void uniql_packed_free(uniql_packed *p)
+{
+    if (!p) return;
+    uniql_json_free(&p->header);
+    if (p->mem) UNIQL_FREE(p->mem, p->alloc_user);
+    memset(p, 0, sizeof *p);
+}
+
+static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr, uniql_error *err)
+{
+    uniql_pack_tensor *T;
+    uniql__pack_range *R;
+    const uniql_json *e;
+    int i, nr = 0;
+    size_t bytes;
+    if (!arr || arr->type != UNIQL_JSON_ARRAY) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header has no \"tensors\" array");
+    if (!uniql__mul_size((size_t)arr->count + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__pack_range), &bytes))
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: too many tensors");
+    p->mem = UNIQL_MALLOC(bytes, p->alloc_user);
+    if (!p->mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    T = (uniql_pack_tensor *)p->mem;
+    R = (uniql__pack_range *)(void *)(T + arr->count + 1);
+    memset(T, 0, sizeof(*T) * (size_t)arr->count);
+    for (i = 0, e = arr->child; e; e = e->next, i++) {
+        const uniql_json *nm = uniql_json_get(e, "name"), *dt = uniql_json_get(e, "dtype");
+        const uniql_json *zs = uniql_json_get(e, "zeros"), *sc = uniql_json_get(e, "scales");
+        uniql_pack_tensor *t = &T[i];
+        int d, rows, cols, tr, group, q;
+        uint64_t db, sb, zb, off[3], len[3];
+        uniql_result r;
+        if (e->type != UNIQL_JSON_OBJECT || !nm || nm->type != UNIQL_JSON_STRING || !nm->len || strlen(nm->str) != nm->len)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor %d has no valid name", i);
+        t->name = nm->str;
+        if (i > 0 && strcmp(T[i - 1].name, t->name) >= 0)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' out of name order or duplicated", t->name);
+        if (!dt || dt->type != UNIQL_JSON_STRING) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has no dtype", t->name);
+        for (d = 0; d < 6; d++) if (!strcmp(dt->str, uniql__pack_dtype_names[d]) && strlen(dt->str) == dt->len) break;
+        if (d == 6) return uniql__fail(err, UNIQL_ERR_DTYPE, "uniql: tensor '%s' has unknown dtype", t->name);
+        q = uniql__pack_is_quant((uniql_dtype)d);
+        if (!uniql__json_int(uniql_json_get(e, "rows"), 0, 0x7fffffff, &rows) ||
+            !uniql__json_int(uniql_json_get(e, "cols"), 0, 0x7fffffff, &cols))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has no valid rows/cols", t->name);
+        if (rows < 1 || cols < 1) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' has an empty shape", t->name);
+        if (!uniql__json_int(uniql_json_get(e, "transposed"), 0, 1, &tr) ||
+            !uniql__json_int(uniql_json_get(e, "group"), 0, 128, &group) ||
+            ((d == UNIQL_DTYPE_Q4 || d == UNIQL_DTYPE_Q4Z) ? (group != 32 && group != 64 && group != 128) : group != 0))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has an invalid transposed/group", t->name);
+        if (!uniql__json_range(uniql_json_get(e, "data"), &off[0], &len[0]) ||
+            (q ? !uniql__json_range(sc, &off[1], &len[1]) : sc != NULL) ||
+            (d == UNIQL_DTYPE_Q4Z ? !uniql__json_range(zs, &off[2], &len[2]) : zs != NULL))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has ill-formed data/scales/zeros", t->name);
+        if ((r = uniql_pack_tensor_bytes((uniql_dtype)d, rows, cols, tr, group, &db, &sb, &zb)) != UNIQL_OK)
+            return uniql__fail(err, r, "uniql: tensor '%s' has an invalid shape", t->name);
+        if (len[0] != db || (q && len[1] != sb) || (d == UNIQL_DTYPE_Q4Z && len[2] != zb))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' blob sizes do not match its shape", t->name);
+        {
+            int k, nk = d == UNIQL_DTYPE_Q4Z ? 3 : q ? 2 : 1;
+            for (k = 0; k < nk; k++) {
+                if (off[k] % UNIQL_PACK_ALIGN) return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensor '%s' blob %d not 64-byte aligned", t->name, k);
+                if (off[k] > p->data_size || len[k] > p->data_size - off[k])
+                    return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensor '%s' blob [%llu, +%llu) past the end of the data (%llu bytes)",
+                                       t->name, (unsigned long long)off[k], (unsigned long long)len[k], (unsigned long long)p->data_size);
+                R[nr].off = off[k]; R[nr].end = off[k] + len[k]; R[nr].t = i; nr++;
+            }
+        }
+        t->m.dtype = (uniql_dtype)d;
+        t->m.rows = rows;
+        t->m.cols = cols;
+        t->m.transposed = tr;
+        t->m.group = d == UNIQL_DTYPE_Q8 ? (tr ? rows : cols) : group;
+        t->m.data = p->data + off[0];
+        t->m.stride = (size_t)(db / (uint64_t)(tr ? cols : rows));
+        if (q) {
+            t->m.scales = (const uint16_t *)(const void *)(p->data + off[1]);
+            t->m.scale_stride = (size_t)(sb / 2 / (uint64_t)(tr ? cols : rows));
+        }
+        if (d == UNIQL_DTYPE_Q4Z) t->m.zeros = p->data + off[2];
+        t->data_offset = off[0];
+        t->nbytes = db + sb + zb;
+    }
+    qsort(R, (size_t)nr, sizeof *R, uniql__pack_range_cmp);
+    for (i = 1; i < nr; i++)
+        if (R[i].off < R[i - 1].end)
+            return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensors '%s' and '%s' overlap", T[R[i - 1].t].name, T[R[i].t].name);
+    p->n_tensors = arr->count;
+    p->tensors = T;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned flags, void *alloc_user,
+                                        uniql_packed *p, uniql_error *err)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    uint64_t hlen, doff, dsize, end, i;
+    const uniql_json *root, *cfg, *v;
+    uniql_result r;
+    if (!p) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    memset(p, 0, sizeof *p);
+    p->alloc_user = alloc_user;
+    if (!buf || (flags & ~UNIQL_PACK_SKIP_CHECKSUM)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL buffer or unknown flags");
+    if (((uintptr_t)buf) % 16) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: buffer not 16-byte aligned");
+    if (size < 8 || memcmp(b, uniql__pack_magic, 8)) {
+        if (size < 8 && !memcmp(b, uniql__pack_magic, size)) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated", (unsigned long)size);
+        return uniql__fail(err, UNIQL_ERR_BAD_MAGIC, "uniql: not a .uniql file (bad magic)");
+    }
+    if (size < UNIQL_PACK_FIXED_HEADER) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated (fixed header is 48)", (unsigned long)size);
+    p->version = uniql__get_u32(b + 8);
+    if (p->version != UNIQL_PACK_VERSION) return uniql__fail(err, UNIQL_ERR_VERSION, "uniql: version %lu, this build reads %u", (unsigned long)p->version, UNIQL_PACK_VERSION);
+    if (uniql__get_u32(b + 12) != 0) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: unknown flags 0x%lx", (unsigned long)uniql__get_u32(b + 12));
+    hlen = uniql__get_u64(b + 16);
+    doff = uniql__get_u64(b + 24);
+    dsize = uniql__get_u64(b + 32);
+    if (hlen < 2 || hlen > UNIQL_PACK_MAX_HEADER) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header length %llu out of range", (unsigned long long)hlen);
+    if (doff % UNIQL_PACK_ALIGN || doff < UNIQL_PACK_FIXED_HEADER + hlen)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: data offset %llu not aligned or inside the header", (unsigned long long)doff);
+    if (dsize > UINT64_MAX - doff) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: data offset + size overflows");
+    end = doff + dsize;
+    if (end > (uint64_t)size) return uniql__fail(err, UNIQL_ERR_TRUNCATED, "uniql: file of %lu bytes is truncated (needs %llu)", (unsigned long)size, (unsigned long long)end);
+    if (end < (uint64_t)size) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: %llu bytes after the data area", (unsigned long long)((uint64_t)size - end));
+    p->checksum = uniql__get_u64(b + 40);
+    if (!(flags & UNIQL_PACK_SKIP_CHECKSUM) && uniql_pack_checksum(b, size) != p->checksum)
+        return uniql__fail(err, UNIQL_ERR_CHECKSUM, "uniql: checksum mismatch (file damaged)");
+    for (i = UNIQL_PACK_FIXED_HEADER + hlen; i < doff; i++)
+        if (b[i]) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: non-zero padding after the header");
+    p->data_offset = doff;
+    p->data_size = dsize;
+    p->file_size = end;
+    p->data = b + doff;
+    r = uniql_json_parse((const char *)b + UNIQL_PACK_FIXED_HEADER, (size_t)hlen, 0, alloc_user, &p->header, err);
+    if (r != UNIQL_OK) { uniql__err_prefix(err, "uniql header: "); uniql_packed_free(p); return r; }
+    root = p->header.root;
+    v = uniql_json_get(root, "format");
+    cfg = uniql_json_get(root, "config");
+    if (root->type != UNIQL_JSON_OBJECT || !v || v->type != UNIQL_JSON_STRING || strcmp(v->str, "uniql") ||
+        !uniql__json_u64(uniql_json_get(root, "version"), &i) || i != UNIQL_PACK_VERSION ||
+        !cfg || cfg->type != UNIQL_JSON_STRING || !(p->meta = uniql_json_get(root, "meta")) ||
+        p->meta->type != UNIQL_JSON_OBJECT) {
+        uniql_packed_free(p);
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header lacks format/version/config/meta");
+    }
+    p->config_json = cfg->str;
+    p->config_len = cfg->len;
+    r = uniql__packed_tensors(p, uniql_json_get(root, "tensors"), err);
+    if (r != UNIQL_OK) { uniql_packed_free(p); return r; }
+    return UNIQL_OK;
+}
+
+UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name)
+{
+    int lo = 0, hi;
+    if (!p || !name) return NULL;
+    hi = p->n_tensors - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(p->tensors[mid].name, name);
+        if (!c) return &p->tensors[mid];
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return NULL;
+}
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
 #endif /* UNIQL_IMPLEMENTATION */

@@ -714,7 +714,7 @@ TEST pruned_nemotron_h_equals_zeroed_full_model(void) { return check_pruned(3, 4
 TEST pruned_models_as_views(void)
 {
     uq_status st;
-    if (!matmul_supports_views()) SKIPm("uniql_matmul does not honour block/transposed views yet (issue: foundation)");
+    ASSERTm("uniql_matmul honours block/transposed views", matmul_supports_views());
     if ((st = check_pruned(0, 5, 11, 77, 0, 0, 1)) != UQ_PASS) return st;
     if ((st = check_pruned(2, 0, 0, 0, 7, 9, 1)) != UQ_PASS) return st;
     return check_pruned(3, 4, 5, 100, 9, 11, 1);
