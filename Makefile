@@ -129,12 +129,14 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
 FUZZ_RUNS     ?= -1
 FUZZ_HARNESS  ?= json
-FUZZ_MAXLEN   ?= 16384
-FUZZ_HARNESSES := json config safetensors model
+FUZZ_MAXLEN   ?= 4096
+FUZZ_MAXLEN_model ?= 16384
+FUZZ_MAXLEN_uniql ?= 16384
+FUZZ_HARNESSES := json config safetensors model uniql
 FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN      := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_HARNESSES))
-FUZZ_RUN      = mkdir -p $(B)/fuzz/artifacts $(B)/fuzz/corpus/$(1) && nice -n 10 ./$(B)/fuzz/fuzz_$(1) -max_len=$(FUZZ_MAXLEN) -dict=tests/fuzz/uniql.dict \
+FUZZ_RUN      = mkdir -p $(B)/fuzz/artifacts $(B)/fuzz/corpus/$(1) && nice -n 10 ./$(B)/fuzz/fuzz_$(1) -max_len=$(or $(FUZZ_MAXLEN_$(1)),$(FUZZ_MAXLEN)) -dict=tests/fuzz/uniql.dict \
 	-artifact_prefix=$(B)/fuzz/artifacts/$(1)- -print_final_stats=1 $(2) $(B)/fuzz/corpus/$(1) $(B)/fuzz/seeds/$(1)
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-one fuzz-distill fuzz-replay

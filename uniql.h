@@ -932,7 +932,8 @@ UNIQLDEF void uniql_state_free(uniql_state *s);
 UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const int *tokens, int n_tokens,
                                     float *logits, int all_logits, const uniql_observer *obs);
 /* Logit lens: final norm + lm_head on any hidden states h (n x hidden, ld floats apart).
-   work: n x hidden floats; logits: n x vocab. */
+   work: n x hidden floats; logits: n x vocab. UNIQL_ERR_NONFINITE if h holds a NaN/Inf
+   (nothing written) or the logits overflow float (then `logits` may hold NaN/Inf). */
 UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work,
                                        float *logits);
 
@@ -5931,8 +5932,11 @@ UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int
     if (!m || !h || !work || !logits || n < 1) return UNIQL_ERR_INVALID_ARG;
     D = m->config.hidden_size;
     if (ld < (size_t)D) return UNIQL_ERR_SHAPE;
+    for (t = 0; t < n; t++)
+        if (!uniql__finite_f32(h + (size_t)t * ld, (size_t)D)) return UNIQL_ERR_NONFINITE;
     for (t = 0; t < n; t++) uniql__rmsnorm(work + (size_t)t * D, h + (size_t)t * ld, m->final_norm, 1, D, m->config.norm_eps);
-    return uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size);
+    UNIQL__TRY(uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size));
+    return uniql__finite_f32(logits, (size_t)n * m->config.vocab_size) ? UNIQL_OK : UNIQL_ERR_NONFINITE;
 }
 
 /* ---- sampling ---- */

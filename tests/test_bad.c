@@ -21,10 +21,10 @@ static char bad_fail_msg[1024];
    check the memory side). */
 TEST bad_corpus_replays_cleanly(void)
 {
-    static const char *const names[4] = { "json", "config", "safetensors", "model" };
+    static const char *const names[5] = { "json", "config", "safetensors", "model", "uniql" };
     FILE *mf = fopen("tests/data/bad/MANIFEST", "r");
     char line[512], first_fail[1600] = "";
-    int count[4] = { 0, 0, 0, 0 }, errors[4] = { 0, 0, 0, 0 }, fails = 0, h;
+    int count[5] = { 0, 0, 0, 0, 0 }, errors[5] = { 0, 0, 0, 0, 0 }, fails = 0, h;
     if (!mf) FAILm("tests/data/bad/MANIFEST missing (run the tests from the repository root)");
     while (fgets(line, sizeof line, mf)) {
         char path[600];
@@ -33,9 +33,9 @@ TEST bad_corpus_replays_cleanly(void)
         uniql_result r = UNIQL_OK;
         line[len] = 0;
         if (!len) continue;
-        for (h = 0; h < 4; h++)
+        for (h = 0; h < 5; h++)
             if (!strncmp(line, names[h], strlen(names[h])) && line[strlen(names[h])] == '/') break;
-        if (h == 4) { fclose(mf); UQ__FAILF("MANIFEST line '%.200s' names no harness", line); }
+        if (h == 5) { fclose(mf); UQ__FAILF("MANIFEST line '%.200s' names no harness", line); }
         snprintf(path, sizeof path, "tests/data/bad/%s", line);
         d = tutil_read_file(path, &n);
         if (!d) { fclose(mf); UQ__FAILF("cannot read %.300s", path); }
@@ -44,7 +44,8 @@ TEST bad_corpus_replays_cleanly(void)
         case 0: r = fz_json(d, n); break;
         case 1: r = fz_config(d, n); break;
         case 2: r = fz_safetensors(d, n); break;
-        default: r = fz_model(d, n); break;
+        case 3: r = fz_model(d, n); break;
+        default: r = fz_uniql(d, n); break;
         }
         free(d);
         count[h]++;
@@ -54,10 +55,10 @@ TEST bad_corpus_replays_cleanly(void)
         }
     }
     fclose(mf);
-    UQ_NOTE("replayed json %d (%d errors), config %d (%d), safetensors %d (%d), model %d (%d)", count[0], errors[0],
-            count[1], errors[1], count[2], errors[2], count[3], errors[3]);
+    UQ_NOTE("replayed json %d (%d errors), config %d (%d), safetensors %d (%d), model %d (%d), uniql %d (%d)", count[0],
+            errors[0], count[1], errors[1], count[2], errors[2], count[3], errors[3], count[4], errors[4]);
     if (fails) UQ__FAILF("%d files broke a driver property; first: %.400s", fails, first_fail);
-    for (h = 0; h < 4; h++) ASSERTm("every harness has a bad corpus", count[h] > 0);
+    for (h = 0; h < 5; h++) ASSERTm("every harness has a bad corpus", count[h] > 0);
     PASS();
 }
 
@@ -308,6 +309,30 @@ TEST huge_attention_scores_stay_finite(void)
     PASS();
 }
 
+/* the logit lens refuses NaN/Inf hidden states (LSAQ feeds it the residual stream) */
+TEST logit_lens_rejects_nonfinite_states(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_error e;
+    float h[2 * 72], work[2 * 72], logits[2 * 256];
+    int i;
+    ASSERT(bad_model_read("qwen2", &bm));
+    ASSERT_OK(bad_load(&bm, &m, &e));
+    for (i = 0; i < 2 * 72; i++) h[i] = (float)(i % 5) - 2.0f;
+    ASSERT_OK(uniql_logit_lens(m, h, 2, 72, work, logits));
+    for (i = 0; i < 2 * 256; i++) ASSERT(isfinite(logits[i]));
+    h[72 + 40] = NAN;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_logit_lens(m, h, 2, 72, work, logits));
+    h[72 + 40] = -INFINITY;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_logit_lens(m, h, 2, 72, work, logits));
+    h[72 + 40] = 3e38f;   /* finite and huge: RMSNorm scales it back, fine */
+    ASSERT_OK(uniql_logit_lens(m, h, 2, 72, work, logits));
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    PASS();
+}
+
 /* ---- hostile config values ---- */
 
 static uniql_result bad_cfg(const char *json, uniql_config *c, uniql_error *e)
@@ -387,6 +412,7 @@ SUITE(bad_suite)
     RUN_TEST(zero_layer_is_identity);
     RUN_TEST(denormal_weights_are_handled);
     RUN_TEST(huge_attention_scores_stay_finite);
+    RUN_TEST(logit_lens_rejects_nonfinite_states);
     RUN_TEST(hostile_config_values_rejected);
     RUN_TEST(directory_as_file_is_an_io_error);
     RUN_TEST(every_result_code_has_a_string);

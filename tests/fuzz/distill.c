@@ -5,7 +5,7 @@
    Runs every file of CORPUSDIR through the harness's driver (tests/fuzz/fuzz_drive.h) and
    keeps the malformed ones (result != UNIQL_OK): grouped by result code + error message
    with the digits blanked, the 2 smallest of each group, at most 2 KB each (8 KB for the
-   model harness), at most 200 per harness. Every ARTIFACTDIR/HARNESS-crash-* (or -leak-,
+   model and .uniql harnesses), at most 200 per harness. Every ARTIFACTDIR/HARNESS-crash-* (or -leak-,
    -oom-, -timeout-) file is kept whatever its size: once fixed, a crasher is a regression
    test. Files are named CODE-HASH (result code, FNV-1a of the bytes), so a rerun adds no
    duplicates. */
@@ -52,7 +52,15 @@ static void signature(const char *h, const unsigned char *d, size_t n, uniql_res
     if (!strcmp(h, "json")) { uniql_json_doc doc; if (uniql_json_parse((const char *)d, n, 0, NULL, &doc, &e) == UNIQL_OK) uniql_json_free(&doc); }
     else if (!strcmp(h, "config")) { uniql_config c; (void)uniql_config_parse((const char *)d, n, NULL, &c, &e); }
     else if (!strcmp(h, "safetensors")) { uniql_safetensors st; if (uniql_safetensors_parse(d, n, NULL, &st, &e) == UNIQL_OK) uniql_safetensors_free(&st); }
-    else if (n >= 2) {
+    else if (!strcmp(h, "uniql")) {
+        uniql_packed pk;
+        unsigned char *b = (unsigned char *)malloc(n ? n : 1);
+        if (b) {
+            if (n) memcpy(b, d, n);
+            if (uniql_packed_open(b, n, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &e) == UNIQL_OK) uniql_packed_free(&pk);
+            free(b);
+        }
+    } else if (n >= 2) {
         size_t cl = (size_t)d[0] | (size_t)d[1] << 8;
         uniql_file_view fv;
         uniql_model *m = NULL;
@@ -85,7 +93,7 @@ int main(int argc, char **argv)
     if (argc < 4) { fprintf(stderr, "usage: %s HARNESS OUTDIR CORPUSDIR [ARTIFACTDIR]\n", argv[0]); return 2; }
     h = argv[1];
     outdir = argv[2];
-    max_size = strcmp(h, "model") ? 2048 : 8192;
+    max_size = strcmp(h, "model") && strcmp(h, "uniql") ? 2048 : 8192;
     for (a = 3; a < argc; a++) {
         DIR *dir = opendir(argv[a]);
         struct dirent *de;
@@ -132,7 +140,8 @@ int main(int argc, char **argv)
         if (!strcmp(h, "json")) r = fz_json(d, n);
         else if (!strcmp(h, "config")) r = fz_config(d, n);
         else if (!strcmp(h, "safetensors")) r = fz_safetensors(d, n);
-        else r = fz_model(d, n);
+        else if (!strcmp(h, "model")) r = fz_model(d, n);
+        else r = fz_uniql(d, n);
         if (r == UNIQL_OK && !artifact) { free(d); continue; }
         signature(h, d, n, r, sig, sizeof sig);
         for (s = 0; s < n_sigs && strcmp(sigs[s], sig); s++) {}

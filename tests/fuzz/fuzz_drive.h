@@ -6,6 +6,8 @@
      fz_config       uniql_config_parse
      fz_safetensors  uniql_safetensors_parse
      fz_model        uniql_config_parse + uniql_model_load + a few forward tokens
+     fz_uniql        uniql_packed_open (.uniql container) + every tensor view through
+                     uniql_dequantize_row and uniql_matmul
 
    Each returns the library's result code and checks what must hold whatever the bytes:
      - the code is one that the API section documents for that function;
@@ -52,6 +54,11 @@ static const uniql_result fz_codes_config[] = {
 static const uniql_result fz_codes_safetensors[] = {
     UNIQL_OK, UNIQL_ERR_TRUNCATED, UNIQL_ERR_FORMAT, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_DTYPE,
     UNIQL_ERR_OVERFLOW, UNIQL_ERR_OFFSETS, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_UNSUPPORTED, (uniql_result)1
+};
+static const uniql_result fz_codes_uniql[] = {
+    UNIQL_OK, UNIQL_ERR_TRUNCATED, UNIQL_ERR_BAD_MAGIC, UNIQL_ERR_VERSION, UNIQL_ERR_FORMAT, UNIQL_ERR_OVERFLOW,
+    UNIQL_ERR_CHECKSUM, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_DTYPE, UNIQL_ERR_SHAPE, UNIQL_ERR_OFFSETS,
+    UNIQL_ERR_OUT_OF_MEMORY, (uniql_result)1
 };
 static const uniql_result fz_codes_model_load[] = {
     UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
@@ -366,6 +373,73 @@ done:
     uniql_state_free(s1);
     uniql_state_free(s2);
     uniql_model_free(m);
+    return r;
+}
+
+/* ---- .uniql container ----
+   The bytes are copied into a malloc'd (16-byte aligned) buffer, as the API requires, and
+   opened with UNIQL_PACK_SKIP_CHECKSUM (else nearly every mutation stops at the checksum)
+   and again without it. Every tensor of an opened file must be a view the kernels can
+   read whole: the sanitizers then check that the reader's size checks are right. */
+FZ_UNUSED static uniql_result fz_uniql(const unsigned char *data, size_t size)
+{
+    uniql_packed p, q;
+    uniql_error e;
+    uniql_result r, r0;
+    unsigned char *buf = (unsigned char *)malloc(size ? size : 1);
+    int i;
+    if (!buf) return UNIQL_ERR_OUT_OF_MEMORY;
+    if (size) memcpy(buf, data, size);
+    memset(&e, 0, sizeof e);
+    r = uniql_packed_open(buf, size, UNIQL_PACK_SKIP_CHECKSUM, NULL, &p, &e);
+    if (!fz_check_result("uniql_packed_open", r, fz_codes_uniql, &e)) { free(buf); return r; }
+    if (r == UNIQL_ERR_CHECKSUM) FZ_FAIL("uniql: CHECKSUM returned with UNIQL_PACK_SKIP_CHECKSUM");
+    memset(&e, 0, sizeof e);
+    r0 = uniql_packed_open(buf, size, 0, NULL, &q, &e);
+    if (fz_check_result("uniql_packed_open(checksum)", r0, fz_codes_uniql, &e)) {
+        if (r != UNIQL_OK && r0 == UNIQL_OK) FZ_FAIL("uniql: accepted with the checksum, refused without (%d)", (int)r);
+        if (r == UNIQL_OK && r0 != UNIQL_OK && r0 != UNIQL_ERR_CHECKSUM) FZ_FAIL("uniql: checksum pass says %d", (int)r0);
+        if (r0 == UNIQL_OK && q.checksum != uniql_pack_checksum(buf, size)) FZ_FAIL("uniql: stored checksum != computed");
+    }
+    uniql_packed_free(&q);
+    if (r != UNIQL_OK) { free(buf); return r; }
+    if (p.version != UNIQL_PACK_VERSION || !p.config_json || p.config_json[p.config_len] != 0 ||
+        p.data_offset + p.data_size != (uint64_t)size || p.data != buf + p.data_offset)
+        FZ_FAIL("uniql: header fields inconsistent");
+    for (i = 0; i < p.n_tensors; i++) {
+        const uniql_pack_tensor *t = &p.tensors[i];
+        const uniql_matrix *m = &t->m;
+        uint64_t db = 0, sb = 0, zb = 0;
+        float *x, *y, *row;
+        int S = m->transposed ? m->cols : m->rows;
+        if (i > 0 && strcmp(p.tensors[i - 1].name, t->name) >= 0) FZ_FAIL("uniql: names not sorted/unique at '%s'", t->name);
+        if (uniql_packed_find(&p, t->name) != t) FZ_FAIL("uniql: find('%s') misses", t->name);
+        if (uniql_pack_tensor_bytes(m->dtype, m->rows, m->cols, m->transposed, m->group, &db, &sb, &zb) != UNIQL_OK ||
+            db + sb + zb != t->nbytes || t->data_offset % UNIQL_PACK_ALIGN || t->data_offset + db > p.data_size ||
+            (const unsigned char *)m->data != p.data + t->data_offset) {
+            FZ_FAIL("uniql: tensor '%s' blobs inconsistent with its shape", t->name);
+            continue;
+        }
+        if ((double)m->rows * m->cols > 4.0 * (double)size + 4096.0) { FZ_FAIL("uniql: '%s' larger than the file", t->name); continue; }
+        (void)S;
+        x = (float *)malloc(sizeof(float) * 2 * (size_t)m->cols);
+        y = (float *)malloc(sizeof(float) * 2 * (size_t)m->rows);
+        row = (float *)malloc(sizeof(float) * (size_t)m->cols);
+        if (x && y && row) {
+            int c;
+            uniql_result rm;
+            for (c = 0; c < 2 * m->cols; c++) x[c] = (float)((c % 7) - 3) * 0.25f;
+            if ((rm = uniql_dequantize_row(m, 0, row)) != UNIQL_OK) FZ_FAIL("uniql: dequantize_row(0) of '%s': %d", t->name, (int)rm);
+            if ((rm = uniql_dequantize_row(m, m->rows - 1, row)) != UNIQL_OK) FZ_FAIL("uniql: dequantize_row(last) of '%s': %d", t->name, (int)rm);
+            if ((rm = uniql_matmul(m, x, 1, (size_t)m->cols, y, (size_t)m->rows)) != UNIQL_OK) FZ_FAIL("uniql: matmul of '%s': %d", t->name, (int)rm);
+            if ((rm = uniql_matmul(m, x, 2, (size_t)m->cols, y, (size_t)m->rows)) != UNIQL_OK) FZ_FAIL("uniql: matmul n=2 of '%s': %d", t->name, (int)rm);
+        }
+        free(x);
+        free(y);
+        free(row);
+    }
+    uniql_packed_free(&p);
+    free(buf);
     return r;
 }
 

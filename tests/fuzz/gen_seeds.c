@@ -10,6 +10,9 @@
      safetensors  the tiny models' safetensors files (the ref files are 50-380 KB, too slow
                   to mutate; their headers are in json/)
      model        fz_model inputs: u16 LE config length, config.json, safetensors
+     uniql        .uniql images written by uniql_pack_write from each tiny model: one with
+                  every tensor F32, one with the projections quantized (Q4 / Q4Z / Q8 in
+                  turn, group 32, o/down/out_proj transposed as the packer stores them)
    A tiny variant keeps a ref config.json as it is (same keys, RoPE type, biases, tying,
    layer pattern) with the sizes shrunk to hidden 8, vocab 16, 2 heads / 1 KV head of 4,
    MLP 12, Mamba 4 heads x 4 with 2 groups of state 4, one layer (Nemotron-H keeps its 4),
@@ -203,6 +206,71 @@ static void model_tensors(twriter *w, const uniql_config *c)
     }
 }
 
+/* the tiny model's tensors into a .uniql image (quant = 0: all F32) */
+static int write_uniql(const char *out, const char *arch, int quant, const char *cfg, const unsigned char *st_buf, size_t st_size)
+{
+    uniql_safetensors st;
+    uniql_pack_input in[160];
+    void *bufs[160], *img = NULL;
+    size_t img_size = 0;
+    uniql_error e;
+    uniql_packed p;
+    int k, n = 0, ok = 1, qi = 0;
+    char name[128];
+    if (uniql_safetensors_parse(st_buf, st_size, NULL, &st, &e) != UNIQL_OK) return 0;
+    for (k = 0; k < st.n_tensors && n < 160; k++) {
+        const uniql_tensor *t = &st.tensors[k];
+        int rows = t->ndim >= 2 ? (int)t->shape[0] : 1;
+        int cols = t->ndim == 1 ? (int)t->shape[0] : (int)(t->nbytes / ((t->dtype == UNIQL_DTYPE_F32 ? 4u : 2u) * (size_t)rows));
+        size_t cnt = (size_t)rows * (size_t)cols, i, es = t->dtype == UNIQL_DTYPE_F32 ? 4 : 2;
+        float *f = (float *)malloc(sizeof(float) * cnt);
+        for (i = 0; i < cnt; i++) {
+            const unsigned char *b = (const unsigned char *)t->data + i * es;
+            if (es == 4) memcpy(&f[i], b, 4);
+            else {
+                uint16_t h;
+                memcpy(&h, b, 2);
+                f[i] = t->dtype == UNIQL_DTYPE_F16 ? uniql_fp16_to_fp32(h) : uniql_bf16_to_fp32(h);
+            }
+        }
+        in[n].name = t->name;
+        in[n].m = uniql_matrix_f32(f, rows, cols, (size_t)cols);
+        bufs[n] = f;
+        if (quant && t->ndim == 2 && strstr(t->name, "proj")) {
+            static const uniql_dtype kinds[3] = { UNIQL_DTYPE_Q4, UNIQL_DTYPE_Q4Z, UNIQL_DTYPE_Q8 };
+            uniql_quant_desc d;
+            size_t qb = 0;
+            void *q;
+            memset(&d, 0, sizeof d);
+            d.dtype = kinds[qi++ % 3];
+            d.group = 32;
+            d.transposed = strstr(t->name, "o_proj") || strstr(t->name, "down_proj") || strstr(t->name, "out_proj");
+            if (uniql_quant_size(&d, rows, cols, &qb) != UNIQL_OK || !(q = malloc(qb)) ||
+                uniql_quantize(&d, f, rows, cols, (size_t)cols, q, qb, &in[n].m) != UNIQL_OK) { ok = 0; break; }
+            free(f);
+            bufs[n] = q;
+        }
+        n++;
+    }
+    if (ok && uniql_pack_write(cfg, strlen(cfg), "{\"seed\": \"gen_seeds\", \"rates\": [1.0, 0.75]}", 43, in, n, NULL, &img,
+                               &img_size, &e) != UNIQL_OK) {
+        fprintf(stderr, "gen_seeds: pack_write %s: %s\n", arch, e.message);
+        ok = 0;
+    }
+    if (ok && uniql_packed_open(img, img_size, 0, NULL, &p, &e) != UNIQL_OK) {
+        fprintf(stderr, "gen_seeds: packed_open %s: %s\n", arch, e.message);
+        ok = 0;
+    } else if (ok) uniql_packed_free(&p);
+    if (ok) {
+        snprintf(name, sizeof name, "%s_%s.uniql", arch, quant ? "quant" : "f32");
+        ok = write_file(out, "uniql", name, img, img_size, NULL, 0);
+    }
+    uniql_free_buffer(img, NULL);
+    for (k = 0; k < n; k++) free(bufs[k]);
+    uniql_safetensors_free(&st);
+    return ok;
+}
+
 static const char *const json_extra[] = {
     "{}", "[]", "[1, -0, 0.5e-3, 1E+2, -12.75e10, 1.7976931348623157e308, 5e-324]",
     "{\"a\\u0000b\": \"\\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
@@ -322,10 +390,15 @@ int main(int argc, char **argv)
                 n_written += write_file(out, "model", name, both, 2 + cl + st_size, NULL, 0);
                 free(both);
             }
+            if (d == 0) {
+                if (!write_uniql(out, archs[a], 0, cfg_text, st, st_size) || !write_uniql(out, archs[a], 1, cfg_text, st, st_size))
+                    return 1;
+                n_written += 2;
+            }
             free(st);
         }
         free(cfg_text);
     }
-    printf("gen_seeds: %d seed files in %s/{json,config,safetensors,model}\n", n_written, out);
+    printf("gen_seeds: %d seed files in %s/{json,config,safetensors,model,uniql}\n", n_written, out);
     return 0;
 }
