@@ -107,6 +107,14 @@ test-neon: | $(B)
 # ---- end block: train ----
 
 # ---- block: uniql (calibration / sorting / pruning: make bench-uniql) ----
+# UniQL + LSAQ evaluation on the trained models (models/, data/calib.txt, data/test.txt);
+# BENCH_UNIQL_ARGS e.g. "--windows 8" for a quicker run.
+.PHONY: bench-uniql
+$(B)/bench_uniql: uniql.h bench/bench_uniql.c | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_uniql.c $(LDLIBS)
+
+bench-uniql: $(B)/bench_uniql
+	@nice -n 10 ./$(B)/bench_uniql $(BENCH_UNIQL_ARGS)
 
 # ---- end block: uniql ----
 

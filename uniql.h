@@ -986,6 +986,286 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
    API 7. UniQL: calibration, structured sorting, layer rates, pruning
    ===================================================================================== */
 
+/* The UniQL pipeline of SPEC 1 up to quantization, on uniql_model objects:
+
+     uniql_calibrate      run calibration tokens through the FP model, stream statistics
+     uniql_sort_model     structured sorting (SPEC 1.2): a new model, same function, every
+                          prunable dimension in decreasing order of importance
+     uniql_layer_rates    per-layer pruning rates from block influence (SPEC 1.3)
+     uniql_kept_from_rates  rates -> kept sizes, rounded to the pruning units
+     uniql_model_prune    keep the first kept sizes of every sorted dimension
+     uniql_model_quantize in-memory group int4 / int8 weights (SPEC 1.5), per-layer widths
+
+   Every function that makes a model returns a NEW model (uniql_model_free releases it);
+   the input model is never modified. */
+
+/* ---- Calibration ---------------------------------------------------------------------- */
+
+/* Statistics one calibration run collects (all per layer; only the layers in
+   [layer_begin, layer_end)):
+     UNIQL_STAT_ATTN_IN      attention: corr. of the normed block input (q/k/v input), hidden
+     UNIQL_STAT_Q            attention: corr. of query head `head` after RoPE, qk_dim
+     UNIQL_STAT_K            attention: corr. of KV head `head` after RoPE, qk_dim
+     UNIQL_STAT_MLP_DOWN_IN  MLP: corr. of the down_proj input act(gate)*up, d_int
+     UNIQL_STAT_MAMBA_OUT_IN Mamba2: corr. of the out_proj input (gated-norm output), d_inner
+     UNIQL_STAT_MAMBA_C      Mamba2: corr. of C of group `head` after conv1d + SiLU, state
+     UNIQL_STAT_MAMBA_DTB    Mamba2: corr. of dt_h * B_g for head `head` (g = its group)
+   Each is C = (1/T) sum_t x_t^T x_t over the T calibration tokens, summed in double. */
+typedef enum uniql_calib_stat {
+    UNIQL_STAT_ATTN_IN = 0,
+    UNIQL_STAT_Q = 1,
+    UNIQL_STAT_K = 2,
+    UNIQL_STAT_MLP_DOWN_IN = 3,
+    UNIQL_STAT_MAMBA_OUT_IN = 4,
+    UNIQL_STAT_MAMBA_C = 5,
+    UNIQL_STAT_MAMBA_DTB = 6
+} uniql_calib_stat;
+
+/* Layer importance scores, one value per layer (higher = more important):
+     BLOCK_INFLUENCE       mean over all calibration tokens of 1 - cos(x_in, x_out), x the
+                           residual stream entering / leaving the layer (SPEC 1.3)
+     BLOCK_INFLUENCE_LAST  the same over the last token of each calibration sequence only
+     LSAQ                  1 - mean Jaccard(top-k(lens(x_in)), top-k(lens(x_out))), lens =
+                           final norm + lm_head (SPEC 2), over all tokens
+     LSAQ_LAST             the same over the last token of each sequence
+   cos of a zero vector: 1 if both vectors are zero, else 0. */
+typedef enum uniql_importance {
+    UNIQL_IMPORTANCE_BLOCK_INFLUENCE = 0,
+    UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST = 1,
+    UNIQL_IMPORTANCE_LSAQ = 2,
+    UNIQL_IMPORTANCE_LSAQ_LAST = 3
+} uniql_importance;
+
+/* Zero means default for every field. */
+typedef struct uniql_calib_options {
+    int seq_len;            /* tokens per calibration sequence; the state is reset between
+                               sequences; a shorter tail is its own sequence. 0 = 256 */
+    int max_batch;          /* tokens per forward call (prefill chunk). 0 = 64 */
+    int layer_begin;        /* collect layers [layer_begin, layer_end) only; 0, 0 = all. */
+    int layer_end;          /*   Bounds memory: run several passes for very large models. */
+    int lsaq;               /* also collect the LSAQ Jaccard importance (logit lens at every
+                               layer boundary: 2 x n_layers extra lm_head products per token,
+                               the output of layer l is the input of l+1, so it is one lens
+                               per boundary) */
+    int lsaq_k;             /* top-k of the LSAQ sets, 0 = 10 (LSAQ's default) */
+    int importance_only;    /* no correlation matrices: block influence (and LSAQ) only */
+    void *alloc_user;       /* UNIQL_MALLOC / UNIQL_FREE user pointer for everything */
+} uniql_calib_options;
+
+typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
+
+/* Run tokens[0..n_tokens) through `m` (sequences of seq_len tokens, each from a fresh
+   state) and accumulate, per layer in the range, by block type:
+     attention (DECODER, ATTENTION): ATTN_IN, Q (every query head), K (every KV head)
+     MLP (DECODER, MLP): MLP_DOWN_IN
+     Mamba2: MAMBA_OUT_IN, MAMBA_C (every group), MAMBA_DTB (every head)
+   plus block influence for every layer in range, and LSAQ if asked. Activations are seen
+   through the forward's observer (API 6), streamed: memory is the correlation matrices
+   (sum over layers of d^2 doubles, plus the fixed scratch of uniql_corr, ~2.2 MB per
+   matrix of size >= 128; per-head matrices carry none) plus max_batch rows of scratch,
+   independent of n_tokens.
+   Dimensions follow the model's kept sizes (a pruned model can be calibrated too; the
+   sorting stage needs an unpruned, unsorted one). On success *out owns everything;
+   release with uniql_calib_free.
+   Errors: UNIQL_ERR_INVALID_ARG (NULL, n_tokens < 1, a token outside the vocabulary, bad
+   options), UNIQL_ERR_NONFINITE (NaN/Inf in an activation: the model's weights are
+   broken; the message names layer and site), UNIQL_ERR_OUT_OF_MEMORY, and what
+   uniql_state_create / uniql_forward return. */
+UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, size_t n_tokens,
+                                      const uniql_calib_options *opt, uniql_calib **out,
+                                      uniql_error *err);
+UNIQLDEF void uniql_calib_free(uniql_calib *cb);
+/* Number of tokens / sequences seen. */
+UNIQLDEF long long uniql_calib_tokens(const uniql_calib *cb);
+UNIQLDEF long long uniql_calib_sequences(const uniql_calib *cb);
+/* Layer range the calibration covers. */
+UNIQLDEF void uniql_calib_layers(const uniql_calib *cb, int *layer_begin, int *layer_end);
+/* Size d of statistic `stat` of `layer` (`head` selects the head / group where the
+   statistic has one per head), or 0 if it was not collected. */
+UNIQLDEF int uniql_calib_corr_dim(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head);
+/* C = sum / T (d x d, full symmetric, ld ldc >= d) into a caller buffer.
+   UNIQL_ERR_MISSING if not collected, UNIQL_ERR_SHAPE if ldc < d, INVALID_ARG. */
+UNIQLDEF uniql_result uniql_calib_corr(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head,
+                                       double *C, size_t ldc);
+/* out[l] for every layer l < n_layers (caller-owned); layers outside the calibrated range
+   get 0. UNIQL_ERR_MISSING for LSAQ kinds when lsaq was not collected. */
+UNIQLDEF uniql_result uniql_calib_importance(const uniql_calib *cb, uniql_importance kind, double *out);
+
+/* ---- Structured sorting (SPEC 1.2) ------------------------------------------------------- */
+
+typedef enum uniql_sort_order {
+    UNIQL_ORDER_SCORES = 0,   /* the paper's scores (below) */
+    UNIQL_ORDER_RANDOM = 1    /* a random permutation of every sorted dimension (baseline:
+                                 "random channel choice" at the same rates); V/O stay in
+                                 their original basis, permuted */
+} uniql_sort_order;
+
+typedef enum uniql_layout {
+    UNIQL_LAYOUT_DENSE = 0,     /* every matrix row-major (rows = outputs) */
+    UNIQL_LAYOUT_PRUNABLE = 1   /* o_proj, down_proj and Mamba out_proj stored transposed
+                                   (uniql_matrix.transposed = 1), so that pruning their
+                                   input dimension keeps a storage-row prefix (per head:
+                                   blocks) and needs no copy. Running such a model needs
+                                   uniql_matmul support of transposed views. */
+} uniql_layout;
+
+typedef struct uniql_sort_options {
+    uniql_sort_order order;
+    uint64_t seed;              /* UNIQL_ORDER_RANDOM: permutation seed */
+    uniql_vo_split vo_split;    /* UNIQL_VO_SPLIT_QA (default) or _SQRT (API 4) */
+    int no_vo;                  /* keep V/O as they are (no joint decomposition) */
+    uniql_layout layout;
+    double ridge_lambda;        /* 0 = UNIQL_RIDGE_LAMBDA_DEFAULT (1e-4, absolute) */
+    double eig_floor;           /* 0 = UNIQL_EIG_FLOOR_DEFAULT (1e-6, absolute) */
+    void *alloc_user;
+} uniql_sort_options;
+
+/* A new model, function unchanged up to float rounding, whose every prunable dimension is
+   ordered so that "keep the first k" keeps the k most important slices:
+     MLP            channels by ridge leverage diag(C (C + lambda I)^-1) of MLP_DOWN_IN;
+                    rows of gate/up (and their biases), columns of down.
+     attention Q/K  per KV group g: s_i = sum over the query heads h of g of
+                    |col_i(C_Q,h^1/2)| |col_i(C_K,g^1/2)|; with RoPE, pair i (dims i and
+                    i + head_dim/2 of rotate_half) scores s_i + s_{i+hd/2} and pairs are
+                    sorted whole: q/k heads are stored in the kept-pairs layout (API 6:
+                    interleaved [a0 b0 a1 b1 ..], rope_pairs = the sorted original pair
+                    indices per KV head, shared by its query heads). Without RoPE
+                    (Nemotron-H) single dims are sorted.
+     attention V/O  the quantization-aware joint decomposition per KV group
+                    (uniql_qasvd_head for MHA, uniql_qasvd_group for GQA) with C^{+-1/2}
+                    of ATTN_IN; components in decreasing singular value order; a v_proj
+                    bias is folded into o_proj's bias (created if absent).
+     Mamba2 state   per group g: s_n = sum over heads h of g of
+                    |col_n(C_DTB,h^1/2)| |col_n(C_C,g^1/2)| (state-aware); rows of B and C,
+                    their biases and conv1d taps.
+     Mamba2 inner   per head: channels by ridge leverage of MAMBA_OUT_IN (the out_proj
+                    input, as MLP channels use the down_proj input), restricted to the
+                    head's channels; rows of z and x, conv1d taps of x, gated-norm
+                    weight, columns of out_proj.
+   Ties: lower index first (stable). Layers outside the calibration's range keep their
+   order (`cb` may be NULL for UNIQL_ORDER_RANDOM). The result owns fp32 copies of every
+   weight (storage allocated with opt->alloc_user); `m` is not needed afterwards.
+   Requirements: `m` unpruned (kept sizes == config) without rope_pairs, i.e. as loaded.
+   Errors: INVALID_ARG, UNIQL_ERR_MISSING (cb lacks a statistic a layer needs, e.g.
+   importance_only), UNIQL_ERR_UNSUPPORTED (m pruned or already sorted), those of the
+   linear algebra (NONFINITE, NO_CONVERGENCE), OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *cb,
+                                       const uniql_sort_options *opt, uniql_model **out,
+                                       uniql_error *err);
+
+/* ---- Layer-wise rates and kept sizes (SPEC 1.3) ------------------------------------------- */
+
+/* Kept sizes of one layer (fields of other block types are ignored). */
+typedef struct uniql_kept {
+    int qk_dim;      /* attention: q/k dims per head (even with RoPE: 2 x kept pairs) */
+    int v_dim;       /* attention: v dims per KV head = o_proj inputs per query head */
+    int d_int;       /* MLP intermediate channels */
+    int head_dim;    /* Mamba2: channels per head */
+    int state;       /* Mamba2: state dims per group */
+} uniql_kept;
+
+/* Per-layer pruning rates phi_l from importance s_l (e.g. block influence):
+     w_l = softmax(-s / eps)_l,   phi_l = min(max_rate, c * w_l)
+   with c chosen so that the parameter-weighted mean sum_l P_l phi_l / sum_l P_l equals
+   `global_rate` (P_l = params[l], or 1 for every layer when params is NULL: then c =
+   L * global_rate before clipping, SPEC 1.3's L * phi_avg * softmax). Clipped layers sit
+   at max_rate and c is raised for the others (water filling) until the mean is met, so
+   the result is exact up to rounding. Less important layers are pruned harder.
+   eps <= 0: 0.1; max_rate <= 0: 0.85. global_rate must be in [0, max_rate).
+   Errors: INVALID_ARG (n_layers < 1, NULL, global_rate outside [0, max_rate), negative
+   params, all params 0), NONFINITE (importance). */
+UNIQLDEF uniql_result uniql_layer_rates(int n_layers, const double *importance, const double *params,
+                                        double global_rate, double eps, double max_rate, double *rates);
+
+/* Rounding units of uniql_kept_from_rates: each kept size is round((1 - rate) * full) to
+   the nearest multiple of its unit, at least one unit (or the full size when that is
+   smaller than a unit). Zero fields take the defaults in brackets.
+     qk_unit     q/k dims per head [2: one RoPE pair; also used without RoPE]
+     v_unit      v dims per head [1]
+     mlp_unit    MLP channels [8]. Quantization groups run along the input dimension
+                 (API 3), so a cut of d_int goes through groups only where down_proj is
+                 stored dense: use the group size (e.g. 128) there; with the PRUNABLE
+                 layout any unit keeps every group whole.
+     mamba_unit  channels per head [1] (per-head prefixes never split a group of the
+                 transposed out_proj; use the group size for dense storage)
+     state_unit  state dims per group [1] */
+typedef struct uniql_kept_units {
+    int qk_unit, v_unit, mlp_unit, mamba_unit, state_unit;
+} uniql_kept_units;
+
+/* kept[l] for every layer from rates[l] in [0, 1). units may be NULL (defaults).
+   INVALID_ARG for NULL, rates outside [0, 1) or a unit < 0; NONFINITE for NaN rates. */
+UNIQLDEF uniql_result uniql_kept_from_rates(const uniql_config *c, const double *rates,
+                                            const uniql_kept_units *units, uniql_kept *kept);
+/* The full (unpruned) sizes of layer l. */
+UNIQLDEF uniql_kept uniql_kept_full(const uniql_config *c, int layer);
+/* Weights of layer l that pruning can remove (the matrix and conv-tap entries that depend
+   on a kept size), at kept sizes k (NULL: full). Vectors (norms, biases) not counted. */
+UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const uniql_kept *k);
+
+/* ---- Pruning ------------------------------------------------------------------------------ */
+
+/* A new model that keeps, in every layer, the first kept[l] slices of each sorted
+   dimension: the first qk_dim rows of each q/k head (and the first qk_dim/2 entries of
+   each KV head's rope_pairs), the first v_dim rows of each v head and the matching
+   o_proj inputs of each query head, the first d_int MLP channels, the first head_dim
+   channels of each Mamba head and the first `state` dims of each group.
+   `m` must be unpruned (kept sizes == config); with RoPE and qk_dim < head_dim it must
+   either carry rope_pairs (a sorted model) or be in HF's rotate_half layout (then pairs
+   0..qk_dim/2-1 are kept, in that order).
+   compact = 1: the new model owns compact fp32 copies of everything (any dtype in);
+     transposed matrices stay transposed, so quantizing the result gives exactly the
+     bytes of the compact = 0 views of the quantized model (the prefix property).
+   compact = 0: weight matrices are views into m's storage (m must outlive the result):
+     per-head row prefixes as blocked views (uniql_matrix_block_prefix), gate/up as row
+     prefixes, input-dimension cuts of o/down/out_proj as storage-row blocks / prefixes of
+     their transposed storage (UNIQL_LAYOUT_PRUNABLE) or, for a dense down_proj only, a
+     column prefix (uniql_matrix_prefix). Only the small vectors are copied, nothing is
+     requantized. UNIQL_ERR_UNSUPPORTED when a cut has no view (dense o_proj / out_proj
+     with a cut, the rotate_half layout with a q/k cut).
+   Errors: INVALID_ARG (NULL, kept sizes outside [1, full] or odd qk_dim with RoPE),
+   UNSUPPORTED, OUT_OF_MEMORY. Release with uniql_model_free. */
+UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *kept, int compact,
+                                        void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* ---- Quantization of a whole model (SPEC 1.5) --------------------------------------------- */
+
+/* Zero means default for every field. */
+typedef struct uniql_model_quant_options {
+    int group;          /* Q4 / Q4Z group size along storage rows: 32, 64, 128 (0 = 128) */
+    int asymmetric;     /* 1: Q4Z (scale + zero point) instead of symmetric Q4 */
+    int clip;           /* 1: per-group clip search (uniql_quant_desc.clip) */
+    int embed_bits;     /* embedding / lm_head: 8 (Q8 per row) or 0 (fp32 copies). 0 = keep */
+    void *alloc_user;
+} uniql_model_quant_options;
+
+/* A new model whose every weight matrix in layer l is quantized with bits[l]: 4 (Q4 /
+   Q4Z, groups along storage rows), 8 (Q8 per storage row) or 0 (fp32 copy); bits NULL =
+   4 everywhere. Each matrix keeps its orientation (a transposed o/down/out_proj of
+   UNIQL_LAYOUT_PRUNABLE stays transposed, so the quantized model can still be pruned by
+   views: every pruning rate is a prefix of whole storage rows, never a cut through a
+   group). The logical matrix is quantized: a pruned or blocked view becomes a compact
+   quantized matrix. Small vectors (norms, biases, conv taps, A_log, D, dt_bias) stay
+   fp32. The result owns everything and does not need m.
+   Errors: INVALID_ARG (NULL, a width other than 0/4/8, bad options), UNIQL_ERR_NONFINITE /
+   UNIQL_ERR_RANGE (from uniql_quantize: NaN weights, a scale above fp16's range),
+   OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
+                                           uniql_model **out, uniql_error *err);
+
+/* Exact bytes of the weights of layer l at kept sizes k (NULL: full) when its matrices are
+   quantized with `bits` (4: Q4, or Q4Z if asymmetric; 8: Q8; 0 or 32: fp32) and group
+   `group` (0 = 128), oriented as `layout` says; vectors counted as fp32. This is what
+   uniql_model_quantize allocates for the layer's matrices (uniql_quant_size) plus 4 bytes
+   per vector entry, so it is the exact input LSAQ's uniql_lsaq_plan needs. 0 on bad
+   arguments. */
+UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniql_kept *k, int bits, int group,
+                                    int asymmetric, uniql_layout layout);
+/* Bytes of every weight matrix and vector of a model as it is held (views count the bytes
+   they reach: storage rows x row bytes + their scales / zero points). */
+UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m);
+
+
 
 /* =====================================================================================
    API 8. LSAQ: layer importance and bit allocation
@@ -1164,6 +1444,135 @@ UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned f
 UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name);
 /* Release what uniql_packed_open allocated (NULL or zeroed is fine). */
 UNIQLDEF void uniql_packed_free(uniql_packed *p);
+
+/* ---- Model layer: what a packed model holds, and the loader ----
+   Tensor names (all vectors are F32, 1 x n; matrices keep the dtype, orientation and
+   storage order they had in the uniql_model that was packed):
+     embed, lm_head (absent when tied), final_norm,
+     layers.L.norm, layers.L.mlp_norm,
+     layers.L.attn.{q,k,v,o}, layers.L.attn.{q,k,v,o}_bias,
+     layers.L.mlp.{gate,up,down}, layers.L.mlp.{gate,up,down}_bias,
+     layers.L.mamba.{in_z,in_x,in_B,in_C,in_dt,out}, layers.L.mamba.bias_{z,x,B,C,dt},
+     layers.L.mamba.{conv_x,conv_B,conv_C} ([channel][conv_kernel]),
+     layers.L.mamba.conv_bias_{x,B,C}, layers.L.mamba.{A_log,D,dt_bias,norm,out_bias};
+     an LSAQ upgrade copy of a layer matrix is the same name + "@8" (e.g. a Q8 copy).
+   "meta" object:
+     "kind": "uniql-model", "n_layers": L,
+     "rope_pairs": per layer null or the n_kv_heads x head_dim/2 original pair indices of
+                   the stored (sorted) q/k rows, each head's list in importance order,
+     "rates": [r_0 < r_1 < ...] global pruning rates, "kept": per rate, per layer
+              [qk_dim, v_dim, d_int, head_dim, state] (uniql_kept) (0 where a layer has no
+              such part),
+     "block_influence", "lsaq": per-layer importance (optional; 1 - cos, 1 - Jaccard),
+     "upgrades": per layer 0/1, whether "@8" copies exist.
+   Pruning at load is pure view arithmetic on the sorted layout (API 6 PRUNED LAYOUTS):
+   q/k/v rows and a transposed o_proj's storage rows are per-head blocks (kept prefix of
+   each), gate/up rows and a transposed down_proj's storage rows are a prefix, Mamba z/x
+   and a transposed out_proj per head, B/C per group. No weight byte is copied or
+   requantized; only the small fp32 vectors of pruned per-head parts (biases, conv taps,
+   gated-norm weights) and the kept RoPE lists are gathered into the model's storage.
+
+   LSAQ bit plans. The file may carry 8-bit copies of the layers pack was told could be
+   upgraded (tools/pack --bits-budget-mb: the layers the plan upgrades at that budget).
+   We chose stored copies over requantizing at load: the device then never needs the
+   fp weights (which a .uniql does not hold), loading stays zero-copy, and the cost is
+   file size only for layers that may be upgraded. A layer without a copy stays at the
+   base width whatever the plan says (its upgrade is priced at 0 extra bytes so the plan
+   stays monotone); uniql_packed_plan_bits reports the widths actually loadable. */
+#define UNIQL_PACK_MAX_RATES 64
+
+/* Kept sizes are uniql_kept (API 7): qk_dim, v_dim, d_int, head_dim, state. */
+typedef struct uniql_pack_model_desc {
+    const char *config_json;        /* config.json text of the model (required) */
+    size_t config_len;
+    int n_rates;                    /* 0..UNIQL_PACK_MAX_RATES rate tables */
+    const double *rates;            /* strictly ascending, in [0, 1) */
+    const uniql_kept *kept;    /* n_rates x n_layers kept sizes */
+    const double *block_influence;  /* n_layers or NULL */
+    const double *lsaq_importance;  /* n_layers or NULL */
+    const uniql_model *upgrade;     /* NULL or a model of identical shapes (e.g. Q8 weights) */
+    const unsigned char *upgrade_layers;  /* n_layers flags: layers of `upgrade` stored as "@8" */
+} uniql_pack_model_desc;
+
+/* Pack a (sorted, quantized) model into a .uniql image, as uniql_pack_write (the caller
+   frees *out with uniql_free_buffer). Every view of `m` must be unpruned (kept sizes ==
+   config sizes); rope_pairs, when present, are stored. Errors: UNIQL_ERR_INVALID_ARG,
+   UNIQL_ERR_SHAPE (kept sizes in a table outside the config, a model that is already
+   pruned, upgrade shapes differing), those of uniql_pack_write. */
+UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
+                                       void **out, size_t *out_size, uniql_error *err);
+
+/* Rate tables of an open packed model: *n_rates (<= cap written to rates). */
+UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, int cap, int *n_rates,
+                                         uniql_error *err);
+/* Kept sizes of every layer (n_layers entries) for rate table `rate_index`, or the full
+   sizes for rate_index = -1. Errors: UNIQL_ERR_RANGE (no such table), UNIQL_ERR_FORMAT. */
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_kept *kept,
+                                        uniql_error *err);
+/* Per-layer importance "block_influence" or "lsaq" (n_layers doubles).
+   UNIQL_ERR_MISSING if the file has none. */
+UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char *which, double *out,
+                                              uniql_error *err);
+
+/* Build a runnable model from an open packed file: `kept` (n_layers entries, NULL = full)
+   selects the pruning, `bits` (n_layers entries of 4 or 8, NULL = all 4) the layers
+   loaded from their "@8" copies (a layer without a copy stays at its base width). Every
+   weight matrix is a view into the file buffer. The model owns only its layer table,
+   gathered vectors and RoPE lists (uniql_model_free); p and its buffer must outlive it.
+   Errors: those of uniql_config_parse, UNIQL_ERR_MISSING (a tensor), UNIQL_ERR_SHAPE
+   (tensor shapes vs config, kept sizes out of range), UNIQL_ERR_UNSUPPORTED (pruning a
+   dimension the stored layout cannot cut as a prefix: o/down/out_proj not transposed,
+   q/k without rope_pairs), UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_kept *kept, const int *bits,
+                                              void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* Bytes of weights a model references: for every matrix view, its storage rows x (row
+   bytes + scale and zero bytes), each distinct view counted once (tied lm_head once),
+   plus every fp32 vector. This is the resident weight memory of a model loaded from a
+   .uniql file (the bytes of the file it touches). */
+UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m);
+
+/* Memory-budget selection: the lowest-rate table (the largest kept model) whose
+   all-base-width weight bytes fit `budget`. *rate_index = -1 means the full model fits
+   (it is tried first). Errors: UNIQL_ERR_BUDGET if even the highest rate does not fit
+   (*rate_index is then the highest rate and *bytes its size), errors of the loader. */
+UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
+                                               int *rate_index, uint64_t *bytes, uniql_error *err);
+
+/* LSAQ plan for a kept configuration: the widths {4, 8} per layer from the stored
+   importance `which` ("lsaq" or "block_influence") within `budget` bytes of weights
+   (uniql_lsaq_plan with the exact per-layer sizes of both copies at these kept sizes).
+   bits: n_layers ints; *total: bytes of the planned model. Errors: those of
+   uniql_lsaq_plan (UNIQL_ERR_BUDGET when even all-4-bit does not fit),
+   uniql_packed_importance, the loader. */
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_kept *kept, const char *which,
+                                             uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
+                                             uniql_error *err);
+
+/* Quantize every weight matrix of a model for packing (SPEC 1 step 5): layer matrices to
+   group int4 (Q4, or Q4Z if asymmetric; bits = 8: Q8), the embedding and lm_head to Q8
+   (embed_bits 8, the default) or Q4. Quantization runs along storage rows (API 3), so a
+   transposed (input-pruned) matrix keeps whole groups under every prefix. The group of a
+   matrix is `group` (0: 128) halved while it does not divide the storage-row length
+   (down to 32; a length no group divides gets a partial last group). Zero means default
+   for every field. */
+typedef struct uniql_pack_quant_options {
+    int bits;                   /* layer matrices: 4 (default) or 8 */
+    int asymmetric;             /* 4-bit: Q4Z (scale + zero point) instead of Q4 */
+    int group;                  /* 32, 64, 128 (0: 128) */
+    int embed_bits;             /* embed / lm_head: 8 (default) or 4 */
+    int clip;                   /* per-group clip search (uniql_quant_desc.clip) */
+    void *alloc_user;
+} uniql_pack_quant_options;
+
+/* A new model whose weight matrices are quantized copies of m's (any dtype and layout
+   in: each is dequantized, then quantized with the same orientation). The new model owns
+   the quantized buffers and its layer table; its fp32 vectors and rope_pairs point into
+   `m`, which must outlive it. Release with uniql_model_free. Errors: INVALID_ARG (NULL,
+   bits not 4/8, group not 0/32/64/128), those of uniql_quantize (NONFINITE, RANGE),
+   OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
+                                                uniql_model **out, uniql_error *err);
 
 #ifdef __cplusplus
 }
@@ -6081,6 +6490,1637 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
    IMPL 8. UniQL (calibration, sorting, QA-SVD, layer rates, pruning)
    ===================================================================================== */
 
+/* ---- small correlation accumulator (per-head statistics, d < 128) ----
+   uniql_corr carries ~2.2 MB of GEMM scratch per object: right for the hidden / d_int
+   sized matrices, too much for dozens of head_dim x head_dim ones. This one keeps only
+   the d x d double sum (upper triangle) and adds one token at a time (d^2/2 multiply-adds
+   per token, cheap at these sizes). */
+#define UNIQL__SMALL_CORR 128
+
+typedef struct uniql__acc {
+    int d, big;
+    long long count;
+    double *sum;        /* small: d x d upper triangle */
+    uniql_corr corr;    /* big */
+} uniql__acc;
+
+static uniql_result uniql__acc_init(uniql__acc *a, int d, void *user)
+{
+    memset(a, 0, sizeof *a);
+    a->d = d;
+    if (d >= UNIQL__SMALL_CORR) {
+        a->big = 1;
+        return uniql_corr_init(&a->corr, d, user);
+    }
+    a->sum = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)d * (size_t)d, user);
+    if (!a->sum) return UNIQL_ERR_OUT_OF_MEMORY;
+    memset(a->sum, 0, sizeof(double) * (size_t)d * (size_t)d);
+    return UNIQL_OK;
+}
+
+static void uniql__acc_free(uniql__acc *a, void *user)
+{
+    if (a->big) uniql_corr_free(&a->corr);
+    else if (a->sum) UNIQL_FREE(a->sum, user);
+    memset(a, 0, sizeof *a);
+}
+
+/* n rows of X (ld apart); finite rows checked first */
+static uniql_result uniql__acc_add(uniql__acc *a, const float *X, int n, size_t ld)
+{
+    int t, i, j, d = a->d;
+    if (!a->d) return UNIQL_OK;
+    if (a->big) return uniql_corr_add_f32(&a->corr, X, n, ld);
+    for (t = 0; t < n; t++)
+        for (i = 0; i < d; i++)
+            if (!isfinite(X[(size_t)t * ld + i])) return UNIQL_ERR_NONFINITE;
+    for (t = 0; t < n; t++) {
+        const float *x = X + (size_t)t * ld;
+        for (i = 0; i < d; i++) {
+            double xi = x[i], *row = a->sum + (size_t)i * d;
+            for (j = i; j < d; j++) row[j] += xi * (double)x[j];
+        }
+    }
+    a->count += n;
+    return UNIQL_OK;
+}
+
+static long long uniql__acc_count(const uniql__acc *a) { return a->big ? a->corr.count : a->count; }
+
+static uniql_result uniql__acc_final(const uniql__acc *a, double *C, size_t ldc)
+{
+    int i, j, d = a->d;
+    if (a->big) return uniql_corr_finalize(&a->corr, C, ldc);
+    if (a->count <= 0) return UNIQL_ERR_SHAPE;
+    for (i = 0; i < d; i++)
+        for (j = i; j < d; j++)
+            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i] = a->sum[(size_t)i * d + j] / (double)a->count;
+    return UNIQL_OK;
+}
+
+/* ---- calibration ---- */
+
+typedef struct uniql__cal_layer {
+    int type, active, n_q, n_k, n_c, n_b;
+    uniql__acc attn_in, mlp, mout;
+    uniql__acc *q, *k, *mc, *mb;     /* per query head, KV head, Mamba group, Mamba head */
+    double bi_sum, bi_last, jac_sum, jac_last;
+    long long bi_n, bi_last_n, jac_n, jac_last_n;
+} uniql__cal_layer;
+
+struct uniql_calib {
+    int n_layers, layer_begin, layer_end, lsaq, lsaq_k, corr;
+    long long tokens, seqs;
+    uniql__cal_layer *layers;
+    void *user;
+};
+
+typedef struct uniql__cal_ctx {
+    uniql_calib *cb;
+    const uniql_model *m;
+    uniql_result err;
+    int err_layer, err_site;
+    int last;                    /* index in the current chunk of a sequence's last token, or -1 */
+    int B, D;
+    float *xin;                  /* B x D: BLOCK_IN of the current layer */
+    float *bbuf;                 /* B x G*N: Mamba B of the current layer */
+    float *rows;                 /* B x max(N, D): scaled rows */
+    float *lens_work, *logits;   /* B x D, B x V */
+    int *tk_in, *tk_out;         /* B x k top-k sets */
+    int tk_layer;                /* layer whose input tk_in holds, or -1 */
+} uniql__cal_ctx;
+
+static void uniql__cal_fail(uniql__cal_ctx *cx, uniql_result r, int layer, int site)
+{
+    if (r != UNIQL_OK && cx->err == UNIQL_OK) { cx->err = r; cx->err_layer = layer; cx->err_site = site; }
+}
+
+/* top-k of the logit lens of n rows of x into tk (n x k) */
+static uniql_result uniql__cal_topk(uniql__cal_ctx *cx, const float *x, int n, size_t ld, int *tk)
+{
+    int t, k = cx->cb->lsaq_k, V = cx->m->config.vocab_size;
+    UNIQL__TRY(uniql_logit_lens(cx->m, x, n, ld, cx->lens_work, cx->logits));
+    for (t = 0; t < n; t++) UNIQL__TRY(uniql_topk(cx->logits + (size_t)t * V, V, k, tk + (size_t)t * k));
+    return UNIQL_OK;
+}
+
+static void uniql__cal_obs(void *user, int layer, uniql_site site, int head, const float *x, int n, int width, size_t ld)
+{
+    uniql__cal_ctx *cx = (uniql__cal_ctx *)user;
+    uniql_calib *cb = cx->cb;
+    const uniql_config *c = &cx->m->config;
+    uniql__cal_layer *L;
+    uniql_result r = UNIQL_OK;
+    int t, i;
+    if (cx->err != UNIQL_OK || layer < cb->layer_begin || layer >= cb->layer_end || site == UNIQL_SITE_FINAL_NORM) return;
+    L = &cb->layers[layer];
+    switch (site) {
+    case UNIQL_SITE_BLOCK_IN:
+        for (t = 0; t < n; t++) memcpy(cx->xin + (size_t)t * cx->D, x + (size_t)t * ld, sizeof(float) * (size_t)cx->D);
+        if (cb->lsaq && cx->tk_layer != layer) r = uniql__cal_topk(cx, x, n, ld, cx->tk_in);
+        cx->tk_layer = layer;
+        break;
+    case UNIQL_SITE_BLOCK_OUT: {
+        int k = cb->lsaq_k;
+        for (t = 0; t < n; t++) {
+            const float *a = cx->xin + (size_t)t * cx->D, *b = x + (size_t)t * ld;
+            double ab = 0, aa = 0, bb = 0, cs;
+            for (i = 0; i < cx->D; i++) { ab += (double)a[i] * b[i]; aa += (double)a[i] * a[i]; bb += (double)b[i] * b[i]; }
+            if (!isfinite(ab) || !isfinite(aa) || !isfinite(bb)) { r = UNIQL_ERR_NONFINITE; break; }
+            cs = aa > 0 && bb > 0 ? ab / (sqrt(aa) * sqrt(bb)) : (aa == bb ? 1.0 : 0.0);
+            L->bi_sum += 1.0 - cs;
+            L->bi_n++;
+            if (t == cx->last) { L->bi_last += 1.0 - cs; L->bi_last_n++; }
+        }
+        if (r == UNIQL_OK && cb->lsaq) {
+            int *tmp;
+            r = uniql__cal_topk(cx, x, n, ld, cx->tk_out);
+            for (t = 0; t < n && r == UNIQL_OK; t++) {
+                const int *A = cx->tk_in + (size_t)t * k, *Bs = cx->tk_out + (size_t)t * k;
+                int inter = 0, j;
+                double jac;
+                for (i = 0; i < k; i++)
+                    for (j = 0; j < k; j++) inter += A[i] == Bs[j];
+                jac = (double)inter / (double)(2 * k - inter);
+                L->jac_sum += jac;
+                L->jac_n++;
+                if (t == cx->last) { L->jac_last += jac; L->jac_last_n++; }
+            }
+            tmp = cx->tk_in; cx->tk_in = cx->tk_out; cx->tk_out = tmp;   /* output of l = input of l + 1 */
+            cx->tk_layer = layer + 1;
+        }
+        break;
+    }
+    case UNIQL_SITE_ATTN_IN: if (cb->corr) r = uniql__acc_add(&L->attn_in, x, n, ld); break;
+    case UNIQL_SITE_Q_ROPE: if (cb->corr && head >= 0 && head < L->n_q) r = uniql__acc_add(&L->q[head], x, n, ld); break;
+    case UNIQL_SITE_K_ROPE: if (cb->corr && head >= 0 && head < L->n_k) r = uniql__acc_add(&L->k[head], x, n, ld); break;
+    case UNIQL_SITE_MLP_DOWN_IN: if (cb->corr) r = uniql__acc_add(&L->mlp, x, n, ld); break;
+    case UNIQL_SITE_MAMBA_OUT_IN: if (cb->corr) r = uniql__acc_add(&L->mout, x, n, ld); break;
+    case UNIQL_SITE_MAMBA_B:
+        if (cb->corr)
+            for (t = 0; t < n; t++) memcpy(cx->bbuf + (size_t)t * width, x + (size_t)t * ld, sizeof(float) * (size_t)width);
+        break;
+    case UNIQL_SITE_MAMBA_C:
+        if (cb->corr) {
+            int g, N = width / c->ssm_groups;
+            for (g = 0; g < L->n_c && r == UNIQL_OK; g++) r = uniql__acc_add(&L->mc[g], x + (size_t)g * N, n, ld);
+        }
+        break;
+    case UNIQL_SITE_MAMBA_DT:
+        if (cb->corr) {
+            int h, H = c->ssm_heads, G = c->ssm_groups, N = L->n_b > 0 ? L->mb[0].d : 0, GN = G * N;
+            for (h = 0; h < L->n_b && r == UNIQL_OK; h++) {
+                const float *Bg = cx->bbuf + (size_t)(h / (H / G)) * N;
+                for (t = 0; t < n; t++) {
+                    float dt = x[(size_t)t * ld + h];
+                    for (i = 0; i < N; i++) cx->rows[(size_t)t * N + i] = dt * Bg[(size_t)t * GN + i];
+                }
+                r = uniql__acc_add(&L->mb[h], cx->rows, n, (size_t)N);
+            }
+        }
+        break;
+    default: break;
+    }
+    uniql__cal_fail(cx, r, layer, (int)site);
+}
+
+UNIQLDEF void uniql_calib_free(uniql_calib *cb)
+{
+    int l, h;
+    void *user;
+    if (!cb) return;
+    user = cb->user;
+    if (cb->layers) {
+        for (l = 0; l < cb->n_layers; l++) {
+            uniql__cal_layer *L = &cb->layers[l];
+            uniql__acc_free(&L->attn_in, user);
+            uniql__acc_free(&L->mlp, user);
+            uniql__acc_free(&L->mout, user);
+            for (h = 0; h < L->n_q; h++) uniql__acc_free(&L->q[h], user);
+            for (h = 0; h < L->n_k; h++) uniql__acc_free(&L->k[h], user);
+            for (h = 0; h < L->n_c; h++) uniql__acc_free(&L->mc[h], user);
+            for (h = 0; h < L->n_b; h++) uniql__acc_free(&L->mb[h], user);
+            if (L->q) UNIQL_FREE(L->q, user);
+            if (L->k) UNIQL_FREE(L->k, user);
+            if (L->mc) UNIQL_FREE(L->mc, user);
+            if (L->mb) UNIQL_FREE(L->mb, user);
+        }
+        UNIQL_FREE(cb->layers, user);
+    }
+    UNIQL_FREE(cb, user);
+}
+
+static uniql__acc *uniql__acc_array(int n, int d, void *user, uniql_result *r)
+{
+    uniql__acc *a;
+    int i;
+    if (*r != UNIQL_OK) return NULL;
+    a = (uniql__acc *)UNIQL_MALLOC(sizeof *a * (size_t)(n > 0 ? n : 1), user);
+    if (!a) { *r = UNIQL_ERR_OUT_OF_MEMORY; return NULL; }
+    memset(a, 0, sizeof *a * (size_t)(n > 0 ? n : 1));
+    for (i = 0; i < n && *r == UNIQL_OK; i++) *r = uniql__acc_init(&a[i], d, user);
+    return a;
+}
+
+static const char *uniql__site_name(int s)
+{
+    static const char *const names[] = { "block input", "attention input", "q after RoPE", "k after RoPE",
+                                         "attention output", "MLP input", "down_proj input", "Mamba input", "Mamba x",
+                                         "Mamba B", "Mamba C", "Mamba dt", "out_proj input", "block output", "final norm" };
+    return s >= 0 && s <= 14 ? names[s] : "?";
+}
+
+UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, size_t n_tokens,
+                                      const uniql_calib_options *opt, uniql_calib **out, uniql_error *err)
+{
+    uniql_calib_options o;
+    uniql_calib *cb = NULL;
+    uniql__cal_ctx cx;
+    uniql_state *st = NULL;
+    uniql_observer obs;
+    uniql_result r = UNIQL_OK;
+    const uniql_config *c;
+    void *user, *scratch = NULL;
+    size_t i, s0;
+    int l, maxGN = 1, maxN = 1;
+    if (out) *out = NULL;
+    if (!m || !tokens || !out || n_tokens < 1) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: NULL argument or no tokens");
+    UNIQL__TRY(uniql_model_check(m, err));
+    c = &m->config;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    user = o.alloc_user;
+    if (o.seq_len < 0 || o.max_batch < 0 || o.lsaq_k < 0 || o.layer_begin < 0 || o.layer_end < 0 ||
+        o.layer_end > c->n_layers || (o.layer_end && o.layer_begin >= o.layer_end) || (!o.layer_end && o.layer_begin))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: bad options (seq_len, max_batch, lsaq_k, layer range)");
+    if (!o.seq_len) o.seq_len = 256;
+    if (!o.max_batch) o.max_batch = 64;
+    if (o.max_batch > o.seq_len) o.max_batch = o.seq_len;
+    if (!o.lsaq_k) o.lsaq_k = 10;
+    if (!o.layer_end) o.layer_end = c->n_layers;
+    if (o.lsaq && o.lsaq_k > c->vocab_size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: lsaq_k > vocab");
+    for (i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: token %lu = %d outside the vocabulary", (unsigned long)i, tokens[i]);
+    cb = (uniql_calib *)UNIQL_MALLOC(sizeof *cb, user);
+    if (!cb) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "calibrate: out of memory");
+    memset(cb, 0, sizeof *cb);
+    cb->user = user;
+    cb->n_layers = c->n_layers;
+    cb->layer_begin = o.layer_begin;
+    cb->layer_end = o.layer_end;
+    cb->lsaq = o.lsaq != 0;
+    cb->lsaq_k = o.lsaq_k;
+    cb->corr = !o.importance_only;
+    cb->layers = (uniql__cal_layer *)UNIQL_MALLOC(sizeof *cb->layers * (size_t)c->n_layers, user);
+    if (!cb->layers) { UNIQL_FREE(cb, user); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "calibrate: out of memory"); }
+    memset(cb->layers, 0, sizeof *cb->layers * (size_t)c->n_layers);
+    for (l = o.layer_begin; l < o.layer_end && r == UNIQL_OK; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql__cal_layer *L = &cb->layers[l];
+        L->type = (int)ly->type;
+        L->active = 1;
+        if (!cb->corr) continue;
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+            r = uniql__acc_init(&L->attn_in, c->hidden_size, user);
+            L->q = uniql__acc_array(c->n_heads, ly->attn.qk_dim, user, &r);
+            if (L->q) L->n_q = c->n_heads;
+            L->k = uniql__acc_array(c->n_kv_heads, ly->attn.qk_dim, user, &r);
+            if (L->k) L->n_k = c->n_kv_heads;
+        }
+        if (r == UNIQL_OK && (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP))
+            r = uniql__acc_init(&L->mlp, ly->mlp.d_int, user);
+        if (r == UNIQL_OK && ly->type == UNIQL_BLOCK_MAMBA) {
+            int N = ly->mamba.state_kept;
+            r = uniql__acc_init(&L->mout, c->ssm_heads * ly->mamba.head_dim_kept, user);
+            L->mc = uniql__acc_array(c->ssm_groups, N, user, &r);
+            if (L->mc) L->n_c = c->ssm_groups;
+            L->mb = uniql__acc_array(c->ssm_heads, N, user, &r);
+            if (L->mb) L->n_b = c->ssm_heads;
+            if (c->ssm_groups * N > maxGN) maxGN = c->ssm_groups * N;
+            if (N > maxN) maxN = N;
+        }
+    }
+    if (r != UNIQL_OK) { uniql_calib_free(cb); return uniql__fail(err, r, "calibrate: cannot allocate the statistics"); }
+    /* scratch: xin, bbuf, rows, lens work, logits, 2 top-k sets */
+    memset(&cx, 0, sizeof cx);
+    cx.cb = cb;
+    cx.m = m;
+    cx.B = o.max_batch;
+    cx.D = c->hidden_size;
+    cx.last = -1;
+    cx.tk_layer = -1;
+    {
+        size_t B = (size_t)o.max_batch, fl = B * (size_t)c->hidden_size * 2 + B * (size_t)maxGN + B * (size_t)maxN;
+        size_t V = cb->lsaq ? (size_t)c->vocab_size : 0, K = cb->lsaq ? (size_t)o.lsaq_k : 0, bytes;
+        fl += B * V;
+        if (!uniql__mul_size(fl, sizeof(float), &bytes) || !uniql__add_size(bytes, 2 * B * K * sizeof(int), &bytes) ||
+            !(scratch = UNIQL_MALLOC(bytes, user))) {
+            uniql_calib_free(cb);
+            return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "calibrate: out of memory for scratch");
+        }
+        cx.xin = (float *)scratch;
+        cx.lens_work = cx.xin + B * (size_t)c->hidden_size;
+        cx.bbuf = cx.lens_work + B * (size_t)c->hidden_size;
+        cx.rows = cx.bbuf + B * (size_t)maxGN;
+        cx.logits = cx.rows + B * (size_t)maxN;
+        cx.tk_in = (int *)(void *)(cx.logits + B * V);
+        cx.tk_out = cx.tk_in + B * K;
+    }
+    r = uniql_state_create(m, o.seq_len, o.max_batch, user, &st);
+    obs.fn = uniql__cal_obs;
+    obs.user = &cx;
+    for (s0 = 0; s0 < n_tokens && r == UNIQL_OK; s0 += (size_t)o.seq_len) {
+        int len = n_tokens - s0 < (size_t)o.seq_len ? (int)(n_tokens - s0) : o.seq_len, c0;
+        uniql_state_reset(st);
+        cx.tk_layer = -1;
+        for (c0 = 0; c0 < len && r == UNIQL_OK; c0 += o.max_batch) {
+            int nb = len - c0 < o.max_batch ? len - c0 : o.max_batch;
+            cx.last = c0 + nb == len ? nb - 1 : -1;
+            cx.tk_layer = -1;
+            r = uniql_forward(m, st, tokens + s0 + c0, nb, NULL, 0, &obs);
+            if (r == UNIQL_OK && cx.err != UNIQL_OK) r = cx.err;
+        }
+        cb->seqs++;
+        cb->tokens += len;
+    }
+    uniql_state_free(st);
+    UNIQL_FREE(scratch, user);
+    if (r != UNIQL_OK) {
+        uniql_calib_free(cb);
+        if (cx.err != UNIQL_OK)
+            return uniql__fail(err, r, "calibrate: layer %d, %s: %s", cx.err_layer, uniql__site_name(cx.err_site), uniql_result_string(r));
+        return uniql__fail(err, r, "calibrate: forward failed: %s", uniql_result_string(r));
+    }
+    *out = cb;
+    return UNIQL_OK;
+}
+
+UNIQLDEF long long uniql_calib_tokens(const uniql_calib *cb) { return cb ? cb->tokens : 0; }
+UNIQLDEF long long uniql_calib_sequences(const uniql_calib *cb) { return cb ? cb->seqs : 0; }
+UNIQLDEF void uniql_calib_layers(const uniql_calib *cb, int *layer_begin, int *layer_end)
+{
+    if (layer_begin) *layer_begin = cb ? cb->layer_begin : 0;
+    if (layer_end) *layer_end = cb ? cb->layer_end : 0;
+}
+
+static const uniql__acc *uniql__calib_acc(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head)
+{
+    const uniql__cal_layer *L;
+    const uniql__acc *a = NULL;
+    if (!cb || layer < 0 || layer >= cb->n_layers || !cb->layers[layer].active || !cb->corr) return NULL;
+    L = &cb->layers[layer];
+    switch (stat) {
+    case UNIQL_STAT_ATTN_IN: a = &L->attn_in; break;
+    case UNIQL_STAT_Q: a = head >= 0 && head < L->n_q ? &L->q[head] : NULL; break;
+    case UNIQL_STAT_K: a = head >= 0 && head < L->n_k ? &L->k[head] : NULL; break;
+    case UNIQL_STAT_MLP_DOWN_IN: a = &L->mlp; break;
+    case UNIQL_STAT_MAMBA_OUT_IN: a = &L->mout; break;
+    case UNIQL_STAT_MAMBA_C: a = head >= 0 && head < L->n_c ? &L->mc[head] : NULL; break;
+    case UNIQL_STAT_MAMBA_DTB: a = head >= 0 && head < L->n_b ? &L->mb[head] : NULL; break;
+    }
+    return a && a->d > 0 ? a : NULL;
+}
+
+UNIQLDEF int uniql_calib_corr_dim(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head)
+{
+    const uniql__acc *a = uniql__calib_acc(cb, layer, stat, head);
+    return a && uniql__acc_count(a) > 0 ? a->d : 0;
+}
+
+UNIQLDEF uniql_result uniql_calib_corr(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head,
+                                       double *C, size_t ldc)
+{
+    const uniql__acc *a;
+    if (!cb || !C) return UNIQL_ERR_INVALID_ARG;
+    a = uniql__calib_acc(cb, layer, stat, head);
+    if (!a || uniql__acc_count(a) <= 0) return UNIQL_ERR_MISSING;
+    if (ldc < (size_t)a->d) return UNIQL_ERR_SHAPE;
+    return uniql__acc_final(a, C, ldc);
+}
+
+UNIQLDEF uniql_result uniql_calib_importance(const uniql_calib *cb, uniql_importance kind, double *out)
+{
+    int l;
+    if (!cb || !out || (int)kind < 0 || (int)kind > 3) return UNIQL_ERR_INVALID_ARG;
+    if ((kind == UNIQL_IMPORTANCE_LSAQ || kind == UNIQL_IMPORTANCE_LSAQ_LAST) && !cb->lsaq) return UNIQL_ERR_MISSING;
+    for (l = 0; l < cb->n_layers; l++) {
+        const uniql__cal_layer *L = &cb->layers[l];
+        double v = 0;
+        if (L->active) switch (kind) {
+        case UNIQL_IMPORTANCE_BLOCK_INFLUENCE: v = L->bi_n ? L->bi_sum / (double)L->bi_n : 0; break;
+        case UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST: v = L->bi_last_n ? L->bi_last / (double)L->bi_last_n : 0; break;
+        case UNIQL_IMPORTANCE_LSAQ: v = L->jac_n ? 1.0 - L->jac_sum / (double)L->jac_n : 0; break;
+        case UNIQL_IMPORTANCE_LSAQ_LAST: v = L->jac_last_n ? 1.0 - L->jac_last / (double)L->jac_last_n : 0; break;
+        }
+        out[l] = v;
+    }
+    return UNIQL_OK;
+}
+
+/* ---- building new models ---- */
+
+/* A fresh model shell: config copied, a zeroed layer table, nothing else. */
+static uniql_result uniql__model_shell(const uniql_model *src, void *user, uniql_model **out)
+{
+    uniql_model *m = (uniql_model *)UNIQL_MALLOC(sizeof *m, user);
+    size_t bytes = sizeof(uniql_layer) * (size_t)src->config.n_layers;
+    *out = NULL;
+    if (!m) return UNIQL_ERR_OUT_OF_MEMORY;
+    memset(m, 0, sizeof *m);
+    m->config = src->config;
+    m->alloc_user = user;
+    m->layers = (uniql_layer *)uniql__own(&m->storage, bytes, user);
+    if (!m->layers) { UNIQL_FREE(m, user); return UNIQL_ERR_OUT_OF_MEMORY; }
+    memset(m->layers, 0, bytes);
+    *out = m;
+    return UNIQL_OK;
+}
+
+static float *uniql__own_f32(uniql_model *m, size_t a, size_t b)
+{
+    size_t n;
+    if (!uniql__mul_size(a, b, &n) || !uniql__mul_size(n, sizeof(float), &n)) return NULL;
+    return (float *)uniql__own(&m->storage, n ? n : sizeof(float), m->alloc_user);
+}
+
+/* The whole of W as a dense row-major fp32 array owned by m (any dtype / layout W has). */
+static uniql_result uniql__dense(uniql_model *m, const uniql_matrix *W, float **out)
+{
+    float *d = uniql__own_f32(m, (size_t)W->rows, (size_t)W->cols), *work;
+    int r;
+    *out = d;
+    if (!d) return UNIQL_ERR_OUT_OF_MEMORY;
+    work = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)(W->rows > 0 ? W->rows : 1), m->alloc_user);
+    if (!work) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (r = 0; r < W->rows; r++) {
+        uniql_result e = uniql__matrix_row(W, r, d + (size_t)r * W->cols, work);
+        if (e != UNIQL_OK) { UNIQL_FREE(work, m->alloc_user); return e; }
+    }
+    UNIQL_FREE(work, m->alloc_user);
+    return UNIQL_OK;
+}
+
+/* A view of the dense rows x cols array d; stored transposed (a new owned copy) if asked. */
+static uniql_result uniql__own_matrix(uniql_model *m, const float *d, int rows, int cols, int transposed, uniql_matrix *out)
+{
+    if (!transposed) {
+        *out = uniql_matrix_f32(d, rows, cols, (size_t)cols);
+        return UNIQL_OK;
+    } else {
+        float *t = uniql__own_f32(m, (size_t)rows, (size_t)cols);
+        int r, c;
+        if (!t) return UNIQL_ERR_OUT_OF_MEMORY;
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < cols; c++) t[(size_t)c * rows + r] = d[(size_t)r * cols + c];
+        *out = uniql_matrix_f32(t, rows, cols, (size_t)rows);
+        out->transposed = 1;
+        return UNIQL_OK;
+    }
+}
+
+/* rows map[0..n) of the dense rows x cols array src, as a new owned dense array */
+static float *uniql__gather_rows(uniql_model *m, const float *src, int cols, const int *map, int n)
+{
+    float *d = uniql__own_f32(m, (size_t)n, (size_t)cols);
+    int i;
+    if (!d) return NULL;
+    for (i = 0; i < n; i++) memcpy(d + (size_t)i * cols, src + (size_t)map[i] * cols, sizeof(float) * (size_t)cols);
+    return d;
+}
+
+/* columns map[0..n) of the dense rows x cols array src */
+static float *uniql__gather_cols(uniql_model *m, const float *src, int rows, int cols, const int *map, int n)
+{
+    float *d = uniql__own_f32(m, (size_t)rows, (size_t)n);
+    int r, i;
+    if (!d) return NULL;
+    for (r = 0; r < rows; r++)
+        for (i = 0; i < n; i++) d[(size_t)r * n + i] = src[(size_t)r * cols + map[i]];
+    return d;
+}
+
+/* entries map[0..n) (each a block of `width` floats) of v; NULL stays NULL */
+static uniql_result uniql__gather_vec(uniql_model *m, const float *v, const int *map, int n, int width, const float **out)
+{
+    float *d;
+    int i;
+    *out = NULL;
+    if (!v) return UNIQL_OK;
+    if (!(d = uniql__own_f32(m, (size_t)n, (size_t)width))) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (i = 0; i < n; i++) memcpy(d + (size_t)i * width, v + (size_t)map[i] * width, sizeof(float) * (size_t)width);
+    *out = d;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__copy_vec(uniql_model *m, const float *v, int n, const float **out)
+{
+    float *d;
+    *out = NULL;
+    if (!v) return UNIQL_OK;
+    if (!(d = uniql__own_f32(m, (size_t)n, 1))) return UNIQL_ERR_OUT_OF_MEMORY;
+    memcpy(d, v, sizeof(float) * (size_t)n);
+    *out = d;
+    return UNIQL_OK;
+}
+
+/* identity map 0..n-1 (owned by m, or by the caller's scratch) */
+static void uniql__iota(int *map, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) map[i] = i;
+}
+
+/* Fisher-Yates with the library's RNG (deterministic for a seed) */
+static void uniql__shuffle(int *p, int n, uniql_rng *rng)
+{
+    int i;
+    for (i = n - 1; i > 0; i--) {
+        int k = (int)(uniql_rng_uniform(rng) * (double)(i + 1)), t;
+        if (k > i) k = i;
+        t = p[i]; p[i] = p[k]; p[k] = t;
+    }
+}
+
+/* embedding, lm_head, final norm: fp32 copies (lm_head shared when tied) */
+static uniql_result uniql__copy_globals(uniql_model *dst, const uniql_model *src)
+{
+    float *e;
+    const uniql_config *c = &src->config;
+    UNIQL__TRY(uniql__dense(dst, &src->embed, &e));
+    dst->embed = uniql_matrix_f32(e, c->vocab_size, c->hidden_size, (size_t)c->hidden_size);
+    if (src->lm_head.data == src->embed.data && src->lm_head.dtype == src->embed.dtype) dst->lm_head = dst->embed;
+    else {
+        UNIQL__TRY(uniql__dense(dst, &src->lm_head, &e));
+        dst->lm_head = uniql_matrix_f32(e, c->vocab_size, c->hidden_size, (size_t)c->hidden_size);
+    }
+    return uniql__copy_vec(dst, src->final_norm, c->hidden_size, &dst->final_norm);
+}
+
+/* ---- scores ---- */
+
+/* |col_i(C^{1/2})| for i < d, from statistic (stat, head) of `layer` */
+static uniql_result uniql__colnorms(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head, double floor_,
+                                    double *out, void *user)
+{
+    int d = uniql_calib_corr_dim(cb, layer, stat, head), i, j;
+    double *C, *S;
+    uniql_result r;
+    if (d <= 0) return UNIQL_ERR_MISSING;
+    C = (double *)UNIQL_MALLOC(sizeof(double) * 2 * (size_t)d * d, user);
+    if (!C) return UNIQL_ERR_OUT_OF_MEMORY;
+    S = C + (size_t)d * d;
+    r = uniql_calib_corr(cb, layer, stat, head, C, (size_t)d);
+    if (r == UNIQL_OK) r = uniql_sqrt_psd_f64(d, C, (size_t)d, floor_, S, (size_t)d, NULL, 0, user);
+    if (r == UNIQL_OK)
+        for (j = 0; j < d; j++) {
+            double s = 0;
+            for (i = 0; i < d; i++) s += S[(size_t)i * d + j] * S[(size_t)i * d + j];
+            out[j] = sqrt(s);
+        }
+    UNIQL_FREE(C, user);
+    return r;
+}
+
+/* ridge leverage scores of statistic (stat) of `layer` */
+static uniql_result uniql__leverage(const uniql_calib *cb, int layer, uniql_calib_stat stat, double lambda, double *out,
+                                    void *user)
+{
+    int d = uniql_calib_corr_dim(cb, layer, stat, 0);
+    double *C;
+    uniql_result r;
+    if (d <= 0) return UNIQL_ERR_MISSING;
+    C = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)d * d, user);
+    if (!C) return UNIQL_ERR_OUT_OF_MEMORY;
+    r = uniql_calib_corr(cb, layer, stat, 0, C, (size_t)d);
+    if (r == UNIQL_OK) r = uniql_ridge_leverage_f64(d, C, (size_t)d, lambda, out, user);
+    UNIQL_FREE(C, user);
+    return r;
+}
+
+/* ---- sorting one block ---- */
+
+typedef struct uniql__sorter {
+    const uniql_model *src;
+    const uniql_calib *cb;
+    uniql_sort_options o;
+    uniql_model *dst;
+    uniql_rng rng;
+    uniql_error *err;
+    int use_scores;     /* this layer has statistics and order == SCORES */
+    int random;
+} uniql__sorter;
+
+static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_attention *a, uniql_attention *na)
+{
+    const uniql_config *c = &S->src->config;
+    uniql_model *dst = S->dst;
+    void *user = dst->alloc_user;
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, D = c->hidden_size, rep = H / KV;
+    int rope = c->rope_type != UNIQL_ROPE_NONE, g, h, j, i;
+    int *kmap = NULL, *qmap = NULL, *vmap = NULL, *omap = NULL, *pairs = NULL, *perm = NULL;
+    double *sc = NULL, *qn = NULL, *kn = NULL;
+    float *Wq, *Wk, *Wv, *Wo, *nq, *nk, *nv, *no;
+    uniql_result r = UNIQL_OK;
+    int transposed_o = S->o.layout == UNIQL_LAYOUT_PRUNABLE;
+    *na = *a;
+    UNIQL__TRY(uniql__dense(dst, &a->q, &Wq));
+    UNIQL__TRY(uniql__dense(dst, &a->k, &Wk));
+    UNIQL__TRY(uniql__dense(dst, &a->v, &Wv));
+    UNIQL__TRY(uniql__dense(dst, &a->o, &Wo));
+    nq = Wq; nk = Wk; nv = Wv; no = Wo;
+    UNIQL__TRY(uniql__copy_vec(dst, a->q_bias, H * hd, &na->q_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, a->k_bias, KV * hd, &na->k_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, a->v_bias, KV * hd, &na->v_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, a->o_bias, D, &na->o_bias));
+    if (!S->use_scores && !S->random) goto build;
+    /* scratch: maps (ints) and scores (doubles) */
+    kmap = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * hd + H * hd + 2 * KV * hd + H * hd + KV * half + hd), user);
+    sc = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)(3 * hd + 1), user);
+    if (!kmap || !sc) { r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
+    qmap = kmap + KV * hd;
+    vmap = qmap + H * hd;
+    omap = vmap + KV * hd;
+    pairs = omap + H * hd;
+    perm = pairs + KV * half;
+    qn = sc + hd;
+    kn = qn + hd;
+    /* Q/K: order of dims per KV group */
+    for (g = 0; g < KV && r == UNIQL_OK; g++) {
+        int n = rope ? half : hd;
+        if (S->use_scores) {
+            for (i = 0; i < hd; i++) sc[i] = 0;
+            r = uniql__colnorms(S->cb, l, UNIQL_STAT_K, g, S->o.eig_floor, kn, user);
+            for (h = g * rep; h < (g + 1) * rep && r == UNIQL_OK; h++) {
+                r = uniql__colnorms(S->cb, l, UNIQL_STAT_Q, h, S->o.eig_floor, qn, user);
+                for (i = 0; i < hd && r == UNIQL_OK; i++) sc[i] += qn[i] * kn[i];
+            }
+            if (r != UNIQL_OK) break;
+            if (rope) for (i = 0; i < half; i++) sc[i] = sc[i] + sc[i + half];
+            r = uniql_argsort_desc_f64(n, sc, perm, user);
+            if (r != UNIQL_OK) break;
+        } else {
+            uniql__iota(perm, n);
+            uniql__shuffle(perm, n, &S->rng);
+        }
+        for (j = 0; j < n; j++) {
+            if (rope) {
+                pairs[g * half + j] = perm[j];
+                kmap[g * hd + 2 * j] = g * hd + perm[j];
+                kmap[g * hd + 2 * j + 1] = g * hd + perm[j] + half;
+            } else kmap[g * hd + j] = g * hd + perm[j];
+        }
+    }
+    if (r != UNIQL_OK) goto done;
+    for (h = 0; h < H; h++)
+        for (j = 0; j < hd; j++) qmap[h * hd + j] = h * hd + (kmap[(h / rep) * hd + j] - (h / rep) * hd);
+    if (!(nq = uniql__gather_rows(dst, Wq, D, qmap, H * hd)) || !(nk = uniql__gather_rows(dst, Wk, D, kmap, KV * hd))) {
+        r = UNIQL_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    if ((r = uniql__gather_vec(dst, a->q_bias, qmap, H * hd, 1, &na->q_bias)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, a->k_bias, kmap, KV * hd, 1, &na->k_bias)) != UNIQL_OK) goto done;
+    if (rope) na->rope_pairs = pairs;
+    /* V/O */
+    if (S->random) {
+        for (g = 0; g < KV; g++) {
+            uniql__iota(perm, hd);
+            uniql__shuffle(perm, hd, &S->rng);
+            for (j = 0; j < hd; j++) vmap[g * hd + j] = g * hd + perm[j];
+            for (h = g * rep; h < (g + 1) * rep; h++)
+                for (j = 0; j < hd; j++) omap[h * hd + j] = h * hd + perm[j];
+        }
+        if (!(nv = uniql__gather_rows(dst, Wv, D, vmap, KV * hd)) || !(no = uniql__gather_cols(dst, Wo, D, H * hd, omap, H * hd))) {
+            r = UNIQL_ERR_OUT_OF_MEMORY;
+            goto done;
+        }
+        r = uniql__gather_vec(dst, a->v_bias, vmap, KV * hd, 1, &na->v_bias);
+    } else if (!S->o.no_vo) {
+        double *C = NULL, *Cs, *Ci;
+        uniql_svd_opts so;
+        memset(&so, 0, sizeof so);
+        so.user = user;
+        if (uniql_calib_corr_dim(S->cb, l, UNIQL_STAT_ATTN_IN, 0) != D) { r = UNIQL_ERR_MISSING; goto done; }
+        C = (double *)UNIQL_MALLOC(sizeof(double) * 3 * (size_t)D * D, user);
+        nv = uniql__own_f32(dst, (size_t)KV * hd, (size_t)D);
+        no = uniql__own_f32(dst, (size_t)D, (size_t)H * hd);
+        if (!C || !nv || !no) { if (C) UNIQL_FREE(C, user); r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
+        Cs = C + (size_t)D * D;
+        Ci = Cs + (size_t)D * D;
+        r = uniql_calib_corr(S->cb, l, UNIQL_STAT_ATTN_IN, 0, C, (size_t)D);
+        if (r == UNIQL_OK) r = uniql_sqrt_psd_f64(D, C, (size_t)D, S->o.eig_floor, Cs, (size_t)D, Ci, (size_t)D, user);
+        for (g = 0; g < KV && r == UNIQL_OK; g++) {
+            const float *wv = Wv + (size_t)g * hd * D, *wo = Wo + (size_t)g * rep * hd;
+            float *wvn = nv + (size_t)g * hd * D, *won = no + (size_t)g * rep * hd;
+            if (rep == 1)
+                r = uniql_qasvd_head(D, hd, Cs, Ci, (size_t)D, wv, (size_t)D, wo, (size_t)H * hd, S->o.vo_split, wvn, (size_t)D,
+                                     won, (size_t)H * hd, NULL, &so);
+            else
+                r = uniql_qasvd_group(D, hd, rep, Cs, Ci, (size_t)D, wv, (size_t)D, wo, (size_t)H * hd, S->o.vo_split, wvn,
+                                      (size_t)D, won, (size_t)H * hd, NULL, &so);
+        }
+        UNIQL_FREE(C, user);
+        if (r != UNIQL_OK) goto done;
+        if (a->v_bias) {
+            /* attention weights sum to 1: sum_j p_j (W_v x_j + b_v) = (...) + b_v, so b_v
+               moves through the ORIGINAL o_proj into its bias */
+            float *ob = uniql__own_f32(dst, (size_t)D, 1);
+            if (!ob) { r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
+            for (i = 0; i < D; i++) {
+                double s = a->o_bias ? a->o_bias[i] : 0.0;
+                for (h = 0; h < H; h++)
+                    for (j = 0; j < hd; j++) s += (double)Wo[(size_t)i * H * hd + h * hd + j] * a->v_bias[(h / rep) * hd + j];
+                ob[i] = (float)s;
+            }
+            na->o_bias = ob;
+            na->v_bias = NULL;
+        }
+    }
+build:
+    if (r == UNIQL_OK) r = uniql__own_matrix(dst, nq, H * hd, D, 0, &na->q);
+    if (r == UNIQL_OK) r = uniql__own_matrix(dst, nk, KV * hd, D, 0, &na->k);
+    if (r == UNIQL_OK) r = uniql__own_matrix(dst, nv, KV * hd, D, 0, &na->v);
+    if (r == UNIQL_OK) r = uniql__own_matrix(dst, no, D, H * hd, transposed_o, &na->o);
+done:
+    if (sc) UNIQL_FREE(sc, user);
+    return r;
+}
+
+static uniql_result uniql__sort_mlp(uniql__sorter *S, int l, const uniql_mlp *p, uniql_mlp *np)
+{
+    const uniql_config *c = &S->src->config;
+    uniql_model *dst = S->dst;
+    void *user = dst->alloc_user;
+    int I = c->intermediate_size, D = c->hidden_size, glu = c->mlp_act == UNIQL_MLP_SWIGLU;
+    float *Wg = NULL, *Wu, *Wd;
+    int *perm;
+    uniql_result r = UNIQL_OK;
+    *np = *p;
+    if (glu) UNIQL__TRY(uniql__dense(dst, &p->gate, &Wg));
+    UNIQL__TRY(uniql__dense(dst, &p->up, &Wu));
+    UNIQL__TRY(uniql__dense(dst, &p->down, &Wd));
+    UNIQL__TRY(uniql__copy_vec(dst, p->gate_bias, I, &np->gate_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, p->up_bias, I, &np->up_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, p->down_bias, D, &np->down_bias));
+    if (S->use_scores || S->random) {
+        perm = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)I, user);
+        if (!perm) return UNIQL_ERR_OUT_OF_MEMORY;
+        if (S->use_scores) {
+            double *sc = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)I, user);
+            if (!sc) r = UNIQL_ERR_OUT_OF_MEMORY;
+            if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MLP_DOWN_IN, S->o.ridge_lambda, sc, user);
+            if (r == UNIQL_OK) r = uniql_argsort_desc_f64(I, sc, perm, user);
+            if (sc) UNIQL_FREE(sc, user);
+        } else {
+            uniql__iota(perm, I);
+            uniql__shuffle(perm, I, &S->rng);
+        }
+        if (r == UNIQL_OK && ((glu && !(Wg = uniql__gather_rows(dst, Wg, D, perm, I))) || !(Wu = uniql__gather_rows(dst, Wu, D, perm, I)) ||
+                              !(Wd = uniql__gather_cols(dst, Wd, D, I, perm, I))))
+            r = UNIQL_ERR_OUT_OF_MEMORY;
+        if (r == UNIQL_OK) r = uniql__gather_vec(dst, p->gate_bias, perm, I, 1, &np->gate_bias);
+        if (r == UNIQL_OK) r = uniql__gather_vec(dst, p->up_bias, perm, I, 1, &np->up_bias);
+        UNIQL_FREE(perm, user);
+        if (r != UNIQL_OK) return r;
+    }
+    if (glu) UNIQL__TRY(uniql__own_matrix(dst, Wg, I, D, 0, &np->gate));
+    UNIQL__TRY(uniql__own_matrix(dst, Wu, I, D, 0, &np->up));
+    return uniql__own_matrix(dst, Wd, D, I, S->o.layout == UNIQL_LAYOUT_PRUNABLE, &np->down);
+}
+
+static uniql_result uniql__sort_mamba(uniql__sorter *S, int l, const uniql_mamba *mb, uniql_mamba *nm)
+{
+    const uniql_config *c = &S->src->config;
+    uniql_model *dst = S->dst;
+    void *user = dst->alloc_user;
+    int H = c->ssm_heads, P = c->ssm_head_dim, G = c->ssm_groups, N = c->ssm_state, K = c->conv_kernel, D = c->hidden_size;
+    int HP = H * P, GN = G * N, per = H / G, g, h, j;
+    float *Wz, *Wx, *WB, *WC, *Wdt, *Wout;
+    int *xmap = NULL, *bmap = NULL, *perm;
+    double *sc = NULL, *cn, *bn, *lev;
+    uniql_result r = UNIQL_OK;
+    *nm = *mb;
+    UNIQL__TRY(uniql__dense(dst, &mb->in_z, &Wz));
+    UNIQL__TRY(uniql__dense(dst, &mb->in_x, &Wx));
+    UNIQL__TRY(uniql__dense(dst, &mb->in_B, &WB));
+    UNIQL__TRY(uniql__dense(dst, &mb->in_C, &WC));
+    UNIQL__TRY(uniql__dense(dst, &mb->in_dt, &Wdt));
+    UNIQL__TRY(uniql__dense(dst, &mb->out, &Wout));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_dt, H, &nm->bias_dt));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->A_log, H, &nm->A_log));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->D, H, &nm->D));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->dt_bias, H, &nm->dt_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->out_bias, D, &nm->out_bias));
+    xmap = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)(HP + GN + (P > N ? P : N)), user);
+    sc = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)(3 * N + HP + 1), user);
+    if (!xmap || !sc) { r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
+    bmap = xmap + HP;
+    perm = bmap + GN;
+    cn = sc + N;
+    bn = cn + N;
+    lev = bn + N;
+    uniql__iota(xmap, HP);
+    uniql__iota(bmap, GN);
+    if (S->use_scores) {
+        /* state dims, per group: sum over the group's heads of |col(C_B,h^1/2)| |col(C_C^1/2)| */
+        for (g = 0; g < G && r == UNIQL_OK; g++) {
+            for (j = 0; j < N; j++) sc[j] = 0;
+            r = uniql__colnorms(S->cb, l, UNIQL_STAT_MAMBA_C, g, S->o.eig_floor, cn, user);
+            for (h = g * per; h < (g + 1) * per && r == UNIQL_OK; h++) {
+                r = uniql__colnorms(S->cb, l, UNIQL_STAT_MAMBA_DTB, h, S->o.eig_floor, bn, user);
+                for (j = 0; j < N && r == UNIQL_OK; j++) sc[j] += bn[j] * cn[j];
+            }
+            if (r == UNIQL_OK) r = uniql_argsort_desc_f64(N, sc, perm, user);
+            for (j = 0; j < N && r == UNIQL_OK; j++) bmap[g * N + j] = g * N + perm[j];
+        }
+        /* inner channels, per head: ridge leverage of the out_proj input */
+        if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MAMBA_OUT_IN, S->o.ridge_lambda, lev, user);
+        for (h = 0; h < H && r == UNIQL_OK; h++) {
+            r = uniql_argsort_desc_f64(P, lev + (size_t)h * P, perm, user);
+            for (j = 0; j < P && r == UNIQL_OK; j++) xmap[h * P + j] = h * P + perm[j];
+        }
+    } else if (S->random) {
+        for (g = 0; g < G; g++) {
+            uniql__iota(perm, N);
+            uniql__shuffle(perm, N, &S->rng);
+            for (j = 0; j < N; j++) bmap[g * N + j] = g * N + perm[j];
+        }
+        for (h = 0; h < H; h++) {
+            uniql__iota(perm, P);
+            uniql__shuffle(perm, P, &S->rng);
+            for (j = 0; j < P; j++) xmap[h * P + j] = h * P + perm[j];
+        }
+    }
+    if (r != UNIQL_OK) goto done;
+    if (!(Wz = uniql__gather_rows(dst, Wz, D, xmap, HP)) || !(Wx = uniql__gather_rows(dst, Wx, D, xmap, HP)) ||
+        !(WB = uniql__gather_rows(dst, WB, D, bmap, GN)) || !(WC = uniql__gather_rows(dst, WC, D, bmap, GN)) ||
+        !(Wout = uniql__gather_cols(dst, Wout, D, HP, xmap, HP))) {
+        r = UNIQL_ERR_OUT_OF_MEMORY;
+        goto done;
+    }
+    if ((r = uniql__gather_vec(dst, mb->bias_z, xmap, HP, 1, &nm->bias_z)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->bias_x, xmap, HP, 1, &nm->bias_x)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->bias_B, bmap, GN, 1, &nm->bias_B)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->bias_C, bmap, GN, 1, &nm->bias_C)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_x, xmap, HP, K, &nm->conv_x)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_B, bmap, GN, K, &nm->conv_B)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_C, bmap, GN, K, &nm->conv_C)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_bias_x, xmap, HP, 1, &nm->conv_bias_x)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_bias_B, bmap, GN, 1, &nm->conv_bias_B)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->conv_bias_C, bmap, GN, 1, &nm->conv_bias_C)) != UNIQL_OK) goto done;
+    if ((r = uniql__gather_vec(dst, mb->norm, xmap, HP, 1, &nm->norm)) != UNIQL_OK) goto done;
+    if ((r = uniql__own_matrix(dst, Wz, HP, D, 0, &nm->in_z)) != UNIQL_OK) goto done;
+    if ((r = uniql__own_matrix(dst, Wx, HP, D, 0, &nm->in_x)) != UNIQL_OK) goto done;
+    if ((r = uniql__own_matrix(dst, WB, GN, D, 0, &nm->in_B)) != UNIQL_OK) goto done;
+    if ((r = uniql__own_matrix(dst, WC, GN, D, 0, &nm->in_C)) != UNIQL_OK) goto done;
+    if ((r = uniql__own_matrix(dst, Wdt, H, D, 0, &nm->in_dt)) != UNIQL_OK) goto done;
+    r = uniql__own_matrix(dst, Wout, D, HP, S->o.layout == UNIQL_LAYOUT_PRUNABLE, &nm->out);
+done:
+    if (xmap) UNIQL_FREE(xmap, user);
+    if (sc) UNIQL_FREE(sc, user);
+    return r;
+}
+
+/* 1 if layer l of m has the full sizes of its config (and no kept-pairs layout) */
+static int uniql__layer_unpruned(const uniql_model *m, int l, int allow_pairs)
+{
+    const uniql_config *c = &m->config;
+    const uniql_layer *ly = &m->layers[l];
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION)
+        if (ly->attn.qk_dim != c->head_dim || ly->attn.v_dim != c->head_dim || (!allow_pairs && ly->attn.rope_pairs)) return 0;
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP)
+        if (ly->mlp.d_int != c->intermediate_size) return 0;
+    if (ly->type == UNIQL_BLOCK_MAMBA)
+        if (ly->mamba.head_dim_kept != c->ssm_head_dim || ly->mamba.state_kept != c->ssm_state) return 0;
+    return 1;
+}
+
+UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *cb,
+                                       const uniql_sort_options *opt, uniql_model **out, uniql_error *err)
+{
+    uniql__sorter S;
+    uniql_model *dst = NULL;
+    uniql_result r;
+    int l;
+    if (out) *out = NULL;
+    if (!m || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: NULL argument");
+    memset(&S, 0, sizeof S);
+    if (opt) S.o = *opt;
+    if ((int)S.o.order < 0 || (int)S.o.order > 1 || (int)S.o.layout < 0 || (int)S.o.layout > 1 || (int)S.o.vo_split < 0 ||
+        (int)S.o.vo_split > 1 || S.o.ridge_lambda < 0 || S.o.eig_floor < 0 || !isfinite(S.o.ridge_lambda) || !isfinite(S.o.eig_floor))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: bad options");
+    if (S.o.order == UNIQL_ORDER_SCORES && !cb) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: sorting by scores needs a calibration");
+    if (cb && cb->n_layers != m->config.n_layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: calibration of another model");
+    if (S.o.ridge_lambda == 0) S.o.ridge_lambda = UNIQL_RIDGE_LAMBDA_DEFAULT;
+    if (S.o.eig_floor == 0) S.o.eig_floor = UNIQL_EIG_FLOOR_DEFAULT;
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < m->config.n_layers; l++)
+        if (!uniql__layer_unpruned(m, l, 0))
+            return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "sort_model: layer %d is pruned or already sorted", l);
+    if (cb && S.o.order == UNIQL_ORDER_SCORES && !cb->corr)
+        return uniql__fail(err, UNIQL_ERR_MISSING, "sort_model: the calibration has no correlations (importance_only)");
+    if ((r = uniql__model_shell(m, S.o.alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "sort_model: out of memory");
+    S.src = m;
+    S.cb = cb;
+    S.dst = dst;
+    S.err = err;
+    uniql_rng_seed(&S.rng, S.o.seed);
+    r = uniql__copy_globals(dst, m);
+    for (l = 0; l < m->config.n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *src = &m->layers[l];
+        uniql_layer *ly = &dst->layers[l];
+        ly->type = src->type;
+        S.random = S.o.order == UNIQL_ORDER_RANDOM;
+        S.use_scores = !S.random && cb && cb->layers[l].active;
+        r = uniql__copy_vec(dst, src->norm, m->config.hidden_size, &ly->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, m->config.hidden_size, &ly->mlp_norm);
+        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_ATTENTION))
+            r = uniql__sort_attention(&S, l, &src->attn, &ly->attn);
+        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP))
+            r = uniql__sort_mlp(&S, l, &src->mlp, &ly->mlp);
+        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__sort_mamba(&S, l, &src->mamba, &ly->mamba);
+        if (r != UNIQL_OK) {
+            uniql_model_free(dst);
+            return uniql__fail(err, r, "sort_model: layer %d: %s", l, uniql_result_string(r));
+        }
+    }
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return uniql__fail(err, r, "sort_model: %s", uniql_result_string(r));
+    }
+    *out = dst;
+    return UNIQL_OK;
+}
+
+/* ---- layer-wise rates (SPEC 1.3) ---- */
+
+UNIQLDEF uniql_result uniql_layer_rates(int n_layers, const double *importance, const double *params,
+                                        double global_rate, double eps, double max_rate, double *rates)
+{
+    double *w, smax, tot = 0, sumP = 0;
+    unsigned char *clip;
+    int l, it;
+    if (n_layers < 1 || !importance || !rates) return UNIQL_ERR_INVALID_ARG;
+    if (!(eps > 0)) eps = 0.1;
+    if (!(max_rate > 0)) max_rate = 0.85;
+    if (!(global_rate >= 0) || !(global_rate < max_rate) || max_rate > 1 || !isfinite(eps)) return UNIQL_ERR_INVALID_ARG;
+    for (l = 0; l < n_layers; l++) {
+        if (!isfinite(importance[l])) return UNIQL_ERR_NONFINITE;
+        if (params && (!(params[l] >= 0) || !isfinite(params[l]))) return UNIQL_ERR_INVALID_ARG;
+        sumP += params ? params[l] : 1.0;
+    }
+    if (!(sumP > 0)) return UNIQL_ERR_INVALID_ARG;
+    w = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)n_layers + (size_t)n_layers, NULL);
+    if (!w) return UNIQL_ERR_OUT_OF_MEMORY;
+    clip = (unsigned char *)(w + n_layers);
+    /* softmax(-s / eps), shifted by the smallest s for range */
+    smax = importance[0];
+    for (l = 1; l < n_layers; l++) if (importance[l] < smax) smax = importance[l];
+    for (l = 0; l < n_layers; l++) { w[l] = exp(-(importance[l] - smax) / eps); tot += w[l]; clip[l] = 0; }
+    for (l = 0; l < n_layers; l++) w[l] /= tot;
+    /* water filling: c such that sum_l P_l min(max, c w_l) = global * sum P */
+    for (it = 0; it <= n_layers; it++) {
+        double need = global_rate * sumP, free_w = 0, cst;
+        int changed = 0;
+        for (l = 0; l < n_layers; l++) {
+            double P = params ? params[l] : 1.0;
+            if (clip[l]) need -= P * max_rate;
+            else free_w += P * w[l];
+        }
+        cst = free_w > 0 ? need / free_w : 0;
+        for (l = 0; l < n_layers; l++) {
+            if (clip[l]) { rates[l] = max_rate; continue; }
+            rates[l] = cst * w[l];
+            if (rates[l] > max_rate) { clip[l] = 1; changed = 1; }
+        }
+        if (!changed) break;
+    }
+    for (l = 0; l < n_layers; l++) {
+        if (rates[l] > max_rate) rates[l] = max_rate;
+        if (rates[l] < 0) rates[l] = 0;
+    }
+    UNIQL_FREE(w, NULL);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_kept uniql_kept_full(const uniql_config *c, int layer)
+{
+    uniql_kept k;
+    (void)layer;
+    memset(&k, 0, sizeof k);
+    if (!c) return k;
+    k.qk_dim = k.v_dim = c->head_dim;
+    k.d_int = c->intermediate_size;
+    k.head_dim = c->ssm_head_dim;
+    k.state = c->ssm_state;
+    return k;
+}
+
+/* round (1 - rate) * full to a multiple of unit, at least one unit, at most full */
+static int uniql__kept_round(int full, double rate, int unit)
+{
+    double x = (1.0 - rate) * full;
+    int k;
+    if (unit <= 0) unit = 1;
+    if (full <= unit) return full;
+    k = (int)floor(x / unit + 0.5) * unit;
+    if (k < unit) k = unit;
+    if (k > full) k = full;
+    return k;
+}
+
+UNIQLDEF uniql_result uniql_kept_from_rates(const uniql_config *c, const double *rates,
+                                            const uniql_kept_units *units, uniql_kept *kept)
+{
+    uniql_kept_units u;
+    int l;
+    if (!c || !rates || !kept || c->n_layers < 1 || c->n_layers > UNIQL_MAX_LAYERS) return UNIQL_ERR_INVALID_ARG;
+    memset(&u, 0, sizeof u);
+    if (units) u = *units;
+    if (u.qk_unit < 0 || u.v_unit < 0 || u.mlp_unit < 0 || u.mamba_unit < 0 || u.state_unit < 0) return UNIQL_ERR_INVALID_ARG;
+    if (!u.qk_unit) u.qk_unit = 2;
+    if (!u.v_unit) u.v_unit = 1;
+    if (!u.mlp_unit) u.mlp_unit = 8;
+    if (!u.mamba_unit) u.mamba_unit = 1;
+    if (!u.state_unit) u.state_unit = 1;
+    if (c->rope_type != UNIQL_ROPE_NONE && u.qk_unit % 2) return UNIQL_ERR_INVALID_ARG;
+    for (l = 0; l < c->n_layers; l++) {
+        if (isnan(rates[l])) return UNIQL_ERR_NONFINITE;
+        if (!(rates[l] >= 0 && rates[l] < 1)) return UNIQL_ERR_INVALID_ARG;
+    }
+    for (l = 0; l < c->n_layers; l++) {
+        double r = rates[l];
+        uniql_kept k = uniql_kept_full(c, l);
+        k.qk_dim = uniql__kept_round(c->head_dim, r, u.qk_unit);
+        if (c->rope_type != UNIQL_ROPE_NONE && k.qk_dim % 2) k.qk_dim--;   /* odd head_dim smaller than the unit */
+        if (k.qk_dim < 1) k.qk_dim = c->head_dim;
+        k.v_dim = uniql__kept_round(c->head_dim, r, u.v_unit);
+        k.d_int = uniql__kept_round(c->intermediate_size, r, u.mlp_unit);
+        k.head_dim = uniql__kept_round(c->ssm_head_dim, r, u.mamba_unit);
+        k.state = uniql__kept_round(c->ssm_state, r, u.state_unit);
+        kept[l] = k;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const uniql_kept *kp)
+{
+    uniql_kept k;
+    uint64_t n = 0, D;
+    int t;
+    if (!c || layer < 0 || layer >= c->n_layers) return 0;
+    k = kp ? *kp : uniql_kept_full(c, layer);
+    D = (uint64_t)c->hidden_size;
+    t = c->block[layer];
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION)
+        n += D * (uint64_t)k.qk_dim * (uint64_t)(c->n_heads + c->n_kv_heads) + D * (uint64_t)k.v_dim * (uint64_t)(c->n_kv_heads + c->n_heads);
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP)
+        n += D * (uint64_t)k.d_int * (uint64_t)(c->mlp_act == UNIQL_MLP_SWIGLU ? 3 : 2);
+    if (t == UNIQL_BLOCK_MAMBA) {
+        uint64_t hp = (uint64_t)c->ssm_heads * (uint64_t)k.head_dim, gn = (uint64_t)c->ssm_groups * (uint64_t)k.state;
+        n += D * hp * 3 + D * gn * 2 + (hp + 2 * gn) * (uint64_t)c->conv_kernel;
+    }
+    return n;
+}
+
+/* ---- pruning ---- */
+
+typedef struct uniql__pruner {
+    const uniql_model *src;
+    uniql_model *dst;
+    int compact;
+    uniql_error *err;
+} uniql__pruner;
+
+/* rows map[0..n) of W as an owned compact fp32 matrix */
+static uniql_result uniql__take_rows(uniql__pruner *P, const uniql_matrix *W, const int *map, int n, uniql_matrix *out)
+{
+    float *d = uniql__own_f32(P->dst, (size_t)n, (size_t)W->cols), *work;
+    int i;
+    uniql_result r = UNIQL_OK;
+    if (!d) return UNIQL_ERR_OUT_OF_MEMORY;
+    work = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)(W->rows > 0 ? W->rows : 1), P->dst->alloc_user);
+    if (!work) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (i = 0; i < n && r == UNIQL_OK; i++) r = uniql__matrix_row(W, map[i], d + (size_t)i * W->cols, work);
+    UNIQL_FREE(work, P->dst->alloc_user);
+    *out = uniql_matrix_f32(d, n, W->cols, (size_t)W->cols);
+    return r;
+}
+
+/* columns map[0..n) of W as an owned compact fp32 matrix */
+static uniql_result uniql__take_cols(uniql__pruner *P, const uniql_matrix *W, const int *map, int n, uniql_matrix *out)
+{
+    float *d = uniql__own_f32(P->dst, (size_t)W->rows, (size_t)n), *row, *work;
+    int r_, i;
+    uniql_result r = UNIQL_OK;
+    if (!d) return UNIQL_ERR_OUT_OF_MEMORY;
+    row = (float *)UNIQL_MALLOC(sizeof(float) * ((size_t)W->cols + (size_t)W->rows + 1), P->dst->alloc_user);
+    if (!row) return UNIQL_ERR_OUT_OF_MEMORY;
+    work = row + W->cols;
+    for (r_ = 0; r_ < W->rows && r == UNIQL_OK; r_++) {
+        r = uniql__matrix_row(W, r_, row, work);
+        for (i = 0; i < n; i++) d[(size_t)r_ * n + i] = row[map[i]];
+    }
+    UNIQL_FREE(row, P->dst->alloc_user);
+    *out = uniql_matrix_f32(d, W->rows, n, (size_t)n);
+    return r;
+}
+
+/* Rows of n_blocks blocks of `full` rows: the first `kept` of each block, in the within-block
+   order `order` (NULL: 0, 1, ..). Views: a blocked view of W, only for order == NULL. */
+static uniql_result uniql__prune_rows(uniql__pruner *P, const uniql_matrix *W, int n_blocks, int full, int kept, const int *order,
+                                      uniql_matrix *out)
+{
+    int *map, b, j;
+    uniql_result r;
+    if (!P->compact) {
+        if (order || W->transposed)
+            return uniql__fail(P->err, UNIQL_ERR_UNSUPPORTED, "prune: this row cut has no view (use compact = 1)");
+        if (kept == full) { *out = *W; return UNIQL_OK; }
+        r = n_blocks > 1 ? uniql_matrix_block_prefix(W, full, kept, out) : uniql_matrix_prefix(W, kept, W->cols, out);
+        if (r != UNIQL_OK) return uniql__fail(P->err, r, "prune: no view for keeping %d of %d rows", kept, full);
+        return UNIQL_OK;
+    }
+    map = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)(n_blocks * kept > 0 ? n_blocks * kept : 1), P->dst->alloc_user);
+    if (!map) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (b = 0; b < n_blocks; b++)
+        for (j = 0; j < kept; j++) map[b * kept + j] = b * full + (order ? order[j] : j);
+    r = uniql__take_rows(P, W, map, n_blocks * kept, out);
+    UNIQL_FREE(map, P->dst->alloc_user);
+    return r;
+}
+
+/* Columns (inputs) of n_blocks blocks of `full`: the first `kept` of each. Views: storage-row
+   prefixes / blocks of a transposed W, or a column prefix of a dense W with one block. */
+static uniql_result uniql__prune_cols(uniql__pruner *P, const uniql_matrix *W, int n_blocks, int full, int kept, uniql_matrix *out)
+{
+    int *map, b, j;
+    uniql_result r;
+    if (!P->compact) {
+        if (kept == full) { *out = *W; return UNIQL_OK; }
+        if (W->transposed || n_blocks == 1) {
+            /* transposed: the inputs are storage rows (per-head blocks); dense with one block:
+               a prefix inside every storage row (the kernels handle a partial group) */
+            r = W->transposed && n_blocks > 1 ? uniql_matrix_block_prefix(W, full, kept, out) : uniql_matrix_prefix(W, W->rows, kept, out);
+            if (r != UNIQL_OK) return uniql__fail(P->err, r, "prune: no view for keeping %d of %d inputs", kept, full);
+            return UNIQL_OK;
+        }
+        return uniql__fail(P->err, UNIQL_ERR_UNSUPPORTED,
+                           "prune: per-head input cuts of a dense matrix have no view (sort with UNIQL_LAYOUT_PRUNABLE, or compact = 1)");
+    }
+    map = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)(n_blocks * kept > 0 ? n_blocks * kept : 1), P->dst->alloc_user);
+    if (!map) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (b = 0; b < n_blocks; b++)
+        for (j = 0; j < kept; j++) map[b * kept + j] = b * full + j;
+    r = uniql__take_cols(P, W, map, n_blocks * kept, out);
+    UNIQL_FREE(map, P->dst->alloc_user);
+    if (r == UNIQL_OK && W->transposed) {   /* keep the orientation: quantizing it later gives the view's bytes */
+        uniql_matrix dense = *out;
+        r = uniql__own_matrix(P->dst, (const float *)dense.data, dense.rows, dense.cols, 1, out);
+    }
+    return r;
+}
+
+/* the first `kept` entries (each `width` floats) of every block of `full` entries */
+static uniql_result uniql__prune_vec(uniql__pruner *P, const float *v, int n_blocks, int full, int kept, const int *order, int width,
+                                     const float **out)
+{
+    float *d;
+    int b, j;
+    *out = NULL;
+    if (!v) return UNIQL_OK;
+    if (!(d = uniql__own_f32(P->dst, (size_t)n_blocks * kept, (size_t)width))) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (b = 0; b < n_blocks; b++)
+        for (j = 0; j < kept; j++)
+            memcpy(d + ((size_t)b * kept + j) * width, v + ((size_t)b * full + (order ? order[j] : j)) * width, sizeof(float) * (size_t)width);
+    *out = d;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__prune_keep(uniql__pruner *P, const uniql_matrix *W, uniql_matrix *out)
+{
+    float *d;
+    if (!P->compact) { *out = *W; return UNIQL_OK; }
+    UNIQL__TRY(uniql__dense(P->dst, W, &d));
+    *out = uniql_matrix_f32(d, W->rows, W->cols, (size_t)W->cols);
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__prune_attention(uniql__pruner *P, const uniql_attention *a, const uniql_kept *k, uniql_attention *na)
+{
+    const uniql_config *c = &P->src->config;
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, D = c->hidden_size, rope = c->rope_type != UNIQL_ROPE_NONE;
+    int qk = k->qk_dim, vk = k->v_dim, np = qk / 2, g, j, *order = NULL, *pairs;
+    uniql_result r = UNIQL_OK;
+    *na = *a;
+    na->qk_dim = qk;
+    na->v_dim = vk;
+    if (rope && qk < hd) {
+        pairs = (int *)uniql__own(&P->dst->storage, sizeof(int) * (size_t)(KV * np + 2 * np + 1), P->dst->alloc_user);
+        if (!pairs) return UNIQL_ERR_OUT_OF_MEMORY;
+        for (g = 0; g < KV; g++)
+            for (j = 0; j < np; j++) pairs[g * np + j] = a->rope_pairs ? a->rope_pairs[g * half + j] : j;
+        if (!a->rope_pairs) {   /* rotate_half layout: gather pairs (j, j + half) interleaved */
+            order = pairs + KV * np;
+            for (j = 0; j < np; j++) { order[2 * j] = j; order[2 * j + 1] = j + half; }
+        }
+        na->rope_pairs = pairs;
+    } else if (rope && a->rope_pairs) {
+        int *cp = (int *)uniql__own(&P->dst->storage, sizeof(int) * (size_t)(KV * half), P->dst->alloc_user);
+        if (!cp) return UNIQL_ERR_OUT_OF_MEMORY;
+        memcpy(cp, a->rope_pairs, sizeof(int) * (size_t)(KV * half));
+        na->rope_pairs = cp;
+    }
+    if (r == UNIQL_OK) r = uniql__prune_rows(P, &a->q, H, hd, qk, order, &na->q);
+    if (r == UNIQL_OK) r = uniql__prune_rows(P, &a->k, KV, hd, qk, order, &na->k);
+    if (r == UNIQL_OK) r = uniql__prune_rows(P, &a->v, KV, hd, vk, NULL, &na->v);
+    if (r == UNIQL_OK) r = uniql__prune_cols(P, &a->o, H, hd, vk, &na->o);
+    if (r == UNIQL_OK) r = uniql__prune_vec(P, a->q_bias, H, hd, qk, order, 1, &na->q_bias);
+    if (r == UNIQL_OK) r = uniql__prune_vec(P, a->k_bias, KV, hd, qk, order, 1, &na->k_bias);
+    if (r == UNIQL_OK) r = uniql__prune_vec(P, a->v_bias, KV, hd, vk, NULL, 1, &na->v_bias);
+    if (r == UNIQL_OK) r = uniql__prune_vec(P, a->o_bias, 1, D, D, NULL, 1, &na->o_bias);
+    return r;
+}
+
+static uniql_result uniql__prune_mlp(uniql__pruner *P, const uniql_mlp *p, const uniql_kept *k, uniql_mlp *np)
+{
+    const uniql_config *c = &P->src->config;
+    int I = c->intermediate_size, D = c->hidden_size, dk = k->d_int;
+    *np = *p;
+    np->d_int = dk;
+    if (c->mlp_act == UNIQL_MLP_SWIGLU) UNIQL__TRY(uniql__prune_rows(P, &p->gate, 1, I, dk, NULL, &np->gate));
+    UNIQL__TRY(uniql__prune_rows(P, &p->up, 1, I, dk, NULL, &np->up));
+    UNIQL__TRY(uniql__prune_cols(P, &p->down, 1, I, dk, &np->down));
+    UNIQL__TRY(uniql__prune_vec(P, p->gate_bias, 1, I, dk, NULL, 1, &np->gate_bias));
+    UNIQL__TRY(uniql__prune_vec(P, p->up_bias, 1, I, dk, NULL, 1, &np->up_bias));
+    return uniql__prune_vec(P, p->down_bias, 1, D, D, NULL, 1, &np->down_bias);
+}
+
+static uniql_result uniql__prune_mamba(uniql__pruner *P, const uniql_mamba *mb, const uniql_kept *k, uniql_mamba *nm)
+{
+    const uniql_config *c = &P->src->config;
+    int H = c->ssm_heads, Pd = c->ssm_head_dim, G = c->ssm_groups, N = c->ssm_state, K = c->conv_kernel, D = c->hidden_size;
+    int pk = k->head_dim, nk = k->state;
+    *nm = *mb;
+    nm->head_dim_kept = pk;
+    nm->state_kept = nk;
+    UNIQL__TRY(uniql__prune_rows(P, &mb->in_z, H, Pd, pk, NULL, &nm->in_z));
+    UNIQL__TRY(uniql__prune_rows(P, &mb->in_x, H, Pd, pk, NULL, &nm->in_x));
+    UNIQL__TRY(uniql__prune_rows(P, &mb->in_B, G, N, nk, NULL, &nm->in_B));
+    UNIQL__TRY(uniql__prune_rows(P, &mb->in_C, G, N, nk, NULL, &nm->in_C));
+    UNIQL__TRY(uniql__prune_keep(P, &mb->in_dt, &nm->in_dt));
+    UNIQL__TRY(uniql__prune_cols(P, &mb->out, H, Pd, pk, &nm->out));
+    UNIQL__TRY(uniql__prune_vec(P, mb->bias_z, H, Pd, pk, NULL, 1, &nm->bias_z));
+    UNIQL__TRY(uniql__prune_vec(P, mb->bias_x, H, Pd, pk, NULL, 1, &nm->bias_x));
+    UNIQL__TRY(uniql__prune_vec(P, mb->bias_B, G, N, nk, NULL, 1, &nm->bias_B));
+    UNIQL__TRY(uniql__prune_vec(P, mb->bias_C, G, N, nk, NULL, 1, &nm->bias_C));
+    UNIQL__TRY(uniql__prune_vec(P, mb->bias_dt, 1, H, H, NULL, 1, &nm->bias_dt));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_x, H, Pd, pk, NULL, K, &nm->conv_x));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_B, G, N, nk, NULL, K, &nm->conv_B));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_C, G, N, nk, NULL, K, &nm->conv_C));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_bias_x, H, Pd, pk, NULL, 1, &nm->conv_bias_x));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_bias_B, G, N, nk, NULL, 1, &nm->conv_bias_B));
+    UNIQL__TRY(uniql__prune_vec(P, mb->conv_bias_C, G, N, nk, NULL, 1, &nm->conv_bias_C));
+    UNIQL__TRY(uniql__prune_vec(P, mb->A_log, 1, H, H, NULL, 1, &nm->A_log));
+    UNIQL__TRY(uniql__prune_vec(P, mb->D, 1, H, H, NULL, 1, &nm->D));
+    UNIQL__TRY(uniql__prune_vec(P, mb->dt_bias, 1, H, H, NULL, 1, &nm->dt_bias));
+    UNIQL__TRY(uniql__prune_vec(P, mb->norm, H, Pd, pk, NULL, 1, &nm->norm));
+    return uniql__prune_vec(P, mb->out_bias, 1, D, D, NULL, 1, &nm->out_bias);
+}
+
+UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *kept, int compact,
+                                        void *alloc_user, uniql_model **out, uniql_error *err)
+{
+    uniql__pruner P;
+    uniql_model *dst = NULL;
+    const uniql_config *c;
+    uniql_result r;
+    int l;
+    if (out) *out = NULL;
+    if (err) err->code = UNIQL_OK;
+    if (!m || !kept || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: NULL argument");
+    UNIQL__TRY(uniql_model_check(m, err));
+    c = &m->config;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_kept *k = &kept[l];
+        int t = c->block[l];
+        if (!uniql__layer_unpruned(m, l, 1)) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "prune: layer %d is already pruned", l);
+        if ((t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) &&
+            (k->qk_dim < 1 || k->qk_dim > c->head_dim || k->v_dim < 1 || k->v_dim > c->head_dim ||
+             (c->rope_type != UNIQL_ROPE_NONE && k->qk_dim % 2)))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: qk_dim %d / v_dim %d outside [1, %d] (qk even with RoPE)", l,
+                               k->qk_dim, k->v_dim, c->head_dim);
+        if ((t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) && (k->d_int < 1 || k->d_int > c->intermediate_size))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: d_int %d outside [1, %d]", l, k->d_int, c->intermediate_size);
+        if (t == UNIQL_BLOCK_MAMBA && (k->head_dim < 1 || k->head_dim > c->ssm_head_dim || k->state < 1 || k->state > c->ssm_state))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: Mamba head_dim %d / state %d out of range", l, k->head_dim, k->state);
+    }
+    if ((r = uniql__model_shell(m, alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "prune: out of memory");
+    memset(&P, 0, sizeof P);
+    P.src = m;
+    P.dst = dst;
+    P.compact = compact != 0;
+    P.err = err;
+    if (P.compact) r = uniql__copy_globals(dst, m);
+    else {
+        dst->embed = m->embed;
+        dst->lm_head = m->lm_head;
+        r = uniql__copy_vec(dst, m->final_norm, c->hidden_size, &dst->final_norm);
+    }
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *src = &m->layers[l];
+        uniql_layer *ly = &dst->layers[l];
+        ly->type = src->type;
+        r = uniql__copy_vec(dst, src->norm, c->hidden_size, &ly->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, c->hidden_size, &ly->mlp_norm);
+        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_ATTENTION))
+            r = uniql__prune_attention(&P, &src->attn, &kept[l], &ly->attn);
+        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP))
+            r = uniql__prune_mlp(&P, &src->mlp, &kept[l], &ly->mlp);
+        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__prune_mamba(&P, &src->mamba, &kept[l], &ly->mamba);
+        if (r != UNIQL_OK) {
+            uniql_model_free(dst);
+            if (err && err->code == r) return r;   /* message already set */
+            return uniql__fail(err, r, "prune: layer %d: %s", l, uniql_result_string(r));
+        }
+    }
+    if (r == UNIQL_OK) r = uniql_model_check(dst, err);
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return r;
+    }
+    *out = dst;
+    return UNIQL_OK;
+}
+
+
+/* ---- quantization of a whole model ---- */
+
+typedef struct uniql__quantizer {
+    uniql_model *dst;
+    uniql_model_quant_options o;
+    float *buf;          /* dense scratch for the largest matrix */
+} uniql__quantizer;
+
+/* W (any dtype / view) -> a matrix of `bits` owned by dst, same orientation */
+static uniql_result uniql__quant_matrix(uniql__quantizer *Q, const uniql_matrix *W, int bits, uniql_matrix *out)
+{
+    uniql_quant_desc d;
+    size_t bytes;
+    void *mem;
+    UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)(W->cols > 0 ? W->cols : 1)));
+    if (bits == 0) {
+        float *copy = uniql__own_f32(Q->dst, (size_t)W->rows, (size_t)W->cols);
+        if (!copy) return UNIQL_ERR_OUT_OF_MEMORY;
+        memcpy(copy, Q->buf, sizeof(float) * (size_t)W->rows * (size_t)W->cols);
+        return uniql__own_matrix(Q->dst, copy, W->rows, W->cols, W->transposed, out);
+    }
+    memset(&d, 0, sizeof d);
+    d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : Q->o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    d.group = Q->o.group;
+    d.clip = Q->o.clip;
+    d.transposed = W->transposed;
+    UNIQL__TRY(uniql_quant_size(&d, W->rows, W->cols, &bytes));
+    if (!(mem = uniql__own(&Q->dst->storage, bytes, Q->dst->alloc_user))) return UNIQL_ERR_OUT_OF_MEMORY;
+    return uniql_quantize(&d, Q->buf, W->rows, W->cols, (size_t)W->cols, mem, bytes, out);
+}
+
+static size_t uniql__mat_elems(const uniql_matrix *W) { return (size_t)W->rows * (size_t)W->cols; }
+
+UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
+                                           uniql_model **out, uniql_error *err)
+{
+    uniql__quantizer Q;
+    uniql_model *dst = NULL;
+    const uniql_config *c;
+    uniql_result r;
+    size_t big;
+    int l;
+    if (out) *out = NULL;
+    if (!m || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
+    UNIQL__TRY(uniql_model_check(m, err));
+    c = &m->config;
+    memset(&Q, 0, sizeof Q);
+    if (opt) Q.o = *opt;
+    if (Q.o.embed_bits != 0 && Q.o.embed_bits != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: embed_bits must be 0 or 8");
+    if (Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    for (l = 0; bits && l < c->n_layers; l++)
+        if (bits[l] != 0 && bits[l] != 4 && bits[l] != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: layer %d: %d bits", l, bits[l]);
+    /* scratch for the largest logical matrix */
+    big = uniql__mat_elems(&m->embed);
+    if (uniql__mat_elems(&m->lm_head) > big) big = uniql__mat_elems(&m->lm_head);
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        const uniql_matrix *ms[8];
+        int k, n = 0;
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { ms[n++] = &ly->attn.q; ms[n++] = &ly->attn.o; }
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) { ms[n++] = &ly->mlp.up; ms[n++] = &ly->mlp.down; }
+        if (ly->type == UNIQL_BLOCK_MAMBA) { ms[n++] = &ly->mamba.in_z; ms[n++] = &ly->mamba.out; }
+        for (k = 0; k < n; k++) if (uniql__mat_elems(ms[k]) > big) big = uniql__mat_elems(ms[k]);
+    }
+    if ((r = uniql__model_shell(m, Q.o.alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "quantize: out of memory");
+    Q.dst = dst;
+    Q.buf = (float *)UNIQL_MALLOC(sizeof(float) * (big ? big : 1), Q.o.alloc_user);
+    if (!Q.buf) { uniql_model_free(dst); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); }
+    r = uniql__quant_matrix(&Q, &m->embed, Q.o.embed_bits, &dst->embed);
+    if (r == UNIQL_OK) {
+        if (m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype) dst->lm_head = dst->embed;
+        else r = uniql__quant_matrix(&Q, &m->lm_head, Q.o.embed_bits, &dst->lm_head);
+    }
+    if (r == UNIQL_OK) r = uniql__copy_vec(dst, m->final_norm, c->hidden_size, &dst->final_norm);
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *s = &m->layers[l];
+        uniql_layer *d = &dst->layers[l];
+        int b = bits ? bits[l] : 4;
+        *d = *s;   /* kept sizes, rope_pairs (copied below), type */
+        r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+            const uniql_attention *a = &s->attn;
+            uniql_attention *na = &d->attn;
+            int H = c->n_heads, KV = c->n_kv_heads;
+            r = uniql__quant_matrix(&Q, &a->q, b, &na->q);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->k, b, &na->k);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->v, b, &na->v);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->o, b, &na->o);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->q_bias, H * a->qk_dim, &na->q_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->k_bias, KV * a->qk_dim, &na->k_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->v_bias, KV * a->v_dim, &na->v_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->o_bias, c->hidden_size, &na->o_bias);
+            if (r == UNIQL_OK && a->rope_pairs) {
+                int *pr = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * (a->qk_dim / 2) + 1), dst->alloc_user);
+                if (!pr) r = UNIQL_ERR_OUT_OF_MEMORY;
+                else { memcpy(pr, a->rope_pairs, sizeof(int) * (size_t)(KV * (a->qk_dim / 2))); na->rope_pairs = pr; }
+            }
+        }
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+            const uniql_mlp *p = &s->mlp;
+            uniql_mlp *np = &d->mlp;
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(&Q, &p->gate, b, &np->gate);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->up, b, &np->up);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->down, b, &np->down);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
+        }
+        if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+            const uniql_mamba *a = &s->mamba;
+            uniql_mamba *nb = &d->mamba;
+            int H = c->ssm_heads, HP = H * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
+            r = uniql__quant_matrix(&Q, &a->in_z, b, &nb->in_z);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_x, b, &nb->in_x);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_B, b, &nb->in_B);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_C, b, &nb->in_C);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_dt, b, &nb->in_dt);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->out, b, &nb->out);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_x, HP, &nb->bias_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_B, GN, &nb->bias_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_C, GN, &nb->bias_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_dt, H, &nb->bias_dt);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_x, HP * K, &nb->conv_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_B, GN * K, &nb->conv_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_C, GN * K, &nb->conv_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_x, HP, &nb->conv_bias_x);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_B, GN, &nb->conv_bias_B);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_C, GN, &nb->conv_bias_C);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->A_log, H, &nb->A_log);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->D, H, &nb->D);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->dt_bias, H, &nb->dt_bias);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->norm, HP, &nb->norm);
+            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->out_bias, c->hidden_size, &nb->out_bias);
+        }
+        if (r != UNIQL_OK) {
+            UNIQL_FREE(Q.buf, Q.o.alloc_user);
+            uniql_model_free(dst);
+            return uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
+        }
+    }
+    UNIQL_FREE(Q.buf, Q.o.alloc_user);
+    if (r == UNIQL_OK) r = uniql_model_check(dst, err);
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
+    }
+    *out = dst;
+    return UNIQL_OK;
+}
+
+/* bytes of a rows x cols matrix at `bits` (0/32: fp32) */
+static uint64_t uniql__mat_bytes(int rows, int cols, int bits, int group, int asym, int transposed)
+{
+    uniql_quant_desc d;
+    size_t b;
+    if (rows < 1 || cols < 1) return 0;
+    if (bits == 0 || bits == 32) return (uint64_t)rows * (uint64_t)cols * 4u;
+    memset(&d, 0, sizeof d);
+    d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : asym ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    d.group = group;
+    d.transposed = transposed;
+    if (uniql_quant_size(&d, rows, cols, &b) != UNIQL_OK) return 0;
+    return (uint64_t)b;
+}
+
+UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniql_kept *kp, int bits, int group,
+                                    int asymmetric, uniql_layout layout)
+{
+    uniql_kept k;
+    uint64_t n = 0, D, vec = 0;
+    int t, tr = layout == UNIQL_LAYOUT_PRUNABLE;
+    if (!c || layer < 0 || layer >= c->n_layers || (bits != 0 && bits != 4 && bits != 8 && bits != 32)) return 0;
+    k = kp ? *kp : uniql_kept_full(c, layer);
+    D = (uint64_t)c->hidden_size;
+    t = c->block[layer];
+    vec += D * (t == UNIQL_BLOCK_DECODER ? 2 : 1);   /* norms */
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) {
+        int H = c->n_heads, KV = c->n_kv_heads;
+        n += uniql__mat_bytes(H * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(KV * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(KV * k.v_dim, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, H * k.v_dim, bits, group, asymmetric, tr);
+        if (c->qkv_bias) vec += (uint64_t)(H + KV) * (uint64_t)k.qk_dim;   /* the v bias moves into o's */
+        if (c->qkv_bias || c->o_bias) vec += D;
+        if (c->rope_type != UNIQL_ROPE_NONE) vec += (uint64_t)KV * (uint64_t)(k.qk_dim / 2);   /* rope_pairs (int32) */
+    }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) {
+        if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, k.d_int, bits, group, asymmetric, tr);
+        if (c->mlp_bias) vec += (uint64_t)k.d_int * (c->mlp_act == UNIQL_MLP_SWIGLU ? 2 : 1) + D;
+    }
+    if (t == UNIQL_BLOCK_MAMBA) {
+        int H = c->ssm_heads, HP = H * k.head_dim, GN = c->ssm_groups * k.state;
+        n += 2 * uniql__mat_bytes(HP, c->hidden_size, bits, group, asymmetric, 0);
+        n += 2 * uniql__mat_bytes(GN, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(H, c->hidden_size, bits, group, asymmetric, 0);
+        n += uniql__mat_bytes(c->hidden_size, HP, bits, group, asymmetric, tr);
+        vec += (uint64_t)(HP + 2 * GN) * (uint64_t)c->conv_kernel + 3u * (uint64_t)H + (uint64_t)HP;
+        if (c->conv_bias) vec += (uint64_t)(HP + 2 * GN);
+        if (c->ssm_proj_bias) vec += (uint64_t)(2 * HP + 2 * GN + H) + D;
+    }
+    return n + 4 * vec;
+}
+
+/* bytes a view reaches: storage rows x row bytes + scales / zeros */
+static uint64_t uniql__mview_bytes(const uniql_matrix *W)
+{
+    uint64_t S = (uint64_t)uniql_matrix_storage_rows(W), L = (uint64_t)(W->transposed ? W->rows : W->cols), nb = (L + 31) / 32, ng;
+    switch (W->dtype) {
+    case UNIQL_DTYPE_F32: return S * L * 4;
+    case UNIQL_DTYPE_F16: case UNIQL_DTYPE_BF16: return S * L * 2;
+    case UNIQL_DTYPE_Q4: case UNIQL_DTYPE_Q4Z:
+        ng = W->group > 0 ? (L + (uint64_t)W->group - 1) / (uint64_t)W->group : 1;
+        return S * (16 * nb + 2 * ng + (W->dtype == UNIQL_DTYPE_Q4Z ? ng : 0));
+    case UNIQL_DTYPE_Q8: return S * (32 * nb + 2);
+    }
+    return 0;
+}
+
+UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
+{
+    const uniql_config *c;
+    uint64_t n = 0, vec;
+    int l;
+    if (!m || !m->layers) return 0;
+    c = &m->config;
+    n += uniql__mview_bytes(&m->embed);
+    if (!(m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype)) n += uniql__mview_bytes(&m->lm_head);
+    vec = (uint64_t)c->hidden_size;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        vec += (uint64_t)c->hidden_size * (ly->mlp_norm ? 2 : 1);
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+            const uniql_attention *a = &ly->attn;
+            n += uniql__mview_bytes(&a->q) + uniql__mview_bytes(&a->k) + uniql__mview_bytes(&a->v) + uniql__mview_bytes(&a->o);
+            if (a->q_bias) vec += (uint64_t)c->n_heads * a->qk_dim;
+            if (a->k_bias) vec += (uint64_t)c->n_kv_heads * a->qk_dim;
+            if (a->v_bias) vec += (uint64_t)c->n_kv_heads * a->v_dim;
+            if (a->o_bias) vec += (uint64_t)c->hidden_size;
+            if (a->rope_pairs) vec += (uint64_t)c->n_kv_heads * (a->qk_dim / 2);
+        }
+        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
+            const uniql_mlp *p = &ly->mlp;
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mview_bytes(&p->gate);
+            n += uniql__mview_bytes(&p->up) + uniql__mview_bytes(&p->down);
+            if (p->gate_bias) vec += (uint64_t)p->d_int;
+            if (p->up_bias) vec += (uint64_t)p->d_int;
+            if (p->down_bias) vec += (uint64_t)c->hidden_size;
+        }
+        if (ly->type == UNIQL_BLOCK_MAMBA) {
+            const uniql_mamba *a = &ly->mamba;
+            uint64_t HP = (uint64_t)c->ssm_heads * a->head_dim_kept, GN = (uint64_t)c->ssm_groups * a->state_kept;
+            n += uniql__mview_bytes(&a->in_z) + uniql__mview_bytes(&a->in_x) + uniql__mview_bytes(&a->in_B) + uniql__mview_bytes(&a->in_C) +
+                 uniql__mview_bytes(&a->in_dt) + uniql__mview_bytes(&a->out);
+            vec += (HP + 2 * GN) * (uint64_t)c->conv_kernel + 3u * (uint64_t)c->ssm_heads + HP;
+            if (a->conv_bias_x) vec += HP + 2 * GN;
+            if (a->bias_z) vec += 2 * HP + 2 * GN + (uint64_t)c->ssm_heads;
+            if (a->out_bias) vec += (uint64_t)c->hidden_size;
+        }
+    }
+    return n + 4 * vec;
+}
+
 
 /* =====================================================================================
    IMPL 9. LSAQ (Jaccard importance, bit allocation)
@@ -6679,6 +8719,685 @@ UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const
         if (c < 0) lo = mid + 1; else hi = mid - 1;
     }
     return NULL;
+}
+
+/* ---- model layer ---- */
+
+enum { UNIQL__PD_HID, UNIQL__PD_Q_QK, UNIQL__PD_KV_QK, UNIQL__PD_KV_V, UNIQL__PD_H_V, UNIQL__PD_INT,
+       UNIQL__PD_SH_P, UNIQL__PD_SG_N, UNIQL__PD_SH };
+
+/* one tensor of a layer: kind 0 matrix (cut 0: rows pruned, 1: input columns pruned),
+   1 vector (width floats per channel) */
+typedef struct uniql__pk_spec {
+    const char *name;
+    int kind, dim, cut, conv, attn, mlp, mamba, decoder_only;
+    size_t off;
+} uniql__pk_spec;
+
+#define UNIQL__PKM(nm, member, dim, cut, a, ml, mb) {nm, 0, dim, cut, 0, a, ml, mb, 0, offsetof(uniql_layer, member)}
+#define UNIQL__PKV(nm, member, dim, conv, a, ml, mb) {nm, 1, dim, 0, conv, a, ml, mb, 0, offsetof(uniql_layer, member)}
+static const uniql__pk_spec uniql__pk_specs[] = {
+    {"norm", 1, UNIQL__PD_HID, 0, 0, 0, 0, 0, 0, offsetof(uniql_layer, norm)},
+    {"mlp_norm", 1, UNIQL__PD_HID, 0, 0, 0, 0, 0, 1, offsetof(uniql_layer, mlp_norm)},
+    UNIQL__PKM("attn.q", attn.q, UNIQL__PD_Q_QK, 0, 1, 0, 0),
+    UNIQL__PKM("attn.k", attn.k, UNIQL__PD_KV_QK, 0, 1, 0, 0),
+    UNIQL__PKM("attn.v", attn.v, UNIQL__PD_KV_V, 0, 1, 0, 0),
+    UNIQL__PKM("attn.o", attn.o, UNIQL__PD_H_V, 1, 1, 0, 0),
+    UNIQL__PKV("attn.q_bias", attn.q_bias, UNIQL__PD_Q_QK, 0, 1, 0, 0),
+    UNIQL__PKV("attn.k_bias", attn.k_bias, UNIQL__PD_KV_QK, 0, 1, 0, 0),
+    UNIQL__PKV("attn.v_bias", attn.v_bias, UNIQL__PD_KV_V, 0, 1, 0, 0),
+    UNIQL__PKV("attn.o_bias", attn.o_bias, UNIQL__PD_HID, 0, 1, 0, 0),
+    UNIQL__PKM("mlp.gate", mlp.gate, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKM("mlp.up", mlp.up, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKM("mlp.down", mlp.down, UNIQL__PD_INT, 1, 0, 1, 0),
+    UNIQL__PKV("mlp.gate_bias", mlp.gate_bias, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKV("mlp.up_bias", mlp.up_bias, UNIQL__PD_INT, 0, 0, 1, 0),
+    UNIQL__PKV("mlp.down_bias", mlp.down_bias, UNIQL__PD_HID, 0, 0, 1, 0),
+    UNIQL__PKM("mamba.in_z", mamba.in_z, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_x", mamba.in_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_B", mamba.in_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_C", mamba.in_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.in_dt", mamba.in_dt, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKM("mamba.out", mamba.out, UNIQL__PD_SH_P, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_z", mamba.bias_z, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_x", mamba.bias_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_B", mamba.bias_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_C", mamba.bias_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.bias_dt", mamba.bias_dt, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_x", mamba.conv_x, UNIQL__PD_SH_P, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_B", mamba.conv_B, UNIQL__PD_SG_N, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_C", mamba.conv_C, UNIQL__PD_SG_N, 1, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_x", mamba.conv_bias_x, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_B", mamba.conv_bias_B, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.conv_bias_C", mamba.conv_bias_C, UNIQL__PD_SG_N, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.A_log", mamba.A_log, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.D", mamba.D, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.dt_bias", mamba.dt_bias, UNIQL__PD_SH, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.norm", mamba.norm, UNIQL__PD_SH_P, 0, 0, 0, 1),
+    UNIQL__PKV("mamba.out_bias", mamba.out_bias, UNIQL__PD_HID, 0, 0, 0, 1)
+};
+#define UNIQL__PK_NSPEC ((int)(sizeof uniql__pk_specs / sizeof uniql__pk_specs[0]))
+
+static int uniql__pk_applies(const uniql__pk_spec *s, uniql_block_type t)
+{
+    int has_attn = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION;
+    int has_mlp = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP;
+    if (s->decoder_only) return t == UNIQL_BLOCK_DECODER;
+    if (s->attn) return has_attn;
+    if (s->mlp) return has_mlp;
+    if (s->mamba) return t == UNIQL_BLOCK_MAMBA;
+    return 1;
+}
+
+/* blocks, full block length, kept block length of a dimension */
+static void uniql__pk_dim(const uniql_config *c, const uniql_kept *k, int dim, int *nb, int *fb, int *kb)
+{
+    switch (dim) {
+    case UNIQL__PD_Q_QK: *nb = c->n_heads; *fb = c->head_dim; *kb = k->qk_dim; break;
+    case UNIQL__PD_KV_QK: *nb = c->n_kv_heads; *fb = c->head_dim; *kb = k->qk_dim; break;
+    case UNIQL__PD_KV_V: *nb = c->n_kv_heads; *fb = c->head_dim; *kb = k->v_dim; break;
+    case UNIQL__PD_H_V: *nb = c->n_heads; *fb = c->head_dim; *kb = k->v_dim; break;
+    case UNIQL__PD_INT: *nb = 1; *fb = c->intermediate_size; *kb = k->d_int; break;
+    case UNIQL__PD_SH_P: *nb = c->ssm_heads; *fb = c->ssm_head_dim; *kb = k->head_dim; break;
+    case UNIQL__PD_SG_N: *nb = c->ssm_groups; *fb = c->ssm_state; *kb = k->state; break;
+    case UNIQL__PD_SH: *nb = 1; *fb = c->ssm_heads; *kb = c->ssm_heads; break;
+    default: *nb = 1; *fb = c->hidden_size; *kb = c->hidden_size; break;
+    }
+}
+
+static void uniql__pk_full_kept(const uniql_config *c, int l, uniql_kept *k)
+{
+    int t = c->block[l];
+    memset(k, 0, sizeof *k);
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) { k->qk_dim = c->head_dim; k->v_dim = c->head_dim; }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size;
+    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim; k->state = c->ssm_state; }
+}
+
+static void uniql__pk_layer_kept(const uniql_layer *ly, uniql_kept *k)
+{
+    memset(k, 0, sizeof *k);
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { k->qk_dim = ly->attn.qk_dim; k->v_dim = ly->attn.v_dim; }
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) k->d_int = ly->mlp.d_int;
+    if (ly->type == UNIQL_BLOCK_MAMBA) { k->head_dim = ly->mamba.head_dim_kept; k->state = ly->mamba.state_kept; }
+}
+
+/* kept sizes of layer l with the fields of other block types zeroed (API 7 ignores them) */
+static uniql_kept uniql__pk_mask(const uniql_config *c, int l, const uniql_kept *k)
+{
+    uniql_kept f, o;
+    uniql__pk_full_kept(c, l, &f);
+    memset(&o, 0, sizeof o);
+    if (f.qk_dim) { o.qk_dim = k->qk_dim; o.v_dim = k->v_dim; }
+    if (f.d_int) o.d_int = k->d_int;
+    if (f.head_dim) { o.head_dim = k->head_dim; o.state = k->state; }
+    return o;
+}
+
+/* kept sizes allowed for layer l: within the config, even q/k with RoPE, norm groups */
+static int uniql__pk_kept_ok(const uniql_config *c, int l, const uniql_kept *kin)
+{
+    uniql_kept f, m = uniql__pk_mask(c, l, kin), *k = &m;
+    uniql__pk_full_kept(c, l, &f);
+    if (k->qk_dim > f.qk_dim || k->v_dim > f.v_dim || k->d_int > f.d_int || k->head_dim > f.head_dim ||
+        k->state > f.state) return 0;
+    if ((f.qk_dim && (k->qk_dim < 1 || k->v_dim < 1 || (c->rope_type != UNIQL_ROPE_NONE && k->qk_dim % 2))) ||
+        (f.d_int && k->d_int < 1) || (f.head_dim && (k->head_dim < 1 || k->state < 1)))
+        return 0;
+    if (f.head_dim && (c->ssm_heads * k->head_dim) % c->gated_norm_groups) return 0;
+    return 1;
+}
+
+static void uniql__sb_kept(uniql__sb *b, const uniql_kept *k)
+{
+    uniql__sb_fmt(b, "[%d,%d,%d,%d,%d]", k->qk_dim, k->v_dim, k->d_int, k->head_dim, k->state);
+}
+
+static void uniql__sb_doubles(uniql__sb *b, const char *key, const double *v, int n)
+{
+    int i;
+    uniql__sb_fmt(b, ",\"%s\":[", key);
+    for (i = 0; i < n; i++) uniql__sb_fmt(b, i ? ",%.17g" : "%.17g", v[i]);
+    uniql__sb_str(b, "]");
+}
+
+UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
+                                       void **out, size_t *out_size, uniql_error *err)
+{
+    const uniql_config *c;
+    uniql_pack_input *in = NULL;
+    char *names = NULL;
+    uniql__sb mb;
+    int L, l, s, i, n = 0, cap;
+    uniql_result r = UNIQL_OK;
+    const size_t NL = 64;
+    memset(&mb, 0, sizeof mb);
+    mb.user = alloc_user;
+    if (out) *out = NULL;
+    if (!m || !d || !d->config_json || !out || !out_size || d->n_rates < 0 || d->n_rates > UNIQL_PACK_MAX_RATES ||
+        (d->n_rates && (!d->rates || !d->kept)) || (d->upgrade && !d->upgrade_layers))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: NULL or out-of-range argument");
+    c = &m->config;
+    L = c->n_layers;
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < L; l++) {
+        uniql_kept k, f;
+        uniql__pk_layer_kept(&m->layers[l], &k);
+        uniql__pk_full_kept(c, l, &f);
+        if (memcmp(&k, &f, sizeof k))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d is already pruned (pack the full sorted model)", l);
+        for (i = 0; i < d->n_rates; i++)
+            if (!uniql__pk_kept_ok(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]))
+                return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: rate table %d, layer %d: kept sizes out of range", i, l);
+    }
+    for (i = 0; i < d->n_rates; i++)
+        if (!(d->rates[i] >= 0 && d->rates[i] < 1) || (i && !(d->rates[i] > d->rates[i - 1])))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: rates must ascend strictly in [0, 1)");
+    cap = 3 + L * UNIQL__PK_NSPEC * 2;
+    in = (uniql_pack_input *)UNIQL_MALLOC(sizeof(*in) * (size_t)cap, alloc_user);
+    names = (char *)UNIQL_MALLOC(NL * (size_t)cap, alloc_user);
+    if (!in || !names) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory"); goto done; }
+#define UNIQL__PK_ADD(view, ...) do { snprintf(names + NL * (size_t)n, NL, __VA_ARGS__); \
+        in[n].name = names + NL * (size_t)n; in[n].m = (view); n++; } while (0)
+    UNIQL__PK_ADD(m->embed, "embed");
+    if (!c->tie_embeddings) UNIQL__PK_ADD(m->lm_head, "lm_head");
+    UNIQL__PK_ADD(uniql_matrix_f32(m->final_norm, 1, c->hidden_size, (size_t)c->hidden_size), "final_norm");
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql_kept f;
+        uniql__pk_full_kept(c, l, &f);
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            if (sp->kind == 0) {
+                const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)ly + sp->off);
+                if (!w->data) continue;
+                UNIQL__PK_ADD(*w, "layers.%d.%s", l, sp->name);
+                if (d->upgrade && d->upgrade_layers[l]) {
+                    const uniql_matrix *u = (const uniql_matrix *)(const void *)((const char *)&d->upgrade->layers[l] + sp->off);
+                    if (!u->data || u->rows != w->rows || u->cols != w->cols || u->transposed != w->transposed) {
+                        r = uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d %s: upgrade copy differs in shape", l, sp->name);
+                        goto done;
+                    }
+                    UNIQL__PK_ADD(*u, "layers.%d.%s@8", l, sp->name);
+                }
+            } else {
+                const float *v = *(const float *const *)(const void *)((const char *)ly + sp->off);
+                int nb, fb, kb;
+                if (!v) continue;
+                uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+                UNIQL__PK_ADD(uniql_matrix_f32(v, 1, nb * fb * (sp->conv ? c->conv_kernel : 1), 0), "layers.%d.%s", l, sp->name);
+            }
+        }
+    }
+#undef UNIQL__PK_ADD
+    /* meta */
+    uniql__sb_fmt(&mb, "{\"kind\":\"uniql-model\",\"n_layers\":%d,\"rope_pairs\":[", L);
+    for (l = 0; l < L; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        if (l) uniql__sb_str(&mb, ",");
+        if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && ly->attn.rope_pairs &&
+            c->rope_type != UNIQL_ROPE_NONE) {
+            int j, np = c->n_kv_heads * (c->head_dim / 2);
+            uniql__sb_str(&mb, "[");
+            for (j = 0; j < np; j++) uniql__sb_fmt(&mb, j ? ",%d" : "%d", ly->attn.rope_pairs[j]);
+            uniql__sb_str(&mb, "]");
+        } else uniql__sb_str(&mb, "null");
+    }
+    uniql__sb_str(&mb, "],\n\"rates\":[");
+    for (i = 0; i < d->n_rates; i++) uniql__sb_fmt(&mb, i ? ",%.17g" : "%.17g", d->rates[i]);
+    uniql__sb_str(&mb, "],\n\"kept\":[");
+    for (i = 0; i < d->n_rates; i++) {
+        uniql__sb_str(&mb, i ? ",\n[" : "[");
+        for (l = 0; l < L; l++) {
+            uniql_kept km = uniql__pk_mask(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
+            if (l) uniql__sb_str(&mb, ",");
+            uniql__sb_kept(&mb, &km);
+        }
+        uniql__sb_str(&mb, "]");
+    }
+    uniql__sb_str(&mb, "]");
+    if (d->block_influence) uniql__sb_doubles(&mb, "block_influence", d->block_influence, L);
+    if (d->lsaq_importance) uniql__sb_doubles(&mb, "lsaq", d->lsaq_importance, L);
+    uniql__sb_str(&mb, ",\"upgrades\":[");
+    for (l = 0; l < L; l++) uniql__sb_str(&mb, l ? (d->upgrade && d->upgrade_layers[l] ? ",1" : ",0") : (d->upgrade && d->upgrade_layers[l] ? "1" : "0"));
+    uniql__sb_str(&mb, "]}");
+    if (mb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)"); goto done; }
+    r = uniql_pack_write(d->config_json, d->config_len, mb.p, mb.n, in, n, alloc_user, out, out_size, err);
+done:
+    if (mb.p) UNIQL_FREE(mb.p, alloc_user);
+    if (in) UNIQL_FREE(in, alloc_user);
+    if (names) UNIQL_FREE(names, alloc_user);
+    return r;
+}
+
+/* ---- reading the meta tables ---- */
+
+static const uniql_json *uniql__pk_meta_array(const uniql_packed *p, const char *key, int count)
+{
+    const uniql_json *a = p ? uniql_json_get(p->meta, key) : NULL;
+    if (!a || a->type != UNIQL_JSON_ARRAY || (count >= 0 && a->count != count)) return NULL;
+    return a;
+}
+
+static int uniql__pk_n_layers(const uniql_packed *p)
+{
+    int n;
+    const uniql_json *k = p ? uniql_json_get(p->meta, "kind") : NULL;
+    if (!k || k->type != UNIQL_JSON_STRING || strcmp(k->str, "uniql-model")) return -1;
+    if (!uniql__json_int(uniql_json_get(p->meta, "n_layers"), 1, UNIQL_MAX_LAYERS, &n)) return -1;
+    return n;
+}
+
+UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, int cap, int *n_rates, uniql_error *err)
+{
+    const uniql_json *a = uniql__pk_meta_array(p, "rates", -1), *e;
+    int i;
+    if (!n_rates || cap < 0 || (cap && !rates)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    *n_rates = 0;
+    if (!a || a->count > UNIQL_PACK_MAX_RATES) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no valid \"rates\"");
+    for (i = 0, e = a->child; e; e = e->next, i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !(e->number >= 0 && e->number < 1)) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate %d invalid", i);
+        if (i < cap) rates[i] = e->number;
+    }
+    *n_rates = a->count;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, uniql_kept *kept, uniql_error *err)
+{
+    uniql_config c;
+    const uniql_json *a, *row, *e;
+    int L = uniql__pk_n_layers(p), l;
+    uniql_result r;
+    if (!p || !kept) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model (meta kind / n_layers)");
+    r = uniql_config_parse(p->config_json, p->config_len, p->alloc_user, &c, err);
+    if (r != UNIQL_OK) return r;
+    if (c.n_layers != L) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: meta has %d layers, config %d", L, c.n_layers);
+    if (rate_index < 0) {
+        for (l = 0; l < L; l++) uniql__pk_full_kept(&c, l, &kept[l]);
+        return UNIQL_OK;
+    }
+    a = uniql__pk_meta_array(p, "kept", -1);
+    if (!a) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no \"kept\" tables");
+    if (rate_index >= a->count) return uniql__fail(err, UNIQL_ERR_RANGE, "uniql: no rate table %d (%d stored)", rate_index, a->count);
+    row = uniql_json_at(a, rate_index);
+    if (!row || row->type != UNIQL_JSON_ARRAY || row->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d ill-formed", rate_index);
+    for (l = 0, e = row->child; e; e = e->next, l++) {
+        int v[5], j;
+        const uniql_json *x = e->type == UNIQL_JSON_ARRAY && e->count == 5 ? e->child : NULL;
+        for (j = 0; j < 5; j++, x = x ? x->next : NULL)
+            if (!uniql__json_int(x, 0, 0x7fffffff, &v[j])) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d layer %d ill-formed", rate_index, l);
+        kept[l].qk_dim = v[0]; kept[l].v_dim = v[1]; kept[l].d_int = v[2]; kept[l].head_dim = v[3]; kept[l].state = v[4];
+        if (!uniql__pk_kept_ok(&c, l, &kept[l])) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: rate table %d layer %d kept sizes out of range", rate_index, l);
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char *which, double *out, uniql_error *err)
+{
+    int L = uniql__pk_n_layers(p), l;
+    const uniql_json *a, *e;
+    if (!p || !which || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    a = uniql_json_get(p->meta, which);
+    if (!a) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: the file stores no \"%s\" importance", which);
+    if (a->type != UNIQL_JSON_ARRAY || a->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\" ill-formed", which);
+    for (l = 0, e = a->child; e; e = e->next, l++) {
+        if (e->type != UNIQL_JSON_NUMBER) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\"[%d] not a number", which, l);
+        out[l] = e->number;
+    }
+    return UNIQL_OK;
+}
+
+/* the view of a pruned dimension: per-block kept prefix of the storage rows */
+static uniql_result uniql__pk_cut(const uniql_matrix *full, int cut, int nb, int fb, int kb, uniql_matrix *out)
+{
+    *out = *full;
+    if (kb == fb) return UNIQL_OK;
+    if ((cut == 0) == (full->transposed != 0)) return UNIQL_ERR_UNSUPPORTED;   /* not a storage-row cut */
+    if (cut == 0) out->rows = nb * kb; else out->cols = nb * kb;
+    if (nb > 1) { out->block = kb; out->block_stride = fb; }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pk_matrix(const uniql_packed *p, const char *name, int rows, int cols, const uniql_matrix **m,
+                                     uniql_error *err)
+{
+    const uniql_pack_tensor *t = uniql_packed_find(p, name);
+    if (!t) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: tensor '%s' missing", name);
+    if (t->m.rows != rows || t->m.cols != cols)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' is %dx%d, config expects %dx%d", name, t->m.rows, t->m.cols, rows, cols);
+    *m = &t->m;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pk_vector(const uniql_packed *p, const char *name, int n, const float **v, uniql_error *err)
+{
+    const uniql_matrix *m = NULL;
+    UNIQL__TRY(uniql__pk_matrix(p, name, 1, n, &m, err));
+    if (m->dtype != UNIQL_DTYPE_F32) return uniql__fail(err, UNIQL_ERR_DTYPE, "uniql: vector '%s' is not F32", name);
+    *v = (const float *)m->data;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_kept *kept, const int *bits,
+                                              void *alloc_user, uniql_model **out, uniql_error *err)
+{
+    uniql_model *m;
+    uniql_config *c;
+    const uniql_json *pairs_all, *ups;
+    const uniql_matrix *w = NULL;
+    char name[96];
+    int L, l, s;
+    uniql_result r;
+    if (!p || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    *out = NULL;
+    L = uniql__pk_n_layers(p);
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model (meta kind / n_layers)");
+    m = (uniql_model *)UNIQL_MALLOC(sizeof *m, alloc_user);
+    if (!m) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    memset(m, 0, sizeof *m);
+    m->alloc_user = alloc_user;
+    c = &m->config;
+#define UNIQL__PK_TRY(expr) do { r = (expr); if (r != UNIQL_OK) goto fail; } while (0)
+    UNIQL__PK_TRY(uniql_config_parse(p->config_json, p->config_len, alloc_user, c, err));
+    if (c->n_layers != L) { r = uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: meta has %d layers, config %d", L, c->n_layers); goto fail; }
+    pairs_all = uniql__pk_meta_array(p, "rope_pairs", L);
+    ups = uniql__pk_meta_array(p, "upgrades", L);
+    if (!pairs_all || !ups) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta lacks rope_pairs / upgrades"); goto fail; }
+    m->layers = (uniql_layer *)uniql__own(&m->storage, sizeof(uniql_layer) * (size_t)L, alloc_user);
+    if (!m->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+    memset(m->layers, 0, sizeof(uniql_layer) * (size_t)L);
+    UNIQL__PK_TRY(uniql__pk_matrix(p, "embed", c->vocab_size, c->hidden_size, &w, err));
+    m->embed = *w;
+    if (c->tie_embeddings) m->lm_head = m->embed;
+    else { UNIQL__PK_TRY(uniql__pk_matrix(p, "lm_head", c->vocab_size, c->hidden_size, &w, err)); m->lm_head = *w; }
+    UNIQL__PK_TRY(uniql__pk_vector(p, "final_norm", c->hidden_size, &m->final_norm, err));
+    for (l = 0; l < L; l++) {
+        uniql_layer *ly = &m->layers[l];
+        uniql_kept f, k;
+        const uniql_json *up = uniql_json_at(ups, l), *pj = uniql_json_at(pairs_all, l);
+        int use8 = bits && bits[l] == 8 && up && up->type == UNIQL_JSON_NUMBER && up->number == 1;
+        ly->type = (uniql_block_type)c->block[l];
+        uniql__pk_full_kept(c, l, &f);
+        k = kept ? uniql__pk_mask(c, l, &kept[l]) : f;
+        if (!uniql__pk_kept_ok(c, l, &k)) { r = uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: layer %d: kept sizes out of range", l); goto fail; }
+        ly->attn.qk_dim = k.qk_dim; ly->attn.v_dim = k.v_dim; ly->mlp.d_int = k.d_int;
+        ly->mamba.head_dim_kept = k.head_dim; ly->mamba.state_kept = k.state;
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            int nb, fb, kb, rows, cols;
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+            kb = 0;
+            { int a, b; uniql__pk_dim(c, &k, sp->dim, &a, &b, &kb); }
+            if (sp->kind == 0) {
+                uniql_matrix *dst = (uniql_matrix *)(void *)((char *)ly + sp->off);
+                rows = sp->cut ? c->hidden_size : nb * fb;
+                cols = sp->cut ? nb * fb : c->hidden_size;
+                if (!strcmp(sp->name, "mlp.gate") && c->mlp_act != UNIQL_MLP_SWIGLU) continue;
+                snprintf(name, sizeof name, "layers.%d.%s%s", l, sp->name, use8 ? "@8" : "");
+                UNIQL__PK_TRY(uniql__pk_matrix(p, name, rows, cols, &w, err));
+                r = uniql__pk_cut(w, sp->cut, nb, fb, kb, dst);
+                if (r != UNIQL_OK) {
+                    uniql__fail(err, r, "uniql: layer %d %s: pruning needs the %s dimension as storage rows", l, sp->name,
+                                sp->cut ? "input" : "output");
+                    goto fail;
+                }
+            } else {
+                const float **dst = (const float **)(void *)((char *)ly + sp->off);
+                const float *v;
+                int width = sp->conv ? c->conv_kernel : 1;
+                snprintf(name, sizeof name, "layers.%d.%s", l, sp->name);
+                if (!uniql_packed_find(p, name)) continue;   /* optional vectors; required ones: model check */
+                UNIQL__PK_TRY(uniql__pk_vector(p, name, nb * fb * width, &v, err));
+                if (kb == fb) *dst = v;
+                else {   /* gather the kept prefix of every block (a few KB) */
+                    float *g = (float *)uniql__own(&m->storage, sizeof(float) * (size_t)nb * (size_t)kb * (size_t)width, alloc_user);
+                    int b;
+                    if (!g) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+                    for (b = 0; b < nb; b++)
+                        memcpy(g + (size_t)b * (size_t)kb * (size_t)width, v + (size_t)b * (size_t)fb * (size_t)width,
+                               sizeof(float) * (size_t)kb * (size_t)width);
+                    *dst = g;
+                }
+            }
+        }
+        /* kept RoPE pair lists: the first qk_dim/2 entries of each KV head's list */
+        if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && pj && pj->type == UNIQL_JSON_ARRAY) {
+            int half = c->head_dim / 2, kp = k.qk_dim / 2, g, j, *rp;
+            const uniql_json *e;
+            if (c->rope_type == UNIQL_ROPE_NONE || pj->count != c->n_kv_heads * half) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope_pairs has %d entries, expected %d", l, pj->count, c->n_kv_heads * half);
+                goto fail;
+            }
+            rp = (int *)uniql__own(&m->storage, sizeof(int) * (size_t)(c->n_kv_heads * kp + 1), alloc_user);
+            if (!rp) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
+            for (g = 0, e = pj->child; g < c->n_kv_heads; g++)
+                for (j = 0; j < half; j++, e = e->next) {
+                    int v;
+                    if (!uniql__json_int(e, 0, half - 1, &v)) {
+                        r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope pair index out of range", l);
+                        goto fail;
+                    }
+                    if (j < kp) rp[g * kp + j] = v;
+                }
+            ly->attn.rope_pairs = rp;
+        } else if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && k.qk_dim < c->head_dim &&
+                   c->rope_type != UNIQL_ROPE_NONE) {
+            r = uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "uniql: layer %d: q/k pruning needs stored rope_pairs", l);
+            goto fail;
+        }
+    }
+#undef UNIQL__PK_TRY
+    r = uniql_model_check(m, err);
+    if (r != UNIQL_OK) goto fail;
+    *out = m;
+    return UNIQL_OK;
+fail:
+    uniql_model_free(m);
+    return r;
+}
+
+static uint64_t uniql__view_bytes(const uniql_matrix *w)
+{
+    uint64_t S, per;
+    if (!w->data) return 0;
+    S = (uint64_t)(w->transposed ? w->cols : w->rows);
+    per = (uint64_t)w->stride;
+    if (uniql__pack_is_quant(w->dtype)) per += 2 * (uint64_t)w->scale_stride + (w->zeros ? (uint64_t)w->scale_stride : 0);
+    return S * per;
+}
+
+UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m)
+{
+    const uniql_config *c;
+    uint64_t b = 0;
+    int l, s;
+    if (!m || !m->layers) return 0;
+    c = &m->config;
+    b += uniql__view_bytes(&m->embed);
+    if (m->lm_head.data != m->embed.data) b += uniql__view_bytes(&m->lm_head);
+    b += 4 * (uint64_t)c->hidden_size;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql_kept k;
+        uniql__pk_layer_kept(ly, &k);
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            int nb, fb, kb;
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            if (sp->kind == 0) { b += uniql__view_bytes((const uniql_matrix *)(const void *)((const char *)ly + sp->off)); continue; }
+            if (!*(const float *const *)(const void *)((const char *)ly + sp->off)) continue;
+            uniql__pk_dim(c, &k, sp->dim, &nb, &fb, &kb);
+            b += 4 * (uint64_t)nb * (uint64_t)kb * (uint64_t)(sp->conv ? c->conv_kernel : 1);
+        }
+    }
+    return b;
+}
+
+static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_kept *kept, const int *bits, void *user,
+                                    uint64_t *bytes, uniql_error *err)
+{
+    uniql_model *m = NULL;
+    UNIQL__TRY(uniql_packed_model_load(p, kept, bits, user, &m, err));
+    *bytes = uniql_model_weight_bytes(m);
+    uniql_model_free(m);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
+                                               int *rate_index, uint64_t *bytes, uniql_error *err)
+{
+    uniql_kept *k;
+    double rates[UNIQL_PACK_MAX_RATES];
+    int n, i, L = uniql__pk_n_layers(p);
+    uint64_t b = 0;
+    uniql_result r;
+    if (!rate_index || !bytes) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    UNIQL__TRY(uniql_packed_rates(p, rates, UNIQL_PACK_MAX_RATES, &n, err));
+    k = (uniql_kept *)UNIQL_MALLOC(sizeof *k * (size_t)L, alloc_user);
+    if (!k) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    for (i = -1; i < n; i++) {
+        r = uniql_packed_kept(p, i, k, err);
+        if (r == UNIQL_OK) r = uniql__pk_bytes(p, k, NULL, alloc_user, &b, err);
+        if (r != UNIQL_OK) { UNIQL_FREE(k, alloc_user); return r; }
+        *rate_index = i;
+        *bytes = b;
+        if (b <= budget) { UNIQL_FREE(k, alloc_user); return UNIQL_OK; }
+    }
+    UNIQL_FREE(k, alloc_user);
+    return uniql__fail(err, UNIQL_ERR_BUDGET, "uniql: even the highest rate needs %llu bytes > budget %llu",
+                       (unsigned long long)b, (unsigned long long)budget);
+}
+
+UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_kept *kept, const char *which,
+                                             uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
+                                             uniql_error *err)
+{
+    static const int widths[2] = {4, 8};
+    int L = uniql__pk_n_layers(p), l;
+    double *imp;
+    uint64_t *lb, base = 0, all4 = 0;
+    int *tmp;
+    uniql_result r;
+    if (!bits || !which) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    imp = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)L + sizeof(uint64_t) * 2 * (size_t)L + sizeof(int) * (size_t)L, alloc_user);
+    if (!imp) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    lb = (uint64_t *)(void *)(imp + L);
+    tmp = (int *)(void *)(lb + 2 * L);
+    r = uniql_packed_importance(p, which, imp, err);
+    /* per-layer sizes: load with all 4, then each layer alone at 8 (small models: cheap) */
+    for (l = 0; l < L; l++) tmp[l] = 4;
+    if (r == UNIQL_OK) r = uniql__pk_bytes(p, kept, tmp, alloc_user, &all4, err);
+    for (l = 0; l < L && r == UNIQL_OK; l++) {
+        uint64_t b8 = 0;
+        tmp[l] = 8;
+        r = uniql__pk_bytes(p, kept, tmp, alloc_user, &b8, err);
+        tmp[l] = 4;
+        lb[2 * l] = 0;
+        lb[2 * l + 1] = b8 >= all4 ? b8 - all4 : 0;   /* 0 when the layer has no 8-bit copy */
+    }
+    base = all4;
+    if (r == UNIQL_OK) {
+        r = uniql_lsaq_plan(L, imp, 2, widths, lb, base, budget, bits, total);
+        if (r != UNIQL_OK) uniql__fail(err, r, "uniql: LSAQ plan: %s (all-4-bit needs %llu bytes, budget %llu)",
+                                       uniql_result_string(r), (unsigned long long)base, (unsigned long long)budget);
+        else {
+            const uniql_json *ups = uniql__pk_meta_array(p, "upgrades", L);
+            for (l = 0; l < L; l++) {   /* report the widths that can actually be loaded */
+                const uniql_json *u = ups ? uniql_json_at(ups, l) : NULL;
+                if (!(u && u->type == UNIQL_JSON_NUMBER && u->number == 1)) bits[l] = 4;
+            }
+        }
+    }
+    UNIQL_FREE(imp, alloc_user);
+    return r;
+}
+
+/* ---- quantizing a model for packing ---- */
+
+static uniql_result uniql__pk_quant_one(uniql_model *q, const uniql_matrix *w, uniql_dtype dt, int group, int clip,
+                                        void *user, uniql_matrix *out, uniql_error *err)
+{
+    uniql_quant_desc d;
+    size_t bytes, n;
+    float *tmp;
+    void *buf;
+    int L = w->transposed ? w->rows : w->cols;
+    uniql_result r;
+    memset(&d, 0, sizeof d);
+    d.dtype = dt;
+    d.clip = clip;
+    d.transposed = w->transposed != 0;
+    d.group = group;
+    while (d.group > 32 && L % d.group) d.group /= 2;
+    if ((r = uniql_quant_size(&d, w->rows, w->cols, &bytes)) != UNIQL_OK) return uniql__fail(err, r, "quantize: bad shape");
+    if (!uniql__mul_size((size_t)w->rows, (size_t)w->cols, &n) || !uniql__mul_size(n, sizeof(float), &n))
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "quantize: matrix too large");
+    buf = uniql__own(&q->storage, bytes, user);
+    tmp = (float *)UNIQL_MALLOC(n, user);
+    if (!buf || !tmp) {
+        if (tmp) UNIQL_FREE(tmp, user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
+    }
+    r = uniql_dequantize(w, tmp, (size_t)w->cols);
+    if (r == UNIQL_OK) r = uniql_quantize(&d, tmp, w->rows, w->cols, (size_t)w->cols, buf, bytes, out);
+    UNIQL_FREE(tmp, user);
+    if (r != UNIQL_OK) return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
+                                                uniql_model **out, uniql_error *err)
+{
+    uniql_pack_quant_options o;
+    uniql_model *q;
+    uniql_dtype dt, edt;
+    int l, s;
+    uniql_result r = UNIQL_OK;
+    if (!m || !out || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
+    *out = NULL;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    if (!o.bits) o.bits = 4;
+    if (!o.embed_bits) o.embed_bits = 8;
+    if (!o.group) o.group = 128;
+    if ((o.bits != 4 && o.bits != 8) || (o.embed_bits != 4 && o.embed_bits != 8) ||
+        (o.group != 32 && o.group != 64 && o.group != 128))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: bits must be 4 or 8, group 32/64/128");
+    dt = o.bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    edt = o.embed_bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+    q = (uniql_model *)UNIQL_MALLOC(sizeof *q, o.alloc_user);
+    if (!q) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
+    *q = *m;
+    q->storage = NULL;
+    q->alloc_user = o.alloc_user;
+    q->layers = (uniql_layer *)uniql__own(&q->storage, sizeof(uniql_layer) * (size_t)m->config.n_layers, o.alloc_user);
+    if (!q->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); goto fail; }
+    memcpy(q->layers, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
+    r = uniql__pk_quant_one(q, &m->embed, edt, o.group, o.clip, o.alloc_user, &q->embed, err);
+    if (r != UNIQL_OK) goto fail;
+    if (m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride) q->lm_head = q->embed;
+    else if ((r = uniql__pk_quant_one(q, &m->lm_head, edt, o.group, o.clip, o.alloc_user, &q->lm_head, err)) != UNIQL_OK) goto fail;
+    for (l = 0; l < m->config.n_layers; l++)
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)&m->layers[l] + sp->off);
+            if (sp->kind != 0 || !uniql__pk_applies(sp, m->layers[l].type) || !w->data) continue;
+            r = uniql__pk_quant_one(q, w, dt, o.group, o.clip, o.alloc_user,
+                                    (uniql_matrix *)(void *)((char *)&q->layers[l] + sp->off), err);
+            if (r != UNIQL_OK) { uniql__err_prefix(err, "layer matrix: "); goto fail; }
+        }
+    *out = q;
+    return UNIQL_OK;
+fail:
+    uniql_model_free(q);
+    return r;
 }
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */

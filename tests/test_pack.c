@@ -371,8 +371,519 @@ TEST container_header_rules(void)
     PASS();
 }
 
+/* ---- model layer: pack a sorted-layout model, load it full and pruned ---- */
+
+/* every allocation of one test, freed together */
+typedef struct arena { void *p[4096]; int n; } arena;
+static void *arena_alloc(arena *a, size_t n)
+{
+    void *p = calloc(n ? n : 1, 1);
+    if (a->n < 4096) a->p[a->n++] = p;
+    return p;
+}
+static void arena_free(arena *a) { while (a->n) free(a->p[--a->n]); }
+
+/* logical element (r, c) of an unblocked F32 view, either orientation */
+static float mget(const uniql_matrix *w, int r, int c)
+{
+    const unsigned char *d = (const unsigned char *)w->data;
+    if (w->transposed) return *(const float *)(const void *)(d + (size_t)c * w->stride + (size_t)r * 4);
+    return *(const float *)(const void *)(d + (size_t)r * w->stride + (size_t)c * 4);
+}
+
+/* new dense F32 matrix: out(r, c) = src(rmap[r], cmap[c]) (NULL map: identity) */
+static uniql_matrix remap(arena *a, const uniql_matrix *src, int rows, int cols, const int *rmap, const int *cmap, int transposed)
+{
+    float *d = (float *)arena_alloc(a, sizeof(float) * (size_t)rows * (size_t)cols);
+    uniql_matrix m;
+    int r, c;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++) {
+            float v = mget(src, rmap ? rmap[r] : r, cmap ? cmap[c] : c);
+            if (transposed) d[(size_t)c * rows + r] = v; else d[(size_t)r * cols + c] = v;
+        }
+    m = uniql_matrix_f32(d, rows, cols, (size_t)cols);
+    if (transposed) { m.transposed = 1; m.stride = sizeof(float) * (size_t)rows; }
+    return m;
+}
+static const float *vmap(arena *a, const float *v, int n, const int *map, int width)
+{
+    float *d;
+    int i, k;
+    if (!v) return NULL;
+    d = (float *)arena_alloc(a, sizeof(float) * (size_t)n * (size_t)width);
+    for (i = 0; i < n; i++) for (k = 0; k < width; k++) d[i * width + k] = v[(map ? map[i] : i) * width + k];
+    return d;
+}
+/* kept prefix of every block: nb blocks of fb, keep kb */
+static int *block_map(arena *a, int nb, int fb, int kb)
+{
+    int *m = (int *)arena_alloc(a, sizeof(int) * (size_t)(nb * kb + 1)), b, i;
+    for (b = 0; b < nb; b++) for (i = 0; i < kb; i++) m[b * kb + i] = b * fb + i;
+    return m;
+}
+
+/* The prunable layout of the sorting stage, built by hand from a HF model: q/k rows of
+   every head as interleaved RoPE pairs in a random order per KV head (rope_pairs = that
+   order), o/down/out_proj stored transposed. The function is unchanged. */
+static uniql_model *sorted_layout(arena *a, const uniql_model *M, trng *r)
+{
+    const uniql_config *c = &M->config;
+    uniql_model *S = (uniql_model *)arena_alloc(a, sizeof *S);
+    int l;
+    *S = *M;
+    S->storage = NULL;
+    S->layers = (uniql_layer *)arena_alloc(a, sizeof(uniql_layer) * (size_t)c->n_layers);
+    for (l = 0; l < c->n_layers; l++) {
+        uniql_layer *y = &S->layers[l];
+        *y = M->layers[l];
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_ATTENTION) {
+            int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, rep = H / KV, g, h, j, D = c->hidden_size;
+            if (c->rope_type != UNIQL_ROPE_NONE) {
+                int *pairs = (int *)arena_alloc(a, sizeof(int) * (size_t)(KV * half));
+                int *qm = (int *)arena_alloc(a, sizeof(int) * (size_t)(H * hd)), *km = (int *)arena_alloc(a, sizeof(int) * (size_t)(KV * hd));
+                for (g = 0; g < KV; g++) rand_pairs(r, half, half, pairs + g * half);
+                for (h = 0; h < H; h++)
+                    for (j = 0; j < half; j++) {
+                        int pi = pairs[(h / rep) * half + j];
+                        qm[h * hd + 2 * j] = h * hd + pi;
+                        qm[h * hd + 2 * j + 1] = h * hd + pi + half;
+                    }
+                for (g = 0; g < KV; g++)
+                    for (j = 0; j < half; j++) {
+                        int pi = pairs[g * half + j];
+                        km[g * hd + 2 * j] = g * hd + pi;
+                        km[g * hd + 2 * j + 1] = g * hd + pi + half;
+                    }
+                y->attn.q = remap(a, &M->layers[l].attn.q, H * hd, D, qm, NULL, 0);
+                y->attn.k = remap(a, &M->layers[l].attn.k, KV * hd, D, km, NULL, 0);
+                y->attn.q_bias = vmap(a, y->attn.q_bias, H * hd, qm, 1);
+                y->attn.k_bias = vmap(a, y->attn.k_bias, KV * hd, km, 1);
+                y->attn.rope_pairs = pairs;
+            }
+            y->attn.o = remap(a, &M->layers[l].attn.o, D, H * hd, NULL, NULL, 1);
+        }
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP)
+            y->mlp.down = remap(a, &M->layers[l].mlp.down, c->hidden_size, c->intermediate_size, NULL, NULL, 1);
+        if (y->type == UNIQL_BLOCK_MAMBA)
+            y->mamba.out = remap(a, &M->layers[l].mamba.out, c->hidden_size, c->ssm_heads * c->ssm_head_dim, NULL, NULL, 1);
+    }
+    return S;
+}
+
+/* Independent pruned reference: dense non-transposed copies of the kept rows/columns of
+   the sorted-layout model S, gathered by index (no views, no blocks). */
+static uniql_model *pruned_reference(arena *a, const uniql_model *S, const uniql_kept *k)
+{
+    const uniql_config *c = &S->config;
+    uniql_model *R = (uniql_model *)arena_alloc(a, sizeof *R);
+    int l, D = c->hidden_size;
+    *R = *S;
+    R->layers = (uniql_layer *)arena_alloc(a, sizeof(uniql_layer) * (size_t)c->n_layers);
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *x = &S->layers[l];
+        uniql_layer *y = &R->layers[l];
+        *y = *x;
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_ATTENTION) {
+            int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, qk = k[l].qk_dim, v = k[l].v_dim;
+            int *qm = block_map(a, H, hd, qk), *km = block_map(a, KV, hd, qk), *vm = block_map(a, KV, hd, v), *om = block_map(a, H, hd, v);
+            y->attn.qk_dim = qk; y->attn.v_dim = v;
+            y->attn.q = remap(a, &x->attn.q, H * qk, D, qm, NULL, 0);
+            y->attn.k = remap(a, &x->attn.k, KV * qk, D, km, NULL, 0);
+            y->attn.v = remap(a, &x->attn.v, KV * v, D, vm, NULL, 0);
+            y->attn.o = remap(a, &x->attn.o, D, H * v, NULL, om, 0);
+            y->attn.q_bias = vmap(a, x->attn.q_bias, H * qk, qm, 1);
+            y->attn.k_bias = vmap(a, x->attn.k_bias, KV * qk, km, 1);
+            y->attn.v_bias = vmap(a, x->attn.v_bias, KV * v, vm, 1);
+            if (x->attn.rope_pairs) {
+                int *pm = block_map(a, KV, hd / 2, qk / 2), j;
+                int *rp = (int *)arena_alloc(a, sizeof(int) * (size_t)(KV * qk / 2 + 1));
+                for (j = 0; j < KV * qk / 2; j++) rp[j] = x->attn.rope_pairs[pm[j]];
+                y->attn.rope_pairs = rp;
+            }
+        }
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP) {
+            int d = k[l].d_int;
+            y->mlp.d_int = d;
+            if (x->mlp.gate.data) y->mlp.gate = remap(a, &x->mlp.gate, d, D, NULL, NULL, 0);
+            y->mlp.up = remap(a, &x->mlp.up, d, D, NULL, NULL, 0);
+            y->mlp.down = remap(a, &x->mlp.down, D, d, NULL, NULL, 0);
+        }
+        if (y->type == UNIQL_BLOCK_MAMBA) {
+            int Hs = c->ssm_heads, P = k[l].head_dim, G = c->ssm_groups, N = k[l].state, K = c->conv_kernel;
+            int *pm = block_map(a, Hs, c->ssm_head_dim, P), *nm = block_map(a, G, c->ssm_state, N);
+            y->mamba.head_dim_kept = P; y->mamba.state_kept = N;
+            y->mamba.in_z = remap(a, &x->mamba.in_z, Hs * P, D, pm, NULL, 0);
+            y->mamba.in_x = remap(a, &x->mamba.in_x, Hs * P, D, pm, NULL, 0);
+            y->mamba.in_B = remap(a, &x->mamba.in_B, G * N, D, nm, NULL, 0);
+            y->mamba.in_C = remap(a, &x->mamba.in_C, G * N, D, nm, NULL, 0);
+            y->mamba.out = remap(a, &x->mamba.out, D, Hs * P, NULL, pm, 0);
+            y->mamba.bias_z = vmap(a, x->mamba.bias_z, Hs * P, pm, 1);
+            y->mamba.bias_x = vmap(a, x->mamba.bias_x, Hs * P, pm, 1);
+            y->mamba.bias_B = vmap(a, x->mamba.bias_B, G * N, nm, 1);
+            y->mamba.bias_C = vmap(a, x->mamba.bias_C, G * N, nm, 1);
+            y->mamba.conv_x = vmap(a, x->mamba.conv_x, Hs * P, pm, K);
+            y->mamba.conv_B = vmap(a, x->mamba.conv_B, G * N, nm, K);
+            y->mamba.conv_C = vmap(a, x->mamba.conv_C, G * N, nm, K);
+            y->mamba.conv_bias_x = vmap(a, x->mamba.conv_bias_x, Hs * P, pm, 1);
+            y->mamba.conv_bias_B = vmap(a, x->mamba.conv_bias_B, G * N, nm, 1);
+            y->mamba.conv_bias_C = vmap(a, x->mamba.conv_bias_C, G * N, nm, 1);
+            y->mamba.norm = vmap(a, x->mamba.norm, Hs * P, pm, 1);
+        }
+    }
+    return R;
+}
+
+static uniql_result run_logits(const uniql_model *m, const int *toks, int n, float *logits)
+{
+    uniql_state *s;
+    uniql_result r = uniql_state_create(m, n + 4, 0, NULL, &s);
+    if (r != UNIQL_OK) return r;
+    r = uniql_forward(m, s, toks, n, logits, 1, NULL);
+    uniql_state_free(s);
+    return r;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double mx = 0, sc = 1e-30;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= mx)) mx = d;
+        if (fabs((double)a[i]) > sc) sc = fabs((double)a[i]);
+    }
+    return mx / sc;
+}
+
+/* kept sizes for rate table i: smaller at every table, valid for the layer type */
+static void test_kept(const uniql_config *c, int l, int i, uniql_kept *k)
+{
+    int t = c->block[l];
+    memset(k, 0, sizeof *k);
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) {
+        k->qk_dim = c->head_dim - 2 * (i + 1) - 2 * (l % 2);
+        k->v_dim = c->head_dim - 3 * (i + 1);
+    }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size - 17 * (i + 1) - l;
+    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim - 2 * (i + 1); k->state = c->ssm_state - 5 * (i + 1) + l; }
+}
+
+
+/* logical element (r, c) of an F32 view of any orientation and block layout */
+static float vget(const uniql_matrix *w, int r, int c)
+{
+    size_t sr = (size_t)(w->transposed ? c : r), in = (size_t)(w->transposed ? r : c), p = sr;
+    if (w->block > 0) p = (sr / (size_t)w->block) * (size_t)w->block_stride + sr % (size_t)w->block;
+    return *(const float *)(const void *)((const unsigned char *)w->data + p * w->stride + in * 4);
+}
+static void densify_m(arena *a, uniql_matrix *w)
+{
+    float *d;
+    int r, c;
+    if (!w->data) return;
+    d = (float *)arena_alloc(a, sizeof(float) * (size_t)w->rows * (size_t)w->cols);
+    for (r = 0; r < w->rows; r++) for (c = 0; c < w->cols; c++) d[(size_t)r * w->cols + c] = vget(w, r, c);
+    *w = uniql_matrix_f32(d, w->rows, w->cols, (size_t)w->cols);
+}
+/* A copy of m whose every matrix is a dense row-major F32 copy read through the view
+   definition (API 3) by vget: lets the tests check views before the kernels run them. */
+static uniql_model *densify(arena *a, const uniql_model *m)
+{
+    uniql_model *D = (uniql_model *)arena_alloc(a, sizeof *D);
+    int l;
+    *D = *m;
+    D->storage = NULL;
+    D->layers = (uniql_layer *)arena_alloc(a, sizeof(uniql_layer) * (size_t)m->config.n_layers);
+    densify_m(a, &D->embed);
+    densify_m(a, &D->lm_head);
+    for (l = 0; l < m->config.n_layers; l++) {
+        uniql_layer *y = &D->layers[l];
+        *y = m->layers[l];
+        densify_m(a, &y->attn.q); densify_m(a, &y->attn.k); densify_m(a, &y->attn.v); densify_m(a, &y->attn.o);
+        densify_m(a, &y->mlp.gate); densify_m(a, &y->mlp.up); densify_m(a, &y->mlp.down);
+        densify_m(a, &y->mamba.in_z); densify_m(a, &y->mamba.in_x); densify_m(a, &y->mamba.in_B);
+        densify_m(a, &y->mamba.in_C); densify_m(a, &y->mamba.in_dt); densify_m(a, &y->mamba.out);
+    }
+    return D;
+}
+
+/* Does uniql_matmul honour transposed and blocked views (the quantization work adds
+   them)? A 2x3 transposed matrix and a blocked row view, checked by hand. */
+static int matmul_views_supported(void)
+{
+    static const float wt[6] = {1, 4, 2, 5, 3, 6};    /* W = [[1 2 3], [4 5 6]] stored by columns */
+    static const float wb[12] = {1, 0, 0, 9, 9, 9, 0, 1, 0, 9, 9, 9};   /* rows 0 and 2 of 4 */
+    float x[3] = {1, 10, 100}, y[2] = {0, 0};
+    uniql_matrix m = uniql_matrix_f32(wt, 2, 3, 3);
+    m.transposed = 1; m.stride = 2 * sizeof(float);
+    if (uniql_matmul(&m, x, 1, 3, y, 2) != UNIQL_OK || y[0] != 321 || y[1] != 654) return 0;
+    m = uniql_matrix_f32(wb, 2, 3, 3);
+    m.block = 1; m.block_stride = 2;
+    if (uniql_matmul(&m, x, 1, 3, y, 2) != UNIQL_OK || y[0] != 1 || y[1] != 10) return 0;
+    return 1;
+}
+
+/* run a model directly when the kernels take every view, else through its dense copy */
+static uniql_result run_any(arena *a, int direct, const uniql_model *m, const int *toks, int n, float *logits)
+{
+    return run_logits(direct ? m : densify(a, m), toks, n, logits);
+}
+
+static uq_status pack_family(const char *dir)
+{
+    char path[256];
+    unsigned char *cfg;
+    size_t cfg_len, size;
+    uniql_model *M, *P;
+    uniql_load_options lo;
+    uniql_packed pk;
+    uniql_error err;
+    uniql_pack_model_desc d;
+    uniql_kept kept[2 * UNIQL_MAX_LAYERS], got[UNIQL_MAX_LAYERS];
+    unsigned char up[UNIQL_MAX_LAYERS];
+    double rates[2] = {0.15, 0.35}, bi[UNIQL_MAX_LAYERS], rr[4];
+    uint64_t bytes[3];
+    void *img;
+    arena a;
+    trng r = {11};
+    int toks[7] = {3, 200, 17, 42, 99, 0, 255}, T = 7, L, l, i, nr, ri, V;
+    float *ref, *lg;
+    const uniql_model *S;
+    int direct = matmul_views_supported();
+    a.n = 0;
+    memset(&lo, 0, sizeof lo);
+    lo.weights_f32 = 1;
+    snprintf(path, sizeof path, "tests/data/ref/%s/config.json", dir);
+    cfg = tutil_read_file(path, &cfg_len);
+    ASSERT(cfg != NULL);
+    snprintf(path, sizeof path, "tests/data/ref/%s", dir);
+    ASSERT_OK(uniql_model_load_dir(path, &lo, &M, &err));
+    L = M->config.n_layers;
+    V = M->config.vocab_size;
+    ref = (float *)arena_alloc(&a, sizeof(float) * (size_t)(T * V));
+    lg = (float *)arena_alloc(&a, sizeof(float) * (size_t)(T * V));
+    S = sorted_layout(&a, M, &r);
+    ASSERT_OK(run_logits(M, toks, T, ref));
+    ASSERT_OK(run_any(&a, direct, S, toks, T, lg));
+    ASSERT_LE(max_rel_diff(ref, lg, (size_t)(T * V)), 1e-5);   /* the layout change keeps the function */
+    ASSERT_OK(run_any(&a, direct, S, toks, T, ref));
+    for (i = 0; i < 2; i++) for (l = 0; l < L; l++) test_kept(&M->config, l, i, &kept[i * L + l]);
+    for (l = 0; l < L; l++) { bi[l] = 0.1 * (l + 1); up[l] = (unsigned char)(l == 0); }
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    d.n_rates = 2; d.rates = rates; d.kept = kept; d.block_influence = bi;
+    d.upgrade = S; d.upgrade_layers = up;
+    ASSERT_OK(uniql_pack_model(S, &d, NULL, &img, &size, &err));
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
+    ASSERT_OK(uniql_packed_rates(&pk, rr, 4, &nr, &err));
+    ASSERT_EQ(2, nr);
+    ASSERT(rr[0] == 0.15 && rr[1] == 0.35);
+    ASSERT_OK(uniql_packed_importance(&pk, "block_influence", rr, &err));
+    ASSERT_ERR(UNIQL_ERR_MISSING, uniql_packed_importance(&pk, "lsaq", rr, &err));
+    ASSERT_ERR(UNIQL_ERR_RANGE, uniql_packed_kept(&pk, 2, got, &err));
+    /* full load: same matrices, same kernels -> the very same logits */
+    ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &P, &err));
+    ASSERT_OK(run_any(&a, direct, P, toks, T, lg));
+    ASSERT_MEM_EQ(ref, lg, sizeof(float) * (size_t)(T * V));
+    bytes[0] = uniql_model_weight_bytes(P);
+    uniql_model_free(P);
+    {   /* 8-bit copies where stored: layer 0 from its "@8" tensor, identical weights here */
+        int bits[UNIQL_MAX_LAYERS];
+        for (l = 0; l < L; l++) bits[l] = 8;
+        ASSERT_OK(uniql_packed_model_load(&pk, NULL, bits, NULL, &P, &err));
+        ASSERT_OK(run_any(&a, direct, P, toks, T, lg));
+        ASSERT_MEM_EQ(ref, lg, sizeof(float) * (size_t)(T * V));
+        {
+            const uniql_matrix *w0 = P->layers[0].type == UNIQL_BLOCK_MAMBA ? &P->layers[0].mamba.in_x :
+                                     P->layers[0].type == UNIQL_BLOCK_MLP ? &P->layers[0].mlp.up : &P->layers[0].attn.v;
+            const char *nm = P->layers[0].type == UNIQL_BLOCK_MAMBA ? "layers.0.mamba.in_x@8" :
+                             P->layers[0].type == UNIQL_BLOCK_MLP ? "layers.0.mlp.up@8" : "layers.0.attn.v@8";
+            ASSERT(uniql_packed_find(&pk, nm) && w0->data == uniql_packed_find(&pk, nm)->m.data);
+        }
+        uniql_model_free(P);
+    }
+    /* pruned loads against the independently gathered reference */
+    for (ri = 0; ri < 2; ri++) {
+        const uniql_model *R;
+        double dv;
+        ASSERT_OK(uniql_packed_kept(&pk, ri, got, &err));
+        ASSERT_MEM_EQ(&kept[ri * L], got, sizeof(uniql_kept) * (size_t)L);
+        ASSERT_OK(uniql_packed_model_load(&pk, got, NULL, NULL, &P, &err));
+        R = pruned_reference(&a, S, got);
+        ASSERT_OK(run_any(&a, direct, R, toks, T, ref));
+        ASSERT_OK(run_any(&a, direct, P, toks, T, lg));
+        dv = max_rel_diff(ref, lg, (size_t)(T * V));
+        bytes[ri + 1] = uniql_model_weight_bytes(P);
+        /* zero-copy: every pruned matrix points into the file */
+        for (l = 0; l < L; l++) {
+            const uniql_layer *y = &P->layers[l];
+            const uniql_matrix *w = y->type == UNIQL_BLOCK_MAMBA ? &y->mamba.out : y->type == UNIQL_BLOCK_MLP ? &y->mlp.down : &y->attn.q;
+            ASSERT((const unsigned char *)w->data >= pk.data && (const unsigned char *)w->data < pk.data + pk.data_size);
+        }
+        uniql_model_free(P);
+        ASSERT_OK(run_any(&a, direct, S, toks, T, ref));
+        if (!(dv <= 1e-5)) { UQ__FAILF("%s rate %d: pruned load differs from the gathered reference by %g", dir, ri, dv); }
+    }
+    ASSERT(bytes[1] < bytes[0] && bytes[2] < bytes[1]);
+    {   /* memory budget: the largest kept model that fits */
+        int idx;
+        uint64_t b;
+        ASSERT_OK(uniql_packed_select_rate(&pk, bytes[0], NULL, &idx, &b, &err));
+        ASSERT_EQ(-1, idx); ASSERT_EQ(bytes[0], b);
+        ASSERT_OK(uniql_packed_select_rate(&pk, bytes[0] - 1, NULL, &idx, &b, &err));
+        ASSERT_EQ(0, idx); ASSERT_EQ(bytes[1], b);
+        ASSERT_OK(uniql_packed_select_rate(&pk, bytes[1], NULL, &idx, &b, &err));
+        ASSERT_EQ(0, idx);
+        ASSERT_OK(uniql_packed_select_rate(&pk, bytes[1] - 1, NULL, &idx, &b, &err));
+        ASSERT_EQ(1, idx);
+        ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_packed_select_rate(&pk, bytes[2] - 1, NULL, &idx, &b, &err));
+    }
+    if (!direct) UQ_NOTE("kernels lack transposed/blocked views: models checked through dense copies of their views");
+    UQ_NOTE("%s: file %lu B; weights full %llu B, 15%% %llu B, 35%% %llu B; pruned loads == gathered reference",
+            dir, (unsigned long)size, (unsigned long long)bytes[0], (unsigned long long)bytes[1], (unsigned long long)bytes[2]);
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(M);
+    free(cfg);
+    arena_free(&a);
+    PASS();
+}
+
+TEST model_pack_llama(void) { return pack_family("llama"); }
+TEST model_pack_qwen2(void) { return pack_family("qwen2"); }
+TEST model_pack_mamba2(void) { return pack_family("mamba2"); }
+TEST model_pack_nemotron_h(void) { return pack_family("nemotron_h"); }
+
+/* ---- the real pipeline: calibrate, sort (prunable layout), quantize, pack, load ---- */
+
+static uq_status pipeline_family(const char *dir)
+{
+    char path[256];
+    unsigned char *cfg;
+    size_t cfg_len, size;
+    uniql_model *M, *S, *Q, *Q8, *P, *V;
+    uniql_calib *cb;
+    uniql_calib_options co;
+    uniql_sort_options so;
+    uniql_pack_quant_options qo;
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    uniql_error err;
+    uniql_kept kept[3 * UNIQL_MAX_LAYERS];
+    unsigned char upl[UNIQL_MAX_LAYERS];
+    double rates[3] = {0.15, 0.25, 0.35}, bi[UNIQL_MAX_LAYERS], lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
+    int tok[256], toks[6] = {72, 101, 108, 108, 111, 32}, T = 6, L, l, i, V_;
+    int bits[UNIQL_MAX_LAYERS], prev[UNIQL_MAX_LAYERS];
+    uint64_t all4, all8, total;
+    float *a, *b;
+    void *img;
+    trng r = {5};
+    snprintf(path, sizeof path, "tests/data/ref/%s/config.json", dir);
+    cfg = tutil_read_file(path, &cfg_len);
+    ASSERT(cfg != NULL);
+    snprintf(path, sizeof path, "tests/data/ref/%s", dir);
+    ASSERT_OK(uniql_model_load_dir(path, NULL, &M, &err));
+    L = M->config.n_layers;
+    V_ = M->config.vocab_size;
+    for (i = 0; i < 256; i++) tok[i] = (int)(trng_u64(&r) % (uint64_t)V_);
+    memset(&co, 0, sizeof co);
+    co.seq_len = 64; co.lsaq = 1;
+    ASSERT_OK(uniql_calibrate(M, tok, 256, &co, &cb, &err));
+    ASSERT_OK(uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi));
+    ASSERT_OK(uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq));
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    ASSERT_OK(uniql_sort_model(M, cb, &so, &S, &err));
+    uniql_calib_free(cb);
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(&S->config, l, NULL);
+    for (i = 0; i < 3; i++) {
+        ASSERT_OK(uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr));
+        ASSERT_OK(uniql_kept_from_rates(&S->config, lr, NULL, &kept[i * L]));
+    }
+    memset(&qo, 0, sizeof qo);
+    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q, &err));
+    qo.bits = 8;
+    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q8, &err));
+    for (l = 0; l < L; l++) upl[l] = (unsigned char)(l % 2 == 0);   /* copies for half the layers */
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    d.n_rates = 3; d.rates = rates; d.kept = kept; d.block_influence = bi; d.lsaq_importance = lsaq;
+    d.upgrade = Q8; d.upgrade_layers = upl;
+    if (uniql_pack_model(Q, &d, NULL, &img, &size, &err) != UNIQL_OK) FAILm(err.message);
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
+    a = (float *)malloc(sizeof(float) * (size_t)(T * V_));
+    b = (float *)malloc(sizeof(float) * (size_t)(T * V_));
+    /* 0 %: the packed model IS the in-memory quantized model: identical logits */
+    ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &P, &err));
+    ASSERT_EQ(UNIQL_DTYPE_Q4, P->layers[0].type == UNIQL_BLOCK_MAMBA ? P->layers[0].mamba.out.dtype :
+                              P->layers[0].type == UNIQL_BLOCK_MLP ? P->layers[0].mlp.down.dtype : P->layers[0].attn.o.dtype);
+    ASSERT_EQ(UNIQL_DTYPE_Q8, P->embed.dtype);
+    ASSERT_OK(run_logits(Q, toks, T, a));
+    ASSERT_OK(run_logits(P, toks, T, b));
+    ASSERT_MEM_EQ(a, b, sizeof(float) * (size_t)(T * V_));
+    all4 = uniql_model_weight_bytes(P);
+    uniql_model_free(P);
+    /* every rate: the packed load equals uniql_model_prune's views of the same model */
+    for (i = 0; i < 3; i++) {
+        uniql_kept k2[UNIQL_MAX_LAYERS];
+        ASSERT_OK(uniql_packed_kept(&pk, i, k2, &err));
+        ASSERT_OK(uniql_packed_model_load(&pk, k2, NULL, NULL, &P, &err));
+        ASSERT_OK(uniql_model_prune(Q, &kept[i * L], 0, NULL, &V, &err));
+        ASSERT_OK(run_logits(V, toks, T, a));
+        ASSERT_OK(run_logits(P, toks, T, b));
+        ASSERT_MEM_EQ(a, b, sizeof(float) * (size_t)(T * V_));
+        uniql_model_free(V);
+        uniql_model_free(P);
+    }
+    /* LSAQ plans from the stored importance: within budget, monotone, loadable */
+    for (l = 0; l < L; l++) { bits[l] = 8; prev[l] = 4; }
+    ASSERT_OK(uniql_packed_model_load(&pk, NULL, bits, NULL, &P, &err));
+    all8 = uniql_model_weight_bytes(P);
+    ASSERT_OK(run_logits(P, toks, T, b));
+    uniql_model_free(P);
+    ASSERT(all8 > all4);
+    for (i = 0; i <= 4; i++) {
+        uint64_t budget = all4 + (all8 - all4) * (uint64_t)i / 4;
+        ASSERT_OK(uniql_packed_plan_bits(&pk, NULL, "lsaq", budget, NULL, bits, &total, &err));
+        ASSERT_LE((double)total, (double)budget);
+        for (l = 0; l < L; l++) {
+            ASSERT(bits[l] >= prev[l]);
+            ASSERT(bits[l] == 4 || upl[l]);
+            prev[l] = bits[l];
+        }
+        ASSERT_OK(uniql_packed_model_load(&pk, NULL, bits, NULL, &P, &err));
+        ASSERT_EQ(total, uniql_model_weight_bytes(P));
+        uniql_model_free(P);
+    }
+    for (l = 0; l < L; l++) ASSERT_EQ(upl[l] ? 8 : 4, bits[l]);   /* the full budget upgrades every stored copy */
+    ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_packed_plan_bits(&pk, NULL, "lsaq", all4 - 1, NULL, bits, &total, &err));
+    UQ_NOTE("%s: sorted + Q4 packed %lu B; weights all-4 %llu B, all-8 %llu B; 0%% == in-memory, 15/25/35%% == uniql_model_prune views",
+            dir, (unsigned long)size, (unsigned long long)all4, (unsigned long long)all8);
+    free(a); free(b);
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(Q8);
+    uniql_model_free(Q);
+    uniql_model_free(S);
+    uniql_model_free(M);
+    free(cfg);
+    PASS();
+}
+
+TEST pipeline_llama(void) { return pipeline_family("llama"); }
+TEST pipeline_nemotron_h(void) { return pipeline_family("nemotron_h"); }
+TEST pipeline_mamba2(void) { return pipeline_family("mamba2"); }
+
 SUITE(pack_suite)
 {
+    RUN_TEST(pipeline_llama);
+    RUN_TEST(pipeline_nemotron_h);
+    RUN_TEST(pipeline_mamba2);
+    RUN_TEST(model_pack_llama);
+    RUN_TEST(model_pack_qwen2);
+    RUN_TEST(model_pack_mamba2);
+    RUN_TEST(model_pack_nemotron_h);
     RUN_TEST(container_roundtrip_bit_exact);
     RUN_TEST(container_truncated_and_corrupt_rejected);
     RUN_TEST(container_header_rules);

@@ -1,0 +1,322 @@
+/* bench_uniql.c - the UniQL and LSAQ evaluations (issues 6 and 7) on the trained models.
+   Public API only. For every model directory (default: the three trained byte-level models
+   under models/), with byte tokens from data/calib.txt (calibration) and data/test.txt
+   (held-out perplexity on a fixed slice: the first W windows of 256 bytes):
+
+   UniQL table: perplexity of FP, int4 only, and int4 + 15/25/35 % pruning (rates from
+   block influence, SPEC 1.3) with sorted channels vs the same kept sizes with a random
+   channel order; QA-SVD vs plain sqrt split of V/O under int4; weight memory vs fp16;
+   sorting time with ridge leverage vs an SVD-based leverage on the same MLP correlation.
+   LSAQ table: at 3 memory budgets between all-4-bit and all-8-bit, perplexity of the
+   LSAQ plan (top-k Jaccard importance) vs uniform (layers upgraded in index order) vs
+   block-influence importance vs random importance, all through uniql_lsaq_plan with the
+   exact per-layer sizes of uniql_layer_bytes.
+
+   usage: bench_uniql [--windows W] [--calib-seqs S] [--group G] [model_dir ...]
+   Prints markdown tables; every number is measured in this run. */
+#define _POSIX_C_SOURCE 199309L
+#define UNIQL_IMPLEMENTATION
+#include "../uniql.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int *read_bytes(const char *path, size_t *n)
+{
+    void *data;
+    size_t size, i;
+    int *t;
+    uniql_error e;
+    if (uniql_read_file(path, NULL, &data, &size, &e) != UNIQL_OK) { fprintf(stderr, "%s\n", e.message); return NULL; }
+    t = (int *)malloc(sizeof(int) * (size ? size : 1));
+    for (i = 0; i < size; i++) t[i] = ((const unsigned char *)data)[i];
+    uniql_free_buffer(data, NULL);
+    *n = size;
+    return t;
+}
+
+#define WIN 256
+static int g_windows = 32, g_calib_seqs = 32, g_group = 128;
+static const int *g_test;
+static size_t g_ntest;
+
+static double ppl(const uniql_model *m)
+{
+    double p = -1;
+    uniql_error e;
+    if (uniql_perplexity(m, g_test, g_ntest, WIN, g_windows, NULL, &p, NULL, NULL, &e) != UNIQL_OK) {
+        fprintf(stderr, "perplexity: %s\n", e.message);
+        return -1;
+    }
+    return p;
+}
+
+static void die_if(uniql_result r, const char *what, const uniql_error *e)
+{
+    if (r != UNIQL_OK) {
+        fprintf(stderr, "%s: %s (%s)\n", what, uniql_result_string(r), e ? e->message : "");
+        exit(1);
+    }
+}
+
+/* int4 everywhere (embeddings int8), then prune by views at the kept sizes (NULL: none) */
+static double ppl_q4_pruned(const uniql_model *sorted, const uniql_kept *kept, uint64_t *bytes)
+{
+    uniql_model *q, *p = NULL;
+    uniql_model_quant_options o;
+    uniql_error e;
+    double v;
+    memset(&o, 0, sizeof o);
+    o.group = g_group;
+    o.embed_bits = 8;
+    die_if(uniql_model_quantize(sorted, NULL, &o, &q, &e), "quantize", &e);
+    if (kept) die_if(uniql_model_prune(q, kept, 0, NULL, &p, &e), "prune", &e);
+    v = ppl(p ? p : q);
+    if (bytes) *bytes = uniql_model_bytes(p ? p : q);
+    uniql_model_free(p);
+    uniql_model_free(q);
+    return v;
+}
+
+static uint64_t fp16_bytes(const uniql_model *m)
+{
+    /* every weight at 2 bytes: what the model's fp32-held bytes are, halved */
+    return uniql_model_bytes(m) / 2;
+}
+
+/* SVD-based ridge leverage (the decomposition-based alternative the paper's speed-up is
+   measured against): C = U S V^T, leverage_i = sum_j U_ij^2 s_j / (s_j + lambda) */
+static double svd_leverage_time(int d, const double *C, double *lev)
+{
+    double *U = (double *)malloc(sizeof(double) * (size_t)d * d), *S = (double *)malloc(sizeof(double) * (size_t)d), t0 = now();
+    int i, j;
+    if (uniql_svd_f64(d, d, C, (size_t)d, S, U, (size_t)d, NULL, 0, NULL, NULL) != UNIQL_OK) fprintf(stderr, "svd failed\n");
+    for (i = 0; i < d; i++) {
+        double s = 0;
+        for (j = 0; j < d; j++) s += U[(size_t)i * d + j] * U[(size_t)i * d + j] * S[j] / (S[j] + UNIQL_RIDGE_LAMBDA_DEFAULT);
+        lev[i] = s;
+    }
+    t0 = now() - t0;
+    free(U); free(S);
+    return t0;
+}
+
+typedef struct row { char name[64]; double v[8]; } row;
+
+static void eval_model(const char *dir, const int *calib, size_t ncalib)
+{
+    uniql_model *m, *sorted, *sq, *rnd;
+    uniql_load_options lo;
+    uniql_calib_options co;
+    uniql_calib *cb;
+    uniql_sort_options so;
+    uniql_error e;
+    const uniql_config *c;
+    double imp_bi[UNIQL_MAX_LAYERS], imp_lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS];
+    uniql_kept kept[3][UNIQL_MAX_LAYERS];
+    static const double R[3] = { 0.15, 0.25, 0.35 };
+    double t_cal, t_sort, t_rnd, p_fp, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2];
+    uint64_t b_fp16, b_q4, b_pr[3];
+    size_t ncal;
+    int l, k, L;
+    memset(&lo, 0, sizeof lo);
+    lo.weights_f32 = 1;
+    die_if(uniql_model_load_dir(dir, &lo, &m, &e), dir, &e);
+    c = &m->config;
+    L = c->n_layers;
+    ncal = (size_t)g_calib_seqs * WIN;
+    if (ncal > ncalib) ncal = ncalib;
+    memset(&co, 0, sizeof co);
+    co.seq_len = WIN;
+    co.lsaq = 1;
+    t_cal = now();
+    die_if(uniql_calibrate(m, calib, ncal, &co, &cb, &e), "calibrate", &e);
+    t_cal = now() - t_cal;
+    die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, imp_bi), "importance", NULL);
+    die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, imp_lsaq), "importance", NULL);
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    t_sort = now();
+    die_if(uniql_sort_model(m, cb, &so, &sorted, &e), "sort", &e);
+    t_sort = now() - t_sort;
+    so.vo_split = UNIQL_VO_SPLIT_SQRT;
+    die_if(uniql_sort_model(m, cb, &so, &sq, &e), "sort sqrt", &e);
+    so.vo_split = UNIQL_VO_SPLIT_QA;
+    so.order = UNIQL_ORDER_RANDOM;
+    so.seed = 1234;
+    t_rnd = now();
+    die_if(uniql_sort_model(m, NULL, &so, &rnd, &e), "sort random", &e);
+    t_rnd = now() - t_rnd;
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(c, l, NULL);
+    for (k = 0; k < 3; k++) {
+        die_if(uniql_layer_rates(L, imp_bi, params, R[k], 0, 0, rates), "rates", NULL);
+        die_if(uniql_kept_from_rates(c, rates, NULL, kept[k]), "kept", NULL);
+    }
+    printf("\n### %s\n\n", dir);
+    printf("%d layers, hidden %d, calibration %lu tokens in %.1f s, sorting %.2f s (random order: %.2f s)\n\n", L, c->hidden_size,
+           (unsigned long)ncal, t_cal, t_sort, t_rnd);
+    printf("block influence per layer:");
+    for (l = 0; l < L; l++) printf(" %.3f", imp_bi[l]);
+    printf("\nLSAQ (1 - top-10 Jaccard) per layer:");
+    for (l = 0; l < L; l++) printf(" %.3f", imp_lsaq[l]);
+    printf("\n\n");
+    fflush(stdout);
+    /* UniQL */
+    p_fp = ppl(m);
+    b_fp16 = fp16_bytes(m);
+    p_q4 = ppl_q4_pruned(sorted, NULL, &b_q4);
+    for (k = 0; k < 3; k++) {
+        p_sorted[k] = ppl_q4_pruned(sorted, kept[k], &b_pr[k]);
+        p_random[k] = ppl_q4_pruned(rnd, kept[k], NULL);
+    }
+    p_qa[0] = p_q4;
+    p_sq[0] = ppl_q4_pruned(sq, NULL, NULL);
+    p_qa[1] = p_sorted[1];
+    p_sq[1] = ppl_q4_pruned(sq, kept[1], NULL);
+    printf("| configuration (int4 = group %d, embeddings int8) | perplexity | vs FP | weight bytes | vs fp16 |\n", g_group);
+    printf("|---|---|---|---|---|\n");
+    printf("| FP (fp32 compute) | %.4f | - | %llu (fp16) | 1.00x |\n", p_fp, (unsigned long long)b_fp16);
+    printf("| int4, sorted, 0%% pruned | %.4f | %+.1f%% | %llu | %.2fx |\n", p_q4, 100 * (p_q4 / p_fp - 1), (unsigned long long)b_q4,
+           (double)b_fp16 / (double)b_q4);
+    for (k = 0; k < 3; k++)
+        printf("| int4 + %.0f%% pruned, sorted | %.4f | %+.1f%% | %llu | %.2fx |\n", 100 * R[k], p_sorted[k], 100 * (p_sorted[k] / p_fp - 1),
+               (unsigned long long)b_pr[k], (double)b_fp16 / (double)b_pr[k]);
+    for (k = 0; k < 3; k++)
+        printf("| int4 + %.0f%% pruned, random channel order | %.4f | %+.1f%% | same | same |\n", 100 * R[k], p_random[k],
+               100 * (p_random[k] / p_fp - 1));
+    printf("| int4, V/O QA-SVD split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_qa[0], p_qa[1], 100 * (p_qa[0] / p_fp - 1),
+           100 * (p_qa[1] / p_fp - 1));
+    printf("| int4, V/O plain sqrt split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_sq[0], p_sq[1], 100 * (p_sq[0] / p_fp - 1),
+           100 * (p_sq[1] / p_fp - 1));
+    fflush(stdout);
+    /* sorting time: ridge leverage vs SVD-based leverage on the largest MLP / Mamba correlation */
+    {
+        int best = -1, d = 0, st = 0;
+        for (l = 0; l < L; l++) {
+            int d1 = uniql_calib_corr_dim(cb, l, UNIQL_STAT_MLP_DOWN_IN, 0), d2 = uniql_calib_corr_dim(cb, l, UNIQL_STAT_MAMBA_OUT_IN, 0);
+            if (d1 > d) { d = d1; best = l; st = UNIQL_STAT_MLP_DOWN_IN; }
+            if (d2 > d) { d = d2; best = l; st = UNIQL_STAT_MAMBA_OUT_IN; }
+        }
+        if (best >= 0) {
+            double *C = (double *)malloc(sizeof(double) * (size_t)d * d), *a = (double *)malloc(sizeof(double) * (size_t)d),
+                   *b = (double *)calloc((size_t)d, sizeof(double)), t_r = 0, t_s, mx = 0;
+            int *pa = (int *)malloc(sizeof(int) * (size_t)d), *pb = (int *)malloc(sizeof(int) * (size_t)d), same = 0, rep;
+            uniql_calib_corr(cb, best, (uniql_calib_stat)st, 0, C, (size_t)d);
+            for (rep = 0; rep < 5; rep++) {
+                double t0 = now();
+                uniql_ridge_leverage_f64(d, C, (size_t)d, UNIQL_RIDGE_LAMBDA_DEFAULT, a, NULL);
+                uniql_argsort_desc_f64(d, a, pa, NULL);
+                t0 = now() - t0;
+                if (rep == 0 || t0 < t_r) t_r = t0;
+            }
+            t_s = svd_leverage_time(d, C, b);
+            uniql_argsort_desc_f64(d, b, pb, NULL);
+            for (k = 0; k < d; k++) {
+                if (fabs(a[k] - b[k]) > mx) mx = fabs(a[k] - b[k]);
+                same += pa[k] == pb[k];
+            }
+            printf("\nSorting scores for layer %d (d = %d): ridge leverage (Cholesky) %.2f ms, SVD-based leverage %.2f ms, "
+                   "speed-up %.1fx; max |score difference| %.2g, %d/%d positions of the order identical\n",
+                   best, d, 1e3 * t_r, 1e3 * t_s, t_s / t_r, mx, same, d);
+            free(C); free(a); free(b); free(pa); free(pb);
+        }
+    }
+    fflush(stdout);
+    /* LSAQ: budgets between all-4-bit and all-8-bit (full model, original weights) */
+    {
+        static const int widths[2] = { 4, 8 };
+        uint64_t *lb = (uint64_t *)malloc(sizeof(uint64_t) * 2 * (size_t)L), lo4 = 0, hi8 = 0, fixed, total;
+        double imp_uni[UNIQL_MAX_LAYERS], imp_rnd[UNIQL_MAX_LAYERS], *imps[4];
+        static const char *const names[4] = { "LSAQ (Jaccard)", "uniform (index order)", "block influence", "random" };
+        static const double F[3] = { 0.25, 0.5, 0.75 };
+        int bits[UNIQL_MAX_LAYERS], mth;
+        uniql_rng rng;
+        uniql_model_quant_options o;
+        uniql_model *q;
+        uint64_t emb;
+        memset(&o, 0, sizeof o);
+        o.group = g_group;
+        o.embed_bits = 8;
+        uniql_rng_seed(&rng, 99);
+        for (l = 0; l < L; l++) {
+            lb[2 * l] = uniql_layer_bytes(c, l, NULL, 4, g_group, 0, UNIQL_LAYOUT_DENSE);
+            lb[2 * l + 1] = uniql_layer_bytes(c, l, NULL, 8, g_group, 0, UNIQL_LAYOUT_DENSE);
+            lo4 += lb[2 * l];
+            hi8 += lb[2 * l + 1];
+            imp_uni[l] = (double)(L - l);
+            imp_rnd[l] = uniql_rng_uniform(&rng);
+        }
+        /* fixed part: what the all-4-bit quantized model holds beyond its layers */
+        for (l = 0; l < L; l++) bits[l] = 4;
+        die_if(uniql_model_quantize(m, bits, &o, &q, &e), "quantize", &e);
+        emb = uniql_model_bytes(q);
+        uniql_model_free(q);
+        fixed = emb > lo4 ? emb - lo4 : 0;
+        imps[0] = imp_lsaq; imps[1] = imp_uni; imps[2] = imp_bi; imps[3] = imp_rnd;
+        printf("\nLSAQ: budgets between all-4-bit (%llu B) and all-8-bit (%llu B) weights, int4 group %d / int8 per row\n\n",
+               (unsigned long long)(lo4 + fixed), (unsigned long long)(hi8 + fixed), g_group);
+        printf("| budget | method | 8-bit layers | bytes | perplexity |\n|---|---|---|---|---|\n");
+        for (k = 0; k < 3; k++) {
+            uint64_t budget = fixed + lo4 + (uint64_t)(F[k] * (double)(hi8 - lo4));
+            for (mth = 0; mth < 4; mth++) {
+                char up[128];
+                int n = 0;
+                double p;
+                die_if(uniql_lsaq_plan(L, imps[mth], 2, widths, lb, fixed, budget, bits, &total), "lsaq_plan", NULL);
+                up[0] = 0;
+                for (l = 0; l < L; l++)
+                    if (bits[l] == 8 && n < 120) n += snprintf(up + n, sizeof up - (size_t)n, "%s%d", n ? "," : "", l);
+                die_if(uniql_model_quantize(m, bits, &o, &q, &e), "quantize", &e);
+                p = ppl(q);
+                printf("| %.0f%% | %s | %s | %llu | %.4f |\n", 100 * F[k], names[mth], n ? up : "-", (unsigned long long)uniql_model_bytes(q), p);
+                fflush(stdout);
+                uniql_model_free(q);
+            }
+        }
+        free(lb);
+    }
+    uniql_model_free(rnd);
+    uniql_model_free(sq);
+    uniql_model_free(sorted);
+    uniql_calib_free(cb);
+    uniql_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const defaults[3] = { "models/llama-bytes-6m", "models/mamba2-bytes-6m", "models/nemotronh-bytes-6m" };
+    const char *dirs[16];
+    const char *calib_path = "data/calib.txt", *test_path = "data/test.txt";
+    int nd = 0, i;
+    size_t ncalib;
+    int *calib, *test;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--windows") && i + 1 < argc) g_windows = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) g_calib_seqs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--group") && i + 1 < argc) g_group = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--calib") && i + 1 < argc) calib_path = argv[++i];
+        else if (!strcmp(argv[i], "--test") && i + 1 < argc) test_path = argv[++i];
+        else if (argv[i][0] == '-') { printf("usage: %s [--windows W] [--calib-seqs S] [--group G] [--calib F] [--test F] [model_dir ...]\n", argv[0]); return 2; }
+        else if (nd < 16) dirs[nd++] = argv[i];
+    }
+    if (!nd) for (i = 0; i < 3; i++) dirs[nd++] = defaults[i];
+    calib = read_bytes(calib_path, &ncalib);
+    test = read_bytes(test_path, &g_ntest);
+    if (!calib || !test) return 1;
+    g_test = test;
+    if (g_ntest < (size_t)g_windows * WIN) g_windows = (int)(g_ntest / WIN);
+    printf("# bench_uniql: held-out perplexity on the first %d x %d bytes of %s, calibration on %d x %d bytes of %s\n", g_windows, WIN,
+           test_path, g_calib_seqs, WIN, calib_path);
+    for (i = 0; i < nd; i++) eval_model(dirs[i], calib, ncalib);
+    free(calib);
+    free(test);
+    return 0;
+}
