@@ -139,7 +139,7 @@ FUZZ_RUNS     ?= -1
 FUZZ_HARNESS  ?= json
 FUZZ_MAXLEN   ?= 4096
 FUZZ_MAXLEN_model ?= 16384
-FUZZ_MAXLEN_uniql ?= 16384
+FUZZ_MAXLEN_uniql ?= 24576
 FUZZ_HARNESSES := json config safetensors model uniql
 FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

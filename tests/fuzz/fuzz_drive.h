@@ -60,6 +60,11 @@ static const uniql_result fz_codes_uniql[] = {
     UNIQL_ERR_CHECKSUM, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_DTYPE, UNIQL_ERR_SHAPE, UNIQL_ERR_OFFSETS,
     UNIQL_ERR_OUT_OF_MEMORY, (uniql_result)1
 };
+/* uniql_packed_model_load: uniql_config_parse's codes + MISSING, SHAPE, UNSUPPORTED, OOM */
+static const uniql_result fz_codes_packed_load[] = {
+    UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
+    UNIQL_ERR_FORMAT, UNIQL_ERR_SHAPE, UNIQL_ERR_UNSUPPORTED, (uniql_result)1
+};
 static const uniql_result fz_codes_model_load[] = {
     UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
     UNIQL_ERR_FORMAT, UNIQL_ERR_SHAPE, UNIQL_ERR_UNSUPPORTED, UNIQL_ERR_TRUNCATED, UNIQL_ERR_DTYPE,
@@ -376,6 +381,57 @@ done:
     return r;
 }
 
+/* a code that API 1 defines, with its report filled */
+FZ_UNUSED static void fz_check_known(const char *what, uniql_result r, const uniql_error *e)
+{
+    if (r > 0 || r < UNIQL_ERR_BUDGET) FZ_FAIL("%s returned unknown code %d", what, (int)r);
+    else if (r != UNIQL_OK && (e->code != r || !e->message[0])) FZ_FAIL("%s returned %d without a uniql_error report", what, (int)r);
+}
+
+/* The model layer of an opened .uniql: rate tables, kept sizes, the loader at the full size
+   and at every stored rate (4-bit, and 8-bit where copies exist), 3 tokens of forward. */
+FZ_UNUSED static void fz_packed_model(const uniql_packed *p)
+{
+    double rates[UNIQL_PACK_MAX_RATES];
+    int n_rates = 0, ri, l, bits[UNIQL_MAX_LAYERS];
+    uniql_error e;
+    uniql_result r;
+    memset(&e, 0, sizeof e);
+    r = uniql_packed_rates(p, rates, UNIQL_PACK_MAX_RATES, &n_rates, &e);
+    fz_check_known("uniql_packed_rates", r, &e);
+    if (r != UNIQL_OK) n_rates = 0;
+    if (n_rates > UNIQL_PACK_MAX_RATES) { FZ_FAIL("uniql: %d rate tables", n_rates); n_rates = 0; }
+    for (l = 0; l < UNIQL_MAX_LAYERS; l++) bits[l] = 8;
+    for (ri = -1; ri < n_rates && ri < 4; ri++) {
+        static uniql_kept kept[UNIQL_MAX_LAYERS];   /* 10 KB: off the stack */
+        int b;
+        memset(&e, 0, sizeof e);
+        r = uniql_packed_kept(p, ri, kept, &e);
+        fz_check_known("uniql_packed_kept", r, &e);
+        if (r != UNIQL_OK) continue;
+        for (b = 0; b < 2; b++) {
+            uniql_model *m = NULL;
+            uniql_state *s = NULL;
+            int toks[3] = { 0, 1, 2 }, t;
+            float *logits;
+            memset(&e, 0, sizeof e);
+            r = uniql_packed_model_load(p, ri < 0 ? NULL : kept, b ? bits : NULL, NULL, &m, &e);
+            if (!fz_check_result("uniql_packed_model_load", r, fz_codes_packed_load, &e) || r != UNIQL_OK) continue;
+            if (uniql_model_check(m, NULL) != UNIQL_OK) FZ_FAIL("uniql: packed model fails uniql_model_check");
+            for (t = 0; t < 3; t++) toks[t] %= m->config.vocab_size;
+            logits = (float *)malloc(sizeof(float) * 3 * (size_t)m->config.vocab_size);
+            if (logits && uniql_state_create(m, 4, 2, NULL, &s) == UNIQL_OK) {
+                r = uniql_forward(m, s, toks, 3, logits, 1, NULL);
+                if (r != UNIQL_OK && r != UNIQL_ERR_NONFINITE) FZ_FAIL("uniql: forward of a packed model returned %d", (int)r);
+                if (r == UNIQL_OK && !fz_all_finite(logits, 3 * (size_t)m->config.vocab_size)) FZ_FAIL("uniql: OK with non-finite logits");
+            }
+            uniql_state_free(s);
+            free(logits);
+            uniql_model_free(m);
+        }
+    }
+}
+
 /* ---- .uniql container ----
    The bytes are copied into a malloc'd (16-byte aligned) buffer, as the API requires, and
    opened with UNIQL_PACK_SKIP_CHECKSUM (else nearly every mutation stops at the checksum)
@@ -438,6 +494,7 @@ FZ_UNUSED static uniql_result fz_uniql(const unsigned char *data, size_t size)
         free(y);
         free(row);
     }
+    fz_packed_model(&p);
     uniql_packed_free(&p);
     free(buf);
     return r;

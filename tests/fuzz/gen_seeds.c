@@ -10,9 +10,12 @@
      safetensors  the tiny models' safetensors files (the ref files are 50-380 KB, too slow
                   to mutate; their headers are in json/)
      model        fz_model inputs: u16 LE config length, config.json, safetensors
-     uniql        .uniql images written by uniql_pack_write from each tiny model: one with
-                  every tensor F32, one with the projections quantized (Q4 / Q4Z / Q8 in
-                  turn, group 32, o/down/out_proj transposed as the packer stores them)
+     uniql        .uniql images of each tiny model: the packer's pipeline (uniql_calibrate
+                  on 64 random tokens, uniql_sort_model prunable layout, two rate tables
+                  from block influence, uniql_pack_quantize_model Q4 group 32 + Q8 upgrade
+                  copies of every other layer, uniql_pack_model), plus two container-only
+                  images from uniql_pack_write: every tensor F32, and the projections as
+                  Q4 / Q4Z / Q8 in turn (o/down/out_proj transposed)
    A tiny variant keeps a ref config.json as it is (same keys, RoPE type, biases, tying,
    layer pattern) with the sizes shrunk to hidden 8, vocab 16, 2 heads / 1 KV head of 4,
    MLP 12, Mamba 4 heads x 4 with 2 groups of state 4, one layer (Nemotron-H keeps its 4),
@@ -271,6 +274,77 @@ static int write_uniql(const char *out, const char *arch, int quant, const char 
     return ok;
 }
 
+/* what tools/pack does, on the tiny model: calibrate, sort, rate tables, quantize, pack */
+static int write_packed_model(const char *out, const char *arch, const char *cfg, const uniql_model *M)
+{
+    uniql_calib_options co;
+    uniql_sort_options so;
+    uniql_pack_quant_options qo;
+    uniql_pack_model_desc d;
+    uniql_calib *cb = NULL;
+    uniql_model *S = NULL, *Q = NULL, *Q8 = NULL, *P = NULL;
+    uniql_kept kept[2 * UNIQL_MAX_LAYERS];
+    unsigned char upl[UNIQL_MAX_LAYERS];
+    double rates[2] = { 0.2, 0.4 }, bi[UNIQL_MAX_LAYERS], lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
+    int tok[64], L = M->config.n_layers, l, i, ok = 0;
+    uniql_error e;
+    uniql_packed pk;
+    void *img = NULL;
+    size_t size = 0;
+    char name[128];
+    trng r;
+    r.s = 99;
+    memset(&e, 0, sizeof e);
+    for (i = 0; i < 64; i++) tok[i] = (int)(trng_u64(&r) % (uint64_t)M->config.vocab_size);
+    memset(&co, 0, sizeof co);
+    co.seq_len = 16;
+    co.lsaq = 1;
+    co.lsaq_k = 4;
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    memset(&qo, 0, sizeof qo);
+    qo.group = 32;
+    if (uniql_calibrate(M, tok, 64, &co, &cb, &e) != UNIQL_OK ||
+        uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi) != UNIQL_OK ||
+        uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq) != UNIQL_OK || uniql_sort_model(M, cb, &so, &S, &e) != UNIQL_OK)
+        goto done;
+    for (l = 0; l < L; l++) { params[l] = (double)uniql_prunable_params(&S->config, l, NULL); upl[l] = (unsigned char)(l % 2 == 0); }
+    for (i = 0; i < 2; i++)
+        if (uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr) != UNIQL_OK ||
+            uniql_kept_from_rates(&S->config, lr, NULL, &kept[i * L]) != UNIQL_OK)
+            goto done;
+    if (uniql_pack_quantize_model(S, &qo, &Q, &e) != UNIQL_OK) goto done;
+    qo.bits = 8;
+    if (uniql_pack_quantize_model(S, &qo, &Q8, &e) != UNIQL_OK) goto done;
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.config_len = strlen(cfg);
+    d.n_rates = 2;
+    d.rates = rates;
+    d.kept = kept;
+    d.block_influence = bi;
+    d.lsaq_importance = lsaq;
+    d.upgrade = Q8;
+    d.upgrade_layers = upl;
+    if (uniql_pack_model(Q, &d, NULL, &img, &size, &e) != UNIQL_OK || uniql_packed_open(img, size, 0, NULL, &pk, &e) != UNIQL_OK)
+        goto done;
+    ok = uniql_packed_model_load(&pk, &kept[L], NULL, NULL, &P, &e) == UNIQL_OK;   /* the 40 % table loads */
+    uniql_model_free(P);
+    uniql_packed_free(&pk);
+    if (ok) {
+        snprintf(name, sizeof name, "%s_packed.uniql", arch);
+        ok = write_file(out, "uniql", name, img, size, NULL, 0);
+    }
+done:
+    if (!ok) fprintf(stderr, "gen_seeds: packing the tiny %s model failed: %s\n", arch, e.message);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(Q8);
+    uniql_model_free(Q);
+    uniql_model_free(S);
+    uniql_calib_free(cb);
+    return ok;
+}
+
 static const char *const json_extra[] = {
     "{}", "[]", "[1, -0, 0.5e-3, 1E+2, -12.75e10, 1.7976931348623157e308, 5e-324]",
     "{\"a\\u0000b\": \"\\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\n\\r\\t \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
@@ -376,6 +450,10 @@ int main(int argc, char **argv)
                 return 1;
             }
             uniql_state_free(s);
+            if (d == 0) {
+                if (!write_packed_model(out, archs[a], cfg_text, m)) return 1;
+                n_written++;
+            }
             uniql_model_free(m);
             snprintf(name, sizeof name, "%s_%s.safetensors", archs[a], w.dtype);
             n_written += write_file(out, "safetensors", name, st, st_size, NULL, 0);
