@@ -119,6 +119,46 @@ bench-uniql: $(B)/bench_uniql
 # ---- end block: uniql ----
 
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
+# tools/pack: HF checkpoint -> .uniql; build/run_uniql: open, choose rate / bit plan, run.
+# `make demo` packs the default model once (cached in build/demo/) and runs it at
+# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan.
+DEMO_MODEL ?= models/llama-bytes-6m
+DEMO_CALIB ?= data/calib.txt
+DEMO_FILE  := $(B)/demo/$(notdir $(DEMO_MODEL)).uniql
+DEMO_PROMPT ?= The function returns
+
+.PHONY: demo bench-pack
+
+$(B)/pack: tools/pack.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ tools/pack.c $(LDLIBS)
+
+$(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ examples/run_uniql.c $(LDLIBS)
+
+$(DEMO_FILE): $(B)/pack
+	@test -d $(DEMO_MODEL) || { echo "demo: $(DEMO_MODEL) not found (the trained models)"; exit 1; }
+	@mkdir -p $(dir $@)
+	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 --bits-budget-mb 4.2 $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
+
+demo: $(B)/run_uniql $(DEMO_FILE)
+	@echo "== $(DEMO_FILE): $$(stat -c %s $(DEMO_FILE)) bytes on disk; $(DEMO_MODEL) in fp16: $$(stat -c %s $(DEMO_MODEL)/model.safetensors) bytes"
+	@for r in 0 0.15 0.25 0.35; do echo "== pruning rate $$r"; \
+		./$(B)/run_uniql $(DEMO_FILE) --rate $$r --prompt "$(DEMO_PROMPT)" --tokens 64 | grep -v '^file\|^plan: pruning' || exit 1; done
+	@echo "== memory budget 2.4 MB of weights + LSAQ int8 upgrades within 3.2 MB"
+	@./$(B)/run_uniql $(DEMO_FILE) --mem-mb 2.4 --bits-budget-mb 3.2 --prompt "$(DEMO_PROMPT)" --tokens 64
+
+$(B)/bench_pack: bench/bench_pack.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_pack.c $(LDLIBS)
+
+# every trained model, packed once (all-int4, default rate tables) and cached
+BENCH_MODELS ?= llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
+$(B)/bench/%.uniql: $(B)/pack
+	@test -d models/$* || { echo "bench-pack: models/$* not found"; exit 1; }
+	@mkdir -p $(dir $@)
+	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
+
+bench-pack: $(B)/bench_pack $(foreach m,$(BENCH_MODELS),$(B)/bench/$(m).uniql)
+	@./$(B)/bench_pack $(foreach m,$(BENCH_MODELS),models/$(m) $(B)/bench/$(m).uniql)
 
 # ---- end block: pack ----
 

@@ -200,7 +200,7 @@ UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m);
    X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM (each
    decoded weight block is reused for up to 4 tokens). Every dtype, both orientations,
    blocks and prefixes. Activations stay fp32 (UNIQL_KERNEL_AUTO). No allocation: the
-   kernels work in bounded stack buffers (< 20 KB).
+   kernels work in bounded stack buffers (< 40 KB).
    Errors: UNIQL_ERR_INVALID_ARG (NULL, negative n, a quantized view without scales /
    zeros), UNIQL_ERR_SHAPE (ldx < cols or ldy < rows when n > 1, Q4 group not a positive
    multiple of 32), UNIQL_ERR_DTYPE (unknown dtype). */
@@ -216,14 +216,18 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
              CPU lacks it (AVX2 needs avx2, fma and f16c).
      I8ACT   for Q4 / Q4Z / Q8 weights in row (non-transposed) storage: each token's
              activation vector is first quantized to int8 per 32-block (scale
-             d = max|x| / 127 in fp32, q = round-half-away(x / d)), then the block dot
-             products are exact integer sums (AVX2 maddubs/madd, NEON sdot). The scalar
-             reference performs the identical integer arithmetic and the same float
-             operations in the same order, so SIMD and scalar agree to rounding of the
-             final lane sum. Extra error versus the fp32-activation path: each activation
-             moves by at most d/2 = max|x_block|/254, i.e. |dy| <= sum_b d_b/2 * sum_{c in b}
-             |w_c| (about 0.2-0.4 % of |y| on Gaussian data). Float dtypes and transposed
-             views ignore the flag (they always use fp32 activations). */
+             d = max|x| / 127 in fp32, q = round-half-away(x * 127 / max|x|)), then the
+             block dot products are exact integer sums (AVX2 maddubs/madd, NEON sdot or
+             widening multiplies). The scalar reference does the identical integer sums
+             and the same float operations in the same order (lane layout: see
+             uniql__qdot8_scalar), so SIMD == scalar bit for bit (tested). Extra error
+             versus fp32 activations: each activation moves by at most d/2, so
+             |dy| <= sum_b (max|x_b| / 254) * sum_{c in b} |w_c|; on Gaussian data about
+             0.6 % of |y| (relative L2, measured in tests/test_quant.c). NaN/Inf in X gives
+             UNIQL_ERR_NONFINITE (Y partly written). Q4Z zero points must be <= 15 (the
+             quantizer writes only 0..15; larger hand-made ones overflow the 16-bit SIMD
+             sums). Float dtypes and transposed views ignore the flag (they always use
+             fp32 activations). Speed: see bench/bench_gemv.c and the README. */
 typedef enum uniql_kernel {
     UNIQL_KERNEL_AUTO = 0,
     UNIQL_KERNEL_SCALAR = 1,
@@ -1912,9 +1916,11 @@ typedef void (*uniql__faxpy_fn)(uniql_dtype dt, const unsigned char *row, int L,
 typedef void (*uniql__qdot_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx, int nt, float *out);
 /* quantized, transposed: Y[t*ldy + 32(b-b0) + j] += coef[t] * w */
 typedef void (*uniql__qaxpy_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y, size_t ldy, int nt);
-/* quantized, int8 activations: out[t] += sum over blocks; xq[t*ldq + 32(b-b0) + j], xd[t*ldd + b-b0] */
-typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq, const float *xd,
-                                size_t ldq, size_t ldd, int nt, float *out);
+/* quantized, int8 activations: out[t] += sum over blocks [b0, b0+nb), b0 even; xa = the
+   activation records (uniql__quant_act) of the pair holding block b0, lda bytes between
+   tokens */
+typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
+                                size_t lda, int nt, float *out);
 
 typedef struct uniql__kernels {
     uniql__fdot_fn fdot;
@@ -1926,10 +1932,10 @@ typedef struct uniql__kernels {
 
 static int uniql__kernels_for(int isa, uniql__kernels *k); /* IMPL 4 */
 static int uniql__isa_resolve(int kernel);                  /* IMPL 4: 0 = unavailable */
-static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd); /* IMPL 4 */
+static void uniql__quant_act(const float *x, int len, int nb, unsigned char *xa); /* IMPL 4 */
 
 #define UNIQL__NT 4            /* tokens that share one decoded weight block */
-#define UNIQL__XQ_BYTES 16384  /* int8 activation buffer of the I8ACT path (stack) */
+#define UNIQL__XA_BYTES 32768  /* activation records of the I8ACT path (stack): 128 B per block pair */
 
 static size_t uniql__block_bytes(uniql_dtype t) { return t == UNIQL_DTYPE_Q8 ? 32 : 16; }
 
@@ -1999,19 +2005,21 @@ static uniql_result uniql__matmul_rows_i8(const uniql_matrix *W, const uniql__ke
 {
     int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), t0, r, t;
     size_t bb = uniql__block_bytes(W->dtype);
-    int8_t xq[UNIQL__XQ_BYTES];
-    float xd[UNIQL__XQ_BYTES / 32];
+    unsigned char xa[UNIQL__XA_BYTES];
     for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
         int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
-        int cbn = UNIQL__XQ_BYTES / 32 / nt, c0;  /* blocks per column chunk */
-        for (c0 = 0; c0 < nb; c0 += cbn) {
-            int cn = nb - c0 < cbn ? nb - c0 : cbn, cfull = (nbf - c0 < cn ? nbf - c0 : cn);
+        int cpn = UNIQL__XA_BYTES / 128 / nt, c0;  /* block pairs per column chunk and token */
+        size_t lda = (size_t)cpn * 128;
+        for (c0 = 0; c0 < nb; c0 += 2 * cpn) {
+            int cn = nb - c0 < 2 * cpn ? nb - c0 : 2 * cpn;
+            int fp = c0 + (cn - 1) / 2 * 2;  /* first block of the chunk's last pair */
+            int tail = tl && c0 + cn == nb; /* the partial last block is in this chunk */
             for (t = 0; t < nt; t++) {
                 const float *x = X + (size_t)(t0 + t) * ldx + (size_t)c0 * 32;
                 int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32, b;
                 for (b = 0; b < len; b++)
                     if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
-                uniql__quant_act(x, len, cn, xq + (size_t)t * cn * 32, xd + (size_t)t * cn);
+                uniql__quant_act(x, len, cn, xa + (size_t)t * lda);
             }
             for (r = 0; r < W->rows; r++) {
                 size_t p = uniql__phys(W, r);
@@ -2019,11 +2027,17 @@ static uniql_result uniql__matmul_rows_i8(const uniql_matrix *W, const uniql__ke
                 float out[UNIQL__NT] = { 0, 0, 0, 0 };
                 uniql__qk k;
                 uniql__qk_row(W, p, &k);
-                if (cfull > 0) K->qdot8(&k, c0, cfull, row + (size_t)c0 * bb, xq, xd, (size_t)cn * 32, (size_t)cn, nt, out);
-                if (cfull < cn) { /* the partial last block is in this chunk */
-                    unsigned char tmp[32];
-                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp);
-                    K->qdot8(&k, nbf, 1, tmp, xq + (size_t)(nbf - c0) * 32, xd + (nbf - c0), (size_t)cn * 32, (size_t)cn, nt, out);
+                if (!tail) {
+                    K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, xa, lda, nt, out);
+                } else {
+                    /* whole pairs from the row, the last pair (1 or 2 blocks, the last one
+                       partial) from a zero-padded copy */
+                    unsigned char tmp[64];
+                    memset(tmp, 0, sizeof tmp);
+                    if (fp > c0) K->qdot8(&k, c0, fp - c0, row + (size_t)c0 * bb, xa, lda, nt, out);
+                    if (fp < nbf) memcpy(tmp, row + (size_t)fp * bb, bb);
+                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp + (size_t)(nbf - fp) * bb);
+                    K->qdot8(&k, fp, nb - fp, tmp, xa + (size_t)(fp - c0) / 2 * 128, lda, nt, out);
                 }
                 for (t = 0; t < nt; t++) {
                     float *y = Y + (size_t)(t0 + t) * ldy + r;
@@ -2331,28 +2345,37 @@ UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, 
 /* ---- 4b. Activation quantization for UNIQL_KERNEL_I8ACT (shared by every kernel, so
    scalar and SIMD see the same integers). Block b of x (len valid elements, zero padded
    to nb blocks): d = max|x| / 127, q = round-half-away(x * (127 / max|x|)). ---- */
-static void uniql__quant_act(const float *x, int len, int nb, int8_t *xq, float *xd)
+static void uniql__quant_act(const float *x, int len, int nb, unsigned char *xa)
 {
     int b, j;
-    for (b = 0; b < nb; b++) {
-        int n = len - b * 32 < 32 ? len - b * 32 : 32;
-        float amax = 0, id;
-        n = n < 0 ? 0 : n;
+    for (b = 0; b < nb + (nb & 1); b++) {
+        int n = len - b * 32 < 32 ? len - b * 32 : 32, h = b & 1, q[32];
+        unsigned char *rec = xa + (size_t)(b >> 1) * 128;
+        float amax = 0, id, d;
+        n = n < 0 || b >= nb ? 0 : n;
         for (j = 0; j < n; j++) {
             float a = fabsf(x[b * 32 + j]);
             if (a > amax) amax = a;
         }
-        xd[b] = amax / 127.0f;
+        d = amax / 127.0f;
         id = amax > 0 ? 127.0f / amax : 0.0f;
         for (j = 0; j < 32; j++) {
-            int q = 0;
+            q[j] = 0;
             if (j < n) {
                 float v = x[b * 32 + j] * id;
-                q = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
-                q = q > 127 ? 127 : q < -127 ? -127 : q;
+                q[j] = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
+                q[j] = q[j] > 127 ? 127 : q[j] < -127 ? -127 : q[j];
             }
-            xq[b * 32 + j] = (int8_t)q;
         }
+        for (j = 0; j < 16; j++) {
+            rec[16 * h + j] = (unsigned char)(int8_t)q[j];        /* XL */
+            rec[32 + 16 * h + j] = (unsigned char)(int8_t)q[16 + j]; /* XH */
+        }
+        for (j = 0; j < 8; j++) {
+            int16_t s16 = (int16_t)(q[2 * j] + q[2 * j + 1] + q[16 + 2 * j] + q[17 + 2 * j]);
+            memcpy(rec + 64 + 2 * (8 * h + j), &s16, 2);
+        }
+        for (j = 0; j < 4; j++) memcpy(rec + 96 + 4 * (4 * h + j), &d, 4);
     }
 }
 
@@ -2448,33 +2471,48 @@ static void uniql__qaxpy_scalar(const uniql__qk *k, int b0, int nb, const unsign
     }
 }
 
-/* The I8ACT reference. Lane structure of the SIMD twins: 8 int32 lanes, lane l sums the
-   products of elements 4l..4l+3 (exact integers), then acc[l] += (s * d) * lane as two
-   float roundings (multiply, add; no FMA), and the lanes are reduced as
-   ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), exactly the AVX2 / NEON reduction order. */
+/* The I8ACT reference, in the lane structure of the SIMD twins. Blocks go in pairs (2p,
+   2p+1) counted from b0; block h of a pair owns int32 lanes 4h..4h+3, lane 4h+l summing
+   the exact products of elements 4l..4l+3 and 16+4l..16+4l+3. Per block f = s * d, then
+   acc[l] += f * lane as two float roundings (multiply, add; no FMA), with one
+   accumulator for even pairs and one for odd pairs (two dependency chains). The end is
+   a[l] = acc0[l] + acc1[l], reduced as ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)): exactly
+   the AVX2 / NEON order, so SIMD == scalar bit for bit. */
 static float uniql__hsum8(const float *a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
 
-static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
-                                const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
+                                size_t lda, int nt, float *out)
 {
     int b, t, l, z, w[32];
-    float acc[UNIQL__NT][8];
+    float acc[UNIQL__NT][2][8];
     size_t bb = uniql__block_bytes(k->dtype);
     memset(acc, 0, sizeof acc);
     for (b = 0; b < nb; b++) {
+        int h = b & 1, par = (b >> 1) & 1;
         float s = uniql__block_scale(k, b0 + b, &z);
         uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
         for (t = 0; t < nt; t++) {
-            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
-            float f = s * xd[(size_t)t * ldd + (size_t)b];
-            for (l = 0; l < 8; l++) {
-                int32_t is = w[4 * l] * x[4 * l] + w[4 * l + 1] * x[4 * l + 1] + w[4 * l + 2] * x[4 * l + 2] + w[4 * l + 3] * x[4 * l + 3];
-                float p = f * (float)is;
-                acc[t][l] = acc[t][l] + p;
+            const unsigned char *rec = xa + (size_t)t * lda + (size_t)(b >> 1) * 128;
+            const int8_t *xl = (const int8_t *)rec + 16 * h, *xh = (const int8_t *)rec + 32 + 16 * h;
+            float d, f;
+            memcpy(&d, rec + 96 + 16 * h, 4);
+            f = s * d;
+            for (l = 0; l < 4; l++) {
+                int32_t is = 0;
+                int e;
+                for (e = 4 * l; e < 4 * l + 4; e++) is += w[e] * xl[e] + w[16 + e] * xh[e];
+                {
+                    float p = f * (float)is;
+                    acc[t][par][4 * h + l] = acc[t][par][4 * h + l] + p;
+                }
             }
         }
     }
-    for (t = 0; t < nt; t++) out[t] += uniql__hsum8(acc[t]);
+    for (t = 0; t < nt; t++) {
+        float a[8];
+        for (l = 0; l < 8; l++) a[l] = acc[t][0][l] + acc[t][1][l];
+        out[t] += uniql__hsum8(a);
+    }
 }
 
 /* ---- 4d. AVX2 + FMA + F16C twins (x86-64; compiled with target attributes so the
@@ -2564,14 +2602,13 @@ UNIQL__AVX2 static void uniql__qdot_avx2(const uniql__qk *k, int b0, int nb, con
     size_t bb = uniql__block_bytes(k->dtype);
     __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
     __m256 acc[UNIQL__NT];
-    int b = 0, t, g = -1;
+    int b = 0, t, g = 0, next = 0;
     float s = 0;
     for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
     for (b = 0; b < nb; b++) {
-        int gi = k->gb ? (b0 + b) / k->gb : 0;
         __m256i w;
         __m256 w0, w1, w2, w3, sv;
-        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__avx2_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
         w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
         w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
         w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
@@ -2595,13 +2632,12 @@ UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, co
 {
     size_t bb = uniql__block_bytes(k->dtype);
     __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
-    int b, t, g = -1;
+    int b, t, g = 0, next = 0;
     float s = 0;
     for (b = 0; b < nb; b++) {
-        int gi = k->gb ? (b0 + b) / k->gb : 0;
         __m256i w;
         __m256 wf[4];
-        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__avx2_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
         w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
         wf[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
         wf[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
@@ -2616,43 +2652,153 @@ UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, co
     }
 }
 
-UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
-                                          const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+/* The decode GEMV hot path (one token, Q4/Q4Z, groups of an even number of 32-blocks, so
+   a pair never straddles two groups): group loop outside, branch-free pair loop inside,
+   the accumulator in a register. Same integer lanes and float steps as below. */
+/* Q4/Q4Z block pairs with int8 activations (the hot path). The pair's 32 weight bytes
+   are contiguous, so the low nibbles are already in XL order and the high nibbles in XH
+   order. For token record R: p16 = sum u x over lane pairs minus the zero-point term
+   CORR(s16) (z * pair sums of x), then ACC += (s * d) * lanes. */
+#define UNIQL__Q4TOK(R, ACC, CORR) do { \
+        const unsigned char *r_ = (R); \
+        __m256i s16_ = _mm256_loadu_si256((const __m256i *)(const void *)(r_ + 64)), p16_; \
+        __m256 f_ = _mm256_mul_ps(sv, _mm256_loadu_ps((const float *)(const void *)(r_ + 96))); \
+        p16_ = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)r_)), \
+                                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(r_ + 32)))); \
+        p16_ = _mm256_sub_epi16(p16_, CORR); \
+        ACC = _mm256_add_ps(ACC, _mm256_mul_ps(f_, _mm256_cvtepi32_ps(_mm256_madd_epi16(p16_, ones)))); \
+    } while (0)
+#define UNIQL__Q4DECODE(V) do { \
+        __m256i v_ = _mm256_xor_si256((V), flip); \
+        lo = _mm256_and_si256(v_, m4); \
+        hi = _mm256_and_si256(_mm256_srli_epi16(v_, 4), m4); \
+    } while (0)
+#define UNIQL__SWAP(A, B) do { __m256 t_ = A; A = B; B = t_; } while (0)
+
+/* one token (decode GEMV) or four tokens (prefill tile), Q4/Q4Z, groups of an even
+   number of 32-blocks (a pair never straddles two groups): group loop outside,
+   branch-free pair loop inside, accumulators in registers (even / odd pairs alternate
+   between two of them; a + b == b + a at the end). Same integer lanes and float steps
+   as uniql__qdot8_scalar. */
+UNIQL__AVX2 static void uniql__qdot8_q4_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data,
+                                             const unsigned char *xa, size_t lda, int four, float *out)
 {
-    size_t bb = uniql__block_bytes(k->dtype);
-    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[UNIQL__NT];
-    int b, t, g = -1;
-    float s = 0;
-    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
-    if (nt == 1) { /* the decode GEMV: one token, no inner loop */
-        for (b = 0; b < nb; b++) {
-            int gi = k->gb ? (b0 + b) / k->gb : 0;
-            __m256i w, aw, x, p;
-            if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
-            w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
-            x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)b * 32));
-            aw = _mm256_sign_epi8(w, w);
-            p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
-            acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(s * xd[b]), _mm256_cvtepi32_ps(p)));
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    const __m256i flip = _mm256_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0, e0 = a0, e1 = a0;
+    __m256i lo, hi;
+    int b = 0, g = b0 / k->gb;
+    for (; b < nb; g++) {
+        int end = (g + 1) * k->gb - b0, sym = k->dtype == UNIQL_DTYPE_Q4;
+        __m256 sv = _mm256_set1_ps(_cvtsh_ss(k->sc[g]));
+        __m256i zv = _mm256_set1_epi16((short)(sym ? 8 : k->zp[g]));
+        if (end > nb) end = nb;
+        if (!four && sym) {
+            for (; b + 1 < end; b += 2) { /* z = 8: a shift instead of a multiply */
+                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
+                UNIQL__Q4TOK(xa + (size_t)(b >> 1) * 128, a0, _mm256_slli_epi16(s16_, 3));
+                UNIQL__SWAP(a0, a1);
+            }
+        } else if (!four) {
+            for (; b + 1 < end; b += 2) {
+                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
+                UNIQL__Q4TOK(xa + (size_t)(b >> 1) * 128, a0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__SWAP(a0, a1);
+            }
+        } else {
+            for (; b + 1 < end; b += 2) {
+                const unsigned char *r = xa + (size_t)(b >> 1) * 128;
+                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
+                UNIQL__Q4TOK(r, a0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__Q4TOK(r + lda, c0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__Q4TOK(r + 2 * lda, d0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__Q4TOK(r + 3 * lda, e0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__SWAP(a0, a1); UNIQL__SWAP(c0, c1); UNIQL__SWAP(d0, d1); UNIQL__SWAP(e0, e1);
+            }
         }
-        out[0] += uniql__avx2_hsum(acc[0]);
+        if (b < end) { /* a single last block (odd nb): upper half zero */
+            const unsigned char *r = xa + (size_t)(b >> 1) * 128;
+            UNIQL__Q4DECODE(_mm256_inserti128_si256(_mm256_setzero_si256(), _mm_loadu_si128((const __m128i *)(const void *)(data + (size_t)b * 16)), 0));
+            UNIQL__Q4TOK(r, a0, _mm256_mullo_epi16(zv, s16_));
+            if (four) {
+                UNIQL__Q4TOK(r + lda, c0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__Q4TOK(r + 2 * lda, d0, _mm256_mullo_epi16(zv, s16_));
+                UNIQL__Q4TOK(r + 3 * lda, e0, _mm256_mullo_epi16(zv, s16_));
+            }
+            b++;
+        }
+    }
+    out[0] += uniql__avx2_hsum(_mm256_add_ps(a0, a1));
+    if (four) {
+        out[1] += uniql__avx2_hsum(_mm256_add_ps(c0, c1));
+        out[2] += uniql__avx2_hsum(_mm256_add_ps(d0, d1));
+        out[3] += uniql__avx2_hsum(_mm256_add_ps(e0, e1));
+    }
+}
+
+/* one block pair (or a single block when `two` is 0) as 8 int32 lanes; Q4: pair bytes are
+   contiguous, so the low nibbles ARE the XL order and the high nibbles the XH order */
+UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
+                                          size_t lda, int nt, float *out)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    const __m256i flip = _mm256_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
+    __m256 acc[UNIQL__NT][2], sv = _mm256_setzero_ps();
+    __m256i zv = _mm256_setzero_si256();
+    int b, t, g = 0, next = 0;
+    if (k->dtype != UNIQL_DTYPE_Q8 && k->gb % 2 == 0) {
+        /* four tokens share each decoded pair; fewer go one by one (the row is in L1 after the first) */
+        if (nt == 4) uniql__qdot8_q4_avx2(k, b0, nb, data, xa, lda, 1, out);
+        else for (t = 0; t < nt; t++) uniql__qdot8_q4_avx2(k, b0, nb, data, xa + (size_t)t * lda, lda, 0, out + t);
         return;
     }
-    for (b = 0; b < nb; b++) {
-        int gi = k->gb ? (b0 + b) / k->gb : 0;
-        __m256i w, aw;
-        if (gi != g) { g = gi; s = uniql__avx2_scale(k, g, &zv); }
-        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
-        aw = _mm256_sign_epi8(w, w);
+    for (t = 0; t < UNIQL__NT; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+    for (b = 0; b < nb; b += 2) {
+        int two = b + 1 < nb, par = (b >> 1) & 1;
+        const unsigned char *rec = xa + (size_t)(b >> 1) * 128;
+        __m256i lo, hi = _mm256_setzero_si256();
+        if (b >= next || (two && b + 1 >= next)) {
+            /* scales / zero points of the pair: [s0 x4 | s1 x4], [z0 x8 | z1 x8] (int16) */
+            int g0 = k->gb ? (b0 + b) / k->gb : 0, g1 = two && k->gb ? (b0 + b + 1) / k->gb : g0;
+            int z0 = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g0] : 8, z1 = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g1] : 8;
+            sv = _mm256_setr_m128(_mm_set1_ps(_cvtsh_ss(k->sc[g0])), _mm_set1_ps(_cvtsh_ss(k->sc[g1])));
+            zv = _mm256_setr_m128i(_mm_set1_epi16((short)z0), _mm_set1_epi16((short)z1));
+            g = g1;
+            next = k->gb ? (g + 1) * k->gb - b0 : nb;
+            if (g0 != g1) next = b + 2; /* group boundary inside the pair: reload next time */
+        }
+        if (k->dtype == UNIQL_DTYPE_Q8) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 32));
+            __m256i c = two ? _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 32 + 32)) : _mm256_setzero_si256();
+            lo = _mm256_permute2x128_si256(a, c, 0x20);
+            hi = _mm256_permute2x128_si256(a, c, 0x31);
+        } else {
+            __m256i v = two ? _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16))
+                            : _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(data + (size_t)b * 16)));
+            if (!two) v = _mm256_inserti128_si256(v, _mm_setzero_si128(), 1);
+            v = _mm256_xor_si256(v, flip);
+            lo = _mm256_and_si256(v, m4);
+            hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        }
         for (t = 0; t < nt; t++) {
-            __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(xq + (size_t)t * ldq + (size_t)b * 32));
-            __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), ones);
-            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_set1_ps(s * xd[(size_t)t * ldd + (size_t)b]), _mm256_cvtepi32_ps(p)));
+            const unsigned char *rt = rec + (size_t)t * lda;
+            __m256i xl = _mm256_loadu_si256((const __m256i *)(const void *)rt);
+            __m256i xh = _mm256_loadu_si256((const __m256i *)(const void *)(rt + 32)), p;
+            __m256 f = _mm256_mul_ps(sv, _mm256_loadu_ps((const float *)(const void *)(rt + 96)));
+            if (k->dtype == UNIQL_DTYPE_Q8) {
+                /* signed x signed: |w| * (x * sign w); two halves summed in int32 */
+                p = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(xl, lo)), ones),
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(xh, hi)), ones));
+            } else {
+                /* unsigned nibbles u: sum (u - z) x = sum u x - z * (pair sums of x); |.| <= 15240 fits int16 */
+                __m256i s16 = _mm256_loadu_si256((const __m256i *)(const void *)(rt + 64));
+                __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
+                p = _mm256_madd_epi16(_mm256_sub_epi16(p16, _mm256_mullo_epi16(zv, s16)), ones);
+            }
+            acc[t][par] = _mm256_add_ps(acc[t][par], _mm256_mul_ps(f, _mm256_cvtepi32_ps(p)));
         }
     }
-    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
+    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
 }
 
 static int uniql__cpu_avx2(void)
@@ -2707,28 +2853,30 @@ static float uniql__neon_scale(const uniql__qk *k, int g, int8x16_t *zv)
     return uniql_fp16_to_fp32(k->sc[g]);
 }
 
-static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const int8_t *xq,
-                              const float *xd, size_t ldq, size_t ldd, int nt, float *out)
+static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
+                              size_t lda, int nt, float *out)
 {
     size_t bb = uniql__block_bytes(k->dtype);
     int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
-    float32x4_t alo[UNIQL__NT], ahi[UNIQL__NT];
-    int b, t, g = -1;
+    float32x4_t acc[UNIQL__NT][2][2];
+    int b, t, g = 0, next = 0;
     float s = 0;
-    for (t = 0; t < UNIQL__NT; t++) alo[t] = ahi[t] = vdupq_n_f32(0);
+    for (t = 0; t < UNIQL__NT; t++) acc[t][0][0] = acc[t][0][1] = acc[t][1][0] = acc[t][1][1] = vdupq_n_f32(0);
     for (b = 0; b < nb; b++) {
-        int gi = k->gb ? (b0 + b) / k->gb : 0;
+        int h = b & 1, par = (b >> 1) & 1;
         int8x16x2_t w;
-        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__neon_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
         w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
         for (t = 0; t < nt; t++) {
-            const int8_t *x = xq + (size_t)t * ldq + (size_t)b * 32;
-            float32x4_t f = vdupq_n_f32(s * xd[(size_t)t * ldd + (size_t)b]);
-            alo[t] = vaddq_f32(alo[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[0], vld1q_s8(x)))));
-            ahi[t] = vaddq_f32(ahi[t], vmulq_f32(f, vcvtq_f32_s32(uniql__neon_dot4(w.val[1], vld1q_s8(x + 16)))));
+            const unsigned char *rec = xa + (size_t)t * lda + (size_t)(b >> 1) * 128;
+            int32x4_t is = vaddq_s32(uniql__neon_dot4(w.val[0], vld1q_s8((const int8_t *)rec + 16 * h)),
+                                     uniql__neon_dot4(w.val[1], vld1q_s8((const int8_t *)rec + 32 + 16 * h)));
+            float32x4_t f = vmulq_f32(vdupq_n_f32(s), vld1q_f32((const float *)(const void *)(rec + 96 + 16 * h)));
+            acc[t][par][h] = vaddq_f32(acc[t][par][h], vmulq_f32(f, vcvtq_f32_s32(is)));
         }
     }
-    for (t = 0; t < nt; t++) out[t] += uniql__neon_hsum(alo[t], ahi[t]);
+    for (t = 0; t < nt; t++)
+        out[t] += uniql__neon_hsum(vaddq_f32(acc[t][0][0], acc[t][1][0]), vaddq_f32(acc[t][0][1], acc[t][1][1]));
 }
 
 static void uniql__qdot_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
@@ -2737,14 +2885,13 @@ static void uniql__qdot_neon(const uniql__qk *k, int b0, int nb, const unsigned 
     size_t bb = uniql__block_bytes(k->dtype);
     int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
     float32x4_t acc[UNIQL__NT];
-    int b, t, g = -1, q;
+    int b, t, g = 0, next = 0, q;
     float s = 0;
     for (t = 0; t < UNIQL__NT; t++) acc[t] = vdupq_n_f32(0);
     for (b = 0; b < nb; b++) {
-        int gi = k->gb ? (b0 + b) / k->gb : 0;
         int8x16x2_t w;
         float32x4_t wf[8];
-        if (gi != g) { g = gi; s = uniql__neon_scale(k, g, &zv); }
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__neon_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
         w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
         for (q = 0; q < 2; q++) {
             int16x8_t l = vmovl_s8(vget_low_s8(w.val[q])), h = vmovl_s8(vget_high_s8(w.val[q]));
@@ -8357,10 +8504,9 @@ static void uniql__sb_fmt(uniql__sb *b, const char *fmt, ...)
     if (k < 0 || k >= (int)sizeof tmp) { b->oom = 1; return; }
     uniql__sb_put(b, tmp, (size_t)k);
 }
-/* a JSON string literal of n bytes; bytes >= 0x80 are escaped as \u00XX only when they
-   do not form valid UTF-8 is not needed: config.json is UTF-8 text, written as is, and
-   invalid sequences are refused by the reader's strict parser, so the writer rejects
-   them first (returns 0). */
+/* Append n bytes as a JSON string literal: quote, backslash and control characters
+   escaped, UTF-8 copied as is after validation (the reader's strict parser would refuse
+   invalid sequences, so the writer refuses them first). Returns 0 on invalid UTF-8. */
 static int uniql__sb_json_string(uniql__sb *b, const char *s, size_t n)
 {
     size_t i = 0;

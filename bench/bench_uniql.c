@@ -123,7 +123,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     double imp_bi[UNIQL_MAX_LAYERS], imp_lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS];
     uniql_kept kept[3][UNIQL_MAX_LAYERS];
     static const double R[3] = { 0.15, 0.25, 0.35 };
-    double t_cal, t_sort, t_rnd, p_fp, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2];
+    double t_cal, t_sort, t_rnd, p_fp, p_orig, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2];
     uint64_t b_fp16, b_q4, b_pr[3];
     size_t ncal;
     int l, k, L;
@@ -172,6 +172,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     /* UniQL */
     p_fp = ppl(m);
     b_fp16 = fp16_bytes(m);
+    p_orig = ppl_q4_pruned(m, NULL, NULL);
     p_q4 = ppl_q4_pruned(sorted, NULL, &b_q4);
     for (k = 0; k < 3; k++) {
         p_sorted[k] = ppl_q4_pruned(sorted, kept[k], &b_pr[k]);
@@ -184,6 +185,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     printf("| configuration (int4 = group %d, embeddings int8) | perplexity | vs FP | weight bytes | vs fp16 |\n", g_group);
     printf("|---|---|---|---|---|\n");
     printf("| FP (fp32 compute) | %.4f | - | %llu (fp16) | 1.00x |\n", p_fp, (unsigned long long)b_fp16);
+    printf("| int4, original weights (not sorted) | %.4f | %+.1f%% | | |\n", p_orig, 100 * (p_orig / p_fp - 1));
     printf("| int4, sorted, 0%% pruned | %.4f | %+.1f%% | %llu | %.2fx |\n", p_q4, 100 * (p_q4 / p_fp - 1), (unsigned long long)b_q4,
            (double)b_fp16 / (double)b_q4);
     for (k = 0; k < 3; k++)
@@ -264,6 +266,12 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         printf("\nLSAQ: budgets between all-4-bit (%llu B) and all-8-bit (%llu B) weights, int4 group %d / int8 per row\n\n",
                (unsigned long long)(lo4 + fixed), (unsigned long long)(hi8 + fixed), g_group);
         printf("| budget | method | 8-bit layers | bytes | perplexity |\n|---|---|---|---|---|\n");
+        for (k = 0; k < 2; k++) {
+            for (l = 0; l < L; l++) bits[l] = k ? 8 : 4;
+            die_if(uniql_model_quantize(m, bits, &o, &q, &e), "quantize", &e);
+            printf("| %s | - | %s | %llu | %.4f |\n", k ? "all 8-bit" : "all 4-bit", k ? "all" : "-", (unsigned long long)uniql_model_bytes(q), ppl(q));
+            uniql_model_free(q);
+        }
         for (k = 0; k < 3; k++) {
             uint64_t budget = fixed + lo4 + (uint64_t)(F[k] * (double)(hi8 - lo4));
             for (mth = 0; mth < 4; mth++) {

@@ -875,8 +875,74 @@ TEST pipeline_llama(void) { return pipeline_family("llama"); }
 TEST pipeline_nemotron_h(void) { return pipeline_family("nemotron_h"); }
 TEST pipeline_mamba2(void) { return pipeline_family("mamba2"); }
 
+/* Hostile packed models: flip every byte of the fixed and JSON headers of a real packed
+   model and open it WITHOUT the checksum (so the structural checks alone must hold);
+   whatever opens must load (full and pruned) into a model that passes uniql_model_check
+   or be refused with a code - never crash (this runs under the sanitizers too). */
+TEST model_header_flips_never_crash(void)
+{
+    uniql_model *M, *S, *Q, *P;
+    uniql_load_options lo;
+    uniql_pack_model_desc d;
+    uniql_error err;
+    uniql_packed pk;
+    uniql_kept kept[2 * UNIQL_MAX_LAYERS], k2[UNIQL_MAX_LAYERS];
+    double rates[1] = {0.25};
+    unsigned char *img, *buf, *cfg;
+    size_t size, cfg_len, hdr, i;
+    int l, opened = 0, loaded = 0, bit;
+    arena a;
+    trng r = {3};
+    a.n = 0;
+    memset(&lo, 0, sizeof lo);
+    lo.weights_f32 = 1;
+    cfg = tutil_read_file("tests/data/ref/qwen2/config.json", &cfg_len);
+    ASSERT(cfg);
+    ASSERT_OK(uniql_model_load_dir("tests/data/ref/qwen2", &lo, &M, &err));
+    S = sorted_layout(&a, M, &r);
+    ASSERT_OK(uniql_pack_quantize_model(S, NULL, &Q, &err));
+    for (l = 0; l < M->config.n_layers; l++) test_kept(&M->config, l, 1, &kept[l]);
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    d.n_rates = 1; d.rates = rates; d.kept = kept;
+    ASSERT_OK(uniql_pack_model(Q, &d, NULL, (void **)&img, &size, &err));
+    hdr = 48;
+    for (i = 0; i < 8; i++) hdr += (size_t)img[16 + i] << (8 * i);
+    buf = (unsigned char *)malloc(size);
+    memcpy(buf, img, size);
+    for (i = 0; i < hdr; i++)
+        for (bit = 0; bit < 2; bit++) {
+            unsigned char old = buf[i];
+            buf[i] = (unsigned char)(old ^ (bit ? 0x04 : 0x01));
+            if (uniql_packed_open(buf, size, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &err) == UNIQL_OK) {
+                int ri;
+                opened++;
+                for (ri = -1; ri < 1; ri++) {
+                    if (uniql_packed_kept(&pk, ri, k2, &err) != UNIQL_OK) continue;
+                    if (uniql_packed_model_load(&pk, k2, NULL, NULL, &P, &err) == UNIQL_OK) {
+                        loaded++;
+                        ASSERT_OK(uniql_model_check(P, NULL));
+                        uniql_model_free(P);
+                    } else ASSERT(err.code < 0);
+                }
+                uniql_packed_free(&pk);
+            } else ASSERT(err.code < 0);
+            buf[i] = old;
+        }
+    UQ_NOTE("%lu header bytes x 2 flips without checksum: %d opened, %d loads succeeded (all checked models)",
+            (unsigned long)hdr, opened, loaded);
+    free(buf);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(Q);
+    uniql_model_free(M);
+    free(cfg);
+    arena_free(&a);
+    PASS();
+}
+
 SUITE(pack_suite)
 {
+    RUN_TEST(model_header_flips_never_crash);
     RUN_TEST(pipeline_llama);
     RUN_TEST(pipeline_nemotron_h);
     RUN_TEST(pipeline_mamba2);

@@ -1,0 +1,225 @@
+/* run_uniql.c - the device side of UniQL: open a .uniql file, choose the pruning rate
+   (a flag, or the largest kept model that fits a memory budget) and the LSAQ bit plan
+   (a weight budget over the layer importance stored in the file), print the plan, then
+   continue a byte prompt and report size on disk, resident memory and decode tokens/s.
+   The weights are used in place: the file is mapped (POSIX) and the model is views into
+   it, so pruning touches, and keeps resident, only the kept prefixes. Public API only.
+
+       make build/run_uniql
+       ./build/run_uniql build/demo/llama.uniql --rate 0.25 --prompt "The module" --tokens 64
+       ./build/run_uniql FILE --mem-mb 2.5 --bits-budget-mb 3
+*/
+#define _POSIX_C_SOURCE 200809L
+#define UNIQL_IMPLEMENTATION
+#include "../uniql.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define HAVE_MMAP 1
+#endif
+
+static double now_s(void)
+{
+#ifdef HAVE_MMAP
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+/* resident set size in bytes from /proc/self/statm (Linux), 0 elsewhere */
+static double rss_bytes(void)
+{
+    long pages = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+    fclose(f);
+#ifdef HAVE_MMAP
+    return (double)res * (double)sysconf(_SC_PAGESIZE);
+#else
+    return (double)res * 4096.0;
+#endif
+}
+
+typedef struct mapped { void *p; size_t n; int mapped; } mapped;
+
+static int map_file(const char *path, mapped *m, uniql_error *err)
+{
+#ifdef HAVE_MMAP
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED) return 0;
+        m->p = p; m->n = (size_t)st.st_size; m->mapped = 1;
+        return 1;
+    }
+    if (fd >= 0) close(fd);
+#endif
+    m->mapped = 0;
+    return uniql_read_file(path, NULL, &m->p, &m->n, err) == UNIQL_OK;
+}
+
+static void unmap_file(mapped *m)
+{
+#ifdef HAVE_MMAP
+    if (m->mapped) { munmap(m->p, m->n); return; }
+#endif
+    uniql_free_buffer(m->p, NULL);
+}
+
+static void usage(FILE *f, const char *a0)
+{
+    fprintf(f,
+        "usage: %s FILE.uniql [options]\n"
+        "  --rate R            global pruning rate: 0 (full) or one of the file's rate tables\n"
+        "  --mem-mb M          instead of --rate: the largest kept model whose weights fit M MB\n"
+        "  --bits-budget-mb B  LSAQ: upgrade the most important layers to their stored int8\n"
+        "                      copies within B MB of weights (at the chosen rate)\n"
+        "  --importance K      lsaq (default) or block_influence for the bit plan\n"
+        "  --prompt TEXT       byte prompt (default \"The \")\n"
+        "  --tokens N          bytes to generate greedily (default 64)\n"
+        "  --quiet             print only the measurement line\n", a0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL, *prompt = "The ", *which = "lsaq";
+    double rate = -1, mem_mb = -1, bits_mb = -1;
+    int n_new = 64, quiet = 0, i, l, L, ri = -1, n_rates, n_prompt, tok, *toks, bits[UNIQL_MAX_LAYERS], *bp = NULL, n8 = 0;
+    double rates[UNIQL_PACK_MAX_RATES], rss0, rss1, t_prefill, t_decode;
+    mapped mf;
+    uniql_packed pk;
+    uniql_model *m;
+    uniql_state *s;
+    uniql_error err;
+    uniql_kept kept[UNIQL_MAX_LAYERS];
+    uint64_t wbytes, plan_total = 0;
+    float *logits;
+    char out[4096];
+    int n_out = 0;
+    for (i = 1; i < argc; i++) {
+        int more = i + 1 < argc;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, argv[0]); return 0; }
+        else if (!strcmp(argv[i], "--rate") && more) rate = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--mem-mb") && more) mem_mb = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--bits-budget-mb") && more) bits_mb = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--importance") && more) which = argv[++i];
+        else if (!strcmp(argv[i], "--prompt") && more) prompt = argv[++i];
+        else if (!strcmp(argv[i], "--tokens") && more) n_new = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--quiet")) quiet = 1;
+        else if (argv[i][0] == '-' || path) { fprintf(stderr, "run_uniql: unexpected '%s' (see --help)\n", argv[i]); return 2; }
+        else path = argv[i];
+    }
+    n_prompt = (int)strlen(prompt);
+    if (!path || n_prompt < 1 || n_new < 1 || n_new > 4000 || (rate >= 0 && mem_mb >= 0)) { usage(stderr, argv[0]); return 2; }
+    rss0 = rss_bytes();
+    /* verify the whole file once (checksum), then map it afresh so that only the pages
+       the chosen model touches become resident */
+    if (!map_file(path, &mf, &err)) { fprintf(stderr, "run_uniql: cannot read %s\n", path); return 1; }
+    if (uniql_packed_open(mf.p, mf.n, 0, NULL, &pk, &err) != UNIQL_OK) {
+        fprintf(stderr, "run_uniql: %s: %s (%s)\n", path, err.message, uniql_result_string(err.code));
+        unmap_file(&mf);
+        return 1;
+    }
+    if (mf.mapped) {
+        uniql_packed_free(&pk);
+        unmap_file(&mf);
+        if (!map_file(path, &mf, &err) || uniql_packed_open(mf.p, mf.n, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &err) != UNIQL_OK) {
+            fprintf(stderr, "run_uniql: %s changed while opening\n", path);
+            return 1;
+        }
+    }
+    if (uniql_packed_rates(&pk, rates, UNIQL_PACK_MAX_RATES, &n_rates, &err) != UNIQL_OK ||
+        uniql_packed_kept(&pk, -1, kept, &err) != UNIQL_OK) {
+        fprintf(stderr, "run_uniql: %s: %s\n", path, err.message);
+        goto fail;
+    }
+    if (mem_mb >= 0) {
+        uint64_t b;
+        uniql_result r = uniql_packed_select_rate(&pk, (uint64_t)(mem_mb * 1048576.0), NULL, &ri, &b, &err);
+        if (r != UNIQL_OK) { fprintf(stderr, "run_uniql: --mem-mb %.3f: %s\n", mem_mb, err.message); goto fail; }
+    } else if (rate > 0) {
+        for (i = 0; i < n_rates; i++) if (rates[i] > rate - 1e-9 && rates[i] < rate + 1e-9) ri = i;
+        if (ri < 0) {
+            fprintf(stderr, "run_uniql: the file has no rate table %.3f; it has 0", rate);
+            for (i = 0; i < n_rates; i++) fprintf(stderr, ", %.2f", rates[i]);
+            fputc('\n', stderr);
+            goto fail;
+        }
+    }
+    if (uniql_packed_kept(&pk, ri, kept, &err) != UNIQL_OK) { fprintf(stderr, "run_uniql: %s\n", err.message); goto fail; }
+    if (bits_mb >= 0) {
+        if (uniql_packed_plan_bits(&pk, kept, which, (uint64_t)(bits_mb * 1048576.0), NULL, bits, &plan_total, &err) != UNIQL_OK) {
+            fprintf(stderr, "run_uniql: --bits-budget-mb %.3f: %s\n", bits_mb, err.message);
+            goto fail;
+        }
+        bp = bits;
+    }
+    if (uniql_packed_model_load(&pk, kept, bp, NULL, &m, &err) != UNIQL_OK) { fprintf(stderr, "run_uniql: %s\n", err.message); goto fail; }
+    L = m->config.n_layers;
+    wbytes = uniql_model_weight_bytes(m);
+    if (!quiet) {
+        printf("file %s: %.3f MB on disk, %d rate tables\n", path, (double)mf.n / 1048576.0, n_rates);
+        printf("plan: pruning rate %.2f%s; kept per layer (qk,v,mlp | ssm head,state):", ri < 0 ? 0.0 : rates[ri],
+               mem_mb >= 0 ? " (largest that fits --mem-mb)" : "");
+        for (l = 0; l < L; l++) {
+            const uniql_layer *y = &m->layers[l];
+            if (y->type == UNIQL_BLOCK_MAMBA) printf(" [%d,%d]", y->mamba.head_dim_kept, y->mamba.state_kept);
+            else printf(" [%d,%d,%d]", y->attn.qk_dim, y->attn.v_dim, y->mlp.d_int);
+        }
+        printf("\n");
+        if (bp) {
+            printf("plan: LSAQ (%s importance) within %.3f MB: bits per layer", which, bits_mb);
+            for (l = 0; l < L; l++) { printf(" %d", bits[l]); n8 += bits[l] == 8; }
+            printf(" (%d at int8), weights %.3f MB\n", n8, (double)plan_total / 1048576.0);
+        }
+    }
+    toks = (int *)malloc(sizeof(int) * (size_t)n_prompt);
+    logits = (float *)malloc(sizeof(float) * (size_t)m->config.vocab_size);
+    if (!toks || !logits || uniql_state_create(m, n_prompt + n_new, 0, NULL, &s) != UNIQL_OK) {
+        fprintf(stderr, "run_uniql: out of memory\n");
+        return 1;
+    }
+    for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];
+    t_prefill = now_s();
+    if (uniql_forward(m, s, toks, n_prompt, logits, 0, NULL) != UNIQL_OK) { fprintf(stderr, "run_uniql: forward failed\n"); return 1; }
+    t_decode = now_s();
+    t_prefill = t_decode - t_prefill;
+    for (i = 0; i < n_new; i++) {
+        tok = uniql_sample_greedy(logits, m->config.vocab_size);
+        if (n_out < (int)sizeof out - 5) {
+            if ((tok < 32 && tok != '\n') || tok == 127 || tok > 255) n_out += snprintf(out + n_out, 5, "\\x%02x", tok & 0xff);
+            else out[n_out++] = tok == '\n' ? ' ' : (char)tok;
+        }
+        if (i + 1 < n_new && uniql_forward(m, s, &tok, 1, logits, 0, NULL) != UNIQL_OK) { fprintf(stderr, "run_uniql: forward failed\n"); return 1; }
+    }
+    t_decode = now_s() - t_decode;
+    out[n_out] = 0;
+    rss1 = rss_bytes();
+    if (!quiet) printf("text: %s%s\n", prompt, out);
+    printf("rate %.2f | disk %.3f MB | weights used %.3f MB | resident %.2f MB (+%.2f MB for this model) | decode %.1f tok/s | prefill %.1f tok/s\n",
+           ri < 0 ? 0.0 : rates[ri], (double)mf.n / 1048576.0, (double)wbytes / 1048576.0, rss1 / 1048576.0,
+           (rss1 - rss0) / 1048576.0, (n_new - 1) / (t_decode > 0 ? t_decode : 1e-9), n_prompt / (t_prefill > 0 ? t_prefill : 1e-9));
+    free(toks);
+    free(logits);
+    uniql_state_free(s);
+    uniql_model_free(m);
+    uniql_packed_free(&pk);
+    unmap_file(&mf);
+    return 0;
+fail:
+    uniql_packed_free(&pk);
+    unmap_file(&mf);
+    return 1;
+}

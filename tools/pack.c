@@ -1,0 +1,253 @@
+/* pack.c - compress a Hugging Face checkpoint into a .uniql file (UniQL, "in the cloud"):
+
+       load -> calibrate -> sort (prunable layout) -> int4 quantize -> rate tables -> write
+
+   The file holds the sorted int4 weights (int8 embeddings), the kept sizes of every layer
+   for each global pruning rate, the kept RoPE pairs, block-influence and LSAQ layer
+   importance, and optionally 8-bit copies of the layers an LSAQ plan may upgrade.
+   Public API of uniql.h only. Run with --help for the options. */
+#define _POSIX_C_SOURCE 200809L
+#define UNIQL_IMPLEMENTATION
+#include "../uniql.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int quiet;
+static double t0;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress(const char *fmt, ...)
+{
+    va_list ap;
+    if (quiet) return;
+    fprintf(stderr, "[pack %6.1fs] ", now_s() - t0);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void usage(FILE *f, const char *argv0)
+{
+    fprintf(f,
+        "usage: %s [options] MODEL_DIR OUT.uniql\n"
+        "\n"
+        "Compress a Hugging Face checkpoint (config.json + *.safetensors; Llama, Qwen2,\n"
+        "Mamba2, Nemotron-H) into a .uniql file that a device can load at any pruning rate.\n"
+        "Tokens are bytes (the calibration text is read as bytes), as the project's models use.\n"
+        "\n"
+        "options:\n"
+        "  --calib FILE        calibration text (default data/calib.txt)\n"
+        "  --calib-tokens N    use at most N calibration tokens (default 8192)\n"
+        "  --seq-len N         tokens per calibration sequence (default 256)\n"
+        "  --group G           int4 group size 32, 64 or 128 (default 128; halved where it\n"
+        "                      does not divide a row)\n"
+        "  --asym              asymmetric int4 (scale + zero point per group)\n"
+        "  --embed-bits B      8 (default) or 4 for the embedding and lm_head\n"
+        "  --rates LIST        global pruning rates of the stored rate tables, comma-separated\n"
+        "                      (default 0.05,0.10,0.15,0.20,0.25,0.30,0.35; 0 = the full model,\n"
+        "                      always available)\n"
+        "  --bits-budget-mb N  LSAQ: also store 8-bit copies of the layers the LSAQ plan\n"
+        "                      upgrades within N MB of weights (at 0%% pruning), so a device\n"
+        "                      can re-plan for any smaller budget without recalibrating\n"
+        "  --random-order      sort every dimension in a random order (the baseline)\n"
+        "  -q, --quiet         no progress on stderr\n"
+        "  -h, --help          this text\n"
+        "\n"
+        "exit status: 0 ok, 1 a step failed (message on stderr), 2 bad usage\n", argv0);
+}
+
+static int parse_rates(const char *s, double *rates, int cap)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        double r = strtod(s, &end);
+        if (end == s || !(r > 0 && r < 0.85) || n == cap || (n && !(r > rates[n - 1]))) return -1;
+        rates[n++] = r;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+/* bytes of one layer's matrices in a model (views count their referenced bytes) */
+static uint64_t layer_bytes(const uniql_model *m, int l)
+{
+    uniql_model one = *m;
+    uniql_layer ly[UNIQL_MAX_LAYERS];
+    uint64_t with, without;
+    int i;
+    memcpy(ly, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
+    one.layers = ly;
+    with = uniql_model_weight_bytes(&one);
+    {
+        uniql_layer *y = &ly[l];
+        uniql_matrix *mats[13] = {&y->attn.q, &y->attn.k, &y->attn.v, &y->attn.o, &y->mlp.gate, &y->mlp.up,
+                                  &y->mlp.down, &y->mamba.in_z, &y->mamba.in_x, &y->mamba.in_B, &y->mamba.in_C,
+                                  &y->mamba.in_dt, &y->mamba.out};
+        for (i = 0; i < 13; i++) mats[i]->data = NULL;
+    }
+    without = uniql_model_weight_bytes(&one);
+    return with - without;
+}
+
+int main(int argc, char **argv)
+{
+    const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL;
+    int calib_tokens = 8192, seq_len = 256, group = 128, asym = 0, embed_bits = 8, random_order = 0, i, l, L;
+    double rates[UNIQL_PACK_MAX_RATES] = {0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35}, budget_mb = 0;
+    int n_rates = 7;
+    uniql_model *m = NULL, *sorted = NULL, *q4 = NULL, *q8 = NULL;
+    uniql_calib *cb = NULL;
+    uniql_calib_options co;
+    uniql_sort_options so;
+    uniql_pack_quant_options qo;
+    uniql_pack_model_desc d;
+    uniql_error err;
+    uniql_kept *kept = NULL;
+    double bi[UNIQL_MAX_LAYERS], lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
+    unsigned char upgrade[UNIQL_MAX_LAYERS];
+    void *cfg = NULL, *text = NULL, *img = NULL;
+    size_t cfg_len, text_len, img_size, n_tok;
+    int *tok = NULL, rc = 1;
+    char path[4096];
+    FILE *f;
+    t0 = now_s();
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, argv[0]); return 0; }
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--asym")) asym = 1;
+        else if (!strcmp(a, "--random-order")) random_order = 1;
+        else if (!strcmp(a, "--calib") && more) calib_path = argv[++i];
+        else if (!strcmp(a, "--calib-tokens") && more) calib_tokens = atoi(argv[++i]);
+        else if (!strcmp(a, "--seq-len") && more) seq_len = atoi(argv[++i]);
+        else if (!strcmp(a, "--group") && more) group = atoi(argv[++i]);
+        else if (!strcmp(a, "--embed-bits") && more) embed_bits = atoi(argv[++i]);
+        else if (!strcmp(a, "--bits-budget-mb") && more) budget_mb = atof(argv[++i]);
+        else if (!strcmp(a, "--rates") && more) {
+            n_rates = parse_rates(argv[++i], rates, UNIQL_PACK_MAX_RATES);
+            if (n_rates < 1) { fprintf(stderr, "pack: --rates wants ascending rates in (0, 0.85), e.g. 0.15,0.25,0.35\n"); return 2; }
+        } else if (a[0] == '-') { fprintf(stderr, "pack: unknown option '%s' (see --help)\n", a); return 2; }
+        else if (!model_dir) model_dir = a;
+        else if (!out_path) out_path = a;
+        else { fprintf(stderr, "pack: unexpected argument '%s'\n", a); return 2; }
+    }
+    if (!model_dir || !out_path) { usage(stderr, argv[0]); return 2; }
+    if (calib_tokens < 16 || seq_len < 2 || (group != 32 && group != 64 && group != 128) ||
+        (embed_bits != 4 && embed_bits != 8) || budget_mb < 0) {
+        fprintf(stderr, "pack: bad option value (calib-tokens >= 16, seq-len >= 2, group 32/64/128, embed-bits 4/8)\n");
+        return 2;
+    }
+
+    progress("loading %s", model_dir);
+    if (uniql_model_load_dir(model_dir, NULL, &m, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s: %s\n", model_dir, err.message); goto done; }
+    snprintf(path, sizeof path, "%s/config.json", model_dir);
+    if (uniql_read_file(path, NULL, &cfg, &cfg_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+    L = m->config.n_layers;
+    if (m->config.vocab_size < 256) { fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", m->config.vocab_size); goto done; }
+
+    if (uniql_read_file(calib_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration text: %s\n", err.message); goto done; }
+    n_tok = text_len < (size_t)calib_tokens ? text_len : (size_t)calib_tokens;
+    if (n_tok < 16) { fprintf(stderr, "pack: %s holds only %lu bytes\n", calib_path, (unsigned long)text_len); goto done; }
+    tok = (int *)malloc(sizeof(int) * n_tok);
+    if (!tok) { fprintf(stderr, "pack: out of memory\n"); goto done; }
+    for (i = 0; i < (int)n_tok; i++) tok[i] = ((const unsigned char *)text)[i];
+    progress("calibrating on %lu tokens of %s (sequences of %d)", (unsigned long)n_tok, calib_path, seq_len);
+    memset(&co, 0, sizeof co);
+    co.seq_len = seq_len;
+    co.lsaq = 1;
+    if (uniql_calibrate(m, tok, n_tok, &co, &cb, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration: %s\n", err.message); goto done; }
+    uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi);
+    uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);
+
+    progress("sorting (%s order, prunable layout)", random_order ? "random" : "UniQL score");
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    so.order = random_order ? UNIQL_ORDER_RANDOM : UNIQL_ORDER_SCORES;
+    so.seed = 1;
+    if (uniql_sort_model(m, cb, &so, &sorted, &err) != UNIQL_OK) { fprintf(stderr, "pack: sorting: %s\n", err.message); goto done; }
+    uniql_calib_free(cb);
+    cb = NULL;
+
+    progress("rate tables for %d global rates (block-influence allocation)", n_rates);
+    kept = (uniql_kept *)malloc(sizeof(uniql_kept) * (size_t)n_rates * (size_t)L);
+    if (!kept) { fprintf(stderr, "pack: out of memory\n"); goto done; }
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(&sorted->config, l, NULL);
+    for (i = 0; i < n_rates; i++) {
+        if (uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr) != UNIQL_OK ||
+            uniql_kept_from_rates(&sorted->config, lr, NULL, kept + (size_t)i * (size_t)L) != UNIQL_OK) {
+            fprintf(stderr, "pack: layer rates for %.2f failed\n", rates[i]);
+            goto done;
+        }
+    }
+
+    progress("quantizing: int4 g%d%s, embeddings int%d", group, asym ? " asymmetric" : "", embed_bits);
+    memset(&qo, 0, sizeof qo);
+    qo.bits = 4; qo.group = group; qo.asymmetric = asym; qo.embed_bits = embed_bits;
+    if (uniql_pack_quantize_model(sorted, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
+
+    memset(upgrade, 0, sizeof upgrade);
+    if (budget_mb > 0) {
+        static const int widths[2] = {4, 8};
+        uint64_t lb[2 * UNIQL_MAX_LAYERS], fixed, total, budget = (uint64_t)(budget_mb * 1048576.0);
+        int bits[UNIQL_MAX_LAYERS], n8 = 0;
+        uniql_result r;
+        qo.bits = 8;
+        if (uniql_pack_quantize_model(sorted, &qo, &q8, &err) != UNIQL_OK) { fprintf(stderr, "pack: int8 copies: %s\n", err.message); goto done; }
+        fixed = uniql_model_weight_bytes(q4);
+        for (l = 0; l < L; l++) {
+            lb[2 * l] = layer_bytes(q4, l);
+            lb[2 * l + 1] = layer_bytes(q8, l);
+            fixed -= lb[2 * l];
+        }
+        r = uniql_lsaq_plan(L, lsaq, 2, widths, lb, fixed, budget, bits, &total);
+        if (r != UNIQL_OK) {
+            fprintf(stderr, "pack: --bits-budget-mb %.3f: %s (all-4-bit weights need %.3f MB)\n", budget_mb,
+                    uniql_result_string(r), (double)total / 1048576.0);
+            goto done;
+        }
+        for (l = 0; l < L; l++) { upgrade[l] = (unsigned char)(bits[l] == 8); n8 += bits[l] == 8; }
+        progress("LSAQ plan at %.3f MB: %d of %d layers upgradable to int8 (plan %.3f MB)", budget_mb, n8, L, (double)total / 1048576.0);
+    }
+
+    progress("writing %s", out_path);
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    d.n_rates = n_rates; d.rates = rates; d.kept = kept;
+    d.block_influence = bi; d.lsaq_importance = lsaq;
+    d.upgrade = q8; d.upgrade_layers = upgrade;
+    if (uniql_pack_model(q4, &d, NULL, &img, &img_size, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+    f = fopen(out_path, "wb");
+    if (!f || fwrite(img, 1, img_size, f) != img_size || fclose(f) != 0) {
+        fprintf(stderr, "pack: cannot write %s\n", out_path);
+        if (f) remove(out_path);
+        goto done;
+    }
+    progress("done: %s, %.3f MB (%lu bytes)", out_path, (double)img_size / 1048576.0, (unsigned long)img_size);
+    rc = 0;
+done:
+    uniql_free_buffer(img, NULL);
+    free(kept);
+    free(tok);
+    uniql_free_buffer(text, NULL);
+    uniql_free_buffer(cfg, NULL);
+    uniql_calib_free(cb);
+    uniql_model_free(q8);
+    uniql_model_free(q4);
+    uniql_model_free(sorted);
+    uniql_model_free(m);
+    return rc;
+}
