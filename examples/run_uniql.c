@@ -83,7 +83,8 @@ static void usage(FILE *f, const char *a0)
     fprintf(f,
         "usage: %s FILE.uniql [options]\n"
         "  --rate R            global pruning rate: 0 (full) or one of the file's rate tables\n"
-        "  --mem-mb M          instead of --rate: the largest kept model whose weights fit M MB\n"
+        "  --mem-mb M          instead of --rate: the largest kept model whose int4 weights fit\n"
+        "                      M MB; the rest of M then goes to LSAQ int8 upgrades (one budget)\n"
         "  --bits-budget-mb B  LSAQ: upgrade the most important layers to their stored int8\n"
         "                      copies within B MB of weights (at the chosen rate)\n"
         "  --importance K      lsaq (default) or block_influence for the bit plan\n"
@@ -159,6 +160,12 @@ int main(int argc, char **argv)
         }
     }
     if (uniql_packed_kept(&pk, ri, kept, &err) != UNIQL_OK) { fprintf(stderr, "run_uniql: %s\n", err.message); goto fail; }
+    if (bits_mb < 0 && mem_mb >= 0) {
+        /* one budget for both: the rate that fits at all-int4, then LSAQ upgrades in what is
+           left, when the file carries int8 copies and importance */
+        double imp[UNIQL_MAX_LAYERS];
+        if (uniql_packed_importance(&pk, which, imp, &err) == UNIQL_OK) bits_mb = mem_mb;
+    }
     if (bits_mb >= 0) {
         if (uniql_packed_plan_bits(&pk, kept, which, (uint64_t)(bits_mb * 1048576.0), NULL, bits, &plan_total, &err) != UNIQL_OK) {
             fprintf(stderr, "run_uniql: --bits-budget-mb %.3f: %s\n", bits_mb, err.message);

@@ -96,8 +96,69 @@ TEST ppl_rejects_bad_arguments(void)
     PASS();
 }
 
+
+/* The trained models against transformers: the first n_windows windows of `window` bytes
+   of data/test.txt, perplexity in C vs tests/data/ppl_ref.json (transformers, CPU, float32
+   from the same fp16 files). 3 significant digits are asked for; the bound is tighter. */
+#define PPL_REL_TOL 1e-5
+
+TEST ppl_trained_models_match_transformers(void)
+{
+    static const char *names[] = { "llama-bytes-6m", "mamba2-bytes-6m", "nemotronh-bytes-6m" };
+    size_t jlen = 0, tlen = 0, i;
+    char *jtxt = (char *)tutil_read_file("tests/data/ppl_ref.json", &jlen);
+    unsigned char *text = tutil_read_file("data/test.txt", &tlen);
+    uniql_json_doc doc;
+    uniql_error err;
+    const uniql_json *models, *w, *nw;
+    int window, n_windows, k, *toks;
+    if (!jtxt || !text) {
+        free(jtxt);
+        free(text);
+        FAILm("tests/data/ppl_ref.json or data/test.txt missing");
+    }
+    ASSERT_OK(uniql_json_parse(jtxt, jlen, 0, NULL, &doc, &err));
+    w = uniql_json_get(doc.root, "window");
+    nw = uniql_json_get(doc.root, "n_windows");
+    models = uniql_json_get(doc.root, "models");
+    ASSERT(w && nw && models && w->type == UNIQL_JSON_NUMBER && nw->type == UNIQL_JSON_NUMBER);
+    window = (int)w->number;
+    n_windows = (int)nw->number;
+    ASSERT(window >= 2 && n_windows >= 1 && (size_t)window * (size_t)n_windows <= tlen);
+    toks = (int *)malloc(sizeof(int) * (size_t)window * (size_t)n_windows);
+    for (i = 0; i < (size_t)window * (size_t)n_windows; i++) toks[i] = text[i];   /* token = byte */
+    for (k = 0; k < 3; k++) {
+        const uniql_json *e = uniql_json_get(models, names[k]), *ref_ppl, *ref_n;
+        char dir[128];
+        uniql_model *m;
+        double ppl, nll;
+        size_t npred;
+        ASSERTm(names[k], e);
+        ref_ppl = uniql_json_get(e, "ppl");
+        ref_n = uniql_json_get(e, "predicted");
+        ASSERT(ref_ppl && ref_n && ref_ppl->type == UNIQL_JSON_NUMBER);
+        snprintf(dir, sizeof dir, "models/%s", names[k]);
+        ASSERT_OK(uniql_model_load_dir(dir, NULL, &m, &err));
+        ASSERT_OK(uniql_perplexity(m, toks, (size_t)window * (size_t)n_windows, window, n_windows, NULL, &ppl,
+                                   &nll, &npred, &err));
+        uniql_model_free(m);
+        ASSERT_EQ((long long)ref_n->number, (long long)npred);
+        UQ_NOTE("%-20s C ppl %.7f  transformers %.7f  rel diff %.2e", names[k], ppl, ref_ppl->number,
+                fabs(ppl - ref_ppl->number) / ref_ppl->number);
+        ASSERT_IN_RANGE(ref_ppl->number, ppl, PPL_REL_TOL * ref_ppl->number);
+        /* clearly learnt: far below the 256 of a uniform byte guess */
+        ASSERT(ppl < 4.0);
+    }
+    free(toks);
+    uniql_json_free(&doc);
+    free(jtxt);
+    free(text);
+    PASS();
+}
+
 SUITE(ppl_suite)
 {
+    RUN_TEST(ppl_trained_models_match_transformers);
     RUN_TEST(ppl_matches_decode_reference);
     RUN_TEST(ppl_rejects_bad_arguments);
 }
