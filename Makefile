@@ -103,6 +103,23 @@ test-neon: | $(B)
 # ---- end block: quant ----
 
 # ---- block: train (trained models: make demo, perplexity reference) ----
+# The uncompressed default model first: greedy and top-p text from the fp16 checkpoint
+# with examples/generate.c (tokens/s printed), then the pack block's stages. The models
+# are retrained with tools/train/run_device.sh on a GPU machine (tools/train/README.md);
+# `make data` rebuilds data/*.txt from the Debian package python3.11-doc.
+GEN_MODEL  ?= models/llama-bytes-6m
+GEN_PROMPT ?= The Python interpreter
+.PHONY: demo-fp16 data
+demo: demo-fp16
+demo-fp16: $(B)/generate
+	@test -d $(GEN_MODEL) || { echo "demo: $(GEN_MODEL) not found"; exit 1; }
+	@echo "== $(GEN_MODEL) (fp16 checkpoint, uncompressed): greedy"
+	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT) " 160
+	@echo "== $(GEN_MODEL): top-p 0.9, temperature 0.8, seed 1"
+	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT) " 160 --top-p 0.9 --temp 0.8 --seed 1
+
+data:
+	@python3 tools/data/build_text.py
 
 # ---- end block: train ----
 
