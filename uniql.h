@@ -2521,8 +2521,10 @@ static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsign
 #define UNIQL__HAVE_AVX2 1
 #include <immintrin.h>
 #define UNIQL__AVX2 __attribute__((target("avx2,fma,f16c")))
+/* small helpers: always inlined, so their vectors stay in registers */
+#define UNIQL__AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) inline
 
-UNIQL__AVX2 static float uniql__avx2_hsum(__m256 v)
+static UNIQL__AVX2_INLINE float uniql__avx2_hsum(__m256 v)
 {
     /* ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)): the order uniql__hsum8 reproduces */
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -2532,7 +2534,7 @@ UNIQL__AVX2 static float uniql__avx2_hsum(__m256 v)
 }
 
 /* 8 weights of a float dtype as fp32 */
-UNIQL__AVX2 static __m256 uniql__avx2_load8(uniql_dtype dt, const unsigned char *p)
+static UNIQL__AVX2_INLINE __m256 uniql__avx2_load8(uniql_dtype dt, const unsigned char *p)
 {
     if (dt == UNIQL_DTYPE_F32) return _mm256_loadu_ps((const float *)(const void *)p);
     if (dt == UNIQL_DTYPE_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
@@ -2578,50 +2580,93 @@ UNIQL__AVX2 static void uniql__faxpy_avx2(uniql_dtype dt, const unsigned char *r
     }
 }
 
-/* 32 int8 weights of one block (Q4: q, Q4Z: u - z, Q8: q); element j in byte j */
-UNIQL__AVX2 static __m256i uniql__avx2_block(uniql_dtype dt, const unsigned char *blk, __m128i xr, __m128i zv)
+/* The 32 weights of a block as four fp32 vectors (elements 0-7, 8-15, 16-23, 24-31):
+   nibbles through a 16-entry table n -> n - z (Q4: (n ^ 8) - 8), Q8 bytes sign-extended. */
+static UNIQL__AVX2_INLINE void uniql__avx2_block_f32(uniql_dtype dt, const unsigned char *blk, __m128i lut, __m256 *w)
 {
-    __m128i b, lo, hi, m = _mm_set1_epi8(15);
-    if (dt == UNIQL_DTYPE_Q8) return _mm256_loadu_si256((const __m256i *)(const void *)blk);
-    b = _mm_loadu_si128((const __m128i *)(const void *)blk);
-    lo = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(b, m), xr), zv);
-    hi = _mm_sub_epi8(_mm_xor_si128(_mm_and_si128(_mm_srli_epi16(b, 4), m), xr), zv);
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+    __m128i lo, hi;
+    if (dt == UNIQL_DTYPE_Q8) {
+        lo = _mm_loadu_si128((const __m128i *)(const void *)blk);
+        hi = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
+    } else {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)blk), m = _mm_set1_epi8(15);
+        lo = _mm_shuffle_epi8(lut, _mm_and_si128(v, m));
+        hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(v, 4), m));
+    }
+    w[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
+    w[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
+    w[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
+    w[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
 }
 
-UNIQL__AVX2 static float uniql__avx2_scale(const uniql__qk *k, int g, __m128i *zv)
+/* scale of group g and the nibble table of its zero point */
+static UNIQL__AVX2_INLINE __m256 uniql__avx2_group(const uniql__qk *k, int g, __m128i *lut)
 {
-    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0;
-    *zv = _mm_set1_epi8((char)z);
-    return _cvtsh_ss(k->sc[g]);
+    int z = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g] : 0;
+    const __m128i id = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    if (k->dtype == UNIQL_DTYPE_Q4) *lut = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1);
+    else *lut = _mm_sub_epi8(id, _mm_set1_epi8((char)z));
+    return _mm256_set1_ps(_cvtsh_ss(k->sc[g]));
 }
 
 UNIQL__AVX2 static void uniql__qdot_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
                                          int nt, float *out)
 {
     size_t bb = uniql__block_bytes(k->dtype);
-    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
-    __m256 acc[UNIQL__NT];
+    __m128i lut = _mm_setzero_si128();
+    __m256 acc[UNIQL__NT], sv = _mm256_setzero_ps(), w[4];
     int b = 0, t, g = 0, next = 0;
-    float s = 0;
+    if (nt == 1) { /* decode GEMV: two accumulators (even / odd blocks), split product chains */
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), tmp;
+        for (b = 0; b < nb; b++) {
+            const float *x = X + (size_t)b * 32;
+            __m256 p, q;
+            if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
+            uniql__avx2_block_f32(k->dtype, data + (size_t)b * bb, lut, w);
+            p = _mm256_mul_ps(w[0], _mm256_loadu_ps(x));
+            q = _mm256_mul_ps(w[1], _mm256_loadu_ps(x + 8));
+            p = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(x + 16), p);
+            q = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(x + 24), q);
+            a0 = _mm256_fmadd_ps(sv, _mm256_add_ps(p, q), a0);
+            tmp = a0; a0 = a1; a1 = tmp;
+        }
+        out[0] += uniql__avx2_hsum(_mm256_add_ps(a0, a1));
+        return;
+    }
+    if (nt == 4) { /* prefill tile: each decoded block serves four tokens, accumulators in registers */
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+        for (b = 0; b < nb; b++) {
+            const float *x = X + (size_t)b * 32;
+            if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
+            uniql__avx2_block_f32(k->dtype, data + (size_t)b * bb, lut, w);
+#define UNIQL__F4TOK(XT, C) do { \
+                __m256 p_ = _mm256_mul_ps(w[0], _mm256_loadu_ps(XT)), q_ = _mm256_mul_ps(w[1], _mm256_loadu_ps((XT) + 8)); \
+                p_ = _mm256_fmadd_ps(w[2], _mm256_loadu_ps((XT) + 16), p_); \
+                q_ = _mm256_fmadd_ps(w[3], _mm256_loadu_ps((XT) + 24), q_); \
+                C = _mm256_fmadd_ps(sv, _mm256_add_ps(p_, q_), C); \
+            } while (0)
+            UNIQL__F4TOK(x, c0);
+            UNIQL__F4TOK(x + ldx, c1);
+            UNIQL__F4TOK(x + 2 * ldx, c2);
+            UNIQL__F4TOK(x + 3 * ldx, c3);
+#undef UNIQL__F4TOK
+        }
+        out[0] += uniql__avx2_hsum(c0);
+        out[1] += uniql__avx2_hsum(c1);
+        out[2] += uniql__avx2_hsum(c2);
+        out[3] += uniql__avx2_hsum(c3);
+        return;
+    }
     for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
     for (b = 0; b < nb; b++) {
-        __m256i w;
-        __m256 w0, w1, w2, w3, sv;
-        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__avx2_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
-        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
-        w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
-        w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
-        w2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
-        w3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
-        sv = _mm256_set1_ps(s);
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
+        uniql__avx2_block_f32(k->dtype, data + (size_t)b * bb, lut, w);
         for (t = 0; t < nt; t++) {
             const float *x = X + (size_t)t * ldx + (size_t)b * 32;
-            __m256 p = _mm256_mul_ps(w0, _mm256_loadu_ps(x));
-            p = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), p);
-            p = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 16), p);
-            p = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 24), p);
-            acc[t] = _mm256_fmadd_ps(sv, p, acc[t]);
+            __m256 p = _mm256_mul_ps(w[0], _mm256_loadu_ps(x)), q = _mm256_mul_ps(w[1], _mm256_loadu_ps(x + 8));
+            p = _mm256_fmadd_ps(w[2], _mm256_loadu_ps(x + 16), p);
+            q = _mm256_fmadd_ps(w[3], _mm256_loadu_ps(x + 24), q);
+            acc[t] = _mm256_fmadd_ps(sv, _mm256_add_ps(p, q), acc[t]);
         }
     }
     for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(acc[t]);
@@ -2631,20 +2676,14 @@ UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, co
                                           size_t ldy, int nt)
 {
     size_t bb = uniql__block_bytes(k->dtype);
-    __m128i xr = _mm_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = _mm_setzero_si128();
+    __m128i lut = _mm_setzero_si128();
+    __m256 sv = _mm256_setzero_ps(), wf[4];
     int b, t, g = 0, next = 0;
-    float s = 0;
     for (b = 0; b < nb; b++) {
-        __m256i w;
-        __m256 wf[4];
-        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__avx2_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
-        w = uniql__avx2_block(k->dtype, data + (size_t)b * bb, xr, zv);
-        wf[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_castsi256_si128(w)));
-        wf[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8)));
-        wf[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1)));
-        wf[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8)));
+        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; sv = uniql__avx2_group(k, g, &lut); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
+        uniql__avx2_block_f32(k->dtype, data + (size_t)b * bb, lut, wf);
         for (t = 0; t < nt; t++) {
-            __m256 cs = _mm256_set1_ps(coef[t] * s);
+            __m256 cs = _mm256_mul_ps(_mm256_set1_ps(coef[t]), sv);
             float *y = Y + (size_t)t * ldy + (size_t)b * 32;
             int q;
             for (q = 0; q < 4; q++) _mm256_storeu_ps(y + 8 * q, _mm256_fmadd_ps(cs, wf[q], _mm256_loadu_ps(y + 8 * q)));
