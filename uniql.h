@@ -9318,6 +9318,11 @@ UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql
             uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
             kb = 0;
             { int a, b; uniql__pk_dim(c, &k, sp->dim, &a, &b, &kb); }
+            /* sizes from an untrusted config.json: products must stay ints */
+            if ((long long)nb * fb * (sp->conv ? c->conv_kernel : 1) > 0x7fffffffLL || nb < 1 || fb < 1) {
+                r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: layer %d %s: config sizes overflow", l, sp->name);
+                goto fail;
+            }
             if (sp->kind == 0) {
                 uniql_matrix *dst = (uniql_matrix *)(void *)((char *)ly + sp->off);
                 rows = sp->cut ? c->hidden_size : nb * fb;
