@@ -6,7 +6,8 @@
    UniQL table: perplexity of FP, int4 only, and int4 + 15/25/35 % pruning (rates from
    block influence, SPEC 1.3) with sorted channels vs the same kept sizes with a random
    channel order; QA-SVD vs plain sqrt split of V/O under int4; weight memory vs fp16;
-   sorting time with ridge leverage vs an SVD-based leverage on the same MLP correlation.
+   sorting time with ridge leverage vs an SVD-based leverage on the same MLP correlation;
+   and 25 % at one rate in every layer vs the block-influence allocation.
    LSAQ table: at 3 memory budgets between all-4-bit and all-8-bit, perplexity of the
    LSAQ plan (top-k Jaccard importance) vs uniform (layers upgraded in index order) vs
    block-influence importance vs random importance, all through uniql_lsaq_plan with the
@@ -121,9 +122,9 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     uniql_error e;
     const uniql_config *c;
     double imp_bi[UNIQL_MAX_LAYERS], imp_lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS];
-    uniql_kept kept[3][UNIQL_MAX_LAYERS];
+    uniql_kept kept[3][UNIQL_MAX_LAYERS], kept_flat[UNIQL_MAX_LAYERS];
     static const double R[3] = { 0.15, 0.25, 0.35 };
-    double t_cal, t_sort, t_rnd, p_fp, p_orig, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2];
+    double t_cal, t_sort, t_rnd, p_fp, p_orig, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2], p_flat;
     uint64_t b_fp16, b_q4, b_pr[3];
     size_t ncal;
     int l, k, L;
@@ -160,6 +161,9 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         die_if(uniql_layer_rates(L, imp_bi, params, R[k], 0, 0, rates), "rates", NULL);
         die_if(uniql_kept_from_rates(c, rates, NULL, kept[k]), "kept", NULL);
     }
+    /* the same 25 % in every layer (no SPEC 1.3 allocation), for comparison */
+    for (l = 0; l < L; l++) rates[l] = R[1];
+    die_if(uniql_kept_from_rates(c, rates, NULL, kept_flat), "kept", NULL);
     printf("\n### %s\n\n", dir);
     printf("%d layers, hidden %d, calibration %lu tokens in %.1f s, sorting %.2f s (random order: %.2f s)\n\n", L, c->hidden_size,
            (unsigned long)ncal, t_cal, t_sort, t_rnd);
@@ -178,6 +182,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         p_sorted[k] = ppl_q4_pruned(sorted, kept[k], &b_pr[k]);
         p_random[k] = ppl_q4_pruned(rnd, kept[k], NULL);
     }
+    p_flat = ppl_q4_pruned(sorted, kept_flat, NULL);
     p_qa[0] = p_q4;
     p_sq[0] = ppl_q4_pruned(sq, NULL, NULL);
     p_qa[1] = p_sorted[1];
@@ -194,6 +199,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     for (k = 0; k < 3; k++)
         printf("| int4 + %.0f%% pruned, random channel order | %.4f | %+.1f%% | same | same |\n", 100 * R[k], p_random[k],
                100 * (p_random[k] / p_fp - 1));
+    printf("| int4 + 25%% pruned, sorted, the same rate in every layer | %.4f | %+.1f%% | | |\n", p_flat, 100 * (p_flat / p_fp - 1));
     printf("| int4, V/O QA-SVD split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_qa[0], p_qa[1], 100 * (p_qa[0] / p_fp - 1),
            100 * (p_qa[1] / p_fp - 1));
     printf("| int4, V/O plain sqrt split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_sq[0], p_sq[1], 100 * (p_sq[0] / p_fp - 1),
