@@ -138,7 +138,8 @@ bench-uniql: $(B)/bench_uniql
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
 # tools/pack: HF checkpoint -> .uniql; build/run_uniql: open, choose rate / bit plan, run.
 # `make demo` packs the default model once (cached in build/demo/) and runs it at
-# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan.
+# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan. Packed files are kept until
+# `make clean` (order-only on the packer): delete them to repack after changing tools/pack.
 DEMO_MODEL ?= models/llama-bytes-6m
 DEMO_CALIB ?= data/calib.txt
 DEMO_FILE  := $(B)/demo/$(notdir $(DEMO_MODEL)).uniql
@@ -152,7 +153,7 @@ $(B)/pack: tools/pack.c uniql.h | $(B)
 $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ examples/run_uniql.c $(LDLIBS)
 
-$(DEMO_FILE): $(B)/pack
+$(DEMO_FILE): | $(B)/pack
 	@test -d $(DEMO_MODEL) || { echo "demo: $(DEMO_MODEL) not found (the trained models)"; exit 1; }
 	@mkdir -p $(dir $@)
 	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 --bits-budget-mb 4.2 $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
@@ -169,7 +170,7 @@ $(B)/bench_pack: bench/bench_pack.c uniql.h | $(B)
 
 # every trained model, packed once (all-int4, default rate tables) and cached
 BENCH_MODELS ?= llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
-$(B)/bench/%.uniql: $(B)/pack
+$(B)/bench/%.uniql: | $(B)/pack
 	@test -d models/$* || { echo "bench-pack: models/$* not found"; exit 1; }
 	@mkdir -p $(dir $@)
 	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
@@ -180,6 +181,72 @@ bench-pack: $(B)/bench_pack $(foreach m,$(BENCH_MODELS),$(B)/bench/$(m).uniql)
 # ---- end block: pack ----
 
 # ---- block: fuzz (hostile input: make fuzz, make fuzz-seeds, bad-input corpus) ----
+# libFuzzer harnesses (clang: -fsanitize=fuzzer,address,undefined), one per untrusted
+# entry point; the drivers and the properties they check are in tests/fuzz/fuzz_drive.h.
+#   make fuzz-seeds          seeds from tests/data/ref into build/fuzz/seeds/<harness>
+#   make fuzz                each harness FUZZ_SECONDS (default 60) s, one after another,
+#                            at nice 10, corpus kept in build/fuzz/corpus/<harness>
+#   make fuzz-one FUZZ_HARNESS=model FUZZ_RUNS=10000000   one harness, an exec budget
+#   make fuzz-distill        copy small malformed inputs with distinct error messages from
+#                            the corpora (and crash-* files) into tests/data/bad/<harness>/
+#   make fuzz-replay         the bad corpus through the libFuzzer binaries (CI, clang only)
+# tests/test_bad.c replays tests/data/bad under `make test` with the same drivers.
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_RUNS     ?= -1
+FUZZ_HARNESS  ?= json
+FUZZ_MAXLEN   ?= 4096
+FUZZ_MAXLEN_model ?= 16384
+FUZZ_MAXLEN_uniql ?= 24576
+FUZZ_HARNESSES := json config safetensors model uniql
+FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_BIN      := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_HARNESSES))
+FUZZ_RUN      = mkdir -p $(B)/fuzz/artifacts $(B)/fuzz/corpus/$(1) && nice -n 10 ./$(B)/fuzz/fuzz_$(1) -max_len=$(or $(FUZZ_MAXLEN_$(1)),$(FUZZ_MAXLEN)) -dict=tests/fuzz/uniql.dict \
+	-artifact_prefix=$(B)/fuzz/artifacts/$(1)- -print_final_stats=1 $(2) $(B)/fuzz/corpus/$(1) $(B)/fuzz/seeds/$(1)
+
+.PHONY: fuzz fuzz-build fuzz-seeds fuzz-one fuzz-distill fuzz-replay
+
+# test_bad.c includes the drivers
+$(B)/test $(B)/test_asan $(B)/test_ubsan: tests/fuzz/fuzz_drive.h
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_drive.h uniql.h
+	@mkdir -p $(B)/fuzz/artifacts
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< -lm
+
+fuzz-build: $(FUZZ_BIN)
+
+$(B)/fuzz/gen_seeds: tests/fuzz/gen_seeds.c uniql.h tests/tutil.h
+	@mkdir -p $(B)/fuzz
+	$(CC) $(STRICT) -O2 -o $@ $< -lm
+
+fuzz-seeds: $(B)/fuzz/gen_seeds
+	@mkdir -p $(addprefix $(B)/fuzz/seeds/,$(FUZZ_HARNESSES)) $(addprefix $(B)/fuzz/corpus/,$(FUZZ_HARNESSES))
+	./$(B)/fuzz/gen_seeds tests/data/ref $(B)/fuzz/seeds
+
+fuzz-one: $(B)/fuzz/fuzz_$(FUZZ_HARNESS) fuzz-seeds
+	$(call FUZZ_RUN,$(FUZZ_HARNESS),-runs=$(FUZZ_RUNS) -max_total_time=$(if $(filter -1,$(FUZZ_RUNS)),$(FUZZ_SECONDS),0))
+
+fuzz: $(FUZZ_BIN) fuzz-seeds
+	@for h in $(FUZZ_HARNESSES); do echo "== fuzz_$$h: $(FUZZ_SECONDS) s"; \
+		$(call FUZZ_RUN,$$h,-max_total_time=$(FUZZ_SECONDS)) 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::|==|SUMMARY|Done)" || exit 1; done
+
+$(B)/fuzz/distill: tests/fuzz/distill.c tests/fuzz/fuzz_drive.h uniql.h
+	@mkdir -p $(B)/fuzz
+	$(CC) $(STRICT) -O2 -o $@ $< -lm
+
+fuzz-distill: $(B)/fuzz/distill
+	@for h in $(FUZZ_HARNESSES); do mkdir -p tests/data/bad/$$h; \
+		./$(B)/fuzz/distill $$h tests/data/bad/$$h $(B)/fuzz/corpus/$$h $(B)/fuzz/artifacts || exit 1; done
+	@cd tests/data/bad && find . -type f ! -name MANIFEST | sed 's|^\./||' | LC_ALL=C sort > MANIFEST
+	@echo "tests/data/bad: $$(wc -l < tests/data/bad/MANIFEST) files"
+
+# every bad file through its libFuzzer binary (one process per harness, a few seconds)
+fuzz-replay: $(FUZZ_BIN)
+	@for h in $(FUZZ_HARNESSES); do \
+		./$(B)/fuzz/fuzz_$$h -runs=0 tests/data/bad/$$h >/dev/null 2>$(B)/fuzz/replay_$$h.log || \
+		{ tail -30 $(B)/fuzz/replay_$$h.log; exit 1; }; \
+		echo "fuzz-replay $$h: $$(ls tests/data/bad/$$h | wc -l) files, no crash"; done
 
 # ---- end block: fuzz ----
 

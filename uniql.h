@@ -575,8 +575,9 @@ typedef struct uniql_json_doc {
 
 /* Parse `len` bytes of `text` (need not be NUL-terminated). On success `doc` owns one
    allocation (UNIQL_MALLOC with alloc_user) released by uniql_json_free. Errors:
-   UNIQL_ERR_PARSE (message names the byte offset), UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW,
-   UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_INVALID_ARG. On error `doc` is zeroed. */
+   UNIQL_ERR_PARSE (message names the byte offset), UNIQL_ERR_RANGE (a number outside the
+   double range), UNIQL_ERR_OVERFLOW (sizes: 2^31-1 elements in one container, a block
+   beyond size_t), UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_INVALID_ARG. On error `doc` is zeroed. */
 UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned flags, void *alloc_user,
                                        uniql_json_doc *doc, uniql_error *err);
 /* Release a document (NULL or zeroed is fine). */
@@ -595,6 +596,7 @@ UNIQLDEF const uniql_json *uniql_json_at(const uniql_json *arr, int i);
      header length past the end of the file ..... UNIQL_ERR_TRUNCATED ("header length")
      header larger than 100 MB, not an object ... UNIQL_ERR_FORMAT
      header not valid JSON, duplicate names ..... UNIQL_ERR_PARSE
+     a header number outside the double range ... UNIQL_ERR_RANGE
      dtype other than F32/F16/BF16 .............. UNIQL_ERR_DTYPE ("unsupported"/"unknown")
      missing/ill-typed dtype, shape, offsets .... UNIQL_ERR_FORMAT
      shape x dtype size overflows size_t ........ UNIQL_ERR_OVERFLOW
@@ -639,7 +641,8 @@ UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st);
 /* stdio: read a whole file (fopen/fseek/ftell/fread, so at most LONG_MAX bytes) into a
    buffer from UNIQL_MALLOC(alloc_user); the caller releases it with
    uniql_free_buffer(data, alloc_user). One extra NUL byte follows the data (not counted in *size), so a
-   text file can be used as a C string. Errors: UNIQL_ERR_IO, UNIQL_ERR_OUT_OF_MEMORY. */
+   text file can be used as a C string. Errors: UNIQL_ERR_IO (also for a directory: it
+   opens on POSIX but cannot be read), UNIQL_ERR_OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size,
                                       uniql_error *err);
 /* UNIQL_FREE(p, alloc_user), for buffers this library handed to the caller. */
@@ -748,10 +751,13 @@ typedef struct uniql_config {
    spellings are accepted: rope_parameters or rope_theta + rope_scaling ("type" or
    "rope_type"); layers_block_type / layer_types or hybrid_override_pattern; the
    mamba_* aliases of Nemotron-H; {"__float__": "Infinity"} and bare Infinity.
-   Errors: UNIQL_ERR_PARSE (bad JSON), UNIQL_ERR_MISSING (no model_type / required RoPE
-   key), UNIQL_ERR_FORMAT (ill-typed or out-of-range value), UNIQL_ERR_SHAPE (sizes that
-   do not fit together), UNIQL_ERR_UNSUPPORTED (other model types, activations, RoPE
-   types, sliding windows, MoE layers). */
+   Errors: those of uniql_json_parse (UNIQL_ERR_PARSE bad JSON, UNIQL_ERR_RANGE a number
+   outside the double range, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY), UNIQL_ERR_MISSING
+   (no model_type / required RoPE key), UNIQL_ERR_FORMAT (ill-typed or out-of-range value,
+   a norm epsilon that is not a finite number > 0), UNIQL_ERR_SHAPE (sizes that do not fit
+   together, e.g. a default head_dim hidden_size / num_attention_heads of 0),
+   UNIQL_ERR_UNSUPPORTED (other model types, activations, RoPE types, sliding windows,
+   MoE layers). */
 UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
                                          uniql_error *err);
 
@@ -822,7 +828,8 @@ typedef struct uniql_load_options {
    Errors: those of uniql_config_parse and uniql_safetensors_parse, and
    UNIQL_ERR_MISSING (a tensor the config needs, or a file the index names),
    UNIQL_ERR_SHAPE ("tensor 'x' has shape [..], config expects [..]"),
-   UNIQL_ERR_FORMAT, UNIQL_ERR_OUT_OF_MEMORY. */
+   UNIQL_ERR_NONFINITE (a tensor the model uses holds NaN or Inf: every element of
+   every used tensor is checked once at load), UNIQL_ERR_FORMAT, UNIQL_ERR_OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_len, const char *index_json,
                                        size_t index_len, const uniql_file_view *files, int n_files,
                                        const uniql_load_options *opt, uniql_model **out, uniql_error *err);
@@ -918,11 +925,19 @@ UNIQLDEF void uniql_state_free(uniql_state *s);
    token. `obs` may be NULL. Errors, with the state unchanged: UNIQL_ERR_INVALID_ARG
    (token outside the vocab, another model than the state's), UNIQL_ERR_RANGE (past
    max_ctx). An error from uniql_matmul (e.g. a dtype it does not support) is returned
-   as is and leaves the state partly advanced: reset it. */
+   as is and leaves the state partly advanced: reset it. UNIQL_ERR_NONFINITE: a NaN/Inf
+   reached the final normed hidden state or the logits (activations overflowing float:
+   weights are finite, uniql_model_load checks them); the tokens were consumed (pos
+   advanced), the caches hold non-finite values, and `logits` may hold NaN/Inf: reset.
+   Numerical hostility that is handled, not rejected: all-zero weights or hidden states
+   (RMSNorm gives 0 as eps > 0), denormal weights (computed as they are, only slower on
+   some CPUs), huge but finite values (softmax subtracts the row max; an overflow to Inf
+   ends as UNIQL_ERR_NONFINITE, never as silently wrong logits). */
 UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const int *tokens, int n_tokens,
                                     float *logits, int all_logits, const uniql_observer *obs);
 /* Logit lens: final norm + lm_head on any hidden states h (n x hidden, ld floats apart).
-   work: n x hidden floats; logits: n x vocab. */
+   work: n x hidden floats; logits: n x vocab. UNIQL_ERR_NONFINITE if h holds a NaN/Inf
+   (nothing written) or the logits overflow float (then `logits` may hold NaN/Inf). */
 UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work,
                                        float *logits);
 
@@ -4418,7 +4433,9 @@ static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
                 if (last) last->next = child; else v->child = child;
                 last = child;
             }
-            count++;
+            if (++count == INT32_MAX)
+                return uniql__fail(p->err, UNIQL_ERR_OVERFLOW, "json: byte %lu: more than 2^31-2 elements in one container",
+                                   (unsigned long)p->i);
             uniql__jp_ws(p);
             if (p->i < p->n && p->s[p->i] == ',') {
                 p->i++;
@@ -4798,6 +4815,11 @@ UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void *
     *size = 0;
     f = fopen(path, "rb");
     if (!f) return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+    /* a directory opens on POSIX and ftell then reports a huge size: read one byte first */
+    if (getc(f) == EOF && ferror(f)) {
+        fclose(f);
+        return uniql__fail(err, UNIQL_ERR_IO, "cannot read '%.200s' (a directory?)", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return uniql__fail(err, UNIQL_ERR_IO, "cannot seek in '%.200s'", path);
@@ -5002,6 +5024,10 @@ static uniql_result uniql__cfg_llama(const uniql_json *root, uniql_config *c, in
     UNIQL__TRY(uniql__cfg_int(root, "num_attention_heads", NULL, 32, 1, 1 << 12, &c->n_heads, err));
     UNIQL__TRY(uniql__cfg_int(root, "num_key_value_heads", NULL, c->n_heads, 1, 1 << 12, &c->n_kv_heads, err));
     UNIQL__TRY(uniql__cfg_int(root, "head_dim", NULL, c->hidden_size / c->n_heads, 1, 1 << 12, &c->head_dim, err));
+    /* the default hidden_size / num_attention_heads skips the range check: 0 when heads > hidden */
+    if (c->head_dim < 1 || c->head_dim > (1 << 12))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: head_dim (default hidden_size %d / num_attention_heads %d) is %d",
+                           c->hidden_size, c->n_heads, c->head_dim);
     UNIQL__TRY(uniql__cfg_int(root, "max_position_embeddings", NULL, qwen ? 32768 : 2048, 1, INT32_MAX,
                               &c->max_position_embeddings, err));
     UNIQL__TRY(uniql__cfg_real(root, "rms_norm_eps", NULL, 1e-6, &eps, err));
@@ -5182,8 +5208,10 @@ UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *all
         if (has_mamba && (c.ssm_heads * c.ssm_head_dim) % c.gated_norm_groups != 0)
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: d_inner %d does not split into %d norm groups",
                                c.ssm_heads * c.ssm_head_dim, c.gated_norm_groups);
-        if (!(c.norm_eps >= 0.0f) || !isfinite(c.norm_eps))
-            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: norm epsilon must be a finite number >= 0");
+        /* eps = 0 turns an all-zero hidden state into 0/0 = NaN inside RMSNorm; a float
+           underflow (1e-50) is the same; rms_norm_eps of real models is 1e-6 .. 1e-5 */
+        if (!(c.norm_eps > 0.0f) || !isfinite(c.norm_eps))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: norm epsilon must be a finite number > 0");
     }
     memcpy(cfg, &c, sizeof c);   /* padding stays zero: configs compare with memcmp */
     return UNIQL_OK;
@@ -5234,8 +5262,29 @@ static uniql_result uniql__ld_name(uniql__loader *L, int layer, const char *suff
     return UNIQL_OK;
 }
 
+/* Index of the first NaN/Inf element of t (exponent bits all ones), or -1. */
+static long long uniql__tensor_nonfinite(const uniql_tensor *t)
+{
+    const unsigned char *p = (const unsigned char *)t->data;
+    size_t i, n = t->nbytes / uniql__dtype_size(t->dtype);
+    for (i = 0; i < n; i++) {
+        if (t->dtype == UNIQL_DTYPE_F32) {
+            uint32_t u;
+            memcpy(&u, p + 4 * i, 4);
+            if ((u & 0x7F800000u) == 0x7F800000u) return (long long)i;
+        } else {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            if ((h & (t->dtype == UNIQL_DTYPE_F16 ? 0x7C00u : 0x7F80u)) == (t->dtype == UNIQL_DTYPE_F16 ? 0x7C00u : 0x7F80u))
+                return (long long)i;
+        }
+    }
+    return -1;
+}
+
 /* The tensor L->name with shape d0 (x d1 (x d2)); ndim = number of dims expected. A conv1d
-   weight [C, 1, K] is also accepted as [C, K]. */
+   weight [C, 1, K] is also accepted as [C, K]. Every element must be finite: a NaN/Inf
+   weight would only surface later as NaN logits. */
 static uniql_result uniql__ld_tensor(uniql__loader *L, int ndim, int64_t d0, int64_t d1, int64_t d2, const uniql_tensor **out)
 {
     const uniql_tensor *t = uniql__ld_find(L, L->name);
@@ -5251,6 +5300,11 @@ static uniql_result uniql__ld_tensor(uniql__loader *L, int ndim, int64_t d0, int
         uniql__shape_str(t->shape, t->ndim, have_s, sizeof have_s);
         uniql__shape_str(want, ndim, want_s, sizeof want_s);
         return uniql__fail(L->err, UNIQL_ERR_SHAPE, "tensor '%.150s' has shape %s, config expects %s", L->name, have_s, want_s);
+    }
+    {
+        long long bad = uniql__tensor_nonfinite(t);
+        if (bad >= 0)
+            return uniql__fail(L->err, UNIQL_ERR_NONFINITE, "tensor '%.200s': element %lld is NaN or Inf", L->name, bad);
     }
     *out = t;
     return UNIQL_OK;
@@ -6379,6 +6433,14 @@ static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, co
     return UNIQL_OK;
 }
 
+static int uniql__finite_f32(const float *x, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 static void uniql__residual(float *x, const float *out, size_t count)
 {
     size_t i;
@@ -6425,10 +6487,19 @@ static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, c
         uniql__observe(obs, l, UNIQL_SITE_BLOCK_OUT, -1, s->x, n, D, (size_t)D);
     }
     uniql__rmsnorm(s->xn, s->x, m->final_norm, n, D, c->norm_eps);
+    s->pos += n;   /* the caches hold these tokens now, whatever follows */
+    /* NaN/Inf anywhere upstream reaches the residual stream (NaN + x = NaN, and RMSNorm of
+       an Inf row is Inf * 0 = NaN), so one check of the normed state catches it; the logits
+       are checked too (finite weights times finite states can still overflow). */
+    if (!uniql__finite_f32(s->xn, cnt)) return UNIQL_ERR_NONFINITE;
     uniql__observe(obs, c->n_layers, UNIQL_SITE_FINAL_NORM, -1, s->xn, n, D, (size_t)D);
-    if (logits && all_logits) UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn, n, (size_t)D, logits, (size_t)V));
-    else if (logits) UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn + (size_t)(n - 1) * D, 1, (size_t)D, logits, (size_t)V));
-    s->pos += n;
+    if (logits && all_logits) {
+        UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn, n, (size_t)D, logits, (size_t)V));
+        if (!uniql__finite_f32(logits, (size_t)n * V)) return UNIQL_ERR_NONFINITE;
+    } else if (logits) {
+        UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn + (size_t)(n - 1) * D, 1, (size_t)D, logits, (size_t)V));
+        if (!uniql__finite_f32(logits, (size_t)V)) return UNIQL_ERR_NONFINITE;
+    }
     return UNIQL_OK;
 }
 
@@ -6456,8 +6527,11 @@ UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int
     if (!m || !h || !work || !logits || n < 1) return UNIQL_ERR_INVALID_ARG;
     D = m->config.hidden_size;
     if (ld < (size_t)D) return UNIQL_ERR_SHAPE;
+    for (t = 0; t < n; t++)
+        if (!uniql__finite_f32(h + (size_t)t * ld, (size_t)D)) return UNIQL_ERR_NONFINITE;
     for (t = 0; t < n; t++) uniql__rmsnorm(work + (size_t)t * D, h + (size_t)t * ld, m->final_norm, 1, D, m->config.norm_eps);
-    return uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size);
+    UNIQL__TRY(uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size));
+    return uniql__finite_f32(logits, (size_t)n * m->config.vocab_size) ? UNIQL_OK : UNIQL_ERR_NONFINITE;
 }
 
 /* ---- sampling ---- */

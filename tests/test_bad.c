@@ -1,7 +1,419 @@
-/* test_bad.c - placeholder suite, filled by its issue's work. */
+/* test_bad.c - hostile input (issue "hostile input"): the bad-input corpus found by the
+   fuzzers replayed through the same drivers (tests/fuzz/fuzz_drive.h), and numerical
+   hostility in weights, activations and config values. */
+#include <stdio.h>
+#include <string.h>
 #include "../uniql.h"
 #include "uq_test.h"
+#include "tutil.h"
+
+/* a driver property that fails is recorded here instead of abort() */
+static int bad_fail_count;
+static char bad_fail_msg[1024];
+#define FZ_FAIL(...) (bad_fail_count++, snprintf(bad_fail_msg, sizeof bad_fail_msg, __VA_ARGS__))
+#include "fuzz/fuzz_drive.h"
+
+/* ---- corpus replay ---- */
+
+/* Every file listed in tests/data/bad/MANIFEST ("<harness>/<file>") goes through its
+   harness's driver: the result must be a documented code with a filled uniql_error, and
+   nothing may crash (the sanitizer builds, `make asan` / `make ubsan` / `make valgrind`,
+   check the memory side). */
+TEST bad_corpus_replays_cleanly(void)
+{
+    static const char *const names[5] = { "json", "config", "safetensors", "model", "uniql" };
+    FILE *mf = fopen("tests/data/bad/MANIFEST", "r");
+    char line[512], first_fail[1600] = "";
+    int count[5] = { 0, 0, 0, 0, 0 }, errors[5] = { 0, 0, 0, 0, 0 }, fails = 0, h;
+    if (!mf) FAILm("tests/data/bad/MANIFEST missing (run the tests from the repository root)");
+    while (fgets(line, sizeof line, mf)) {
+        char path[600];
+        size_t n, len = strcspn(line, "\r\n");
+        unsigned char *d;
+        uniql_result r = UNIQL_OK;
+        line[len] = 0;
+        if (!len) continue;
+        for (h = 0; h < 5; h++)
+            if (!strncmp(line, names[h], strlen(names[h])) && line[strlen(names[h])] == '/') break;
+        if (h == 5) { fclose(mf); UQ__FAILF("MANIFEST line '%.200s' names no harness", line); }
+        snprintf(path, sizeof path, "tests/data/bad/%s", line);
+        d = tutil_read_file(path, &n);
+        if (!d) { fclose(mf); UQ__FAILF("cannot read %.300s", path); }
+        bad_fail_count = 0;
+        switch (h) {
+        case 0: r = fz_json(d, n); break;
+        case 1: r = fz_config(d, n); break;
+        case 2: r = fz_safetensors(d, n); break;
+        case 3: r = fz_model(d, n); break;
+        default: r = fz_uniql(d, n); break;
+        }
+        free(d);
+        count[h]++;
+        errors[h] += r != UNIQL_OK;
+        if (bad_fail_count) {
+            if (!fails++) snprintf(first_fail, sizeof first_fail, "%s: %s", line, bad_fail_msg);
+        }
+    }
+    fclose(mf);
+    UQ_NOTE("replayed json %d (%d errors), config %d (%d), safetensors %d (%d), model %d (%d), uniql %d (%d)", count[0],
+            errors[0], count[1], errors[1], count[2], errors[2], count[3], errors[3], count[4], errors[4]);
+    if (fails) UQ__FAILF("%d files broke a driver property; first: %.400s", fails, first_fail);
+    for (h = 0; h < 5; h++) ASSERTm("every harness has a bad corpus", count[h] > 0);
+    PASS();
+}
+
+/* ---- numerical hostility: a reference model with patched bytes ---- */
+
+typedef struct {
+    char *cfg;
+    size_t cfg_len;
+    unsigned char *st;
+    size_t st_size;
+} bad_model;
+
+static int bad_model_read(const char *arch, bad_model *bm)
+{
+    char path[256];
+    memset(bm, 0, sizeof *bm);
+    snprintf(path, sizeof path, "tests/data/ref/%s/config.json", arch);
+    bm->cfg = (char *)tutil_read_file(path, &bm->cfg_len);
+    snprintf(path, sizeof path, "tests/data/ref/%s/model.safetensors", arch);
+    bm->st = tutil_read_file(path, &bm->st_size);
+    return bm->cfg && bm->st;
+}
+
+static void bad_model_free(bad_model *bm)
+{
+    free(bm->cfg);
+    free(bm->st);
+}
+
+/* byte offset of tensor `name` in the file and its info, or -1 */
+static long bad_tensor(const bad_model *bm, const char *name, uniql_dtype *dtype, size_t *nbytes)
+{
+    uniql_safetensors st;
+    const uniql_tensor *t;
+    long off = -1;
+    if (uniql_safetensors_parse(bm->st, bm->st_size, NULL, &st, NULL) != UNIQL_OK) return -1;
+    if ((t = uniql_safetensors_find(&st, name)) != NULL) {
+        off = (long)((const unsigned char *)t->data - bm->st);
+        *dtype = t->dtype;
+        *nbytes = t->nbytes;
+    }
+    uniql_safetensors_free(&st);
+    return off;
+}
+
+/* set element i of tensor `name` to v (stored in the tensor's dtype) */
+static int bad_set(bad_model *bm, const char *name, size_t i, float v)
+{
+    uniql_dtype dt = UNIQL_DTYPE_F32;
+    size_t nb = 0;
+    long off = bad_tensor(bm, name, &dt, &nb);
+    if (off < 0) return 0;
+    if (dt == UNIQL_DTYPE_F32) { if ((i + 1) * 4 > nb) return 0; memcpy(bm->st + off + 4 * i, &v, 4); }
+    else {
+        uint16_t h = dt == UNIQL_DTYPE_F16 ? uniql_fp32_to_fp16(v) : uniql_fp32_to_bf16(v);
+        if ((i + 1) * 2 > nb) return 0;
+        memcpy(bm->st + off + 2 * i, &h, 2);
+    }
+    return 1;
+}
+
+static int bad_fill(bad_model *bm, const char *name, float v)
+{
+    uniql_dtype dt = UNIQL_DTYPE_F32;
+    size_t nb = 0, i, es;
+    if (bad_tensor(bm, name, &dt, &nb) < 0) return 0;
+    es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    for (i = 0; i < nb / es; i++)
+        if (!bad_set(bm, name, i, v)) return 0;
+    return 1;
+}
+
+static uniql_result bad_load(const bad_model *bm, uniql_model **m, uniql_error *e)
+{
+    uniql_file_view fv;
+    fv.name = "model.safetensors";
+    fv.data = bm->st;
+    fv.size = bm->st_size;
+    memset(e, 0, sizeof *e);
+    return uniql_model_load(bm->cfg, bm->cfg_len, NULL, 0, &fv, 1, NULL, m, e);
+}
+
+/* NaN or Inf stored in any dtype in any used tensor is refused at load, by name */
+TEST nonfinite_weights_rejected_at_load(void)
+{
+    static const struct { const char *arch, *tensor; size_t i; float v; } cases[] = {
+        { "qwen2", "model.layers.1.mlp.down_proj.weight", 77, NAN },                  /* F16 NaN */
+        { "qwen2", "model.layers.0.self_attn.q_proj.bias", 3, INFINITY },            /* F16 Inf in a bias */
+        { "qwen2", "model.embed_tokens.weight", 0, -INFINITY },                      /* tied embedding */
+        { "mamba2", "backbone.layers.1.mixer.A_log", 5, NAN },                       /* F32 vector */
+        { "mamba2", "backbone.layers.0.mixer.conv1d.weight", 100, INFINITY },        /* 3-d conv taps */
+        { "mamba2", "backbone.norm_f.weight", 71, NAN },
+        { "nemotron_h", "backbone.layers.1.mixer.k_proj.weight", 9, NAN },           /* BF16 */
+        { "nemotron_h", "lm_head.weight", 256 * 72 - 1, -INFINITY },                 /* last element */
+    };
+    size_t k;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        bad_model bm;
+        uniql_model *m = NULL;
+        uniql_error e;
+        uniql_result r;
+        if (!bad_model_read(cases[k].arch, &bm)) { bad_model_free(&bm); FAILm("cannot read a reference model"); }
+        if (!bad_set(&bm, cases[k].tensor, cases[k].i, cases[k].v)) { bad_model_free(&bm); UQ__FAILF("no tensor %s", cases[k].tensor); }
+        r = bad_load(&bm, &m, &e);
+        uniql_model_free(m);
+        bad_model_free(&bm);
+        ASSERT_ERR(UNIQL_ERR_NONFINITE, r);
+        ASSERTm(cases[k].tensor, strstr(e.message, cases[k].tensor) != NULL);
+    }
+    PASS();
+}
+
+/* huge finite weights: the activations overflow float; forward reports it, and the
+   prefill and the token-by-token decode agree on where */
+TEST overflowing_activations_give_nonfinite(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_state *s = NULL;
+    uniql_error e;
+    int toks[3] = { 1, 2, 3 }, t;
+    float *logits;
+    uniql_result r;
+    ASSERT(bad_model_read("mamba2", &bm));
+    ASSERT(bad_fill(&bm, "backbone.norm_f.weight", 3e38f));
+    ASSERT(bad_fill(&bm, "backbone.embeddings.weight", 3e38f));   /* tied: lm_head too */
+    r = bad_load(&bm, &m, &e);
+    if (r != UNIQL_OK) { bad_model_free(&bm); UQ__FAILF("load: %s", e.message); }
+    logits = (float *)malloc(sizeof(float) * 3 * 256);
+    ASSERT_OK(uniql_state_create(m, 8, 4, NULL, &s));
+    r = uniql_forward(m, s, toks, 3, logits, 1, NULL);
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, r);
+    ASSERT_EQ(3, uniql_state_pos(s));   /* consumed; the state must be reset */
+    uniql_state_reset(s);
+    for (t = 0; t < 3; t++) ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_forward(m, s, toks + t, 1, logits, 0, NULL));
+    uniql_state_free(s);
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    free(logits);
+    PASS();
+}
+
+/* all-zero weights: every hidden state is 0, RMSNorm(0) = 0 (eps > 0), logits exactly 0 */
+TEST all_zero_model_gives_zero_logits(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_state *s = NULL;
+    uniql_error e;
+    uniql_safetensors st;
+    int toks[4] = { 0, 255, 7, 7 }, i;
+    float logits[4 * 256];
+    ASSERT(bad_model_read("qwen2", &bm));
+    ASSERT_OK(uniql_safetensors_parse(bm.st, bm.st_size, NULL, &st, NULL));
+    memset(bm.st + (st.data - bm.st), 0, st.data_size);   /* +0.0 in every dtype */
+    uniql_safetensors_free(&st);
+    ASSERT_OK(bad_load(&bm, &m, &e));
+    ASSERT_OK(uniql_state_create(m, 8, 4, NULL, &s));
+    ASSERT_OK(uniql_forward(m, s, toks, 4, logits, 1, NULL));
+    for (i = 0; i < 4 * 256; i++) ASSERT(logits[i] == 0.0f);
+    uniql_state_free(s);
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    PASS();
+}
+
+/* one all-zero layer (Mamba2 in_proj, conv, out_proj and biases of layer 0): the layer adds
+   exactly 0, so the logits equal those of the model with that layer's out_proj zeroed
+   alone (both make the block the identity) and are finite */
+TEST zero_layer_is_identity(void)
+{
+    static const char *const zero_all[] = {
+        "backbone.layers.0.mixer.in_proj.weight", "backbone.layers.0.mixer.in_proj.bias",
+        "backbone.layers.0.mixer.conv1d.weight", "backbone.layers.0.mixer.conv1d.bias",
+        "backbone.layers.0.mixer.out_proj.weight", "backbone.layers.0.mixer.out_proj.bias", NULL
+    };
+    bad_model a, b;
+    uniql_model *ma = NULL, *mb = NULL;
+    uniql_state *sa = NULL, *sb = NULL;
+    uniql_error e;
+    int toks[5] = { 3, 1, 4, 1, 5 }, i;
+    float la[5 * 256], lb[5 * 256];
+    ASSERT(bad_model_read("mamba2", &a) && bad_model_read("mamba2", &b));
+    for (i = 0; zero_all[i]; i++) ASSERT(bad_fill(&a, zero_all[i], 0.0f));
+    ASSERT(bad_fill(&b, "backbone.layers.0.mixer.out_proj.weight", 0.0f));
+    ASSERT(bad_fill(&b, "backbone.layers.0.mixer.out_proj.bias", 0.0f));
+    ASSERT_OK(bad_load(&a, &ma, &e));
+    ASSERT_OK(bad_load(&b, &mb, &e));
+    ASSERT_OK(uniql_state_create(ma, 8, 8, NULL, &sa));
+    ASSERT_OK(uniql_state_create(mb, 8, 8, NULL, &sb));
+    ASSERT_OK(uniql_forward(ma, sa, toks, 5, la, 1, NULL));
+    ASSERT_OK(uniql_forward(mb, sb, toks, 5, lb, 1, NULL));
+    for (i = 0; i < 5 * 256; i++) ASSERT(la[i] == lb[i] && isfinite(la[i]));
+    uniql_state_free(sa);
+    uniql_state_free(sb);
+    uniql_model_free(ma);
+    uniql_model_free(mb);
+    bad_model_free(&a);
+    bad_model_free(&b);
+    PASS();
+}
+
+/* denormal weights are computed as they are: finite logits, prefill == decode */
+TEST denormal_weights_are_handled(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_state *s = NULL;
+    uniql_error e;
+    int toks[3] = { 9, 8, 7 }, t, i;
+    float lp[3 * 256], ld[3 * 256];
+    ASSERT(bad_model_read("mamba2", &bm));
+    ASSERT(bad_fill(&bm, "backbone.layers.1.mixer.out_proj.weight", 1e-40f));
+    ASSERT(bad_fill(&bm, "backbone.layers.0.mixer.in_proj.weight", -3e-42f));
+    ASSERT(bad_fill(&bm, "backbone.layers.0.norm.weight", 1e-39f));
+    ASSERT_OK(bad_load(&bm, &m, &e));
+    ASSERT_OK(uniql_state_create(m, 8, 4, NULL, &s));
+    ASSERT_OK(uniql_forward(m, s, toks, 3, lp, 1, NULL));
+    uniql_state_reset(s);
+    for (t = 0; t < 3; t++) ASSERT_OK(uniql_forward(m, s, toks + t, 1, ld + 256 * t, 0, NULL));
+    for (i = 0; i < 3 * 256; i++) ASSERT(isfinite(lp[i]) && fabsf(lp[i] - ld[i]) <= 1e-4f * (1.0f + fabsf(lp[i])));
+    uniql_state_free(s);
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    PASS();
+}
+
+/* huge but finite values that do not overflow: softmax stays finite (row max subtracted) */
+TEST huge_attention_scores_stay_finite(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_state *s = NULL;
+    uniql_error e;
+    int toks[4] = { 1, 2, 3, 4 }, i;
+    float lp[4 * 256];
+    ASSERT(bad_model_read("qwen2", &bm));
+    /* q/k biases of 60000 (near the F16 maximum): scores ~ 1e10, exp(score - max) */
+    ASSERT(bad_fill(&bm, "model.layers.0.self_attn.q_proj.bias", 60000.0f));
+    ASSERT(bad_fill(&bm, "model.layers.0.self_attn.k_proj.bias", 60000.0f));
+    ASSERT_OK(bad_load(&bm, &m, &e));
+    ASSERT_OK(uniql_state_create(m, 8, 4, NULL, &s));
+    ASSERT_OK(uniql_forward(m, s, toks, 4, lp, 1, NULL));
+    for (i = 0; i < 4 * 256; i++) ASSERT(isfinite(lp[i]));
+    uniql_state_free(s);
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    PASS();
+}
+
+/* the logit lens refuses NaN/Inf hidden states (LSAQ feeds it the residual stream) */
+TEST logit_lens_rejects_nonfinite_states(void)
+{
+    bad_model bm;
+    uniql_model *m = NULL;
+    uniql_error e;
+    float h[2 * 72], work[2 * 72], logits[2 * 256];
+    int i;
+    ASSERT(bad_model_read("qwen2", &bm));
+    ASSERT_OK(bad_load(&bm, &m, &e));
+    for (i = 0; i < 2 * 72; i++) h[i] = (float)(i % 5) - 2.0f;
+    ASSERT_OK(uniql_logit_lens(m, h, 2, 72, work, logits));
+    for (i = 0; i < 2 * 256; i++) ASSERT(isfinite(logits[i]));
+    h[72 + 40] = NAN;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_logit_lens(m, h, 2, 72, work, logits));
+    h[72 + 40] = -INFINITY;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_logit_lens(m, h, 2, 72, work, logits));
+    h[72 + 40] = 3e38f;   /* finite and huge: RMSNorm scales it back, fine */
+    ASSERT_OK(uniql_logit_lens(m, h, 2, 72, work, logits));
+    uniql_model_free(m);
+    bad_model_free(&bm);
+    PASS();
+}
+
+/* ---- hostile config values ---- */
+
+static uniql_result bad_cfg(const char *json, uniql_config *c, uniql_error *e)
+{
+    memset(e, 0, sizeof *e);
+    return uniql_config_parse(json, strlen(json), NULL, c, e);
+}
+
+TEST hostile_config_values_rejected(void)
+{
+    static const struct { const char *json; int code; const char *msg; } cases[] = {
+        /* norm epsilon: 0 makes RMSNorm of an all-zero row 0/0 */
+        { "{\"model_type\":\"llama\",\"rms_norm_eps\":0}", UNIQL_ERR_FORMAT, "epsilon" },
+        { "{\"model_type\":\"llama\",\"rms_norm_eps\":-1e-6}", UNIQL_ERR_FORMAT, "epsilon" },
+        { "{\"model_type\":\"llama\",\"rms_norm_eps\":1e-60}", UNIQL_ERR_FORMAT, "epsilon" },   /* 0 as float */
+        { "{\"model_type\":\"llama\",\"rms_norm_eps\":NaN}", UNIQL_ERR_FORMAT, "epsilon" },
+        { "{\"model_type\":\"mamba2\",\"layer_norm_epsilon\":{\"__float__\":\"Infinity\"}}", UNIQL_ERR_FORMAT, "epsilon" },
+        { "{\"model_type\":\"llama\",\"rms_norm_eps\":1e999}", UNIQL_ERR_RANGE, "double range" },
+        /* head_dim default hidden_size / heads = 0 */
+        { "{\"model_type\":\"llama\",\"hidden_size\":4,\"num_attention_heads\":8,\"num_key_value_heads\":8}", UNIQL_ERR_SHAPE, "head_dim" },
+        { "{\"model_type\":\"qwen2\",\"hidden_size\":1,\"num_attention_heads\":2}", UNIQL_ERR_SHAPE, "head_dim" },
+        { "{\"model_type\":\"llama\",\"head_dim\":0}", UNIQL_ERR_FORMAT, "head_dim" },
+        /* RoPE */
+        { "{\"model_type\":\"llama\",\"rope_theta\":Infinity}", UNIQL_ERR_FORMAT, "rope_theta" },
+        { "{\"model_type\":\"llama\",\"rope_theta\":NaN}", UNIQL_ERR_FORMAT, "rope_theta" },
+        { "{\"model_type\":\"llama\",\"rope_scaling\":{\"type\":\"linear\",\"factor\":NaN}}", UNIQL_ERR_FORMAT, "factor" },
+        /* sizes beyond the limits (products stay below 2^31) */
+        { "{\"model_type\":\"llama\",\"hidden_size\":2097152}", UNIQL_ERR_FORMAT, "hidden_size" },
+        { "{\"model_type\":\"llama\",\"vocab_size\":1e300}", UNIQL_ERR_FORMAT, "vocab_size" },
+        { "{\"model_type\":\"llama\",\"num_hidden_layers\":513}", UNIQL_ERR_FORMAT, "num_hidden_layers" },
+        { "{\"model_type\":\"llama\",\"num_hidden_layers\":2.5}", UNIQL_ERR_FORMAT, "num_hidden_layers" },
+        { "{\"model_type\":\"mamba2\",\"time_step_limit\":[NaN,1]}", UNIQL_ERR_FORMAT, "time_step_limit" },
+        { "{\"model_type\":\"mamba2\",\"expand\":NaN}", UNIQL_ERR_SHAPE, "expand" },
+    };
+    size_t k;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uniql_config c;
+        uniql_error e;
+        uniql_result r = bad_cfg(cases[k].json, &c, &e);
+        if ((int)r != cases[k].code || !strstr(e.message, cases[k].msg))
+            UQ__FAILF("%s: got %d '%s', expected %d with '%s'", cases[k].json, (int)r, e.message, cases[k].code, cases[k].msg);
+    }
+    PASS();
+}
+
+/* a directory where a file is expected: opens on POSIX, must not be read as a huge file */
+TEST directory_as_file_is_an_io_error(void)
+{
+    void *d = NULL;
+    size_t n = 0;
+    uniql_error e;
+    memset(&e, 0, sizeof e);
+    ASSERT_ERR(UNIQL_ERR_IO, uniql_read_file("tests/data", NULL, &d, &n, &e));
+    ASSERT(d == NULL && n == 0 && e.code == UNIQL_ERR_IO);
+    PASS();
+}
+
+/* every result code has its own sentence (API 1 documents them all) */
+TEST every_result_code_has_a_string(void)
+{
+    int r, k;
+    for (r = 0; r >= (int)UNIQL_ERR_BUDGET; r--) {
+        const char *s = uniql_result_string((uniql_result)r);
+        ASSERT(s && strcmp(s, "unknown result code") != 0);
+        for (k = 0; k > r; k--) ASSERT(strcmp(s, uniql_result_string((uniql_result)k)) != 0);
+    }
+    ASSERT_STR_EQ("unknown result code", uniql_result_string((uniql_result)1));
+    PASS();
+}
 
 SUITE(bad_suite)
 {
+    RUN_TEST(bad_corpus_replays_cleanly);
+    RUN_TEST(nonfinite_weights_rejected_at_load);
+    RUN_TEST(overflowing_activations_give_nonfinite);
+    RUN_TEST(all_zero_model_gives_zero_logits);
+    RUN_TEST(zero_layer_is_identity);
+    RUN_TEST(denormal_weights_are_handled);
+    RUN_TEST(huge_attention_scores_stay_finite);
+    RUN_TEST(logit_lens_rejects_nonfinite_states);
+    RUN_TEST(hostile_config_values_rejected);
+    RUN_TEST(directory_as_file_is_an_io_error);
+    RUN_TEST(every_result_code_has_a_string);
 }

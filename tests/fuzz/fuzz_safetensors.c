@@ -1,0 +1,11 @@
+/* fuzz_safetensors.c - libFuzzer harness: fz_safetensors of tests/fuzz/fuzz_drive.h (see there for the
+   properties checked). Built by `make fuzz` with clang -fsanitize=fuzzer,address,undefined. */
+#define UNIQL_IMPLEMENTATION
+#include "fuzz_drive.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    (void)fz_safetensors(data, size);
+    return 0;
+}
