@@ -30,7 +30,7 @@ $(B):
 $(B)/test: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
 
-test: $(B)/test
+test: $(B)/test $(B)/readme_example
 	@./$(B)/test
 
 # the same sources with clang, warnings as errors (portability of the header itself)
@@ -249,6 +249,16 @@ fuzz-replay: $(FUZZ_BIN)
 		echo "fuzz-replay $$h: $$(ls tests/data/bad/$$h | wc -l) files, no crash"; done
 
 # ---- end block: fuzz ----
+
+# ---- block: readme (the README's usage example: compiled by `make test`, run here) ----
+$(B)/readme_example.c: README.md | $(B)
+	@awk '/^```c$$/ { f = 1; next } /^```$$/ { if (f) exit } f' README.md > $@
+$(B)/readme_example: $(B)/readme_example.c uniql.h
+	@$(CC) $(STRICT) $(OPT) -I. -o $@ $(B)/readme_example.c $(LDLIBS)
+.PHONY: readme-example
+readme-example: $(B)/readme_example
+	@./$(B)/readme_example
+# ---- end block: readme ----
 
 clean:
 	rm -rf $(B)
