@@ -20,6 +20,27 @@
      the library uses the C99 standard library and libm only, keeps no global state,
      never prints and never exits. Every fallible call returns a uniql_result.
 
+   EXAMPLE (compress a Hugging Face checkpoint and run it; error checks shortened)
+
+         uniql_model *m, *s, *q, *p; uniql_calib *cb; uniql_kept kept[64];
+         double imp[64], rate[64], ppl; uniql_sort_options so = {0};
+         uniql_model_load_dir("models/llama-bytes-6m", NULL, &m, &err);
+         uniql_calibrate(m, calib_tokens, n_calib, NULL, &cb, &err);   // statistics
+         so.layout = UNIQL_LAYOUT_PRUNABLE;                              // rates = prefixes
+         uniql_sort_model(m, cb, &so, &s, &err);                         // same function
+         uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, imp);
+         uniql_layer_rates(m->config.n_layers, imp, NULL, 0.25, 0, 0, rate);
+         uniql_kept_from_rates(&m->config, rate, NULL, kept);
+         uniql_model_quantize(s, NULL, NULL, &q, &err);                  // group int4
+         uniql_model_prune(q, kept, 0, NULL, &p, &err);                  // views, no copy
+         uniql_perplexity(p, test_tokens, n_test, 256, 0, NULL, &ppl, NULL, NULL, &err);
+
+     Then generate with uniql_state_create + uniql_forward + uniql_sample_top_p, or write
+     everything a device needs (int4 weights, rate tables, LSAQ importance) to one .uniql
+     file with uniql_pack_model / uniql_pack_write (tools/pack.c) and open it on the
+     device at any pruning rate or memory budget with uniql_packed_open +
+     uniql_packed_model_load (examples/run_uniql.c). README.md has the full program.
+
    OPTIONS (define before the #include that has UNIQL_IMPLEMENTATION)
 
      UNIQL_MALLOC(size, user) / UNIQL_FREE(ptr, user)
@@ -47,7 +68,10 @@
      model is a prefix view of the packed weights, never a copy.
 
    VERSION HISTORY
-     0.1   first public layout.
+     0.1   first release: runtimes (Llama/Qwen2, Mamba2, Nemotron-H) matching
+           transformers; Jacobi SVD / eigh / ridge leverage / QA-SVD; group int4 and int8
+           with scalar, AVX2 and NEON kernels; UniQL calibration, sorting, layer rates,
+           pruning by views; LSAQ importance and bit plans; .uniql file format v1.
 */
 #ifndef UNIQL_H_INCLUDED
 #define UNIQL_H_INCLUDED
