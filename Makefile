@@ -30,7 +30,7 @@ $(B):
 $(B)/test: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
 
-test: $(B)/test
+test: $(B)/test $(B)/readme_example
 	@./$(B)/test
 
 # the same sources with clang, warnings as errors (portability of the header itself)
@@ -138,7 +138,8 @@ bench-uniql: $(B)/bench_uniql
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
 # tools/pack: HF checkpoint -> .uniql; build/run_uniql: open, choose rate / bit plan, run.
 # `make demo` packs the default model once (cached in build/demo/) and runs it at
-# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan.
+# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan. Packed files are kept until
+# `make clean` (order-only on the packer): delete them to repack after changing tools/pack.
 DEMO_MODEL ?= models/llama-bytes-6m
 DEMO_CALIB ?= data/calib.txt
 DEMO_FILE  := $(B)/demo/$(notdir $(DEMO_MODEL)).uniql
@@ -152,7 +153,7 @@ $(B)/pack: tools/pack.c uniql.h | $(B)
 $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ examples/run_uniql.c $(LDLIBS)
 
-$(DEMO_FILE): $(B)/pack
+$(DEMO_FILE): | $(B)/pack
 	@test -d $(DEMO_MODEL) || { echo "demo: $(DEMO_MODEL) not found (the trained models)"; exit 1; }
 	@mkdir -p $(dir $@)
 	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 --bits-budget-mb 4.2 $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
@@ -169,7 +170,7 @@ $(B)/bench_pack: bench/bench_pack.c uniql.h | $(B)
 
 # every trained model, packed once (all-int4, default rate tables) and cached
 BENCH_MODELS ?= llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
-$(B)/bench/%.uniql: $(B)/pack
+$(B)/bench/%.uniql: | $(B)/pack
 	@test -d models/$* || { echo "bench-pack: models/$* not found"; exit 1; }
 	@mkdir -p $(dir $@)
 	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
@@ -248,6 +249,16 @@ fuzz-replay: $(FUZZ_BIN)
 		echo "fuzz-replay $$h: $$(ls tests/data/bad/$$h | wc -l) files, no crash"; done
 
 # ---- end block: fuzz ----
+
+# ---- block: readme (the README's usage example: compiled by `make test`, run here) ----
+$(B)/readme_example.c: README.md | $(B)
+	@awk '/^```c$$/ { f = 1; next } /^```$$/ { if (f) exit } f' README.md > $@
+$(B)/readme_example: $(B)/readme_example.c uniql.h
+	@$(CC) $(STRICT) $(OPT) -I. -o $@ $(B)/readme_example.c $(LDLIBS)
+.PHONY: readme-example
+readme-example: $(B)/readme_example
+	@./$(B)/readme_example
+# ---- end block: readme ----
 
 clean:
 	rm -rf $(B)

@@ -819,6 +819,13 @@ static uq_status pipeline_family(const char *dir)
     ASSERT_EQ(UNIQL_DTYPE_Q4, P->layers[0].type == UNIQL_BLOCK_MAMBA ? P->layers[0].mamba.out.dtype :
                               P->layers[0].type == UNIQL_BLOCK_MLP ? P->layers[0].mlp.down.dtype : P->layers[0].attn.o.dtype);
     ASSERT_EQ(UNIQL_DTYPE_Q8, P->embed.dtype);
+    {   /* group 128 halved until it divides the storage rows (hidden 96 / 72: 32 / 64 -> 32, 8) */
+        int hs = P->config.hidden_size, g = 128;
+        const uniql_matrix *w = P->layers[0].type == UNIQL_BLOCK_MAMBA ? &P->layers[0].mamba.in_x :
+                                P->layers[0].type == UNIQL_BLOCK_MLP ? &P->layers[0].mlp.up : &P->layers[0].attn.q;
+        while (g > 32 && hs % g) g /= 2;
+        ASSERT_EQ(g, w->group);
+    }
     ASSERT_OK(run_logits(Q, toks, T, a));
     ASSERT_OK(run_logits(P, toks, T, b));
     ASSERT_MEM_EQ(a, b, sizeof(float) * (size_t)(T * V_));
