@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     if (!quiet) {
         printf("file %s: %.3f MB on disk, %d rate tables\n", path, (double)mf.n / 1048576.0, n_rates);
         printf("plan: pruning rate %.2f%s; kept per layer (qk,v,mlp | ssm head,state):", ri < 0 ? 0.0 : rates[ri],
-               mem_mb >= 0 ? " (largest that fits --mem-mb)" : "");
+               mem_mb >= 0 ? " (lowest rate, i.e. largest model, that fits --mem-mb)" : "");
         for (l = 0; l < L; l++) {
             const uniql_layer *y = &m->layers[l];
             if (y->type == UNIQL_BLOCK_MAMBA) printf(" [%d,%d]", y->mamba.head_dim_kept, y->mamba.state_kept);
