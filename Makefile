@@ -22,7 +22,16 @@ help:
 	@echo "make build/generate the example: greedy continuation of a byte prompt"
 	@echo "make bench-linalg  SVD / eigen / leverage / correlation timings (vs LAPACK if found)"
 	@echo "make demo      the main job on the embedded default model"
-	@echo "(more targets are listed in the blocks of this Makefile)"
+	@echo "make test-clang   the tests built with clang (warnings as errors)"
+	@echo "make test-nosimd  the tests with UNIQL_NO_SIMD (scalar kernels only)"
+	@echo "make test-neon    the quant suite for aarch64 under qemu-user (skipped without the tools)"
+	@echo "make readme-example  run the README usage example (make test only compiles it)"
+	@echo "make bench-uniql  UniQL and LSAQ evaluation tables on the trained models"
+	@echo "make bench-pack   .uniql memory and decode speed vs the fp16 runtime"
+	@echo "make build/pack   tools/pack: checkpoint -> .uniql (--help)"
+	@echo "make fuzz-seeds && make fuzz   libFuzzer harnesses (clang), FUZZ_SECONDS each"
+	@echo "make fuzz-replay  the bad-input corpus through the harnesses (CI)"
+	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
 
 $(B):
 	@mkdir -p $(B)
