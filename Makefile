@@ -24,7 +24,7 @@ help:
 	@echo "make demo      the main job on the embedded default model"
 	@echo "make test-clang   the tests built with clang (warnings as errors)"
 	@echo "make test-nosimd  the tests with UNIQL_NO_SIMD (scalar kernels only)"
-	@echo "make test-neon    the quant suite for aarch64 under qemu-user (skipped without the tools)"
+	@echo "make test-neon    quant kernels and fused RoPE for aarch64 under qemu-user (skipped without the tools)"
 	@echo "make readme-example  run the README usage example (make test only compiles it)"
 	@echo "make bench-uniql  UniQL and LSAQ evaluation tables on the trained models"
 	@echo "make bench-pack   .uniql memory and decode speed vs the fp16 runtime"
@@ -104,7 +104,7 @@ NEON_QEMU ?= qemu-aarch64
 test-neon: | $(B)
 	@if command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) >/dev/null 2>&1; then \
 		$(NEON_CC) $(STRICT) $(OPT) -march=armv8.2-a+dotprod -static -o $(B)/test_neon $(TEST_SRC) $(LDLIBS) && \
-		$(NEON_QEMU) -cpu max $(B)/test_neon -s quant && \
+		$(NEON_QEMU) -cpu max $(B)/test_neon -s quant && $(NEON_QEMU) -cpu max $(B)/test_neon -t rope_fused && \
 		$(NEON_CC) $(STRICT) $(OPT) -march=armv8-a -static -o $(B)/test_neon_v80 $(TEST_SRC) $(LDLIBS) && \
 		$(NEON_QEMU) $(B)/test_neon_v80 -s quant; \
 	else echo "test-neon: skipped ($(NEON_CC) or $(NEON_QEMU) not installed; apt-get install gcc-aarch64-linux-gnu qemu-user)"; fi
