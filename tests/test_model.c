@@ -41,67 +41,21 @@ static int ref_load(const char *fam, ref_t *r)
     return 1;
 }
 
-static uniql_model *load_fam(const char *fam, int f32)
-{
-    char dir[256];
-    uniql_model *m = NULL;
-    uniql_load_options o;
-    uniql_error e;
-    memset(&o, 0, sizeof o);
-    o.weights_f32 = f32;
-    snprintf(dir, sizeof dir, "tests/data/ref/%s", fam);
-    if (uniql_model_load_dir(dir, &o, &m, &e) != UNIQL_OK) {
-        printf("    load %s: %s\n", fam, e.message);
-        return NULL;
-    }
-    return m;
-}
-
-static double max_abs(const float *a, size_t n)
-{
-    double m = 0;
-    size_t i;
-    for (i = 0; i < n; i++) if (fabs(a[i]) > m) m = fabs(a[i]);
-    return m;
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d;   /* NaN propagates */
-    }
-    return m;
-}
-
-/* all logits of `tokens` in one prefill */
-static float *prefill_logits(const uniql_model *m, const int *tokens, int n, int max_batch)
-{
-    uniql_state *s;
-    float *lg = (float *)malloc(sizeof(float) * (size_t)n * m->config.vocab_size);
-    if (uniql_state_create(m, n + 8, max_batch, NULL, &s) != UNIQL_OK) { free(lg); return NULL; }
-    if (uniql_forward(m, s, tokens, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
-    uniql_state_free(s);
-    return lg;
-}
-
 /* ---- 1. logits and greedy continuation against HF ---- */
 
 static uq_status check_logits(int f)
 {
     ref_t r;
-    uniql_model *m = load_fam(FAMS[f], 0);
+    uniql_model *m = tutil_load_ref(FAMS[f], 0);
     float *lg;
     double err, scale;
     ASSERT(m != NULL);
     ASSERT(ref_load(FAMS[f], &r));
     ASSERT_EQ(r.vocab, m->config.vocab_size);
-    lg = prefill_logits(m, r.prompt, r.np, 0);
+    lg = tutil_prefill_logits(m, r.prompt, r.np, 0);
     ASSERT(lg != NULL);
-    err = max_diff(lg, r.logits, (size_t)r.np * r.vocab);
-    scale = max_abs(r.logits, (size_t)r.np * r.vocab);
+    err = tutil_max_diff(lg, r.logits, (size_t)r.np * r.vocab);
+    scale = tutil_max_abs(r.logits, (size_t)r.np * r.vocab);
     UQ_NOTE("%s: max |logit - HF| = %.3g over %d positions, max |HF logit| = %.4g, relative %.3g", FAMS[f], err, r.np, scale,
             err / scale);
     ASSERT_LE(err, 1e-4 * scale);
@@ -118,7 +72,7 @@ TEST logits_match_hf_nemotron_h(void) { return check_logits(3); }
 static uq_status check_greedy(int f)
 {
     ref_t r;
-    uniql_model *m = load_fam(FAMS[f], 0);
+    uniql_model *m = tutil_load_ref(FAMS[f], 0);
     uniql_state *s;
     float *lg;
     int t, tok, same_c = 1, same_nc = 1;
@@ -157,7 +111,7 @@ TEST greedy_matches_hf_nemotron_h(void) { return check_greedy(3); }
 static uq_status check_decode(int f)
 {
     ref_t r;
-    uniql_model *m = load_fam(FAMS[f], 0);
+    uniql_model *m = tutil_load_ref(FAMS[f], 0);
     uniql_state *s;
     int n, t, *toks, V;
     float *full, *chunked, *step;
@@ -169,16 +123,16 @@ static uq_status check_decode(int f)
     toks = (int *)malloc(sizeof(int) * n);
     memcpy(toks, r.prompt, sizeof(int) * r.np);
     memcpy(toks + r.np, r.gen_nocache, sizeof(int) * r.ng);
-    full = prefill_logits(m, toks, n, 128);
-    chunked = prefill_logits(m, toks, n, 7);
+    full = tutil_prefill_logits(m, toks, n, 128);
+    chunked = tutil_prefill_logits(m, toks, n, 7);
     ASSERT(full && chunked);
     step = (float *)malloc(sizeof(float) * (size_t)n * V);
     ASSERT_OK(uniql_state_create(m, n, 16, NULL, &s));
     ASSERT_OK(uniql_forward(m, s, toks, 5, step, 1, NULL));             /* a short prefill, */
     for (t = 5; t < n; t++) ASSERT_OK(uniql_forward(m, s, toks + t, 1, step + (size_t)t * V, 0, NULL)); /* then decode */
-    scale = max_abs(full, (size_t)n * V);
-    e_dec = max_diff(full, step, (size_t)n * V);
-    e_chunk = max_diff(full, chunked, (size_t)n * V);
+    scale = tutil_max_abs(full, (size_t)n * V);
+    e_dec = tutil_max_diff(full, step, (size_t)n * V);
+    e_chunk = tutil_max_diff(full, chunked, (size_t)n * V);
     UQ_NOTE("%s, %d positions: |decode - prefill| %.3g, |7-token chunks - prefill| %.3g (scale %.3g)", FAMS[f], n, e_dec,
             e_chunk, scale);
     ASSERT_LE(e_dec, 1e-5 * scale);
@@ -187,7 +141,7 @@ static uq_status check_decode(int f)
     uniql_state_reset(s);
     ASSERT_EQ(0, uniql_state_pos(s));
     ASSERT_OK(uniql_forward(m, s, toks, n, step, 1, NULL));
-    ASSERT_LE(max_diff(full, step, (size_t)n * V), 1e-5 * scale);
+    ASSERT_LE(tutil_max_diff(full, step, (size_t)n * V), 1e-5 * scale);
     uniql_state_free(s);
     free(full); free(chunked); free(step); free(toks); free(r.buf);
     uniql_model_free(m);
@@ -203,7 +157,7 @@ TEST fp32_conversion_gives_the_same_logits(void)
     int f;
     for (f = 0; f < 4; f++) {
         ref_t r;
-        uniql_model *a = load_fam(FAMS[f], 0), *b = load_fam(FAMS[f], 1);
+        uniql_model *a = tutil_load_ref(FAMS[f], 0), *b = tutil_load_ref(FAMS[f], 1);
         float *la, *lb;
         int l;
         ASSERT(a && b && ref_load(FAMS[f], &r));
@@ -212,10 +166,10 @@ TEST fp32_conversion_gives_the_same_logits(void)
             ASSERT(b->layers[l].type == UNIQL_BLOCK_MAMBA ? b->layers[l].mamba.in_x.dtype == UNIQL_DTYPE_F32
                    : b->layers[l].type == UNIQL_BLOCK_MLP ? b->layers[l].mlp.up.dtype == UNIQL_DTYPE_F32
                    : b->layers[l].attn.q.dtype == UNIQL_DTYPE_F32);
-        la = prefill_logits(a, r.prompt, r.np, 0);
-        lb = prefill_logits(b, r.prompt, r.np, 0);
+        la = tutil_prefill_logits(a, r.prompt, r.np, 0);
+        lb = tutil_prefill_logits(b, r.prompt, r.np, 0);
         ASSERT(la && lb);
-        ASSERT_LE(max_diff(la, lb, (size_t)r.np * r.vocab), 1e-6 * max_abs(la, (size_t)r.np * r.vocab));
+        ASSERT_LE(tutil_max_diff(la, lb, (size_t)r.np * r.vocab), 1e-6 * tutil_max_abs(la, (size_t)r.np * r.vocab));
         free(la); free(lb); free(r.buf);
         uniql_model_free(a);
         uniql_model_free(b);
@@ -643,7 +597,7 @@ static uq_status check_pruned(int f, int pairs, int vk, int dk, int pk, int nk, 
 {
     arena ar;
     ref_t r;
-    uniql_model *m = load_fam(FAMS[f], 0), A, B;
+    uniql_model *m = tutil_load_ref(FAMS[f], 0), A, B;
     trng g = { 99 };
     float *la, *lb;
     double err, scale;
@@ -679,11 +633,11 @@ static uq_status check_pruned(int f, int pairs, int vk, int dk, int pk, int nk, 
     }
     ASSERT_OK(uniql_model_check(&A, NULL));
     ASSERT_OK(uniql_model_check(&B, NULL));
-    la = prefill_logits(&A, r.prompt, r.np, 0);
-    lb = prefill_logits(&B, r.prompt, r.np, 0);
+    la = tutil_prefill_logits(&A, r.prompt, r.np, 0);
+    lb = tutil_prefill_logits(&B, r.prompt, r.np, 0);
     ASSERT(la && lb);
-    err = max_diff(la, lb, (size_t)r.np * r.vocab);
-    scale = max_abs(la, (size_t)r.np * r.vocab);
+    err = tutil_max_diff(la, lb, (size_t)r.np * r.vocab);
+    scale = tutil_max_abs(la, (size_t)r.np * r.vocab);
     UQ_NOTE("%s pruned%s (pairs %d, v %d, d_int %d, head_dim %d, state %d): |pruned - zeroed full| %.3g (scale %.3g)", FAMS[f],
             views ? " as views" : "", pairs, vk, dk, pk, nk, err, scale);
     ASSERT_LE(err, 1e-5 * scale);
@@ -693,7 +647,7 @@ static uq_status check_pruned(int f, int pairs, int vk, int dk, int pk, int nk, 
         int t;
         ASSERT_OK(uniql_state_create(&B, r.np, 4, NULL, &s));
         for (t = 0; t < r.np; t++) ASSERT_OK(uniql_forward(&B, s, r.prompt + t, 1, step + (size_t)t * r.vocab, 0, NULL));
-        ASSERT_LE(max_diff(lb, step, (size_t)r.np * r.vocab), 1e-5 * scale);
+        ASSERT_LE(tutil_max_diff(lb, step, (size_t)r.np * r.vocab), 1e-5 * scale);
         uniql_state_free(s);
         free(step);
     }
@@ -723,7 +677,7 @@ TEST pruned_models_as_views(void)
 TEST model_check_rejects_inconsistent_views(void)
 {
     arena ar;
-    uniql_model *m = load_fam("llama", 0), b;
+    uniql_model *m = tutil_load_ref("llama", 0), b;
     uniql_error e;
     static const int bad_pairs[4] = { 0, 9, 1, 2 };
     ASSERT(m != NULL);
@@ -792,7 +746,7 @@ static void obs_fn(void *user, int layer, uniql_site site, int head, const float
 TEST observer_sees_every_site_of_the_hybrid(void)
 {
     ref_t r;
-    uniql_model *m = load_fam("nemotron_h", 0);
+    uniql_model *m = tutil_load_ref("nemotron_h", 0);
     uniql_state *s;
     uniql_observer obs;
     obs_log *o = (obs_log *)calloc(1, sizeof *o);
@@ -825,7 +779,7 @@ TEST observer_sees_every_site_of_the_hybrid(void)
     lens = (float *)malloc(sizeof(float) * (size_t)r.np * r.vocab);
     work = (float *)malloc(sizeof(float) * cnt);
     ASSERT_OK(uniql_logit_lens(m, o->block_out[L - 1], r.np, (size_t)m->config.hidden_size, work, lens));
-    ASSERT_LE(max_diff(lens, lg, (size_t)r.np * r.vocab), 0.0);
+    ASSERT_LE(tutil_max_diff(lens, lg, (size_t)r.np * r.vocab), 0.0);
     ASSERT_MEM_EQ(work, o->final_norm, cnt * sizeof(float));
     for (l = 0; l < L; l++) { free(o->block_in[l]); free(o->block_out[l]); }
     free(o->final_norm); free(o); free(lg); free(lens); free(work); free(r.buf);
@@ -875,7 +829,7 @@ TEST sampling_greedy_and_top_p(void)
 
 TEST forward_rejects_bad_calls_and_keeps_state(void)
 {
-    uniql_model *m = load_fam("qwen2", 0), *other = load_fam("llama", 0);
+    uniql_model *m = tutil_load_ref("qwen2", 0), *other = tutil_load_ref("llama", 0);
     uniql_state *s;
     int toks[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, bad = 256;
     float lg[256];
@@ -966,15 +920,15 @@ TEST load_from_memory_split_files_with_index(void)
         v[1].name = "part-1.safetensors"; v[1].data = f1; v[1].size = s1;
         UQ_NOTE("part files: data areas at byte offsets %lu and %lu", (unsigned long)(s0 - o[0]), (unsigned long)(s1 - o[1]));
         ASSERT_OK(load_mem(cfgtxt, index, v, 2, &m, &e));
-        la = prefill_logits(m, r.prompt, r.np, 0);
+        la = tutil_prefill_logits(m, r.prompt, r.np, 0);
         uniql_model_free(m);
         {
-            uniql_model *whole_m = load_fam("qwen2", 0);
-            lb = prefill_logits(whole_m, r.prompt, r.np, 0);
+            uniql_model *whole_m = tutil_load_ref("qwen2", 0);
+            lb = tutil_prefill_logits(whole_m, r.prompt, r.np, 0);
             uniql_model_free(whole_m);
         }
         ASSERT(la && lb);
-        ASSERT_LE(max_diff(la, lb, (size_t)r.np * r.vocab), 0.0);
+        ASSERT_LE(tutil_max_diff(la, lb, (size_t)r.np * r.vocab), 0.0);
         free(la); free(lb);
         /* no index: tensors found by name across the files */
         ASSERT_OK(load_mem(cfgtxt, NULL, v, 2, &m, &e));

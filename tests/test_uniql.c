@@ -16,22 +16,6 @@
 
 static const char *const FAMS[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
 
-static uniql_model *load_fam(const char *fam, int f32)
-{
-    char dir[256];
-    uniql_model *m = NULL;
-    uniql_load_options o;
-    uniql_error e;
-    memset(&o, 0, sizeof o);
-    o.weights_f32 = f32;
-    snprintf(dir, sizeof dir, "tests/data/ref/%s", fam);
-    if (uniql_model_load_dir(dir, &o, &m, &e) != UNIQL_OK) {
-        printf("    load %s: %s\n", fam, e.message);
-        return NULL;
-    }
-    return m;
-}
-
 /* deterministic "text": bytes with some repetition so activations have structure */
 static int *make_tokens(int n, uint64_t seed)
 {
@@ -40,35 +24,6 @@ static int *make_tokens(int n, uint64_t seed)
     g.s = seed;
     for (i = 0; i < n; i++) t[i] = i > 8 && trng_unif(&g) < 0.3 ? t[i - 7] : (int)(32 + trng_u64(&g) % 90);
     return t;
-}
-
-static float *logits_of(const uniql_model *m, const int *tokens, int n)
-{
-    uniql_state *s;
-    float *lg = (float *)malloc(sizeof(float) * (size_t)n * m->config.vocab_size);
-    if (uniql_state_create(m, n, 16, NULL, &s) != UNIQL_OK) { free(lg); return NULL; }
-    if (uniql_forward(m, s, tokens, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
-    uniql_state_free(s);
-    return lg;
-}
-
-static double max_abs(const float *a, size_t n)
-{
-    double m = 0;
-    size_t i;
-    for (i = 0; i < n; i++) if (fabs(a[i]) > m) m = fabs(a[i]);
-    return m;
-}
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= m)) m = d;
-    }
-    return m;
 }
 
 #define NCAL 96
@@ -183,7 +138,7 @@ static void direct_obs(void *user, int layer, uniql_site site, int head, const f
 
 static uq_status check_calib_stats(int f)
 {
-    uniql_model *m = load_fam(FAMS[f], 0);
+    uniql_model *m = tutil_load_ref(FAMS[f], 0);
     int *tok = make_tokens(NCAL, 7), s0, l, i, checked = 0;
     direct *D = (direct *)calloc(1, sizeof(direct));
     uniql_calib *cb;
@@ -257,7 +212,7 @@ TEST calib_stats_equal_direct_sums_nemotron_h(void) { return check_calib_stats(3
 
 TEST importance_is_reproducible_and_range_limited(void)
 {
-    uniql_model *m = load_fam("nemotron_h", 0);
+    uniql_model *m = tutil_load_ref("nemotron_h", 0);
     int *tok = make_tokens(NCAL, 11), k, l;
     uniql_calib *a, *b, *part = NULL;
     uniql_calib_options o;
@@ -319,7 +274,7 @@ static int matmul_supports_views(void)
 
 static uq_status check_sort_equivalence(int f)
 {
-    uniql_model *m = load_fam(FAMS[f], 0), *s;
+    uniql_model *m = tutil_load_ref(FAMS[f], 0), *s;
     int *tok = make_tokens(NCAL, 3), n = 40, v;
     uniql_calib *cb;
     float *ref, *lg;
@@ -328,9 +283,9 @@ static uq_status check_sort_equivalence(int f)
     ASSERT(m);
     cb = calibrate(m, tok, NCAL, 0);
     ASSERT(cb);
-    ref = logits_of(m, tok + 50, n);
+    ref = tutil_prefill_logits(m, tok + 50, n, 16);
     ASSERT(ref);
-    scale = max_abs(ref, (size_t)n * m->config.vocab_size);
+    scale = tutil_max_abs(ref, (size_t)n * m->config.vocab_size);
     /* variants: scores + QA, scores + sqrt split, random order, scores + prunable layout */
     for (v = 0; v < 4; v++) {
         uniql_sort_options o;
@@ -344,9 +299,9 @@ static uq_status check_sort_equivalence(int f)
             o.layout = UNIQL_LAYOUT_PRUNABLE;
         }
         if (uniql_sort_model(m, cb, &o, &s, &e) != UNIQL_OK) FAILm(e.message);
-        lg = logits_of(s, tok + 50, n);
+        lg = tutil_prefill_logits(s, tok + 50, n, 16);
         ASSERT(lg);
-        d = max_diff(ref, lg, (size_t)n * m->config.vocab_size);
+        d = tutil_max_diff(ref, lg, (size_t)n * m->config.vocab_size);
         UQ_NOTE("%s sorted (%s): max |logit - original| = %.3g (scale %.3g)", FAMS[f], names[v], d, scale);
         ASSERT_LE(d, 1e-4 * scale);
         free(lg);
@@ -390,7 +345,7 @@ static void test_leverage(int d, const double *C, double lam, double *out)
    stored order" (robust to near ties). */
 TEST sorted_orders_follow_the_scores(void)
 {
-    uniql_model *m = load_fam("nemotron_h", 0), *s, *ml = load_fam("llama", 0), *sl;
+    uniql_model *m = tutil_load_ref("nemotron_h", 0), *s, *ml = tutil_load_ref("llama", 0), *sl;
     int *tok = make_tokens(NCAL, 5), i, j, g, h, bad = 0;
     uniql_calib *cb, *cbl;
     ASSERT(m && ml);
@@ -403,7 +358,7 @@ TEST sorted_orders_follow_the_scores(void)
         int I = m->config.intermediate_size, D = m->config.hidden_size, hits = 0;
         double *C = (double *)malloc(sizeof(double) * I * I), *lev = (double *)calloc((size_t)I, sizeof(double)), prev = 2, first = -1;
         const float *up0, *up1;
-        uniql_model *mf = load_fam("nemotron_h", 1);
+        uniql_model *mf = tutil_load_ref("nemotron_h", 1);
         ASSERT_OK(uniql_calib_corr(cb, 3, UNIQL_STAT_MLP_DOWN_IN, 0, C, (size_t)I));
         test_leverage(I, C, 1e-4, lev);
         up0 = (const float *)mf->layers[3].mlp.up.data;
@@ -449,7 +404,7 @@ TEST sorted_orders_follow_the_scores(void)
         const uniql_config *c = &m->config;
         int N = c->ssm_state, D = c->hidden_size, per = c->ssm_heads / c->ssm_groups;
         double *Cc = (double *)malloc(sizeof(double) * N * N), *Cb = (double *)malloc(sizeof(double) * N * N);
-        uniql_model *mf = load_fam("nemotron_h", 1);
+        uniql_model *mf = tutil_load_ref("nemotron_h", 1);
         const float *b0 = (const float *)mf->layers[0].mamba.in_B.data, *b1 = (const float *)s->layers[0].mamba.in_B.data;
         for (g = 0; g < c->ssm_groups; g++) {
             double sc[64], prev = 1e300;
@@ -521,7 +476,7 @@ static const float *hand_vec(arena *a, const float *v, int blocks, int full, int
 
 static uq_status check_prune(int f, double rate)
 {
-    uniql_model *m = load_fam(FAMS[f], 0), *s, *p, *pv = NULL, R;
+    uniql_model *m = tutil_load_ref(FAMS[f], 0), *s, *p, *pv = NULL, R;
     const uniql_config *c;
     int *tok = make_tokens(NCAL, 9), n = 40, l, g, j;
     uniql_calib *cb;
@@ -601,11 +556,11 @@ static uq_status check_prune(int f, double rate)
         }
     }
     ASSERT_OK(uniql_model_check(&R, NULL));
-    lp = logits_of(p, tok + 50, n);
-    lr = logits_of(&R, tok + 50, n);
+    lp = tutil_prefill_logits(p, tok + 50, n, 16);
+    lr = tutil_prefill_logits(&R, tok + 50, n, 16);
     ASSERT(lp && lr);
     {
-        double d = max_diff(lp, lr, (size_t)n * c->vocab_size), sc = max_abs(lr, (size_t)n * c->vocab_size);
+        double d = tutil_max_diff(lp, lr, (size_t)n * c->vocab_size), sc = tutil_max_abs(lr, (size_t)n * c->vocab_size);
         uint64_t full = 0, kp = 0;
         for (l = 0; l < c->n_layers; l++) { full += uniql_prunable_params(c, l, NULL); kp += uniql_prunable_params(c, l, &kept[l]); }
         UQ_NOTE("%s at %.0f%%: |pruned - sliced by hand| = %.3g (scale %.3g), %.1f%% of prunable weights removed", FAMS[f], 100 * rate, d,
@@ -621,9 +576,9 @@ static uq_status check_prune(int f, double rate)
         o.layout = UNIQL_LAYOUT_PRUNABLE;
         ASSERT_OK(uniql_sort_model(m, cb, &o, &sp, NULL));
         ASSERT_OK(uniql_model_prune(sp, kept, 0, NULL, &pv, NULL));
-        lv = logits_of(pv, tok + 50, n);
+        lv = tutil_prefill_logits(pv, tok + 50, n, 16);
         ASSERT(lv);
-        ASSERT_LE(max_diff(lv, lr, (size_t)n * c->vocab_size), 1e-5 * max_abs(lr, (size_t)n * c->vocab_size));
+        ASSERT_LE(tutil_max_diff(lv, lr, (size_t)n * c->vocab_size), 1e-5 * tutil_max_abs(lr, (size_t)n * c->vocab_size));
         free(lv);
         uniql_model_free(pv);
         uniql_model_free(sp);
@@ -652,7 +607,7 @@ TEST pruned_equals_hand_sliced_nemotron_h(void) { return check_prune(3, 0.15); }
    dropped k rows are zeroed (then q.k ignores them exactly) with the v cut done by hand. */
 TEST prune_of_unsorted_rope_model_keeps_leading_pairs(void)
 {
-    uniql_model *m = load_fam("llama", 1), *p, Z;
+    uniql_model *m = tutil_load_ref("llama", 1), *p, Z;
     uniql_kept kept[8];
     int *tok = make_tokens(48, 1), l, h, j, n = 40;
     const uniql_config *c;
@@ -683,10 +638,10 @@ TEST prune_of_unsorted_rope_model_keeps_leading_pairs(void)
         Z.layers[l].attn.k = uniql_matrix_f32(k, KV * hd, D, (size_t)D);
         Z.layers[l].attn.k_bias = kb;
     }
-    a = logits_of(p, tok, n);
-    b = logits_of(&Z, tok, n);
+    a = tutil_prefill_logits(p, tok, n, 16);
+    b = tutil_prefill_logits(&Z, tok, n, 16);
     ASSERT(a && b);
-    ASSERT_LE(max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * max_abs(b, (size_t)n * c->vocab_size));
+    ASSERT_LE(tutil_max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * tutil_max_abs(b, (size_t)n * c->vocab_size));
     free(a); free(b);
     afree(&ar);
     uniql_model_free(p);
@@ -740,7 +695,7 @@ TEST layer_rates_meet_the_target_and_follow_importance(void)
 
 TEST kept_sizes_respect_units_and_the_global_rate(void)
 {
-    uniql_model *m = load_fam("nemotron_h", 0);
+    uniql_model *m = tutil_load_ref("nemotron_h", 0);
     const uniql_config *c;
     double rates[8], imp[4] = { 0.2, 0.05, 0.1, 0.02 }, params[8];
     uniql_kept kept[8];
@@ -786,15 +741,15 @@ TEST kept_sizes_respect_units_and_the_global_rate(void)
 /* int8 stays close to fp, int4 further, fp32 "quantization" is exact; every family */
 static uq_status check_quantize(int f)
 {
-    uniql_model *m = load_fam(FAMS[f], 0), *q;
+    uniql_model *m = tutil_load_ref(FAMS[f], 0), *q;
     int *tok = make_tokens(64, 21), n = 48, b, l, bits[16];
     float *ref, *lg;
     double scale, errs[3];
     uniql_model_quant_options o;
     ASSERT(m);
-    ref = logits_of(m, tok, n);
+    ref = tutil_prefill_logits(m, tok, n, 16);
     ASSERT(ref);
-    scale = max_abs(ref, (size_t)n * m->config.vocab_size);
+    scale = tutil_max_abs(ref, (size_t)n * m->config.vocab_size);
     memset(&o, 0, sizeof o);
     o.group = 32;
     o.embed_bits = 8;
@@ -802,9 +757,9 @@ static uq_status check_quantize(int f)
         for (l = 0; l < m->config.n_layers; l++) bits[l] = b == 0 ? 0 : b == 1 ? 8 : 4;
         o.embed_bits = b == 0 ? 0 : 8;
         ASSERT_OK(uniql_model_quantize(m, bits, &o, &q, NULL));
-        lg = logits_of(q, tok, n);
+        lg = tutil_prefill_logits(q, tok, n, 16);
         ASSERT(lg);
-        errs[b] = max_diff(ref, lg, (size_t)n * m->config.vocab_size) / scale;
+        errs[b] = tutil_max_diff(ref, lg, (size_t)n * m->config.vocab_size) / scale;
         if (b == 0) ASSERT_LE(errs[0], 1e-6);
         free(lg);
         uniql_model_free(q);
@@ -828,7 +783,7 @@ TEST quantize_model_nemotron_h(void) { return check_quantize(3); }
    uniql_layer_bytes is exactly what the quantized pruned model holds. */
 static uq_status check_quant_prefix(int f)
 {
-    uniql_model *m = load_fam(FAMS[f], 0), *s, *q, *qv, *pc, *qc;
+    uniql_model *m = tutil_load_ref(FAMS[f], 0), *s, *q, *qv, *pc, *qc;
     const uniql_config *c;
     int *tok = make_tokens(NCAL, 31), n = 40, l, bits[16];
     uniql_calib *cb;
@@ -856,11 +811,11 @@ static uq_status check_quant_prefix(int f)
     ASSERT_OK(uniql_model_prune(q, kept, 0, NULL, &qv, NULL));
     ASSERT_OK(uniql_model_prune(s, kept, 1, NULL, &pc, NULL));
     ASSERT_OK(uniql_model_quantize(pc, bits, &o, &qc, NULL));
-    a = logits_of(qv, tok, n);
-    b = logits_of(qc, tok, n);
+    a = tutil_prefill_logits(qv, tok, n, 16);
+    b = tutil_prefill_logits(qc, tok, n, 16);
     ASSERT(a && b);
-    UQ_NOTE("%s: |views of quantized - quantized compact| = %.3g", FAMS[f], max_diff(a, b, (size_t)n * c->vocab_size));
-    ASSERT_LE(max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * max_abs(b, (size_t)n * c->vocab_size));
+    UQ_NOTE("%s: |views of quantized - quantized compact| = %.3g", FAMS[f], tutil_max_diff(a, b, (size_t)n * c->vocab_size));
+    ASSERT_LE(tutil_max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * tutil_max_abs(b, (size_t)n * c->vocab_size));
     for (l = 0; l < c->n_layers; l++) lay += uniql_layer_bytes(c, l, &kept[l], bits[l], 32, 0, UNIQL_LAYOUT_PRUNABLE);
     memset(&d, 0, sizeof d);
     d.dtype = UNIQL_DTYPE_Q8;
@@ -886,7 +841,7 @@ TEST quantized_prefix_views_equal_requantized_nemotron_h(void) { return check_qu
 
 TEST bad_input_gives_codes(void)
 {
-    uniql_model *m = load_fam("llama", 1), *s = NULL, *p = NULL;
+    uniql_model *m = tutil_load_ref("llama", 1), *s = NULL, *p = NULL;
     int *tok = make_tokens(NCAL, 2);
     uniql_calib *cb = NULL;
     uniql_calib_options o;

@@ -1,5 +1,5 @@
-/* tutil.h - small helpers shared by the test files: a deterministic RNG and a file
-   reader. Only the tests use these; the library has its own. */
+/* tutil.h - small helpers shared by the test files: a deterministic RNG, a file reader
+   and (after uniql.h) model loading, prefill logits and float comparisons. Only the tests use these; the library has its own. */
 #ifndef TUTIL_H
 #define TUTIL_H
 #include <stdint.h>
@@ -45,4 +45,57 @@ static inline unsigned char *tutil_read_file(const char *path, size_t *size)
     if (buf) { buf[n] = 0; if (size) *size = (size_t)n; }
     return buf;
 }
+/* Helpers over uniql.h types, for test files that include uniql.h before this header. */
+#ifdef UNIQL_H_INCLUDED
+#include <string.h>
+
+/* largest |a[i]|, and largest |a[i] - b[i]| (a NaN makes the result NaN-like: never <= m) */
+static inline double tutil_max_abs(const float *a, size_t n)
+{
+    double m = 0;
+    size_t i;
+    for (i = 0; i < n; i++) if (fabs(a[i]) > m) m = fabs(a[i]);
+    return m;
+}
+static inline double tutil_max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m)) m = d;   /* NaN propagates */
+    }
+    return m;
+}
+
+/* tests/data/ref/<fam> loaded (f32: weights converted to fp32); NULL (and a printed
+   reason) on failure */
+static inline uniql_model *tutil_load_ref(const char *fam, int f32)
+{
+    char dir[256];
+    uniql_model *m = NULL;
+    uniql_load_options o;
+    uniql_error e;
+    memset(&o, 0, sizeof o);
+    o.weights_f32 = f32;
+    snprintf(dir, sizeof dir, "tests/data/ref/%s", fam);
+    if (uniql_model_load_dir(dir, &o, &m, &e) != UNIQL_OK) {
+        printf("    load %s: %s\n", fam, e.message);
+        return NULL;
+    }
+    return m;
+}
+
+/* all n x vocab logits of `tokens` in one prefill from a fresh state (malloc'd; NULL on
+   any error) */
+static inline float *tutil_prefill_logits(const uniql_model *m, const int *tokens, int n, int max_batch)
+{
+    uniql_state *s;
+    float *lg = (float *)malloc(sizeof(float) * (size_t)n * (size_t)m->config.vocab_size);
+    if (!lg || uniql_state_create(m, n + 8, max_batch, NULL, &s) != UNIQL_OK) { free(lg); return NULL; }
+    if (uniql_forward(m, s, tokens, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    uniql_state_free(s);
+    return lg;
+}
+#endif
 #endif
