@@ -4905,17 +4905,25 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
     return UNIQL_OK;
 }
 
-UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name)
+/* Binary search in an array of n structs of `size` bytes, sorted by name, whose first
+   member is `const char *name` (uniql_tensor, uniql_pack_tensor). NULL if absent. */
+static const void *uniql__find_by_name(const void *base, int n, size_t size, const char *name)
 {
-    int lo = 0, hi;
-    if (!st || !name) return NULL;
-    hi = st->n_tensors - 1;
+    int lo = 0, hi = n - 1;
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strcmp(st->tensors[mid].name, name);
-        if (!c) return &st->tensors[mid];
+        int mid = lo + (hi - lo) / 2;
+        const char *const *e = (const char *const *)(const void *)((const char *)base + (size_t)mid * size);
+        int c = strcmp(*e, name);
+        if (!c) return e;
         if (c < 0) lo = mid + 1; else hi = mid - 1;
     }
     return NULL;
+}
+
+UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name)
+{
+    if (!st || !name) return NULL;
+    return (const uniql_tensor *)uniql__find_by_name(st->tensors, st->n_tensors, sizeof *st->tensors, name);
 }
 
 UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st)
@@ -8857,16 +8865,6 @@ static int uniql__json_range(const uniql_json *j, uint64_t *off, uint64_t *len)
            uniql__json_u64(j->child->next, len);
 }
 
-typedef struct uniql__pack_range {
-    uint64_t off, end;
-    int t;
-} uniql__pack_range;
-static int uniql__pack_range_cmp(const void *a, const void *b)
-{
-    const uniql__pack_range *x = (const uniql__pack_range *)a, *y = (const uniql__pack_range *)b;
-    return x->off < y->off ? -1 : x->off > y->off ? 1 : (x->end < y->end ? -1 : x->end > y->end ? 1 : 0);
-}
-
 UNIQLDEF void uniql_packed_free(uniql_packed *p)
 {
     if (!p) return;
@@ -8878,17 +8876,17 @@ UNIQLDEF void uniql_packed_free(uniql_packed *p)
 static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr, uniql_error *err)
 {
     uniql_pack_tensor *T;
-    uniql__pack_range *R;
+    uniql__range *R;
     const uniql_json *e;
     int i, nr = 0;
     size_t bytes;
     if (!arr || arr->type != UNIQL_JSON_ARRAY) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header has no \"tensors\" array");
-    if (!uniql__mul_size((size_t)arr->count + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__pack_range), &bytes))
+    if (!uniql__mul_size((size_t)arr->count + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__range), &bytes))
         return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: too many tensors");
     p->mem = UNIQL_MALLOC(bytes, p->alloc_user);
     if (!p->mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
     T = (uniql_pack_tensor *)p->mem;
-    R = (uniql__pack_range *)(void *)(T + arr->count + 1);
+    R = (uniql__range *)(void *)(T + arr->count + 1);
     memset(T, 0, sizeof(*T) * (size_t)arr->count);
     for (i = 0, e = arr->child; e; e = e->next, i++) {
         const uniql_json *nm = uniql_json_get(e, "name"), *dt = uniql_json_get(e, "dtype");
@@ -8929,7 +8927,7 @@ static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr
                 if (off[k] > p->data_size || len[k] > p->data_size - off[k])
                     return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensor '%s' blob [%llu, +%llu) past the end of the data (%llu bytes)",
                                        t->name, (unsigned long long)off[k], (unsigned long long)len[k], (unsigned long long)p->data_size);
-                R[nr].off = off[k]; R[nr].end = off[k] + len[k]; R[nr].t = i; nr++;
+                R[nr].begin = (size_t)off[k]; R[nr].end = (size_t)(off[k] + len[k]); R[nr].t = i; nr++;
             }
         }
         t->m.dtype = (uniql_dtype)d;
@@ -8947,9 +8945,9 @@ static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr
         t->data_offset = off[0];
         t->nbytes = db + sb + zb;
     }
-    qsort(R, (size_t)nr, sizeof *R, uniql__pack_range_cmp);
+    qsort(R, (size_t)nr, sizeof *R, uniql__range_cmp);
     for (i = 1; i < nr; i++)
-        if (R[i].off < R[i - 1].end)
+        if (R[i].begin < R[i - 1].end)
             return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensors '%s' and '%s' overlap", T[R[i - 1].t].name, T[R[i].t].name);
     p->n_tensors = arr->count;
     p->tensors = T;
@@ -9016,15 +9014,8 @@ UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned f
 
 UNIQLDEF const uniql_pack_tensor *uniql_packed_find(const uniql_packed *p, const char *name)
 {
-    int lo = 0, hi;
     if (!p || !name) return NULL;
-    hi = p->n_tensors - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, c = strcmp(p->tensors[mid].name, name);
-        if (!c) return &p->tensors[mid];
-        if (c < 0) lo = mid + 1; else hi = mid - 1;
-    }
-    return NULL;
+    return (const uniql_pack_tensor *)uniql__find_by_name(p->tensors, p->n_tensors, sizeof *p->tensors, name);
 }
 
 /* ---- model layer ---- */
