@@ -3,7 +3,9 @@
    (a weight budget over the layer importance stored in the file), print the plan, then
    continue a byte prompt and report size on disk, resident memory and decode tokens/s.
    The weights are used in place: the file is mapped (POSIX) and the model is views into
-   it, so pruning touches, and keeps resident, only the kept prefixes. Public API only.
+   it, so the chosen model reads only the kept prefixes (how much of the mapped file the
+   kernel then keeps resident is its own choice: on the machine of the README's figures it
+   was the whole file, see "Packed files"). Public API only.
 
        make build/run_uniql
        ./build/run_uniql build/demo/llama.uniql --rate 0.25 --prompt "The module" --tokens 64
