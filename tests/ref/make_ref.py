@@ -3,13 +3,14 @@
 
 Run on a machine with torch + transformers (the team ran it with transformers 5.17):
 
-    python3 tests/ref/make_ref.py OUTDIR
+    python3 tests/ref/make_ref.py OUTDIR [FAMILY ...]
 
 For each family (Llama with llama3 RoPE scaling, Qwen2 with q/k/v biases, Mamba2, Nemotron-H
-hybrid) it builds a tiny random model (vocab 256 = bytes), scales the random init up so that
+hybrid, Bamba hybrid with partial rotary attention; all of them, or only the FAMILY names
+given) it builds a tiny random model (vocab 256 = bytes), scales the random init up so that
 attention scores, SSM decays and dt clamps are far from trivial, saves it with save_pretrained
-(Llama as BF16 in shards with an index, Qwen2 as F16, Mamba2 as F32, Nemotron-H as BF16),
-reloads the saved files in float64 on CPU and writes OUTDIR/<family>/ref.bin:
+(Llama as BF16 in shards with an index, Qwen2 as F16, Mamba2 as F32, Nemotron-H and Bamba as
+BF16), reloads the saved files in float64 on CPU and writes OUTDIR/<family>/ref.bin:
 
     char[8]  "UQREF001"
     int32    n_prompt, vocab, n_gen, flags      (flags bit 0: generate() == no-cache greedy)
@@ -19,8 +20,18 @@ reloads the saved files in float64 on CPU and writes OUTDIR/<family>/ref.bin:
     int32    gen_nocache[n_gen]                 (greedy by full recompute each step)
     float32  margin[n_gen]                      (top1 - top2 logit of each no-cache step)
 
-all little-endian. Only the saved files are used for the reference (the reloaded model is
-checked parameter by parameter against the in-memory one first).
+all little-endian, and OUTDIR/<family>/decode.bin, the logits of the cached decode steps of
+model.generate (generate(output_logits=True)):
+
+    char[8]  "UQDEC001"
+    int32    n_steps, vocab
+    float32  logits[n_steps][vocab]   step i: the logits after the prompt and the first i
+                                      generated tokens (step 0 is the prompt's last position)
+
+Only the saved files are used for the reference (the reloaded model is checked parameter by
+parameter against the in-memory one first). The log line of each family also prints the
+rotary dimension of the reloaded model's RoPE (2 x inv_freq entries), which is what decides
+partial rotary (Bamba: BambaConfig fixes partial_rotary_factor at 0.5).
 """
 import math
 import os
@@ -40,7 +51,7 @@ def log(*a):
 
 
 def configs():
-    from transformers import LlamaConfig, Mamba2Config, NemotronHConfig, Qwen2Config
+    from transformers import BambaConfig, LlamaConfig, Mamba2Config, NemotronHConfig, Qwen2Config
 
     no_special = dict(bos_token_id=None, eos_token_id=None, pad_token_id=None)
     llama = LlamaConfig(
@@ -71,11 +82,23 @@ def configs():
         ssm_state_size=16, n_groups=2, conv_kernel=4, expand=2, time_step_min=0.03,
         use_conv_bias=True, use_bias=False, chunk_size=16, layer_norm_epsilon=1e-5,
         tie_word_embeddings=False, **no_special)
+    # layers M * M * (attention at 1 and 3), an MLP in every layer, head_dim 16 of which the
+    # first 8 rotate (partial_rotary_factor 0.5 is fixed by BambaConfig), GQA 4/2, two Mamba
+    # groups, in/out projection biases, dt clamped to [0.02, 2.5], chunked scan of 16 tokens
+    bamba = BambaConfig(
+        vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, attn_layer_indices=[1, 3],
+        hidden_act="silu", rms_norm_eps=1e-5, max_position_embeddings=512,
+        mamba_n_heads=8, mamba_d_head="auto", mamba_n_groups=2, mamba_d_state=16, mamba_d_conv=4,
+        mamba_expand=2, mamba_chunk_size=16, mamba_conv_bias=True, mamba_proj_bias=True,
+        time_step_limit=(0.02, 2.5), rope_parameters={"rope_type": "default", "rope_theta": 1000.0},
+        tie_word_embeddings=False, **no_special)
     return [
         ("llama", "LlamaForCausalLM", llama, torch.bfloat16, "150KB"),
         ("qwen2", "Qwen2ForCausalLM", qwen2, torch.float16, None),
         ("mamba2", "Mamba2ForCausalLM", mamba2, torch.float32, None),
         ("nemotron_h", "NemotronHForCausalLM", nemo, torch.bfloat16, None),
+        ("bamba", "BambaForCausalLM", bamba, torch.bfloat16, None),
     ]
 
 
@@ -134,16 +157,27 @@ def greedy_nocache(model, ids):
 
 
 def greedy_generate(model, ids):
+    """generate() with its cache: the tokens and the logits of every step"""
     model.generation_config.eos_token_id = None
     model.generation_config.bos_token_id = None
     model.generation_config.pad_token_id = 0
     with torch.no_grad():
         out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=N_GEN,
-                             do_sample=False, use_cache=True)
-    gen = out[0, ids.shape[1]:].tolist()
+                             do_sample=False, use_cache=True, output_logits=True,
+                             return_dict_in_generate=True)
+    gen = out.sequences[0, ids.shape[1]:].tolist()
     if len(gen) != N_GEN:
         raise RuntimeError("generate returned %d tokens" % len(gen))
-    return gen
+    logits = torch.stack([l[0].double() for l in out.logits]) if out.logits else None
+    return gen, logits
+
+
+def rotary_dim(model):
+    """2 x the inv_freq entries of the model's rotary embedding, or 0 without one"""
+    for name, buf in model.named_buffers():
+        if name.endswith("rotary_emb.inv_freq"):
+            return 2 * buf.numel()
+    return 0
 
 
 def build_one(outdir, fam, clsname, cfg, dtype, shard):
@@ -180,15 +214,17 @@ def build_one(outdir, fam, clsname, cfg, dtype, shard):
         with torch.no_grad():
             logits = ref(input_ids=ids, use_cache=False).logits[0].double()
         toks_nc, margins = greedy_nocache(ref, ids)
+        dec_logits = None
         try:
-            toks_c = greedy_generate(ref, ids)
+            toks_c, dec_logits = greedy_generate(ref, ids)
         except Exception as e:  # keep going: the C test reports which list it compared
             log("  %s: generate() failed: %r" % (fam, e))
             toks_c = [-1] * N_GEN
         same = toks_c == toks_nc
         nparam = sum(p.numel() for p in ref.parameters())
-        log("%s seed %d: %d params, max|logit| %.4f, min greedy margin %.3g, generate==nocache %s"
-            % (fam, seed, nparam, float(logits.abs().max()), min(margins), same))
+        log("%s seed %d: %d params, max|logit| %.4f, min greedy margin %.3g, generate==nocache %s, "
+            "rotary dim %d" % (fam, seed, nparam, float(logits.abs().max()), min(margins), same,
+                               rotary_dim(ref)))
         if min(margins) < MIN_MARGIN:
             log("  margin too small, re-seeding")
             continue
@@ -200,6 +236,16 @@ def build_one(outdir, fam, clsname, cfg, dtype, shard):
             f.write(struct.pack("<%di" % N_GEN, *toks_c))
             f.write(struct.pack("<%di" % N_GEN, *toks_nc))
             f.write(struct.pack("<%df" % N_GEN, *margins))
+        if dec_logits is not None:
+            if dec_logits.shape != (N_GEN, cfg.vocab_size):
+                raise RuntimeError("%s: generate logits have shape %s" % (fam, tuple(dec_logits.shape)))
+            # step 0 is the prompt's last position: it must equal the full forward's last row
+            d0 = float((dec_logits[0] - logits[-1]).abs().max())
+            log("  generate step 0 vs full forward: max |diff| %.3g" % d0)
+            with open(os.path.join(d, "decode.bin"), "wb") as f:
+                f.write(b"UQDEC001")
+                f.write(struct.pack("<2i", N_GEN, cfg.vocab_size))
+                f.write(struct.pack("<%df" % dec_logits.numel(), *dec_logits.float().flatten().tolist()))
         try:  # per-layer hidden states, only to debug a mismatch (not committed)
             with torch.no_grad():
                 hs = ref(input_ids=ids, use_cache=False, output_hidden_states=True).hidden_states
@@ -223,11 +269,17 @@ def main():
 
     assert len(PROMPT) == 40
     outdir = sys.argv[1] if len(sys.argv) > 1 else "ref"
+    only = set(sys.argv[2:])
+    known = set(c[0] for c in configs())
+    if only - known:
+        raise SystemExit("unknown family %s (known: %s)" % (sorted(only - known), sorted(known)))
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(4)
     log("torch", torch.__version__, "transformers", transformers.__version__)
     failed = []
     for fam, clsname, cfg, dtype, shard in configs():
+        if only and fam not in only:
+            continue
         try:
             build_one(outdir, fam, clsname, cfg, dtype, shard)
         except Exception as e:
