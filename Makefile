@@ -2,11 +2,12 @@
 CC      ?= cc
 STRICT  := -std=c99 -Wall -Wextra -Wpedantic -Werror
 OPT     ?= -O2
-LDLIBS  := -lm
+LDLIBS  := -lm -pthread
+# (the library needs libm only; -pthread is for the programs' thread pool, tools/uq_threads.h)
 B       := build
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h $(TEST_SRC)
+TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h tools/uq_threads.h $(TEST_SRC)
 
 .PHONY: all test test-clang asan ubsan valgrind bench-runtime bench-linalg clean help
 

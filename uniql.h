@@ -144,6 +144,44 @@ UNIQLDEF uint16_t uniql_fp32_to_bf16(float f);
 UNIQLDEF float uniql_bf16_to_fp32(uint16_t h);
 
 /* =====================================================================================
+   API 2b. Threads: the caller's parallel-for
+   ===================================================================================== */
+
+/* The library never starts a thread and links nothing beyond libc + libm. A caller that
+   wants several cores hands it a parallel-for, job-system style: a function pointer and
+   a user pointer, through the options structs (uniql_state_options, uniql_matmul_options,
+   uniql_calib_options, uniql_sort_options, the quantization options, uniql_corr).
+
+   Contract of `run`: run(user, n_jobs, fn, ctx) calls fn(ctx, i, worker) exactly once for
+   every i in [0, n_jobs), in any order, from any threads (the calling thread included),
+   and returns only after every call has returned. `worker` identifies the thread doing
+   the call, 0 <= worker < n_workers, and no two calls run at the same time with the same
+   worker (so a job may use per-worker scratch indexed by it). The library never calls
+   run from inside a job (no nesting), and never from two threads at once for one
+   options struct.
+
+   Determinism: the library cuts its work into jobs whose boundaries depend only on the
+   problem (matrix rows in fixed chunks, attention / SSM heads, correlation tiles), never
+   on n_workers or on which thread runs which job, and every output element is computed
+   by one job in a fixed order. Results are therefore bit-identical for any thread count,
+   any scheduling and with no parallel-for at all (tested). A NULL uniql_parallel, or one
+   with run == NULL, runs the jobs in order on the calling thread (worker 0).
+   tools/uq_threads.h (outside the library) is a small pthreads pool with this contract. */
+typedef void (*uniql_job_fn)(void *ctx, int job, int worker);
+
+typedef struct uniql_parallel {
+    void (*run)(void *user, int n_jobs, uniql_job_fn fn, void *ctx);
+    void *user;
+    int n_workers;      /* bound on `worker`; <= 0 means 1 */
+} uniql_parallel;
+
+/* fn(ctx, i, worker) for i < n_jobs through p (serially in order when p or p->run is
+   NULL, or n_jobs == 1). n_jobs <= 0 does nothing. */
+UNIQLDEF void uniql_parallel_for(const uniql_parallel *p, int n_jobs, uniql_job_fn fn, void *ctx);
+/* Number of distinct `worker` values p may pass (1 for NULL). */
+UNIQLDEF int uniql_parallel_workers(const uniql_parallel *p);
+
+/* =====================================================================================
    API 3. Matrix views and quantized formats
    ===================================================================================== */
 
@@ -270,6 +308,28 @@ UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int
 /* 1 if uniql_matmul_ex would accept this kernel (instruction set) here, else 0. */
 UNIQLDEF int uniql_kernel_available(int kernel);
 
+/* uniql_matmul_ex on several threads (API 2b) and with caller scratch. Zero means default
+   for every field; opt NULL = uniql_matmul. */
+typedef struct uniql_matmul_options {
+    int kernel;                     /* a uniql_kernel value (| UNIQL_KERNEL_I8ACT), 0 = AUTO */
+    const uniql_parallel *parallel; /* NULL: the calling thread does all of it */
+    void *work;                     /* I8ACT scratch: uniql_matmul_work_bytes(W, n, kernel) bytes, */
+    size_t work_size;               /*   16-byte aligned; NULL / smaller: bounded stack (below) */
+} uniql_matmul_options;
+
+/* Same contract, errors and results as uniql_matmul_ex(W, X, n, ldx, Y, ldy, opt->kernel),
+   bit for bit, for every thread count: the rows of a row-stored W are cut into jobs of a
+   fixed number of rows (about 32 KB of weights each), the outputs of a transposed W into
+   ranges of 128 elements, and every output element is computed by one job exactly as the
+   serial call computes it. I8ACT with `work`: all n tokens' activations are quantized
+   once, then each job runs its rows over every 4-token tile (its weights stay in cache:
+   the prefill GEMM); without `work`, one tile of 4 tokens x 4096 columns is quantized at
+   a time on the stack (32 KB) and the jobs run per tile, same results. No allocation. */
+UNIQLDEF uniql_result uniql_matmul_par(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
+                                       const uniql_matmul_options *opt);
+/* Bytes of `work` that uniql_matmul_par uses for n tokens with this kernel (0: none). */
+UNIQLDEF size_t uniql_matmul_work_bytes(const uniql_matrix *W, int n, int kernel);
+
 /* ---- Quantization: group int4 (Q4, Q4Z) and per-row int8 (Q8) ----
 
    All formats quantize along STORAGE rows (length L = cols, or rows when transposed),
@@ -315,6 +375,8 @@ typedef struct uniql_quant_desc {
     int group;           /* Q4/Q4Z group size: 32, 64, 128; 0 means 128 */
     int clip;            /* 1: per-group clip search minimising squared error */
     int transposed;      /* 1: store storage row c = column c (input-pruned matrices) */
+    const uniql_parallel *parallel;  /* threads (API 2b): jobs of 64 storage rows; NULL: serial.
+                                        The bytes written do not depend on it. */
 } uniql_quant_desc;
 
 /* Exact size in bytes of the buffer uniql_quantize needs for a rows x cols matrix
@@ -441,22 +503,30 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, dou
 /* ---- Streaming correlation C = (1/T) sum_t x_t^T x_t -------------------------------- */
 
 /* Accumulates x_t^T x_t over batches of activations (rows = tokens) without keeping them:
-   a d x d double sum (upper triangle), updated by a blocked packed kernel (~d^2 flops per
-   token); products of float inputs are exact in double, sums are double. All memory is
-   owned by the struct: uniql_corr_init allocates it in one block (d^2 + 256 d + 280K
-   doubles) with `user`, uniql_corr_free releases it. Not thread safe per object; separate
-   objects are independent. */
+   a d x d double sum (upper triangle), updated by a packed SYRK (d^2 flops per token, a
+   4 x 8 register tile, AVX2 + FMA when available; products of float inputs are exact
+   in double, sums are double, so the AVX2 and scalar kernels agree bit for bit). Blocks
+   of 256 tokens are packed once, then the upper triangle is cut into 128 x 128 output
+   tiles, one job each through `parallel` (API 2b): bit-identical for any thread count.
+   All memory is owned by the struct: uniql_corr_init allocates it in one block
+   (d^2 + 256 ceil(d/8)*8 + 4 doubles) with `user`, uniql_corr_free releases it. Not
+   thread safe per object (one add at a time); separate objects are independent. */
 typedef struct uniql_corr {
     int d;
     long long count;   /* tokens added so far */
-    double *sum;       /* d x d, upper triangle holds sum_t x_t^T x_t */
-    double *buf;       /* scratch: a converted token block and packed panels */
+    double *sum;       /* d x d, upper triangle holds sum_t x_t^T x_t (the rest stays 0) */
+    double *buf;       /* scratch: the packed token block */
     void *user;
+    /* set by the caller after uniql_corr_init (init zeroes them): */
+    const uniql_parallel *parallel;  /* threads for the tiles; NULL: the calling thread */
+    int kernel;        /* UNIQL_KERNEL_AUTO (AVX2 + FMA for float input where available) or
+                          UNIQL_KERNEL_SCALAR (the reference); double input is always scalar */
 } uniql_corr;
 
 UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user);
 /* Adds n tokens X (n x d, ld ldx). NaN/Inf anywhere in X -> UNIQL_ERR_NONFINITE and the
-   accumulator is left unchanged. n == 0 is allowed (no-op). */
+   accumulator is left unchanged. n == 0 is allowed (no-op). An unknown acc->kernel is
+   UNIQL_ERR_INVALID_ARG. */
 UNIQLDEF uniql_result uniql_corr_add_f32(uniql_corr *acc, const float *X, int n, size_t ldx);
 UNIQLDEF uniql_result uniql_corr_add_f64(uniql_corr *acc, const double *X, int n, size_t ldx);
 /* C (d x d, ld ldc, full symmetric) = sum / count. UNIQL_ERR_SHAPE if no token was added.
@@ -937,6 +1007,33 @@ typedef struct uniql_state uniql_state;  /* KV cache, SSM/conv state, scratch; o
    UNIQL_MALLOC(alloc_user), owned by the state. The state is bound to `m`. */
 UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int max_batch, void *alloc_user,
                                          uniql_state **out);
+
+/* How the weights of quantized matrices (Q4 / Q4Z / Q8) meet the activations. */
+typedef enum uniql_activations {
+    UNIQL_ACT_AUTO = 0,   /* the default: UNIQL_ACT_F32 */
+    UNIQL_ACT_F32 = 1,    /* exact fp32 activations (the reference path) */
+    UNIQL_ACT_I8 = 2      /* int8 activations per 32-block (UNIQL_KERNEL_I8ACT, API 3) */
+} uniql_activations;
+
+/* Zero means default for every field but max_ctx. */
+typedef struct uniql_state_options {
+    int max_ctx;                    /* positions of the KV cache, >= 1 */
+    int max_batch;                  /* tokens per forward chunk; <= 0: 64 */
+    void *alloc_user;
+    uniql_activations activations;
+    int kernel;                     /* instruction set (UNIQL_KERNEL_AUTO / SCALAR / AVX2 / NEON) */
+    const uniql_parallel *parallel; /* threads (API 2b) for matmul rows, attention heads and SSM
+                                       heads; the struct must outlive the state (it is kept by
+                                       pointer). NULL: the calling thread only. Results are
+                                       bit-identical for every thread count. */
+} uniql_state_options;
+
+/* uniql_state_create with options (uniql_state_create(m, c, b, u, out) is this with
+   max_ctx c, max_batch b, alloc_user u and zeros elsewhere). The state also holds the
+   scratch of the int8 activations of one chunk and one attention score row per worker.
+   Errors as uniql_state_create, plus UNIQL_ERR_INVALID_ARG for an unknown activations
+   value or kernel, UNIQL_ERR_UNSUPPORTED for an instruction set not available here. */
+UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_state_options *opt, uniql_state **out);
 /* Forget the sequence: position 0, SSM and conv states zeroed. */
 UNIQLDEF void uniql_state_reset(uniql_state *s);
 /* Number of tokens processed since create/reset. */
@@ -1007,6 +1104,11 @@ UNIQLDEF int uniql_sample_top_p(const float *logits, int n, float temperature, f
 UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
                                        int n_windows, void *alloc_user, double *ppl, double *mean_nll,
                                        size_t *n_predicted, uniql_error *err);
+/* uniql_perplexity with the runtime options of a state (activations, kernel, threads,
+   alloc_user; max_ctx and max_batch are set from the window). */
+UNIQLDEF uniql_result uniql_perplexity_ex(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                          int n_windows, const uniql_state_options *opt, double *ppl, double *mean_nll,
+                                          size_t *n_predicted, uniql_error *err);
 
 
 
@@ -1078,6 +1180,9 @@ typedef struct uniql_calib_options {
     int lsaq_k;             /* top-k of the LSAQ sets, 0 = 10 (LSAQ's default) */
     int importance_only;    /* no correlation matrices: block influence (and LSAQ) only */
     void *alloc_user;       /* UNIQL_MALLOC / UNIQL_FREE user pointer for everything */
+    const uniql_parallel *parallel;  /* threads (API 2b): the forward (matmul rows, heads) and the
+                                        correlation tiles; statistics are bit-identical for any
+                                        thread count */
 } uniql_calib_options;
 
 typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
@@ -1089,8 +1194,8 @@ typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
      Mamba2: MAMBA_OUT_IN, MAMBA_C (every group), MAMBA_DTB (every head)
    plus block influence for every layer in range, and LSAQ if asked. Activations are seen
    through the forward's observer (API 6), streamed: memory is the correlation matrices
-   (sum over layers of d^2 doubles, plus the fixed scratch of uniql_corr, ~2.2 MB per
-   matrix of size >= 128; per-head matrices carry none) plus max_batch rows of scratch,
+   (sum over layers of d^2 doubles, plus the packing scratch of uniql_corr, 256 d
+   doubles per matrix of size >= 128; per-head matrices carry none) plus max_batch rows of scratch,
    independent of n_tokens.
    Dimensions follow the model's kept sizes (a pruned model can be calibrated too; the
    sorting stage needs an unpruned, unsorted one). On success *out owns everything;
@@ -1146,6 +1251,8 @@ typedef struct uniql_sort_options {
     double ridge_lambda;        /* 0 = UNIQL_RIDGE_LAMBDA_DEFAULT (1e-4, absolute) */
     double eig_floor;           /* 0 = UNIQL_EIG_FLOOR_DEFAULT (1e-6, absolute) */
     void *alloc_user;
+    const uniql_parallel *parallel;  /* threads (API 2b) for the sorting's linear algebra; results
+                                        do not depend on it */
 } uniql_sort_options;
 
 /* A new model, function unchanged up to float rounding, whose every prunable dimension is
@@ -1265,6 +1372,7 @@ typedef struct uniql_model_quant_options {
     int clip;           /* 1: per-group clip search (uniql_quant_desc.clip) */
     int embed_bits;     /* embedding / lm_head: 8 (Q8 per row) or 0 (fp32 copies). 0 = keep */
     void *alloc_user;
+    const uniql_parallel *parallel;  /* threads (API 2b) for each matrix; same bytes for any count */
 } uniql_model_quant_options;
 
 /* A new model whose every weight matrix in layer l is quantized with bits[l]: 4 (Q4 /
@@ -1591,6 +1699,7 @@ typedef struct uniql_pack_quant_options {
     int embed_bits;             /* embed / lm_head: 8 (default) or 4 */
     int clip;                   /* per-group clip search (uniql_quant_desc.clip) */
     void *alloc_user;
+    const uniql_parallel *parallel;  /* threads (API 2b) for each matrix; same bytes for any count */
 } uniql_pack_quant_options;
 
 /* A new model whose weight matrices are quantized copies of m's (any dtype and layout
@@ -1756,6 +1865,26 @@ UNIQLDEF uint16_t uniql_fp32_to_bf16(float f)
     if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
     u += 0x7FFFu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
+}
+
+/* =====================================================================================
+   IMPL 2b. Threads: the caller's parallel-for
+   ===================================================================================== */
+
+UNIQLDEF int uniql_parallel_workers(const uniql_parallel *p)
+{
+    return p && p->run && p->n_workers > 1 ? p->n_workers : 1;
+}
+
+UNIQLDEF void uniql_parallel_for(const uniql_parallel *p, int n_jobs, uniql_job_fn fn, void *ctx)
+{
+    int i;
+    if (n_jobs <= 0 || !fn) return;
+    if (!p || !p->run || n_jobs == 1) {
+        for (i = 0; i < n_jobs; i++) fn(ctx, i, 0);
+        return;
+    }
+    p->run(p->user, n_jobs, fn, ctx);
 }
 
 /* =====================================================================================
@@ -1995,8 +2124,9 @@ UNIQLDEF int uniql_kernel_available(int kernel)
     return uniql__kernel_ok(kernel) && uniql__isa_resolve(kernel) != 0;
 }
 
+/* Rows [r0, r1) of Y = W X for a row-stored W, fp32 activations. */
 static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
-                               float *Y, size_t ldy)
+                               float *Y, size_t ldy, int r0, int r1)
 {
     int L = W->cols, nbf = L / 32, tl = L % 32, t0, r, t;
     int quant = uniql__is_quant(W->dtype);
@@ -2009,7 +2139,7 @@ static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, c
             memset(xt, 0, sizeof xt);
             for (t = 0; t < nt; t++) memcpy(xt + t * 32, Xt + (size_t)t * ldx + (size_t)nbf * 32, sizeof(float) * (size_t)tl);
         }
-        for (r = 0; r < W->rows; r++) {
+        for (r = r0; r < r1; r++) {
             size_t p = uniql__phys(W, r);
             const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
             float out[UNIQL__NT] = { 0, 0, 0, 0 };
@@ -2030,75 +2160,86 @@ static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, c
     }
 }
 
-static uniql_result uniql__matmul_rows_i8(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
-                                          float *Y, size_t ldy)
+/* I8ACT. The activation records of a token are one array of ceil(nb / 2) pair records
+   (128 B each, uniql__quant_act); the dot products run in column chunks of
+   UNIQL__I8_CHUNK block pairs, chunk partial sums added into Y in chunk order. The chunk
+   is fixed (not a function of the token count or of the scratch), so a token gets the
+   same bits in a GEMV, in a prefill tile and from any thread split. */
+#define UNIQL__I8_CHUNK 64    /* block pairs = 4096 columns; 4 tokens x 64 x 128 B = UNIQL__XA_BYTES */
+
+/* Quantize tokens [0, nt) of X (columns [32 c0, 32 (c0 + cn)) of each, clipped to L) into
+   records at xa, lda bytes apart. UNIQL_ERR_NONFINITE on NaN/Inf. */
+static uniql_result uniql__i8_quant(const float *X, size_t ldx, int nt, int L, int c0, int cn, unsigned char *xa, size_t lda)
 {
-    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), t0, r, t;
-    size_t bb = uniql__block_bytes(W->dtype);
-    unsigned char xa[UNIQL__XA_BYTES];
-    for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
-        int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
-        int cpn = UNIQL__XA_BYTES / 128 / nt, c0;  /* block pairs per column chunk and token */
-        size_t lda = (size_t)cpn * 128;
-        for (c0 = 0; c0 < nb; c0 += 2 * cpn) {
-            int cn = nb - c0 < 2 * cpn ? nb - c0 : 2 * cpn;
-            int fp = c0 + (cn - 1) / 2 * 2;  /* first block of the chunk's last pair */
-            int tail = tl && c0 + cn == nb; /* the partial last block is in this chunk */
-            for (t = 0; t < nt; t++) {
-                const float *x = X + (size_t)(t0 + t) * ldx + (size_t)c0 * 32;
-                int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32, b;
-                for (b = 0; b < len; b++)
-                    if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
-                uniql__quant_act(x, len, cn, xa + (size_t)t * lda);
-            }
-            for (r = 0; r < W->rows; r++) {
-                size_t p = uniql__phys(W, r);
-                const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
-                float out[UNIQL__NT] = { 0, 0, 0, 0 };
-                uniql__qk k;
-                uniql__qk_row(W, p, &k);
-                if (nt == 1 && !tail && K->q4x2 && uniql__is_q4(W->dtype) && k.gb % 2 == 0 && r + 1 < W->rows) {
-                    /* two rows share every activation load */
-                    size_t p1 = uniql__phys(W, r + 1);
-                    float out1 = 0;
-                    uniql__qk k1;
-                    uniql__qk_row(W, p1, &k1);
-                    K->q4x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, (const unsigned char *)W->data + p1 * W->stride + (size_t)c0 * bb,
-                            xa, 2 * W->stride, out, &out1);
-                    Y[(size_t)t0 * ldy + r] = c0 == 0 ? out[0] : Y[(size_t)t0 * ldy + r] + out[0];
-                    r++;
-                    Y[(size_t)t0 * ldy + r] = c0 == 0 ? out1 : Y[(size_t)t0 * ldy + r] + out1;
-                    continue;
-                }
-                if (!tail) {
-                    K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, xa, lda, nt, out);
-                } else {
-                    /* whole pairs from the row, the last pair (1 or 2 blocks, the last one
-                       partial) from a zero-padded copy */
-                    unsigned char tmp[64];
-                    memset(tmp, 0, sizeof tmp);
-                    if (fp > c0) K->qdot8(&k, c0, fp - c0, row + (size_t)c0 * bb, xa, lda, nt, out);
-                    if (fp < nbf) memcpy(tmp, row + (size_t)fp * bb, bb);
-                    uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp + (size_t)(nbf - fp) * bb);
-                    K->qdot8(&k, fp, nb - fp, tmp, xa + (size_t)(fp - c0) / 2 * 128, lda, nt, out);
-                }
-                for (t = 0; t < nt; t++) {
-                    float *y = Y + (size_t)(t0 + t) * ldy + r;
-                    *y = c0 == 0 ? out[t] : *y + out[t];
-                }
-            }
-        }
+    int t, b;
+    for (t = 0; t < nt; t++) {
+        const float *x = X + (size_t)t * ldx + (size_t)c0 * 32;
+        int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32;
+        for (b = 0; b < len; b++)
+            if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+        uniql__quant_act(x, len, cn, xa + (size_t)t * lda);
     }
     return UNIQL_OK;
 }
 
+/* Rows [r0, r1), tokens [t0, t0 + nt) (nt <= 4), column chunk starting at block c0 with
+   cn blocks; xa = records of token t0 for that chunk (lda bytes between tokens). */
+static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const unsigned char *xa, size_t lda, int t0,
+                           int nt, int c0, int cn, float *Y, size_t ldy, int r0, int r1)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), r, t;
+    int fp = c0 + (cn - 1) / 2 * 2;  /* first block of the chunk's last pair */
+    int tail = tl && c0 + cn == nb;  /* the partial last block is in this chunk */
+    size_t bb = uniql__block_bytes(W->dtype);
+    for (r = r0; r < r1; r++) {
+        size_t p = uniql__phys(W, r);
+        const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+        float out[UNIQL__NT] = { 0, 0, 0, 0 };
+        uniql__qk k;
+        uniql__qk_row(W, p, &k);
+        if (nt == 1 && !tail && K->q4x2 && uniql__is_q4(W->dtype) && k.gb % 2 == 0 && r + 1 < r1) {
+            /* two rows share every activation load (same arithmetic per row as qdot8) */
+            size_t p1 = uniql__phys(W, r + 1);
+            float out1 = 0;
+            uniql__qk k1;
+            uniql__qk_row(W, p1, &k1);
+            K->q4x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, (const unsigned char *)W->data + p1 * W->stride + (size_t)c0 * bb,
+                    xa, 2 * W->stride, out, &out1);
+            Y[(size_t)t0 * ldy + r] = c0 == 0 ? out[0] : Y[(size_t)t0 * ldy + r] + out[0];
+            r++;
+            Y[(size_t)t0 * ldy + r] = c0 == 0 ? out1 : Y[(size_t)t0 * ldy + r] + out1;
+            continue;
+        }
+        if (!tail) {
+            K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, xa, lda, nt, out);
+        } else {
+            /* whole pairs from the row, the last pair (1 or 2 blocks, the last one
+               partial) from a zero-padded copy */
+            unsigned char tmp[64];
+            memset(tmp, 0, sizeof tmp);
+            if (fp > c0) K->qdot8(&k, c0, fp - c0, row + (size_t)c0 * bb, xa, lda, nt, out);
+            if (fp < nbf) memcpy(tmp, row + (size_t)fp * bb, bb);
+            uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp + (size_t)(nbf - fp) * bb);
+            K->qdot8(&k, fp, nb - fp, tmp, xa + (size_t)(fp - c0) / 2 * 128, lda, nt, out);
+        }
+        for (t = 0; t < nt; t++) {
+            float *y = Y + (size_t)(t0 + t) * ldy + r;
+            *y = c0 == 0 ? out[t] : *y + out[t];
+        }
+    }
+}
+
+/* Output elements [e0, e1) (e0 a multiple of 32, e1 = L or a multiple of 32) of Y = W X
+   for a transposed W (storage rows = inputs): Y is accumulated over the storage rows in
+   order, so every element gets the same sum whatever range computes it. */
 static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
-                               float *Y, size_t ldy)
+                               float *Y, size_t ldy, int e0, int e1)
 {
     int L = W->rows, nbf = L / 32, tl = L % 32, t0, c, t;
-    int quant = uniql__is_quant(W->dtype);
-    size_t bb = uniql__block_bytes(W->dtype);
-    for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)L);
+    int quant = uniql__is_quant(W->dtype), b0 = e0 / 32, b1 = e1 < nbf * 32 ? e1 / 32 : nbf;
+    int has_tail = tl && e1 == L;
+    size_t bb = uniql__block_bytes(W->dtype), es = quant ? 0 : uniql__dtype_row_bytes(W->dtype, 1);
+    for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy + e0, 0, sizeof(float) * (size_t)(e1 - e0));
     for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
         int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
         float *Yt = Y + (size_t)t0 * ldy;
@@ -2108,12 +2249,12 @@ static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, c
             float coef[UNIQL__NT] = { 0, 0, 0, 0 };
             for (t = 0; t < nt; t++) coef[t] = X[(size_t)(t0 + t) * ldx + c];
             if (!quant) {
-                K->faxpy(W->dtype, row, L, coef, Yt, ldy, nt);
+                K->faxpy(W->dtype, row + (size_t)e0 * es, e1 - e0, coef, Yt + e0, ldy, nt);
             } else {
                 uniql__qk k;
                 uniql__qk_row(W, p, &k);
-                if (nbf) K->qaxpy(&k, 0, nbf, row, coef, Yt, ldy, nt);
-                if (tl) {
+                if (b1 > b0) K->qaxpy(&k, b0, b1 - b0, row + (size_t)b0 * bb, coef, Yt + (size_t)b0 * 32, ldy, nt);
+                if (has_tail) {
                     unsigned char tmp[32];
                     float yt[UNIQL__NT * 32];
                     int j;
@@ -2128,10 +2269,79 @@ static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, c
     }
 }
 
-UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
-                                      float *Y, size_t ldy, int kernel)
+/* ---- the job split (fixed by the shape of W, never by the thread count) ---- */
+
+/* rows per job of a row-stored W: about 32 KB of weights, an even number (the two-row
+   decode kernel pairs rows r, r + 1 from r0) */
+static int uniql__rows_per_job(const uniql_matrix *W)
+{
+    size_t rb = uniql__block_bytes(W->dtype) * (size_t)((W->cols + 31) / 32);
+    size_t r;
+    if (!uniql__is_quant(W->dtype)) rb = uniql__dtype_row_bytes(W->dtype, W->cols);
+    r = rb ? (size_t)32768 / rb : 64;
+    if (r < 8) r = 8;
+    if (r > 256) r = 256;
+    return (int)(r & ~(size_t)1);
+}
+
+typedef struct uniql__mm_job {
+    const uniql_matrix *W;
+    const uniql__kernels *K;
+    const float *X;
+    int n;
+    size_t ldx;
+    float *Y;
+    size_t ldy;
+    int per_job;             /* rows (row storage) or output elements (transposed) per job */
+    /* I8ACT */
+    const unsigned char *xa;
+    size_t lda;              /* bytes between the records of consecutive tokens */
+    int all_tokens;          /* xa holds every token and every chunk (else: one tile, one chunk) */
+    int t0, nt, c0, cn;      /* the tile / chunk when !all_tokens */
+} uniql__mm_job;
+
+static void uniql__mm_rows_job(void *ctx, int job, int worker)
+{
+    const uniql__mm_job *j = (const uniql__mm_job *)ctx;
+    int r0 = job * j->per_job, r1 = r0 + j->per_job < j->W->rows ? r0 + j->per_job : j->W->rows;
+    (void)worker;
+    uniql__matmul_rows(j->W, j->K, j->X, j->n, j->ldx, j->Y, j->ldy, r0, r1);
+}
+
+static void uniql__mm_cols_job(void *ctx, int job, int worker)
+{
+    const uniql__mm_job *j = (const uniql__mm_job *)ctx;
+    int e0 = job * j->per_job, e1 = e0 + j->per_job < j->W->rows ? e0 + j->per_job : j->W->rows;
+    (void)worker;
+    uniql__matmul_cols(j->W, j->K, j->X, j->n, j->ldx, j->Y, j->ldy, e0, e1);
+}
+
+static void uniql__mm_i8_job(void *ctx, int job, int worker)
+{
+    const uniql__mm_job *j = (const uniql__mm_job *)ctx;
+    int r0 = job * j->per_job, r1 = r0 + j->per_job < j->W->rows ? r0 + j->per_job : j->W->rows;
+    int nb = (j->W->cols + 31) / 32, t0, c0;
+    (void)worker;
+    if (!j->all_tokens) {
+        uniql__i8_rows(j->W, j->K, j->xa, j->lda, j->t0, j->nt, j->c0, j->cn, j->Y, j->ldy, r0, r1);
+        return;
+    }
+    /* row chunk outside, token tiles inside: the job's rows stay in cache for every tile */
+    for (t0 = 0; t0 < j->n; t0 += UNIQL__NT) {
+        int nt = j->n - t0 < UNIQL__NT ? j->n - t0 : UNIQL__NT;
+        for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
+            int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
+            uniql__i8_rows(j->W, j->K, j->xa + (size_t)t0 * j->lda + (size_t)c0 / 2 * 128, j->lda, t0, nt, c0, cn, j->Y,
+                           j->ldy, r0, r1);
+        }
+    }
+}
+
+static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
+                                      int kernel, const uniql_parallel *par, void *work, size_t work_size)
 {
     uniql__kernels K;
+    uniql__mm_job j;
     uniql_result res;
     int isa, t;
     if (!W || !X || !Y || n < 0) return UNIQL_ERR_INVALID_ARG;
@@ -2145,14 +2355,66 @@ UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int
         for (t = 0; t < n; t++) memset(Y + (size_t)t * ldy, 0, sizeof(float) * (size_t)W->rows);
         return UNIQL_OK;
     }
+    memset(&j, 0, sizeof j);
+    j.W = W; j.K = &K; j.X = X; j.n = n; j.ldx = ldx; j.Y = Y; j.ldy = ldy;
     if (W->transposed) {
-        uniql__matmul_cols(W, &K, X, n, ldx, Y, ldy);
+        /* output ranges of 128 elements (whole 32-blocks) */
+        j.per_job = 128;
+        uniql_parallel_for(par, (W->rows + 127) / 128, uniql__mm_cols_job, &j);
         return UNIQL_OK;
     }
-    if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype))
-        return uniql__matmul_rows_i8(W, &K, X, n, ldx, Y, ldy);
-    uniql__matmul_rows(W, &K, X, n, ldx, Y, ldy);
+    j.per_job = uniql__rows_per_job(W);
+    if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype)) {
+        int nb = (W->cols + 31) / 32, np = (nb + 1) / 2, njobs = (W->rows + j.per_job - 1) / j.per_job, t0, c0;
+        size_t need = (size_t)n * (size_t)np * 128;
+        if (work && work_size >= need && !((uintptr_t)work & 15u)) {
+            /* every token quantized once, then one batch of row jobs */
+            j.xa = (const unsigned char *)work;
+            j.lda = (size_t)np * 128;
+            j.all_tokens = 1;
+            if ((res = uniql__i8_quant(X, ldx, n, W->cols, 0, nb, (unsigned char *)work, j.lda)) != UNIQL_OK) return res;
+            uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
+            return UNIQL_OK;
+        }
+        {
+            /* bounded stack: one tile of 4 tokens x one column chunk at a time */
+            unsigned char xa[UNIQL__XA_BYTES];
+            j.xa = xa;
+            j.lda = (size_t)UNIQL__I8_CHUNK * 128;
+            for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
+                int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
+                for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
+                    int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
+                    if ((res = uniql__i8_quant(X + (size_t)t0 * ldx, ldx, nt, W->cols, c0, cn, xa, j.lda)) != UNIQL_OK)
+                        return res;
+                    j.t0 = t0; j.nt = nt; j.c0 = c0; j.cn = cn;
+                    uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
+                }
+            }
+        }
+        return UNIQL_OK;
+    }
+    uniql_parallel_for(par, (W->rows + j.per_job - 1) / j.per_job, uniql__mm_rows_job, &j);
     return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int n, size_t ldx,
+                                      float *Y, size_t ldy, int kernel)
+{
+    return uniql__matmul_run(W, X, n, ldx, Y, ldy, kernel, NULL, NULL, 0);
+}
+
+UNIQLDEF size_t uniql_matmul_work_bytes(const uniql_matrix *W, int n, int kernel)
+{
+    if (!W || n < 1 || W->transposed || !(kernel & UNIQL_KERNEL_I8ACT) || !uniql__is_quant(W->dtype)) return 0;
+    return (size_t)n * (size_t)((W->cols + 63) / 64) * 128;
+}
+
+UNIQLDEF uniql_result uniql_matmul_par(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
+                                       const uniql_matmul_options *opt)
+{
+    if (!opt) return uniql__matmul_run(W, X, n, ldx, Y, ldy, UNIQL_KERNEL_AUTO, NULL, NULL, 0);
+    return uniql__matmul_run(W, X, n, ldx, Y, ldy, opt->kernel, opt->parallel, opt->work, opt->work_size);
 }
 
 UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n, size_t ldx,
@@ -2298,31 +2560,33 @@ static double uniql__quant_group(uniql_dtype dt, const float *w, int n, double a
     return err;
 }
 
-UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
-                                     void *buf, size_t buf_size, uniql_matrix *out)
-{
-    size_t S, L, stride, ng, need, s, g, e, r;
-    int group = 128, gq, q[128], qb[128];
-    float w[128];
-    unsigned char *data = (unsigned char *)buf;
+/* storage rows [s0, s1) of a quantization (uniql_quantize); rows are independent */
+typedef struct uniql__qjob {
+    const uniql_quant_desc *d;
+    const float *W;
+    size_t ld, S, L, ng;
+    int group, gq;
+    size_t stride;
+    unsigned char *data;
     uint16_t *scales;
     uint8_t *zeros;
-    uniql_result res;
-    uniql_matrix m;
-    if (!W || !buf || !out) return UNIQL_ERR_INVALID_ARG;
-    if ((res = uniql_quant_size(d, rows, cols, &need)) != UNIQL_OK) return res;
-    if (ld < (size_t)cols || buf_size < need || ((size_t)buf & 1u)) return UNIQL_ERR_INVALID_ARG;
-    for (r = 0; r < (size_t)rows; r++)
-        for (e = 0; e < (size_t)cols; e++)
-            if (!(fabsf(W[r * ld + e]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
-    uniql__desc_check(d, rows, cols, &group);
-    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
-    scales = (uint16_t *)(void *)(data + S * stride);
-    zeros = d->dtype == UNIQL_DTYPE_Q4Z ? (uint8_t *)(scales + S * ng) : NULL;
-    memset(buf, 0, need);
-    /* Q8: one "group" = the whole storage row, processed in pieces of 128 below */
-    gq = d->dtype == UNIQL_DTYPE_Q8 ? 128 : group;
-    for (s = 0; s < S; s++) {
+    uniql_result *res;       /* per job of the batch */
+    int first;               /* job index of the batch's job 0 */
+} uniql__qjob;
+
+#define UNIQL__QUANT_ROWS 64  /* storage rows per job */
+
+static uniql_result uniql__quant_rows(const uniql__qjob *J, size_t s0, size_t s1)
+{
+    const uniql_quant_desc *d = J->d;
+    const float *W = J->W;
+    size_t ld = J->ld, L = J->L, ng = J->ng, stride = J->stride, s, g, e;
+    int gq = J->gq, q[128], qb[128];
+    float w[128];
+    unsigned char *data = J->data;
+    uint16_t *scales = J->scales;
+    uint8_t *zeros = J->zeros;
+    for (s = s0; s < s1; s++) {
         unsigned char *row = data + s * stride;
         if (d->dtype == UNIQL_DTYPE_Q8) {
             /* scale from the whole row, then quantize piecewise with that scale */
@@ -2369,6 +2633,52 @@ UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, 
                 row[(el >> 5) * 16 + (j & 15)] |= (unsigned char)(j < 16 ? nib : nib << 4);
             }
         }
+    }
+    return UNIQL_OK;
+}
+
+static void uniql__quant_job(void *ctx, int job, int worker)
+{
+    const uniql__qjob *J = (const uniql__qjob *)ctx;
+    size_t s0 = (size_t)(J->first + job) * UNIQL__QUANT_ROWS, s1 = s0 + UNIQL__QUANT_ROWS < J->S ? s0 + UNIQL__QUANT_ROWS : J->S;
+    (void)worker;
+    J->res[job] = uniql__quant_rows(J, s0, s1);
+}
+
+UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, int rows, int cols, size_t ld,
+                                     void *buf, size_t buf_size, uniql_matrix *out)
+{
+    size_t S, L, stride, ng, need, e, r;
+    int group = 128, gq, nj, i;
+    unsigned char *data = (unsigned char *)buf;
+    uniql__qjob J;
+    uniql_result jres[64];
+    uint16_t *scales;
+    uint8_t *zeros;
+    uniql_result res;
+    uniql_matrix m;
+    if (!W || !buf || !out) return UNIQL_ERR_INVALID_ARG;
+    if ((res = uniql_quant_size(d, rows, cols, &need)) != UNIQL_OK) return res;
+    if (ld < (size_t)cols || buf_size < need || ((size_t)buf & 1u)) return UNIQL_ERR_INVALID_ARG;
+    for (r = 0; r < (size_t)rows; r++)
+        for (e = 0; e < (size_t)cols; e++)
+            if (!(fabsf(W[r * ld + e]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+    uniql__desc_check(d, rows, cols, &group);
+    uniql__qgeom(d, rows, cols, group, &S, &L, &stride, &ng);
+    scales = (uint16_t *)(void *)(data + S * stride);
+    zeros = d->dtype == UNIQL_DTYPE_Q4Z ? (uint8_t *)(scales + S * ng) : NULL;
+    memset(buf, 0, need);
+    /* Q8: one "group" = the whole storage row, processed in pieces of 128 below */
+    gq = d->dtype == UNIQL_DTYPE_Q8 ? 128 : group;
+    J.d = d; J.W = W; J.ld = ld; J.S = S; J.L = L; J.ng = ng; J.group = group; J.gq = gq; J.stride = stride;
+    J.data = data; J.scales = scales; J.zeros = zeros; J.res = jres;
+    nj = (int)((S + UNIQL__QUANT_ROWS - 1) / UNIQL__QUANT_ROWS);
+    /* batches of up to 64 jobs; the first error in row order is the result */
+    for (i = 0; i < nj; i += 64) {
+        int k, cnt = nj - i < 64 ? nj - i : 64;
+        J.first = i;
+        uniql_parallel_for(d->parallel, cnt, uniql__quant_job, &J);
+        for (k = 0; k < cnt; k++) if (jres[k] != UNIQL_OK) return jres[k];
     }
     memset(&m, 0, sizeof m);
     m.dtype = d->dtype;
@@ -3898,7 +4208,10 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, dou
 
 /* ---- streaming correlation ------------------------------------------------------------- */
 
-#define UNIQL__CORR_BLOCK 256 /* tokens per SYRK call: one KC block of the GEMM */
+#define UNIQL__CORR_BLOCK 256 /* tokens per packed block */
+#define UNIQL__CORR_TILE 128  /* side of the output tile of one job */
+
+static size_t uniql__corr_d8(int d) { return ((size_t)d + 7) / 8 * 8; }
 
 UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user)
 {
@@ -3906,41 +4219,130 @@ UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user)
     if (!acc) return UNIQL_ERR_INVALID_ARG;
     memset(acc, 0, sizeof *acc);
     if (d <= 0) return UNIQL_ERR_SHAPE;
-    if (!uniql__mul_size((size_t)d, (size_t)d, &nsum) || !uniql__mul_size((size_t)d, UNIQL__CORR_BLOCK, &nbuf) ||
-        !uniql__add_size(nsum, nbuf, &total) || !uniql__add_size(total, UNIQL__GEMM_WORK, &total) ||
+    if (!uniql__mul_size((size_t)d, (size_t)d, &nsum) || !uniql__mul_size(uniql__corr_d8(d), UNIQL__CORR_BLOCK, &nbuf) ||
+        !uniql__add_size(nsum, nbuf, &total) || !uniql__add_size(total, 4, &total) ||
         !uniql__mul_size(total, sizeof(double), &total))
         return UNIQL_ERR_OVERFLOW;
     acc->sum = (double *)UNIQL_MALLOC(total, user);
     if (!acc->sum) return UNIQL_ERR_OUT_OF_MEMORY;
     memset(acc->sum, 0, nsum * sizeof(double));
     acc->buf = acc->sum + nsum;
+    acc->buf += ((32u - ((uintptr_t)acc->buf & 31u)) & 31u) / sizeof(double);   /* 32-byte aligned panels */
     acc->d = d;
     acc->user = user;
     return UNIQL_OK;
+}
+
+/* The kernel of the SYRK: a 4 x 8 tile of sums over nb tokens, acc[r][c] =
+   sum_k a[8k + r] * b[8k + c] (a, b: panels of 8 columns, token-major), each started at
+   0 and accumulated in token order. For float inputs every product is exact in double,
+   so c + a*b rounded once is also what an FMA gives: the AVX2 twin equals this bit for
+   bit. */
+static void uniql__syrk_4x8_scalar(int nb, const double *a, const double *b, double *acc)
+{
+    double c[32];
+    int k, r, j;
+    for (r = 0; r < 32; r++) c[r] = 0.0;
+    for (k = 0; k < nb; k++, a += 8, b += 8)
+        for (r = 0; r < 4; r++)
+            for (j = 0; j < 8; j++) c[r * 8 + j] += a[r] * b[j];
+    for (r = 0; r < 32; r++) acc[r] = c[r];
+}
+
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static void uniql__syrk_4x8_avx2(int nb, const double *a, const double *b, double *acc)
+{
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    int k;
+    for (k = 0; k < nb; k++, a += 8, b += 8) {
+        __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4), x;
+        x = _mm256_broadcast_sd(a);     c00 = _mm256_fmadd_pd(x, b0, c00); c01 = _mm256_fmadd_pd(x, b1, c01);
+        x = _mm256_broadcast_sd(a + 1); c10 = _mm256_fmadd_pd(x, b0, c10); c11 = _mm256_fmadd_pd(x, b1, c11);
+        x = _mm256_broadcast_sd(a + 2); c20 = _mm256_fmadd_pd(x, b0, c20); c21 = _mm256_fmadd_pd(x, b1, c21);
+        x = _mm256_broadcast_sd(a + 3); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
+    }
+    _mm256_storeu_pd(acc, c00); _mm256_storeu_pd(acc + 4, c01);
+    _mm256_storeu_pd(acc + 8, c10); _mm256_storeu_pd(acc + 12, c11);
+    _mm256_storeu_pd(acc + 16, c20); _mm256_storeu_pd(acc + 20, c21);
+    _mm256_storeu_pd(acc + 24, c30); _mm256_storeu_pd(acc + 28, c31);
+}
+#define UNIQL__HAVE_SYRK_AVX2 1
+#endif
+
+typedef void (*uniql__syrk_fn)(int nb, const double *a, const double *b, double *acc);
+
+typedef struct uniql__corr_job {
+    uniql_corr *acc;
+    const double *P;         /* packed block: panel p at P + p * nb * 8 */
+    int nb, nt;              /* tokens in the block, tiles per side */
+    uniql__syrk_fn kern;
+} uniql__corr_job;
+
+/* job = output tile (bi, bj), bi <= bj, numbered row by row of the upper triangle */
+static void uniql__corr_tile_job(void *ctx, int job, int worker)
+{
+    const uniql__corr_job *J = (const uniql__corr_job *)ctx;
+    int d = J->acc->d, bi = 0, bj, i0, i1, j0, j1, ir, jr, r, c, rest = job;
+    double acc[32];
+    (void)worker;
+    while (rest >= J->nt - bi) { rest -= J->nt - bi; bi++; }
+    bj = bi + rest;
+    i0 = bi * UNIQL__CORR_TILE; i1 = i0 + UNIQL__CORR_TILE < d ? i0 + UNIQL__CORR_TILE : d;
+    j0 = bj * UNIQL__CORR_TILE; j1 = j0 + UNIQL__CORR_TILE < d ? j0 + UNIQL__CORR_TILE : d;
+    for (jr = j0; jr < j1; jr += 8) {
+        const double *b = J->P + (size_t)(jr / 8) * (size_t)J->nb * 8;
+        for (ir = i0; ir < i1 && ir <= jr + 7; ir += 4) {
+            const double *a = J->P + (size_t)(ir / 8) * (size_t)J->nb * 8 + (ir % 8);
+            J->kern(J->nb, a, b, acc);
+            for (r = 0; r < 4 && ir + r < d; r++) {
+                double *row = J->acc->sum + (size_t)(ir + r) * (size_t)d;
+                for (c = 0; c < 8 && jr + c < d; c++)
+                    if (ir + r <= jr + c) row[jr + c] += acc[r * 8 + c];
+            }
+        }
+    }
 }
 
 /* Shared body: X is float (xf) or double (xd). Checks everything first, so an error leaves
    the accumulator as it was. */
 static uniql_result uniql__corr_add(uniql_corr *acc, const float *xf, const double *xd, int n, size_t ldx)
 {
-    int d, t0, t, j;
-    double *blk, *gw;
+    int d, t0, t, j, p, np, nt;
+    uniql__corr_job J;
     if (!acc || !acc->sum || (!xf && !xd && n > 0)) return UNIQL_ERR_INVALID_ARG;
     d = acc->d;
     if (n < 0 || (n > 0 && ldx < (size_t)d)) return UNIQL_ERR_SHAPE;
+    if (acc->kernel != UNIQL_KERNEL_AUTO && acc->kernel != UNIQL_KERNEL_SCALAR && acc->kernel != UNIQL_KERNEL_AVX2 &&
+        acc->kernel != UNIQL_KERNEL_NEON)
+        return UNIQL_ERR_INVALID_ARG;
     if (n == 0) return UNIQL_OK;
     if (xf ? !uniql__finite_rect_f32(xf, n, d, ldx) : !uniql__finite_rect(xd, n, d, ldx)) return UNIQL_ERR_NONFINITE;
-    blk = acc->buf;
-    gw = acc->buf + (size_t)d * UNIQL__CORR_BLOCK;
+    np = (int)(uniql__corr_d8(d) / 8);
+    nt = (d + UNIQL__CORR_TILE - 1) / UNIQL__CORR_TILE;
+    J.acc = acc;
+    J.P = acc->buf;
+    J.nt = nt;
+    J.kern = uniql__syrk_4x8_scalar;
+#if defined(UNIQL__HAVE_SYRK_AVX2) && defined(UNIQL__HAVE_AVX2)
+    /* FMA == multiply-then-add only when the products are exact: float inputs */
+    if (xf && (acc->kernel == UNIQL_KERNEL_AUTO || acc->kernel == UNIQL_KERNEL_AVX2) && uniql__cpu_avx2())
+        J.kern = uniql__syrk_4x8_avx2;
+#endif
     for (t0 = 0; t0 < n; t0 += UNIQL__CORR_BLOCK) {
         int nb = n - t0 < UNIQL__CORR_BLOCK ? n - t0 : UNIQL__CORR_BLOCK;
-        for (t = 0; t < nb; t++) {
-            double *dst = blk + (size_t)t * d;
-            if (xf) { const float *s = xf + (size_t)(t0 + t) * ldx; for (j = 0; j < d; j++) dst[j] = s[j]; }
-            else memcpy(dst, xd + (size_t)(t0 + t) * ldx, (size_t)d * sizeof *dst);
+        /* pack: panel p holds columns 8p..8p+7 of the block, token-major, zero padded */
+        for (p = 0; p < np; p++) {
+            double *dst = acc->buf + (size_t)p * (size_t)nb * 8;
+            for (t = 0; t < nb; t++, dst += 8)
+                for (j = 0; j < 8; j++) {
+                    int col = 8 * p + j;
+                    dst[j] = col >= d ? 0.0 : xf ? (double)xf[(size_t)(t0 + t) * ldx + (size_t)col] : xd[(size_t)(t0 + t) * ldx + (size_t)col];
+                }
         }
-        /* sum += blk^T blk, upper triangle: products of floats are exact in double */
-        uniql__gemm(d, d, nb, 1.0, blk, (size_t)d, 1, blk, (size_t)d, acc->sum, (size_t)d, 1, gw);
+        /* sum += block^T block, upper triangle, one job per output tile */
+        J.nb = nb;
+        uniql_parallel_for(acc->parallel, nt * (nt + 1) / 2, uniql__corr_tile_job, &J);
     }
     acc->count += n;
     return UNIQL_OK;
@@ -6155,6 +6557,11 @@ struct uniql_state {
     const uniql_model *m;
     int max_ctx, max_batch, pos, half;
     void *alloc_user;
+    int kernel;                    /* uniql_matmul kernel value, I8ACT included when chosen */
+    const uniql_parallel *par;
+    int n_workers;
+    unsigned char *xa;             /* I8ACT records of one chunk (uniql_matmul_par work) */
+    size_t xa_bytes;
     float **kc, **vc;          /* per layer: [max_ctx][n_kv][qk_dim], [max_ctx][n_kv][v_dim] */
     float **conv, **ssm;       /* per layer: [conv_kernel-1][channels], [heads][head_dim_kept][state_kept] */
     size_t recurrent_floats;   /* conv + ssm floats, zeroed by reset */
@@ -6179,17 +6586,38 @@ static size_t uniql__plan_take(uniql__plan *p, size_t a, size_t b, size_t c)
 UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int max_batch, void *alloc_user,
                                          uniql_state **out)
 {
+    uniql_state_options o;
+    memset(&o, 0, sizeof o);
+    o.max_ctx = max_ctx;
+    o.max_batch = max_batch;
+    o.alloc_user = alloc_user;
+    return uniql_state_create_ex(m, &o, out);
+}
+
+UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_state_options *opt, uniql_state **out)
+{
     const uniql_config *c;
     uniql__plan pl;
     size_t o_x, o_xn, o_q, o_k, o_v, o_att, o_sc, o_g, o_u, o_z, o_xbc, o_dt, o_y, o_out, o_cos, o_sin, o_inv, o_row, o_rec, head, total;
+    size_t o_xa, xa_bytes;
     size_t *kc_off, *vc_off, *conv_off, *ssm_off;
     size_t offs[4 * UNIQL_MAX_LAYERS];
     int l, L, D, V, B, max_q = 1, max_k = 1, max_v = 1, max_att = 1, max_i = 1, max_hp = 1, max_w = 1, max_h = 1;
+    int max_ctx, max_batch, kernel, n_workers, max_in;
+    void *alloc_user;
     unsigned char *mem;
     uniql_state *s;
     if (!out) return UNIQL_ERR_INVALID_ARG;
     *out = NULL;
-    if (max_ctx < 1) return UNIQL_ERR_INVALID_ARG;
+    if (!opt || opt->max_ctx < 1) return UNIQL_ERR_INVALID_ARG;
+    if ((unsigned)opt->activations > (unsigned)UNIQL_ACT_I8) return UNIQL_ERR_INVALID_ARG;
+    if (opt->kernel < UNIQL_KERNEL_AUTO || opt->kernel > UNIQL_KERNEL_NEON) return UNIQL_ERR_INVALID_ARG;
+    if (!uniql_kernel_available(opt->kernel)) return UNIQL_ERR_UNSUPPORTED;
+    max_ctx = opt->max_ctx;
+    max_batch = opt->max_batch;
+    alloc_user = opt->alloc_user;
+    kernel = opt->kernel | (opt->activations == UNIQL_ACT_I8 ? (int)UNIQL_KERNEL_I8ACT : 0);
+    n_workers = uniql_parallel_workers(opt->parallel);
     UNIQL__TRY(uniql_model_check(m, NULL));
     c = &m->config;
     L = c->n_layers;
@@ -6237,7 +6665,7 @@ UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int 
     o_k = uniql__plan_take(&pl, (size_t)B, (size_t)max_k, 1);
     o_v = uniql__plan_take(&pl, (size_t)B, (size_t)max_v, 1);
     o_att = uniql__plan_take(&pl, (size_t)B, (size_t)max_att, 1);
-    o_sc = uniql__plan_take(&pl, (size_t)max_ctx, 1, 1);
+    o_sc = uniql__plan_take(&pl, (size_t)max_ctx, (size_t)n_workers, 1);  /* one score row per worker */
     o_g = uniql__plan_take(&pl, (size_t)B, (size_t)max_i, 1);
     o_u = uniql__plan_take(&pl, (size_t)B, (size_t)max_i, 1);
     o_z = uniql__plan_take(&pl, (size_t)B, (size_t)max_hp, 1);
@@ -6248,6 +6676,13 @@ UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int 
     o_sin = uniql__plan_take(&pl, (size_t)B, (size_t)(c->head_dim / 2 + 1), 1);
     o_inv = uniql__plan_take(&pl, (size_t)(c->head_dim / 2 + 1), 1, 1);
     o_row = uniql__plan_take(&pl, (size_t)(V > D ? V : D), 1, 1);
+    /* int8 activation records of a chunk for the widest matrix input (128 B per 64
+       inputs: 32 floats' worth per 64 inputs), 16-byte aligned */
+    max_in = D > max_att ? D : max_att;
+    if (max_i > max_in) max_in = max_i;
+    if (max_hp > max_in) max_in = max_hp;
+    xa_bytes = (kernel & UNIQL_KERNEL_I8ACT) ? (size_t)B * (size_t)((max_in + 63) / 64) * 128 : 0;
+    o_xa = uniql__plan_take(&pl, xa_bytes / sizeof(float) + 4, 1, 1);
     /* the state struct and four per-layer pointer tables come first */
     head = sizeof(uniql_state) + 4 * (size_t)L * sizeof(float *);
     head = (head + 15) & ~(size_t)15;
@@ -6261,6 +6696,10 @@ UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int 
     s->max_ctx = max_ctx;
     s->max_batch = B;
     s->alloc_user = alloc_user;
+    s->kernel = kernel;
+    s->par = opt->parallel;
+    s->n_workers = n_workers;
+    s->xa_bytes = xa_bytes;
     s->half = c->head_dim / 2;
     s->kc = (float **)(void *)(mem + sizeof(uniql_state));
     s->vc = s->kc + L;
@@ -6281,6 +6720,8 @@ UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int 
         s->g = f + o_g; s->u = f + o_u;
         s->z = f + o_z; s->xbc = f + o_xbc; s->dt = f + o_dt; s->y = f + o_y;
         s->cos_t = f + o_cos; s->sin_t = f + o_sin; s->inv_freq = f + o_inv; s->row = f + o_row;
+        s->xa = (unsigned char *)(void *)(f + o_xa);
+        s->xa += (16u - ((uintptr_t)s->xa & 15u)) & 15u;
     }
     if (c->rope_type != UNIQL_ROPE_NONE && c->head_dim >= 2) uniql_rope_inv_freq(c, s->inv_freq);
     *out = s;
@@ -6388,6 +6829,51 @@ static uniql_result uniql__matrix_row(const uniql_matrix *W, int r, float *out, 
     }
 }
 
+/* y = W x through the state's kernel, threads and int8 scratch */
+static uniql_result uniql__smm(uniql_state *s, const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y,
+                               size_t ldy)
+{
+    return uniql__matmul_run(W, X, n, ldx, Y, ldy, s->kernel, s->par, s->xa, s->xa_bytes);
+}
+
+/* One query head h over the chunk's n tokens: causal softmax(q k^T * scale) v, reading
+   KV head h / rep (repeat_kv). One job per head; the score row is the worker's. */
+typedef struct uniql__attn_job {
+    uniql_state *s;
+    int l, n, rep, qd, vd;
+    size_t ldq, ldk, ldv, lda;
+    float scale;
+} uniql__attn_job;
+
+static void uniql__attn_head_job(void *ctx, int h, int worker)
+{
+    const uniql__attn_job *a = (const uniql__attn_job *)ctx;
+    uniql_state *s = a->s;
+    float *scores = s->scores + (size_t)worker * (size_t)s->max_ctx;
+    const float *kc = s->kc[a->l] + (size_t)(h / a->rep) * a->qd, *vc = s->vc[a->l] + (size_t)(h / a->rep) * a->vd;
+    int t, j;
+    for (t = 0; t < a->n; t++) {
+        int T = s->pos + t + 1;
+        const float *qv = s->q + t * a->ldq + (size_t)h * a->qd;
+        float *o = s->att + t * a->lda + (size_t)h * a->vd, mx = -INFINITY, inv;
+        double sum = 0;
+        for (j = 0; j < T; j++) {
+            float sc = uniql__dot(qv, kc + (size_t)j * a->ldk, a->qd) * a->scale;
+            scores[j] = sc;
+            if (sc > mx) mx = sc;
+        }
+        for (j = 0; j < T; j++) { scores[j] = expf(scores[j] - mx); sum += scores[j]; }
+        inv = (float)(1.0 / sum);
+        memset(o, 0, sizeof(float) * (size_t)a->vd);
+        for (j = 0; j < T; j++) {
+            const float *vj = vc + (size_t)j * a->ldv;
+            float p = scores[j] * inv;
+            int i;
+            for (i = 0; i < a->vd; i++) o[i] += p * vj[i];
+        }
+    }
+}
+
 static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l, const uniql_attention *a, int n,
                                      const uniql_observer *obs)
 {
@@ -6395,10 +6881,10 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     int H = c->n_heads, KV = c->n_kv_heads, rep = H / KV, qd = a->qk_dim, vd = a->v_dim, D = c->hidden_size;
     size_t ldq = (size_t)H * qd, ldk = (size_t)KV * qd, ldv = (size_t)KV * vd, lda = (size_t)H * vd;
     float scale = (float)(1.0 / sqrt((double)c->head_dim));   /* original head_dim, also when pruned */
-    int t, h, j;
-    UNIQL__TRY(uniql_matmul(&a->q, s->xn, n, (size_t)D, s->q, ldq));
-    UNIQL__TRY(uniql_matmul(&a->k, s->xn, n, (size_t)D, s->k, ldk));
-    UNIQL__TRY(uniql_matmul(&a->v, s->xn, n, (size_t)D, s->v, ldv));
+    int t, h;
+    UNIQL__TRY(uniql__smm(s, &a->q, s->xn, n, (size_t)D, s->q, ldq));
+    UNIQL__TRY(uniql__smm(s, &a->k, s->xn, n, (size_t)D, s->k, ldk));
+    UNIQL__TRY(uniql__smm(s, &a->v, s->xn, n, (size_t)D, s->v, ldv));
     uniql__add_bias(s->q, a->q_bias, n, (int)ldq, ldq);
     uniql__add_bias(s->k, a->k_bias, n, (int)ldk, ldk);
     uniql__add_bias(s->v, a->v_bias, n, (int)ldv, ldv);
@@ -6419,32 +6905,14 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     }
     memcpy(s->kc[l] + (size_t)s->pos * ldk, s->k, sizeof(float) * ldk * (size_t)n);
     memcpy(s->vc[l] + (size_t)s->pos * ldv, s->v, sizeof(float) * ldv * (size_t)n);
-    /* causal softmax(q k^T * scale) v; query head h reads KV head h / rep (repeat_kv) */
-    for (t = 0; t < n; t++) {
-        int T = s->pos + t + 1;
-        for (h = 0; h < H; h++) {
-            const float *qv = s->q + t * ldq + (size_t)h * qd;
-            const float *kc = s->kc[l] + (size_t)(h / rep) * qd, *vc = s->vc[l] + (size_t)(h / rep) * vd;
-            float *o = s->att + t * lda + (size_t)h * vd, mx = -INFINITY, inv;
-            double sum = 0;
-            for (j = 0; j < T; j++) {
-                float sc = uniql__dot(qv, kc + (size_t)j * ldk, qd) * scale;
-                s->scores[j] = sc;
-                if (sc > mx) mx = sc;
-            }
-            for (j = 0; j < T; j++) { s->scores[j] = expf(s->scores[j] - mx); sum += s->scores[j]; }
-            inv = (float)(1.0 / sum);
-            memset(o, 0, sizeof(float) * (size_t)vd);
-            for (j = 0; j < T; j++) {
-                const float *vj = vc + (size_t)j * ldv;
-                float p = s->scores[j] * inv;
-                int i;
-                for (i = 0; i < vd; i++) o[i] += p * vj[i];
-            }
-        }
+    {
+        uniql__attn_job aj;
+        aj.s = s; aj.l = l; aj.n = n; aj.rep = rep; aj.qd = qd; aj.vd = vd;
+        aj.ldq = ldq; aj.ldk = ldk; aj.ldv = ldv; aj.lda = lda; aj.scale = scale;
+        uniql_parallel_for(s->par, H, uniql__attn_head_job, &aj);
     }
     uniql__observe(obs, l, UNIQL_SITE_ATTN_O_IN, -1, s->att, n, (int)lda, lda);
-    UNIQL__TRY(uniql_matmul(&a->o, s->att, n, lda, s->out, (size_t)D));
+    UNIQL__TRY(uniql__smm(s, &a->o, s->att, n, lda, s->out, (size_t)D));
     uniql__add_bias(s->out, a->o_bias, n, D, (size_t)D);
     return UNIQL_OK;
 }
@@ -6454,18 +6922,18 @@ static uniql_result uniql__mlp(const uniql_model *m, uniql_state *s, int l, cons
     int D = m->config.hidden_size, I = p->d_int;
     size_t i, cnt = (size_t)n * I;
     if (m->config.mlp_act == UNIQL_MLP_SWIGLU) {
-        UNIQL__TRY(uniql_matmul(&p->gate, s->xn, n, (size_t)D, s->g, (size_t)I));
-        UNIQL__TRY(uniql_matmul(&p->up, s->xn, n, (size_t)D, s->u, (size_t)I));
+        UNIQL__TRY(uniql__smm(s, &p->gate, s->xn, n, (size_t)D, s->g, (size_t)I));
+        UNIQL__TRY(uniql__smm(s, &p->up, s->xn, n, (size_t)D, s->u, (size_t)I));
         uniql__add_bias(s->g, p->gate_bias, n, I, (size_t)I);
         uniql__add_bias(s->u, p->up_bias, n, I, (size_t)I);
         for (i = 0; i < cnt; i++) s->g[i] = uniql__silu(s->g[i]) * s->u[i];
     } else {
-        UNIQL__TRY(uniql_matmul(&p->up, s->xn, n, (size_t)D, s->g, (size_t)I));
+        UNIQL__TRY(uniql__smm(s, &p->up, s->xn, n, (size_t)D, s->g, (size_t)I));
         uniql__add_bias(s->g, p->up_bias, n, I, (size_t)I);
         for (i = 0; i < cnt; i++) { float r = s->g[i] > 0 ? s->g[i] : 0.0f; s->g[i] = r * r; }
     }
     uniql__observe(obs, l, UNIQL_SITE_MLP_DOWN_IN, -1, s->g, n, I, (size_t)I);
-    UNIQL__TRY(uniql_matmul(&p->down, s->g, n, (size_t)I, s->out, (size_t)D));
+    UNIQL__TRY(uniql__smm(s, &p->down, s->g, n, (size_t)I, s->out, (size_t)D));
     uniql__add_bias(s->out, p->down_bias, n, D, (size_t)D);
     return UNIQL_OK;
 }
@@ -6491,6 +6959,39 @@ static void uniql__conv_silu(float *xbc, int n, int W, int off, int cnt, const f
     }
 }
 
+/* Selective scan of one SSM head h over the chunk, one token at a time:
+   S = exp(dt*A) S + dt B x^T, y = C.S + D x, A = -exp(A_log); head h reads group
+   h / (heads per group) of B and C. One job per head (heads are independent). */
+typedef struct uniql__scan_job {
+    uniql_state *s;
+    const uniql_mamba *mb;
+    float *S;
+    int n, H, P, N, HP, GN, W, per_group;
+} uniql__scan_job;
+
+static void uniql__scan_head_job(void *ctx, int h, int worker)
+{
+    const uniql__scan_job *j = (const uniql__scan_job *)ctx;
+    const uniql_mamba *mb = j->mb;
+    int t, p, i, P = j->P, N = j->N;
+    (void)worker;
+    for (t = 0; t < j->n; t++) {
+        const float *row = j->s->xbc + (size_t)t * j->W;
+        float *yt = j->s->y + (size_t)t * j->HP;
+        float dt = j->s->dt[(size_t)t * j->H + h], dA = expf(-expf(mb->A_log[h]) * dt);
+        const float *Bv = row + j->HP + (size_t)(h / j->per_group) * N, *Cv = row + j->HP + j->GN + (size_t)(h / j->per_group) * N;
+        for (p = 0; p < P; p++) {
+            float xv = row[h * P + p], dtx = dt * xv, acc = 0;
+            float *Sp = j->S + ((size_t)h * P + p) * N;
+            for (i = 0; i < N; i++) {
+                Sp[i] = Sp[i] * dA + dtx * Bv[i];
+                acc += Sp[i] * Cv[i];
+            }
+            yt[h * P + p] = acc + mb->D[h] * xv;
+        }
+    }
+}
+
 static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, const uniql_mamba *mb, int n, const uniql_observer *obs)
 {
     const uniql_config *c = &m->config;
@@ -6498,12 +6999,12 @@ static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, co
     int HP = H * P, GN = G * N, W = HP + 2 * GN, K = c->conv_kernel, per_group = H / G;
     int ng = c->gated_norm_groups, gsz = HP / ng;
     float *S = s->ssm[l];
-    int t, h, p, i, g;
-    UNIQL__TRY(uniql_matmul(&mb->in_z, s->xn, n, (size_t)D, s->z, (size_t)HP));
-    UNIQL__TRY(uniql_matmul(&mb->in_x, s->xn, n, (size_t)D, s->xbc, (size_t)W));
-    UNIQL__TRY(uniql_matmul(&mb->in_B, s->xn, n, (size_t)D, s->xbc + HP, (size_t)W));
-    UNIQL__TRY(uniql_matmul(&mb->in_C, s->xn, n, (size_t)D, s->xbc + HP + GN, (size_t)W));
-    UNIQL__TRY(uniql_matmul(&mb->in_dt, s->xn, n, (size_t)D, s->dt, (size_t)H));
+    int t, h, i, g;
+    UNIQL__TRY(uniql__smm(s, &mb->in_z, s->xn, n, (size_t)D, s->z, (size_t)HP));
+    UNIQL__TRY(uniql__smm(s, &mb->in_x, s->xn, n, (size_t)D, s->xbc, (size_t)W));
+    UNIQL__TRY(uniql__smm(s, &mb->in_B, s->xn, n, (size_t)D, s->xbc + HP, (size_t)W));
+    UNIQL__TRY(uniql__smm(s, &mb->in_C, s->xn, n, (size_t)D, s->xbc + HP + GN, (size_t)W));
+    UNIQL__TRY(uniql__smm(s, &mb->in_dt, s->xn, n, (size_t)D, s->dt, (size_t)H));
     uniql__add_bias(s->z, mb->bias_z, n, HP, (size_t)HP);
     uniql__add_bias(s->xbc, mb->bias_x, n, HP, (size_t)W);
     uniql__add_bias(s->xbc + HP, mb->bias_B, n, GN, (size_t)W);
@@ -6526,24 +7027,14 @@ static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, co
             *d = v;
         }
     uniql__observe(obs, l, UNIQL_SITE_MAMBA_DT, -1, s->dt, n, H, (size_t)H);
-    /* selective scan, one token at a time: S = exp(dt*A) S + dt B x^T, y = C.S + D x,
-       A = -exp(A_log); head h reads group h / (heads per group) of B and C */
+    {
+        uniql__scan_job sj;
+        sj.s = s; sj.mb = mb; sj.S = S; sj.n = n; sj.H = H; sj.P = P; sj.N = N;
+        sj.HP = HP; sj.GN = GN; sj.W = W; sj.per_group = per_group;
+        uniql_parallel_for(s->par, H, uniql__scan_head_job, &sj);
+    }
     for (t = 0; t < n; t++) {
-        const float *row = s->xbc + (size_t)t * W;
         float *yt = s->y + (size_t)t * HP;
-        for (h = 0; h < H; h++) {
-            float dt = s->dt[(size_t)t * H + h], dA = expf(-expf(mb->A_log[h]) * dt);
-            const float *Bv = row + HP + (size_t)(h / per_group) * N, *Cv = row + HP + GN + (size_t)(h / per_group) * N;
-            for (p = 0; p < P; p++) {
-                float xv = row[h * P + p], dtx = dt * xv, acc = 0;
-                float *Sp = S + ((size_t)h * P + p) * N;
-                for (i = 0; i < N; i++) {
-                    Sp[i] = Sp[i] * dA + dtx * Bv[i];
-                    acc += Sp[i] * Cv[i];
-                }
-                yt[h * P + p] = acc + mb->D[h] * xv;
-            }
-        }
         /* gated RMSNorm, norm_before_gate=False: normalize y * silu(z) over each norm group
            (all of d_inner for Mamba2's MambaRMSNormGated, d_inner/n_groups contiguous
            channels for Nemotron-H's Zamba2RMSNormGated) */
@@ -6557,7 +7048,7 @@ static uniql_result uniql__mamba(const uniql_model *m, uniql_state *s, int l, co
         }
     }
     uniql__observe(obs, l, UNIQL_SITE_MAMBA_OUT_IN, -1, s->y, n, HP, (size_t)HP);
-    UNIQL__TRY(uniql_matmul(&mb->out, s->y, n, (size_t)HP, s->out, (size_t)D));
+    UNIQL__TRY(uniql__smm(s, &mb->out, s->y, n, (size_t)HP, s->out, (size_t)D));
     uniql__add_bias(s->out, mb->out_bias, n, D, (size_t)D);
     return UNIQL_OK;
 }
@@ -6623,10 +7114,10 @@ static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, c
     if (!uniql__finite_f32(s->xn, cnt)) return UNIQL_ERR_NONFINITE;
     uniql__observe(obs, c->n_layers, UNIQL_SITE_FINAL_NORM, -1, s->xn, n, D, (size_t)D);
     if (logits && all_logits) {
-        UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn, n, (size_t)D, logits, (size_t)V));
+        UNIQL__TRY(uniql__smm(s, &m->lm_head, s->xn, n, (size_t)D, logits, (size_t)V));
         if (!uniql__finite_f32(logits, (size_t)n * V)) return UNIQL_ERR_NONFINITE;
     } else if (logits) {
-        UNIQL__TRY(uniql_matmul(&m->lm_head, s->xn + (size_t)(n - 1) * D, 1, (size_t)D, logits, (size_t)V));
+        UNIQL__TRY(uniql__smm(s, &m->lm_head, s->xn + (size_t)(n - 1) * D, 1, (size_t)D, logits, (size_t)V));
         if (!uniql__finite_f32(logits, (size_t)V)) return UNIQL_ERR_NONFINITE;
     }
     return UNIQL_OK;
@@ -6735,14 +7226,28 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
                                        int n_windows, void *alloc_user, double *ppl, double *mean_nll,
                                        size_t *n_predicted, uniql_error *err)
 {
+    uniql_state_options o;
+    memset(&o, 0, sizeof o);
+    o.alloc_user = alloc_user;
+    return uniql_perplexity_ex(m, tokens, n_tokens, window, n_windows, &o, ppl, mean_nll, n_predicted, err);
+}
+
+UNIQLDEF uniql_result uniql_perplexity_ex(const uniql_model *m, const int *tokens, size_t n_tokens, int window,
+                                          int n_windows, const uniql_state_options *opt, double *ppl, double *mean_nll,
+                                          size_t *n_predicted, uniql_error *err)
+{
+    uniql_state_options so;
+    void *alloc_user;
     uniql_state *s = NULL;
     float *logits = NULL;
     size_t total_windows, w, n_pred = 0, i;
     double nll = 0.0;
     int V, chunk;
     uniql_result r = UNIQL_OK;
-    if (!m || !tokens || !ppl || window < 2)
+    if (!m || !tokens || !ppl || !opt || window < 2)
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: NULL argument or window < 2");
+    so = *opt;
+    alloc_user = so.alloc_user;
     V = m->config.vocab_size;
     total_windows = n_tokens / (size_t)window;
     if (total_windows < 1)
@@ -6754,7 +7259,9 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "perplexity: token %lu = %d is outside the vocab (%d)",
                                (unsigned long)i, tokens[i], V);
     chunk = window < UNIQL__PPL_CHUNK ? window : UNIQL__PPL_CHUNK;
-    r = uniql_state_create(m, window, chunk, alloc_user, &s);
+    so.max_ctx = window;
+    so.max_batch = chunk;
+    r = uniql_state_create_ex(m, &so, &s);
     if (r != UNIQL_OK) return uniql__fail(err, r, "perplexity: cannot create a state for %d positions", window);
     logits = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)chunk * (size_t)V, alloc_user);
     if (!logits) {
@@ -6806,7 +7313,7 @@ UNIQLDEF uniql_result uniql_perplexity(const uniql_model *m, const int *tokens, 
    ===================================================================================== */
 
 /* ---- small correlation accumulator (per-head statistics, d < 128) ----
-   uniql_corr carries ~2.2 MB of GEMM scratch per object: right for the hidden / d_int
+   uniql_corr carries 256 d doubles of packing scratch per object: right for the hidden / d_int
    sized matrices, too much for dozens of head_dim x head_dim ones. This one keeps only
    the d x d double sum (upper triangle) and adds one token at a time (d^2/2 multiply-adds
    per token, cheap at these sizes). */
@@ -7098,16 +7605,21 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
         if (!cb->corr) continue;
         if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
             r = uniql__acc_init(&L->attn_in, c->hidden_size, user);
+            L->attn_in.corr.parallel = o.parallel;
             L->q = uniql__acc_array(c->n_heads, ly->attn.qk_dim, user, &r);
             if (L->q) L->n_q = c->n_heads;
             L->k = uniql__acc_array(c->n_kv_heads, ly->attn.qk_dim, user, &r);
             if (L->k) L->n_k = c->n_kv_heads;
         }
         if (r == UNIQL_OK && (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP))
+        {
             r = uniql__acc_init(&L->mlp, ly->mlp.d_int, user);
+            L->mlp.corr.parallel = o.parallel;
+        }
         if (r == UNIQL_OK && ly->type == UNIQL_BLOCK_MAMBA) {
             int N = ly->mamba.state_kept;
             r = uniql__acc_init(&L->mout, c->ssm_heads * ly->mamba.head_dim_kept, user);
+            L->mout.corr.parallel = o.parallel;
             L->mc = uniql__acc_array(c->ssm_groups, N, user, &r);
             if (L->mc) L->n_c = c->ssm_groups;
             L->mb = uniql__acc_array(c->ssm_heads, N, user, &r);
@@ -7142,7 +7654,16 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
         cx.tk_in = (int *)(void *)(cx.logits + B * V);
         cx.tk_out = cx.tk_in + B * K;
     }
-    r = uniql_state_create(m, o.seq_len, o.max_batch, user, &st);
+    {
+        uniql_state_options so;
+        memset(&so, 0, sizeof so);
+        so.max_ctx = o.seq_len;
+        so.max_batch = o.max_batch;
+        so.alloc_user = user;
+        so.activations = UNIQL_ACT_F32;   /* statistics of the model as it is */
+        so.parallel = o.parallel;
+        r = uniql_state_create_ex(m, &so, &st);
+    }
     obs.fn = uniql__cal_obs;
     obs.user = &cx;
     for (s0 = 0; s0 < n_tokens && r == UNIQL_OK; s0 += (size_t)o.seq_len) {
@@ -8195,6 +8716,7 @@ static uniql_result uniql__quant_matrix(uniql__quantizer *Q, const uniql_matrix 
     d.group = Q->o.group;
     d.clip = Q->o.clip;
     d.transposed = W->transposed;
+    d.parallel = Q->o.parallel;
     UNIQL__TRY(uniql_quant_size(&d, W->rows, W->cols, &bytes));
     if (!(mem = uniql__own(&Q->dst->storage, bytes, Q->dst->alloc_user))) return UNIQL_ERR_OUT_OF_MEMORY;
     return uniql_quantize(&d, Q->buf, W->rows, W->cols, (size_t)W->cols, mem, bytes, out);
@@ -9624,7 +10146,7 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
 /* ---- quantizing a model for packing ---- */
 
 static uniql_result uniql__pk_quant_one(uniql_model *q, const uniql_matrix *w, uniql_dtype dt, int group, int clip,
-                                        void *user, uniql_matrix *out, uniql_error *err)
+                                        const uniql_parallel *par, void *user, uniql_matrix *out, uniql_error *err)
 {
     uniql_quant_desc d;
     size_t bytes, n;
@@ -9635,6 +10157,7 @@ static uniql_result uniql__pk_quant_one(uniql_model *q, const uniql_matrix *w, u
     memset(&d, 0, sizeof d);
     d.dtype = dt;
     d.clip = clip;
+    d.parallel = par;
     d.transposed = w->transposed != 0;
     d.group = group;
     while (d.group > 32 && L % d.group) d.group /= 2;
@@ -9682,16 +10205,16 @@ UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniq
     q->layers = (uniql_layer *)uniql__own(&q->storage, sizeof(uniql_layer) * (size_t)m->config.n_layers, o.alloc_user);
     if (!q->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); goto fail; }
     memcpy(q->layers, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
-    r = uniql__pk_quant_one(q, &m->embed, edt, o.group, o.clip, o.alloc_user, &q->embed, err);
+    r = uniql__pk_quant_one(q, &m->embed, edt, o.group, o.clip, o.parallel, o.alloc_user, &q->embed, err);
     if (r != UNIQL_OK) goto fail;
     if (m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride) q->lm_head = q->embed;
-    else if ((r = uniql__pk_quant_one(q, &m->lm_head, edt, o.group, o.clip, o.alloc_user, &q->lm_head, err)) != UNIQL_OK) goto fail;
+    else if ((r = uniql__pk_quant_one(q, &m->lm_head, edt, o.group, o.clip, o.parallel, o.alloc_user, &q->lm_head, err)) != UNIQL_OK) goto fail;
     for (l = 0; l < m->config.n_layers; l++)
         for (s = 0; s < UNIQL__PK_NSPEC; s++) {
             const uniql__pk_spec *sp = &uniql__pk_specs[s];
             const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)&m->layers[l] + sp->off);
             if (sp->kind != 0 || !uniql__pk_applies(sp, m->layers[l].type) || !w->data) continue;
-            r = uniql__pk_quant_one(q, w, dt, o.group, o.clip, o.alloc_user,
+            r = uniql__pk_quant_one(q, w, dt, o.group, o.clip, o.parallel, o.alloc_user,
                                     (uniql_matrix *)(void *)((char *)&q->layers[l] + sp->off), err);
             if (r != UNIQL_OK) { uniql__err_prefix(err, "layer matrix: "); goto fail; }
         }

@@ -15,6 +15,7 @@ SUITE_EXTERN(uniql_suite);
 SUITE_EXTERN(pack_suite);
 SUITE_EXTERN(bad_suite);
 SUITE_EXTERN(ppl_suite);
+SUITE_EXTERN(speed_suite);
 
 UQ_MAIN_DEFS()
 
@@ -31,5 +32,6 @@ int main(int argc, char **argv)
     RUN_SUITE(pack_suite);
     RUN_SUITE(bad_suite);
     RUN_SUITE(ppl_suite);
+    RUN_SUITE(speed_suite);
     UQ_MAIN_END();
 }

@@ -1,0 +1,349 @@
+/* test_speed.c - the parallel-for of API 2b and everything that runs through it:
+   the contract of uniql_parallel_for and of the pthreads pool (tools/uq_threads.h), and
+   bit-identical results of matmuls, forwards and calibration for 1, 2 and 3 threads, a
+   shuffled serial order and no parallel-for at all. */
+#include "../uniql.h"
+#include "../tools/uq_threads.h"
+#include "uq_test.h"
+#include "tutil.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* A "job system" that runs the jobs serially but in a scrambled order with scrambled
+   worker ids: any dependence on the order or on the worker shows up as different bits. */
+typedef struct shuffle_sys {
+    uint64_t seed;
+    int n_workers;
+} shuffle_sys;
+
+static void shuffle_run(void *user, int n, uniql_job_fn fn, void *ctx)
+{
+    shuffle_sys *sy = (shuffle_sys *)user;
+    int *order = (int *)malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)), i;
+    trng r;
+    r.s = sy->seed++;
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n - 1; i > 0; i--) {
+        int j = (int)(trng_u64(&r) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (i = 0; i < n; i++) fn(ctx, order[i], (int)(trng_u64(&r) % (uint64_t)sy->n_workers));
+    free(order);
+}
+
+typedef struct count_ctx {
+    int *hits;
+    int n_workers;
+    int bad_worker;
+} count_ctx;
+
+static void count_job(void *ctx, int job, int worker)
+{
+    count_ctx *c = (count_ctx *)ctx;
+    __atomic_fetch_add(&c->hits[job], 1, __ATOMIC_RELAXED);
+    if (worker < 0 || worker >= c->n_workers) __atomic_store_n(&c->bad_worker, 1, __ATOMIC_RELAXED);
+}
+
+TEST parallel_for_runs_every_job_once(void)
+{
+    int sizes[] = { 0, 1, 2, 3, 7, 64, 1000 }, threads[] = { 1, 2, 3, 5 }, si, ti, rep, i;
+    int hits[1000];
+    count_ctx c;
+    /* no parallel-for: serial, worker 0 */
+    memset(hits, 0, sizeof hits);
+    c.hits = hits; c.n_workers = 1; c.bad_worker = 0;
+    uniql_parallel_for(NULL, 100, count_job, &c);
+    for (i = 0; i < 100; i++) ASSERT_EQ(1, hits[i]);
+    ASSERT_EQ(0, c.bad_worker);
+    ASSERT_EQ(1, uniql_parallel_workers(NULL));
+    for (ti = 0; ti < 4; ti++) {
+        uq_pool *pool = uq_pool_create(threads[ti]);
+        uniql_parallel par = uq_pool_parallel(pool);
+        ASSERT(pool != NULL);
+        ASSERT_EQ(threads[ti], uniql_parallel_workers(&par));
+        for (rep = 0; rep < 200; rep++)         /* many batches back to back */
+            for (si = 0; si < 7; si++) {
+                memset(hits, 0, sizeof hits);
+                c.n_workers = par.n_workers;
+                uniql_parallel_for(&par, sizes[si], count_job, &c);
+                for (i = 0; i < sizes[si]; i++)
+                    if (hits[i] != 1) { uq_pool_destroy(pool); FAILm("a job ran other than once"); }
+            }
+        ASSERT_EQ(0, c.bad_worker);
+        uq_pool_destroy(pool);
+    }
+    PASS();
+}
+
+/* Y of every runner, compared bit for bit with the serial uniql_matmul_ex */
+static int mm_same_bits(const uniql_matrix *W, const float *X, int n, int kernel, uniql_parallel *pars, int npar,
+                        float *Yref, float *Y, unsigned char *work, size_t work_size)
+{
+    size_t ny = (size_t)n * (size_t)W->rows;
+    int p, w;
+    if (uniql_matmul_ex(W, X, n, (size_t)W->cols, Yref, (size_t)W->rows, kernel) != UNIQL_OK) return 0;
+    for (p = 0; p < npar; p++)
+        for (w = 0; w < 2; w++) {
+            uniql_matmul_options o;
+            memset(&o, 0, sizeof o);
+            o.kernel = kernel;
+            o.parallel = &pars[p];
+            o.work = w ? work : NULL;
+            o.work_size = w ? work_size : 0;
+            memset(Y, 0xA5, sizeof(float) * ny);
+            if (uniql_matmul_par(W, X, n, (size_t)W->cols, Y, (size_t)W->rows, &o) != UNIQL_OK) return 0;
+            if (memcmp(Y, Yref, sizeof(float) * ny)) return 0;
+        }
+    return 1;
+}
+
+TEST matmul_par_bit_identical(void)
+{
+    /* shapes with partial blocks and groups, several row jobs, blocked (per-head) views */
+    int shapes[][2] = { { 300, 257 }, { 96, 4160 }, { 1030, 64 } }, ns[] = { 1, 3, 4, 9 };
+    uniql_dtype dts[] = { UNIQL_DTYPE_F16, UNIQL_DTYPE_Q4, UNIQL_DTYPE_Q4Z, UNIQL_DTYPE_Q8 };
+    uq_pool *p2 = uq_pool_create(2), *p3 = uq_pool_create(3);
+    shuffle_sys sy = { 7, 5 };
+    uniql_parallel pars[4];
+    unsigned char *work;
+    size_t work_size = 1u << 20;
+    int si, di, ni, tr, ok = 1, checked = 0;
+    trng r = { 42 };
+    pars[0] = uq_pool_parallel(p2);
+    pars[1] = uq_pool_parallel(p3);
+    memset(&pars[2], 0, sizeof pars[2]);            /* no run: serial */
+    pars[3].run = shuffle_run; pars[3].user = &sy; pars[3].n_workers = 5;
+    work = (unsigned char *)malloc(work_size);
+    for (si = 0; si < 3 && ok; si++) {
+        int R = shapes[si][0], C = shapes[si][1];
+        float *W = (float *)malloc(sizeof(float) * (size_t)R * C), *X = (float *)malloc(sizeof(float) * 9 * (size_t)C);
+        float *Y0 = (float *)malloc(sizeof(float) * 9 * (size_t)(R > C ? R : C)), *Y1 = (float *)malloc(sizeof(float) * 9 * (size_t)(R > C ? R : C));
+        trng_fill_normal_f32(&r, W, (size_t)R * C, 0.05);
+        trng_fill_normal_f32(&r, X, 9 * (size_t)C, 1.0);
+        for (di = 0; di < 4 && ok; di++)
+            for (tr = 0; tr < 2 && ok; tr++) {
+                uniql_matrix q, v;
+                void *buf = NULL;
+                uint16_t *h16 = NULL;
+                if (dts[di] == UNIQL_DTYPE_F16) {
+                    size_t i;
+                    if (tr) continue;
+                    h16 = (uint16_t *)malloc(sizeof(uint16_t) * (size_t)R * C);
+                    for (i = 0; i < (size_t)R * C; i++) h16[i] = uniql_fp32_to_fp16(W[i]);
+                    memset(&q, 0, sizeof q);
+                    q.dtype = UNIQL_DTYPE_F16; q.rows = R; q.cols = C; q.data = h16; q.stride = (size_t)C * 2;
+                } else {
+                    uniql_quant_desc d;
+                    size_t bytes;
+                    memset(&d, 0, sizeof d);
+                    d.dtype = dts[di];
+                    d.group = 64;
+                    d.transposed = tr;
+                    uniql_quant_size(&d, R, C, &bytes);
+                    buf = malloc(bytes);
+                    if (uniql_quantize(&d, W, R, C, (size_t)C, buf, bytes, &q) != UNIQL_OK) ok = 0;
+                }
+                for (ni = 0; ni < 4 && ok; ni++) {
+                    int k;
+                    for (k = 0; k < 2 && ok; k++) {
+                        int kernel = k ? UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT : UNIQL_KERNEL_AUTO;
+                        ok = mm_same_bits(&q, X, ns[ni], kernel, pars, 4, Y0, Y1, work, work_size);
+                        checked++;
+                        /* a per-head (blocked) prefix view of the storage rows */
+                        if (ok && uniql_matrix_storage_rows(&q) % 2 == 0 &&
+                            uniql_matrix_block_prefix(&q, uniql_matrix_storage_rows(&q) / 2, uniql_matrix_storage_rows(&q) / 2 - 5, &v) == UNIQL_OK) {
+                            ok = mm_same_bits(&v, X, ns[ni], kernel, pars, 4, Y0, Y1, work, work_size);
+                            checked++;
+                        }
+                    }
+                }
+                if (!ok) UQ_NOTE("differs: shape %dx%d dtype %d transposed %d n %d", R, C, (int)dts[di], tr, ns[ni]);
+                free(buf);
+                free(h16);
+            }
+        free(W); free(X); free(Y0); free(Y1);
+    }
+    free(work);
+    uq_pool_destroy(p2);
+    uq_pool_destroy(p3);
+    ASSERTm("uniql_matmul_par == uniql_matmul_ex bit for bit", ok);
+    UQ_NOTE("%d (matrix, n, kernel) cases x 4 runners x with / without work: identical bits", checked);
+    PASS();
+}
+
+/* logits of a prefill of `n` tokens and of the decode steps that follow, with a runner */
+static float *forward_logits(const uniql_model *m, const int *tok, int n, int n_dec, const uniql_parallel *par,
+                             uniql_activations act)
+{
+    uniql_state_options o;
+    uniql_state *s;
+    int V = m->config.vocab_size, i;
+    float *lg = (float *)malloc(sizeof(float) * (size_t)(n + n_dec) * (size_t)V);
+    memset(&o, 0, sizeof o);
+    o.max_ctx = n + n_dec + 1;
+    o.max_batch = 16;
+    o.parallel = par;
+    o.activations = act;
+    if (!lg || uniql_state_create_ex(m, &o, &s) != UNIQL_OK) { free(lg); return NULL; }
+    if (uniql_forward(m, s, tok, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    for (i = 0; lg && i < n_dec; i++)
+        if (uniql_forward(m, s, tok + n + i, 1, lg + (size_t)(n + i) * V, 0, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    uniql_state_free(s);
+    return lg;
+}
+
+TEST forward_bit_identical_across_threads(void)
+{
+    const char *fams[] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+    uq_pool *p2 = uq_pool_create(2), *p3 = uq_pool_create(3);
+    shuffle_sys sy = { 11, 4 };
+    uniql_parallel pars[3];
+    int tok[40], i, f, q, a, p, ok = 1, cases = 0;
+    for (i = 0; i < 40; i++) tok[i] = (i * 37 + 11) % 200;
+    pars[0] = uq_pool_parallel(p2);
+    pars[1] = uq_pool_parallel(p3);
+    pars[2].run = shuffle_run; pars[2].user = &sy; pars[2].n_workers = 4;
+    for (f = 0; f < 4 && ok; f++) {
+        uniql_model *m = tutil_load_ref(fams[f], 0), *mq = NULL;
+        uniql_error e;
+        if (!m) { ok = 0; break; }
+        if (uniql_model_quantize(m, NULL, NULL, &mq, &e) != UNIQL_OK) { uniql_model_free(m); ok = 0; break; }
+        for (q = 0; q < 2 && ok; q++)
+            for (a = 1; a <= 2 && ok; a++) {
+                const uniql_model *mm = q ? mq : m;
+                int V = mm->config.vocab_size;
+                float *ref = forward_logits(mm, tok, 30, 6, NULL, (uniql_activations)a);
+                if (!ref) { ok = 0; break; }
+                for (p = 0; p < 3 && ok; p++) {
+                    float *lg = forward_logits(mm, tok, 30, 6, &pars[p], (uniql_activations)a);
+                    ok = lg && !memcmp(lg, ref, sizeof(float) * 36 * (size_t)V);
+                    if (!ok) UQ_NOTE("%s quantized %d activations %d runner %d differs", fams[f], q, a, p);
+                    free(lg);
+                    cases++;
+                }
+                free(ref);
+            }
+        uniql_model_free(mq);
+        uniql_model_free(m);
+    }
+    uq_pool_destroy(p2);
+    uq_pool_destroy(p3);
+    ASSERTm("forward logits identical for every runner", ok);
+    UQ_NOTE("%d (model, weights, activations, runner) prefill + decode runs identical to the serial run", cases);
+    PASS();
+}
+
+/* the packed SYRK: AVX2 == scalar == a plain double loop, bit for bit, and the same bits
+   for every runner (sizes with partial panels and tiles, several token blocks) */
+TEST corr_simd_scalar_threads_identical(void)
+{
+    int ds[] = { 5, 131, 300 }, ns[] = { 1, 257, 600 }, di, ni, p;
+    uq_pool *p2 = uq_pool_create(2);
+    shuffle_sys sy = { 3, 3 };
+    uniql_parallel pars[2];
+    trng r = { 9 };
+    pars[0] = uq_pool_parallel(p2);
+    pars[1].run = shuffle_run; pars[1].user = &sy; pars[1].n_workers = 3;
+    for (di = 0; di < 3; di++)
+        for (ni = 0; ni < 3; ni++) {
+            int d = ds[di], n = ns[ni], i, j, t;
+            float *X = (float *)malloc(sizeof(float) * (size_t)n * d);
+            double *ref = (double *)calloc((size_t)d * d, sizeof(double));
+            uniql_corr a, b;
+            trng_fill_normal_f32(&r, X, (size_t)n * d, 1.0);
+            /* reference: per 256-token block, sum_k in order from 0, then added */
+            for (t = 0; t < n; t += 256) {
+                int nb = n - t < 256 ? n - t : 256, k;
+                for (i = 0; i < d; i++)
+                    for (j = i; j < d; j++) {
+                        double c = 0;
+                        for (k = 0; k < nb; k++) c += (double)X[(size_t)(t + k) * d + i] * (double)X[(size_t)(t + k) * d + j];
+                        ref[(size_t)i * d + j] += c;
+                    }
+            }
+            ASSERT_OK(uniql_corr_init(&a, d, NULL));
+            a.kernel = UNIQL_KERNEL_SCALAR;
+            ASSERT_OK(uniql_corr_add_f32(&a, X, n, (size_t)d));
+            for (p = -1; p < 2; p++) {
+                ASSERT_OK(uniql_corr_init(&b, d, NULL));
+                b.parallel = p < 0 ? NULL : &pars[p];
+                ASSERT_OK(uniql_corr_add_f32(&b, X, n / 2, (size_t)d));      /* two calls: blocks restart */
+                ASSERT_OK(uniql_corr_add_f32(&b, X + (size_t)(n / 2) * d, n - n / 2, (size_t)d));
+                uniql_corr_free(&b);
+            }
+            /* one call per runner, compared with the scalar kernel and the plain loop */
+            for (p = -1; p < 2; p++) {
+                ASSERT_OK(uniql_corr_init(&b, d, NULL));
+                b.parallel = p < 0 ? NULL : &pars[p];
+                ASSERT_OK(uniql_corr_add_f32(&b, X, n, (size_t)d));
+                for (i = 0; i < d; i++)
+                    for (j = 0; j < d; j++) {
+                        double e = j >= i ? ref[(size_t)i * d + j] : 0.0;
+                        if (b.sum[(size_t)i * d + j] != e || a.sum[(size_t)i * d + j] != e) {
+                            uniql_corr_free(&a); uniql_corr_free(&b);
+                            FAILm("SYRK differs from the reference loop");
+                        }
+                    }
+                uniql_corr_free(&b);
+            }
+            uniql_corr_free(&a);
+            free(X); free(ref);
+        }
+    uq_pool_destroy(p2);
+    UQ_NOTE("d in {5, 131, 300} x n in {1, 257, 600}: scalar, AVX2 (where present) and 3 runners equal a plain double loop");
+    PASS();
+}
+
+TEST quantize_and_calibrate_identical_across_threads(void)
+{
+    uq_pool *p2 = uq_pool_create(2);
+    uniql_parallel par = uq_pool_parallel(p2);
+    uniql_model *m = tutil_load_ref("llama", 0), *q1 = NULL, *q2 = NULL;
+    uniql_model_quant_options qo;
+    uniql_calib_options co;
+    uniql_calib *c1 = NULL, *c2 = NULL;
+    uniql_error e;
+    int tok[96], i, l, ok = 1;
+    ASSERT(m != NULL);
+    memset(&qo, 0, sizeof qo);
+    ASSERT_OK(uniql_model_quantize(m, NULL, &qo, &q1, &e));
+    qo.parallel = &par;
+    ASSERT_OK(uniql_model_quantize(m, NULL, &qo, &q2, &e));
+    ASSERT_EQ(uniql_model_bytes(q1), uniql_model_bytes(q2));
+    for (l = 0; l < m->config.n_layers && ok; l++) {
+        const uniql_matrix *a = &q1->layers[l].mlp.down, *b = &q2->layers[l].mlp.down;
+        size_t S = (size_t)uniql_matrix_storage_rows(a);
+        ok = !memcmp(a->data, b->data, S * a->stride) && !memcmp(a->scales, b->scales, S * a->scale_stride * 2);
+    }
+    ASSERTm("quantized bytes identical with threads", ok);
+    for (i = 0; i < 96; i++) tok[i] = (i * 53 + 7) % 256;
+    memset(&co, 0, sizeof co);
+    co.seq_len = 48;
+    co.max_batch = 16;
+    ASSERT_OK(uniql_calibrate(m, tok, 96, &co, &c1, &e));
+    co.parallel = &par;
+    ASSERT_OK(uniql_calibrate(m, tok, 96, &co, &c2, &e));
+    for (l = 0; l < m->config.n_layers && ok; l++) {
+        int d = uniql_calib_corr_dim(c1, l, UNIQL_STAT_MLP_DOWN_IN, -1);
+        double *A = (double *)malloc(sizeof(double) * (size_t)d * d), *B = (double *)malloc(sizeof(double) * (size_t)d * d);
+        ok = d > 0 && uniql_calib_corr(c1, l, UNIQL_STAT_MLP_DOWN_IN, -1, A, (size_t)d) == UNIQL_OK &&
+             uniql_calib_corr(c2, l, UNIQL_STAT_MLP_DOWN_IN, -1, B, (size_t)d) == UNIQL_OK &&
+             !memcmp(A, B, sizeof(double) * (size_t)d * d);
+        free(A); free(B);
+    }
+    ASSERTm("calibration statistics identical with threads", ok);
+    uniql_calib_free(c1); uniql_calib_free(c2);
+    uniql_model_free(q1); uniql_model_free(q2); uniql_model_free(m);
+    uq_pool_destroy(p2);
+    PASS();
+}
+
+SUITE(speed_suite)
+{
+    RUN_TEST(parallel_for_runs_every_job_once);
+    RUN_TEST(matmul_par_bit_identical);
+    RUN_TEST(forward_bit_identical_across_threads);
+    RUN_TEST(corr_simd_scalar_threads_identical);
+    RUN_TEST(quantize_and_calibrate_identical_across_threads);
+}
