@@ -5,9 +5,10 @@
    Times are the minimum over repetitions (the machine may be shared). Public API only.
 
    usage: bench_gemv [reps]      (default 15) */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,12 +179,16 @@ int main(int argc, char **argv)
         { "q4   scalar  ", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR },
         { "q4   scalar i8", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT },
     };
-    int reps = argc > 1 ? atoi(argv[1]) : 15, si;
+    int reps = 15, si;
     size_t fi, rb = (size_t)FOOTPRINT * 2;
     unsigned char *rbuf = (unsigned char *)malloc(rb);
     double bw;
     const char *isa = uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2+FMA" : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar";
-    if (reps < 1) reps = 1;
+    cli_prog = "bench_gemv";
+    if (argc > 2 || (argc == 2 && !cli_int("REPS", argv[1], 1, 1000000, &reps))) {
+        fprintf(stderr, "usage: %s [REPS]  (timed repetitions, default 15)\n", argv[0]);
+        return 2;
+    }
     if (!rbuf) return 1;
     memset(rbuf, 1, rb);
     bw = read_gbs(rbuf, rb, reps);

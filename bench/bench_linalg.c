@@ -12,9 +12,10 @@
       (the SVD / pseudo-inverse route the paper says its sorting avoids).
    3. Streaming correlation throughput (C += X^T X, float activations, double sums).
    Uses only the public API. Timings are wall clock on a shared machine: expect noise. */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,7 +222,12 @@ static void bench_corr(int max_d)
 
 int main(int argc, char **argv)
 {
-    int max_d = argc > 1 ? atoi(argv[1]) : 4096;
+    int max_d = 4096;
+    cli_prog = "bench_linalg";
+    if (argc > 2 || (argc == 2 && !cli_int("MAX_D", argv[1], 1, 65536, &max_d))) {
+        fprintf(stderr, "usage: %s [MAX_D]  (largest matrix size, default 4096)\n", argv[0]);
+        return 2;
+    }
     printf("bench_linalg (uniql.h %d.%d); wall-clock times on a shared machine, expect noise\n\n",
            UNIQL_VERSION_MAJOR, UNIQL_VERSION_MINOR);
     bench_svd();

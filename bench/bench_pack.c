@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,15 @@ int main(int argc, char **argv)
     int *tok = NULL, a, first = 1;
     uniql_error err;
     static const double want[4] = {0, 0.15, 0.25, 0.35};
+    cli_prog = "bench_pack";
     for (a = 1; a < argc && argv[a][0] == '-'; a++) {
+        long long pb = 0;
         if (!strcmp(argv[a], "--test") && a + 1 < argc) test_path = argv[++a];
-        else if (!strcmp(argv[a], "--ppl-bytes") && a + 1 < argc) ppl_bytes = (size_t)atol(argv[++a]);
+        else if (!strcmp(argv[a], "--ppl-bytes") && a + 1 < argc) {
+            if (!cli_ll(argv[a], argv[a + 1], 256, 1LL << 40, &pb)) return 2;
+            ppl_bytes = (size_t)pb;
+            a++;
+        }
         else { fprintf(stderr, "usage: %s [--test FILE] [--ppl-bytes N] MODEL_DIR FILE.uniql ...\n", argv[0]); return 2; }
     }
     if (a >= argc || (argc - a) % 2) { fprintf(stderr, "usage: %s [--test FILE] [--ppl-bytes N] MODEL_DIR FILE.uniql ...\n", argv[0]); return 2; }

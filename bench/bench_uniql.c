@@ -15,9 +15,10 @@
 
    usage: bench_uniql [--windows W] [--calib-seqs S] [--group G] [model_dir ...]
    Prints markdown tables; every number is measured in this run. */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,14 +313,21 @@ int main(int argc, char **argv)
     int nd = 0, i;
     size_t ncalib;
     int *calib, *test;
+    cli_prog = "bench_uniql";
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--windows") && i + 1 < argc) g_windows = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) g_calib_seqs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--group") && i + 1 < argc) g_group = atoi(argv[++i]);
+        int ok = 1;
+        if (!strcmp(argv[i], "--windows") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_windows); i++; }
+        else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_calib_seqs); i++; }
+        else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
+            ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group);
+            if (ok && g_group != 32 && g_group != 64 && g_group != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
+            i++;
+        }
         else if (!strcmp(argv[i], "--calib") && i + 1 < argc) calib_path = argv[++i];
         else if (!strcmp(argv[i], "--test") && i + 1 < argc) test_path = argv[++i];
         else if (argv[i][0] == '-') { printf("usage: %s [--windows W] [--calib-seqs S] [--group G] [--calib F] [--test F] [model_dir ...]\n", argv[0]); return 2; }
         else if (nd < 16) dirs[nd++] = argv[i];
+        if (!ok) return 2;
     }
     if (!nd) for (i = 0; i < 3; i++) dirs[nd++] = defaults[i];
     calib = read_bytes(calib_path, &ncalib);

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,12 @@ int main(int argc, char **argv)
     const char *prompt;
     int n_new = 64, n_prompt, i, tok, *toks, n_done = 0, argi;
     float *logits, top_p = 0.0f, temp = 1.0f;
-    unsigned long seed = 0;
+    uint64_t seed = 0;
     double t0, t1, t2;
+    double top_p_d = 0.0, temp_d = 1.0;
+    uint64_t seed64 = 0;
+    uniql_result r;
+    cli_prog = "generate";
     if (argc < 3) {
         fprintf(stderr, "usage: %s MODEL_DIR PROMPT [N_TOKENS] [--top-p P] [--temp T] [--seed S]\n", argv[0]);
         return 2;
@@ -46,18 +51,29 @@ int main(int argc, char **argv)
     prompt = argv[2];
     n_prompt = (int)strlen(prompt);
     argi = 3;
-    if (argi < argc && argv[argi][0] != '-') n_new = atoi(argv[argi++]);
+    if (argi < argc && argv[argi][0] != '-' && !cli_int("N_TOKENS", argv[argi++], 0, 1 << 20, &n_new)) return 2;
     for (; argi < argc; argi++) {
-        if (argi + 1 < argc && !strcmp(argv[argi], "--top-p")) top_p = (float)atof(argv[++argi]);
-        else if (argi + 1 < argc && !strcmp(argv[argi], "--temp")) temp = (float)atof(argv[++argi]);
-        else if (argi + 1 < argc && !strcmp(argv[argi], "--seed")) seed = strtoul(argv[++argi], NULL, 10);
-        else {
-            fprintf(stderr, "unknown argument %s\n", argv[argi]);
+        const char *a = argv[argi], *v = argi + 1 < argc ? argv[argi + 1] : NULL;
+        int ok;
+        if (!v && (!strcmp(a, "--top-p") || !strcmp(a, "--temp") || !strcmp(a, "--seed"))) {
+            fprintf(stderr, "generate: %s needs a value\n", a);
             return 2;
         }
+        if (!strcmp(a, "--top-p")) ok = cli_double(a, v, 0.0, 1.0, 0, &top_p_d);
+        else if (!strcmp(a, "--temp")) ok = cli_double(a, v, 0.0, 1e6, 0, &temp_d);
+        else if (!strcmp(a, "--seed")) ok = cli_u64(a, v, &seed64);
+        else {
+            fprintf(stderr, "generate: unknown argument %s\n", a);
+            return 2;
+        }
+        if (!ok) return 2;
+        argi++;
     }
-    if (n_prompt < 1 || n_new < 0 || top_p < 0.0f || top_p > 1.0f) {
-        fprintf(stderr, "need a non-empty prompt, N_TOKENS >= 0 and 0 <= top-p <= 1\n");
+    top_p = (float)top_p_d;
+    temp = (float)temp_d;
+    seed = seed64;
+    if (n_prompt < 1 || n_prompt > (1 << 20)) {
+        fprintf(stderr, "generate: the prompt must hold 1 to 1048576 bytes\n");
         return 2;
     }
     if (uniql_model_load_dir(argv[1], NULL, &m, &err) != UNIQL_OK) {
@@ -69,8 +85,8 @@ int main(int argc, char **argv)
         uniql_model_free(m);
         return 1;
     }
-    if (uniql_state_create(m, n_prompt + n_new, 0, NULL, &s) != UNIQL_OK) {
-        fprintf(stderr, "out of memory for the runtime state\n");
+    if ((r = uniql_state_create(m, n_prompt + n_new, 0, NULL, &s)) != UNIQL_OK) {
+        fprintf(stderr, "generate: runtime state for %d positions: %s (%d)\n", n_prompt + n_new, uniql_result_string(r), (int)r);
         uniql_model_free(m);
         return 1;
     }
@@ -78,30 +94,41 @@ int main(int argc, char **argv)
     toks = (int *)malloc(sizeof(int) * (size_t)n_prompt);
     logits = (float *)malloc(sizeof(float) * (size_t)m->config.vocab_size);
     work = (uniql_prob_index *)malloc(sizeof(uniql_prob_index) * (size_t)m->config.vocab_size);
+    if (!toks || !logits || !work) {
+        fprintf(stderr, "generate: out of memory\n");
+        return 1;
+    }
     for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];   /* token = byte */
     fputs(prompt, stdout);
     t0 = now_s();
     t1 = t0;
-    if (uniql_forward(m, s, toks, n_prompt, logits, 0, NULL) == UNIQL_OK) {
+    r = uniql_forward(m, s, toks, n_prompt, logits, 0, NULL);
+    if (r == UNIQL_OK) {
         t1 = now_s();
         for (i = 0; i < n_new; i++) {
             tok = top_p > 0.0f ? uniql_sample_top_p(logits, m->config.vocab_size, temp, top_p, &rng, work)
                                : uniql_sample_greedy(logits, m->config.vocab_size);
             if ((tok < 32 && tok != '\n' && tok != '\t') || tok == 127) printf("\\x%02x", tok);
             else putchar(tok);   /* bytes >= 128 pass through: a byte model writes UTF-8 */
-            if (i + 1 < n_new && uniql_forward(m, s, &tok, 1, logits, 0, NULL) != UNIQL_OK) break;
             n_done++;
+            if (i + 1 < n_new && (r = uniql_forward(m, s, &tok, 1, logits, 0, NULL)) != UNIQL_OK) break;
         }
     }
     t2 = now_s();
     putchar('\n');
-    printf("[%s | %s | prefill %d tokens %.1f tok/s | decode %d tokens %.1f tok/s]\n",
-           argv[1], top_p > 0.0f ? "top-p" : "greedy", n_prompt, n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9),
-           n_done, n_done / (t2 - t1 > 0 ? t2 - t1 : 1e-9));
+    if (r != UNIQL_OK) {
+        /* no speed line for a run that did not happen: the forward's code instead */
+        fflush(stdout);
+        fprintf(stderr, "generate: forward failed at position %d: %s (%d)\n", uniql_state_pos(s), uniql_result_string(r), (int)r);
+        n_new = -1;
+    } else
+        printf("[%s | %s | prefill %d tokens %.1f tok/s | decode %d tokens %.1f tok/s]\n",
+               argv[1], top_p > 0.0f ? "top-p" : "greedy", n_prompt, n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9),
+               n_done > 0 ? n_done - 1 : 0, (n_done > 1 ? n_done - 1 : 0) / (t2 - t1 > 0 ? t2 - t1 : 1e-9));
     free(toks);
     free(logits);
     free(work);
     uniql_state_free(s);
     uniql_model_free(m);
-    return 0;
+    return n_new < 0 ? 1 : 0;
 }

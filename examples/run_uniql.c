@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "../tools/cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,25 +112,45 @@ int main(int argc, char **argv)
     float *logits;
     char out[4096];
     int n_out = 0;
+    uint64_t mem_bytes = 0, bits_bytes = 0;
+    uniql_result r;
+    cli_prog = "run_uniql";
     for (i = 1; i < argc; i++) {
-        int more = i + 1 < argc;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout, argv[0]); return 0; }
-        else if (!strcmp(argv[i], "--rate") && more) rate = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--mem-mb") && more) mem_mb = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--bits-budget-mb") && more) bits_mb = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--importance") && more) which = argv[++i];
-        else if (!strcmp(argv[i], "--prompt") && more) prompt = argv[++i];
-        else if (!strcmp(argv[i], "--tokens") && more) n_new = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--quiet")) quiet = 1;
-        else if (argv[i][0] == '-' || path) { fprintf(stderr, "run_uniql: unexpected '%s' (see --help)\n", argv[i]); return 2; }
-        else path = argv[i];
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, argv[0]); return 0; }
+        else if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
+        else if (!v && (!strcmp(a, "--rate") || !strcmp(a, "--mem-mb") || !strcmp(a, "--bits-budget-mb") ||
+                        !strcmp(a, "--importance") || !strcmp(a, "--prompt") || !strcmp(a, "--tokens"))) {
+            fprintf(stderr, "run_uniql: %s needs a value\n", a);
+            return 2;
+        }
+        else if (!strcmp(a, "--rate")) ok = cli_double(a, v, 0.0, 1.0, CLI_OPEN_HI, &rate);
+        else if (!strcmp(a, "--mem-mb")) ok = cli_mb(a, v, 1e9, &mem_mb, &mem_bytes);
+        else if (!strcmp(a, "--bits-budget-mb")) ok = cli_mb(a, v, 1e9, &bits_mb, &bits_bytes);
+        else if (!strcmp(a, "--importance")) {
+            which = v;
+            if (strcmp(v, "lsaq") && strcmp(v, "block_influence")) ok = cli_bad(a, v, "must be lsaq or block_influence");
+        }
+        else if (!strcmp(a, "--prompt")) prompt = v;
+        else if (!strcmp(a, "--tokens")) ok = cli_int(a, v, 1, 4000, &n_new);
+        else if (a[0] == '-' || path) { fprintf(stderr, "run_uniql: unexpected '%s' (see --help)\n", a); return 2; }
+        else { path = a; continue; }
+        if (!ok) return 2;
+        i++;
     }
     n_prompt = (int)strlen(prompt);
-    if (!path || n_prompt < 1 || n_new < 1 || n_new > 4000 || (rate >= 0 && mem_mb >= 0)) { usage(stderr, argv[0]); return 2; }
+    if (!path) { usage(stderr, argv[0]); return 2; }
+    if (n_prompt < 1 || n_prompt > (1 << 20)) { fprintf(stderr, "run_uniql: the prompt must hold 1 to 1048576 bytes\n"); return 2; }
+    if (rate >= 0 && mem_mb >= 0) { fprintf(stderr, "run_uniql: --rate and --mem-mb exclude each other\n"); return 2; }
     rss0 = rss_bytes();
     /* verify the whole file once (checksum), then map it afresh so that only the pages
        the chosen model touches become resident */
-    if (!map_file(path, &mf, &err)) { fprintf(stderr, "run_uniql: cannot read %s\n", path); return 1; }
+    memset(&err, 0, sizeof err);
+    if (!map_file(path, &mf, &err)) {
+        fprintf(stderr, "run_uniql: cannot read %s%s%s\n", path, err.message[0] ? ": " : "", err.message);
+        return 1;
+    }
     if (uniql_packed_open(mf.p, mf.n, 0, NULL, &pk, &err) != UNIQL_OK) {
         fprintf(stderr, "run_uniql: %s: %s (%s)\n", path, err.message, uniql_result_string(err.code));
         unmap_file(&mf);
@@ -150,7 +171,7 @@ int main(int argc, char **argv)
     }
     if (mem_mb >= 0) {
         uint64_t b;
-        uniql_result r = uniql_packed_select_rate(&pk, (uint64_t)(mem_mb * 1048576.0), NULL, &ri, &b, &err);
+        r = uniql_packed_select_rate(&pk, mem_bytes, NULL, &ri, &b, &err);
         if (r != UNIQL_OK) { fprintf(stderr, "run_uniql: --mem-mb %.3f: %s\n", mem_mb, err.message); goto fail; }
     } else if (rate > 0) {
         for (i = 0; i < n_rates; i++) if (rates[i] > rate - 1e-9 && rates[i] < rate + 1e-9) ri = i;
@@ -166,10 +187,10 @@ int main(int argc, char **argv)
         /* one budget for both: the rate that fits at all-int4, then LSAQ upgrades in what is
            left, when the file carries int8 copies and importance */
         double imp[UNIQL_MAX_LAYERS];
-        if (uniql_packed_importance(&pk, which, imp, &err) == UNIQL_OK) bits_mb = mem_mb;
+        if (uniql_packed_importance(&pk, which, imp, &err) == UNIQL_OK) { bits_mb = mem_mb; bits_bytes = mem_bytes; }
     }
     if (bits_mb >= 0) {
-        if (uniql_packed_plan_bits(&pk, kept, which, (uint64_t)(bits_mb * 1048576.0), NULL, bits, &plan_total, &err) != UNIQL_OK) {
+        if (uniql_packed_plan_bits(&pk, kept, which, bits_bytes, NULL, bits, &plan_total, &err) != UNIQL_OK) {
             fprintf(stderr, "run_uniql: --bits-budget-mb %.3f: %s\n", bits_mb, err.message);
             goto fail;
         }
@@ -196,13 +217,17 @@ int main(int argc, char **argv)
     }
     toks = (int *)malloc(sizeof(int) * (size_t)n_prompt);
     logits = (float *)malloc(sizeof(float) * (size_t)m->config.vocab_size);
-    if (!toks || !logits || uniql_state_create(m, n_prompt + n_new, 0, NULL, &s) != UNIQL_OK) {
-        fprintf(stderr, "run_uniql: out of memory\n");
+    if (!toks || !logits) { fprintf(stderr, "run_uniql: out of memory\n"); return 1; }
+    if ((r = uniql_state_create(m, n_prompt + n_new, 0, NULL, &s)) != UNIQL_OK) {
+        fprintf(stderr, "run_uniql: runtime state for %d positions: %s (%d)\n", n_prompt + n_new, uniql_result_string(r), (int)r);
         return 1;
     }
     for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];
     t_prefill = now_s();
-    if (uniql_forward(m, s, toks, n_prompt, logits, 0, NULL) != UNIQL_OK) { fprintf(stderr, "run_uniql: forward failed\n"); return 1; }
+    if ((r = uniql_forward(m, s, toks, n_prompt, logits, 0, NULL)) != UNIQL_OK) {
+        fprintf(stderr, "run_uniql: forward failed on the prompt: %s (%d)\n", uniql_result_string(r), (int)r);
+        return 1;
+    }
     t_decode = now_s();
     t_prefill = t_decode - t_prefill;
     for (i = 0; i < n_new; i++) {
@@ -211,7 +236,10 @@ int main(int argc, char **argv)
             if ((tok < 32 && tok != '\n') || tok == 127 || tok > 255) n_out += snprintf(out + n_out, 5, "\\x%02x", tok & 0xff);
             else out[n_out++] = tok == '\n' ? ' ' : (char)tok;
         }
-        if (i + 1 < n_new && uniql_forward(m, s, &tok, 1, logits, 0, NULL) != UNIQL_OK) { fprintf(stderr, "run_uniql: forward failed\n"); return 1; }
+        if (i + 1 < n_new && (r = uniql_forward(m, s, &tok, 1, logits, 0, NULL)) != UNIQL_OK) {
+            fprintf(stderr, "run_uniql: forward failed at position %d: %s (%d)\n", uniql_state_pos(s), uniql_result_string(r), (int)r);
+            return 1;
+        }
     }
     t_decode = now_s() - t_decode;
     out[n_out] = 0;

@@ -1,6 +1,8 @@
 /* test_bad.c - hostile input (issue "hostile input"): the bad-input corpus found by the
    fuzzers replayed through the same drivers (tests/fuzz/fuzz_drive.h), and numerical
-   hostility in weights, activations and config values. */
+   hostility in weights, activations and config values; the programs' shared option parser
+   and output writer (tools/cli.h). */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
 #include "../uniql.h"
@@ -12,6 +14,11 @@ static int bad_fail_count;
 static char bad_fail_msg[1024];
 #define FZ_FAIL(...) (bad_fail_count++, snprintf(bad_fail_msg, sizeof bad_fail_msg, __VA_ARGS__))
 #include "fuzz/fuzz_drive.h"
+#include "../tools/cli.h"
+#ifdef CLI_POSIX
+#include <sys/resource.h>
+#include <sys/wait.h>
+#endif
 
 /* ---- corpus replay ---- */
 
@@ -390,6 +397,173 @@ TEST directory_as_file_is_an_io_error(void)
     PASS();
 }
 
+/* ---- the programs' command-line values (tools/cli.h) ---- */
+
+/* every numeric option of every program goes through these: the whole string, a range,
+   finite; what atoi/atof silently turned into another value is refused, naming the option */
+TEST cli_numbers_are_parsed_strictly(void)
+{
+    static const struct { const char *s; int ok; long long v; } ints[] = {
+        { "16", 1, 16 }, { "+16", 1, 16 }, { "2147483647", 1, 2147483647LL },
+        { "4294967312", 0, 0 },            /* atoi: 16 */
+        { "99999999999999999999999", 0, 0 }, { "-1", 0, 0 }, { "", 0, 0 }, { " 16", 0, 0 },
+        { "16 ", 0, 0 }, { "16abc", 0, 0 }, { "0x10", 0, 0 }, { "1e3", 0, 0 }, { "abc", 0, 0 }, { "-", 0, 0 },
+        { "15", 0, 0 },                    /* below the range */
+    };
+    static const struct { const char *s; int ok; double v; } dbl[] = {
+        { "0.25", 1, 0.25 }, { "0", 1, 0.0 }, { "1e-3", 1, 1e-3 }, { ".5", 1, 0.5 }, { "0.", 1, 0.0 }, { "+0.5E+0", 1, 0.5 },
+        { "-1", 0, 0 }, { "nan", 0, 0 }, { "NaN", 0, 0 }, { "inf", 0, 0 }, { "-Infinity", 0, 0 }, { "abc", 0, 0 },
+        { "0.25abc", 0, 0 },               /* atof: 0.25 */
+        { "1e999", 0, 0 }, { "1e-400", 0, 0 }, { "0x1p-2", 0, 0 }, { "", 0, 0 }, { ".", 0, 0 }, { "1e", 0, 0 },
+        { " 0.5", 0, 0 }, { "1.5", 0, 0 },  /* above the range */
+    };
+    size_t k;
+    cli_quiet = 1;
+    cli_prog = "test";
+    for (k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+        int v = -7, ok = cli_int("--calib-tokens", ints[k].s, 16, INT_MAX, &v);
+        if (ok != ints[k].ok || (ok && v != ints[k].v)) UQ__FAILF("cli_int('%s'): %d, %d", ints[k].s, ok, v);
+        if (!ok && (v != -7 || !strstr(cli_last_error, "--calib-tokens"))) UQ__FAILF("cli_int('%s'): '%.300s'", ints[k].s, cli_last_error);
+    }
+    for (k = 0; k < sizeof dbl / sizeof dbl[0]; k++) {
+        double v = -7;
+        int ok = cli_double("--rate", dbl[k].s, 0.0, 1.0, CLI_OPEN_HI, &v);
+        if (ok != dbl[k].ok || (ok && v != dbl[k].v)) UQ__FAILF("cli_double('%s'): %d, %g", dbl[k].s, ok, v);
+        if (!ok && (v != -7 || !strstr(cli_last_error, "--rate"))) UQ__FAILF("cli_double('%s'): '%.300s'", dbl[k].s, cli_last_error);
+    }
+    {
+        double v;
+        uint64_t b = 0, u = 0;
+        long long x = 0;
+        ASSERT(!cli_double("--rate", "1", 0.0, 1.0, CLI_OPEN_HI, &v));          /* open end */
+        ASSERT(!cli_double("--rate", "0", 0.0, 1.0, CLI_OPEN_LO, &v));
+        ASSERT(cli_mb("--mem-mb", "2.5", 1e9, &v, &b) && b == 2621440u);
+        ASSERT(!cli_mb("--mem-mb", "1e30", 1e9, &v, &b));                        /* UB as (uint64_t)(1e30 * 2^20) */
+        ASSERT(!cli_mb("--mem-mb", "-5", 1e9, &v, &b));
+        ASSERT(cli_u64("--seed", "18446744073709551615", &u) && u == UINT64_MAX);
+        ASSERT(!cli_u64("--seed", "18446744073709551616", &u) && !cli_u64("--seed", "-1", &u));
+        ASSERT(cli_ll("--n", "-9223372036854775808", LLONG_MIN, 0, &x) && x == LLONG_MIN);
+        ASSERT(!cli_ll("--n", "9223372036854775808", 0, LLONG_MAX, &x));
+    }
+    {
+        double r[4];
+        int n = 0;
+        ASSERT(cli_double_list("--rates", "0.1,0.2,0.35", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n) && n == 3 && r[2] == 0.35);
+        ASSERT(!cli_double_list("--rates", "0.2,0.1", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.1,0.1", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.1,,0.2", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.1,", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.1,nan", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.9", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(!cli_double_list("--rates", "0.1,0.2,0.3,0.4,0.5", 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, r, 4, &n));
+        ASSERT(strstr(cli_last_error, "--rates") != NULL);
+    }
+    cli_quiet = 0;
+    PASS();
+}
+
+#ifdef CLI_POSIX
+static int bad_file_is(const char *path, const char *want)
+{
+    size_t n = 0;
+    unsigned char *d = tutil_read_file(path, &n);
+    int ok = d && n == strlen(want) && !memcmp(d, want, n);
+    free(d);
+    return ok;
+}
+
+/* files in dir other than "." and ".." */
+static int bad_dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+#endif
+
+/* tools/pack's output: a failed write (here a file-size limit) leaves the old file intact
+   and no temporary behind; a path that is not a regular file (FIFO, directory, device,
+   symbolic link) is refused and left alone; a good write replaces the file atomically */
+TEST cli_output_never_loses_or_unlinks(void)
+{
+#ifdef CLI_POSIX
+    char dir[] = "/tmp/uniql_cli_XXXXXX", good[64], fifo[64], link_path[64], sub[64];
+    static unsigned char big[65536];
+    struct stat st;
+    pid_t pid;
+    int status = -1;
+    cli_out o;
+    FILE *f;
+    cli_quiet = 1;
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(good, sizeof good, "%s/good.uniql", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    snprintf(link_path, sizeof link_path, "%s/link", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    f = fopen(good, "wb");
+    ASSERT(f && fputs("good", f) >= 0 && fclose(f) == 0);
+    memset(big, 'x', sizeof big);
+    /* a child with a 4 KB file-size limit tries to replace the file with 64 KB */
+    pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        int ok;
+        rl.rlim_cur = rl.rlim_max = 4096;
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
+        if (cli_out_open(&o, good) != 1) _exit(4);
+        ok = cli_out_commit(&o, big, sizeof big);
+        _exit(ok ? 5 : strstr(cli_last_error, "left unchanged") ? 0 : 6);
+    }
+    ASSERT(waitpid(pid, &status, 0) == pid);
+    ASSERT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status));
+    ASSERT(bad_file_is(good, "good"));
+    ASSERT_EQ(1, bad_dir_entries(dir));   /* no temporary file left */
+    /* refused up front, and left in place */
+    ASSERT(mkfifo(fifo, 0600) == 0 && symlink(good, link_path) == 0 && mkdir(sub, 0700) == 0);
+    ASSERT_EQ(-1, cli_out_open(&o, fifo));
+    ASSERT_EQ(-1, cli_out_open(&o, link_path));
+    ASSERT_EQ(-1, cli_out_open(&o, sub));
+    ASSERT_EQ(-1, cli_out_open(&o, "/dev/null"));
+    ASSERT(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) && lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode));
+    ASSERT(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    ASSERT(bad_file_is(good, "good"));
+    /* the destination's directory must be writable when the work starts */
+    {
+        char missing[96];
+        snprintf(missing, sizeof missing, "%s/no/such/dir.uniql", dir);
+        ASSERT_EQ(0, cli_out_open(&o, missing));
+    }
+    /* inputs are recognised: the output may not be a file of the model folder */
+    ASSERT(cli_file_in_dir(good, dir) && cli_same_file(good, link_path) && !cli_file_in_dir(good, sub));
+    /* a write that works replaces the content, keeps the mode, leaves no temporary */
+    ASSERT(chmod(good, 0640) == 0);
+    ASSERT_EQ(1, cli_out_open(&o, good));
+    ASSERT(cli_out_commit(&o, "new content", 11));
+    ASSERT(bad_file_is(good, "new content"));
+    ASSERT(stat(good, &st) == 0 && (st.st_mode & 0777) == 0640);
+    ASSERT_EQ(4, bad_dir_entries(dir));
+    /* an aborted write removes its temporary file only */
+    ASSERT_EQ(1, cli_out_open(&o, good));
+    cli_out_abort(&o);
+    ASSERT(bad_file_is(good, "new content"));
+    ASSERT_EQ(4, bad_dir_entries(dir));
+    unlink(good);
+    unlink(fifo);
+    unlink(link_path);
+    rmdir(sub);
+    ASSERT(rmdir(dir) == 0);
+    cli_quiet = 0;
+    PASS();
+#else
+    SKIPm("POSIX only");
+#endif
+}
+
 /* every result code has its own sentence (API 1 documents them all) */
 TEST every_result_code_has_a_string(void)
 {
@@ -416,4 +590,6 @@ SUITE(bad_suite)
     RUN_TEST(hostile_config_values_rejected);
     RUN_TEST(directory_as_file_is_an_io_error);
     RUN_TEST(every_result_code_has_a_string);
+    RUN_TEST(cli_numbers_are_parsed_strictly);
+    RUN_TEST(cli_output_never_loses_or_unlinks);
 }

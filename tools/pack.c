@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "cli.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,22 +64,11 @@ static void usage(FILE *f, const char *argv0)
         "  -q, --quiet         no progress on stderr\n"
         "  -h, --help          this text\n"
         "\n"
+        "OUT.uniql is written to a temporary file beside it (created before the work starts),\n"
+        "flushed and renamed over OUT.uniql at the end: an existing OUT.uniql stays intact if\n"
+        "anything fails. OUT.uniql must be a regular file (or absent), not one of the inputs.\n"
+        "\n"
         "exit status: 0 ok, 1 a step failed (message on stderr), 2 bad usage\n", argv0);
-}
-
-static int parse_rates(const char *s, double *rates, int cap)
-{
-    int n = 0;
-    while (*s) {
-        char *end;
-        double r = strtod(s, &end);
-        if (end == s || !(r > 0 && r < 0.85) || n == cap || (n && !(r > rates[n - 1]))) return -1;
-        rates[n++] = r;
-        s = end;
-        if (*s == ',') s++;
-        else if (*s) return -1;
-    }
-    return n;
 }
 
 /* bytes of one layer's matrices in a model (views count their referenced bytes) */
@@ -107,6 +97,8 @@ int main(int argc, char **argv)
     const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL;
     int calib_tokens = 8192, seq_len = 256, group = 128, asym = 0, embed_bits = 8, random_order = 0, i, l, L;
     double rates[UNIQL_PACK_MAX_RATES] = {0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35}, budget_mb = 0;
+    uint64_t budget_bytes = 0;
+    cli_out outf;
     int n_rates = 7;
     uniql_model *m = NULL, *sorted = NULL, *q4 = NULL, *q8 = NULL;
     uniql_calib *cb = NULL;
@@ -122,35 +114,49 @@ int main(int argc, char **argv)
     size_t cfg_len, text_len, img_size, n_tok;
     int *tok = NULL, rc = 1;
     char path[4096];
-    FILE *f;
+    uniql_result rr;
     t0 = now_s();
+    cli_prog = "pack";
     for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1, takes = 1;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, argv[0]); return 0; }
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--asym")) asym = 1;
-        else if (!strcmp(a, "--random-order")) random_order = 1;
-        else if (!strcmp(a, "--calib") && more) calib_path = argv[++i];
-        else if (!strcmp(a, "--calib-tokens") && more) calib_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--seq-len") && more) seq_len = atoi(argv[++i]);
-        else if (!strcmp(a, "--group") && more) group = atoi(argv[++i]);
-        else if (!strcmp(a, "--embed-bits") && more) embed_bits = atoi(argv[++i]);
-        else if (!strcmp(a, "--bits-budget-mb") && more) budget_mb = atof(argv[++i]);
-        else if (!strcmp(a, "--rates") && more) {
-            n_rates = parse_rates(argv[++i], rates, UNIQL_PACK_MAX_RATES);
-            if (n_rates < 1) { fprintf(stderr, "pack: --rates wants ascending rates in (0, 0.85), e.g. 0.15,0.25,0.35\n"); return 2; }
-        } else if (a[0] == '-') { fprintf(stderr, "pack: unknown option '%s' (see --help)\n", a); return 2; }
-        else if (!model_dir) model_dir = a;
-        else if (!out_path) out_path = a;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { quiet = 1; takes = 0; }
+        else if (!strcmp(a, "--asym")) { asym = 1; takes = 0; }
+        else if (!strcmp(a, "--random-order")) { random_order = 1; takes = 0; }
+        else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
+                                       !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
+                                       !strcmp(a, "--rates"))) {
+            fprintf(stderr, "pack: %s needs a value\n", a);
+            return 2;
+        }
+        else if (!strcmp(a, "--calib")) calib_path = v;
+        else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &calib_tokens);
+        else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &seq_len);
+        else if (!strcmp(a, "--group")) {
+            ok = cli_int(a, v, 32, 128, &group);
+            if (ok && group != 32 && group != 64 && group != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
+        } else if (!strcmp(a, "--embed-bits")) {
+            ok = cli_int(a, v, 4, 8, &embed_bits);
+            if (ok && embed_bits != 4 && embed_bits != 8) ok = cli_bad(a, v, "must be 4 or 8");
+        } else if (!strcmp(a, "--bits-budget-mb")) ok = cli_mb(a, v, 1e9, &budget_mb, &budget_bytes);
+        else if (!strcmp(a, "--rates")) ok = cli_double_list(a, v, 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, rates, UNIQL_PACK_MAX_RATES, &n_rates);
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "pack: unknown option '%s' (see --help)\n", a); return 2; }
+        else if (!model_dir) { model_dir = a; takes = 0; }
+        else if (!out_path) { out_path = a; takes = 0; }
         else { fprintf(stderr, "pack: unexpected argument '%s'\n", a); return 2; }
+        if (!ok) return 2;
+        i += takes;
     }
     if (!model_dir || !out_path) { usage(stderr, argv[0]); return 2; }
-    if (calib_tokens < 16 || seq_len < 2 || (group != 32 && group != 64 && group != 128) ||
-        (embed_bits != 4 && embed_bits != 8) || budget_mb < 0) {
-        fprintf(stderr, "pack: bad option value (calib-tokens >= 16, seq-len >= 2, group 32/64/128, embed-bits 4/8)\n");
+#ifdef CLI_POSIX
+    if (cli_same_file(out_path, calib_path) || cli_file_in_dir(out_path, model_dir)) {
+        fprintf(stderr, "pack: %s is one of the inputs (the calibration text or a file of %s): refused\n", out_path, model_dir);
         return 2;
     }
+#endif
+    /* the output's temporary file first: an unwritable destination fails now, not after calibration */
+    if ((i = cli_out_open(&outf, out_path)) != 1) return i < 0 ? 2 : 1;
 
     progress("loading %s", model_dir);
     if (uniql_model_load_dir(model_dir, NULL, &m, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s: %s\n", model_dir, err.message); goto done; }
@@ -187,9 +193,9 @@ int main(int argc, char **argv)
     if (!kept) { fprintf(stderr, "pack: out of memory\n"); goto done; }
     for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(&sorted->config, l, NULL);
     for (i = 0; i < n_rates; i++) {
-        if (uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr) != UNIQL_OK ||
-            uniql_kept_from_rates(&sorted->config, lr, NULL, kept + (size_t)i * (size_t)L) != UNIQL_OK) {
-            fprintf(stderr, "pack: layer rates for %.2f failed\n", rates[i]);
+        if ((rr = uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr)) != UNIQL_OK ||
+            (rr = uniql_kept_from_rates(&sorted->config, lr, NULL, kept + (size_t)i * (size_t)L)) != UNIQL_OK) {
+            fprintf(stderr, "pack: layer rates for %.4g failed: %s (%d)\n", rates[i], uniql_result_string(rr), (int)rr);
             goto done;
         }
     }
@@ -202,7 +208,7 @@ int main(int argc, char **argv)
     memset(upgrade, 0, sizeof upgrade);
     if (budget_mb > 0) {
         static const int widths[2] = {4, 8};
-        uint64_t lb[2 * UNIQL_MAX_LAYERS], fixed, total, budget = (uint64_t)(budget_mb * 1048576.0);
+        uint64_t lb[2 * UNIQL_MAX_LAYERS], fixed, total, budget = budget_bytes;
         int bits[UNIQL_MAX_LAYERS], n8 = 0;
         uniql_result r;
         qo.bits = 8;
@@ -230,15 +236,11 @@ int main(int argc, char **argv)
     d.block_influence = bi; d.lsaq_importance = lsaq;
     d.upgrade = q8; d.upgrade_layers = upgrade;
     if (uniql_pack_model(q4, &d, NULL, &img, &img_size, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
-    f = fopen(out_path, "wb");
-    if (!f || fwrite(img, 1, img_size, f) != img_size || fclose(f) != 0) {
-        fprintf(stderr, "pack: cannot write %s\n", out_path);
-        if (f) remove(out_path);
-        goto done;
-    }
+    if (!cli_out_commit(&outf, img, img_size)) goto done;
     progress("done: %s, %.3f MB (%lu bytes)", out_path, (double)img_size / 1048576.0, (unsigned long)img_size);
     rc = 0;
 done:
+    cli_out_abort(&outf);   /* a no-op after a commit */
     uniql_free_buffer(img, NULL);
     free(kept);
     free(tok);
