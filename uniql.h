@@ -40,6 +40,10 @@
      file with uniql_pack_model / uniql_pack_write (tools/pack.c) and open it on the
      device at any pruning rate or memory budget with uniql_packed_open +
      uniql_packed_model_load (examples/run_uniql.c). README.md has the full program.
+     The paper's recovery step (masked LoRA fine-tuning, API 10): uniql_export_hf and
+     uniql_order_write hand the sorted model to a trainer (tools/train/recover.py),
+     uniql_order_parse + uniql_apply_order take the fine-tuned checkpoint back
+     (tools/pack --order).
 
    OPTIONS (define before the #include that has UNIQL_IMPLEMENTATION)
 
@@ -71,7 +75,8 @@
      0.1   first release: runtimes (Llama/Qwen2, Mamba2, Nemotron-H) matching
            transformers; Jacobi SVD / eigh / ridge leverage / QA-SVD; group int4 and int8
            with scalar, AVX2 and NEON kernels; UniQL calibration, sorting, layer rates,
-           pruning by views; LSAQ importance and bit plans; .uniql file format v1.
+           pruning by views; LSAQ importance and bit plans; .uniql file format v1;
+           recovery hand-over: safetensors writer, HF export, order file format v1.
 */
 #ifndef UNIQL_H_INCLUDED
 #define UNIQL_H_INCLUDED
@@ -1710,6 +1715,184 @@ typedef struct uniql_pack_quant_options {
    OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
                                                 uniql_model **out, uniql_error *err);
+
+
+/* =====================================================================================
+   API 10. Recovery (UniQL step 4): a sorted model for a trainer, order files, and the
+           same order re-applied to the fine-tuned checkpoint
+   ===================================================================================== */
+
+/* The paper's step 4 fine-tunes the SORTED model with masked LoRA (each training step
+   keeps the kept prefixes of one stored rate table and masks the rest to zero), merges
+   the LoRA deltas into the weights, and packs the result with the SAME order and rate
+   tables, so that one .uniql file is good at every rate. The training itself runs in
+   PyTorch (tools/train/recover.py); this section is the C side of the hand-over:
+
+     uniql_export_hf          a sorted model -> one safetensors file in Hugging Face layout
+                              (the architecture's tensor names and shapes, so the trainer
+                              loads it with the original config.json)
+     uniql_order_write        the order file: what that layout cannot hold (the RoPE pair
+                              rankings) plus every rate table and the layer importance
+     uniql_order_parse        its strict reader (untrusted input)
+     uniql_apply_order        a checkpoint in that layout (the fine-tuned one) + its order
+                              file -> the sorted model again: no calibration, no scores
+     uniql_safetensors_write  the writer behind the export (any F32/F16/BF16 tensors)
+
+   WHAT THE HF LAYOUT HOLDS. The sorted model (uniql_sort_model) is the original function
+   with permuted channels and, for V/O, another basis; all of it but one piece is ordinary
+   weights, and every mask is a prefix:
+     MLP        gate/up rows and down_proj columns in sorted order: at kept size d_int the
+                first d_int intermediate channels are kept.
+     Mamba2     rows z and x of in_proj, the conv1d x channels, the gated-norm weight and
+                out_proj's columns sorted within each head; rows B and C and their conv1d
+                channels sorted within each group: the first head_dim channels of every
+                head and the first `state` dims of every group are kept.
+     V/O        the QA-SVD basis (v_proj rows, o_proj columns of each head): the first v_dim
+                dims of every head. A v_proj bias was folded into o_proj's bias by the
+                sorting (Llama with attention_bias: written as o_proj.bias, with v_proj.bias
+                written as zeros; Qwen2 has no o_proj bias in HF: UNIQL_ERR_UNSUPPORTED
+                unless sorted with no_vo).
+     Q/K, no RoPE (Nemotron-H): dims permuted within each head: the first qk_dim dims.
+     Q/K with RoPE: this is the piece the layout cannot hold. HF rotates dims (i, i + hd/2)
+                of a head by frequency i (rotate_half), so a reordering of pairs cannot be
+                written as weights. q/k are therefore exported in their ORIGINAL order and
+                the order file carries, per layer and KV head, the ranking p_0, p_1, ... of
+                the head_dim/2 pairs (original frequency indices, most important first). At
+                kept size qk_dim, KV head g and every query head of g keep the pair set
+                {p_0, ..., p_(qk_dim/2 - 1)} of g's ranking, i.e. dims i and i + hd/2 for
+                each kept i (so the sets of the stored rates are nested). The attention
+                scale stays 1/sqrt(head_dim) of the full model.
+   A masked forward of the exported model (every dim outside the kept sets multiplied by
+   zero before use; Mamba's gated RMSNorm averaging over the kept channels of each norm
+   group only) equals the pruned model of uniql_model_prune at the same kept sizes:
+   tests/test_recover.c checks this against PyTorch output (tools/train/recover.py).
+
+   ---- Order file, version 1: JSON text (UTF-8, strict as uniql_json_parse) ----
+     {"format": "uniql-order", "version": 1,
+      "model": {"model_type": "llama"|"qwen2"|"mamba2"|"nemotron_h", "n_layers": L,
+                "blocks": "<one character per layer: D decoder, M Mamba2, * attention,
+                           - MLP>", "hidden_size": .., "n_heads": .., "n_kv_heads": ..,
+                "head_dim": .., "rope": 0|1, "intermediate_size": .., "ssm_heads": ..,
+                "ssm_head_dim": .., "ssm_state": .., "ssm_groups": ..},
+      "rope_pairs": [ one entry per layer: null, or (layers with RoPE attention) an array
+                      of n_kv_heads arrays, each a permutation of 0 .. head_dim/2 - 1 ],
+      "rates": [r_0, r_1, ...]      global pruning rates, strictly ascending in [0, 1),
+                                    1 .. UNIQL_PACK_MAX_RATES of them,
+      "kept": [ per rate: [ per layer: [qk_dim, v_dim, d_int, head_dim, state] ] ]
+              (uniql_kept; 0 in the fields of parts the layer does not have),
+      "block_influence": [L numbers], "lsaq": [L numbers]    (both optional)}
+   "model" is the fingerprint of the checkpoint the order belongs to: its values are those
+   of uniql_config (0 where an architecture has no such part). The reader checks, each
+   failure with its code and a message naming the key, layer or rate:
+     text longer than UNIQL_ORDER_MAX_BYTES ............. UNIQL_ERR_FORMAT
+     not JSON ........................................... UNIQL_ERR_PARSE (RANGE: a number
+                                                          outside the double range)
+     not an object, "format" not "uniql-order", an
+       unknown or ill-typed key, rope_pairs null where a
+       layer has RoPE attention or a list where it has
+       none, a list of the wrong length or not a
+       permutation, rates not strictly ascending in
+       [0, 1) or more than UNIQL_PACK_MAX_RATES, "kept"
+       not one table of L rows per rate, importance not
+       L finite numbers ................................... UNIQL_ERR_FORMAT
+     "version" other than 1 ............................. UNIQL_ERR_VERSION
+     a required key absent .............................. UNIQL_ERR_MISSING
+     "model" inconsistent (blocks not L characters, sizes
+       out of range) or other than the config given ....... UNIQL_ERR_SHAPE
+     kept sizes outside [1, full] for the parts a layer
+       has, non-zero for parts it lacks, odd qk_dim with
+       RoPE, Mamba channels not splitting into the
+       gated-norm groups ................................. UNIQL_ERR_SHAPE */
+#define UNIQL_ORDER_VERSION 1
+#define UNIQL_ORDER_MAX_BYTES (64u << 20)
+
+typedef struct uniql_order {
+    int n_layers, n_rates;
+    int n_kv_heads, head_dim;               /* rope_pairs lists: n_kv_heads x head_dim/2 */
+    double rates[UNIQL_PACK_MAX_RATES];
+    const uniql_kept *kept;                 /* n_rates x n_layers, rate-major */
+    const int *const *rope_pairs;           /* n_layers entries: NULL, or n_kv_heads rankings
+                                               of head_dim/2 pair indices, back to back */
+    const double *block_influence, *lsaq;   /* n_layers each, or NULL */
+    uniql_config config;                    /* the fingerprint as a config (sizes, blocks,
+                                               rope != 0; other fields zero) */
+    void *mem;                              /* owns everything above */
+    void *alloc_user;
+} uniql_order;
+
+/* The order file of a sorted model `m` (from uniql_sort_model, unpruned; for a layer with
+   RoPE attention but no rope_pairs the identity ranking 0, 1, ... is written, which is
+   what pruning a rotate_half model keeps), with n_rates rate tables (rates strictly
+   ascending in [0, 1), kept: n_rates x n_layers as uniql_kept_from_rates gives them; the
+   fields of parts a layer lacks are written as 0) and the optional per-layer importance.
+   *out (NUL-terminated text, *out_len bytes without the NUL) comes from
+   UNIQL_MALLOC(alloc_user): release it with uniql_free_buffer. It parses back with
+   uniql_order_parse. Errors: UNIQL_ERR_INVALID_ARG (NULL, n_rates outside
+   1..UNIQL_PACK_MAX_RATES, rates not ascending, m pruned), UNIQL_ERR_SHAPE (kept sizes
+   outside the config), UNIQL_ERR_NONFINITE (importance), UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_order_write(const uniql_model *m, int n_rates, const double *rates, const uniql_kept *kept,
+                                        const double *block_influence, const double *lsaq, void *alloc_user,
+                                        char **out, size_t *out_len, uniql_error *err);
+
+/* Parse and validate an order file (`len` bytes of `text`). `cfg` (may be NULL) is the
+   config of the checkpoint it will be applied to: then "model" must match it. On success
+   `o` owns one allocation (release with uniql_order_free); on error `o` is zeroed.
+   Errors: the table above, UNIQL_ERR_INVALID_ARG, UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniql_config *cfg, void *alloc_user,
+                                        uniql_order *o, uniql_error *err);
+/* Release what uniql_order_parse allocated (NULL or zeroed is fine). */
+UNIQLDEF void uniql_order_free(uniql_order *o);
+/* 1 if the order's fingerprint is `cfg` (arch, block types, every size), else 0. */
+UNIQLDEF int uniql_order_matches(const uniql_order *o, const uniql_config *cfg);
+
+/* The sorted model that an order describes, from a checkpoint `m` in the exported layout
+   (uniql_export_hf's output, or that model after fine-tuning; loaded as usual, unpruned,
+   rotate_half q/k): for every layer with a ranking, q/k rows (and biases) are gathered
+   into the kept-pairs layout of API 6 with rope_pairs = the ranking, exactly as
+   uniql_sort_model stores them; everything else is taken as it is (it is already in
+   sorted order). layout UNIQL_LAYOUT_PRUNABLE stores o/down/out_proj transposed, as the
+   sorting does. The result owns fp32 copies of every weight (alloc_user) and can be
+   quantized, pruned and packed like uniql_sort_model's output, with the order's rate
+   tables (o->kept). Applied to the export of a sorted model it gives that model back
+   bit for bit. Errors: UNIQL_ERR_INVALID_ARG (NULL, bad layout), UNIQL_ERR_SHAPE (the
+   order belongs to another architecture or size), UNIQL_ERR_UNSUPPORTED (m pruned or
+   already in the kept-pairs layout), UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_apply_order(const uniql_model *m, const uniql_order *o, uniql_layout layout,
+                                        void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* One tensor for uniql_safetensors_write: `ndim` dims (1 .. UNIQL_MAX_DIMS, each >= 1),
+   row-major fp32 values (converted to the file's dtype when written). */
+typedef struct uniql_safetensors_input {
+    const char *name;
+    int ndim;
+    int64_t shape[UNIQL_MAX_DIMS];
+    const float *data;
+} uniql_safetensors_input;
+
+/* A safetensors image (the layout of API 5; header {"__metadata__": {"format": "pt"},
+   then the tensors in strcmp order of their names, data back to back in that order,
+   header padded with spaces to a multiple of 8 bytes) with every tensor stored as
+   `dtype` (F32, F16 or BF16; fp32 -> half rounds to nearest even, as API 2). *out from
+   UNIQL_MALLOC(alloc_user), release with uniql_free_buffer. Parses back with
+   uniql_safetensors_parse. Errors: UNIQL_ERR_INVALID_ARG (NULL, n < 1, empty, duplicate,
+   non-UTF-8 or "__metadata__" names, bad ndim or dims), UNIQL_ERR_DTYPE, UNIQL_ERR_OVERFLOW,
+   UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_safetensors_write(const uniql_safetensors_input *t, int n, uniql_dtype dtype,
+                                              void *alloc_user, void **out, size_t *out_size, uniql_error *err);
+
+/* The weights of model `m` as one safetensors file in the Hugging Face layout of its
+   architecture (tensor names as transformers 5.17 saves them: "model." for Llama/Qwen2,
+   "backbone." for Mamba2 / Nemotron-H; in_proj and conv1d of Mamba2 re-concatenated
+   [z | x | B | C | dt] / [x | B | C]; lm_head only when not the embedding; transposed
+   matrices written row-major; q/k of a kept-pairs layout written back in rotate_half
+   order), every tensor as `dtype` (F32 keeps every fp32 weight exactly). Quantized
+   weights are written dequantized. Write it next to the model's original config.json:
+   the sizes are unchanged. `m` must be unpruned. Errors: UNIQL_ERR_INVALID_ARG (NULL, m
+   pruned), UNIQL_ERR_UNSUPPORTED (a bias the HF layout has no place for, e.g. a folded
+   o_proj bias in Qwen2 or any bias in a Nemotron-H attention block; rope_pairs that are
+   not a permutation), those of uniql_safetensors_write. */
+UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, void *alloc_user, void **out,
+                                      size_t *out_size, uniql_error *err);
 
 #ifdef __cplusplus
 }
@@ -10223,6 +10406,884 @@ UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniq
 fail:
     uniql_model_free(q);
     return r;
+}
+
+/* =====================================================================================
+   IMPL 11. Recovery (export in HF layout, order files, re-applying an order)
+   ===================================================================================== */
+
+/* ---- safetensors writer ---- */
+
+static int uniql__st_cmp_name(const void *a, const void *b)
+{
+    const uniql_safetensors_input *x = *(const uniql_safetensors_input *const *)a;
+    const uniql_safetensors_input *y = *(const uniql_safetensors_input *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+UNIQLDEF uniql_result uniql_safetensors_write(const uniql_safetensors_input *t, int n, uniql_dtype dtype,
+                                              void *alloc_user, void **out, size_t *out_size, uniql_error *err)
+{
+    const uniql_safetensors_input **ord = NULL;
+    size_t *count = NULL, es, off = 0, hlen, total;
+    uniql__sb hb;
+    unsigned char *img = NULL, *p;
+    uniql_result r = UNIQL_OK;
+    int i, d;
+    memset(&hb, 0, sizeof hb);
+    hb.user = alloc_user;
+    if (out) *out = NULL;
+    if (out_size) *out_size = 0;
+    if (!t || n < 1 || !out || !out_size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors write: NULL argument or no tensors");
+    if (dtype != UNIQL_DTYPE_F32 && dtype != UNIQL_DTYPE_F16 && dtype != UNIQL_DTYPE_BF16)
+        return uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors write: dtype must be F32, F16 or BF16");
+    es = dtype == UNIQL_DTYPE_F32 ? 4 : 2;
+    ord = (const uniql_safetensors_input **)UNIQL_MALLOC(sizeof *ord * (size_t)n, alloc_user);
+    count = (size_t *)UNIQL_MALLOC(sizeof *count * (size_t)n, alloc_user);
+    if (!ord || !count) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "safetensors write: out of memory"); goto done; }
+    for (i = 0; i < n; i++) {
+        size_t c = 1;
+        ord[i] = &t[i];
+        if (!t[i].name || !t[i].name[0] || !strcmp(t[i].name, "__metadata__") || !t[i].data || t[i].ndim < 1 ||
+            t[i].ndim > UNIQL_MAX_DIMS) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors write: tensor %d: bad name, data or ndim", i);
+            goto done;
+        }
+        for (d = 0; d < t[i].ndim; d++) {
+            if (t[i].shape[d] < 1 || (uint64_t)t[i].shape[d] > (uint64_t)((size_t)-1)) {
+                r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors write: tensor '%.100s': dim %d < 1", t[i].name, d);
+                goto done;
+            }
+            if (!uniql__mul_size(c, (size_t)t[i].shape[d], &c)) {
+                r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors write: tensor '%.100s' too large", t[i].name);
+                goto done;
+            }
+        }
+        count[i] = c;
+    }
+    qsort(ord, (size_t)n, sizeof *ord, uniql__st_cmp_name);
+    for (i = 1; i < n; i++)
+        if (!strcmp(ord[i - 1]->name, ord[i]->name)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors write: duplicate tensor name '%.100s'", ord[i]->name);
+            goto done;
+        }
+    uniql__sb_str(&hb, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (i = 0; i < n; i++) {
+        size_t k = (size_t)(ord[i] - t), bytes;
+        if (!uniql__mul_size(count[k], es, &bytes) || !uniql__add_size(off, bytes, &total)) {
+            r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors write: data too large");
+            goto done;
+        }
+        uniql__sb_str(&hb, ",");
+        if (!uniql__sb_json_string(&hb, ord[i]->name, strlen(ord[i]->name))) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors write: tensor name is not UTF-8");
+            goto done;
+        }
+        uniql__sb_fmt(&hb, ":{\"dtype\":\"%s\",\"shape\":[", dtype == UNIQL_DTYPE_F32 ? "F32" : dtype == UNIQL_DTYPE_F16 ? "F16" : "BF16");
+        for (d = 0; d < ord[i]->ndim; d++) uniql__sb_fmt(&hb, d ? ",%llu" : "%llu", (unsigned long long)ord[i]->shape[d]);
+        uniql__sb_fmt(&hb, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)total);
+        off = total;
+    }
+    uniql__sb_str(&hb, "}");
+    while (!hb.oom && hb.n % 8) uniql__sb_str(&hb, " ");
+    if (hb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "safetensors write: out of memory (header)"); goto done; }
+    hlen = hb.n;
+    if (!uniql__add_size(8 + hlen, off, &total)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors write: file too large"); goto done; }
+    img = (unsigned char *)UNIQL_MALLOC(total ? total : 1, alloc_user);
+    if (!img) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "safetensors write: out of memory (%llu bytes)", (unsigned long long)total); goto done; }
+    for (i = 0; i < 8; i++) img[i] = (unsigned char)(((uint64_t)hlen >> (8 * i)) & 0xFF);
+    memcpy(img + 8, hb.p, hlen);
+    p = img + 8 + hlen;
+    for (i = 0; i < n; i++) {
+        size_t k = (size_t)(ord[i] - t), j;
+        const float *src = ord[i]->data;
+        for (j = 0; j < count[k]; j++) {
+            if (dtype == UNIQL_DTYPE_F32) {
+                uint32_t u;
+                memcpy(&u, &src[j], 4);
+                p[0] = (unsigned char)u; p[1] = (unsigned char)(u >> 8); p[2] = (unsigned char)(u >> 16); p[3] = (unsigned char)(u >> 24);
+                p += 4;
+            } else {
+                uint16_t h = dtype == UNIQL_DTYPE_F16 ? uniql_fp32_to_fp16(src[j]) : uniql_fp32_to_bf16(src[j]);
+                p[0] = (unsigned char)h; p[1] = (unsigned char)(h >> 8);
+                p += 2;
+            }
+        }
+    }
+    *out = img;
+    *out_size = total;
+    img = NULL;
+done:
+    if (img) UNIQL_FREE(img, alloc_user);
+    if (hb.p) UNIQL_FREE(hb.p, alloc_user);
+    if (ord) UNIQL_FREE((void *)ord, alloc_user);
+    if (count) UNIQL_FREE(count, alloc_user);
+    return r;
+}
+
+/* ---- export in Hugging Face layout ---- */
+
+typedef struct uniql__exporter {
+    const uniql_model *m;
+    void *storage;              /* the fp32 arrays of every tensor */
+    uniql_safetensors_input *t;
+    char *names;
+    int n, cap;
+    void *user;
+    uniql_error *err;
+} uniql__exporter;
+
+#define UNIQL__EX_NAME 96
+
+/* a new tensor of the given shape (zero-filled fp32), named by a printf format */
+static float *uniql__ex_add(uniql__exporter *X, int ndim, int64_t d0, int64_t d1, int64_t d2, const char *fmt, ...)
+{
+    uniql_safetensors_input *e;
+    size_t cnt;
+    float *v;
+    va_list ap;
+    if (X->n == X->cap) return NULL;
+    e = &X->t[X->n];
+    memset(e, 0, sizeof *e);
+    e->name = X->names + (size_t)X->n * UNIQL__EX_NAME;
+    va_start(ap, fmt);
+    vsnprintf(X->names + (size_t)X->n * UNIQL__EX_NAME, UNIQL__EX_NAME, fmt, ap);
+    va_end(ap);
+    e->ndim = ndim;
+    e->shape[0] = d0; e->shape[1] = d1; e->shape[2] = d2;
+    cnt = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1) * (size_t)(ndim > 2 ? d2 : 1);
+    v = (float *)uniql__own(&X->storage, sizeof(float) * (cnt ? cnt : 1), X->user);
+    if (!v) return NULL;
+    memset(v, 0, sizeof(float) * cnt);
+    e->data = v;
+    X->n++;
+    return v;
+}
+
+/* W (any dtype / layout) row-major into dst at rows dst_row[r] (NULL: r) */
+static uniql_result uniql__ex_rows(uniql__exporter *X, const uniql_matrix *W, float *dst, const int *dst_row)
+{
+    float *work = (float *)UNIQL_MALLOC(sizeof(float) * (size_t)(W->rows > W->cols ? W->rows : W->cols) + sizeof(float), X->user);
+    int r;
+    uniql_result e = UNIQL_OK;
+    if (!work) return UNIQL_ERR_OUT_OF_MEMORY;
+    for (r = 0; r < W->rows && e == UNIQL_OK; r++)
+        e = uniql__matrix_row(W, r, dst + (size_t)(dst_row ? dst_row[r] : r) * (size_t)W->cols, work);
+    UNIQL_FREE(work, X->user);
+    return e;
+}
+
+static uniql_result uniql__ex_matrix(uniql__exporter *X, const uniql_matrix *W, const int *dst_row, const char *name)
+{
+    float *d = uniql__ex_add(X, 2, W->rows, W->cols, 0, "%s", name);
+    if (!d) return UNIQL_ERR_OUT_OF_MEMORY;
+    return uniql__ex_rows(X, W, d, dst_row);
+}
+
+/* a vector (zeros when v is NULL), entries placed at dst_idx[i] (NULL: i) */
+static uniql_result uniql__ex_vector(uniql__exporter *X, const float *v, int n, const int *dst_idx, const char *name)
+{
+    float *d = uniql__ex_add(X, 1, n, 0, 0, "%s", name);
+    int i;
+    if (!d) return UNIQL_ERR_OUT_OF_MEMORY;
+    if (v) for (i = 0; i < n; i++) d[dst_idx ? dst_idx[i] : i] = v[i];
+    return UNIQL_OK;
+}
+
+/* kept-pairs row j of head-local order -> rotate_half row: 2j -> p_j, 2j+1 -> p_j + hd/2 */
+static uniql_result uniql__ex_qk_rows(const uniql_config *c, const int *pairs, int heads, int per_kv, int *map)
+{
+    int hd = c->head_dim, half = hd / 2, h, j;
+    for (h = 0; h < heads; h++) {
+        const int *p = pairs ? pairs + (size_t)(h / per_kv) * half : NULL;
+        for (j = 0; j < hd; j++) {
+            int dst = j;
+            if (p) {
+                int pj = p[j / 2];
+                if (pj < 0 || pj >= half) return UNIQL_ERR_UNSUPPORTED;
+                dst = (j % 2) ? pj + half : pj;
+            }
+            map[h * hd + j] = h * hd + dst;
+        }
+    }
+    return UNIQL_OK;
+}
+
+/* 1 if every KV list of a layer's rope_pairs is a permutation of 0..half-1 */
+static int uniql__pairs_are_perms(const int *pairs, int n_kv, int half, unsigned char *seen)
+{
+    int g, j;
+    for (g = 0; g < n_kv; g++) {
+        memset(seen, 0, (size_t)half);
+        for (j = 0; j < half; j++) {
+            int v = pairs[(size_t)g * half + j];
+            if (v < 0 || v >= half || seen[v]) return 0;
+            seen[v] = 1;
+        }
+    }
+    return 1;
+}
+
+/* the HF name of a layer tensor: prefix, layer, block base ("self_attn.", "mixer." ...) */
+#define UNIQL__EX_NM(suffix) (snprintf(nm, sizeof nm, "%slayers.%d.%s%s", X->m->config.arch == UNIQL_ARCH_LLAMA || \
+        X->m->config.arch == UNIQL_ARCH_QWEN2 ? "model." : "backbone.", l, base, suffix), nm)
+
+static uniql_result uniql__ex_attention(uniql__exporter *X, int l, const uniql_attention *a, const char *base, int with_bias)
+{
+    const uniql_config *c = &X->m->config;
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, rep = H / KV, D = c->hidden_size;
+    int rope = c->rope_type != UNIQL_ROPE_NONE && a->rope_pairs;
+    int *qmap = NULL, *kmap;
+    char nm[UNIQL__EX_NAME];
+    uniql_result r = UNIQL_OK;
+    if (!with_bias && (a->q_bias || a->k_bias || a->v_bias || a->o_bias))
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED, "export: layer %d: the HF layout of this attention block has no biases", l);
+    if (a->o_bias && !c->o_bias)
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED,
+                           "export: layer %d: o_proj bias (a v_proj bias folded by the V/O decomposition) has no place in the HF "
+                           "layout of this model; sort with no_vo", l);
+    if ((a->q_bias || a->k_bias || a->v_bias) && !c->qkv_bias)
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED, "export: layer %d: q/k/v biases the HF layout has no place for", l);
+    qmap = (int *)UNIQL_MALLOC(sizeof(int) * (size_t)(H + KV) * (size_t)hd + (size_t)hd, X->user);
+    if (!qmap) return uniql__fail(X->err, UNIQL_ERR_OUT_OF_MEMORY, "export: out of memory");
+    kmap = qmap + (size_t)H * hd;
+    if (rope && !uniql__pairs_are_perms(a->rope_pairs, KV, hd / 2, (unsigned char *)(kmap + (size_t)KV * hd))) r = UNIQL_ERR_UNSUPPORTED;
+    if (r == UNIQL_OK) r = uniql__ex_qk_rows(c, rope ? a->rope_pairs : NULL, H, rep, qmap);
+    if (r == UNIQL_OK) r = uniql__ex_qk_rows(c, rope ? a->rope_pairs : NULL, KV, 1, kmap);
+    if (r != UNIQL_OK) {
+        UNIQL_FREE(qmap, X->user);
+        return uniql__fail(X->err, r, "export: layer %d: rope_pairs are not a permutation of each head's pairs", l);
+    }
+    r = uniql__ex_matrix(X, &a->q, qmap, UNIQL__EX_NM("q_proj.weight"));
+    if (r == UNIQL_OK) r = uniql__ex_matrix(X, &a->k, kmap, UNIQL__EX_NM("k_proj.weight"));
+    if (r == UNIQL_OK) r = uniql__ex_matrix(X, &a->v, NULL, UNIQL__EX_NM("v_proj.weight"));
+    if (r == UNIQL_OK) r = uniql__ex_matrix(X, &a->o, NULL, UNIQL__EX_NM("o_proj.weight"));
+    if (r == UNIQL_OK && with_bias && c->qkv_bias) {
+        r = uniql__ex_vector(X, a->q_bias, H * hd, qmap, UNIQL__EX_NM("q_proj.bias"));
+        if (r == UNIQL_OK) r = uniql__ex_vector(X, a->k_bias, KV * hd, kmap, UNIQL__EX_NM("k_proj.bias"));
+        if (r == UNIQL_OK) r = uniql__ex_vector(X, a->v_bias, KV * hd, NULL, UNIQL__EX_NM("v_proj.bias"));
+    }
+    if (r == UNIQL_OK && with_bias && c->o_bias) r = uniql__ex_vector(X, a->o_bias, D, NULL, UNIQL__EX_NM("o_proj.bias"));
+    UNIQL_FREE(qmap, X->user);
+    if (r != UNIQL_OK) return uniql__fail(X->err, r, "export: layer %d attention: %s", l, uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__ex_mlp(uniql__exporter *X, int l, const uniql_mlp *p, const char *base)
+{
+    const uniql_config *c = &X->m->config;
+    char nm[UNIQL__EX_NAME];
+    uniql_result r = UNIQL_OK;
+    int I = c->intermediate_size, D = c->hidden_size;
+    if (!c->mlp_bias && (p->gate_bias || p->up_bias || p->down_bias))
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED, "export: layer %d: MLP biases the HF layout has no place for", l);
+    if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__ex_matrix(X, &p->gate, NULL, UNIQL__EX_NM("gate_proj.weight"));
+    if (r == UNIQL_OK) r = uniql__ex_matrix(X, &p->up, NULL, UNIQL__EX_NM("up_proj.weight"));
+    if (r == UNIQL_OK) r = uniql__ex_matrix(X, &p->down, NULL, UNIQL__EX_NM("down_proj.weight"));
+    if (r == UNIQL_OK && c->mlp_bias) {
+        if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__ex_vector(X, p->gate_bias, I, NULL, UNIQL__EX_NM("gate_proj.bias"));
+        if (r == UNIQL_OK) r = uniql__ex_vector(X, p->up_bias, I, NULL, UNIQL__EX_NM("up_proj.bias"));
+        if (r == UNIQL_OK) r = uniql__ex_vector(X, p->down_bias, D, NULL, UNIQL__EX_NM("down_proj.bias"));
+    }
+    if (r != UNIQL_OK) return uniql__fail(X->err, r, "export: layer %d MLP: %s", l, uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+/* rows of in_proj [z | x | B | C | dt], conv1d channels [x | B | C] (the loader's split, undone) */
+static uniql_result uniql__ex_mamba(uniql__exporter *X, int l, const uniql_mamba *mb)
+{
+    const uniql_config *c = &X->m->config;
+    int D = c->hidden_size, H = c->ssm_heads, Di = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state;
+    int K = c->conv_kernel, conv_dim = Di + 2 * GN, proj = Di + conv_dim + H, i;
+    char nm[UNIQL__EX_NAME];
+    const char *base = "mixer.";
+    float *in, *cw, *v;
+    uniql_result r;
+    if (!c->ssm_proj_bias && (mb->bias_z || mb->bias_x || mb->bias_B || mb->bias_C || mb->bias_dt || mb->out_bias))
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED, "export: layer %d: Mamba projection biases the HF layout has no place for", l);
+    if (!(in = uniql__ex_add(X, 2, proj, D, 0, "%s", UNIQL__EX_NM("in_proj.weight")))) return UNIQL_ERR_OUT_OF_MEMORY;
+    r = uniql__ex_rows(X, &mb->in_z, in, NULL);
+    if (r == UNIQL_OK) r = uniql__ex_rows(X, &mb->in_x, in + (size_t)Di * D, NULL);
+    if (r == UNIQL_OK) r = uniql__ex_rows(X, &mb->in_B, in + (size_t)2 * Di * D, NULL);
+    if (r == UNIQL_OK) r = uniql__ex_rows(X, &mb->in_C, in + (size_t)(2 * Di + GN) * D, NULL);
+    if (r == UNIQL_OK) r = uniql__ex_rows(X, &mb->in_dt, in + (size_t)(2 * Di + 2 * GN) * D, NULL);
+    if (r != UNIQL_OK) return uniql__fail(X->err, r, "export: layer %d in_proj: %s", l, uniql_result_string(r));
+    if (c->ssm_proj_bias) {
+        const float *parts[5];
+        int sizes[5], off = 0, k;
+        parts[0] = mb->bias_z; parts[1] = mb->bias_x; parts[2] = mb->bias_B; parts[3] = mb->bias_C; parts[4] = mb->bias_dt;
+        sizes[0] = Di; sizes[1] = Di; sizes[2] = GN; sizes[3] = GN; sizes[4] = H;
+        if (!(v = uniql__ex_add(X, 1, proj, 0, 0, "%s", UNIQL__EX_NM("in_proj.bias")))) return UNIQL_ERR_OUT_OF_MEMORY;
+        for (k = 0; k < 5; k++) {
+            if (parts[k]) memcpy(v + off, parts[k], sizeof(float) * (size_t)sizes[k]);
+            off += sizes[k];
+        }
+        UNIQL__TRY(uniql__ex_vector(X, mb->out_bias, D, NULL, UNIQL__EX_NM("out_proj.bias")));
+    }
+    if (!(cw = uniql__ex_add(X, 3, conv_dim, 1, K, "%s", UNIQL__EX_NM("conv1d.weight")))) return UNIQL_ERR_OUT_OF_MEMORY;
+    memcpy(cw, mb->conv_x, sizeof(float) * (size_t)Di * K);
+    memcpy(cw + (size_t)Di * K, mb->conv_B, sizeof(float) * (size_t)GN * K);
+    memcpy(cw + (size_t)(Di + GN) * K, mb->conv_C, sizeof(float) * (size_t)GN * K);
+    if (c->conv_bias) {
+        if (!(v = uniql__ex_add(X, 1, conv_dim, 0, 0, "%s", UNIQL__EX_NM("conv1d.bias")))) return UNIQL_ERR_OUT_OF_MEMORY;
+        for (i = 0; i < Di; i++) v[i] = mb->conv_bias_x ? mb->conv_bias_x[i] : 0.0f;
+        for (i = 0; i < GN; i++) {
+            v[Di + i] = mb->conv_bias_B ? mb->conv_bias_B[i] : 0.0f;
+            v[Di + GN + i] = mb->conv_bias_C ? mb->conv_bias_C[i] : 0.0f;
+        }
+    } else if (mb->conv_bias_x || mb->conv_bias_B || mb->conv_bias_C)
+        return uniql__fail(X->err, UNIQL_ERR_UNSUPPORTED, "export: layer %d: conv1d bias the HF layout has no place for", l);
+    UNIQL__TRY(uniql__ex_vector(X, mb->A_log, H, NULL, UNIQL__EX_NM("A_log")));
+    UNIQL__TRY(uniql__ex_vector(X, mb->D, H, NULL, UNIQL__EX_NM("D")));
+    UNIQL__TRY(uniql__ex_vector(X, mb->dt_bias, H, NULL, UNIQL__EX_NM("dt_bias")));
+    UNIQL__TRY(uniql__ex_vector(X, mb->norm, Di, NULL, UNIQL__EX_NM("norm.weight")));
+    r = uniql__ex_matrix(X, &mb->out, NULL, UNIQL__EX_NM("out_proj.weight"));
+    if (r != UNIQL_OK) return uniql__fail(X->err, r, "export: layer %d out_proj: %s", l, uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, void *alloc_user, void **out,
+                                      size_t *out_size, uniql_error *err)
+{
+    uniql__exporter X;
+    const uniql_config *c;
+    char nm[UNIQL__EX_NAME];
+    int l, llama;
+    uniql_result r = UNIQL_OK;
+    if (out) *out = NULL;
+    if (!m || !out || !out_size || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "export: NULL argument");
+    c = &m->config;
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < c->n_layers; l++)
+        if (!uniql__layer_unpruned(m, l, 1)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "export: layer %d is pruned (export the full model)", l);
+    memset(&X, 0, sizeof X);
+    X.m = m;
+    X.user = alloc_user;
+    X.err = err;
+    X.cap = 3 + 16 * c->n_layers;
+    X.t = (uniql_safetensors_input *)UNIQL_MALLOC(sizeof *X.t * (size_t)X.cap, alloc_user);
+    X.names = (char *)UNIQL_MALLOC((size_t)UNIQL__EX_NAME * (size_t)X.cap, alloc_user);
+    if (!X.t || !X.names) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "export: out of memory"); goto done; }
+    llama = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2;
+    r = uniql__ex_matrix(&X, &m->embed, NULL, llama ? "model.embed_tokens.weight" : "backbone.embeddings.weight");
+    if (r == UNIQL_OK) r = uniql__ex_vector(&X, m->final_norm, c->hidden_size, NULL, llama ? "model.norm.weight" : "backbone.norm_f.weight");
+    if (r == UNIQL_OK && !(m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride && m->lm_head.dtype == m->embed.dtype))
+        r = uniql__ex_matrix(&X, &m->lm_head, NULL, "lm_head.weight");
+    if (r != UNIQL_OK) { r = uniql__fail(err, r, "export: embeddings: %s", uniql_result_string(r)); goto done; }
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        uniql__exporter *Xp = &X;
+#define UNIQL__EX_VEC(v, n, suffix) (snprintf(nm, sizeof nm, "%slayers.%d.%s", llama ? "model." : "backbone.", l, suffix), \
+        uniql__ex_vector(Xp, v, n, NULL, nm))
+        switch (ly->type) {
+        case UNIQL_BLOCK_DECODER:
+            r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "input_layernorm.weight");
+            if (r == UNIQL_OK) r = UNIQL__EX_VEC(ly->mlp_norm, c->hidden_size, "post_attention_layernorm.weight");
+            if (r == UNIQL_OK) r = uniql__ex_attention(&X, l, &ly->attn, "self_attn.", 1);
+            if (r == UNIQL_OK) r = uniql__ex_mlp(&X, l, &ly->mlp, "mlp.");
+            break;
+        case UNIQL_BLOCK_MAMBA:
+            r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "norm.weight");
+            if (r == UNIQL_OK) r = uniql__ex_mamba(&X, l, &ly->mamba);
+            break;
+        case UNIQL_BLOCK_ATTENTION:
+            r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "norm.weight");
+            if (r == UNIQL_OK) r = uniql__ex_attention(&X, l, &ly->attn, "mixer.", 0);
+            break;
+        case UNIQL_BLOCK_MLP:
+            r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "norm.weight");
+            if (r == UNIQL_OK) r = uniql__ex_mlp(&X, l, &ly->mlp, "mixer.");
+            break;
+        }
+#undef UNIQL__EX_VEC
+        if (r == UNIQL_ERR_OUT_OF_MEMORY) r = uniql__fail(err, r, "export: layer %d: out of memory", l);
+    }
+#undef UNIQL__EX_NM
+    if (r == UNIQL_OK) r = uniql_safetensors_write(X.t, X.n, dtype, alloc_user, out, out_size, err);
+done:
+    uniql__own_free(X.storage, alloc_user);
+    if (X.t) UNIQL_FREE(X.t, alloc_user);
+    if (X.names) UNIQL_FREE(X.names, alloc_user);
+    return r;
+}
+
+/* ---- order files ---- */
+
+static const char *uniql__arch_name(uniql_arch a)
+{
+    switch (a) {
+    case UNIQL_ARCH_LLAMA: return "llama";
+    case UNIQL_ARCH_QWEN2: return "qwen2";
+    case UNIQL_ARCH_MAMBA2: return "mamba2";
+    case UNIQL_ARCH_NEMOTRON_H: return "nemotron_h";
+    }
+    return "?";
+}
+
+static const char uniql__block_chars[4] = { 'D', 'M', '*', '-' };   /* by uniql_block_type */
+
+/* the fingerprint fields, in file order */
+#define UNIQL__ORD_NFP 10
+static const char *const uniql__ord_fp_keys[UNIQL__ORD_NFP] = {
+    "hidden_size", "n_heads", "n_kv_heads", "head_dim", "rope", "intermediate_size", "ssm_heads", "ssm_head_dim",
+    "ssm_state", "ssm_groups"
+};
+
+static void uniql__ord_fp_values(const uniql_config *c, int *v)
+{
+    v[0] = c->hidden_size; v[1] = c->n_heads; v[2] = c->n_kv_heads; v[3] = c->head_dim;
+    v[4] = c->rope_type != UNIQL_ROPE_NONE; v[5] = c->intermediate_size; v[6] = c->ssm_heads;
+    v[7] = c->ssm_head_dim; v[8] = c->ssm_state; v[9] = c->ssm_groups;
+}
+
+static int uniql__layer_has_attn(int t) { return t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION; }
+
+UNIQLDEF int uniql_order_matches(const uniql_order *o, const uniql_config *cfg)
+{
+    int a[UNIQL__ORD_NFP], b[UNIQL__ORD_NFP], l;
+    if (!o || !cfg || o->n_layers < 1 || o->config.arch != cfg->arch || o->config.n_layers != cfg->n_layers) return 0;
+    uniql__ord_fp_values(&o->config, a);
+    uniql__ord_fp_values(cfg, b);
+    if (memcmp(a, b, sizeof a)) return 0;
+    for (l = 0; l < cfg->n_layers; l++)
+        if (o->config.block[l] != cfg->block[l]) return 0;
+    return 1;
+}
+
+UNIQLDEF uniql_result uniql_order_write(const uniql_model *m, int n_rates, const double *rates, const uniql_kept *kept,
+                                        const double *block_influence, const double *lsaq, void *alloc_user,
+                                        char **out, size_t *out_len, uniql_error *err)
+{
+    const uniql_config *c;
+    uniql__sb b;
+    int L, l, i, j, g, v[UNIQL__ORD_NFP];
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (!m || !m->layers || !out || !out_len || n_rates < 1 || n_rates > UNIQL_PACK_MAX_RATES || !rates || !kept)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "order write: NULL argument or n_rates outside 1..%d", UNIQL_PACK_MAX_RATES);
+    c = &m->config;
+    L = c->n_layers;
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < L; l++)
+        if (!uniql__layer_unpruned(m, l, 1)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "order write: layer %d is pruned", l);
+    for (i = 0; i < n_rates; i++)
+        if (!(rates[i] >= 0 && rates[i] < 1) || (i && !(rates[i] > rates[i - 1])))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "order write: rates must ascend strictly in [0, 1)");
+    for (i = 0; i < n_rates; i++)
+        for (l = 0; l < L; l++)
+            if (!uniql__pk_kept_ok(c, l, &kept[(size_t)i * L + l]))
+                return uniql__fail(err, UNIQL_ERR_SHAPE, "order write: rate table %d, layer %d: kept sizes out of range", i, l);
+    for (l = 0; l < L; l++)
+        if ((block_influence && !isfinite(block_influence[l])) || (lsaq && !isfinite(lsaq[l])))
+            return uniql__fail(err, UNIQL_ERR_NONFINITE, "order write: importance of layer %d is not finite", l);
+    memset(&b, 0, sizeof b);
+    b.user = alloc_user;
+    uniql__sb_fmt(&b, "{\"format\":\"uniql-order\",\"version\":%d,\n\"model\":{\"model_type\":\"%s\",\"n_layers\":%d,\"blocks\":\"",
+                  UNIQL_ORDER_VERSION, uniql__arch_name(c->arch), L);
+    for (l = 0; l < L; l++) uniql__sb_put(&b, &uniql__block_chars[c->block[l] & 3], 1);
+    uniql__sb_str(&b, "\"");
+    uniql__ord_fp_values(c, v);
+    for (i = 0; i < UNIQL__ORD_NFP; i++) uniql__sb_fmt(&b, ",\"%s\":%d", uniql__ord_fp_keys[i], v[i]);
+    uniql__sb_str(&b, "},\n\"rope_pairs\":[");
+    for (l = 0; l < L; l++) {
+        const uniql_attention *a = &m->layers[l].attn;
+        int half = c->head_dim / 2;
+        if (l) uniql__sb_str(&b, ",");
+        if (!uniql__layer_has_attn(c->block[l]) || c->rope_type == UNIQL_ROPE_NONE) { uniql__sb_str(&b, "null"); continue; }
+        uniql__sb_str(&b, "\n[");
+        for (g = 0; g < c->n_kv_heads; g++) {
+            uniql__sb_str(&b, g ? ",[" : "[");
+            for (j = 0; j < half; j++) uniql__sb_fmt(&b, j ? ",%d" : "%d", a->rope_pairs ? a->rope_pairs[(size_t)g * half + j] : j);
+            uniql__sb_str(&b, "]");
+        }
+        uniql__sb_str(&b, "]");
+    }
+    uniql__sb_str(&b, "],\n\"rates\":[");
+    for (i = 0; i < n_rates; i++) uniql__sb_fmt(&b, i ? ",%.17g" : "%.17g", rates[i]);
+    uniql__sb_str(&b, "],\n\"kept\":[");
+    for (i = 0; i < n_rates; i++) {
+        uniql__sb_str(&b, i ? ",\n[" : "\n[");
+        for (l = 0; l < L; l++) {
+            uniql_kept km = uniql__pk_mask(c, l, &kept[(size_t)i * L + l]);
+            if (l) uniql__sb_str(&b, ",");
+            uniql__sb_kept(&b, &km);
+        }
+        uniql__sb_str(&b, "]");
+    }
+    uniql__sb_str(&b, "]");
+    if (block_influence) uniql__sb_doubles(&b, "block_influence", block_influence, L);
+    if (lsaq) uniql__sb_doubles(&b, "lsaq", lsaq, L);
+    uniql__sb_str(&b, "}\n");
+    if (b.oom) {
+        if (b.p) UNIQL_FREE(b.p, alloc_user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "order write: out of memory");
+    }
+    *out = b.p;
+    *out_len = b.n;
+    return UNIQL_OK;
+}
+
+UNIQLDEF void uniql_order_free(uniql_order *o)
+{
+    if (!o) return;
+    if (o->mem) UNIQL_FREE(o->mem, o->alloc_user);
+    memset(o, 0, sizeof *o);
+}
+
+/* the fingerprint object -> o->config (arch, blocks, sizes) with its own consistency checks */
+static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql_error *err)
+{
+    static const char *const arch_names[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+    uniql_config *c = &o->config;
+    const uniql_json *e, *mt, *nl, *bl;
+    int v[UNIQL__ORD_NFP], i, l, any[4] = { 0, 0, 0, 0 };
+    if (mo->type != UNIQL_JSON_OBJECT) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" is not an object");
+    for (e = mo->child; e; e = e->next) {
+        int known = !strcmp(e->key, "model_type") || !strcmp(e->key, "n_layers") || !strcmp(e->key, "blocks");
+        for (i = 0; i < UNIQL__ORD_NFP && !known; i++) known = !strcmp(e->key, uniql__ord_fp_keys[i]);
+        if (!known) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: unknown key \"model\".\"%.60s\"", e->key);
+    }
+    mt = uniql_json_get(mo, "model_type");
+    nl = uniql_json_get(mo, "n_layers");
+    bl = uniql_json_get(mo, "blocks");
+    if (!mt || !nl || !bl) return uniql__fail(err, UNIQL_ERR_MISSING, "order: \"model\" lacks model_type, n_layers or blocks");
+    if (mt->type != UNIQL_JSON_STRING || bl->type != UNIQL_JSON_STRING || nl->type != UNIQL_JSON_NUMBER)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" model_type / blocks must be strings, n_layers a number");
+    for (i = 0; i < 4 && strcmp(mt->str, arch_names[i]); i++) {}
+    if (i == 4 || mt->len != strlen(arch_names[i])) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: unknown model_type \"%.40s\"", mt->str);
+    c->arch = (uniql_arch)(i + 1);
+    if (!uniql__json_int(nl, 1, UNIQL_MAX_LAYERS, &c->n_layers)) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: n_layers outside 1..%d", UNIQL_MAX_LAYERS);
+    if (bl->len != (size_t)c->n_layers) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks has %lu characters, n_layers is %d", (unsigned long)bl->len, c->n_layers);
+    for (l = 0; l < c->n_layers; l++) {
+        for (i = 0; i < 4 && bl->str[l] != uniql__block_chars[i]; i++) {}
+        if (i == 4) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] is not one of D M * -", l);
+        if ((c->arch == UNIQL_ARCH_MAMBA2 && i != UNIQL_BLOCK_MAMBA) ||
+            ((c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) && i != UNIQL_BLOCK_DECODER) ||
+            (c->arch == UNIQL_ARCH_NEMOTRON_H && i == UNIQL_BLOCK_DECODER))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] '%c' does not occur in %s", l, bl->str[l], mt->str);
+        c->block[l] = (unsigned char)i;
+        any[i] = 1;
+    }
+    for (i = 0; i < UNIQL__ORD_NFP; i++) {
+        const uniql_json *x = uniql_json_get(mo, uniql__ord_fp_keys[i]);
+        if (!x) return uniql__fail(err, UNIQL_ERR_MISSING, "order: \"model\" lacks %s", uniql__ord_fp_keys[i]);
+        if (x->type != UNIQL_JSON_NUMBER) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\".%s is not a number", uniql__ord_fp_keys[i]);
+        if (!uniql__json_int(x, 0, i == 4 ? 1 : (1 << 24), &v[i]))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "order: \"model\".%s out of range", uniql__ord_fp_keys[i]);
+    }
+    c->hidden_size = v[0]; c->n_heads = v[1]; c->n_kv_heads = v[2]; c->head_dim = v[3];
+    c->rope_type = v[4] ? UNIQL_ROPE_DEFAULT : UNIQL_ROPE_NONE; c->intermediate_size = v[5]; c->ssm_heads = v[6];
+    c->ssm_head_dim = v[7]; c->ssm_state = v[8]; c->ssm_groups = v[9];
+    c->gated_norm_groups = c->arch == UNIQL_ARCH_NEMOTRON_H ? c->ssm_groups : 1;
+    if (c->hidden_size < 1) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: hidden_size < 1");
+    if ((any[UNIQL_BLOCK_DECODER] || any[UNIQL_BLOCK_ATTENTION]) &&
+        (c->n_heads < 1 || c->n_kv_heads < 1 || c->head_dim < 1 || c->n_heads % c->n_kv_heads || (v[4] && c->head_dim % 2)))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "order: attention sizes inconsistent (heads %d / %d, head_dim %d)", c->n_heads,
+                           c->n_kv_heads, c->head_dim);
+    if ((any[UNIQL_BLOCK_DECODER] || any[UNIQL_BLOCK_MLP]) && c->intermediate_size < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "order: intermediate_size < 1");
+    if (any[UNIQL_BLOCK_MAMBA] && (c->ssm_heads < 1 || c->ssm_head_dim < 1 || c->ssm_state < 1 || c->ssm_groups < 1 ||
+                                   c->ssm_heads % c->ssm_groups))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "order: Mamba2 sizes inconsistent");
+    return UNIQL_OK;
+}
+
+/* array of exactly n finite numbers */
+static uniql_result uniql__ord_doubles(const uniql_json *a, int n, const char *key, double *out, uniql_error *err)
+{
+    const uniql_json *e;
+    int i = 0;
+    if (a->type != UNIQL_JSON_ARRAY || a->count != n) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\" is not an array of %d numbers", key, n);
+    for (e = a->child; e; e = e->next, i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !isfinite(e->number)) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\"[%d] is not a finite number", key, i);
+        out[i] = e->number;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniql_config *cfg, void *alloc_user,
+                                        uniql_order *o, uniql_error *err)
+{
+    static const char *const keys[8] = { "format", "version", "model", "rope_pairs", "rates", "kept", "block_influence", "lsaq" };
+    uniql_json_doc doc;
+    const uniql_json *root, *e, *fm, *ve, *mo, *rp, *ra, *ke, *bi, *ls;
+    uniql_result r = UNIQL_OK;
+    uniql_config *c;
+    size_t n_pairs = 0, bytes, off;
+    int L, l, i, g, j, half;
+    unsigned char *seen = NULL;
+    if (!o) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "order: NULL argument");
+    memset(o, 0, sizeof *o);
+    if (!text) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "order: NULL argument");
+    if (len > UNIQL_ORDER_MAX_BYTES) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: %lu bytes, more than %u", (unsigned long)len, UNIQL_ORDER_MAX_BYTES);
+    UNIQL__TRY(uniql_json_parse(text, len, 0, alloc_user, &doc, err));
+    root = doc.root;
+#define UNIQL__ORD_FAIL(...) do { r = uniql__fail(err, __VA_ARGS__); goto done; } while (0)
+    if (root->type != UNIQL_JSON_OBJECT) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: not a JSON object");
+    for (e = root->child; e; e = e->next) {
+        for (i = 0; i < 8 && strcmp(e->key, keys[i]); i++) {}
+        if (i == 8) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: unknown key \"%.60s\"", e->key);
+    }
+    fm = uniql_json_get(root, "format");
+    ve = uniql_json_get(root, "version");
+    mo = uniql_json_get(root, "model");
+    rp = uniql_json_get(root, "rope_pairs");
+    ra = uniql_json_get(root, "rates");
+    ke = uniql_json_get(root, "kept");
+    bi = uniql_json_get(root, "block_influence");
+    ls = uniql_json_get(root, "lsaq");
+    if (!fm) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: no \"format\"");
+    if (fm->type != UNIQL_JSON_STRING || fm->len != 11 || strcmp(fm->str, "uniql-order"))
+        UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"format\" is not \"uniql-order\"");
+    if (!ve) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: no \"version\"");
+    if (ve->type != UNIQL_JSON_NUMBER) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"version\" is not a number");
+    if (ve->number != UNIQL_ORDER_VERSION) UNIQL__ORD_FAIL(UNIQL_ERR_VERSION, "order: version %g, this build reads %d", ve->number, UNIQL_ORDER_VERSION);
+    if (!mo || !rp || !ra || !ke) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: \"%s\" missing", !mo ? "model" : !rp ? "rope_pairs" : !ra ? "rates" : "kept");
+    if ((r = uniql__ord_model(mo, o, err)) != UNIQL_OK) goto done;
+    c = &o->config;
+    L = o->n_layers = c->n_layers;
+    o->n_kv_heads = c->n_kv_heads;
+    o->head_dim = c->head_dim;
+    half = c->head_dim / 2;
+    if (cfg && !uniql_order_matches(o, cfg))
+        UNIQL__ORD_FAIL(UNIQL_ERR_SHAPE, "order: written for another model (fingerprint differs from the config: %s, %d layers)",
+                        uniql__arch_name(c->arch), L);
+    /* shapes of every list first, so that the allocation is bounded by the text */
+    if (rp->type != UNIQL_JSON_ARRAY || rp->count != L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"rope_pairs\" is not an array of %d entries", L);
+    for (l = 0, e = rp->child; e; e = e->next, l++) {
+        int want = uniql__layer_has_attn(c->block[l]) && c->rope_type != UNIQL_ROPE_NONE;
+        const uniql_json *h;
+        if (!want) {
+            if (e->type != UNIQL_JSON_NULL) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d] must be null (no RoPE attention)", l);
+            continue;
+        }
+        if (e->type != UNIQL_JSON_ARRAY || e->count != c->n_kv_heads)
+            UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d] must hold %d KV-head rankings", l, c->n_kv_heads);
+        for (h = e->child; h; h = h->next)
+            if (h->type != UNIQL_JSON_ARRAY || h->count != half)
+                UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d]: a ranking must hold %d pair indices", l, half);
+        n_pairs += (size_t)c->n_kv_heads * (size_t)half;
+    }
+    if (ra->type != UNIQL_JSON_ARRAY || ra->count < 1 || ra->count > UNIQL_PACK_MAX_RATES)
+        UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"rates\" must be an array of 1..%d rates", UNIQL_PACK_MAX_RATES);
+    o->n_rates = ra->count;
+    for (i = 0, e = ra->child; e; e = e->next, i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !(e->number >= 0 && e->number < 1) || (i && !(e->number > o->rates[i - 1])))
+            UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rates[%d] not in [0, 1) or not above the one before", i);
+        o->rates[i] = e->number;
+    }
+    if (ke->type != UNIQL_JSON_ARRAY || ke->count != o->n_rates)
+        UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"kept\" must hold one table per rate (%d)", o->n_rates);
+    /* one block: kept, pointer table, pairs, importance, seen-flags scratch */
+    bytes = sizeof(uniql_kept) * (size_t)o->n_rates * (size_t)L + sizeof(int *) * (size_t)L + sizeof(int) * n_pairs +
+            sizeof(double) * 2 * (size_t)L + (size_t)half + 16;
+    o->mem = UNIQL_MALLOC(bytes, alloc_user);
+    o->alloc_user = alloc_user;
+    if (!o->mem) UNIQL__ORD_FAIL(UNIQL_ERR_OUT_OF_MEMORY, "order: out of memory");
+    memset(o->mem, 0, bytes);
+    {
+        unsigned char *p = (unsigned char *)o->mem;
+        uniql_kept *kept;
+        const int **ptrs;
+        int *pairs;
+        double *imp;
+        /* doubles first, then pointers, then ints: every part aligned for its type */
+        imp = (double *)(void *)p;
+        off = sizeof(double) * 2 * (size_t)L;
+        ptrs = (const int **)(void *)(p + off);
+        off += sizeof(int *) * (size_t)L;
+        kept = (uniql_kept *)(void *)(p + off);
+        off += sizeof(uniql_kept) * (size_t)o->n_rates * (size_t)L;
+        pairs = (int *)(void *)(p + off);
+        off += sizeof(int) * n_pairs;
+        seen = p + off;
+        o->kept = kept;
+        o->rope_pairs = ptrs;
+        for (l = 0, e = rp->child; e; e = e->next, l++) {
+            const uniql_json *h, *x;
+            if (e->type == UNIQL_JSON_NULL) continue;
+            ptrs[l] = pairs;
+            for (g = 0, h = e->child; h; h = h->next, g++) {
+                memset(seen, 0, (size_t)half);
+                for (j = 0, x = h->child; x; x = x->next, j++) {
+                    int v;
+                    if (!uniql__json_int(x, 0, half - 1, &v) || seen[v])
+                        UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d][%d] is not a permutation of 0..%d", l, g, half - 1);
+                    seen[v] = 1;
+                    *pairs++ = v;
+                }
+            }
+        }
+        for (i = 0, e = ke->child; e; e = e->next, i++) {
+            const uniql_json *row, *x;
+            if (e->type != UNIQL_JSON_ARRAY || e->count != L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d] must hold %d layers", i, L);
+            for (l = 0, row = e->child; row; row = row->next, l++) {
+                int v[5], k;
+                uniql_kept *kp = &kept[(size_t)i * L + l], mk;
+                if (row->type != UNIQL_JSON_ARRAY || row->count != 5) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d][%d] is not 5 sizes", i, l);
+                for (k = 0, x = row->child; x; x = x->next, k++)
+                    if (!uniql__json_int(x, 0, 0x7fffffff, &v[k])) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d][%d] holds a non-integer", i, l);
+                kp->qk_dim = v[0]; kp->v_dim = v[1]; kp->d_int = v[2]; kp->head_dim = v[3]; kp->state = v[4];
+                mk = uniql__pk_mask(c, l, kp);
+                if (memcmp(&mk, kp, sizeof mk) || !uniql__pk_kept_ok(c, l, kp))
+                    UNIQL__ORD_FAIL(UNIQL_ERR_SHAPE, "order: kept[%d][%d] = [%d,%d,%d,%d,%d] out of range for this layer", i, l, v[0], v[1], v[2], v[3], v[4]);
+            }
+        }
+        if (bi) {
+            if ((r = uniql__ord_doubles(bi, L, "block_influence", imp, err)) != UNIQL_OK) goto done;
+            o->block_influence = imp;
+        }
+        if (ls) {
+            if ((r = uniql__ord_doubles(ls, L, "lsaq", imp + L, err)) != UNIQL_OK) goto done;
+            o->lsaq = imp + L;
+        }
+    }
+#undef UNIQL__ORD_FAIL
+done:
+    uniql_json_free(&doc);
+    if (r != UNIQL_OK) uniql_order_free(o);
+    return r;
+}
+
+/* ---- re-applying an order ---- */
+
+static uniql_result uniql__ao_attention(uniql_model *dst, const uniql_model *m, const uniql_attention *a, const int *rank,
+                                        int transposed_o, uniql_attention *na)
+{
+    const uniql_config *c = &m->config;
+    int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, D = c->hidden_size, rep = H / KV, g, h, j;
+    float *Wq, *Wk, *Wv, *Wo;
+    *na = *a;
+    UNIQL__TRY(uniql__dense(dst, &a->q, &Wq));
+    UNIQL__TRY(uniql__dense(dst, &a->k, &Wk));
+    UNIQL__TRY(uniql__dense(dst, &a->v, &Wv));
+    UNIQL__TRY(uniql__dense(dst, &a->o, &Wo));
+    UNIQL__TRY(uniql__copy_vec(dst, a->q_bias, H * hd, &na->q_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, a->k_bias, KV * hd, &na->k_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, a->o_bias, D, &na->o_bias));
+    na->v_bias = NULL;
+    if (a->v_bias) {
+        /* the export writes zeros where the sorting folded v's bias into o's: drop them */
+        for (j = 0; j < KV * hd && a->v_bias[j] == 0.0f; j++) {}
+        if (j < KV * hd) UNIQL__TRY(uniql__copy_vec(dst, a->v_bias, KV * hd, &na->v_bias));
+    }
+    if (rank) {
+        int *kmap = (int *)uniql__own(&dst->storage, sizeof(int) * ((size_t)(H + KV) * hd + (size_t)KV * half), dst->alloc_user);
+        int *qmap, *pairs;
+        if (!kmap) return UNIQL_ERR_OUT_OF_MEMORY;
+        qmap = kmap + (size_t)KV * hd;
+        pairs = qmap + (size_t)H * hd;
+        memcpy(pairs, rank, sizeof(int) * (size_t)KV * half);
+        for (g = 0; g < KV; g++)
+            for (j = 0; j < half; j++) {
+                kmap[g * hd + 2 * j] = g * hd + rank[g * half + j];
+                kmap[g * hd + 2 * j + 1] = g * hd + rank[g * half + j] + half;
+            }
+        for (h = 0; h < H; h++)
+            for (j = 0; j < hd; j++) qmap[h * hd + j] = h * hd + (kmap[(h / rep) * hd + j] - (h / rep) * hd);
+        if (!(Wq = uniql__gather_rows(dst, Wq, D, qmap, H * hd)) || !(Wk = uniql__gather_rows(dst, Wk, D, kmap, KV * hd)))
+            return UNIQL_ERR_OUT_OF_MEMORY;
+        UNIQL__TRY(uniql__gather_vec(dst, a->q_bias, qmap, H * hd, 1, &na->q_bias));
+        UNIQL__TRY(uniql__gather_vec(dst, a->k_bias, kmap, KV * hd, 1, &na->k_bias));
+        na->rope_pairs = pairs;
+    }
+    UNIQL__TRY(uniql__own_matrix(dst, Wq, H * hd, D, 0, &na->q));
+    UNIQL__TRY(uniql__own_matrix(dst, Wk, KV * hd, D, 0, &na->k));
+    UNIQL__TRY(uniql__own_matrix(dst, Wv, KV * hd, D, 0, &na->v));
+    return uniql__own_matrix(dst, Wo, D, H * hd, transposed_o, &na->o);
+}
+
+static uniql_result uniql__ao_mlp(uniql_model *dst, const uniql_model *m, const uniql_mlp *p, int transposed, uniql_mlp *np)
+{
+    const uniql_config *c = &m->config;
+    int I = c->intermediate_size, D = c->hidden_size;
+    float *Wg, *Wu, *Wd;
+    *np = *p;
+    if (c->mlp_act == UNIQL_MLP_SWIGLU) {
+        UNIQL__TRY(uniql__dense(dst, &p->gate, &Wg));
+        UNIQL__TRY(uniql__own_matrix(dst, Wg, I, D, 0, &np->gate));
+    }
+    UNIQL__TRY(uniql__dense(dst, &p->up, &Wu));
+    UNIQL__TRY(uniql__dense(dst, &p->down, &Wd));
+    UNIQL__TRY(uniql__copy_vec(dst, p->gate_bias, I, &np->gate_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, p->up_bias, I, &np->up_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, p->down_bias, D, &np->down_bias));
+    UNIQL__TRY(uniql__own_matrix(dst, Wu, I, D, 0, &np->up));
+    return uniql__own_matrix(dst, Wd, D, I, transposed, &np->down);
+}
+
+static uniql_result uniql__ao_mamba(uniql_model *dst, const uniql_model *m, const uniql_mamba *mb, int transposed, uniql_mamba *nm)
+{
+    const uniql_config *c = &m->config;
+    int H = c->ssm_heads, HP = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state, K = c->conv_kernel, D = c->hidden_size;
+    float *W;
+    *nm = *mb;
+#define UNIQL__AO_MAT(field, rows, cols, tr) do { UNIQL__TRY(uniql__dense(dst, &mb->field, &W)); \
+        UNIQL__TRY(uniql__own_matrix(dst, W, rows, cols, tr, &nm->field)); } while (0)
+    UNIQL__AO_MAT(in_z, HP, D, 0);
+    UNIQL__AO_MAT(in_x, HP, D, 0);
+    UNIQL__AO_MAT(in_B, GN, D, 0);
+    UNIQL__AO_MAT(in_C, GN, D, 0);
+    UNIQL__AO_MAT(in_dt, H, D, 0);
+    UNIQL__AO_MAT(out, D, HP, transposed);
+#undef UNIQL__AO_MAT
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_z, HP, &nm->bias_z));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_x, HP, &nm->bias_x));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_B, GN, &nm->bias_B));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_C, GN, &nm->bias_C));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->bias_dt, H, &nm->bias_dt));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_x, HP * K, &nm->conv_x));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_B, GN * K, &nm->conv_B));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_C, GN * K, &nm->conv_C));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_bias_x, HP, &nm->conv_bias_x));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_bias_B, GN, &nm->conv_bias_B));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->conv_bias_C, GN, &nm->conv_bias_C));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->A_log, H, &nm->A_log));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->D, H, &nm->D));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->dt_bias, H, &nm->dt_bias));
+    UNIQL__TRY(uniql__copy_vec(dst, mb->norm, HP, &nm->norm));
+    return uniql__copy_vec(dst, mb->out_bias, D, &nm->out_bias);
+}
+
+UNIQLDEF uniql_result uniql_apply_order(const uniql_model *m, const uniql_order *o, uniql_layout layout,
+                                        void *alloc_user, uniql_model **out, uniql_error *err)
+{
+    uniql_model *dst = NULL;
+    uniql_result r;
+    int l, tr;
+    if (out) *out = NULL;
+    if (!m || !o || !out || !m->layers || (int)layout < 0 || (int)layout > 1)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "apply order: NULL argument or bad layout");
+    if (!uniql_order_matches(o, &m->config))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "apply order: the order was written for another model (fingerprint differs)");
+    UNIQL__TRY(uniql_model_check(m, err));
+    for (l = 0; l < m->config.n_layers; l++)
+        if (!uniql__layer_unpruned(m, l, 0))
+            return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "apply order: layer %d is pruned or already in the kept-pairs layout", l);
+    if ((r = uniql__model_shell(m, alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "apply order: out of memory");
+    tr = layout == UNIQL_LAYOUT_PRUNABLE;
+    r = uniql__copy_globals(dst, m);
+    for (l = 0; l < m->config.n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *src = &m->layers[l];
+        uniql_layer *ly = &dst->layers[l];
+        ly->type = src->type;
+        r = uniql__copy_vec(dst, src->norm, m->config.hidden_size, &ly->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, m->config.hidden_size, &ly->mlp_norm);
+        if (r == UNIQL_OK && uniql__layer_has_attn(src->type))
+            r = uniql__ao_attention(dst, m, &src->attn, m->config.rope_type != UNIQL_ROPE_NONE ? o->rope_pairs[l] : NULL, tr, &ly->attn);
+        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP)) r = uniql__ao_mlp(dst, m, &src->mlp, tr, &ly->mlp);
+        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__ao_mamba(dst, m, &src->mamba, tr, &ly->mamba);
+        if (r != UNIQL_OK) {
+            uniql_model_free(dst);
+            return uniql__fail(err, r, "apply order: layer %d: %s", l, uniql_result_string(r));
+        }
+    }
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return uniql__fail(err, r, "apply order: %s", uniql_result_string(r));
+    }
+    *out = dst;
+    return UNIQL_OK;
 }
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */

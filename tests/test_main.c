@@ -16,6 +16,7 @@ SUITE_EXTERN(pack_suite);
 SUITE_EXTERN(bad_suite);
 SUITE_EXTERN(ppl_suite);
 SUITE_EXTERN(speed_suite);
+SUITE_EXTERN(recover_suite);
 
 UQ_MAIN_DEFS()
 
@@ -33,5 +34,6 @@ int main(int argc, char **argv)
     RUN_SUITE(bad_suite);
     RUN_SUITE(ppl_suite);
     RUN_SUITE(speed_suite);
+    RUN_SUITE(recover_suite);
     UQ_MAIN_END();
 }
