@@ -40,7 +40,7 @@
      file with uniql_pack_model / uniql_pack_write (tools/pack.c) and open it on the
      device at any pruning rate or memory budget with uniql_packed_open +
      uniql_packed_model_load (examples/run_uniql.c). README.md has the full program.
-     The paper's recovery step (masked LoRA fine-tuning, API 10): uniql_export_hf and
+     The paper's recovery step (masked LoRA fine-tuning, API 9b): uniql_export_hf and
      uniql_order_write hand the sorted model to a trainer (tools/train/recover.py),
      uniql_order_parse + uniql_apply_order take the fine-tuned checkpoint back
      (tools/pack --order).
@@ -1718,7 +1718,7 @@ UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniq
 
 
 /* =====================================================================================
-   API 10. Recovery (UniQL step 4): a sorted model for a trainer, order files, and the
+   API 9b. Recovery (UniQL step 4): a sorted model for a trainer, order files, and the
            same order re-applied to the fine-tuned checkpoint
    ===================================================================================== */
 
@@ -10409,7 +10409,7 @@ fail:
 }
 
 /* =====================================================================================
-   IMPL 11. Recovery (export in HF layout, order files, re-applying an order)
+   IMPL 10b. Recovery (export in HF layout, order files, re-applying an order)
    ===================================================================================== */
 
 /* ---- safetensors writer ---- */

@@ -1,4 +1,4 @@
-/* test_recover.c - the recovery hand-over of API 10 (UniQL step 4) on the tiny reference
+/* test_recover.c - the recovery hand-over of API 9b (UniQL step 4) on the tiny reference
    models of tests/data/ref:
    - the safetensors writer round-trips through the strict reader (F32 exact, F16 / BF16 as
      the API 2 conversions);
