@@ -61,6 +61,15 @@ static void usage(FILE *f, const char *argv0)
         "                      upgrades within N MB of weights (at 0%% pruning), so a device\n"
         "                      can re-plan for any smaller budget without recalibrating\n"
         "  --random-order      sort every dimension in a random order (the baseline)\n"
+        "  --calib-ids FILE    calibration tokens as little-endian uint32 ids (a model with its\n"
+        "                      own vocabulary); replaces --calib\n"
+        "  --export-hf DIR     also write the sorted model for a trainer (UniQL step 4, masked\n"
+        "                      LoRA recovery, tools/train/recover.py): DIR/model.safetensors (fp32,\n"
+        "                      Hugging Face layout), DIR/config.json (a copy) and DIR/order.json\n"
+        "                      (RoPE pair rankings, rate tables, layer importance; uniql.h API 9b)\n"
+        "  --order FILE        MODEL_DIR is a checkpoint in that layout (e.g. after recovery):\n"
+        "                      re-apply FILE's order and rate tables, no calibration, no scores\n"
+        "                      (--calib, --calib-ids, --rates, --random-order do not apply)\n"
         "  -q, --quiet         no progress on stderr\n"
         "  -h, --help          this text\n"
         "\n"
@@ -94,7 +103,12 @@ static uint64_t layer_bytes(const uniql_model *m, int l)
 
 int main(int argc, char **argv)
 {
-    const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL;
+    const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL, *ids_path = NULL, *export_dir = NULL,
+               *order_path = NULL;
+    int rates_given = 0;
+    uniql_order ord;
+    char *otext = NULL;
+    size_t olen = 0;
     int calib_tokens = 8192, seq_len = 256, group = 128, asym = 0, embed_bits = 8, random_order = 0, i, l, L;
     double rates[UNIQL_PACK_MAX_RATES] = {0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35}, budget_mb = 0;
     uint64_t budget_bytes = 0;
@@ -117,6 +131,7 @@ int main(int argc, char **argv)
     uniql_result rr;
     t0 = now_s();
     cli_prog = "pack";
+    memset(&ord, 0, sizeof ord);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1, takes = 1;
@@ -126,11 +141,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--random-order")) { random_order = 1; takes = 0; }
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
                                        !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
-                                       !strcmp(a, "--rates"))) {
+                                       !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
+                                       !strcmp(a, "--order"))) {
             fprintf(stderr, "pack: %s needs a value\n", a);
             return 2;
         }
         else if (!strcmp(a, "--calib")) calib_path = v;
+        else if (!strcmp(a, "--calib-ids")) ids_path = v;
+        else if (!strcmp(a, "--export-hf")) export_dir = v;
+        else if (!strcmp(a, "--order")) order_path = v;
         else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &calib_tokens);
         else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &seq_len);
         else if (!strcmp(a, "--group")) {
@@ -140,7 +159,7 @@ int main(int argc, char **argv)
             ok = cli_int(a, v, 4, 8, &embed_bits);
             if (ok && embed_bits != 4 && embed_bits != 8) ok = cli_bad(a, v, "must be 4 or 8");
         } else if (!strcmp(a, "--bits-budget-mb")) ok = cli_mb(a, v, 1e9, &budget_mb, &budget_bytes);
-        else if (!strcmp(a, "--rates")) ok = cli_double_list(a, v, 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, rates, UNIQL_PACK_MAX_RATES, &n_rates);
+        else if (!strcmp(a, "--rates") && (rates_given = 1)) ok = cli_double_list(a, v, 0.0, 0.85, CLI_OPEN_LO | CLI_OPEN_HI, 1, rates, UNIQL_PACK_MAX_RATES, &n_rates);
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "pack: unknown option '%s' (see --help)\n", a); return 2; }
         else if (!model_dir) { model_dir = a; takes = 0; }
         else if (!out_path) { out_path = a; takes = 0; }
@@ -149,6 +168,10 @@ int main(int argc, char **argv)
         i += takes;
     }
     if (!model_dir || !out_path) { usage(stderr, argv[0]); return 2; }
+    if (order_path && (rates_given || random_order || ids_path)) {
+        fprintf(stderr, "pack: --order takes the rate tables and the order from its file: --rates, --random-order, --calib-ids do not apply\n");
+        return 2;
+    }
 #ifdef CLI_POSIX
     if (cli_same_file(out_path, calib_path) || cli_file_in_dir(out_path, model_dir)) {
         fprintf(stderr, "pack: %s is one of the inputs (the calibration text or a file of %s): refused\n", out_path, model_dir);
@@ -163,14 +186,54 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/config.json", model_dir);
     if (uniql_read_file(path, NULL, &cfg, &cfg_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
     L = m->config.n_layers;
-    if (m->config.vocab_size < 256) { fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", m->config.vocab_size); goto done; }
+    if (order_path) {
+        /* recovery: the checkpoint is already in sorted order; the order file says the rest */
+        void *ob = NULL;
+        size_t on = 0;
+        progress("re-applying the order of %s (no calibration)", order_path);
+        if (uniql_read_file(order_path, NULL, &ob, &on, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+        rr = uniql_order_parse((const char *)ob, on, &m->config, NULL, &ord, &err);
+        uniql_free_buffer(ob, NULL);
+        if (rr != UNIQL_OK) { fprintf(stderr, "pack: %s: %s\n", order_path, err.message); goto done; }
+        if (uniql_apply_order(m, &ord, UNIQL_LAYOUT_PRUNABLE, NULL, &sorted, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+        n_rates = ord.n_rates;
+        memcpy(rates, ord.rates, sizeof(double) * (size_t)n_rates);
+        kept = (uniql_kept *)malloc(sizeof(uniql_kept) * (size_t)n_rates * (size_t)L);
+        if (!kept) { fprintf(stderr, "pack: out of memory\n"); goto done; }
+        memcpy(kept, ord.kept, sizeof(uniql_kept) * (size_t)n_rates * (size_t)L);
+        for (l = 0; l < L; l++) {
+            bi[l] = ord.block_influence ? ord.block_influence[l] : 0;
+            lsaq[l] = ord.lsaq ? ord.lsaq[l] : 0;
+        }
+        if (budget_mb > 0 && !ord.lsaq) { fprintf(stderr, "pack: --bits-budget-mb needs LSAQ importance, which %s lacks\n", order_path); goto done; }
+        goto sorted_ready;
+    }
+    if (!ids_path && m->config.vocab_size < 256) { fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", m->config.vocab_size); goto done; }
 
-    if (uniql_read_file(calib_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration text: %s\n", err.message); goto done; }
-    n_tok = text_len < (size_t)calib_tokens ? text_len : (size_t)calib_tokens;
-    if (n_tok < 16) { fprintf(stderr, "pack: %s holds only %lu bytes\n", calib_path, (unsigned long)text_len); goto done; }
-    tok = (int *)malloc(sizeof(int) * n_tok);
-    if (!tok) { fprintf(stderr, "pack: out of memory\n"); goto done; }
-    for (i = 0; i < (int)n_tok; i++) tok[i] = ((const unsigned char *)text)[i];
+    if (ids_path) {
+        /* pre-tokenized: little-endian uint32 ids, each checked against the vocabulary */
+        const unsigned char *b;
+        if (uniql_read_file(ids_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration ids: %s\n", err.message); goto done; }
+        if (text_len % 4) { fprintf(stderr, "pack: %s: %lu bytes is not a whole number of uint32 ids\n", ids_path, (unsigned long)text_len); goto done; }
+        n_tok = text_len / 4 < (size_t)calib_tokens ? text_len / 4 : (size_t)calib_tokens;
+        if (n_tok < 16) { fprintf(stderr, "pack: %s holds only %lu ids\n", ids_path, (unsigned long)(text_len / 4)); goto done; }
+        tok = (int *)malloc(sizeof(int) * n_tok);
+        if (!tok) { fprintf(stderr, "pack: out of memory\n"); goto done; }
+        b = (const unsigned char *)text;
+        for (i = 0; i < (int)n_tok; i++) {
+            uint32_t v = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+            if (v >= (uint32_t)m->config.vocab_size) { fprintf(stderr, "pack: %s: id %lu at %d is outside the vocabulary (%d)\n", ids_path, (unsigned long)v, i, m->config.vocab_size); goto done; }
+            tok[i] = (int)v;
+        }
+        calib_path = ids_path;
+    } else {
+        if (uniql_read_file(calib_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration text: %s\n", err.message); goto done; }
+        n_tok = text_len < (size_t)calib_tokens ? text_len : (size_t)calib_tokens;
+        if (n_tok < 16) { fprintf(stderr, "pack: %s holds only %lu bytes\n", calib_path, (unsigned long)text_len); goto done; }
+        tok = (int *)malloc(sizeof(int) * n_tok);
+        if (!tok) { fprintf(stderr, "pack: out of memory\n"); goto done; }
+        for (i = 0; i < (int)n_tok; i++) tok[i] = ((const unsigned char *)text)[i];
+    }
     progress("calibrating on %lu tokens of %s (sequences of %d)", (unsigned long)n_tok, calib_path, seq_len);
     memset(&co, 0, sizeof co);
     co.seq_len = seq_len;
@@ -198,6 +261,39 @@ int main(int argc, char **argv)
             fprintf(stderr, "pack: layer rates for %.4g failed: %s (%d)\n", rates[i], uniql_result_string(rr), (int)rr);
             goto done;
         }
+    }
+
+sorted_ready:
+    if (export_dir) {
+        /* UniQL step 4 hand-over: the sorted model in HF layout, its config, the order file */
+        void *st = NULL;
+        size_t st_size = 0;
+        cli_out of;
+        int ok = 0;
+        progress("exporting the sorted model for recovery to %s/", export_dir);
+        memset(&of, 0, sizeof of);
+#ifdef CLI_POSIX
+        if (mkdir(export_dir, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "pack: cannot create %s: %s\n", export_dir, strerror(errno)); goto done; }
+#endif
+        if (uniql_export_hf(sorted, UNIQL_DTYPE_F32, NULL, &st, &st_size, &err) != UNIQL_OK ||
+            uniql_order_write(sorted, n_rates, rates, kept, order_path && !ord.block_influence ? NULL : bi,
+                              order_path && !ord.lsaq ? NULL : lsaq, NULL, &otext, &olen, &err) != UNIQL_OK) {
+            fprintf(stderr, "pack: --export-hf: %s\n", err.message);
+            uniql_free_buffer(st, NULL);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/model.safetensors", export_dir);
+        if (cli_out_open(&of, path) == 1 && cli_out_commit(&of, st, st_size)) {
+            snprintf(path, sizeof path, "%s/config.json", export_dir);
+            if (cli_out_open(&of, path) == 1 && cli_out_commit(&of, cfg, cfg_len)) {
+                snprintf(path, sizeof path, "%s/order.json", export_dir);
+                if (cli_out_open(&of, path) == 1 && cli_out_commit(&of, otext, olen)) ok = 1;
+            }
+        }
+        cli_out_abort(&of);
+        uniql_free_buffer(st, NULL);
+        if (!ok) goto done;
+        progress("exported %s/{model.safetensors (%.3f MB), config.json, order.json}", export_dir, (double)st_size / 1048576.0);
     }
 
     progress("quantizing: int4 g%d%s, embeddings int%d", group, asym ? " asymmetric" : "", embed_bits);
@@ -233,7 +329,8 @@ int main(int argc, char **argv)
     memset(&d, 0, sizeof d);
     d.config_json = (const char *)cfg; d.config_len = cfg_len;
     d.n_rates = n_rates; d.rates = rates; d.kept = kept;
-    d.block_influence = bi; d.lsaq_importance = lsaq;
+    d.block_influence = order_path && !ord.block_influence ? NULL : bi;
+    d.lsaq_importance = order_path && !ord.lsaq ? NULL : lsaq;
     d.upgrade = q8; d.upgrade_layers = upgrade;
     if (uniql_pack_model(q4, &d, NULL, &img, &img_size, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
     if (!cli_out_commit(&outf, img, img_size)) goto done;
@@ -242,6 +339,8 @@ int main(int argc, char **argv)
 done:
     cli_out_abort(&outf);   /* a no-op after a commit */
     uniql_free_buffer(img, NULL);
+    uniql_free_buffer(otext, NULL);
+    uniql_order_free(&ord);
     free(kept);
     free(tok);
     uniql_free_buffer(text, NULL);
