@@ -750,6 +750,182 @@ UNIQLDEF void uniql_free_buffer(void *p, void *alloc_user);
 
 
 /* =====================================================================================
+   API 5b. Tokenizer (Hugging Face tokenizer.json) and Unicode
+   ===================================================================================== */
+
+/* A reader and runner of Hugging Face `tokenizer.json` files (the format of the Rust
+   `tokenizers` library), so real checkpoints take and give text. The reference is that
+   library: on tests/data/tok/corpus.txt our ids equal its ids for every tokenizer tested
+   (tests/test_tokenizer.c; references in tests/data/tok/ref/ made by
+   tests/ref/tokenizer_ref.py). Anything a file asks for that is not implemented is
+   refused at load with UNIQL_ERR_UNSUPPORTED and a message naming the component: a
+   tokenizer either loads and encodes like the reference, or does not load.
+
+   Pipeline of uniql_tokenizer_encode, as in the Rust library:
+     1. added tokens ("added_tokens", special or not) are cut out of the raw text first,
+        leftmost-longest (lstrip / rstrip honoured); they never reach the model;
+     2. each remaining piece is normalized (normalizer), then added tokens marked
+        "normalized": true are cut out of the normalized text;
+     3. the pre-tokenizer splits pieces into words;
+     4. the model (BPE) turns each word into ids;
+     5. with UNIQL_TOK_ADD_SPECIAL the post-processor adds its special tokens (BOS).
+   Implemented components:
+     normalizer     NFC, NFD, Lowercase, Strip, StripAccents, Replace (string or regex),
+                    Prepend, Sequence (NFKC / NFKD / BertNormalizer / Precompiled: refused)
+     pre_tokenizer  Split (string or regex; behaviours Removed, Isolated,
+                    MergedWithPrevious, MergedWithNext, Contiguous; invert), ByteLevel
+                    (add_prefix_space, use_regex), Metaspace (replacement,
+                    prepend_scheme always / first / never, split), Digits
+                    (individual_digits), Whitespace, WhitespaceSplit, Punctuation,
+                    Sequence
+     model          BPE: byte-level (GPT-2 byte-to-unicode alphabet, Llama 3, Qwen2/3) and
+                    SentencePiece style (the U+2581 metaspace, byte_fallback to <0xXX>,
+                    unk_token, fuse_unk; Llama 2, Mistral, Gemma); ignore_merges; merges
+                    as "a b" strings or [a, b] pairs. Merges are applied by rank with a
+                    heap, O(n log n) in the word length (a 100 kB run of one character is
+                    one word and stays fast). dropout > 0 and continuing_subword_prefix /
+                    end_of_word_suffix other than "" are refused; so are WordPiece,
+                    Unigram and WordLevel models.
+     post_processor TemplateProcessing (single sequences), ByteLevel (ids unchanged),
+                    BertProcessing, RobertaProcessing, Sequence
+     decoder        ByteLevel, ByteFallback, Fuse, Replace (string), Strip, Metaspace,
+                    Sequence; without a decoder tokens are joined with " " (as Rust does)
+   Split regexes: the dialect these files use (Oniguruma syntax), run by a small
+   backtracking matcher over code points: literals and escapes (\r \n \t \f \v \xHH
+   \x{H..} \uHHHH, escaped punctuation), classes [...] / [^...] with ranges, \p{..} /
+   \P{..} general categories (L Lu Ll Lt Lm Lo M Mn Mc Me N Nd Nl No P.. S.. Z.. C..),
+   \s \S (White_Space) \d \D (Nd) \w \W (L, M, Nd, Pc), '.', groups ( ) (?: ) (?i: )
+   (ASCII case folding plus U+017F and U+212A, as Unicode simple folding gives), lookahead
+   (?= ) (?! ), alternation, quantifiers * + ? {n} {n,} {n,m} and their lazy forms. Other
+   constructs (lookbehind, anchors, backreferences, atomic groups, scripts) are refused.
+   A loop whose body can match the empty string is refused (it could spin forever), and
+   a match attempt that backtracks more than UNIQL_TOK_REGEX_STEPS steps per input byte
+   ends the encode with UNIQL_ERR_RANGE (hostile patterns cannot hang a caller).
+   Unicode data (general category, canonical decompositions and combining classes,
+   lowercase) is Unicode 15.0.0, tabled from the Debian package unicode-data by
+   tools/gen_unicode.py (uniql_unicode_version()).
+
+   Text is UTF-8 in and out. Encode input must be valid UTF-8 (UNIQL_ERR_PARSE names the
+   byte offset otherwise). Decode output is what the Rust library prints: invalid byte
+   sequences from byte-level tokens become U+FFFD per maximal invalid subsequence (Rust's
+   String::from_utf8_lossy), ByteFallback byte runs that are not UTF-8 become one U+FFFD
+   per byte. Ids outside the vocabulary are skipped by decode (as Rust does). */
+
+typedef struct uniql_tokenizer uniql_tokenizer;   /* opaque; immutable after load */
+
+#define UNIQL_TOK_ADD_SPECIAL 1u    /* encode: run the post-processor (e.g. prepend BOS) */
+#define UNIQL_TOK_SKIP_SPECIAL 2u   /* decode: drop tokens marked "special" */
+#define UNIQL_TOK_REGEX_STEPS 4096  /* backtracking budget per input byte (see above) */
+
+/* What a loaded tokenizer says about itself. bos_id / eos_id come from
+   tokenizer_config.json's bos_token / eos_token when given (a string or an
+   {"content": ...} object naming a token), else -1 (eos) and, for bos, the first
+   special token the post-processor adds (-1 if none). add_bos / add_eos: the config's
+   add_bos_token / add_eos_token, -1 when absent or null. The encode flags follow
+   tokenizer.json only, as the Rust library does; these fields are for callers (e.g. to
+   stop generation at eos). */
+typedef struct uniql_tokenizer_info {
+    int vocab_size;       /* 1 + the largest id of the model vocabulary and added tokens */
+    int bos_id, eos_id;
+    int add_bos, add_eos;
+    int byte_level;       /* 1 if the model works on the GPT-2 byte alphabet */
+    int n_added;          /* entries of "added_tokens" */
+} uniql_tokenizer_info;
+
+/* Build a tokenizer from tokenizer.json text (`json`, `len` bytes) and optionally
+   tokenizer_config.json text (config may be NULL). Nothing points into the caller's
+   buffers afterwards. On success *out owns everything it allocated (UNIQL_MALLOC with
+   alloc_user); release with uniql_tokenizer_free. Errors: those of uniql_json_parse
+   (UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW), UNIQL_ERR_MISSING (no "model",
+   a merge or special token naming a token that is not in the vocabulary),
+   UNIQL_ERR_FORMAT (ill-typed keys, duplicate ids, ids outside [0, 2^31 - 1)),
+   UNIQL_ERR_UNSUPPORTED (a component or option listed above as refused; the message
+   names it), UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_INVALID_ARG. */
+UNIQLDEF uniql_result uniql_tokenizer_load(const char *json, size_t len, const char *config_json,
+                                           size_t config_len, void *alloc_user, uniql_tokenizer **out,
+                                           uniql_error *err);
+/* stdio: `dir`/tokenizer.json and, if present, `dir`/tokenizer_config.json. UNIQL_ERR_IO
+   when tokenizer.json cannot be read, else as uniql_tokenizer_load. */
+UNIQLDEF uniql_result uniql_tokenizer_load_dir(const char *dir, void *alloc_user, uniql_tokenizer **out,
+                                               uniql_error *err);
+UNIQLDEF void uniql_tokenizer_free(uniql_tokenizer *t);
+UNIQLDEF void uniql_tokenizer_get_info(const uniql_tokenizer *t, uniql_tokenizer_info *info);
+
+/* Text -> ids. *ids is a buffer from UNIQL_MALLOC(alloc_user of the tokenizer) holding
+   *n_ids ids (at least one element is allocated even when *n_ids == 0); release it with
+   uniql_free_buffer(*ids, alloc_user). flags: 0 or UNIQL_TOK_ADD_SPECIAL. Errors:
+   UNIQL_ERR_INVALID_ARG, UNIQL_ERR_PARSE (text not valid UTF-8), UNIQL_ERR_RANGE (the
+   regex budget), UNIQL_ERR_OVERFLOW (more than INT_MAX bytes), UNIQL_ERR_OUT_OF_MEMORY.
+   On error *ids is NULL. The tokenizer is not modified: several threads may encode with
+   one tokenizer at once. */
+UNIQLDEF uniql_result uniql_tokenizer_encode(const uniql_tokenizer *t, const char *text, size_t len,
+                                             unsigned flags, int **ids, size_t *n_ids, uniql_error *err);
+
+/* uniql_tokenizer_encode that also reports the work done (stats may be NULL): heap
+   operations of the BPE merges, regex steps of the Split patterns, words given to the
+   model. For tests of the complexity bounds (the counts, not the clock). */
+typedef struct uniql_tokenizer_stats {
+    uint64_t heap_ops, regex_steps, words;
+} uniql_tokenizer_stats;
+UNIQLDEF uniql_result uniql_tokenizer_encode_ex(const uniql_tokenizer *t, const char *text, size_t len,
+                                                unsigned flags, int **ids, size_t *n_ids,
+                                                uniql_tokenizer_stats *stats, uniql_error *err);
+
+/* Ids -> text (UTF-8, NUL-terminated, *len bytes without the NUL) in a buffer from
+   UNIQL_MALLOC(alloc_user of the tokenizer); release with uniql_free_buffer. flags: 0 or
+   UNIQL_TOK_SKIP_SPECIAL. Errors: UNIQL_ERR_INVALID_ARG, UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_tokenizer_decode(const uniql_tokenizer *t, const int *ids, size_t n_ids,
+                                             unsigned flags, char **text, size_t *len, uniql_error *err);
+
+/* Streaming decode for generation: text is emitted only when it is complete, so a
+   multi-byte character split across tokens comes out whole, once. The caller keeps all
+   ids generated so far in one array and calls uniql_tokenizer_decode_next after each new
+   id with n_ids = the count so far; *text gets the new text (possibly empty, allocated as
+   in uniql_tokenizer_decode). The method is the Rust library's DecodeStream: decode a
+   short window of the previous tokens with and without the new ones and emit the
+   difference once it does not end in U+FFFD. With flush = 1 whatever is pending is
+   emitted (the end of generation). The concatenation of every emitted text equals
+   uniql_tokenizer_decode of all ids for the decoders above. Zero-initialise the stream
+   before the first id. Errors as uniql_tokenizer_decode, plus UNIQL_ERR_INVALID_ARG when
+   n_ids goes backwards. */
+typedef struct uniql_decode_stream {
+    size_t prefix, read;    /* window [prefix, read): tokens whose text is already out */
+} uniql_decode_stream;
+UNIQLDEF uniql_result uniql_tokenizer_decode_next(const uniql_tokenizer *t, uniql_decode_stream *s, const int *ids,
+                                                  size_t n_ids, unsigned flags, int flush, char **text,
+                                                  size_t *len, uniql_error *err);
+
+/* Id of a token string (model vocabulary or added token), or -1. */
+UNIQLDEF int uniql_tokenizer_token_id(const uniql_tokenizer *t, const char *s, size_t len);
+/* The string of token `id` (NUL-terminated, owned by the tokenizer; *len may be NULL), or
+   NULL for an id no token has. */
+UNIQLDEF const char *uniql_tokenizer_token(const uniql_tokenizer *t, int id, size_t *len);
+/* 1 if `id` is an added token marked "special", else 0. */
+UNIQLDEF int uniql_tokenizer_is_special(const uniql_tokenizer *t, int id);
+
+/* ---- Unicode (the tables the tokenizer uses) ---- */
+typedef enum uniql_unicode_category {
+    UNIQL_UC_Cn = 0, UNIQL_UC_Lu, UNIQL_UC_Ll, UNIQL_UC_Lt, UNIQL_UC_Lm, UNIQL_UC_Lo, UNIQL_UC_Mn, UNIQL_UC_Mc,
+    UNIQL_UC_Me, UNIQL_UC_Nd, UNIQL_UC_Nl, UNIQL_UC_No, UNIQL_UC_Pc, UNIQL_UC_Pd, UNIQL_UC_Ps, UNIQL_UC_Pe,
+    UNIQL_UC_Pi, UNIQL_UC_Pf, UNIQL_UC_Po, UNIQL_UC_Sm, UNIQL_UC_Sc, UNIQL_UC_Sk, UNIQL_UC_So, UNIQL_UC_Zs,
+    UNIQL_UC_Zl, UNIQL_UC_Zp, UNIQL_UC_Cc, UNIQL_UC_Cf, UNIQL_UC_Cs, UNIQL_UC_Co
+} uniql_unicode_category;
+/* "15.0.0": the Unicode version of the tables. */
+UNIQLDEF const char *uniql_unicode_version(void);
+/* General category of a code point (UNIQL_UC_Cn for unassigned and > U+10FFFF). */
+UNIQLDEF uniql_unicode_category uniql_unicode_category_of(uint32_t cp);
+/* Canonical combining class (0..254). */
+UNIQLDEF int uniql_unicode_ccc(uint32_t cp);
+/* Simple lowercase mapping (UnicodeData field 13), cp itself when there is none. */
+UNIQLDEF uint32_t uniql_unicode_lower(uint32_t cp);
+/* NFC (form 0) or NFD (form 1) of valid UTF-8 text into a buffer from
+   UNIQL_MALLOC(alloc_user) (NUL-terminated, *out_len bytes). Errors: UNIQL_ERR_PARSE (not
+   UTF-8), UNIQL_ERR_INVALID_ARG, UNIQL_ERR_OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_unicode_normalize(int form, const char *text, size_t len, void *alloc_user, char **out,
+                                              size_t *out_len, uniql_error *err);
+
+
+/* =====================================================================================
    API 6. Models and runtimes (Llama/Qwen2, Mamba2, Nemotron-H)
    ===================================================================================== */
 
@@ -5562,6 +5738,3588 @@ UNIQLDEF void uniql_free_buffer(void *p, void *alloc_user)
 }
 
 
+
+/* =====================================================================================
+   IMPL 6b. Tokenizer (tokenizer.json) and Unicode
+   ===================================================================================== */
+
+/* BEGIN generated Unicode tables */
+/* Unicode 15.0.0, generated by tools/gen_unicode.py from the Debian package unicode-data
+   (UnicodeData.txt, CompositionExclusions.txt); do not edit, run `make unicode-tables`. */
+#define UNIQL__UNICODE_VERSION "15.0.0"
+static const uint32_t uniql__uc_gc[4007] = {
+    0x1au,0x417u,0x432u,0x494u,0x4b2u,0x50eu,0x52fu,0x552u,0x573u,0x592u,
+    0x5adu,0x5d2u,0x609u,0x752u,0x793u,0x7f2u,0x821u,0xb6eu,0xb92u,0xbafu,
+    0xbd5u,0xbecu,0xc15u,0xc22u,0xf6eu,0xf93u,0xfafu,0xfd3u,0xffau,0x1417u,
+    0x1432u,0x1454u,0x14d6u,0x14f2u,0x1515u,0x1536u,0x1545u,0x1570u,0x1593u,0x15bbu,
+    0x15d6u,0x15f5u,0x1616u,0x1633u,0x164bu,0x1695u,0x16a2u,0x16d2u,0x1715u,0x172bu,
+    0x1745u,0x1771u,0x178bu,0x17f2u,0x1801u,0x1af3u,0x1b01u,0x1be2u,0x1ef3u,0x1f02u,
+    0x2001u,0x2022u,0x2041u,0x2062u,0x2081u,0x20a2u,0x20c1u,0x20e2u,0x2101u,0x2122u,
+    0x2141u,0x2162u,0x2181u,0x21a2u,0x21c1u,0x21e2u,0x2201u,0x2222u,0x2241u,0x2262u,
+    0x2281u,0x22a2u,0x22c1u,0x22e2u,0x2301u,0x2322u,0x2341u,0x2362u,0x2381u,0x23a2u,
+    0x23c1u,0x23e2u,0x2401u,0x2422u,0x2441u,0x2462u,0x2481u,0x24a2u,0x24c1u,0x24e2u,
+    0x2501u,0x2522u,0x2541u,0x2562u,0x2581u,0x25a2u,0x25c1u,0x25e2u,0x2601u,0x2622u,
+    0x2641u,0x2662u,0x2681u,0x26a2u,0x26c1u,0x26e2u,0x2721u,0x2742u,0x2761u,0x2782u,
+    0x27a1u,0x27c2u,0x27e1u,0x2802u,0x2821u,0x2842u,0x2861u,0x2882u,0x28a1u,0x28c2u,
+    0x28e1u,0x2902u,0x2941u,0x2962u,0x2981u,0x29a2u,0x29c1u,0x29e2u,0x2a01u,0x2a22u,
+    0x2a41u,0x2a62u,0x2a81u,0x2aa2u,0x2ac1u,0x2ae2u,0x2b01u,0x2b22u,0x2b41u,0x2b62u,
+    0x2b81u,0x2ba2u,0x2bc1u,0x2be2u,0x2c01u,0x2c22u,0x2c41u,0x2c62u,0x2c81u,0x2ca2u,
+    0x2cc1u,0x2ce2u,0x2d01u,0x2d22u,0x2d41u,0x2d62u,0x2d81u,0x2da2u,0x2dc1u,0x2de2u,
+    0x2e01u,0x2e22u,0x2e41u,0x2e62u,0x2e81u,0x2ea2u,0x2ec1u,0x2ee2u,0x2f01u,0x2f42u,
+    0x2f61u,0x2f82u,0x2fa1u,0x2fc2u,0x3021u,0x3062u,0x3081u,0x30a2u,0x30c1u,0x3102u,
+    0x3121u,0x3182u,0x31c1u,0x3242u,0x3261u,0x32a2u,0x32c1u,0x3322u,0x3381u,0x33c2u,
+    0x33e1u,0x3422u,0x3441u,0x3462u,0x3481u,0x34a2u,0x34c1u,0x3502u,0x3521u,0x3542u,
+    0x3581u,0x35a2u,0x35c1u,0x3602u,0x3621u,0x3682u,0x36a1u,0x36c2u,0x36e1u,0x3722u,
+    0x3765u,0x3781u,0x37a2u,0x3805u,0x3881u,0x38a3u,0x38c2u,0x38e1u,0x3903u,0x3922u,
+    0x3941u,0x3963u,0x3982u,0x39a1u,0x39c2u,0x39e1u,0x3a02u,0x3a21u,0x3a42u,0x3a61u,
+    0x3a82u,0x3aa1u,0x3ac2u,0x3ae1u,0x3b02u,0x3b21u,0x3b42u,0x3b61u,0x3b82u,0x3bc1u,
+    0x3be2u,0x3c01u,0x3c22u,0x3c41u,0x3c62u,0x3c81u,0x3ca2u,0x3cc1u,0x3ce2u,0x3d01u,
+    0x3d22u,0x3d41u,0x3d62u,0x3d81u,0x3da2u,0x3dc1u,0x3de2u,0x3e21u,0x3e43u,0x3e62u,
+    0x3e81u,0x3ea2u,0x3ec1u,0x3f22u,0x3f41u,0x3f62u,0x3f81u,0x3fa2u,0x3fc1u,0x3fe2u,
+    0x4001u,0x4022u,0x4041u,0x4062u,0x4081u,0x40a2u,0x40c1u,0x40e2u,0x4101u,0x4122u,
+    0x4141u,0x4162u,0x4181u,0x41a2u,0x41c1u,0x41e2u,0x4201u,0x4222u,0x4241u,0x4262u,
+    0x4281u,0x42a2u,0x42c1u,0x42e2u,0x4301u,0x4322u,0x4341u,0x4362u,0x4381u,0x43a2u,
+    0x43c1u,0x43e2u,0x4401u,0x4422u,0x4441u,0x4462u,0x4481u,0x44a2u,0x44c1u,0x44e2u,
+    0x4501u,0x4522u,0x4541u,0x4562u,0x4581u,0x45a2u,0x45c1u,0x45e2u,0x4601u,0x4622u,
+    0x4641u,0x4662u,0x4741u,0x4782u,0x47a1u,0x47e2u,0x4821u,0x4842u,0x4861u,0x48e2u,
+    0x4901u,0x4922u,0x4941u,0x4962u,0x4981u,0x49a2u,0x49c1u,0x49e2u,0x5285u,0x52a2u,
+    0x5604u,0x5855u,0x58c4u,0x5a55u,0x5c04u,0x5cb5u,0x5d84u,0x5db5u,0x5dc4u,0x5df5u,
+    0x6006u,0x6e01u,0x6e22u,0x6e41u,0x6e62u,0x6e84u,0x6eb5u,0x6ec1u,0x6ee2u,0x6f00u,
+    0x6f44u,0x6f62u,0x6fd2u,0x6fe1u,0x7000u,0x7095u,0x70c1u,0x70f2u,0x7101u,0x7160u,
+    0x7181u,0x71a0u,0x71c1u,0x7202u,0x7221u,0x7440u,0x7461u,0x7582u,0x79e1u,0x7a02u,
+    0x7a41u,0x7aa2u,0x7b01u,0x7b22u,0x7b41u,0x7b62u,0x7b81u,0x7ba2u,0x7bc1u,0x7be2u,
+    0x7c01u,0x7c22u,0x7c41u,0x7c62u,0x7c81u,0x7ca2u,0x7cc1u,0x7ce2u,0x7d01u,0x7d22u,
+    0x7d41u,0x7d62u,0x7d81u,0x7da2u,0x7dc1u,0x7de2u,0x7e81u,0x7ea2u,0x7ed3u,0x7ee1u,
+    0x7f02u,0x7f21u,0x7f62u,0x7fa1u,0x8602u,0x8c01u,0x8c22u,0x8c41u,0x8c62u,0x8c81u,
+    0x8ca2u,0x8cc1u,0x8ce2u,0x8d01u,0x8d22u,0x8d41u,0x8d62u,0x8d81u,0x8da2u,0x8dc1u,
+    0x8de2u,0x8e01u,0x8e22u,0x8e41u,0x8e62u,0x8e81u,0x8ea2u,0x8ec1u,0x8ee2u,0x8f01u,
+    0x8f22u,0x8f41u,0x8f62u,0x8f81u,0x8fa2u,0x8fc1u,0x8fe2u,0x9001u,0x9022u,0x9056u,
+    0x9066u,0x9108u,0x9141u,0x9162u,0x9181u,0x91a2u,0x91c1u,0x91e2u,0x9201u,0x9222u,
+    0x9241u,0x9262u,0x9281u,0x92a2u,0x92c1u,0x92e2u,0x9301u,0x9322u,0x9341u,0x9362u,
+    0x9381u,0x93a2u,0x93c1u,0x93e2u,0x9401u,0x9422u,0x9441u,0x9462u,0x9481u,0x94a2u,
+    0x94c1u,0x94e2u,0x9501u,0x9522u,0x9541u,0x9562u,0x9581u,0x95a2u,0x95c1u,0x95e2u,
+    0x9601u,0x9622u,0x9641u,0x9662u,0x9681u,0x96a2u,0x96c1u,0x96e2u,0x9701u,0x9722u,
+    0x9741u,0x9762u,0x9781u,0x97a2u,0x97c1u,0x97e2u,0x9801u,0x9842u,0x9861u,0x9882u,
+    0x98a1u,0x98c2u,0x98e1u,0x9902u,0x9921u,0x9942u,0x9961u,0x9982u,0x99a1u,0x99c2u,
+    0x9a01u,0x9a22u,0x9a41u,0x9a62u,0x9a81u,0x9aa2u,0x9ac1u,0x9ae2u,0x9b01u,0x9b22u,
+    0x9b41u,0x9b62u,0x9b81u,0x9ba2u,0x9bc1u,0x9be2u,0x9c01u,0x9c22u,0x9c41u,0x9c62u,
+    0x9c81u,0x9ca2u,0x9cc1u,0x9ce2u,0x9d01u,0x9d22u,0x9d41u,0x9d62u,0x9d81u,0x9da2u,
+    0x9dc1u,0x9de2u,0x9e01u,0x9e22u,0x9e41u,0x9e62u,0x9e81u,0x9ea2u,0x9ec1u,0x9ee2u,
+    0x9f01u,0x9f22u,0x9f41u,0x9f62u,0x9f81u,0x9fa2u,0x9fc1u,0x9fe2u,0xa001u,0xa022u,
+    0xa041u,0xa062u,0xa081u,0xa0a2u,0xa0c1u,0xa0e2u,0xa101u,0xa122u,0xa141u,0xa162u,
+    0xa181u,0xa1a2u,0xa1c1u,0xa1e2u,0xa201u,0xa222u,0xa241u,0xa262u,0xa281u,0xa2a2u,
+    0xa2c1u,0xa2e2u,0xa301u,0xa322u,0xa341u,0xa362u,0xa381u,0xa3a2u,0xa3c1u,0xa3e2u,
+    0xa401u,0xa422u,0xa441u,0xa462u,0xa481u,0xa4a2u,0xa4c1u,0xa4e2u,0xa501u,0xa522u,
+    0xa541u,0xa562u,0xa581u,0xa5a2u,0xa5c1u,0xa5e2u,0xa600u,0xa621u,0xaae0u,0xab24u,
+    0xab52u,0xac02u,0xb132u,0xb14du,0xb160u,0xb1b6u,0xb1f4u,0xb200u,0xb226u,0xb7cdu,
+    0xb7e6u,0xb812u,0xb826u,0xb872u,0xb886u,0xb8d2u,0xb8e6u,0xb900u,0xba05u,0xbd60u,
+    0xbde5u,0xbe72u,0xbea0u,0xc01bu,0xc0d3u,0xc132u,0xc174u,0xc192u,0xc1d6u,0xc206u,
+    0xc372u,0xc39bu,0xc3b2u,0xc405u,0xc804u,0xc825u,0xc966u,0xcc09u,0xcd52u,0xcdc5u,
+    0xce06u,0xce25u,0xda92u,0xdaa5u,0xdac6u,0xdbbbu,0xdbd6u,0xdbe6u,0xdca4u,0xdce6u,
+    0xdd36u,0xdd46u,0xddc5u,0xde09u,0xdf45u,0xdfb6u,0xdfe5u,0xe012u,0xe1c0u,0xe1fbu,
+    0xe205u,0xe226u,0xe245u,0xe606u,0xe960u,0xe9a5u,0xf4c6u,0xf625u,0xf640u,0xf809u,
+    0xf945u,0xfd66u,0xfe84u,0xfed6u,0xfef2u,0xff44u,0xff60u,0xffa6u,0xffd4u,0x10005u,
+    0x102c6u,0x10344u,0x10366u,0x10484u,0x104a6u,0x10504u,0x10526u,0x105c0u,0x10612u,0x107e0u,
+    0x10805u,0x10b26u,0x10b80u,0x10bd2u,0x10be0u,0x10c05u,0x10d60u,0x10e05u,0x11115u,0x11125u,
+    0x111e0u,0x1121bu,0x11240u,0x11306u,0x11405u,0x11924u,0x11946u,0x11c5bu,0x11c66u,0x12067u,
+    0x12085u,0x12746u,0x12767u,0x12786u,0x127a5u,0x127c7u,0x12826u,0x12927u,0x129a6u,0x129c7u,
+    0x12a05u,0x12a26u,0x12b05u,0x12c46u,0x12c92u,0x12cc9u,0x12e12u,0x12e24u,0x12e45u,0x13026u,
+    0x13047u,0x13080u,0x130a5u,0x131a0u,0x131e5u,0x13220u,0x13265u,0x13520u,0x13545u,0x13620u,
+    0x13645u,0x13660u,0x136c5u,0x13740u,0x13786u,0x137a5u,0x137c7u,0x13826u,0x138a0u,0x138e7u,
+    0x13920u,0x13967u,0x139a6u,0x139c5u,0x139e0u,0x13ae7u,0x13b00u,0x13b85u,0x13bc0u,0x13be5u,
+    0x13c46u,0x13c80u,0x13cc9u,0x13e05u,0x13e54u,0x13e8bu,0x13f56u,0x13f74u,0x13f85u,0x13fb2u,
+    0x13fc6u,0x13fe0u,0x14026u,0x14067u,0x14080u,0x140a5u,0x14160u,0x141e5u,0x14220u,0x14265u,
+    0x14520u,0x14545u,0x14620u,0x14645u,0x14680u,0x146a5u,0x146e0u,0x14705u,0x14740u,0x14786u,
+    0x147a0u,0x147c7u,0x14826u,0x14860u,0x148e6u,0x14920u,0x14966u,0x149c0u,0x14a26u,0x14a40u,
+    0x14b25u,0x14ba0u,0x14bc5u,0x14be0u,0x14cc9u,0x14e06u,0x14e45u,0x14ea6u,0x14ed2u,0x14ee0u,
+    0x15026u,0x15067u,0x15080u,0x150a5u,0x151c0u,0x151e5u,0x15240u,0x15265u,0x15520u,0x15545u,
+    0x15620u,0x15645u,0x15680u,0x156a5u,0x15740u,0x15786u,0x157a5u,0x157c7u,0x15826u,0x158c0u,
+    0x158e6u,0x15927u,0x15940u,0x15967u,0x159a6u,0x159c0u,0x15a05u,0x15a20u,0x15c05u,0x15c46u,
+    0x15c80u,0x15cc9u,0x15e12u,0x15e34u,0x15e40u,0x15f25u,0x15f46u,0x16000u,0x16026u,0x16047u,
+    0x16080u,0x160a5u,0x161a0u,0x161e5u,0x16220u,0x16265u,0x16520u,0x16545u,0x16620u,0x16645u,
+    0x16680u,0x166a5u,0x16740u,0x16786u,0x167a5u,0x167c7u,0x167e6u,0x16807u,0x16826u,0x168a0u,
+    0x168e7u,0x16920u,0x16967u,0x169a6u,0x169c0u,0x16aa6u,0x16ae7u,0x16b00u,0x16b85u,0x16bc0u,
+    0x16be5u,0x16c46u,0x16c80u,0x16cc9u,0x16e16u,0x16e25u,0x16e4bu,0x16f00u,0x17046u,0x17065u,
+    0x17080u,0x170a5u,0x17160u,0x171c5u,0x17220u,0x17245u,0x172c0u,0x17325u,0x17360u,0x17385u,
+    0x173a0u,0x173c5u,0x17400u,0x17465u,0x174a0u,0x17505u,0x17560u,0x175c5u,0x17740u,0x177c7u,
+    0x17806u,0x17827u,0x17860u,0x178c7u,0x17920u,0x17947u,0x179a6u,0x179c0u,0x17a05u,0x17a20u,
+    0x17ae7u,0x17b00u,0x17cc9u,0x17e0bu,0x17e76u,0x17f34u,0x17f56u,0x17f60u,0x18006u,0x18027u,
+    0x18086u,0x180a5u,0x181a0u,0x181c5u,0x18220u,0x18245u,0x18520u,0x18545u,0x18740u,0x18786u,
+    0x187a5u,0x187c6u,0x18827u,0x188a0u,0x188c6u,0x18920u,0x18946u,0x189c0u,0x18aa6u,0x18ae0u,
+    0x18b05u,0x18b60u,0x18ba5u,0x18bc0u,0x18c05u,0x18c46u,0x18c80u,0x18cc9u,0x18e00u,0x18ef2u,
+    0x18f0bu,0x18ff6u,0x19005u,0x19026u,0x19047u,0x19092u,0x190a5u,0x191a0u,0x191c5u,0x19220u,
+    0x19245u,0x19520u,0x19545u,0x19680u,0x196a5u,0x19740u,0x19786u,0x197a5u,0x197c7u,0x197e6u,
+    0x19807u,0x198a0u,0x198c6u,0x198e7u,0x19920u,0x19947u,0x19986u,0x199c0u,0x19aa7u,0x19ae0u,
+    0x19ba5u,0x19be0u,0x19c05u,0x19c46u,0x19c80u,0x19cc9u,0x19e00u,0x19e25u,0x19e67u,0x19e80u,
+    0x1a006u,0x1a047u,0x1a085u,0x1a1a0u,0x1a1c5u,0x1a220u,0x1a245u,0x1a766u,0x1a7a5u,0x1a7c7u,
+    0x1a826u,0x1a8a0u,0x1a8c7u,0x1a920u,0x1a947u,0x1a9a6u,0x1a9c5u,0x1a9f6u,0x1aa00u,0x1aa85u,
+    0x1aae7u,0x1ab0bu,0x1abe5u,0x1ac46u,0x1ac80u,0x1acc9u,0x1ae0bu,0x1af36u,0x1af45u,0x1b000u,
+    0x1b026u,0x1b047u,0x1b080u,0x1b0a5u,0x1b2e0u,0x1b345u,0x1b640u,0x1b665u,0x1b780u,0x1b7a5u,
+    0x1b7c0u,0x1b805u,0x1b8e0u,0x1b946u,0x1b960u,0x1b9e7u,0x1ba46u,0x1baa0u,0x1bac6u,0x1bae0u,
+    0x1bb07u,0x1bc00u,0x1bcc9u,0x1be00u,0x1be47u,0x1be92u,0x1bea0u,0x1c025u,0x1c626u,0x1c645u,
+    0x1c686u,0x1c760u,0x1c7f4u,0x1c805u,0x1c8c4u,0x1c8e6u,0x1c9f2u,0x1ca09u,0x1cb52u,0x1cb80u,
+    0x1d025u,0x1d060u,0x1d085u,0x1d0a0u,0x1d0c5u,0x1d160u,0x1d185u,0x1d480u,0x1d4a5u,0x1d4c0u,
+    0x1d4e5u,0x1d626u,0x1d645u,0x1d686u,0x1d7a5u,0x1d7c0u,0x1d805u,0x1d8a0u,0x1d8c4u,0x1d8e0u,
+    0x1d906u,0x1d9e0u,0x1da09u,0x1db40u,0x1db85u,0x1dc00u,0x1e005u,0x1e036u,0x1e092u,0x1e276u,
+    0x1e292u,0x1e2b6u,0x1e306u,0x1e356u,0x1e409u,0x1e54bu,0x1e696u,0x1e6a6u,0x1e6d6u,0x1e6e6u,
+    0x1e716u,0x1e726u,0x1e74eu,0x1e76fu,0x1e78eu,0x1e7afu,0x1e7c7u,0x1e805u,0x1e900u,0x1e925u,
+    0x1eda0u,0x1ee26u,0x1efe7u,0x1f006u,0x1f0b2u,0x1f0c6u,0x1f105u,0x1f1a6u,0x1f300u,0x1f326u,
+    0x1f7a0u,0x1f7d6u,0x1f8c6u,0x1f8f6u,0x1f9a0u,0x1f9d6u,0x1fa12u,0x1fab6u,0x1fb32u,0x1fb60u,
+    0x20005u,0x20567u,0x205a6u,0x20627u,0x20646u,0x20707u,0x20726u,0x20767u,0x207a6u,0x207e5u,
+    0x20809u,0x20952u,0x20a05u,0x20ac7u,0x20b06u,0x20b45u,0x20bc6u,0x20c25u,0x20c47u,0x20ca5u,
+    0x20ce7u,0x20dc5u,0x20e26u,0x20ea5u,0x21046u,0x21067u,0x210a6u,0x210e7u,0x211a6u,0x211c5u,
+    0x211e7u,0x21209u,0x21347u,0x213a6u,0x213d6u,0x21401u,0x218c0u,0x218e1u,0x21900u,0x219a1u,
+    0x219c0u,0x21a02u,0x21f72u,0x21f84u,0x21fa2u,0x22005u,0x24920u,0x24945u,0x249c0u,0x24a05u,
+    0x24ae0u,0x24b05u,0x24b20u,0x24b45u,0x24bc0u,0x24c05u,0x25120u,0x25145u,0x251c0u,0x25205u,
+    0x25620u,0x25645u,0x256c0u,0x25705u,0x257e0u,0x25805u,0x25820u,0x25845u,0x258c0u,0x25905u,
+    0x25ae0u,0x25b05u,0x26220u,0x26245u,0x262c0u,0x26305u,0x26b60u,0x26ba6u,0x26c12u,0x26d2bu,
+    0x26fa0u,0x27005u,0x27216u,0x27340u,0x27401u,0x27ec0u,0x27f02u,0x27fc0u,0x2800du,0x28025u,
+    0x2cdb6u,0x2cdd2u,0x2cde5u,0x2d017u,0x2d025u,0x2d36eu,0x2d38fu,0x2d3a0u,0x2d405u,0x2dd72u,
+    0x2ddcau,0x2de25u,0x2df20u,0x2e005u,0x2e246u,0x2e2a7u,0x2e2c0u,0x2e3e5u,0x2e646u,0x2e687u,
+    0x2e6b2u,0x2e6e0u,0x2e805u,0x2ea46u,0x2ea80u,0x2ec05u,0x2eda0u,0x2edc5u,0x2ee20u,0x2ee46u,
+    0x2ee80u,0x2f005u,0x2f686u,0x2f6c7u,0x2f6e6u,0x2f7c7u,0x2f8c6u,0x2f8e7u,0x2f926u,0x2fa92u,
+    0x2fae4u,0x2fb12u,0x2fb74u,0x2fb85u,0x2fba6u,0x2fbc0u,0x2fc09u,0x2fd40u,0x2fe0bu,0x2ff40u,
+    0x30012u,0x300cdu,0x300f2u,0x30166u,0x301dbu,0x301e6u,0x30209u,0x30340u,0x30405u,0x30864u,
+    0x30885u,0x30f20u,0x31005u,0x310a6u,0x310e5u,0x31526u,0x31545u,0x31560u,0x31605u,0x31ec0u,
+    0x32005u,0x323e0u,0x32406u,0x32467u,0x324e6u,0x32527u,0x32580u,0x32607u,0x32646u,0x32667u,
+    0x32726u,0x32780u,0x32816u,0x32820u,0x32892u,0x328c9u,0x32a05u,0x32dc0u,0x32e05u,0x32ea0u,
+    0x33005u,0x33580u,0x33605u,0x33940u,0x33a09u,0x33b4bu,0x33b60u,0x33bd6u,0x34005u,0x342e6u,
+    0x34327u,0x34366u,0x34380u,0x343d2u,0x34405u,0x34aa7u,0x34ac6u,0x34ae7u,0x34b06u,0x34be0u,
+    0x34c06u,0x34c27u,0x34c46u,0x34c67u,0x34ca6u,0x34da7u,0x34e66u,0x34fa0u,0x34fe6u,0x35009u,
+    0x35140u,0x35209u,0x35340u,0x35412u,0x354e4u,0x35512u,0x355c0u,0x35606u,0x357c8u,0x357e6u,
+    0x359e0u,0x36006u,0x36087u,0x360a5u,0x36686u,0x366a7u,0x366c6u,0x36767u,0x36786u,0x367a7u,
+    0x36846u,0x36867u,0x368a5u,0x369a0u,0x36a09u,0x36b52u,0x36c36u,0x36d66u,0x36e96u,0x36fb2u,
+    0x36fe0u,0x37006u,0x37047u,0x37065u,0x37427u,0x37446u,0x374c7u,0x37506u,0x37547u,0x37566u,
+    0x375c5u,0x37609u,0x37745u,0x37cc6u,0x37ce7u,0x37d06u,0x37d47u,0x37da6u,0x37dc7u,0x37de6u,
+    0x37e47u,0x37e80u,0x37f92u,0x38005u,0x38487u,0x38586u,0x38687u,0x386c6u,0x38700u,0x38772u,
+    0x38809u,0x38940u,0x389a5u,0x38a09u,0x38b45u,0x38f04u,0x38fd2u,0x39002u,0x39120u,0x39201u,
+    0x39760u,0x397a1u,0x39812u,0x39900u,0x39a06u,0x39a72u,0x39a86u,0x39c27u,0x39c46u,0x39d25u,
+    0x39da6u,0x39dc5u,0x39e86u,0x39ea5u,0x39ee7u,0x39f06u,0x39f45u,0x39f60u,0x3a002u,0x3a584u,
+    0x3ad62u,0x3af04u,0x3af22u,0x3b364u,0x3b806u,0x3c001u,0x3c022u,0x3c041u,0x3c062u,0x3c081u,
+    0x3c0a2u,0x3c0c1u,0x3c0e2u,0x3c101u,0x3c122u,0x3c141u,0x3c162u,0x3c181u,0x3c1a2u,0x3c1c1u,
+    0x3c1e2u,0x3c201u,0x3c222u,0x3c241u,0x3c262u,0x3c281u,0x3c2a2u,0x3c2c1u,0x3c2e2u,0x3c301u,
+    0x3c322u,0x3c341u,0x3c362u,0x3c381u,0x3c3a2u,0x3c3c1u,0x3c3e2u,0x3c401u,0x3c422u,0x3c441u,
+    0x3c462u,0x3c481u,0x3c4a2u,0x3c4c1u,0x3c4e2u,0x3c501u,0x3c522u,0x3c541u,0x3c562u,0x3c581u,
+    0x3c5a2u,0x3c5c1u,0x3c5e2u,0x3c601u,0x3c622u,0x3c641u,0x3c662u,0x3c681u,0x3c6a2u,0x3c6c1u,
+    0x3c6e2u,0x3c701u,0x3c722u,0x3c741u,0x3c762u,0x3c781u,0x3c7a2u,0x3c7c1u,0x3c7e2u,0x3c801u,
+    0x3c822u,0x3c841u,0x3c862u,0x3c881u,0x3c8a2u,0x3c8c1u,0x3c8e2u,0x3c901u,0x3c922u,0x3c941u,
+    0x3c962u,0x3c981u,0x3c9a2u,0x3c9c1u,0x3c9e2u,0x3ca01u,0x3ca22u,0x3ca41u,0x3ca62u,0x3ca81u,
+    0x3caa2u,0x3cac1u,0x3cae2u,0x3cb01u,0x3cb22u,0x3cb41u,0x3cb62u,0x3cb81u,0x3cba2u,0x3cbc1u,
+    0x3cbe2u,0x3cc01u,0x3cc22u,0x3cc41u,0x3cc62u,0x3cc81u,0x3cca2u,0x3ccc1u,0x3cce2u,0x3cd01u,
+    0x3cd22u,0x3cd41u,0x3cd62u,0x3cd81u,0x3cda2u,0x3cdc1u,0x3cde2u,0x3ce01u,0x3ce22u,0x3ce41u,
+    0x3ce62u,0x3ce81u,0x3cea2u,0x3cec1u,0x3cee2u,0x3cf01u,0x3cf22u,0x3cf41u,0x3cf62u,0x3cf81u,
+    0x3cfa2u,0x3cfc1u,0x3cfe2u,0x3d001u,0x3d022u,0x3d041u,0x3d062u,0x3d081u,0x3d0a2u,0x3d0c1u,
+    0x3d0e2u,0x3d101u,0x3d122u,0x3d141u,0x3d162u,0x3d181u,0x3d1a2u,0x3d1c1u,0x3d1e2u,0x3d201u,
+    0x3d222u,0x3d241u,0x3d262u,0x3d281u,0x3d2a2u,0x3d3c1u,0x3d3e2u,0x3d401u,0x3d422u,0x3d441u,
+    0x3d462u,0x3d481u,0x3d4a2u,0x3d4c1u,0x3d4e2u,0x3d501u,0x3d522u,0x3d541u,0x3d562u,0x3d581u,
+    0x3d5a2u,0x3d5c1u,0x3d5e2u,0x3d601u,0x3d622u,0x3d641u,0x3d662u,0x3d681u,0x3d6a2u,0x3d6c1u,
+    0x3d6e2u,0x3d701u,0x3d722u,0x3d741u,0x3d762u,0x3d781u,0x3d7a2u,0x3d7c1u,0x3d7e2u,0x3d801u,
+    0x3d822u,0x3d841u,0x3d862u,0x3d881u,0x3d8a2u,0x3d8c1u,0x3d8e2u,0x3d901u,0x3d922u,0x3d941u,
+    0x3d962u,0x3d981u,0x3d9a2u,0x3d9c1u,0x3d9e2u,0x3da01u,0x3da22u,0x3da41u,0x3da62u,0x3da81u,
+    0x3daa2u,0x3dac1u,0x3dae2u,0x3db01u,0x3db22u,0x3db41u,0x3db62u,0x3db81u,0x3dba2u,0x3dbc1u,
+    0x3dbe2u,0x3dc01u,0x3dc22u,0x3dc41u,0x3dc62u,0x3dc81u,0x3dca2u,0x3dcc1u,0x3dce2u,0x3dd01u,
+    0x3dd22u,0x3dd41u,0x3dd62u,0x3dd81u,0x3dda2u,0x3ddc1u,0x3dde2u,0x3de01u,0x3de22u,0x3de41u,
+    0x3de62u,0x3de81u,0x3dea2u,0x3dec1u,0x3dee2u,0x3df01u,0x3df22u,0x3df41u,0x3df62u,0x3df81u,
+    0x3dfa2u,0x3dfc1u,0x3dfe2u,0x3e101u,0x3e202u,0x3e2c0u,0x3e301u,0x3e3c0u,0x3e402u,0x3e501u,
+    0x3e602u,0x3e701u,0x3e802u,0x3e8c0u,0x3e901u,0x3e9c0u,0x3ea02u,0x3eb00u,0x3eb21u,0x3eb40u,
+    0x3eb61u,0x3eb80u,0x3eba1u,0x3ebc0u,0x3ebe1u,0x3ec02u,0x3ed01u,0x3ee02u,0x3efc0u,0x3f002u,
+    0x3f103u,0x3f202u,0x3f303u,0x3f402u,0x3f503u,0x3f602u,0x3f6a0u,0x3f6c2u,0x3f701u,0x3f783u,
+    0x3f7b5u,0x3f7c2u,0x3f7f5u,0x3f842u,0x3f8a0u,0x3f8c2u,0x3f901u,0x3f983u,0x3f9b5u,0x3fa02u,
+    0x3fa80u,0x3fac2u,0x3fb01u,0x3fb80u,0x3fbb5u,0x3fc02u,0x3fd01u,0x3fdb5u,0x3fe00u,0x3fe42u,
+    0x3fea0u,0x3fec2u,0x3ff01u,0x3ff83u,0x3ffb5u,0x3ffe0u,0x40017u,0x4017bu,0x4020du,0x402d2u,
+    0x40310u,0x40331u,0x4034eu,0x40370u,0x403b1u,0x403ceu,0x403f0u,0x40412u,0x40518u,0x40539u,
+    0x4055bu,0x405f7u,0x40612u,0x40730u,0x40751u,0x40772u,0x407ecu,0x40832u,0x40893u,0x408aeu,
+    0x408cfu,0x408f2u,0x40a53u,0x40a72u,0x40a8cu,0x40ab2u,0x40bf7u,0x40c1bu,0x40ca0u,0x40cdbu,
+    0x40e0bu,0x40e24u,0x40e40u,0x40e8bu,0x40f53u,0x40faeu,0x40fcfu,0x40fe4u,0x4100bu,0x41153u,
+    0x411aeu,0x411cfu,0x411e0u,0x41204u,0x413a0u,0x41414u,0x41820u,0x41a06u,0x41ba8u,0x41c26u,
+    0x41c48u,0x41ca6u,0x41e20u,0x42016u,0x42041u,0x42076u,0x420e1u,0x42116u,0x42142u,0x42161u,
+    0x421c2u,0x42201u,0x42262u,0x42296u,0x422a1u,0x422d6u,0x42313u,0x42321u,0x423d6u,0x42481u,
+    0x424b6u,0x424c1u,0x424f6u,0x42501u,0x42536u,0x42541u,0x425d6u,0x425e2u,0x42601u,0x42682u,
+    0x426a5u,0x42722u,0x42756u,0x42782u,0x427c1u,0x42813u,0x428a1u,0x428c2u,0x42956u,0x42973u,
+    0x42996u,0x429c2u,0x429f6u,0x42a0bu,0x42c0au,0x43061u,0x43082u,0x430aau,0x4312bu,0x43156u,
+    0x43180u,0x43213u,0x432b6u,0x43353u,0x43396u,0x43413u,0x43436u,0x43473u,0x43496u,0x434d3u,
+    0x434f6u,0x435d3u,0x435f6u,0x439d3u,0x43a16u,0x43a53u,0x43a76u,0x43a93u,0x43ab6u,0x43e93u,
+    0x46016u,0x4610eu,0x4612fu,0x4614eu,0x4616fu,0x46196u,0x46413u,0x46456u,0x4652eu,0x4654fu,
+    0x46576u,0x46f93u,0x46fb6u,0x47373u,0x47696u,0x47b93u,0x47c56u,0x484e0u,0x48816u,0x48960u,
+    0x48c0bu,0x49396u,0x49d4bu,0x4a016u,0x4b6f3u,0x4b716u,0x4b833u,0x4b856u,0x4bf13u,0x4c016u,
+    0x4cdf3u,0x4ce16u,0x4ed0eu,0x4ed2fu,0x4ed4eu,0x4ed6fu,0x4ed8eu,0x4edafu,0x4edceu,0x4edefu,
+    0x4ee0eu,0x4ee2fu,0x4ee4eu,0x4ee6fu,0x4ee8eu,0x4eeafu,0x4eecbu,0x4f296u,0x4f813u,0x4f8aeu,
+    0x4f8cfu,0x4f8f3u,0x4fcceu,0x4fcefu,0x4fd0eu,0x4fd2fu,0x4fd4eu,0x4fd6fu,0x4fd8eu,0x4fdafu,
+    0x4fdceu,0x4fdefu,0x4fe13u,0x50016u,0x52013u,0x5306eu,0x5308fu,0x530aeu,0x530cfu,0x530eeu,
+    0x5310fu,0x5312eu,0x5314fu,0x5316eu,0x5318fu,0x531aeu,0x531cfu,0x531eeu,0x5320fu,0x5322eu,
+    0x5324fu,0x5326eu,0x5328fu,0x532aeu,0x532cfu,0x532eeu,0x5330fu,0x53333u,0x53b0eu,0x53b2fu,
+    0x53b4eu,0x53b6fu,0x53b93u,0x53f8eu,0x53fafu,0x53fd3u,0x56016u,0x56613u,0x568b6u,0x568f3u,
+    0x569b6u,0x56e80u,0x56ed6u,0x572c0u,0x572f6u,0x58001u,0x58602u,0x58c01u,0x58c22u,0x58c41u,
+    0x58ca2u,0x58ce1u,0x58d02u,0x58d21u,0x58d42u,0x58d61u,0x58d82u,0x58da1u,0x58e22u,0x58e41u,
+    0x58e62u,0x58ea1u,0x58ec2u,0x58f84u,0x58fc1u,0x59022u,0x59041u,0x59062u,0x59081u,0x590a2u,
+    0x590c1u,0x590e2u,0x59101u,0x59122u,0x59141u,0x59162u,0x59181u,0x591a2u,0x591c1u,0x591e2u,
+    0x59201u,0x59222u,0x59241u,0x59262u,0x59281u,0x592a2u,0x592c1u,0x592e2u,0x59301u,0x59322u,
+    0x59341u,0x59362u,0x59381u,0x593a2u,0x593c1u,0x593e2u,0x59401u,0x59422u,0x59441u,0x59462u,
+    0x59481u,0x594a2u,0x594c1u,0x594e2u,0x59501u,0x59522u,0x59541u,0x59562u,0x59581u,0x595a2u,
+    0x595c1u,0x595e2u,0x59601u,0x59622u,0x59641u,0x59662u,0x59681u,0x596a2u,0x596c1u,0x596e2u,
+    0x59701u,0x59722u,0x59741u,0x59762u,0x59781u,0x597a2u,0x597c1u,0x597e2u,0x59801u,0x59822u,
+    0x59841u,0x59862u,0x59881u,0x598a2u,0x598c1u,0x598e2u,0x59901u,0x59922u,0x59941u,0x59962u,
+    0x59981u,0x599a2u,0x599c1u,0x599e2u,0x59a01u,0x59a22u,0x59a41u,0x59a62u,0x59a81u,0x59aa2u,
+    0x59ac1u,0x59ae2u,0x59b01u,0x59b22u,0x59b41u,0x59b62u,0x59b81u,0x59ba2u,0x59bc1u,0x59be2u,
+    0x59c01u,0x59c22u,0x59c41u,0x59c62u,0x59cb6u,0x59d61u,0x59d82u,0x59da1u,0x59dc2u,0x59de6u,
+    0x59e41u,0x59e62u,0x59e80u,0x59f32u,0x59fabu,0x59fd2u,0x5a002u,0x5a4c0u,0x5a4e2u,0x5a500u,
+    0x5a5a2u,0x5a5c0u,0x5a605u,0x5ad00u,0x5ade4u,0x5ae12u,0x5ae20u,0x5afe6u,0x5b005u,0x5b2e0u,
+    0x5b405u,0x5b4e0u,0x5b505u,0x5b5e0u,0x5b605u,0x5b6e0u,0x5b705u,0x5b7e0u,0x5b805u,0x5b8e0u,
+    0x5b905u,0x5b9e0u,0x5ba05u,0x5bae0u,0x5bb05u,0x5bbe0u,0x5bc06u,0x5c012u,0x5c050u,0x5c071u,
+    0x5c090u,0x5c0b1u,0x5c0d2u,0x5c130u,0x5c151u,0x5c172u,0x5c190u,0x5c1b1u,0x5c1d2u,0x5c2edu,
+    0x5c312u,0x5c34du,0x5c372u,0x5c390u,0x5c3b1u,0x5c3d2u,0x5c410u,0x5c431u,0x5c44eu,0x5c46fu,
+    0x5c48eu,0x5c4afu,0x5c4ceu,0x5c4efu,0x5c50eu,0x5c52fu,0x5c552u,0x5c5e4u,0x5c612u,0x5c74du,
+    0x5c792u,0x5c80du,0x5c832u,0x5c84eu,0x5c872u,0x5ca16u,0x5ca52u,0x5caaeu,0x5cacfu,0x5caeeu,
+    0x5cb0fu,0x5cb2eu,0x5cb4fu,0x5cb6eu,0x5cb8fu,0x5cbadu,0x5cbc0u,0x5d016u,0x5d340u,0x5d376u,
+    0x5de80u,0x5e016u,0x5fac0u,0x5fe16u,0x5ff80u,0x60017u,0x60032u,0x60096u,0x600a4u,0x600c5u,
+    0x600eau,0x6010eu,0x6012fu,0x6014eu,0x6016fu,0x6018eu,0x601afu,0x601ceu,0x601efu,0x6020eu,
+    0x6022fu,0x60256u,0x6028eu,0x602afu,0x602ceu,0x602efu,0x6030eu,0x6032fu,0x6034eu,0x6036fu,
+    0x6038du,0x603aeu,0x603cfu,0x60416u,0x6042au,0x60546u,0x605c7u,0x6060du,0x60624u,0x606d6u,
+    0x6070au,0x60764u,0x60785u,0x607b2u,0x607d6u,0x60800u,0x60825u,0x612e0u,0x61326u,0x61375u,
+    0x613a4u,0x613e5u,0x6140du,0x61425u,0x61f72u,0x61f84u,0x61fe5u,0x62000u,0x620a5u,0x62600u,
+    0x62625u,0x631e0u,0x63216u,0x6324bu,0x632d6u,0x63405u,0x63816u,0x63c80u,0x63e05u,0x64016u,
+    0x643e0u,0x6440bu,0x64556u,0x6490bu,0x64a16u,0x64a2bu,0x64c16u,0x6500bu,0x65156u,0x6562bu,
+    0x65816u,0x68005u,0x9b816u,0x9c005u,0x1402a4u,0x1402c5u,0x1491a0u,0x149216u,0x1498e0u,0x149a05u,
+    0x149f04u,0x149fd2u,0x14a005u,0x14c184u,0x14c1b2u,0x14c205u,0x14c409u,0x14c545u,0x14c580u,0x14c801u,
+    0x14c822u,0x14c841u,0x14c862u,0x14c881u,0x14c8a2u,0x14c8c1u,0x14c8e2u,0x14c901u,0x14c922u,0x14c941u,
+    0x14c962u,0x14c981u,0x14c9a2u,0x14c9c1u,0x14c9e2u,0x14ca01u,0x14ca22u,0x14ca41u,0x14ca62u,0x14ca81u,
+    0x14caa2u,0x14cac1u,0x14cae2u,0x14cb01u,0x14cb22u,0x14cb41u,0x14cb62u,0x14cb81u,0x14cba2u,0x14cbc1u,
+    0x14cbe2u,0x14cc01u,0x14cc22u,0x14cc41u,0x14cc62u,0x14cc81u,0x14cca2u,0x14ccc1u,0x14cce2u,0x14cd01u,
+    0x14cd22u,0x14cd41u,0x14cd62u,0x14cd81u,0x14cda2u,0x14cdc5u,0x14cde6u,0x14ce08u,0x14ce72u,0x14ce86u,
+    0x14cfd2u,0x14cfe4u,0x14d001u,0x14d022u,0x14d041u,0x14d062u,0x14d081u,0x14d0a2u,0x14d0c1u,0x14d0e2u,
+    0x14d101u,0x14d122u,0x14d141u,0x14d162u,0x14d181u,0x14d1a2u,0x14d1c1u,0x14d1e2u,0x14d201u,0x14d222u,
+    0x14d241u,0x14d262u,0x14d281u,0x14d2a2u,0x14d2c1u,0x14d2e2u,0x14d301u,0x14d322u,0x14d341u,0x14d362u,
+    0x14d384u,0x14d3c6u,0x14d405u,0x14dccau,0x14de06u,0x14de52u,0x14df00u,0x14e015u,0x14e2e4u,0x14e415u,
+    0x14e441u,0x14e462u,0x14e481u,0x14e4a2u,0x14e4c1u,0x14e4e2u,0x14e501u,0x14e522u,0x14e541u,0x14e562u,
+    0x14e581u,0x14e5a2u,0x14e5c1u,0x14e5e2u,0x14e641u,0x14e662u,0x14e681u,0x14e6a2u,0x14e6c1u,0x14e6e2u,
+    0x14e701u,0x14e722u,0x14e741u,0x14e762u,0x14e781u,0x14e7a2u,0x14e7c1u,0x14e7e2u,0x14e801u,0x14e822u,
+    0x14e841u,0x14e862u,0x14e881u,0x14e8a2u,0x14e8c1u,0x14e8e2u,0x14e901u,0x14e922u,0x14e941u,0x14e962u,
+    0x14e981u,0x14e9a2u,0x14e9c1u,0x14e9e2u,0x14ea01u,0x14ea22u,0x14ea41u,0x14ea62u,0x14ea81u,0x14eaa2u,
+    0x14eac1u,0x14eae2u,0x14eb01u,0x14eb22u,0x14eb41u,0x14eb62u,0x14eb81u,0x14eba2u,0x14ebc1u,0x14ebe2u,
+    0x14ec01u,0x14ec22u,0x14ec41u,0x14ec62u,0x14ec81u,0x14eca2u,0x14ecc1u,0x14ece2u,0x14ed01u,0x14ed22u,
+    0x14ed41u,0x14ed62u,0x14ed81u,0x14eda2u,0x14edc1u,0x14ede2u,0x14ee04u,0x14ee22u,0x14ef21u,0x14ef42u,
+    0x14ef61u,0x14ef82u,0x14efa1u,0x14efe2u,0x14f001u,0x14f022u,0x14f041u,0x14f062u,0x14f081u,0x14f0a2u,
+    0x14f0c1u,0x14f0e2u,0x14f104u,0x14f135u,0x14f161u,0x14f182u,0x14f1a1u,0x14f1c2u,0x14f1e5u,0x14f201u,
+    0x14f222u,0x14f241u,0x14f262u,0x14f2c1u,0x14f2e2u,0x14f301u,0x14f322u,0x14f341u,0x14f362u,0x14f381u,
+    0x14f3a2u,0x14f3c1u,0x14f3e2u,0x14f401u,0x14f422u,0x14f441u,0x14f462u,0x14f481u,0x14f4a2u,0x14f4c1u,
+    0x14f4e2u,0x14f501u,0x14f522u,0x14f541u,0x14f5e2u,0x14f601u,0x14f6a2u,0x14f6c1u,0x14f6e2u,0x14f701u,
+    0x14f722u,0x14f741u,0x14f762u,0x14f781u,0x14f7a2u,0x14f7c1u,0x14f7e2u,0x14f801u,0x14f822u,0x14f841u,
+    0x14f862u,0x14f881u,0x14f902u,0x14f921u,0x14f942u,0x14f960u,0x14fa01u,0x14fa22u,0x14fa40u,0x14fa62u,
+    0x14fa80u,0x14faa2u,0x14fac1u,0x14fae2u,0x14fb01u,0x14fb22u,0x14fb40u,0x14fe44u,0x14fea1u,0x14fec2u,
+    0x14fee5u,0x14ff04u,0x14ff42u,0x14ff65u,0x150046u,0x150065u,0x1500c6u,0x1500e5u,0x150166u,0x150185u,
+    0x150467u,0x1504a6u,0x1504e7u,0x150516u,0x150586u,0x1505a0u,0x15060bu,0x1506d6u,0x150714u,0x150736u,
+    0x150740u,0x150805u,0x150e92u,0x150f00u,0x151007u,0x151045u,0x151687u,0x151886u,0x1518c0u,0x1519d2u,
+    0x151a09u,0x151b40u,0x151c06u,0x151e45u,0x151f12u,0x151f65u,0x151f92u,0x151fa5u,0x151fe6u,0x152009u,
+    0x152145u,0x1524c6u,0x1525d2u,0x152605u,0x1528e6u,0x152a47u,0x152a80u,0x152bf2u,0x152c05u,0x152fa0u,
+    0x153006u,0x153067u,0x153085u,0x153666u,0x153687u,0x1536c6u,0x153747u,0x153786u,0x1537c7u,0x153832u,
+    0x1539c0u,0x1539e4u,0x153a09u,0x153b40u,0x153bd2u,0x153c05u,0x153ca6u,0x153cc4u,0x153ce5u,0x153e09u,
+    0x153f45u,0x153fe0u,0x154005u,0x154526u,0x1545e7u,0x154626u,0x154667u,0x1546a6u,0x1546e0u,0x154805u,
+    0x154866u,0x154885u,0x154986u,0x1549a7u,0x1549c0u,0x154a09u,0x154b40u,0x154b92u,0x154c05u,0x154e04u,
+    0x154e25u,0x154ef6u,0x154f45u,0x154f67u,0x154f86u,0x154fa7u,0x154fc5u,0x155606u,0x155625u,0x155646u,
+    0x1556a5u,0x1556e6u,0x155725u,0x1557c6u,0x155805u,0x155826u,0x155845u,0x155860u,0x155b65u,0x155ba4u,
+    0x155bd2u,0x155c05u,0x155d67u,0x155d86u,0x155dc7u,0x155e12u,0x155e45u,0x155e64u,0x155ea7u,0x155ec6u,
+    0x155ee0u,0x156025u,0x1560e0u,0x156125u,0x1561e0u,0x156225u,0x1562e0u,0x156405u,0x1564e0u,0x156505u,
+    0x1565e0u,0x156602u,0x156b75u,0x156b84u,0x156c02u,0x156d24u,0x156d55u,0x156d80u,0x156e02u,0x157805u,
+    0x157c67u,0x157ca6u,0x157cc7u,0x157d06u,0x157d27u,0x157d72u,0x157d87u,0x157da6u,0x157dc0u,0x157e09u,
+    0x157f40u,0x158005u,0x1af480u,0x1af605u,0x1af8e0u,0x1af965u,0x1aff80u,0x1b001cu,0x1c001du,0x1f2005u,
+    0x1f4dc0u,0x1f4e05u,0x1f5b40u,0x1f6002u,0x1f60e0u,0x1f6262u,0x1f6300u,0x1f63a5u,0x1f63c6u,0x1f63e5u,
+    0x1f6533u,0x1f6545u,0x1f66e0u,0x1f6705u,0x1f67a0u,0x1f67c5u,0x1f67e0u,0x1f6805u,0x1f6840u,0x1f6865u,
+    0x1f68a0u,0x1f68c5u,0x1f7655u,0x1f7860u,0x1f7a65u,0x1fa7cfu,0x1fa7eeu,0x1fa816u,0x1faa05u,0x1fb200u,
+    0x1fb245u,0x1fb900u,0x1fb9f6u,0x1fba00u,0x1fbe05u,0x1fbf94u,0x1fbfb6u,0x1fc006u,0x1fc212u,0x1fc2eeu,
+    0x1fc30fu,0x1fc332u,0x1fc340u,0x1fc406u,0x1fc612u,0x1fc62du,0x1fc66cu,0x1fc6aeu,0x1fc6cfu,0x1fc6eeu,
+    0x1fc70fu,0x1fc72eu,0x1fc74fu,0x1fc76eu,0x1fc78fu,0x1fc7aeu,0x1fc7cfu,0x1fc7eeu,0x1fc80fu,0x1fc82eu,
+    0x1fc84fu,0x1fc86eu,0x1fc88fu,0x1fc8b2u,0x1fc8eeu,0x1fc90fu,0x1fc932u,0x1fc9acu,0x1fca12u,0x1fca60u,
+    0x1fca92u,0x1fcb0du,0x1fcb2eu,0x1fcb4fu,0x1fcb6eu,0x1fcb8fu,0x1fcbaeu,0x1fcbcfu,0x1fcbf2u,0x1fcc53u,
+    0x1fcc6du,0x1fcc93u,0x1fcce0u,0x1fcd12u,0x1fcd34u,0x1fcd52u,0x1fcd80u,0x1fce05u,0x1fcea0u,0x1fcec5u,
+    0x1fdfa0u,0x1fdffbu,0x1fe000u,0x1fe032u,0x1fe094u,0x1fe0b2u,0x1fe10eu,0x1fe12fu,0x1fe152u,0x1fe173u,
+    0x1fe192u,0x1fe1adu,0x1fe1d2u,0x1fe209u,0x1fe352u,0x1fe393u,0x1fe3f2u,0x1fe421u,0x1fe76eu,0x1fe792u,
+    0x1fe7afu,0x1fe7d5u,0x1fe7ecu,0x1fe815u,0x1fe822u,0x1feb6eu,0x1feb93u,0x1febafu,0x1febd3u,0x1febeeu,
+    0x1fec0fu,0x1fec32u,0x1fec4eu,0x1fec6fu,0x1fec92u,0x1fecc5u,0x1fee04u,0x1fee25u,0x1ff3c4u,0x1ff405u,
+    0x1ff7e0u,0x1ff845u,0x1ff900u,0x1ff945u,0x1ffa00u,0x1ffa45u,0x1ffb00u,0x1ffb45u,0x1ffba0u,0x1ffc14u,
+    0x1ffc53u,0x1ffc75u,0x1ffc96u,0x1ffcb4u,0x1ffce0u,0x1ffd16u,0x1ffd33u,0x1ffdb6u,0x1ffde0u,0x1fff3bu,
+    0x1fff96u,0x1fffc0u,0x200005u,0x200180u,0x2001a5u,0x2004e0u,0x200505u,0x200760u,0x200785u,0x2007c0u,
+    0x2007e5u,0x2009c0u,0x200a05u,0x200bc0u,0x201005u,0x201f60u,0x202012u,0x202060u,0x2020ebu,0x202680u,
+    0x2026f6u,0x20280au,0x202eabu,0x202f36u,0x20314bu,0x203196u,0x2031e0u,0x203216u,0x2033a0u,0x203416u,
+    0x203420u,0x203a16u,0x203fa6u,0x203fc0u,0x205005u,0x2053a0u,0x205405u,0x205a20u,0x205c06u,0x205c2bu,
+    0x205f80u,0x206005u,0x20640bu,0x206480u,0x2065a5u,0x20682au,0x206845u,0x20694au,0x206960u,0x206a05u,
+    0x206ec6u,0x206f60u,0x207005u,0x2073c0u,0x2073f2u,0x207405u,0x207880u,0x207905u,0x207a12u,0x207a2au,
+    0x207ac0u,0x208001u,0x208502u,0x208a05u,0x2093c0u,0x209409u,0x209540u,0x209601u,0x209a80u,0x209b02u,
+    0x209f80u,0x20a005u,0x20a500u,0x20a605u,0x20ac80u,0x20adf2u,0x20ae01u,0x20af60u,0x20af81u,0x20b160u,
+    0x20b181u,0x20b260u,0x20b281u,0x20b2c0u,0x20b2e2u,0x20b440u,0x20b462u,0x20b640u,0x20b662u,0x20b740u,
+    0x20b762u,0x20b7a0u,0x20c005u,0x20e6e0u,0x20e805u,0x20eac0u,0x20ec05u,0x20ed00u,0x20f004u,0x20f0c0u,
+    0x20f0e4u,0x20f620u,0x20f644u,0x20f760u,0x210005u,0x2100c0u,0x210105u,0x210120u,0x210145u,0x2106c0u,
+    0x2106e5u,0x210720u,0x210785u,0x2107a0u,0x2107e5u,0x210ac0u,0x210af2u,0x210b0bu,0x210c05u,0x210ef6u,
+    0x210f2bu,0x211005u,0x2113e0u,0x2114ebu,0x211600u,0x211c05u,0x211e60u,0x211e85u,0x211ec0u,0x211f6bu,
+    0x212005u,0x2122cbu,0x212380u,0x2123f2u,0x212405u,0x212740u,0x2127f2u,0x212800u,0x213005u,0x213700u,
+    0x21378bu,0x2137c5u,0x21380bu,0x213a00u,0x213a4bu,0x214005u,0x214026u,0x214080u,0x2140a6u,0x2140e0u,
+    0x214186u,0x214205u,0x214280u,0x2142a5u,0x214300u,0x214325u,0x2146c0u,0x214706u,0x214760u,0x2147e6u,
+    0x21480bu,0x214920u,0x214a12u,0x214b20u,0x214c05u,0x214fabu,0x214ff2u,0x215005u,0x2153abu,0x215400u,
+    0x215805u,0x215916u,0x215925u,0x215ca6u,0x215ce0u,0x215d6bu,0x215e12u,0x215ee0u,0x216005u,0x2166c0u,
+    0x216732u,0x216805u,0x216ac0u,0x216b0bu,0x216c05u,0x216e60u,0x216f0bu,0x217005u,0x217240u,0x217332u,
+    0x2173a0u,0x21752bu,0x217600u,0x218005u,0x218920u,0x219001u,0x219660u,0x219802u,0x219e60u,0x219f4bu,
+    0x21a005u,0x21a486u,0x21a500u,0x21a609u,0x21a740u,0x21cc0bu,0x21cfe0u,0x21d005u,0x21d540u,0x21d566u,
+    0x21d5adu,0x21d5c0u,0x21d605u,0x21d640u,0x21dfa6u,0x21e005u,0x21e3abu,0x21e4e5u,0x21e500u,0x21e605u,
+    0x21e8c6u,0x21ea2bu,0x21eab2u,0x21eb40u,0x21ee05u,0x21f046u,0x21f0d2u,0x21f140u,0x21f605u,0x21f8abu,
+    0x21f980u,0x21fc05u,0x21fee0u,0x220007u,0x220026u,0x220047u,0x220065u,0x220706u,0x2208f2u,0x2209c0u,
+    0x220a4bu,0x220cc9u,0x220e06u,0x220e25u,0x220e66u,0x220ea5u,0x220ec0u,0x220fe6u,0x221047u,0x221065u,
+    0x221607u,0x221666u,0x2216e7u,0x221726u,0x221772u,0x2217bbu,0x2217d2u,0x221846u,0x221860u,0x2219bbu,
+    0x2219c0u,0x221a05u,0x221d20u,0x221e09u,0x221f40u,0x222006u,0x222065u,0x2224e6u,0x222587u,0x2225a6u,
+    0x2226a0u,0x2226c9u,0x222812u,0x222885u,0x2228a7u,0x2228e5u,0x222900u,0x222a05u,0x222e66u,0x222e92u,
+    0x222ec5u,0x222ee0u,0x223006u,0x223047u,0x223065u,0x223667u,0x2236c6u,0x2237e7u,0x223825u,0x2238b2u,
+    0x223926u,0x2239b2u,0x2239c7u,0x2239e6u,0x223a09u,0x223b45u,0x223b72u,0x223b85u,0x223bb2u,0x223c00u,
+    0x223c2bu,0x223ea0u,0x224005u,0x224240u,0x224265u,0x224587u,0x2245e6u,0x224647u,0x224686u,0x2246a7u,
+    0x2246c6u,0x224712u,0x2247c6u,0x2247e5u,0x224826u,0x224840u,0x225005u,0x2250e0u,0x225105u,0x225120u,
+    0x225145u,0x2251c0u,0x2251e5u,0x2253c0u,0x2253e5u,0x225532u,0x225540u,0x225605u,0x225be6u,0x225c07u,
+    0x225c66u,0x225d60u,0x225e09u,0x225f40u,0x226006u,0x226047u,0x226080u,0x2260a5u,0x2261a0u,0x2261e5u,
+    0x226220u,0x226265u,0x226520u,0x226545u,0x226620u,0x226645u,0x226680u,0x2266a5u,0x226740u,0x226766u,
+    0x2267a5u,0x2267c7u,0x226806u,0x226827u,0x2268a0u,0x2268e7u,0x226920u,0x226967u,0x2269c0u,0x226a05u,
+    0x226a20u,0x226ae7u,0x226b00u,0x226ba5u,0x226c47u,0x226c80u,0x226cc6u,0x226da0u,0x226e06u,0x226ea0u,
+    0x228005u,0x2286a7u,0x228706u,0x228807u,0x228846u,0x2288a7u,0x2288c6u,0x2288e5u,0x228972u,0x228a09u,
+    0x228b52u,0x228b80u,0x228bb2u,0x228bc6u,0x228be5u,0x228c40u,0x229005u,0x229607u,0x229666u,0x229727u,
+    0x229746u,0x229767u,0x2297e6u,0x229827u,0x229846u,0x229885u,0x2298d2u,0x2298e5u,0x229900u,0x229a09u,
+    0x229b40u,0x22b005u,0x22b5e7u,0x22b646u,0x22b6c0u,0x22b707u,0x22b786u,0x22b7c7u,0x22b7e6u,0x22b832u,
+    0x22bb05u,0x22bb86u,0x22bbc0u,0x22c005u,0x22c607u,0x22c666u,0x22c767u,0x22c7a6u,0x22c7c7u,0x22c7e6u,
+    0x22c832u,0x22c885u,0x22c8a0u,0x22ca09u,0x22cb40u,0x22cc12u,0x22cda0u,0x22d005u,0x22d566u,0x22d587u,
+    0x22d5a6u,0x22d5c7u,0x22d606u,0x22d6c7u,0x22d6e6u,0x22d705u,0x22d732u,0x22d740u,0x22d809u,0x22d940u,
+    0x22e005u,0x22e360u,0x22e3a6u,0x22e407u,0x22e446u,0x22e4c7u,0x22e4e6u,0x22e580u,0x22e609u,0x22e74bu,
+    0x22e792u,0x22e7f6u,0x22e805u,0x22e8e0u,0x230005u,0x230587u,0x2305e6u,0x230707u,0x230726u,0x230772u,
+    0x230780u,0x231401u,0x231802u,0x231c09u,0x231d4bu,0x231e60u,0x231fe5u,0x2320e0u,0x232125u,0x232140u,
+    0x232185u,0x232280u,0x2322a5u,0x2322e0u,0x232305u,0x232607u,0x2326c0u,0x2326e7u,0x232720u,0x232766u,
+    0x2327a7u,0x2327c6u,0x2327e5u,0x232807u,0x232825u,0x232847u,0x232866u,0x232892u,0x2328e0u,0x232a09u,
+    0x232b40u,0x233405u,0x233500u,0x233545u,0x233a27u,0x233a86u,0x233b00u,0x233b46u,0x233b87u,0x233c06u,
+    0x233c25u,0x233c52u,0x233c65u,0x233c87u,0x233ca0u,0x234005u,0x234026u,0x234165u,0x234666u,0x234727u,
+    0x234745u,0x234766u,0x2347f2u,0x2348e6u,0x234900u,0x234a05u,0x234a26u,0x234ae7u,0x234b26u,0x234b85u,
+    0x235146u,0x2352e7u,0x235306u,0x235352u,0x2353a5u,0x2353d2u,0x235460u,0x235605u,0x235f20u,0x236012u,
+    0x236140u,0x238005u,0x238120u,0x238145u,0x2385e7u,0x238606u,0x2386e0u,0x238706u,0x2387c7u,0x2387e6u,
+    0x238805u,0x238832u,0x2388c0u,0x238a09u,0x238b4bu,0x238da0u,0x238e12u,0x238e45u,0x239200u,0x239246u,
+    0x239500u,0x239527u,0x239546u,0x239627u,0x239646u,0x239687u,0x2396a6u,0x2396e0u,0x23a005u,0x23a0e0u,
+    0x23a105u,0x23a140u,0x23a165u,0x23a626u,0x23a6e0u,0x23a746u,0x23a760u,0x23a786u,0x23a7c0u,0x23a7e6u,
+    0x23a8c5u,0x23a8e6u,0x23a900u,0x23aa09u,0x23ab40u,0x23ac05u,0x23acc0u,0x23ace5u,0x23ad20u,0x23ad45u,
+    0x23b147u,0x23b1e0u,0x23b206u,0x23b240u,0x23b267u,0x23b2a6u,0x23b2c7u,0x23b2e6u,0x23b305u,0x23b320u,
+    0x23b409u,0x23b540u,0x23dc05u,0x23de66u,0x23dea7u,0x23def2u,0x23df20u,0x23e006u,0x23e045u,0x23e067u,
+    0x23e085u,0x23e220u,0x23e245u,0x23e687u,0x23e6c6u,0x23e760u,0x23e7c7u,0x23e806u,0x23e827u,0x23e846u,
+    0x23e872u,0x23ea09u,0x23eb40u,0x23f605u,0x23f620u,0x23f80bu,0x23fab6u,0x23fbb4u,0x23fc36u,0x23fe40u,
+    0x23fff2u,0x240005u,0x247340u,0x24800au,0x248de0u,0x248e12u,0x248ea0u,0x249005u,0x24a880u,0x25f205u,
+    0x25fe32u,0x25fe60u,0x260005u,0x26861bu,0x268806u,0x268825u,0x2688e6u,0x268ac0u,0x288005u,0x28c8e0u,
+    0x2d0005u,0x2d4720u,0x2d4805u,0x2d4be0u,0x2d4c09u,0x2d4d40u,0x2d4dd2u,0x2d4e05u,0x2d57e0u,0x2d5809u,
+    0x2d5940u,0x2d5a05u,0x2d5dc0u,0x2d5e06u,0x2d5eb2u,0x2d5ec0u,0x2d6005u,0x2d6606u,0x2d66f2u,0x2d6796u,
+    0x2d6804u,0x2d6892u,0x2d68b6u,0x2d68c0u,0x2d6a09u,0x2d6b40u,0x2d6b6bu,0x2d6c40u,0x2d6c65u,0x2d6f00u,
+    0x2d6fa5u,0x2d7200u,0x2dc801u,0x2dcc02u,0x2dd00bu,0x2dd2f2u,0x2dd360u,0x2de005u,0x2de960u,0x2de9e6u,
+    0x2dea05u,0x2dea27u,0x2df100u,0x2df1e6u,0x2df264u,0x2df400u,0x2dfc04u,0x2dfc52u,0x2dfc64u,0x2dfc86u,
+    0x2dfca0u,0x2dfe07u,0x2dfe40u,0x2e0005u,0x30ff00u,0x310005u,0x319ac0u,0x31a005u,0x31a120u,0x35fe04u,
+    0x35fe80u,0x35fea4u,0x35ff80u,0x35ffa4u,0x35ffe0u,0x360005u,0x362460u,0x362645u,0x362660u,0x362a05u,
+    0x362a60u,0x362aa5u,0x362ac0u,0x362c85u,0x362d00u,0x362e05u,0x365f80u,0x378005u,0x378d60u,0x378e05u,
+    0x378fa0u,0x379005u,0x379120u,0x379205u,0x379340u,0x379396u,0x3793a6u,0x3793f2u,0x37941bu,0x379480u,
+    0x39e006u,0x39e5c0u,0x39e606u,0x39e8e0u,0x39ea16u,0x39f880u,0x3a0016u,0x3a1ec0u,0x3a2016u,0x3a24e0u,
+    0x3a2536u,0x3a2ca7u,0x3a2ce6u,0x3a2d56u,0x3a2da7u,0x3a2e7bu,0x3a2f66u,0x3a3076u,0x3a30a6u,0x3a3196u,
+    0x3a3546u,0x3a35d6u,0x3a3d60u,0x3a4016u,0x3a4846u,0x3a48b6u,0x3a48c0u,0x3a580bu,0x3a5a80u,0x3a5c0bu,
+    0x3a5e80u,0x3a6016u,0x3a6ae0u,0x3a6c0bu,0x3a6f20u,0x3a8001u,0x3a8342u,0x3a8681u,0x3a89c2u,0x3a8aa0u,
+    0x3a8ac2u,0x3a8d01u,0x3a9042u,0x3a9381u,0x3a93a0u,0x3a93c1u,0x3a9400u,0x3a9441u,0x3a9460u,0x3a94a1u,
+    0x3a94e0u,0x3a9521u,0x3a95a0u,0x3a95c1u,0x3a96c2u,0x3a9740u,0x3a9762u,0x3a9780u,0x3a97a2u,0x3a9880u,
+    0x3a98a2u,0x3a9a01u,0x3a9d42u,0x3aa081u,0x3aa0c0u,0x3aa0e1u,0x3aa160u,0x3aa1a1u,0x3aa2a0u,0x3aa2c1u,
+    0x3aa3a0u,0x3aa3c2u,0x3aa701u,0x3aa740u,0x3aa761u,0x3aa7e0u,0x3aa801u,0x3aa8a0u,0x3aa8c1u,0x3aa8e0u,
+    0x3aa941u,0x3aaa20u,0x3aaa42u,0x3aad81u,0x3ab0c2u,0x3ab401u,0x3ab742u,0x3aba81u,0x3abdc2u,0x3ac101u,
+    0x3ac442u,0x3ac781u,0x3acac2u,0x3ace01u,0x3ad142u,0x3ad4c0u,0x3ad501u,0x3ad833u,0x3ad842u,0x3adb73u,
+    0x3adb82u,0x3adc41u,0x3adf73u,0x3adf82u,0x3ae2b3u,0x3ae2c2u,0x3ae381u,0x3ae6b3u,0x3ae6c2u,0x3ae9f3u,
+    0x3aea02u,0x3aeac1u,0x3aedf3u,0x3aee02u,0x3af133u,0x3af142u,0x3af201u,0x3af533u,0x3af542u,0x3af873u,
+    0x3af882u,0x3af941u,0x3af962u,0x3af980u,0x3af9c9u,0x3b0016u,0x3b4006u,0x3b46f6u,0x3b4766u,0x3b4db6u,
+    0x3b4ea6u,0x3b4ed6u,0x3b5086u,0x3b50b6u,0x3b50f2u,0x3b5180u,0x3b5366u,0x3b5400u,0x3b5426u,0x3b5600u,
+    0x3be002u,0x3be145u,0x3be162u,0x3be3e0u,0x3be4a2u,0x3be560u,0x3c0006u,0x3c00e0u,0x3c0106u,0x3c0320u,
+    0x3c0366u,0x3c0440u,0x3c0466u,0x3c04a0u,0x3c04c6u,0x3c0560u,0x3c0604u,0x3c0dc0u,0x3c11e6u,0x3c1200u,
+    0x3c2005u,0x3c25a0u,0x3c2606u,0x3c26e4u,0x3c27c0u,0x3c2809u,0x3c2940u,0x3c29c5u,0x3c29f6u,0x3c2a00u,
+    0x3c5205u,0x3c55c6u,0x3c55e0u,0x3c5805u,0x3c5d86u,0x3c5e09u,0x3c5f40u,0x3c5ff4u,0x3c6000u,0x3c9a05u,
+    0x3c9d64u,0x3c9d86u,0x3c9e09u,0x3c9f40u,0x3cfc05u,0x3cfce0u,0x3cfd05u,0x3cfd80u,0x3cfda5u,0x3cfde0u,
+    0x3cfe05u,0x3cffe0u,0x3d0005u,0x3d18a0u,0x3d18ebu,0x3d1a06u,0x3d1ae0u,0x3d2001u,0x3d2442u,0x3d2886u,
+    0x3d2964u,0x3d2980u,0x3d2a09u,0x3d2b40u,0x3d2bd2u,0x3d2c00u,0x3d8e2bu,0x3d9596u,0x3d95abu,0x3d9614u,
+    0x3d962bu,0x3d96a0u,0x3da02bu,0x3da5d6u,0x3da5ebu,0x3da7c0u,0x3dc005u,0x3dc080u,0x3dc0a5u,0x3dc400u,
+    0x3dc425u,0x3dc460u,0x3dc485u,0x3dc4a0u,0x3dc4e5u,0x3dc500u,0x3dc525u,0x3dc660u,0x3dc685u,0x3dc700u,
+    0x3dc725u,0x3dc740u,0x3dc765u,0x3dc780u,0x3dc845u,0x3dc860u,0x3dc8e5u,0x3dc900u,0x3dc925u,0x3dc940u,
+    0x3dc965u,0x3dc980u,0x3dc9a5u,0x3dca00u,0x3dca25u,0x3dca60u,0x3dca85u,0x3dcaa0u,0x3dcae5u,0x3dcb00u,
+    0x3dcb25u,0x3dcb40u,0x3dcb65u,0x3dcb80u,0x3dcba5u,0x3dcbc0u,0x3dcbe5u,0x3dcc00u,0x3dcc25u,0x3dcc60u,
+    0x3dcc85u,0x3dcca0u,0x3dcce5u,0x3dcd60u,0x3dcd85u,0x3dce60u,0x3dce85u,0x3dcf00u,0x3dcf25u,0x3dcfa0u,
+    0x3dcfc5u,0x3dcfe0u,0x3dd005u,0x3dd140u,0x3dd165u,0x3dd380u,0x3dd425u,0x3dd480u,0x3dd4a5u,0x3dd540u,
+    0x3dd565u,0x3dd780u,0x3dde13u,0x3dde40u,0x3e0016u,0x3e0580u,0x3e0616u,0x3e1280u,0x3e1416u,0x3e15e0u,
+    0x3e1636u,0x3e1800u,0x3e1836u,0x3e1a00u,0x3e1a36u,0x3e1ec0u,0x3e200bu,0x3e21b6u,0x3e35c0u,0x3e3cd6u,
+    0x3e4060u,0x3e4216u,0x3e4780u,0x3e4816u,0x3e4920u,0x3e4a16u,0x3e4a40u,0x3e4c16u,0x3e4cc0u,0x3e6016u,
+    0x3e7f75u,0x3e8016u,0x3edb00u,0x3edb96u,0x3edda0u,0x3ede16u,0x3edfa0u,0x3ee016u,0x3eeee0u,0x3eef76u,
+    0x3efb40u,0x3efc16u,0x3efd80u,0x3efe16u,0x3efe20u,0x3f0016u,0x3f0180u,0x3f0216u,0x3f0900u,0x3f0a16u,
+    0x3f0b40u,0x3f0c16u,0x3f1100u,0x3f1216u,0x3f15c0u,0x3f1616u,0x3f1640u,0x3f2016u,0x3f4a80u,0x3f4c16u,
+    0x3f4dc0u,0x3f4e16u,0x3f4fa0u,0x3f5016u,0x3f5120u,0x3f5216u,0x3f57c0u,0x3f57f6u,0x3f58c0u,0x3f59d6u,
+    0x3f5b80u,0x3f5c16u,0x3f5d20u,0x3f5e16u,0x3f5f20u,0x3f6016u,0x3f7260u,0x3f7296u,0x3f7960u,0x3f7e09u,
+    0x3f7f40u,0x400005u,0x54dc00u,0x54e005u,0x56e740u,0x56e805u,0x5703c0u,0x570405u,0x59d440u,0x59d605u,
+    0x5d7c20u,0x5f0005u,0x5f43c0u,0x600005u,0x626960u,0x626a05u,0x647600u,0x1c0003bu,0x1c00040u,0x1c0041bu,
+    0x1c01000u,0x1c02006u,0x1c03e00u,0x1e0001du,0x1ffffc0u,0x200001du,0x21fffc0u
+};
+static const uint32_t uniql__uc_ccc[581] = {
+    0x0u,0x300e6u,0x315e8u,0x316dcu,0x31ae8u,0x31bd8u,0x31cdcu,0x321cau,0x323dcu,0x327cau,
+    0x329dcu,0x33401u,0x339dcu,0x33de6u,0x345f0u,0x346e6u,0x347dcu,0x34ae6u,0x34ddcu,0x34f00u,
+    0x350e6u,0x353dcu,0x357e6u,0x358e8u,0x359dcu,0x35be6u,0x35ce9u,0x35deau,0x35fe9u,0x360eau,
+    0x362e9u,0x363e6u,0x37000u,0x483e6u,0x48800u,0x591dcu,0x592e6u,0x596dcu,0x597e6u,0x59adeu,
+    0x59bdcu,0x59ce6u,0x5a2dcu,0x5a8e6u,0x5aadcu,0x5abe6u,0x5addeu,0x5aee4u,0x5afe6u,0x5b00au,
+    0x5b10bu,0x5b20cu,0x5b30du,0x5b40eu,0x5b50fu,0x5b610u,0x5b711u,0x5b812u,0x5b913u,0x5bb14u,
+    0x5bc15u,0x5bd16u,0x5be00u,0x5bf17u,0x5c000u,0x5c118u,0x5c219u,0x5c300u,0x5c4e6u,0x5c5dcu,
+    0x5c600u,0x5c712u,0x5c800u,0x610e6u,0x6181eu,0x6191fu,0x61a20u,0x61b00u,0x64b1bu,0x64c1cu,
+    0x64d1du,0x64e1eu,0x64f1fu,0x65020u,0x65121u,0x65222u,0x653e6u,0x655dcu,0x657e6u,0x65cdcu,
+    0x65de6u,0x65fdcu,0x66000u,0x67023u,0x67100u,0x6d6e6u,0x6dd00u,0x6dfe6u,0x6e3dcu,0x6e4e6u,
+    0x6e500u,0x6e7e6u,0x6e900u,0x6eadcu,0x6ebe6u,0x6eddcu,0x6ee00u,0x71124u,0x71200u,0x730e6u,
+    0x731dcu,0x732e6u,0x734dcu,0x735e6u,0x737dcu,0x73ae6u,0x73bdcu,0x73de6u,0x73edcu,0x73fe6u,
+    0x742dcu,0x743e6u,0x744dcu,0x745e6u,0x746dcu,0x747e6u,0x748dcu,0x749e6u,0x74b00u,0x7ebe6u,
+    0x7f2dcu,0x7f3e6u,0x7f400u,0x7fddcu,0x7fe00u,0x816e6u,0x81a00u,0x81be6u,0x82400u,0x825e6u,
+    0x82800u,0x829e6u,0x82e00u,0x859dcu,0x85c00u,0x898e6u,0x899dcu,0x89ce6u,0x8a000u,0x8cae6u,
+    0x8cfdcu,0x8d4e6u,0x8e200u,0x8e3dcu,0x8e4e6u,0x8e6dcu,0x8e7e6u,0x8e9dcu,0x8eae6u,0x8eddcu,
+    0x8f01bu,0x8f11cu,0x8f21du,0x8f3e6u,0x8f6dcu,0x8f7e6u,0x8f9dcu,0x8fbe6u,0x90000u,0x93c07u,
+    0x93d00u,0x94d09u,0x94e00u,0x951e6u,0x952dcu,0x953e6u,0x95500u,0x9bc07u,0x9bd00u,0x9cd09u,
+    0x9ce00u,0x9fee6u,0x9ff00u,0xa3c07u,0xa3d00u,0xa4d09u,0xa4e00u,0xabc07u,0xabd00u,0xacd09u,
+    0xace00u,0xb3c07u,0xb3d00u,0xb4d09u,0xb4e00u,0xbcd09u,0xbce00u,0xc3c07u,0xc3d00u,0xc4d09u,
+    0xc4e00u,0xc5554u,0xc565bu,0xc5700u,0xcbc07u,0xcbd00u,0xccd09u,0xcce00u,0xd3b09u,0xd3d00u,
+    0xd4d09u,0xd4e00u,0xdca09u,0xdcb00u,0xe3867u,0xe3a09u,0xe3b00u,0xe486bu,0xe4c00u,0xeb876u,
+    0xeba09u,0xebb00u,0xec87au,0xecc00u,0xf18dcu,0xf1a00u,0xf35dcu,0xf3600u,0xf37dcu,0xf3800u,
+    0xf39d8u,0xf3a00u,0xf7181u,0xf7282u,0xf7300u,0xf7484u,0xf7500u,0xf7a82u,0xf7e00u,0xf8082u,
+    0xf8100u,0xf82e6u,0xf8409u,0xf8500u,0xf86e6u,0xf8800u,0xfc6dcu,0xfc700u,0x103707u,0x103800u,
+    0x103909u,0x103b00u,0x108ddcu,0x108e00u,0x135de6u,0x136000u,0x171409u,0x171600u,0x173409u,0x173500u,
+    0x17d209u,0x17d300u,0x17dde6u,0x17de00u,0x18a9e4u,0x18aa00u,0x1939deu,0x193ae6u,0x193bdcu,0x193c00u,
+    0x1a17e6u,0x1a18dcu,0x1a1900u,0x1a6009u,0x1a6100u,0x1a75e6u,0x1a7d00u,0x1a7fdcu,0x1a8000u,0x1ab0e6u,
+    0x1ab5dcu,0x1abbe6u,0x1abddcu,0x1abe00u,0x1abfdcu,0x1ac1e6u,0x1ac3dcu,0x1ac5e6u,0x1acadcu,0x1acbe6u,
+    0x1acf00u,0x1b3407u,0x1b3500u,0x1b4409u,0x1b4500u,0x1b6be6u,0x1b6cdcu,0x1b6de6u,0x1b7400u,0x1baa09u,
+    0x1bac00u,0x1be607u,0x1be700u,0x1bf209u,0x1bf400u,0x1c3707u,0x1c3800u,0x1cd0e6u,0x1cd300u,0x1cd401u,
+    0x1cd5dcu,0x1cdae6u,0x1cdcdcu,0x1ce0e6u,0x1ce100u,0x1ce201u,0x1ce900u,0x1ceddcu,0x1cee00u,0x1cf4e6u,
+    0x1cf500u,0x1cf8e6u,0x1cfa00u,0x1dc0e6u,0x1dc2dcu,0x1dc3e6u,0x1dcadcu,0x1dcbe6u,0x1dcdeau,0x1dced6u,
+    0x1dcfdcu,0x1dd0cau,0x1dd1e6u,0x1df6e8u,0x1df7e4u,0x1df9dcu,0x1dfadau,0x1dfbe6u,0x1dfce9u,0x1dfddcu,
+    0x1dfee6u,0x1dffdcu,0x1e0000u,0x20d0e6u,0x20d201u,0x20d4e6u,0x20d801u,0x20dbe6u,0x20dd00u,0x20e1e6u,
+    0x20e200u,0x20e501u,0x20e7e6u,0x20e8dcu,0x20e9e6u,0x20ea01u,0x20ecdcu,0x20f0e6u,0x20f100u,0x2cefe6u,
+    0x2cf200u,0x2d7f09u,0x2d8000u,0x2de0e6u,0x2e0000u,0x302adau,0x302be4u,0x302ce8u,0x302ddeu,0x302ee0u,
+    0x303000u,0x309908u,0x309b00u,0xa66fe6u,0xa67000u,0xa674e6u,0xa67e00u,0xa69ee6u,0xa6a000u,0xa6f0e6u,
+    0xa6f200u,0xa80609u,0xa80700u,0xa82c09u,0xa82d00u,0xa8c409u,0xa8c500u,0xa8e0e6u,0xa8f200u,0xa92bdcu,
+    0xa92e00u,0xa95309u,0xa95400u,0xa9b307u,0xa9b400u,0xa9c009u,0xa9c100u,0xaab0e6u,0xaab100u,0xaab2e6u,
+    0xaab4dcu,0xaab500u,0xaab7e6u,0xaab900u,0xaabee6u,0xaac000u,0xaac1e6u,0xaac200u,0xaaf609u,0xaaf700u,
+    0xabed09u,0xabee00u,0xfb1e1au,0xfb1f00u,0xfe20e6u,0xfe27dcu,0xfe2ee6u,0xfe3000u,0x101fddcu,0x101fe00u,
+    0x102e0dcu,0x102e100u,0x10376e6u,0x1037b00u,0x10a0ddcu,0x10a0e00u,0x10a0fe6u,0x10a1000u,0x10a38e6u,0x10a3901u,
+    0x10a3adcu,0x10a3b00u,0x10a3f09u,0x10a4000u,0x10ae5e6u,0x10ae6dcu,0x10ae700u,0x10d24e6u,0x10d2800u,0x10eabe6u,
+    0x10ead00u,0x10efddcu,0x10f0000u,0x10f46dcu,0x10f48e6u,0x10f4bdcu,0x10f4ce6u,0x10f4ddcu,0x10f5100u,0x10f82e6u,
+    0x10f83dcu,0x10f84e6u,0x10f85dcu,0x10f8600u,0x1104609u,0x1104700u,0x1107009u,0x1107100u,0x1107f09u,0x1108000u,
+    0x110b909u,0x110ba07u,0x110bb00u,0x11100e6u,0x1110300u,0x1113309u,0x1113500u,0x1117307u,0x1117400u,0x111c009u,
+    0x111c100u,0x111ca07u,0x111cb00u,0x1123509u,0x1123607u,0x1123700u,0x112e907u,0x112ea09u,0x112eb00u,0x1133b07u,
+    0x1133d00u,0x1134d09u,0x1134e00u,0x11366e6u,0x1136d00u,0x11370e6u,0x1137500u,0x1144209u,0x1144300u,0x1144607u,
+    0x1144700u,0x1145ee6u,0x1145f00u,0x114c209u,0x114c307u,0x114c400u,0x115bf09u,0x115c007u,0x115c100u,0x1163f09u,
+    0x1164000u,0x116b609u,0x116b707u,0x116b800u,0x1172b09u,0x1172c00u,0x1183909u,0x1183a07u,0x1183b00u,0x1193d09u,
+    0x1193f00u,0x1194307u,0x1194400u,0x119e009u,0x119e100u,0x11a3409u,0x11a3500u,0x11a4709u,0x11a4800u,0x11a9909u,
+    0x11a9a00u,0x11c3f09u,0x11c4000u,0x11d4207u,0x11d4300u,0x11d4409u,0x11d4600u,0x11d9709u,0x11d9800u,0x11f4109u,
+    0x11f4300u,0x16af001u,0x16af500u,0x16b30e6u,0x16b3700u,0x16ff006u,0x16ff200u,0x1bc9e01u,0x1bc9f00u,0x1d165d8u,
+    0x1d16701u,0x1d16a00u,0x1d16de2u,0x1d16ed8u,0x1d17300u,0x1d17bdcu,0x1d18300u,0x1d185e6u,0x1d18adcu,0x1d18c00u,
+    0x1d1aae6u,0x1d1ae00u,0x1d242e6u,0x1d24500u,0x1e000e6u,0x1e00700u,0x1e008e6u,0x1e01900u,0x1e01be6u,0x1e02200u,
+    0x1e023e6u,0x1e02500u,0x1e026e6u,0x1e02b00u,0x1e08fe6u,0x1e09000u,0x1e130e6u,0x1e13700u,0x1e2aee6u,0x1e2af00u,
+    0x1e2ece6u,0x1e2f000u,0x1e4ece8u,0x1e4eedcu,0x1e4efe6u,0x1e4f000u,0x1e8d0dcu,0x1e8d700u,0x1e944e6u,0x1e94a07u,
+    0x1e94b00u
+};
+static const uint64_t uniql__uc_decomp[2061] = {
+    0x6000010400600ull,0x6080010400602ull,0x6100010400604ull,0x6180010400606ull,0x6200010400610ull,0x6280010400614ull,
+    0x6380010c0064eull,0x6400011400600ull,0x6480011400602ull,0x6500011400604ull,0x6580011400610ull,0x6600012400600ull,
+    0x6680012400602ull,0x6700012400604ull,0x6780012400610ull,0x6880013800606ull,0x6900013c00600ull,0x6980013c00602ull,
+    0x6a00013c00604ull,0x6a80013c00606ull,0x6b00013c00610ull,0x6c80015400600ull,0x6d00015400602ull,0x6d80015400604ull,
+    0x6e00015400610ull,0x6e80016400602ull,0x7000018400600ull,0x7080018400602ull,0x7100018400604ull,0x7180018400606ull,
+    0x7200018400610ull,0x7280018400614ull,0x7380018c0064eull,0x7400019400600ull,0x7480019400602ull,0x7500019400604ull,
+    0x7580019400610ull,0x760001a400600ull,0x768001a400602ull,0x770001a400604ull,0x778001a400610ull,0x788001b800606ull,
+    0x790001bc00600ull,0x798001bc00602ull,0x7a0001bc00604ull,0x7a8001bc00606ull,0x7b0001bc00610ull,0x7c8001d400600ull,
+    0x7d0001d400602ull,0x7d8001d400604ull,0x7e0001d400610ull,0x7e8001e400602ull,0x7f8001e400610ull,0x8000010400608ull,
+    0x8080018400608ull,0x810001040060cull,0x818001840060cull,0x8200010400650ull,0x8280018400650ull,0x8300010c00602ull,
+    0x8380018c00602ull,0x8400010c00604ull,0x8480018c00604ull,0x8500010c0060eull,0x8580018c0060eull,0x8600010c00618ull,
+    0x8680018c00618ull,0x8700011000618ull,0x8780019000618ull,0x8900011400608ull,0x8980019400608ull,0x8a0001140060cull,
+    0x8a8001940060cull,0x8b0001140060eull,0x8b8001940060eull,0x8c00011400650ull,0x8c80019400650ull,0x8d00011400618ull,
+    0x8d80019400618ull,0x8e00011c00604ull,0x8e80019c00604ull,0x8f00011c0060cull,0x8f80019c0060cull,0x9000011c0060eull,
+    0x9080019c0060eull,0x9100011c0064eull,0x9180019c0064eull,0x9200012000604ull,0x928001a000604ull,0x9400012400606ull,
+    0x948001a400606ull,0x9500012400608ull,0x958001a400608ull,0x960001240060cull,0x968001a40060cull,0x9700012400650ull,
+    0x978001a400650ull,0x980001240060eull,0x9a00012800604ull,0x9a8001a800604ull,0x9b00012c0064eull,0x9b8001ac0064eull,
+    0x9c80013000602ull,0x9d0001b000602ull,0x9d8001300064eull,0x9e0001b00064eull,0x9e80013000618ull,0x9f0001b000618ull,
+    0xa180013800602ull,0xa20001b800602ull,0xa28001380064eull,0xa30001b80064eull,0xa380013800618ull,0xa40001b800618ull,
+    0xa600013c00608ull,0xa68001bc00608ull,0xa700013c0060cull,0xa78001bc0060cull,0xa800013c00616ull,0xa88001bc00616ull,
+    0xaa00014800602ull,0xaa8001c800602ull,0xab0001480064eull,0xab8001c80064eull,0xac00014800618ull,0xac8001c800618ull,
+    0xad00014c00602ull,0xad8001cc00602ull,0xae00014c00604ull,0xae8001cc00604ull,0xaf00014c0064eull,0xaf8001cc0064eull,
+    0xb000014c00618ull,0xb08001cc00618ull,0xb10001500064eull,0xb18001d00064eull,0xb200015000618ull,0xb28001d000618ull,
+    0xb400015400606ull,0xb48001d400606ull,0xb500015400608ull,0xb58001d400608ull,0xb60001540060cull,0xb68001d40060cull,
+    0xb700015400614ull,0xb78001d400614ull,0xb800015400616ull,0xb88001d400616ull,0xb900015400650ull,0xb98001d400650ull,
+    0xba00015c00604ull,0xba8001dc00604ull,0xbb00016400604ull,0xbb8001e400604ull,0xbc00016400610ull,0xbc80016800602ull,
+    0xbd0001e800602ull,0xbd8001680060eull,0xbe0001e80060eull,0xbe80016800618ull,0xbf0001e800618ull,0xd000013c00636ull,
+    0xd08001bc00636ull,0xd780015400636ull,0xd80001d400636ull,0xe680010400618ull,0xe700018400618ull,0xe780012400618ull,
+    0xe80001a400618ull,0xe880013c00618ull,0xe90001bc00618ull,0xe980015400618ull,0xea0001d400618ull,0xea80037000608ull,
+    0xeb0003f000608ull,0xeb80037000602ull,0xec0003f000602ull,0xec80037000618ull,0xed0003f000618ull,0xed80037000600ull,
+    0xee0003f000600ull,0xef00031000608ull,0xef80039000608ull,0xf000089800608ull,0xf080089c00608ull,0xf100031800608ull,
+    0xf180039800608ull,0xf300011c00618ull,0xf380019c00618ull,0xf400012c00618ull,0xf48001ac00618ull,0xf500013c00650ull,
+    0xf58001bc00650ull,0xf60007a800608ull,0xf68007ac00608ull,0xf70006dc00618ull,0xf7800a4800618ull,0xf80001a800618ull,
+    0xfa00011c00602ull,0xfa80019c00602ull,0xfc00013800600ull,0xfc8001b800600ull,0xfd00031400602ull,0xfd80039400602ull,
+    0xfe00031800602ull,0xfe80039800602ull,0xff00036000602ull,0xff8003e000602ull,0x1000001040061eull,0x1008001840061eull,
+    0x10100010400622ull,0x10180018400622ull,0x1020001140061eull,0x1028001940061eull,0x10300011400622ull,0x10380019400622ull,
+    0x1040001240061eull,0x1048001a40061eull,0x10500012400622ull,0x1058001a400622ull,0x10600013c0061eull,0x1068001bc0061eull,
+    0x10700013c00622ull,0x1078001bc00622ull,0x1080001480061eull,0x1088001c80061eull,0x10900014800622ull,0x1098001c800622ull,
+    0x10a0001540061eull,0x10a8001d40061eull,0x10b00015400622ull,0x10b8001d400622ull,0x10c00014c0064cull,0x10c8001cc0064cull,
+    0x10d0001500064cull,0x10d8001d00064cull,0x10f00012000618ull,0x10f8001a000618ull,0x1130001040060eull,0x1138001840060eull,
+    0x1140001140064eull,0x1148001940064eull,0x11500035800608ull,0x1158003d800608ull,0x11600035400608ull,0x1168003d400608ull,
+    0x11700013c0060eull,0x1178001bc0060eull,0x1180008b800608ull,0x1188008bc00608ull,0x11900016400608ull,0x1198001e400608ull,
+    0x1a0000c0000001ull,0x1a0800c0400001ull,0x1a1800c4c00001ull,0x1a2000c2000603ull,0x1ba000ae400001ull,0x1bf0000ec00001ull,
+    0x1c28002a000602ull,0x1c3000e4400602ull,0x1c38002dc00001ull,0x1c4000e5400602ull,0x1c4800e5c00602ull,0x1c5000e6400602ull,
+    0x1c6000e7c00602ull,0x1c7000e9400602ull,0x1c7800ea400602ull,0x1c8000f2800602ull,0x1d5000e6400610ull,0x1d5800e9400610ull,
+    0x1d6000ec400602ull,0x1d6800ed400602ull,0x1d7000edc00602ull,0x1d7800ee400602ull,0x1d8000f2c00602ull,0x1e5000ee400610ull,
+    0x1e5800f1400610ull,0x1e6000efc00602ull,0x1e6800f1400602ull,0x1e7000f2400602ull,0x1e9800f4800602ull,0x1ea000f4800610ull,
+    0x20000105400600ull,0x20080105400610ull,0x20180104c00602ull,0x20380101800610ull,0x20600106800602ull,0x20680106000600ull,
+    0x20700108c0060cull,0x20c8010600060cull,0x21c8010e00060cull,0x2280010d400600ull,0x2288010d400610ull,0x2298010cc00602ull,
+    0x22b80115800610ull,0x22e0010e800602ull,0x22e8010e000600ull,0x22f00110c0060cull,0x23b0011d00061eull,0x23b8011d40061eull,
+    0x2608010580060cull,0x2610010d80060cull,0x2680010400060cull,0x2688010c00060cull,0x26900104000610ull,0x2698010c000610ull,
+    0x26b0010540060cull,0x26b8010d40060cull,0x26d00136000610ull,0x26d80136400610ull,0x26e00105800610ull,0x26e8010d800610ull,
+    0x26f00105c00610ull,0x26f8010dc00610ull,0x27100106000608ull,0x2718010e000608ull,0x27200106000610ull,0x2728010e000610ull,
+    0x27300107800610ull,0x2738010f800610ull,0x2750013a000610ull,0x2758013a400610ull,0x2760010b400610ull,0x27680113400610ull,
+    0x27700108c00608ull,0x27780110c00608ull,0x27800108c00610ull,0x27880110c00610ull,0x27900108c00616ull,0x27980110c00616ull,
+    0x27a00109c00610ull,0x27a80111c00610ull,0x27c0010ac00610ull,0x27c80112c00610ull,0x31100189c00ca6ull,0x31180189c00ca8ull,
+    0x31200192000ca8ull,0x31280189c00caaull,0x31300192800ca8ull,0x360001b5400ca8ull,0x361001b0400ca8ull,0x369801b4800ca8ull,
+    0x4948024a001278ull,0x4988024c001278ull,0x49a0024cc01278ull,0x4ac00245401279ull,0x4ac80245801279ull,0x4ad00245c01279ull,
+    0x4ad80247001279ull,0x4ae00248401279ull,0x4ae80248801279ull,0x4af0024ac01279ull,0x4af8024bc01279ull,0x4e580271c0137cull,
+    0x4e600271c013aeull,0x4ee00268401379ull,0x4ee80268801379ull,0x4ef8026bc01379ull,0x5198028c801479ull,0x51b0028e001479ull,
+    0x52c80285801479ull,0x52d00285c01479ull,0x52d80287001479ull,0x52f0028ac01479ull,0x5a4002d1c016acull,0x5a5802d1c0167cull,
+    0x5a6002d1c016aeull,0x5ae002c8401679ull,0x5ae802c8801679ull,0x5ca002e48017aeull,0x5e5002f180177cull,0x5e5802f1c0177cull,
+    0x5e6002f18017aeull,0x624003118018acull,0x6600032fc019aaull,0x663803318019aaull,0x664003318019acull,0x66500331801984ull,
+    0x665803328019aaull,0x6a500351801a7cull,0x6a580351c01a7cull,0x6a600351801aaeull,0x6ed00376401b94ull,0x6ee00376401b9eull,
+    0x6ee80377001b94ull,0x6ef00376401bbeull,0x7a1803d0801f6full,0x7a6803d3001f6full,0x7a9003d4401f6full,0x7ab803d5801f6full,
+    0x7ae003d6c01f6full,0x7b4803d0001f6bull,0x7b9803dc401ee5ull,0x7ba803dc401ee9ull,0x7bb003ec801f01ull,0x7bc003ecc01f01ull,
+    0x7c0803dc401f01ull,0x7c9803e4801f6full,0x7ce803e7001f6full,0x7d1003e8401f6full,0x7d3803e9801f6full,0x7d6003eac01f6full,
+    0x7dc803e4001f6bull,0x8130040940205cull,0xd83006c140366aull,0xd84006c1c0366aull,0xd85006c240366aull,0xd86006c2c0366aull,
+    0xd87006c340366aull,0xd89006c440366aull,0xd9d806ce80366aull,0xd9e806cf00366aull,0xda0006cf80366aull,0xda0806cfc0366aull,
+    0xda1806d080366aull,0xf000001040064aull,0xf008001840064aull,0xf010001080060eull,0xf018001880060eull,0xf0200010800646ull,
+    0xf0280018800646ull,0xf0300010800662ull,0xf0380018800662ull,0xf0400031c00602ull,0xf0480039c00602ull,0xf050001100060eull,
+    0xf058001900060eull,0xf0600011000646ull,0xf0680019000646ull,0xf0700011000662ull,0xf0780019000662ull,0xf080001100064eull,
+    0xf088001900064eull,0xf090001100065aull,0xf098001900065aull,0xf0a00044800600ull,0xf0a80044c00600ull,0xf0b00044800602ull,
+    0xf0b80044c00602ull,0xf0c0001140065aull,0xf0c8001940065aull,0xf0d00011400660ull,0xf0d80019400660ull,0xf0e0008a00060cull,
+    0xf0e8008a40060cull,0xf0f0001180060eull,0xf0f8001980060eull,0xf1000011c00608ull,0xf1080019c00608ull,0xf110001200060eull,
+    0xf118001a00060eull,0xf1200012000646ull,0xf128001a000646ull,0xf1300012000610ull,0xf138001a000610ull,0xf140001200064eull,
+    0xf148001a00064eull,0xf150001200065cull,0xf158001a00065cull,0xf1600012400660ull,0xf168001a400660ull,0xf1700033c00602ull,
+    0xf178003bc00602ull,0xf1800012c00602ull,0xf188001ac00602ull,0xf1900012c00646ull,0xf198001ac00646ull,0xf1a00012c00662ull,
+    0xf1a8001ac00662ull,0xf1b00013000646ull,0xf1b8001b000646ull,0xf1c0078d800608ull,0xf1c8078dc00608ull,0xf1d00013000662ull,
+    0xf1d8001b000662ull,0xf1e0001300065aull,0xf1e8001b00065aull,0xf1f00013400602ull,0xf1f8001b400602ull,0xf200001340060eull,
+    0xf208001b40060eull,0xf2100013400646ull,0xf218001b400646ull,0xf220001380060eull,0xf228001b80060eull,0xf2300013800646ull,
+    0xf238001b800646ull,0xf2400013800662ull,0xf248001b800662ull,0xf250001380065aull,0xf258001b80065aull,0xf2600035400602ull,
+    0xf268003d400602ull,0xf2700035400610ull,0xf278003d400610ull,0xf2800053000600ull,0xf2880053400600ull,0xf2900053000602ull,
+    0xf2980053400602ull,0xf2a00014000602ull,0xf2a8001c000602ull,0xf2b0001400060eull,0xf2b8001c00060eull,0xf2c0001480060eull,
+    0xf2c8001c80060eull,0xf2d00014800646ull,0xf2d8001c800646ull,0xf2e00796800608ull,0xf2e80796c00608ull,0xf2f00014800662ull,
+    0xf2f8001c800662ull,0xf3000014c0060eull,0xf308001cc0060eull,0xf3100014c00646ull,0xf318001cc00646ull,0xf320005680060eull,
+    0xf3280056c0060eull,0xf330005800060eull,0xf338005840060eull,0xf340079880060eull,0xf3480798c0060eull,0xf350001500060eull,
+    0xf358001d00060eull,0xf3600015000646ull,0xf368001d000646ull,0xf3700015000662ull,0xf378001d000662ull,0xf380001500065aull,
+    0xf388001d00065aull,0xf3900015400648ull,0xf398001d400648ull,0xf3a00015400660ull,0xf3a8001d400660ull,0xf3b0001540065aull,
+    0xf3b8001d40065aull,0xf3c0005a000602ull,0xf3c8005a400602ull,0xf3d0005a800610ull,0xf3d8005ac00610ull,0xf3e00015800606ull,
+    0xf3e8001d800606ull,0xf3f00015800646ull,0xf3f8001d800646ull,0xf4000015c00600ull,0xf408001dc00600ull,0xf4100015c00602ull,
+    0xf418001dc00602ull,0xf4200015c00610ull,0xf428001dc00610ull,0xf4300015c0060eull,0xf438001dc0060eull,0xf4400015c00646ull,
+    0xf448001dc00646ull,0xf450001600060eull,0xf458001e00060eull,0xf4600016000610ull,0xf468001e000610ull,0xf470001640060eull,
+    0xf478001e40060eull,0xf4800016800604ull,0xf488001e800604ull,0xf4900016800646ull,0xf498001e800646ull,0xf4a00016800662ull,
+    0xf4a8001e800662ull,0xf4b0001a000662ull,0xf4b8001d000610ull,0xf4c0001dc00614ull,0xf4c8001e400614ull,0xf4d8005fc0060eull,
+    0xf5000010400646ull,0xf5080018400646ull,0xf5100010400612ull,0xf5180018400612ull,0xf5200030800602ull,0xf5280038800602ull,
+    0xf5300030800600ull,0xf5380038800600ull,0xf5400030800612ull,0xf5480038800612ull,0xf5500030800606ull,0xf5580038800606ull,
+    0xf56007a8000604ull,0xf56807a8400604ull,0xf5700040800602ull,0xf5780040c00602ull,0xf5800040800600ull,0xf5880040c00600ull,
+    0xf5900040800612ull,0xf5980040c00612ull,0xf5a00040800606ull,0xf5a80040c00606ull,0xf5b007a800060cull,0xf5b807a840060cull,
+    0xf5c00011400646ull,0xf5c80019400646ull,0xf5d00011400612ull,0xf5d80019400612ull,0xf5e00011400606ull,0xf5e80019400606ull,
+    0xf5f00032800602ull,0xf5f8003a800602ull,0xf6000032800600ull,0xf608003a800600ull,0xf6100032800612ull,0xf618003a800612ull,
+    0xf6200032800606ull,0xf628003a800606ull,0xf63007ae000604ull,0xf63807ae400604ull,0xf6400012400612ull,0xf648001a400612ull,
+    0xf6500012400646ull,0xf658001a400646ull,0xf6600013c00646ull,0xf668001bc00646ull,0xf6700013c00612ull,0xf678001bc00612ull,
+    0xf6800035000602ull,0xf688003d000602ull,0xf6900035000600ull,0xf698003d000600ull,0xf6a00035000612ull,0xf6a8003d000612ull,
+    0xf6b00035000606ull,0xf6b8003d000606ull,0xf6c007b3000604ull,0xf6c807b3400604ull,0xf6d00068000602ull,0xf6d80068400602ull,
+    0xf6e00068000600ull,0xf6e80068400600ull,0xf6f00068000612ull,0xf6f80068400612ull,0xf7000068000606ull,0xf7080068400606ull,
+    0xf7100068000646ull,0xf7180068400646ull,0xf7200015400646ull,0xf728001d400646ull,0xf7300015400612ull,0xf738001d400612ull,
+    0xf740006bc00602ull,0xf748006c000602ull,0xf750006bc00600ull,0xf758006c000600ull,0xf760006bc00612ull,0xf768006c000612ull,
+    0xf770006bc00606ull,0xf778006c000606ull,0xf780006bc00646ull,0xf788006c000646ull,0xf7900016400600ull,0xf798001e400600ull,
+    0xf7a00016400646ull,0xf7a8001e400646ull,0xf7b00016400612ull,0xf7b8001e400612ull,0xf7c00016400606ull,0xf7c8001e400606ull,
+    0xf80000ec400626ull,0xf80800ec400628ull,0xf81007c0000600ull,0xf81807c0400600ull,0xf82007c0000602ull,0xf82807c0400602ull,
+    0xf83007c0000684ull,0xf83807c0400684ull,0xf84000e4400626ull,0xf84800e4400628ull,0xf85007c2000600ull,0xf85807c2400600ull,
+    0xf86007c2000602ull,0xf86807c2400602ull,0xf87007c2000684ull,0xf87807c2400684ull,0xf88000ed400626ull,0xf88800ed400628ull,
+    0xf89007c4000600ull,0xf89807c4400600ull,0xf8a007c4000602ull,0xf8a807c4400602ull,0xf8c000e5400626ull,0xf8c800e5400628ull,
+    0xf8d007c6000600ull,0xf8d807c6400600ull,0xf8e007c6000602ull,0xf8e807c6400602ull,0xf90000edc00626ull,0xf90800edc00628ull,
+    0xf91007c8000600ull,0xf91807c8400600ull,0xf92007c8000602ull,0xf92807c8400602ull,0xf93007c8000684ull,0xf93807c8400684ull,
+    0xf94000e5c00626ull,0xf94800e5c00628ull,0xf95007ca000600ull,0xf95807ca400600ull,0xf96007ca000602ull,0xf96807ca400602ull,
+    0xf97007ca000684ull,0xf97807ca400684ull,0xf98000ee400626ull,0xf98800ee400628ull,0xf99007cc000600ull,0xf99807cc400600ull,
+    0xf9a007cc000602ull,0xf9a807cc400602ull,0xf9b007cc000684ull,0xf9b807cc400684ull,0xf9c000e6400626ull,0xf9c800e6400628ull,
+    0xf9d007ce000600ull,0xf9d807ce400600ull,0xf9e007ce000602ull,0xf9e807ce400602ull,0xf9f007ce000684ull,0xf9f807ce400684ull,
+    0xfa0000efc00626ull,0xfa0800efc00628ull,0xfa1007d0000600ull,0xfa1807d0400600ull,0xfa2007d0000602ull,0xfa2807d0400602ull,
+    0xfa4000e7c00626ull,0xfa4800e7c00628ull,0xfa5007d2000600ull,0xfa5807d2400600ull,0xfa6007d2000602ull,0xfa6807d2400602ull,
+    0xfa8000f1400626ull,0xfa8800f1400628ull,0xfa9007d4000600ull,0xfa9807d4400600ull,0xfaa007d4000602ull,0xfaa807d4400602ull,
+    0xfab007d4000684ull,0xfab807d4400684ull,0xfac800e9400628ull,0xfad807d6400600ull,0xfae807d6400602ull,0xfaf807d6400684ull,
+    0xfb0000f2400626ull,0xfb0800f2400628ull,0xfb1007d8000600ull,0xfb1807d8400600ull,0xfb2007d8000602ull,0xfb2807d8400602ull,
+    0xfb3007d8000684ull,0xfb3807d8400684ull,0xfb4000ea400626ull,0xfb4800ea400628ull,0xfb5007da000600ull,0xfb5807da400600ull,
+    0xfb6007da000602ull,0xfb6807da400602ull,0xfb7007da000684ull,0xfb7807da400684ull,0xfb8000ec400600ull,0xfb8800eb000001ull,
+    0xfb9000ed400600ull,0xfb9800eb400001ull,0xfba000edc00600ull,0xfba800eb800001ull,0xfbb000ee400600ull,0xfbb800ebc00001ull,
+    0xfbc000efc00600ull,0xfbc800f3000001ull,0xfbd000f1400600ull,0xfbd800f3400001ull,0xfbe000f2400600ull,0xfbe800f3800001ull,
+    0xfc0007c000068aull,0xfc0807c040068aull,0xfc1007c080068aull,0xfc1807c0c0068aull,0xfc2007c100068aull,0xfc2807c140068aull,
+    0xfc3007c180068aull,0xfc3807c1c0068aull,0xfc4007c200068aull,0xfc4807c240068aull,0xfc5007c280068aull,0xfc5807c2c0068aull,
+    0xfc6007c300068aull,0xfc6807c340068aull,0xfc7007c380068aull,0xfc7807c3c0068aull,0xfc8007c800068aull,0xfc8807c840068aull,
+    0xfc9007c880068aull,0xfc9807c8c0068aull,0xfca007c900068aull,0xfca807c940068aull,0xfcb007c980068aull,0xfcb807c9c0068aull,
+    0xfcc007ca00068aull,0xfcc807ca40068aull,0xfcd007ca80068aull,0xfcd807cac0068aull,0xfce007cb00068aull,0xfce807cb40068aull,
+    0xfcf007cb80068aull,0xfcf807cbc0068aull,0xfd0007d800068aull,0xfd0807d840068aull,0xfd1007d880068aull,0xfd1807d8c0068aull,
+    0xfd2007d900068aull,0xfd2807d940068aull,0xfd3007d980068aull,0xfd3807d9c0068aull,0xfd4007da00068aull,0xfd4807da40068aull,
+    0xfd5007da80068aull,0xfd5807dac0068aull,0xfd6007db00068aull,0xfd6807db40068aull,0xfd7007db80068aull,0xfd7807dbc0068aull,
+    0xfd8000ec40060cull,0xfd8800ec400608ull,0xfd9007dc00068aull,0xfd9800ec40068aull,0xfda000eb00068aull,0xfdb000ec400684ull,
+    0xfdb807ed80068aull,0xfdc000e440060cull,0xfdc800e4400608ull,0xfdd000e4400600ull,0xfdd800e1800001ull,0xfde000e440068aull,
+    0xfdf000ee400001ull,0xfe08002a000684ull,0xfe1007dd00068aull,0xfe1800edc0068aull,0xfe2000eb80068aull,0xfe3000edc00684ull,
+    0xfe3807f180068aull,0xfe4000e5400600ull,0xfe4800e2000001ull,0xfe5000e5c00600ull,0xfe5800e2400001ull,0xfe6000e5c0068aull,
+    0xfe6807efc00600ull,0xfe7007efc00602ull,0xfe7807efc00684ull,0xfe8000ee40060cull,0xfe8800ee400608ull,0xfe9000f2800600ull,
+    0xfe9800e4000001ull,0xfeb000ee400684ull,0xfeb800f2800684ull,0xfec000e640060cull,0xfec800e6400608ull,0xfed000e6400600ull,
+    0xfed800e2800001ull,0xfee807ff800600ull,0xfef007ff800602ull,0xfef807ff800684ull,0xff0000f140060cull,0xff0800f1400608ull,
+    0xff1000f2c00600ull,0xff1800ec000001ull,0xff2000f0400626ull,0xff2800f0400628ull,0xff3000f1400684ull,0xff3800f2c00684ull,
+    0xff4000e940060cull,0xff4800e9400608ull,0xff5000e9400600ull,0xff5800e3800001ull,0xff6000e8400628ull,0xff68002a000600ull,
+    0xff7000e1400001ull,0xff780018000001ull,0xff9007df00068aull,0xff9800f240068aull,0xffa000f380068aull,0xffb000f2400684ull,
+    0xffb807fd80068aull,0xffc000e7c00600ull,0xffc800e3000001ull,0xffd000ea400600ull,0xffd800e3c00001ull,0xffe000ea40068aull,
+    0xffe8002d000001ull,0x100000800800001ull,0x100080800c00001ull,0x1093000ea400001ull,0x109500012c00001ull,0x109580031400001ull,
+    0x10cd00864000670ull,0x10cd80864800670ull,0x10d700865000670ull,0x10e680874000670ull,0x10e700875000670ull,0x10e780874800670ull,
+    0x110200880c00670ull,0x110480882000670ull,0x110600882c00670ull,0x111200888c00670ull,0x111300889400670ull,0x11208088f000670ull,
+    0x112200890c00670ull,0x112380891400670ull,0x112480892000670ull,0x11300000f400670ull,0x113100898400670ull,0x113680893400670ull,
+    0x11370000f000670ull,0x11378000f800670ull,0x113800899000670ull,0x113880899400670ull,0x113a0089c800670ull,0x113a8089cc00670ull,
+    0x113c0089d800670ull,0x113c8089dc00670ull,0x11400089e800670ull,0x11408089ec00670ull,0x1142008a0800670ull,0x1142808a0c00670ull,
+    0x1144008a1800670ull,0x1144808a1c00670ull,0x1156008a8800670ull,0x1156808aa000670ull,0x1157008aa400670ull,0x1157808aac00670ull,
+    0x11700089f000670ull,0x11708089f400670ull,0x1171008a4400670ull,0x1171808a4800670ull,0x1175008ac800670ull,0x1175808acc00670ull,
+    0x1176008ad000670ull,0x1176808ad400670ull,0x119480c02000001ull,0x119500c02400001ull,0x156e00ab7400671ull,0x182600c12c06132ull,
+    0x182700c13406132ull,0x182800c13c06132ull,0x182900c14406132ull,0x182a00c14c06132ull,0x182b00c15406132ull,0x182c00c15c06132ull,
+    0x182d00c16406132ull,0x182e00c16c06132ull,0x182f00c17406132ull,0x183000c17c06132ull,0x183100c18406132ull,0x183280c19006132ull,
+    0x183380c19806132ull,0x183480c1a006132ull,0x183800c1bc06132ull,0x183880c1bc06134ull,0x183980c1c806132ull,0x183a00c1c806134ull,
+    0x183b00c1d406132ull,0x183b80c1d406134ull,0x183c80c1e006132ull,0x183d00c1e006134ull,0x183e00c1ec06132ull,0x183e80c1ec06134ull,
+    0x184a00c11806132ull,0x184f00c27406132ull,0x185600c2ac06132ull,0x185700c2b406132ull,0x185800c2bc06132ull,0x185900c2c406132ull,
+    0x185a00c2cc06132ull,0x185b00c2d406132ull,0x185c00c2dc06132ull,0x185d00c2e406132ull,0x185e00c2ec06132ull,0x185f00c2f406132ull,
+    0x186000c2fc06132ull,0x186100c30406132ull,0x186280c31006132ull,0x186380c31806132ull,0x186480c32006132ull,0x186800c33c06132ull,
+    0x186880c33c06134ull,0x186980c34806132ull,0x186a00c34806134ull,0x186b00c35406132ull,0x186b80c35406134ull,0x186c80c36006132ull,
+    0x186d00c36006134ull,0x186e00c36c06132ull,0x186e80c36c06134ull,0x187a00c29806132ull,0x187b80c3bc06132ull,0x187c00c3c006132ull,
+    0x187c80c3c406132ull,0x187d00c3c806132ull,0x187f00c3f406132ull,0x7c8002312000001ull,0x7c80819bd000001ull,0x7c81023b2800001ull,
+    0x7c8182332000001ull,0x7c8201bb4400001ull,0x7c828138c800001ull,0x7c83014f9400001ull,0x7c83827e7000001ull,0x7c84027e7000001ull,
+    0x7c8481654400001ull,0x7c8502474400001ull,0x7c8581561c00001ull,0x7c8601652000001ull,0x7c868187d800001ull,0x7c8701d9a400001ull,
+    0x7c8781fe1400001ull,0x7c880218fc00001ull,0x7c88821ee800001ull,0x7c890223e000001ull,0x7c8982423c00001ull,0x7c8a01a80800001ull,
+    0x7c8a81b46c00001ull,0x7c8b01c36400001ull,0x7c8b81cf7800001ull,0x7c8c0210f400001ull,0x7c8c8245a800001ull,0x7c8d0267c400001ull,
+    0x7c8d813a0800001ull,0x7c8e014dd400001ull,0x7c8e81ac1000001ull,0x7c8f01c86c00001ull,0x7c8f8218b400001ull,0x7c9002787800001ull,
+    0x7c9081754000001ull,0x7c9101bfac00001ull,0x7c9182173400001ull,0x7c9202259000001ull,0x7c92818b2400001ull,0x7c9302076000001ull,
+    0x7c9382207c00001ull,0x7c94017b2800001ull,0x7c94819c5c00001ull,0x7c9501b5a800001ull,0x7c9581cbf000001ull,0x7c9602433800001ull,
+    0x7c96813e1800001ull,0x7c970146dc00001ull,0x7c97814b7800001ull,0x7c9801931000001ull,0x7c9881ab4c00001ull,0x7c9901c84000001ull,
+    0x7c9981db9c00001ull,0x7c9a02000400001ull,0x7c9a82181800001ull,0x7c9b02197000001ull,0x7c9b8237bc00001ull,0x7c9c025cc800001ull,
+    0x7c9c826dbc00001ull,0x7c9d0277e800001ull,0x7c9d81e23000001ull,0x7c9e01e5fc00001ull,0x7c9e81f68000001ull,0x7c9f020f2400001ull,
+    0x7c9f824c1000001ull,0x7ca00279fc00001ull,0x7ca0822b5800001ull,0x7ca101637c00001ull,0x7ca1817c1000001ull,0x7ca201f18000001ull,
+    0x7ca28201f800001ull,0x7ca301c98800001ull,0x7ca381e32800001ull,0x7ca402330800001ull,0x7ca4825bdc00001ull,0x7ca501636000001ull,
+    0x7ca581718800001ull,0x7ca601a84c00001ull,0x7ca681b76800001ull,0x7ca701bc3c00001ull,0x7ca781f4bc00001ull,0x7ca801f8dc00001ull,
+    0x7ca882592c00001ull,0x7ca9014b4800001ull,0x7ca982022c00001ull,0x7caa01477000001ull,0x7caa81473000001ull,0x7cab01e87000001ull,
+    0x7cab81f6f800001ull,0x7cac020fc400001ull,0x7cac8259d400001ull,0x7cad022e0000001ull,0x7cad818b3c00001ull,0x7cae01a80800001ull,
+    0x7cae822bf800001ull,0x7caf0138e400001ull,0x7caf816f9c00001ull,0x7cb001804800001ull,0x7cb081ce1c00001ull,0x7cb101d5c000001ull,
+    0x7cb1814c5c00001ull,0x7cb201e3ec00001ull,0x7cb2813efc00001ull,0x7cb3017ea400001ull,0x7cb381383400001ull,0x7cb401b33000001ull,
+    0x7cb48195e000001ull,0x7cb501f48800001ull,0x7cb5814f0c00001ull,0x7cb601617800001ull,0x7cb681dc0400001ull,0x7cb702112400001ull,
+    0x7cb7822aa800001ull,0x7cb801aee800001ull,0x7cb8823ec000001ull,0x7cb901b22000001ull,0x7cb9818bf800001ull,0x7cba020b9400001ull,
+    0x7cba818e8000001ull,0x7cbb01d59400001ull,0x7cbb813ab800001ull,0x7cbc0145a400001ull,0x7cbc81472400001ull,0x7cbd01a20400001ull,
+    0x7cbd81f39c00001ull,0x7cbe0209bc00001ull,0x7cbe822b4800001ull,0x7cbf02473c00001ull,0x7cbf814bd400001ull,0x7cc001510800001ull,
+    0x7cc08165cc00001ull,0x7cc1017bb000001ull,0x7cc181971400001ull,0x7cc201bff800001ull,0x7cc281e4a800001ull,0x7cc30256b400001ull,
+    0x7cc38269a800001ull,0x7cc4027a5c00001ull,0x7cc4827b3800001ull,0x7cc5014a6c00001ull,0x7cc5819b1800001ull,0x7cc601addc00001ull,
+    0x7cc6823d8800001ull,0x7cc70179d000001ull,0x7cc781864000001ull,0x7cc801880000001ull,0x7cc881926800001ull,0x7cc901bc8c00001ull,
+    0x7cc981c52400001ull,0x7cca01d22400001ull,0x7cca81e72800001ull,0x7ccb01f7d000001ull,0x7ccb8201bc00001ull,0x7ccc023c9800001ull,
+    0x7ccc8213b800001ull,0x7ccd02408c00001ull,0x7ccd824d2800001ull,0x7cce01485c00001ull,0x7cce814a8c00001ull,0x7ccf0152f400001ull,
+    0x7ccf81c32000001ull,0x7cd002230800001ull,0x7cd0822aa800001ull,0x7cd1017b2400001ull,0x7cd1817fd400001ull,0x7cd2018dec00001ull,
+    0x7cd281aeb800001ull,0x7cd301f0f800001ull,0x7cd381cdd400001ull,0x7cd4013b9000001ull,0x7cd4815be400001ull,0x7cd5016f9c00001ull,
+    0x7cd58176e800001ull,0x7cd601807000001ull,0x7cd681cec800001ull,0x7cd701d1a400001ull,0x7cd781fe6800001ull,0x7cd802011800001ull,
+    0x7cd88248d000001ull,0x7cd9025bd800001ull,0x7cd9825d2000001ull,0x7cda02606000001ull,0x7cda813e2c00001ull,0x7cdb01e6b800001ull,
+    0x7cdb8246d000001ull,0x7cdc025ae000001ull,0x7cdc81838400001ull,0x7cdd013a1800001ull,0x7cdd81436800001ull,0x7cde016fb800001ull,
+    0x7cde8170fc00001ull,0x7cdf01966400001ull,0x7cdf81a80800001ull,0x7ce001c73800001ull,0x7ce081d90800001ull,0x7ce10213f000001ull,
+    0x7ce18241f000001ull,0x7ce2027e3400001ull,0x7ce2819a2000001ull,0x7ce30258b800001ull,0x7ce3814a2400001ull,0x7ce4019dec00001ull,
+    0x7ce4819fcc00001ull,0x7ce501b50400001ull,0x7ce581ba7000001ull,0x7ce601d02400001ull,0x7ce681d56400001ull,0x7ce701e1ac00001ull,
+    0x7ce781f44000001ull,0x7ce802617800001ull,0x7ce88145b400001ull,0x7ce90188b800001ull,0x7ce98259e000001ull,0x7cea0140ac00001ull,
+    0x7cea81746400001ull,0x7ceb01b7a800001ull,0x7ceb823ca800001ull,0x7cec017e2c00001ull,0x7cec81851000001ull,0x7ced01a05c00001ull,
+    0x7ced81ce1c00001ull,0x7cee025a1800001ull,0x7cee8148a400001ull,0x7cef01503c00001ull,0x7cef81719400001ull,0x7cf001984c00001ull,
+    0x7cf0819d3800001ull,0x7cf101a2a000001ull,0x7cf181b39400001ull,0x7cf201d01800001ull,0x7cf281d78800001ull,0x7cf301fde400001ull,
+    0x7cf382233c00001ull,0x7cf402238400001ull,0x7cf482473000001ull,0x7cf5025b8800001ull,0x7cf5814cfc00001ull,0x7cf601bae800001ull,
+    0x7cf681507400001ull,0x7cf701c74000001ull,0x7cf781d26000001ull,0x7cf80217e800001ull,0x7cf8825a8c00001ull,0x7cf902715c00001ull,
+    0x7cf9827a7c00001ull,0x7cfa019e5c00001ull,0x7cfa81b72c00001ull,0x7cfb0207a000001ull,0x7cfb81eb2c00001ull,0x7cfc01ec8000001ull,
+    0x7cfc81f24800001ull,0x7cfd01cb0000001ull,0x7cfd81c26400001ull,0x7cfe022d6000001ull,0x7cfe813b0000001ull,0x7cff020cd800001ull,
+    0x7cff8148e800001ull,0x7d0001481c00001ull,0x7d00817a9800001ull,0x7d01018b4c00001ull,0x7d0181f35800001ull,0x7d02016e1400001ull,
+    0x7d0281b47800001ull,0x7d03019ad000001ull,0x7d03823cec00001ull,0x7d0402213000001ull,0x7d0482593400001ull,0x7d0502262c00001ull,
+    0x7d05817b4c00001ull,0x7d0601450000001ull,0x7d0681570000001ull,0x7d0801616800001ull,0x7d090199d000001ull,0x7d0a81477800001ull,
+    0x7d0b01cca800001ull,0x7d0b81db2800001ull,0x7d0c01e4f000001ull,0x7d0c81e57800001ull,0x7d0d01e59400001ull,0x7d0d81e63c00001ull,
+    0x7d0e025d5800001ull,0x7d0e81f2f800001ull,0x7d0f01fef400001ull,0x7d1002184800001ull,0x7d11022be000001ull,0x7d128240e000001ull,
+    0x7d130243f400001ull,0x7d150263bc00001ull,0x7d158263f000001ull,0x7d160264a000001ull,0x7d168276d000001ull,0x7d1702437800001ull,
+    0x7d17825adc00001ull,0x7d18013eb800001ull,0x7d1881439c00001ull,0x7d1901453400001ull,0x7d19814b2400001ull,0x7d1a014b9000001ull,
+    0x7d1a814d4400001ull,0x7d1b01567400001ull,0x7d1b81581800001ull,0x7d1c0159a000001ull,0x7d1c81610000001ull,0x7d1d0162a000001ull,
+    0x7d1d81719000001ull,0x7d1e0171b800001ull,0x7d1e81825000001ull,0x7d1f0185a000001ull,0x7d1f81863800001ull,0x7d200187c800001ull,
+    0x7d2081953c00001ull,0x7d2101978800001ull,0x7d21819a4400001ull,0x7d2201a21400001ull,0x7d2281b5dc00001ull,0x7d2301b86800001ull,
+    0x7d2381bc8800001ull,0x7d2401c5b800001ull,0x7d2481c8ac00001ull,0x7d2501d08800001ull,0x7d2581e24400001ull,0x7d2601e4f800001ull,
+    0x7d2681e52400001ull,0x7d2701e52000001ull,0x7d2781e54000001ull,0x7d2801e55800001ull,0x7d2881e57400001ull,0x7d2901e63400001ull,
+    0x7d2981e63800001ull,0x7d2a01e90000001ull,0x7d2a81ea0400001ull,0x7d2b01ef0000001ull,0x7d2b81f7d000001ull,0x7d2c01f82400001ull,
+    0x7d2c81f90400001ull,0x7d2d01fdc800001ull,0x7d2d82001400001ull,0x7d2e0207b400001ull,0x7d2e8209e400001ull,0x7d2f0209e400001ull,
+    0x7d2f82115c00001ull,0x7d3002244000001ull,0x7d3082265800001ull,0x7d31022c0400001ull,0x7d31822ce400001ull,0x7d3202334c00001ull,
+    0x7d3282342000001ull,0x7d33023ed800001ull,0x7d338240e000001ull,0x7d34025b8c00001ull,0x7d34825ffc00001ull,0x7d350260ec00001ull,
+    0x7d358181d400001ull,0x7d36090bb800001ull,0x7d3682086000001ull,0x7d3801389800001ull,0x7d388146d400001ull,0x7d390145a000001ull,
+    0x7d39813e0000001ull,0x7d3a01451400001ull,0x7d3a81460000001ull,0x7d3b014b1c00001ull,0x7d3b814be800001ull,0x7d3c01567400001ull,
+    0x7d3c81555400001ull,0x7d3d01566400001ull,0x7d3d81578800001ull,0x7d3e01616800001ull,0x7d3e8162cc00001ull,0x7d3f01651000001ull,
+    0x7d3f81655000001ull,0x7d4001698800001ull,0x7d40816ca000001ull,0x7d41017b4800001ull,0x7d41817b6400001ull,0x7d42017da400001ull,
+    0x7d42817eb400001ull,0x7d4301836000001ull,0x7d4381853800001ull,0x7d4401842000001ull,0x7d4481863800001ull,0x7d4501858000001ull,
+    0x7d458187c800001ull,0x7d460188d000001ull,0x7d46818f1000001ull,0x7d4701907000001ull,0x7d4781914800001ull,0x7d4801955800001ull,
+    0x7d488199d000001ull,0x7d49019c5c00001ull,0x7d49819c6c00001ull,0x7d4a019d5800001ull,0x7d4a81ade400001ull,0x7d4b01aee800001ull,
+    0x7d4b81b50400001ull,0x7d4c01bb6c00001ull,0x7d4c81bb2c00001ull,0x7d4d01bc8800001ull,0x7d4d81c07800001ull,0x7d4e01c5b800001ull,
+    0x7d4e81de9c00001ull,0x7d4f01c8d400001ull,0x7d4f81cabc00001ull,0x7d5001cca800001ull,0x7d5081d1c400001ull,0x7d5101d41800001ull,
+    0x7d5181d4ec00001ull,0x7d5201d87400001ull,0x7d5281d87c00001ull,0x7d5301db2800001ull,0x7d5381db6c00001ull,0x7d5401dbd000001ull,
+    0x7d5481dd2800001ull,0x7d5501dd0000001ull,0x7d5581e33000001ull,0x7d5601eac400001ull,0x7d5681ef0000001ull,0x7d5701f1ec00001ull,
+    0x7d5781f56c00001ull,0x7d5801f7d000001ull,0x7d5881fcf800001ull,0x7d5902001400001ull,0x7d59820d4800001ull,0x7d5a020fbc00001ull,
+    0x7d5a821de400001ull,0x7d5b02250400001ull,0x7d5b82261800001ull,0x7d5c02265800001ull,0x7d5c822afc00001ull,0x7d5d022be000001ull,
+    0x7d5d822b2c00001ull,0x7d5e022c0400001ull,0x7d5e822bf800001ull,0x7d5f022bb400001ull,0x7d5f822ce400001ull,0x7d60022e2800001ull,
+    0x7d6082342000001ull,0x7d61023ce000001ull,0x7d618241c800001ull,0x7d6202466400001ull,0x7d628249d800001ull,0x7d630259f000001ull,
+    0x7d63825b8c00001ull,0x7d64025d5800001ull,0x7d64825f6c00001ull,0x7d65025ffc00001ull,0x7d6582602c00001ull,0x7d660260ec00001ull,
+    0x7d66826c4800001ull,0x7d67027e7000001ull,0x7d6788a12800001ull,0x7d6808a11000001ull,0x7d6888cf5400001ull,0x7d6900ee7400001ull,
+    0x7d6981006000001ull,0x7d6a0100e400001ull,0x7d6a89492400001ull,0x7d6b09734000001ull,0x7d6b89fb4c00001ull,0x7d6c027d0c00001ull,
+    0x7d6c827e3800001ull,0x7d8e80176400b69ull,0x7d8f8017c800b6full,0x7d950017a400b83ull,0x7d958017a400b85ull,0x7d9603ed2400b83ull,
+    0x7d9683ed2400b85ull,0x7d9700174000b6full,0x7d9780174000b71ull,0x7d9800174000b79ull,0x7d9880174400b79ull,0x7d9900174800b79ull,
+    0x7d9980174c00b79ull,0x7d9a00175000b79ull,0x7d9a80175400b79ull,0x7d9b00175800b79ull,0x7d9c00176000b79ull,0x7d9c80176400b79ull,
+    0x7d9d00176800b79ull,0x7d9d80176c00b79ull,0x7d9e00177000b79ull,0x7d9f00177800b79ull,0x7da000178000b79ull,0x7da080178400b79ull,
+    0x7da180178c00b79ull,0x7da200179000b79ull,0x7da300179800b79ull,0x7da380179c00b79ull,0x7da40017a000b79ull,0x7da48017a400b79ull,
+    0x7da50017a800b79ull,0x7da580175400b73ull,0x7da600174400b7full,0x7da680176c00b7full,0x7da700179000b7full,0x884d04426422174ull,
+    0x884e04426c22174ull,0x885584429422174ull,0x88970444c42224eull,0x88978444c82224eull,0x89a5844d1c2267cull,0x89a6044d1c226aeull,
+    0x8a5d8452e422974ull,0x8a5e0452e422960ull,0x8a5f0452e42297aull,0x8add0456e022b5eull,0x8add8456e422b5eull,0x8c9c0464d423260ull,
+    0xe8af07455c3a2cbull,0xe8af8745603a2cbull,0xe8b007457c3a2ddull,0xe8b087457c3a2dfull,0xe8b107457c3a2e1ull,0xe8b187457c3a2e3ull,
+    0xe8b207457c3a2e5ull,0xe8dd8746e43a2cbull,0xe8de0746e83a2cbull,0xe8de8746ec3a2ddull,0xe8df0746f03a2ddull,0xe8df8746ec3a2dfull,
+    0xe8e00746f03a2dfull,0x17c000138f400001ull,0x17c008138e000001ull,0x17c0101390400001ull,0x17c0188048800001ull,0x17c02013d8000001ull,
+    0x17c02813eb800001ull,0x17c03013eec00001ull,0x17c0381400800001ull,0x17c040141e800001ull,0x17c0481426400001ull,0x17c0501439c00001ull,
+    0x17c0581433c00001ull,0x17c0600d27800001ull,0x17c068818e800001ull,0x17c0701453400001ull,0x17c0781455000001ull,0x17c0801459000001ull,
+    0x17c088145dc00001ull,0x17c0908147000001ull,0x17c0980d2e400001ull,0x17c0a01459c00001ull,0x17c0a81463400001ull,0x17c0b08152c00001ull,
+    0x17c0b81465c00001ull,0x17c0c01469000001ull,0x17c0c813b3000001ull,0x17c0d0146b000001ull,0x17c0d8146d400001ull,0x17c0e0a477c00001ull,
+    0x17c0e8147d400001ull,0x17c0f01480c00001ull,0x17c0f80d37c00001ull,0x17c100148ec00001ull,0x17c1081491800001ull,0x17c110149c800001ull,
+    0x17c118149dc00001ull,0x17c1200d45400001ull,0x17c12814b1c00001ull,0x17c13014b2400001ull,0x17c13814b9000001ull,0x17c14014be800001ull,
+    0x17c14814c1400001ull,0x17c15014c1800001ull,0x17c15814c5c00001ull,0x17c16014d2400001ull,0x17c16814d4400001ull,0x17c17014d6800001ull,
+    0x17c17814dcc00001ull,0x17c18014df400001ull,0x17c18814dfc00001ull,0x17c19014dfc00001ull,0x17c19814dfc00001ull,0x17c1a0828b000001ull,
+    0x17c1a81c1c000001ull,0x17c1b014f2800001ull,0x17c1b814f7c00001ull,0x17c1c082d8c00001ull,0x17c1c814fac00001ull,0x17c1d014fc400001ull,
+    0x17c1d81501800001ull,0x17c1e01527800001ull,0x17c1e8150e000001ull,0x17c1f01512000001ull,0x17c1f8151a000001ull,0x17c2001528800001ull,
+    0x17c208153d800001ull,0x17c2101544000001ull,0x17c2181554c00001ull,0x17c2201558c00001ull,0x17c2281561000001ull,0x17c2301561000001ull,
+    0x17c2381566400001ull,0x17c240156ac00001ull,0x17c248156cc00001ull,0x17c2501570800001ull,0x17c25815c5800001ull,0x17c2601581800001ull,
+    0x17c26815c5c00001ull,0x17c2701594400001ull,0x17c278159d000001ull,0x17c2801481c00001ull,0x17c288163b800001ull,0x17c29015f3800001ull,
+    0x17c29815fd000001ull,0x17c2a01603400001ull,0x17c2a815e2c00001ull,0x17c2b0160c800001ull,0x17c2b8160c400001ull,0x17c2c0162b000001ull,
+    0x17c2c88539000001ull,0x17c2d0163c800001ull,0x17c2d8163dc00001ull,0x17c2e01641800001ull,0x17c2e81646800001ull,0x17c2f01648800001ull,
+    0x17c2f81658800001ull,0x17c30085aa000001ull,0x17c30885ba800001ull,0x17c310167b000001ull,0x17c3181686c00001ull,0x17c3201689c00001ull,
+    0x17c3281676000001ull,0x17c3301699800001ull,0x17c3380dbb800001ull,0x17c3400dbf000001ull,0x17c34816c2000001ull,0x17c35016cf800001ull,
+    0x17c35816cf800001ull,0x17c3608672000001ull,0x17c36816f0c00001ull,0x17c37016f6000001ull,0x17c37816f9c00001ull,0x17c38016fcc00001ull,
+    0x17c38886c6000001ull,0x17c39016ffc00001ull,0x17c3981701800001ull,0x17c3a017d4c00001ull,0x17c3a81708800001ull,0x17c3b00de0400001ull,
+    0x17c3b81718000001ull,0x17c3c0171b800001ull,0x17c3c81730000001ull,0x17c3d01723400001ull,0x17c3d88779000001ull,0x17c3e01750c00001ull,
+    0x17c3e88779800001ull,0x17c3f0175b800001ull,0x17c3f8175ac00001ull,0x17c400175f000001ull,0x17c4081778400001ull,0x17c4101778800001ull,
+    0x17c4180e0bc00001ull,0x17c420177f400001ull,0x17c428178a000001ull,0x17c430178f400001ull,0x17c438179a400001ull,0x17c4400e18800001ull,
+    0x17c4488860c00001ull,0x17c4500e1f000001ull,0x17c45817ac000001ull,0x17c46017acc00001ull,0x17c46817ad800001ull,0x17c47017b2800001ull,
+    0x17c478a8e4800001ull,0x17c48017bf800001ull,0x17c48888cc400001ull,0x17c49088cc400001ull,0x17c4982080400001ull,0x17c4a017c8800001ull,
+    0x17c4a817c8800001ull,0x17c4b00e31c00001ull,0x17c4b88cae000001ull,0x17c4c09876800001ull,0x17c4c817d8800001ull,0x17c4d017dac00001ull,
+    0x17c4d80e38c00001ull,0x17c4e017e6800001ull,0x17c4e817f3400001ull,0x17c4f017f5c00001ull,0x17c4f817fe400001ull,0x17c5001820400001ull,
+    0x17c5080e4e800001ull,0x17c5100e47000001ull,0x17c5181825000001ull,0x17c52089b5000001ull,0x17c5281831c00001ull,0x17c5301852000001ull,
+    0x17c5381853000001ull,0x17c5401853800001ull,0x17c5481853000001ull,0x17c550185e800001ull,0x17c5581863800001ull,0x17c560186c800001ull,
+    0x17c5681869000001ull,0x17c570186bc00001ull,0x17c5781877800001ull,0x17c580187c800001ull,0x17c588187d800001ull,0x17c5901884000001ull,
+    0x17c5981886c00001ull,0x17c5a01897400001ull,0x17c5a818ac400001ull,0x17c5b018b5000001ull,0x17c5b818d4000001ull,0x17c5c08ac3000001ull,
+    0x17c5c818cf400001ull,0x17c5d018bf000001ull,0x17c5d818da000001ull,0x17c5e018e0c00001ull,0x17c5e818f9000001ull,0x17c5f08afc400001ull,
+    0x17c5f81908800001ull,0x17c60018f1400001ull,0x17c60818ea400001ull,0x17c6100e8b800001ull,0x17c618191a400001ull,0x17c620191f800001ull,
+    0x17c6281927400001ull,0x17c630191dc00001ull,0x17c6380e9b000001ull,0x17c6401953c00001ull,0x17c648195b000001ull,0x17c6508c02800001ull,
+    0x17c6581978c00001ull,0x17c66019be000001ull,0x17c6681992400001ull,0x17c6700ec6400001ull,0x17c67819a4400001ull,0x17c6800ec2000001ull,
+    0x17c6880eb9000001ull,0x17c6901464800001ull,0x17c6981465400001ull,0x17c6a019c0000001ull,0x17c6a819a7000001ull,0x17c6b0202b400001ull,
+    0x17c6b810f6400001ull,0x17c6c019c5c00001ull,0x17c6c819c6c00001ull,0x17c6d019c8400001ull,0x17c6d819d7800001ull,0x17c6e019d4c00001ull,
+    0x17c6e88cf0c00001ull,0x17c6f00ed2400001ull,0x17c6f819fe800001ull,0x17c70019e1400001ull,0x17c7081a14800001ull,0x17c7101a21400001ull,
+    0x17c7188d1b400001ull,0x17c7201a23800001ull,0x17c7281a07c00001ull,0x17c7301a45000001ull,0x17c7380ee7400001ull,0x17c7401a50800001ull,
+    0x17c7481a68c00001ull,0x17c7501a7a800001ull,0x17c7581aaa000001ull,0x17c7608da8c00001ull,0x17c7681ab6c00001ull,0x17c7700f06000001ull,
+    0x17c7781ac8400001ull,0x17c7808e29c00001ull,0x17c7881ad5000001ull,0x17c7900f13800001ull,0x17c7981adc800001ull,0x17c7a01ae7c00001ull,
+    0x17c7a81aee800001ull,0x17c7b01aeec00001ull,0x17c7b88ea3400001ull,0x17c7c08742c00001ull,0x17c7c88ebe800001ull,0x17c7d01b13800001ull,
+    0x17c7d88f2f000001ull,0x17c7e01b2fc00001ull,0x17c7e81b33400001ull,0x17c7f01b19c00001ull,0x17c7f81b45800001ull,0x17c8001b4f800001ull,
+    0x17c8081b5dc00001ull,0x17c8101b50400001ull,0x17c8181b5a400001ull,0x17c8201b5e000001ull,0x17c8281b61400001ull,0x17c8308f47800001ull,
+    0x17c8381b4d000001ull,0x17c8401b8bc00001ull,0x17c8481b9b800001ull,0x17c8500f4cc00001ull,0x17c8581bb2c00001ull,0x17c8601bb1c00001ull,
+    0x17c8688fb4400001ull,0x17c8701b7e400001ull,0x17c8781bdb800001ull,0x17c8808fd7800001ull,0x17c8888fe3800001ull,0x17c8901bf1800001ull,
+    0x17c8981c0e400001ull,0x17c8a01c07800001ull,0x17c8a81c06c00001ull,0x17c8b00f65800001ull,0x17c8b81c12800001ull,0x17c8c01c1f400001ull,
+    0x17c8c81c1dc00001ull,0x17c8d01c2b400001ull,0x17c8d88149400001ull,0x17c8e01c51400001ull,0x17c8e89098c00001ull,0x17c8f01c67000001ull,
+    0x17c8f890eac00001ull,0x17c9001c8a000001ull,0x17c9081c8d400001ull,0x17c9101c94000001ull,0x17c9189182000001ull,0x17c9201ca0000001ull,
+    0x17c9281ca5400001ull,0x17c93091cd400001ull,0x17c9389205000001ull,0x17c9401cde800001ull,0x17c9481ce2c00001ull,0x17c9500fab000001ull,
+    0x17c9581ce9400001ull,0x17c9600fae000001ull,0x17c9680fae000001ull,0x17c9701d11c00001ull,0x17c9781d17000001ull,0x17c9801d1c400001ull,
+    0x17c9881d21400001ull,0x17c9901d32800001ull,0x17c9980fc6c00001ull,0x17c9a01d49000001ull,0x17c9a8930d800001ull,0x17c9b01d4f800001ull,
+    0x17c9b89324800001ull,0x17c9c01d5c000001ull,0x17c9c88867c00001ull,0x17c9d01d84000001ull,0x17c9d893e8400001ull,0x17c9e093ee000001ull,
+    0x17c9e89411000001ull,0x17c9f00fff000001ull,0x17c9f81002000001ull,0x17ca001dbd000001ull,0x17ca08943cc00001ull,0x17ca10943c800001ull,
+    0x17ca189446400001ull,0x17ca20944cc00001ull,0x17ca281dc7800001ull,0x17ca301dc7c00001ull,0x17ca381dc7c00001ull,0x17ca401dd2800001ull,
+    0x17ca48100e400001ull,0x17ca501de2c00001ull,0x17ca581011800001ull,0x17ca601025800001ull,0x17ca689507400001ull,0x17ca701e13800001ull,
+    0x17ca781e23000001ull,0x17ca801e33000001ull,0x17ca881038c00001ull,0x17ca909589800001ull,0x17ca981e55800001ull,0x17caa095a6800001ull,
+    0x17caa895b1400001ull,0x17cab01e63c00001ull,0x17cab81e7ac00001ull,0x17cac0104bc00001ull,0x17cac81e90000001ull,0x17cad01e92800001ull,
+    0x17cad81e93c00001ull,0x17cae0965f000001ull,0x17cae896a9c00001ull,0x17caf096a9c00001ull,0x17caf81ebb800001ull,0x17cb001080800001ull,
+    0x17cb0896eac00001ull,0x17cb101ef1800001ull,0x17cb181ef2400001ull,0x17cb201089c00001ull,0x17cb289720000001ull,0x17cb301f34800001ull,
+    0x17cb3810a8000001ull,0x17cb401f3a000001ull,0x17cb481f38c00001ull,0x17cb501f40000001ull,0x17cb5897e1800001ull,0x17cb601f58c00001ull,
+    0x17cb6810c0400001ull,0x17cb701f71c00001ull,0x17cb781f80800001ull,0x17cb801f91400001ull,0x17cb8810cd000001ull,0x17cb90988a000001ull,
+    0x17cb989891c00001ull,0x17cba010d6400001ull,0x17cba898b6400001ull,0x17cbb01fde800001ull,0x17cbb898cf800001ull,0x17cbc01fe5400001ull,
+    0x17cbc81ffe800001ull,0x17cbd02001400001ull,0x17cbd89936800001ull,0x17cbe09948c00001ull,0x17cbe82018000001ull,0x17cbf0996a000001ull,
+    0x17cbf8201c000001ull,0x17cc008cd7c00001ull,0x17cc0810f5400001ull,0x17cc10202c800001ull,0x17cc182040c00001ull,0x17cc201102c00001ull,
+    0x17cc28204f800001ull,0x17cc3016ad400001ull,0x17cc3899e9c00001ull,0x17cc4099ed400001ull,0x17cc488ce4c00001ull,0x17cc508ce7000001ull,
+    0x17cc582080400001ull,0x17cc602081000001ull,0x17cc6823e7800001ull,0x17cc70111ac00001ull,0x17cc7820a4400001ull,0x17cc8020a2c00001ull,
+    0x17cc8820a7400001ull,0x17cc9014acc00001ull,0x17cc9820ac400001ull,0x17cca020acc00001ull,0x17cca820af400001ull,0x17ccb020b9800001ull,
+    0x17ccb89acf000001ull,0x17ccc020b9400001ull,0x17ccc820c7400001ull,0x17ccd020d8c00001ull,0x17ccd820eb400001ull,0x17cce020c8c00001ull,
+    0x17cce820ef400001ull,0x17ccf020f9c00001ull,0x17ccf82115c00001ull,0x17cd0020d4c00001ull,0x17cd0820f2800001ull,0x17cd1020f3000001ull,
+    0x17cd1820f7000001ull,0x17cd209b0d800001ull,0x17cd289b5ac00001ull,0x17cd309b35400001ull,0x17cd38114ac00001ull,0x17cd40213c400001ull,
+    0x17cd48213cc00001ull,0x17cd502145800001ull,0x17cd589cf2800001ull,0x17cd602159000001ull,0x17cd689bcb000001ull,0x17cd701157400001ull,
+    0x17cd781158400001ull,0x17cd809bec400001ull,0x17cd889c34800001ull,0x17cd90115ac00001ull,0x17cd982194000001ull,0x17cda02197000001ull,
+    0x17cda82199c00001ull,0x17cdb0219a400001ull,0x17cdb821aa400001ull,0x17cdc021a2000001ull,0x17cdc821c3800001ull,0x17cdd021b8800001ull,
+    0x17cdd821de400001ull,0x17cde021ca000001ull,0x17cde821dac00001ull,0x17cdf021e1800001ull,0x17cdf81175c00001ull,0x17ce0021f8400001ull,
+    0x17ce082200400001ull,0x17ce10117e400001ull,0x17ce182218000001ull,0x17ce202218c00001ull,0x17ce289d99c00001ull,0x17ce302235c00001ull,
+    0x17ce382237800001ull,0x17ce40118d400001ull,0x17ce48223e800001ull,0x17ce500d2ec00001ull,0x17ce589e2b800001ull,0x17ce609e59800001ull,
+    0x17ce6811af800001ull,0x17ce7011b1c00001ull,0x17ce7822a8000001ull,0x17ce8022bb400001ull,0x17ce8822e2800001ull,0x17ce902315400001ull,
+    0x17ce989f2a000001ull,0x17cea0232ac00001ull,0x17cea82330400001ull,0x17ceb02346c00001ull,0x17ceb8235dc00001ull,0x17cec09fcbc00001ull,
+    0x17cec88201000001ull,0x17ced02372c00001ull,0x17ced8236f000001ull,0x17cee0237c000001ull,0x17cee88237800001ull,0x17cef023b5000001ull,
+    0x17cef823ce000001ull,0x17cf00a174800001ull,0x17cf08a17b400001ull,0x17cf102425000001ull,0x17cf18243c400001ull,0x17cf202444400001ull,
+    0x17cf28a1cb800001ull,0x17cf302446c00001ull,0x17cf38248e000001ull,0x17cf4024b5c00001ull,0x17cf4824b6000001ull,0x17cf50249f000001ull,
+    0x17cf5824fe400001ull,0x17cf602505400001ull,0x17cf68a2fe800001ull,0x17cf702562c00001ull,0x17cf781265400001ull,0x17cf80256dc00001ull,
+    0x17cf88a35dc00001ull,0x17cf901279800001ull,0x17cf9825b0c00001ull,0x17cfa0176c800001ull,0x17cfa825c8c00001ull,0x17cfb0a451400001ull,
+    0x17cfb8a486800001ull,0x17cfc0129b800001ull,0x17cfc8129d800001ull,0x17cfd025f8000001ull,0x17cfd8a502800001ull,0x17cfe012ac800001ull,
+    0x17cfe8a525800001ull,0x17cff02602c00001ull,0x17cff82602c00001ull,0x17d000260a400001ull,0x17d008a56d800001ull,0x17d0102638800001ull,
+    0x17d01812ccc00001ull,0x17d020264a400001ull,0x17d0282669c00001ull,0x17d0302670800001ull,0x17d038267f800001ull,0x17d04012f3800001ull,
+    0x17d048a6cc000001ull,0x17d05026c4800001ull,0x17d0582710000001ull,0x17d060273f400001ull,0x17d0681333800001ull,0x17d070133b400001ull,
+    0x17d0782759c00001ull,0x17d080a833800001ull,0x17d088133e000001ull,0x17d090a841400001ull,0x17d098a883800001ull,0x17d0a0a8a4400001ull,
+    0x17d0a827aec00001ull,0x17d0b01355800001ull,0x17d0b827be400001ull,0x17d0c027bf800001ull,0x17d0c827c1400001ull,0x17d0d027c3c00001ull,
+    0x17d0d827c5800001ull,0x17d0e027cec00001ull,0x17d0e8a980000001ull
+};
+static const uint64_t uniql__uc_lower[182] = {
+    0x2080d20000020ull,0x6000ba0000020ull,0x6c003a0000020ull,0x8000c60000001ull,0x980009fffff39ull,0x99001e0000001ull,
+    0x9c80460000001ull,0xa500be0000001ull,0xbc0009fffff87ull,0xbc801e0000001ull,0xc0800a00000d2ull,0xc100160000001ull,
+    0xc3000a00000ceull,0xc3800a0000001ull,0xc4801200000cdull,0xc5800a0000001ull,0xc7000a000004full,0xc7800a00000caull,
+    0xc8000a00000cbull,0xc8800a0000001ull,0xc9800a00000cdull,0xca000a00000cfull,0xcb000a00000d3ull,0xcb800a00000d1ull,
+    0xcc000a0000001ull,0xce000a00000d3ull,0xce800a00000d5ull,0xcf800a00000d6ull,0xd0001e0000001ull,0xd3000a00000daull,
+    0xd3800a0000001ull,0xd4800a00000daull,0xd6000a0000001ull,0xd7000a00000daull,0xd7800a0000001ull,0xd8801200000d9ull,
+    0xd980160000001ull,0xdb800a00000dbull,0xdc000a0000001ull,0xde000a0000001ull,0xe2000a0000002ull,0xe2800a0000001ull,
+    0xe3800a0000002ull,0xe4000a0000001ull,0xe5000a0000002ull,0xe5804e0000001ull,0xef004e0000001ull,0xf8800a0000002ull,
+    0xf900160000001ull,0xfb0009fffff9full,0xfb8009fffffc8ull,0xfc00a60000001ull,0x1100009fffff7eull,0x111004e0000001ull,
+    0x11d000a0002a2bull,0x11d800a0000001ull,0x11e8009fffff5dull,0x11f000a0002a28ull,0x120800a0000001ull,0x1218009fffff3dull,
+    0x122000a0000045ull,0x122800a0000047ull,0x123002e0000001ull,0x1b800160000001ull,0x1bb000a0000001ull,0x1bf800a0000074ull,
+    0x1c3000a0000026ull,0x1c4001a0000025ull,0x1c6000a0000040ull,0x1c70012000003full,0x1c8808a0000020ull,0x1d1804a0000020ull,
+    0x1e7800a0000008ull,0x1ec00660000001ull,0x1fa0009fffffc4ull,0x1fb800a0000001ull,0x1fc8009ffffff9ull,0x1fd000a0000001ull,
+    0x1fe8019fffff7eull,0x20000820000050ull,0x20801020000020ull,0x230008e0000001ull,0x24500de0000001ull,0x260000a000000full,
+    0x260803e0000001ull,0x26801860000001ull,0x29881320000030ull,0x85001320001c60ull,0x863800a0001c60ull,0x866800a0001c60ull,
+    0x9d0028200097d0ull,0x9f800320000008ull,0xe480159ffff440ull,0xe5e8019ffff440ull,0xf00025e0000001ull,0xf4f0009fffe241ull,
+    0xf5001860000001ull,0xf840041ffffff8ull,0xf8c0031ffffff8ull,0xf940041ffffff8ull,0xf9c0041ffffff8ull,0xfa40031ffffff8ull,
+    0xfac8025ffffff8ull,0xfb40041ffffff8ull,0xfc40041ffffff8ull,0xfcc0041ffffff8ull,0xfd40041ffffff8ull,0xfdc0011ffffff8ull,
+    0xfdd0011fffffb6ull,0xfde0009ffffff7ull,0xfe40021fffffaaull,0xfe60009ffffff7ull,0xfec0011ffffff8ull,0xfed0011fffff9cull,
+    0xff40011ffffff8ull,0xff50011fffff90ull,0xff60009ffffff9ull,0xffc0011fffff80ull,0xffd0011fffff82ull,0xffe0009ffffff7ull,
+    0x10930009fffe2a3ull,0x10950009fffdf41ull,0x10958009fffdfbaull,0x1099000a000001cull,0x10b000820000010ull,0x10c1800a0000001ull,
+    0x125b00d2000001aull,0x160001820000030ull,0x1630000a0000001ull,0x16310009fffd609ull,0x16318009ffff11aull,0x16320009fffd619ull,
+    0x1633801e0000001ull,0x16368009fffd5e4ull,0x16370009fffd603ull,0x16378009fffd5e1ull,0x16380009fffd5e2ull,0x1639000a0000001ull,
+    0x163a800a0000001ull,0x163f0011fffd5c1ull,0x164001960000001ull,0x167580160000001ull,0x1679000a0000001ull,0x532000be0000001ull,
+    0x534000760000001ull,0x5391003e0000001ull,0x539900fe0000001ull,0x53bc80160000001ull,0x53be8009fff75fcull,0x53bf002e0000001ull,
+    0x53c5800a0000001ull,0x53c68009fff5ad8ull,0x53c800160000001ull,0x53cb00560000001ull,0x53d50009fff5abcull,0x53d58009fff5ab1ull,
+    0x53d60009fff5ab5ull,0x53d68009fff5abfull,0x53d70009fff5abcull,0x53d80009fff5aeeull,0x53d88009fff5ad6ull,0x53d90009fff5aebull,
+    0x53d9800a00003a0ull,0x53da00460000001ull,0x53e20009fffffd0ull,0x53e28009fff5abdull,0x53e30009fff75c8ull,0x53e380160000001ull,
+    0x53e8000a0000001ull,0x53eb00160000001ull,0x53fa800a0000001ull,0x7f9080d20000020ull,0x820001420000028ull,0x825801220000028ull,
+    0x82b8005a0000027ull,0x82be007a0000027ull,0x82c6003a0000027ull,0x82ca00120000027ull,0x8640019a0000040ull,0x8c5001020000020ull,
+    0xb72001020000020ull,0xf48001120000022ull
+};
+/* END generated Unicode tables */
+
+/* ---- Unicode lookups ---- */
+
+/* index of the last entry whose first code point (tab[i] >> shift) is <= cp */
+static size_t uniql__uc_run32(const uint32_t *tab, size_t n, int shift, uint32_t cp)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if ((tab[mid] >> shift) <= cp) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+UNIQLDEF const char *uniql_unicode_version(void) { return UNIQL__UNICODE_VERSION; }
+
+UNIQLDEF uniql_unicode_category uniql_unicode_category_of(uint32_t cp)
+{
+    const size_t n = sizeof uniql__uc_gc / sizeof uniql__uc_gc[0];
+    if (cp > 0x10FFFF) return UNIQL_UC_Cn;
+    return (uniql_unicode_category)(uniql__uc_gc[uniql__uc_run32(uniql__uc_gc, n, 5, cp)] & 31u);
+}
+
+UNIQLDEF int uniql_unicode_ccc(uint32_t cp)
+{
+    const size_t n = sizeof uniql__uc_ccc / sizeof uniql__uc_ccc[0];
+    if (cp < 0x300 || cp > 0x10FFFF) return 0;
+    return (int)(uniql__uc_ccc[uniql__uc_run32(uniql__uc_ccc, n, 8, cp)] & 255u);
+}
+
+UNIQLDEF uint32_t uniql_unicode_lower(uint32_t cp)
+{
+    const size_t n = sizeof uniql__uc_lower / sizeof uniql__uc_lower[0];
+    size_t lo = 0, hi = n;
+    uint64_t e;
+    uint32_t first, count, stride;
+    if (cp < 128) return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if ((uint32_t)(uniql__uc_lower[mid] >> 43) <= cp) lo = mid;
+        else hi = mid;
+    }
+    e = uniql__uc_lower[lo];
+    first = (uint32_t)(e >> 43);
+    count = (uint32_t)(e >> 31) & 4095u;
+    stride = ((uint32_t)(e >> 30) & 1u) + 1u;
+    if (cp < first || (cp - first) % stride || (cp - first) / stride >= count) return cp;
+    return (uint32_t)((int64_t)cp + (int64_t)(e & 0x3FFFFFFFu) - (1 << 29));
+}
+
+/* canonical decomposition of cp, one level: 0 (none), 1 (*a) or 2 (*a, *b) code points */
+static int uniql__uc_decomp1(uint32_t cp, uint32_t *a, uint32_t *b)
+{
+    const size_t n = sizeof uniql__uc_decomp / sizeof uniql__uc_decomp[0];
+    size_t lo = 0, hi = n;
+    if (cp < 0xC0 || cp > 0x2FA1D) return 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t c = (uint32_t)(uniql__uc_decomp[mid] >> 43);
+        if (c == cp) {
+            uint64_t e = uniql__uc_decomp[mid];
+            *a = (uint32_t)(e >> 22) & 0x1FFFFFu;
+            *b = (uint32_t)(e >> 1) & 0x1FFFFFu;
+            return *b ? 2 : 1;
+        }
+        if (c < cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* The primary composites, sorted by (a << 21 | b): made once per tokenizer (or per
+   uniql_unicode_normalize call) from the decomposition table. */
+typedef struct uniql__uc_comp { uint64_t key; uint32_t c; } uniql__uc_comp;
+
+static int uniql__uc_comp_cmp(const void *x, const void *y)
+{
+    uint64_t a = ((const uniql__uc_comp *)x)->key, b = ((const uniql__uc_comp *)y)->key;
+    return a < b ? -1 : a > b;
+}
+
+static size_t uniql__uc_comp_count(void)
+{
+    size_t i, k = 0, n = sizeof uniql__uc_decomp / sizeof uniql__uc_decomp[0];
+    for (i = 0; i < n; i++) k += !(uniql__uc_decomp[i] & 1u);
+    return k;
+}
+
+static void uniql__uc_comp_fill(uniql__uc_comp *t)
+{
+    size_t i, k = 0, n = sizeof uniql__uc_decomp / sizeof uniql__uc_decomp[0];
+    for (i = 0; i < n; i++) {
+        uint64_t e = uniql__uc_decomp[i];
+        if (e & 1u) continue;
+        t[k].key = (((e >> 22) & 0x1FFFFFu) << 21) | ((e >> 1) & 0x1FFFFFu);
+        t[k].c = (uint32_t)(e >> 43);
+        k++;
+    }
+    qsort(t, k, sizeof *t, uniql__uc_comp_cmp);
+}
+
+#define UNIQL__HANGUL_S 0xAC00u
+#define UNIQL__HANGUL_L 0x1100u
+#define UNIQL__HANGUL_V 0x1161u
+#define UNIQL__HANGUL_T 0x11A7u
+#define UNIQL__HANGUL_NS 11172u
+
+/* composite of (a, b) or 0 */
+static uint32_t uniql__uc_compose(const uniql__uc_comp *t, size_t n, uint32_t a, uint32_t b)
+{
+    size_t lo = 0, hi = n;
+    uint64_t key;
+    if (a >= UNIQL__HANGUL_L && a < UNIQL__HANGUL_L + 19 && b >= UNIQL__HANGUL_V && b < UNIQL__HANGUL_V + 21)
+        return UNIQL__HANGUL_S + ((a - UNIQL__HANGUL_L) * 21 + (b - UNIQL__HANGUL_V)) * 28;
+    if (a >= UNIQL__HANGUL_S && a < UNIQL__HANGUL_S + UNIQL__HANGUL_NS && (a - UNIQL__HANGUL_S) % 28 == 0 &&
+        b > UNIQL__HANGUL_T && b < UNIQL__HANGUL_T + 28)
+        return a + (b - UNIQL__HANGUL_T);
+    key = ((uint64_t)a << 21) | b;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t[mid].key == key) return t[mid].c;
+        if (t[mid].key < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* ---- UTF-8 ---- */
+
+/* decode one code point of VALID UTF-8 at s (length in *len) */
+static uint32_t uniql__u8dec(const unsigned char *s, int *len)
+{
+    unsigned c = s[0];
+    if (c < 0x80) { *len = 1; return c; }
+    if (c < 0xE0) { *len = 2; return ((c & 31u) << 6) | (s[1] & 63u); }
+    if (c < 0xF0) { *len = 3; return ((c & 15u) << 12) | ((s[1] & 63u) << 6) | (s[2] & 63u); }
+    *len = 4;
+    return ((c & 7u) << 18) | ((s[1] & 63u) << 12) | ((s[2] & 63u) << 6) | (s[3] & 63u);
+}
+
+static int uniql__u8enc(uint32_t c, unsigned char *o)
+{
+    if (c < 0x80) { o[0] = (unsigned char)c; return 1; }
+    if (c < 0x800) { o[0] = (unsigned char)(0xC0 | (c >> 6)); o[1] = (unsigned char)(0x80 | (c & 63)); return 2; }
+    if (c < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (c >> 12)); o[1] = (unsigned char)(0x80 | ((c >> 6) & 63));
+        o[2] = (unsigned char)(0x80 | (c & 63)); return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (c >> 18)); o[1] = (unsigned char)(0x80 | ((c >> 12) & 63));
+    o[2] = (unsigned char)(0x80 | ((c >> 6) & 63)); o[3] = (unsigned char)(0x80 | (c & 63));
+    return 4;
+}
+
+/* length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one; *sub gets the
+   length of its maximal valid prefix (>= 1: the bytes one U+FFFD replaces) */
+static int uniql__u8valid(const unsigned char *s, size_t n, int *sub)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    int need, k;
+    *sub = 1;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { need = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else return 0;
+    for (k = 1; k <= need; k++) {
+        if ((size_t)k >= n || s[k] < lo || s[k] > hi) { *sub = k; return 0; }
+        lo = 0x80; hi = 0xBF;
+    }
+    return need + 1;
+}
+
+/* offset of the first invalid byte, or n if s is valid UTF-8 */
+static size_t uniql__u8check(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    int sub, k;
+    while (i < n) {
+        if (s[i] < 0x80) { i++; continue; }
+        k = uniql__u8valid(s + i, n - i, &sub);
+        if (!k) return i;
+        i += (size_t)k;
+    }
+    return n;
+}
+
+/* ---- growable buffers (a failed allocation sets oom and later writes are dropped) ---- */
+typedef struct uniql__tkb {
+    unsigned char *p;
+    size_t n, cap;
+    void *user;
+    int oom;
+} uniql__tkb;
+
+static int uniql__tkb_reserve(uniql__tkb *b, size_t extra)
+{
+    size_t want, cap;
+    unsigned char *q;
+    if (b->oom) return 0;
+    if (extra <= b->cap - b->n) return 1;
+    if (!uniql__add_size(b->n, extra, &want)) { b->oom = 1; return 0; }
+    cap = b->cap ? b->cap : 64;
+    while (cap < want) {
+        if (cap > (size_t)-1 / 2) { cap = want; break; }
+        cap *= 2;
+    }
+    q = (unsigned char *)UNIQL_MALLOC(cap, b->user);
+    if (!q) { b->oom = 1; return 0; }
+    if (b->n) memcpy(q, b->p, b->n);
+    if (b->p) UNIQL_FREE(b->p, b->user);
+    b->p = q;
+    b->cap = cap;
+    return 1;
+}
+static void uniql__tkb_put(uniql__tkb *b, const void *s, size_t n)
+{
+    if (n && uniql__tkb_reserve(b, n)) { memcpy(b->p + b->n, s, n); b->n += n; }
+}
+static void uniql__tkb_cp(uniql__tkb *b, uint32_t c)
+{
+    if (uniql__tkb_reserve(b, 4)) b->n += (size_t)uniql__u8enc(c, b->p + b->n);
+}
+static void uniql__tkb_free(uniql__tkb *b)
+{
+    if (b->p) UNIQL_FREE(b->p, b->user);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+static void uniql__tkb_int(uniql__tkb *b, int v) { uniql__tkb_put(b, &v, sizeof v); }
+
+/* ---- NFC / NFD ---- */
+
+static void uniql__uc_decompose_cp(uint32_t c, uniql__tkb *cps)
+{
+    uint32_t a, b;
+    int k;
+    if (c >= UNIQL__HANGUL_S && c < UNIQL__HANGUL_S + UNIQL__HANGUL_NS) {
+        uint32_t s = c - UNIQL__HANGUL_S, t = s % 28;
+        uint32_t l = UNIQL__HANGUL_L + s / (21 * 28), v = UNIQL__HANGUL_V + (s % (21 * 28)) / 28;
+        uniql__tkb_put(cps, &l, 4);
+        uniql__tkb_put(cps, &v, 4);
+        if (t) { t += UNIQL__HANGUL_T; uniql__tkb_put(cps, &t, 4); }
+        return;
+    }
+    k = uniql__uc_decomp1(c, &a, &b);
+    if (!k) { uniql__tkb_put(cps, &c, 4); return; }
+    uniql__uc_decompose_cp(a, cps);       /* depth <= 4 in Unicode 15 */
+    if (k == 2) uniql__uc_decompose_cp(b, cps);
+}
+
+/* NFD (form 1) or NFC (form 0) of valid UTF-8 s[0..n), appended to out. comp: the
+   composition table (NULL for NFD). */
+static void uniql__uc_normalize(int form, const unsigned char *s, size_t n, const uniql__uc_comp *comp,
+                                size_t n_comp, uniql__tkb *out)
+{
+    uniql__tkb cps;
+    uint32_t *c;
+    size_t i, m, j;
+    int len;
+    for (i = 0; i < n && s[i] < 0xCC; i++) {}   /* below U+0300 text is NFC and NFD alike... */
+    if (i == n) {
+        /* ...except for NFD of precomposed Latin-1 letters */
+        for (i = 0; i < n && (form == 0 || s[i] < 0xC3); i++) {}
+        if (i == n) { uniql__tkb_put(out, s, n); return; }
+    }
+    memset(&cps, 0, sizeof cps);
+    cps.user = out->user;
+    for (i = 0; i < n; i += (size_t)len) uniql__uc_decompose_cp(uniql__u8dec(s + i, &len), &cps);
+    if (cps.oom) { out->oom = 1; uniql__tkb_free(&cps); return; }
+    c = (uint32_t *)cps.p;
+    m = cps.n / 4;
+    /* canonical ordering: stable insertion sort of each run of non-starters */
+    for (i = 1; i < m; i++) {
+        int cc = uniql_unicode_ccc(c[i]);
+        if (!cc) continue;
+        for (j = i; j > 0; j--) {
+            int cp = uniql_unicode_ccc(c[j - 1]);
+            uint32_t t;
+            if (cp <= cc) break;
+            t = c[j]; c[j] = c[j - 1]; c[j - 1] = t;
+        }
+    }
+    if (form == 0 && m > 0) {
+        /* canonical composition (UAX #15): a character combines with the last starter if
+           it is not blocked (no character in between with ccc 0 or ccc >= its own) */
+        size_t starter = (size_t)-1, w = 0;
+        int last_cc = -1;
+        for (i = 0; i < m; i++) {
+            int cc = uniql_unicode_ccc(c[i]);
+            if (starter != (size_t)-1 && (last_cc < cc || (last_cc == 0 && w == starter + 1 && cc == 0))) {
+                uint32_t x = uniql__uc_compose(comp, n_comp, c[starter], c[i]);
+                if (x && (last_cc < cc || w == starter + 1)) {
+                    c[starter] = x;
+                    continue;
+                }
+            }
+            if (cc == 0) { starter = w; last_cc = 0; }
+            else last_cc = cc;
+            c[w++] = c[i];
+            if (cc == 0) last_cc = 0;
+        }
+        m = w;
+    }
+    for (i = 0; i < m; i++) uniql__tkb_cp(out, c[i]);
+    uniql__tkb_free(&cps);
+}
+
+UNIQLDEF uniql_result uniql_unicode_normalize(int form, const char *text, size_t len, void *alloc_user, char **out,
+                                              size_t *out_len, uniql_error *err)
+{
+    uniql__tkb o;
+    uniql__uc_comp *comp = NULL;
+    size_t nc = 0, bad;
+    if (!out || !out_len || (!text && len) || (form != 0 && form != 1))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "unicode_normalize: bad argument");
+    *out = NULL;
+    *out_len = 0;
+    bad = uniql__u8check((const unsigned char *)text, len);
+    if (bad != len) return uniql__fail(err, UNIQL_ERR_PARSE, "unicode_normalize: invalid UTF-8 at byte %lu", (unsigned long)bad);
+    if (form == 0) {
+        nc = uniql__uc_comp_count();
+        comp = (uniql__uc_comp *)UNIQL_MALLOC(nc * sizeof *comp, alloc_user);
+        if (!comp) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "unicode_normalize: out of memory");
+        uniql__uc_comp_fill(comp);
+    }
+    memset(&o, 0, sizeof o);
+    o.user = alloc_user;
+    uniql__uc_normalize(form, (const unsigned char *)text, len, comp, nc, &o);
+    uniql__tkb_put(&o, "", 1);
+    if (comp) UNIQL_FREE(comp, alloc_user);
+    if (o.oom) { uniql__tkb_free(&o); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "unicode_normalize: out of memory"); }
+    *out = (char *)o.p;
+    *out_len = o.n - 1;
+    return UNIQL_OK;
+}
+
+/* White_Space (PropList.txt; stable since Unicode 6.3): Rust's char::is_whitespace and
+   Oniguruma's \s */
+static int uniql__uc_space(uint32_t c)
+{
+    if (c < 0x80) return c == ' ' || (c >= 9 && c <= 13);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* general category with a per-tokenizer table for the BMP (bmp may be NULL) */
+static int uniql__uc_cat(const unsigned char *bmp, uint32_t c)
+{
+    if (bmp && c < 0x10000) return bmp[c];
+    return (int)uniql_unicode_category_of(c);
+}
+
+/* ---- regex (the Oniguruma dialect of tokenizer.json Split patterns) ---- */
+
+enum { UNIQL__RX_CHAR, UNIQL__RX_CLASS, UNIQL__RX_ANY, UNIQL__RX_SPLIT, UNIQL__RX_JMP, UNIQL__RX_LOOK,
+       UNIQL__RX_MATCH };
+enum { UNIQL__RXI_RANGE, UNIQL__RXI_CATS, UNIQL__RXI_SPACE };
+
+typedef struct uniql__rx_item { int kind, neg; uint32_t lo, hi; } uniql__rx_item;
+typedef struct uniql__rx_ins { int op, icase, neg; int x, y; uint32_t c; } uniql__rx_ins;
+typedef struct uniql__rx {
+    uniql__rx_ins *prog;
+    int n_prog;
+    uniql__rx_item *items;     /* classes: item ranges [cls_first[k], cls_first[k+1]) */
+    int *cls_first, *cls_neg;
+    int n_cls;
+} uniql__rx;
+
+/* AST */
+enum { UNIQL__RA_CHAR, UNIQL__RA_CLASS, UNIQL__RA_ANY, UNIQL__RA_SEQ, UNIQL__RA_ALT, UNIQL__RA_REP,
+       UNIQL__RA_LOOK, UNIQL__RA_EMPTY };
+typedef struct uniql__ra {
+    int type, icase, neg, min, max, greedy, cls;
+    uint32_t c;
+    struct uniql__ra *kid, *next;   /* children list */
+} uniql__ra;
+
+typedef struct uniql__rxp {
+    const unsigned char *s;
+    size_t n, i;
+    int depth;
+    uniql_error *err;
+    void *user;
+    uniql__tkb nodes;           /* pointers to every AST node (freed at the end) */
+    uniql__tkb items, cls_first, cls_neg;
+    int n_cls;
+    uniql__tkb prog;
+    int bad;                     /* 1 syntax, 2 unsupported, 3 memory */
+    char what[96];
+} uniql__rxp;
+
+static void uniql__rxp_bad(uniql__rxp *p, int kind, const char *what)
+{
+    if (p->bad) return;
+    p->bad = kind;
+    snprintf(p->what, sizeof p->what, "%s at pattern byte %lu", what, (unsigned long)p->i);
+}
+
+static uniql__ra *uniql__ra_new(uniql__rxp *p, int type)
+{
+    uniql__ra *a = (uniql__ra *)UNIQL_MALLOC(sizeof *a, p->user);
+    if (!a) { uniql__rxp_bad(p, 3, "out of memory"); return NULL; }
+    memset(a, 0, sizeof *a);
+    a->type = type;
+    uniql__tkb_put(&p->nodes, &a, sizeof a);
+    if (p->nodes.oom) { UNIQL_FREE(a, p->user); uniql__rxp_bad(p, 3, "out of memory"); return NULL; }
+    return a;
+}
+
+static void uniql__rxp_item(uniql__rxp *p, int kind, int neg, uint32_t lo, uint32_t hi)
+{
+    uniql__rx_item it;
+    it.kind = kind; it.neg = neg; it.lo = lo; it.hi = hi;
+    uniql__tkb_put(&p->items, &it, sizeof it);
+}
+
+static int uniql__rxp_hex(uniql__rxp *p, int digits, uint32_t *out)
+{
+    uint32_t v = 0;
+    int k;
+    for (k = 0; k < digits; k++) {
+        unsigned c = p->i < p->n ? p->s[p->i] : 0, d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return 0;
+        v = v * 16 + d;
+        p->i++;
+    }
+    *out = v;
+    return 1;
+}
+
+/* \p{..}: category mask, or 0 if unknown */
+static uint32_t uniql__rx_catmask(const char *name, size_t n)
+{
+    static const char *const cats[30] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc",
+                                         "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp",
+                                         "Cc", "Cf", "Cs", "Co"};
+    uint32_t m = 0;
+    int k;
+    if (n == 1 || (n == 2 && name[1] == '&' && name[0] == 'L')) {
+        for (k = 0; k < 30; k++) if (cats[k][0] == name[0]) m |= 1u << k;
+        if (n == 2) m = (1u << UNIQL_UC_Lu) | (1u << UNIQL_UC_Ll) | (1u << UNIQL_UC_Lt);   /* L& */
+        return m;
+    }
+    if (n == 2) for (k = 0; k < 30; k++) if (cats[k][0] == name[0] && cats[k][1] == name[1]) return 1u << k;
+#define UNIQL__RXNAME(s, mask) if (n == sizeof(s) - 1 && !memcmp(name, s, n)) return (mask);
+    UNIQL__RXNAME("Letter", uniql__rx_catmask("L", 1))
+    UNIQL__RXNAME("Mark", uniql__rx_catmask("M", 1))
+    UNIQL__RXNAME("Number", uniql__rx_catmask("N", 1))
+    UNIQL__RXNAME("Punctuation", uniql__rx_catmask("P", 1))
+    UNIQL__RXNAME("Symbol", uniql__rx_catmask("S", 1))
+    UNIQL__RXNAME("Separator", uniql__rx_catmask("Z", 1))
+    UNIQL__RXNAME("Other", uniql__rx_catmask("C", 1))
+#undef UNIQL__RXNAME
+    return 0;
+}
+
+/* an escape after '\' (p->i at the letter); inside a class or not. Returns 1 and a code
+   point in *c, or 2 after adding class items (in_class) / 3 with items for a one-item
+   class outside (kind, neg, lo, hi in *it) */
+static int uniql__rxp_escape(uniql__rxp *p, uint32_t *c, uniql__rx_item *it)
+{
+    unsigned e;
+    if (p->i >= p->n) { uniql__rxp_bad(p, 1, "pattern ends after '\\'"); return 0; }
+    e = p->s[p->i++];
+    it->neg = 0; it->lo = it->hi = 0;
+    switch (e) {
+    case 'n': *c = '\n'; return 1;
+    case 'r': *c = '\r'; return 1;
+    case 't': *c = '\t'; return 1;
+    case 'f': *c = '\f'; return 1;
+    case 'v': *c = '\v'; return 1;
+    case 'a': *c = 7; return 1;
+    case 'e': *c = 27; return 1;
+    case 'x':
+        if (p->i < p->n && p->s[p->i] == '{') {
+            uint32_t v = 0;
+            int k = 0;
+            p->i++;
+            while (p->i < p->n && p->s[p->i] != '}' && k < 8) {
+                uint32_t d;
+                if (!uniql__rxp_hex(p, 1, &d)) { uniql__rxp_bad(p, 1, "bad \\x{..}"); return 0; }
+                v = v * 16 + d;
+                k++;
+            }
+            if (p->i >= p->n || p->s[p->i] != '}' || !k || v > 0x10FFFF) { uniql__rxp_bad(p, 1, "bad \\x{..}"); return 0; }
+            p->i++;
+            *c = v;
+            return 1;
+        }
+        if (!uniql__rxp_hex(p, 2, c)) { uniql__rxp_bad(p, 1, "bad \\xHH"); return 0; }
+        return 1;
+    case 'u':
+        if (!uniql__rxp_hex(p, 4, c)) { uniql__rxp_bad(p, 1, "bad \\uHHHH"); return 0; }
+        if (*c >= 0xD800 && *c < 0xE000) { uniql__rxp_bad(p, 2, "surrogate \\u escape"); return 0; }
+        return 1;
+    case 's': case 'S':
+        it->kind = UNIQL__RXI_SPACE; it->neg = e == 'S'; return 3;
+    case 'd': case 'D':
+        it->kind = UNIQL__RXI_CATS; it->neg = e == 'D'; it->lo = 1u << UNIQL_UC_Nd; return 3;
+    case 'w': case 'W':
+        it->kind = UNIQL__RXI_CATS; it->neg = e == 'W';
+        it->lo = uniql__rx_catmask("L", 1) | uniql__rx_catmask("M", 1) | (1u << UNIQL_UC_Nd) | (1u << UNIQL_UC_Pc);
+        return 3;
+    case 'p': case 'P': {
+        size_t b;
+        int neg = e == 'P';
+        if (p->i >= p->n || p->s[p->i] != '{') { uniql__rxp_bad(p, 2, "\\p without {..}"); return 0; }
+        p->i++;
+        if (p->i < p->n && p->s[p->i] == '^') { neg = !neg; p->i++; }
+        b = p->i;
+        while (p->i < p->n && p->s[p->i] != '}') p->i++;
+        if (p->i >= p->n) { uniql__rxp_bad(p, 1, "unterminated \\p{"); return 0; }
+        it->kind = UNIQL__RXI_CATS;
+        it->neg = neg;
+        it->lo = uniql__rx_catmask((const char *)p->s + b, p->i - b);
+        p->i++;
+        if (!it->lo) { uniql__rxp_bad(p, 2, "unsupported \\p{..} property"); return 0; }
+        return 3;
+    }
+    default:
+        if ((e >= '0' && e <= '9') || (e >= 'A' && e <= 'Z') || (e >= 'a' && e <= 'z') || e >= 0x80) {
+            uniql__rxp_bad(p, 2, "unsupported escape");
+            return 0;
+        }
+        *c = e;   /* escaped punctuation is the literal */
+        return 1;
+    }
+}
+
+static int uniql__rx_cased(uint32_t c)
+{
+    int g = (int)uniql_unicode_category_of(c);
+    return g == UNIQL_UC_Lu || g == UNIQL_UC_Ll || g == UNIQL_UC_Lt;
+}
+
+/* [...] after the '[' */
+static uniql__ra *uniql__rxp_class(uniql__rxp *p, int icase)
+{
+    uniql__ra *a;
+    int neg = 0, first = 1, cls;
+    if (p->i < p->n && p->s[p->i] == '^') { neg = 1; p->i++; }
+    cls = p->n_cls++;
+    uniql__tkb_int(&p->cls_first, (int)(p->items.n / sizeof(uniql__rx_item)));
+    uniql__tkb_int(&p->cls_neg, neg);
+    for (;;) {
+        uint32_t lo, hi;
+        uniql__rx_item it;
+        int k;
+        if (p->i >= p->n) { uniql__rxp_bad(p, 1, "unterminated [...]"); return NULL; }
+        if (p->s[p->i] == ']' && !first) { p->i++; break; }
+        first = 0;
+        if (p->s[p->i] == '[') { uniql__rxp_bad(p, 2, "nested class or [:posix:]"); return NULL; }
+        if (p->s[p->i] == '&' && p->i + 1 < p->n && p->s[p->i + 1] == '&') { uniql__rxp_bad(p, 2, "class intersection"); return NULL; }
+        if (p->s[p->i] == '\\') {
+            p->i++;
+            k = uniql__rxp_escape(p, &lo, &it);
+            if (!k) return NULL;
+            if (k == 3) { uniql__rxp_item(p, it.kind, it.neg, it.lo, it.hi); continue; }
+        } else {
+            int len;
+            if (uniql__u8check(p->s + p->i, p->n - p->i) == 0 && p->s[p->i] >= 0x80) { uniql__rxp_bad(p, 1, "invalid UTF-8"); return NULL; }
+            lo = uniql__u8dec(p->s + p->i, &len);
+            p->i += (size_t)len;
+        }
+        hi = lo;
+        if (p->i + 1 < p->n && p->s[p->i] == '-' && p->s[p->i + 1] != ']') {
+            p->i++;
+            if (p->s[p->i] == '\\') {
+                p->i++;
+                k = uniql__rxp_escape(p, &hi, &it);
+                if (!k) return NULL;
+                if (k == 3) { uniql__rxp_bad(p, 1, "class as a range end"); return NULL; }
+            } else {
+                int len;
+                hi = uniql__u8dec(p->s + p->i, &len);
+                p->i += (size_t)len;
+            }
+            if (hi < lo) { uniql__rxp_bad(p, 1, "empty range"); return NULL; }
+        }
+        if (icase && (lo >= 0x80 || hi >= 0x80)) {
+            uint32_t c;
+            for (c = lo; c <= hi && c < lo + 4096; c++)
+                if (c >= 0x80 && uniql__rx_cased(c)) { uniql__rxp_bad(p, 2, "case-insensitive non-ASCII letter"); return NULL; }
+        }
+        uniql__rxp_item(p, UNIQL__RXI_RANGE, 0, lo, hi);
+    }
+    a = uniql__ra_new(p, UNIQL__RA_CLASS);
+    if (a) { a->cls = cls; a->icase = icase; }
+    return a;
+}
+
+static uniql__ra *uniql__rxp_alt(uniql__rxp *p, int icase);
+
+static uniql__ra *uniql__rxp_atom(uniql__rxp *p, int icase)
+{
+    unsigned ch = p->s[p->i];
+    uniql__ra *a;
+    if (ch == '(') {
+        int type = UNIQL__RA_SEQ, neg = 0, ic = icase;
+        p->i++;
+        if (p->i < p->n && p->s[p->i] == '?') {
+            p->i++;
+            if (p->i < p->n && p->s[p->i] == ':') p->i++;
+            else if (p->i < p->n && (p->s[p->i] == '=' || p->s[p->i] == '!')) { type = UNIQL__RA_LOOK; neg = p->s[p->i] == '!'; p->i++; }
+            else if (p->i + 1 < p->n && p->s[p->i] == 'i' && p->s[p->i + 1] == ':') { ic = 1; p->i += 2; }
+            else { uniql__rxp_bad(p, 2, "unsupported group (?..)"); return NULL; }
+        }
+        if (++p->depth > 32) { uniql__rxp_bad(p, 2, "groups nested deeper than 32"); return NULL; }
+        a = uniql__rxp_alt(p, ic);
+        p->depth--;
+        if (!a) return NULL;
+        if (p->i >= p->n || p->s[p->i] != ')') { uniql__rxp_bad(p, 1, "missing ')'"); return NULL; }
+        p->i++;
+        if (type == UNIQL__RA_LOOK) {
+            uniql__ra *l = uniql__ra_new(p, UNIQL__RA_LOOK);
+            if (!l) return NULL;
+            l->neg = neg;
+            l->kid = a;
+            return l;
+        }
+        return a;
+    }
+    if (ch == '[') { p->i++; return uniql__rxp_class(p, icase); }
+    if (ch == '.') { p->i++; return uniql__ra_new(p, UNIQL__RA_ANY); }
+    if (ch == '^' || ch == '$') { uniql__rxp_bad(p, 2, "anchors ^ $"); return NULL; }
+    if (ch == '*' || ch == '+' || ch == '?') { uniql__rxp_bad(p, 1, "quantifier without a target"); return NULL; }
+    if (ch == '\\') {
+        uint32_t c;
+        uniql__rx_item it;
+        int k;
+        p->i++;
+        k = uniql__rxp_escape(p, &c, &it);
+        if (!k) return NULL;
+        if (k == 3) {
+            int cls = p->n_cls++;
+            uniql__tkb_int(&p->cls_first, (int)(p->items.n / sizeof(uniql__rx_item)));
+            uniql__tkb_int(&p->cls_neg, 0);
+            uniql__rxp_item(p, it.kind, it.neg, it.lo, it.hi);
+            a = uniql__ra_new(p, UNIQL__RA_CLASS);
+            if (a) { a->cls = cls; a->icase = icase; }
+            return a;
+        }
+        a = uniql__ra_new(p, UNIQL__RA_CHAR);
+        if (a) { a->c = c; a->icase = icase; }
+        if (a && icase && c >= 0x80 && uniql__rx_cased(c)) { uniql__rxp_bad(p, 2, "case-insensitive non-ASCII letter"); return NULL; }
+        return a;
+    }
+    {
+        int len;
+        uint32_t c;
+        if (ch >= 0x80 && uniql__u8check(p->s + p->i, p->n - p->i) == 0) { uniql__rxp_bad(p, 1, "invalid UTF-8"); return NULL; }
+        c = uniql__u8dec(p->s + p->i, &len);
+        p->i += (size_t)len;
+        if (icase && c >= 0x80 && uniql__rx_cased(c)) { uniql__rxp_bad(p, 2, "case-insensitive non-ASCII letter"); return NULL; }
+        a = uniql__ra_new(p, UNIQL__RA_CHAR);
+        if (a) { a->c = c; a->icase = icase; }
+        return a;
+    }
+}
+
+/* {n}, {n,}, {n,m} at p->i ('{'); returns 1 with min/max (max -1 = inf), 0 if it is not a
+   quantifier (then '{' is a literal, as in Oniguruma) */
+static int uniql__rxp_braces(uniql__rxp *p, int *mn, int *mx)
+{
+    size_t i = p->i + 1;
+    long a = 0, b;
+    int digits = 0;
+    while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9' && digits < 6) { a = a * 10 + (p->s[i] - '0'); i++; digits++; }
+    if (!digits) return 0;
+    b = a;
+    if (i < p->n && p->s[i] == ',') {
+        i++;
+        digits = 0;
+        b = 0;
+        while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9' && digits < 6) { b = b * 10 + (p->s[i] - '0'); i++; digits++; }
+        if (!digits) b = -1;
+    }
+    if (i >= p->n || p->s[i] != '}') return 0;
+    p->i = i + 1;
+    *mn = (int)a;
+    *mx = (int)b;
+    return 1;
+}
+
+static uniql__ra *uniql__rxp_seq(uniql__rxp *p, int icase)
+{
+    uniql__ra *seq = uniql__ra_new(p, UNIQL__RA_SEQ), *last = NULL;
+    if (!seq) return NULL;
+    while (p->i < p->n && p->s[p->i] != '|' && p->s[p->i] != ')') {
+        uniql__ra *a = uniql__rxp_atom(p, icase);
+        if (!a) return NULL;
+        for (;;) {
+            int mn, mx;
+            uniql__ra *r;
+            if (p->i >= p->n) break;
+            if (p->s[p->i] == '*') { mn = 0; mx = -1; p->i++; }
+            else if (p->s[p->i] == '+') { mn = 1; mx = -1; p->i++; }
+            else if (p->s[p->i] == '?') { mn = 0; mx = 1; p->i++; }
+            else if (p->s[p->i] == '{' && uniql__rxp_braces(p, &mn, &mx)) {
+                if ((mx >= 0 && mx < mn) || mn > 1000 || mx > 1000) { uniql__rxp_bad(p, 2, "repetition count above 1000 or reversed"); return NULL; }
+            } else break;
+            r = uniql__ra_new(p, UNIQL__RA_REP);
+            if (!r) return NULL;
+            r->min = mn; r->max = mx; r->greedy = 1; r->kid = a;
+            if (p->i < p->n && p->s[p->i] == '?') { r->greedy = 0; p->i++; }
+            else if (p->i < p->n && p->s[p->i] == '+') { uniql__rxp_bad(p, 2, "possessive quantifier"); return NULL; }
+            a = r;
+        }
+        if (last) last->next = a;
+        else seq->kid = a;
+        last = a;
+    }
+    return seq;
+}
+
+static uniql__ra *uniql__rxp_alt(uniql__rxp *p, int icase)
+{
+    uniql__ra *first = uniql__rxp_seq(p, icase), *alt, *last;
+    if (!first || p->i >= p->n || p->s[p->i] != '|') return first;
+    alt = uniql__ra_new(p, UNIQL__RA_ALT);
+    if (!alt) return NULL;
+    alt->kid = last = first;
+    while (p->i < p->n && p->s[p->i] == '|') {
+        uniql__ra *b;
+        p->i++;
+        b = uniql__rxp_seq(p, icase);
+        if (!b) return NULL;
+        last->next = b;
+        last = b;
+    }
+    return alt;
+}
+
+static int uniql__ra_nullable(const uniql__ra *a)
+{
+    const uniql__ra *k;
+    switch (a->type) {
+    case UNIQL__RA_CHAR: case UNIQL__RA_CLASS: case UNIQL__RA_ANY: return 0;
+    case UNIQL__RA_SEQ:
+        for (k = a->kid; k; k = k->next) if (!uniql__ra_nullable(k)) return 0;
+        return 1;
+    case UNIQL__RA_ALT:
+        for (k = a->kid; k; k = k->next) if (uniql__ra_nullable(k)) return 1;
+        return 0;
+    case UNIQL__RA_REP: return a->min == 0 || uniql__ra_nullable(a->kid);
+    default: return 1;
+    }
+}
+
+#define UNIQL__RX_MAX_PROG 200000
+
+static int uniql__rx_emit(uniql__rxp *p, int op, int x, int y)
+{
+    uniql__rx_ins in;
+    memset(&in, 0, sizeof in);
+    in.op = op; in.x = x; in.y = y;
+    if (p->prog.n / sizeof in >= UNIQL__RX_MAX_PROG) { uniql__rxp_bad(p, 2, "pattern too large when expanded"); return 0; }
+    uniql__tkb_put(&p->prog, &in, sizeof in);
+    if (p->prog.oom) { uniql__rxp_bad(p, 3, "out of memory"); return 0; }
+    return (int)(p->prog.n / sizeof in) - 1;
+}
+#define UNIQL__RX_AT(p, k) (((uniql__rx_ins *)(p)->prog.p)[k])
+
+static void uniql__rx_gen(uniql__rxp *p, const uniql__ra *a)
+{
+    const uniql__ra *k;
+    int pc, i;
+    if (p->bad) return;
+    switch (a->type) {
+    case UNIQL__RA_CHAR:
+        pc = uniql__rx_emit(p, UNIQL__RX_CHAR, 0, 0);
+        if (pc >= 0 && !p->bad) { UNIQL__RX_AT(p, pc).c = a->c; UNIQL__RX_AT(p, pc).icase = a->icase; }
+        break;
+    case UNIQL__RA_CLASS:
+        pc = uniql__rx_emit(p, UNIQL__RX_CLASS, a->cls, 0);
+        if (!p->bad) UNIQL__RX_AT(p, pc).icase = a->icase;
+        break;
+    case UNIQL__RA_ANY: uniql__rx_emit(p, UNIQL__RX_ANY, 0, 0); break;
+    case UNIQL__RA_EMPTY: break;
+    case UNIQL__RA_SEQ:
+        for (k = a->kid; k; k = k->next) uniql__rx_gen(p, k);
+        break;
+    case UNIQL__RA_ALT: {
+        uniql__tkb jumps;
+        memset(&jumps, 0, sizeof jumps);
+        jumps.user = p->user;
+        for (k = a->kid; k && !p->bad; k = k->next) {
+            if (k->next) {
+                int sp = uniql__rx_emit(p, UNIQL__RX_SPLIT, 0, 0), j;
+                if (p->bad) break;
+                UNIQL__RX_AT(p, sp).x = sp + 1;
+                uniql__rx_gen(p, k);
+                j = uniql__rx_emit(p, UNIQL__RX_JMP, 0, 0);
+                if (p->bad) break;
+                uniql__tkb_int(&jumps, j);
+                UNIQL__RX_AT(p, sp).y = j + 1;
+            } else uniql__rx_gen(p, k);
+        }
+        if (!p->bad) {
+            int end = (int)(p->prog.n / sizeof(uniql__rx_ins));
+            for (i = 0; i < (int)(jumps.n / sizeof(int)); i++) UNIQL__RX_AT(p, ((int *)jumps.p)[i]).x = end;
+        }
+        if (jumps.oom) uniql__rxp_bad(p, 3, "out of memory");
+        uniql__tkb_free(&jumps);
+        break;
+    }
+    case UNIQL__RA_REP: {
+        for (i = 0; i < a->min && !p->bad; i++) uniql__rx_gen(p, a->kid);
+        if (a->max < 0) {
+            int sp = uniql__rx_emit(p, UNIQL__RX_SPLIT, 0, 0), j;
+            if (p->bad) break;
+            uniql__rx_gen(p, a->kid);
+            j = uniql__rx_emit(p, UNIQL__RX_JMP, sp, 0);
+            if (p->bad) break;
+            if (a->greedy) { UNIQL__RX_AT(p, sp).x = sp + 1; UNIQL__RX_AT(p, sp).y = j + 1; }
+            else { UNIQL__RX_AT(p, sp).x = j + 1; UNIQL__RX_AT(p, sp).y = sp + 1; }
+        } else {
+            uniql__tkb splits;
+            memset(&splits, 0, sizeof splits);
+            splits.user = p->user;
+            for (i = a->min; i < a->max && !p->bad; i++) {
+                int sp = uniql__rx_emit(p, UNIQL__RX_SPLIT, 0, 0);
+                if (p->bad) break;
+                uniql__tkb_int(&splits, sp);
+                uniql__rx_gen(p, a->kid);
+            }
+            if (!p->bad) {
+                int end = (int)(p->prog.n / sizeof(uniql__rx_ins));
+                for (i = 0; i < (int)(splits.n / sizeof(int)); i++) {
+                    int sp = ((int *)splits.p)[i];
+                    if (a->greedy) { UNIQL__RX_AT(p, sp).x = sp + 1; UNIQL__RX_AT(p, sp).y = end; }
+                    else { UNIQL__RX_AT(p, sp).x = end; UNIQL__RX_AT(p, sp).y = sp + 1; }
+                }
+            }
+            if (splits.oom) uniql__rxp_bad(p, 3, "out of memory");
+            uniql__tkb_free(&splits);
+        }
+        break;
+    }
+    case UNIQL__RA_LOOK: {
+        int lk = uniql__rx_emit(p, UNIQL__RX_LOOK, 0, 0);
+        if (p->bad) break;
+        UNIQL__RX_AT(p, lk).neg = a->neg;
+        uniql__rx_gen(p, a->kid);
+        uniql__rx_emit(p, UNIQL__RX_MATCH, 0, 0);
+        if (!p->bad) UNIQL__RX_AT(p, lk).x = (int)(p->prog.n / sizeof(uniql__rx_ins));
+        break;
+    }
+    }
+}
+
+static void uniql__rx_free(uniql__rx *r, void *user)
+{
+    if (!r) return;
+    if (r->prog) UNIQL_FREE(r->prog, user);
+    if (r->items) UNIQL_FREE(r->items, user);
+    if (r->cls_first) UNIQL_FREE(r->cls_first, user);
+    if (r->cls_neg) UNIQL_FREE(r->cls_neg, user);
+    memset(r, 0, sizeof *r);
+}
+
+static int uniql__rxp_loops_ok(uniql__rxp *p, const uniql__ra *a)
+{
+    const uniql__ra *k;
+    if (a->type == UNIQL__RA_REP && a->max != 1 && a->max != 0 && uniql__ra_nullable(a->kid)) {
+        uniql__rxp_bad(p, 2, "a repeated group that can match the empty string");
+        return 0;
+    }
+    for (k = a->kid; k; k = k->next) if (!uniql__rxp_loops_ok(p, k)) return 0;
+    return 1;
+}
+
+/* compile; on failure an error naming the pattern problem (UNIQL_ERR_PARSE syntax,
+   UNIQL_ERR_UNSUPPORTED construct) */
+static uniql_result uniql__rx_compile(const char *pat, size_t n, void *user, uniql__rx *out, uniql_error *err)
+{
+    uniql__rxp p;
+    uniql__ra *root;
+    size_t i;
+    uniql_result r = UNIQL_OK;
+    memset(&p, 0, sizeof p);
+    memset(out, 0, sizeof *out);
+    p.s = (const unsigned char *)pat;
+    p.n = n;
+    p.err = err;
+    p.user = user;
+    p.nodes.user = p.items.user = p.cls_first.user = p.cls_neg.user = p.prog.user = user;
+    root = uniql__rxp_alt(&p, 0);
+    if (root && !p.bad && p.i < p.n) uniql__rxp_bad(&p, 1, "unbalanced ')'");
+    if (root && !p.bad) uniql__rxp_loops_ok(&p, root);
+    if (root && !p.bad) { uniql__rx_gen(&p, root); uniql__rx_emit(&p, UNIQL__RX_MATCH, 0, 0); }
+    uniql__tkb_int(&p.cls_first, (int)(p.items.n / sizeof(uniql__rx_item)));
+    if (!p.bad && (p.items.oom || p.cls_first.oom || p.cls_neg.oom)) uniql__rxp_bad(&p, 3, "out of memory");
+    for (i = 0; i < p.nodes.n / sizeof(uniql__ra *); i++) UNIQL_FREE(((uniql__ra **)p.nodes.p)[i], user);
+    uniql__tkb_free(&p.nodes);
+    if (p.bad) {
+        r = p.bad == 1 ? UNIQL_ERR_PARSE : p.bad == 2 ? UNIQL_ERR_UNSUPPORTED : UNIQL_ERR_OUT_OF_MEMORY;
+        uniql__fail(err, r, "regex: %s", p.what);
+        uniql__tkb_free(&p.items); uniql__tkb_free(&p.cls_first); uniql__tkb_free(&p.cls_neg); uniql__tkb_free(&p.prog);
+        return r;
+    }
+    out->prog = (uniql__rx_ins *)p.prog.p;
+    out->n_prog = (int)(p.prog.n / sizeof(uniql__rx_ins));
+    out->items = (uniql__rx_item *)p.items.p;
+    out->cls_first = (int *)p.cls_first.p;
+    out->cls_neg = (int *)p.cls_neg.p;
+    out->n_cls = p.n_cls;
+    if (!out->items) {   /* no class: keep a valid pointer anyway */
+        out->items = (uniql__rx_item *)UNIQL_MALLOC(sizeof(uniql__rx_item), user);
+        if (!out->items) { uniql__rx_free(out, user); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "regex: out of memory"); }
+    }
+    if (!out->cls_neg) {
+        out->cls_neg = (int *)UNIQL_MALLOC(sizeof(int), user);
+        if (!out->cls_neg) { uniql__rx_free(out, user); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "regex: out of memory"); }
+    }
+    return UNIQL_OK;
+}
+
+static int uniql__rx_cls1(const uniql__rx *r, int cls, uint32_t c, const unsigned char *bmp)
+{
+    int i, hit = 0;
+    for (i = r->cls_first[cls]; i < r->cls_first[cls + 1] && !hit; i++) {
+        const uniql__rx_item *it = &r->items[i];
+        int m;
+        if (it->kind == UNIQL__RXI_RANGE) m = c >= it->lo && c <= it->hi;
+        else if (it->kind == UNIQL__RXI_SPACE) m = uniql__uc_space(c);
+        else m = (it->lo >> uniql__uc_cat(bmp, c)) & 1u;
+        hit = m != it->neg;
+    }
+    return hit != r->cls_neg[cls];
+}
+
+/* case variants of c under (?i): ASCII letters, and the two non-ASCII code points whose
+   simple case folding is an ASCII letter (U+017F -> s, U+212A -> k) */
+static int uniql__rx_fold(uint32_t c)
+{
+    if (c >= 'A' && c <= 'Z') return (int)c + 32;
+    if (c == 0x17F) return 's';
+    if (c == 0x212A) return 'k';
+    return (int)c;
+}
+
+static int uniql__rx_test(const uniql__rx *r, const uniql__rx_ins *in, uint32_t c, const unsigned char *bmp)
+{
+    if (in->op == UNIQL__RX_CHAR) {
+        if (c == in->c) return 1;
+        return in->icase && uniql__rx_fold(c) == uniql__rx_fold(in->c);
+    }
+    if (in->op == UNIQL__RX_ANY) return c != '\n';
+    if (uniql__rx_cls1(r, in->x, c, bmp)) return 1;
+    if (in->icase) {
+        int f = uniql__rx_fold(c);
+        if ((uint32_t)f != c && uniql__rx_cls1(r, in->x, (uint32_t)f, bmp)) return 1;
+        if (f >= 'a' && f <= 'z' && uniql__rx_cls1(r, in->x, (uint32_t)f - 32, bmp)) return 1;
+    }
+    return 0;
+}
+
+typedef struct uniql__rx_run {
+    const uniql__rx *r;
+    const unsigned char *s;
+    size_t n;
+    const unsigned char *bmp;
+    uniql__tkb stack;            /* (pc, pos) pairs as size_t */
+    uint64_t steps, budget;
+    int over;                    /* budget exceeded or out of memory */
+} uniql__rx_run;
+
+/* leftmost-first (Perl / Oniguruma) backtracking match of the program from `pc` at
+   byte `pos`; 1 with *end on a match */
+static int uniql__rx_exec(uniql__rx_run *x, int pc, size_t pos, size_t *end)
+{
+    size_t base = x->stack.n;
+    size_t e[2];
+    e[0] = (size_t)pc; e[1] = pos;
+    uniql__tkb_put(&x->stack, e, sizeof e);
+    while (x->stack.n > base && !x->over) {
+        size_t *top;
+        x->stack.n -= sizeof e;
+        top = (size_t *)(x->stack.p + x->stack.n);
+        pc = (int)top[0];
+        pos = top[1];
+        for (;;) {
+            const uniql__rx_ins *in = &x->r->prog[pc];
+            if (++x->steps > x->budget) { x->over = 1; break; }
+            if (in->op == UNIQL__RX_CHAR || in->op == UNIQL__RX_CLASS || in->op == UNIQL__RX_ANY) {
+                int len;
+                uint32_t c;
+                if (pos >= x->n) break;
+                c = uniql__u8dec(x->s + pos, &len);
+                if (!uniql__rx_test(x->r, in, c, x->bmp)) break;
+                pos += (size_t)len;
+                pc++;
+            } else if (in->op == UNIQL__RX_SPLIT) {
+                e[0] = (size_t)in->y; e[1] = pos;
+                uniql__tkb_put(&x->stack, e, sizeof e);
+                if (x->stack.oom) { x->over = 1; break; }
+                pc = in->x;
+            } else if (in->op == UNIQL__RX_JMP) {
+                pc = in->x;
+            } else if (in->op == UNIQL__RX_LOOK) {
+                size_t dummy;
+                int m = uniql__rx_exec(x, pc + 1, pos, &dummy);
+                if (x->over || m == in->neg) break;
+                pc = in->x;
+            } else { /* MATCH */
+                x->stack.n = base;
+                *end = pos;
+                return 1;
+            }
+        }
+    }
+    x->stack.n = base;
+    return 0;
+}
+
+/* ---- the tokenizer object ---- */
+
+/* A split of the text being tokenized: bytes [off, off+len) of a buffer; id >= 0 for an
+   added token already resolved; first = it starts at offset 0 of the original text. */
+typedef struct uniql__tk_span { size_t off, len; int id, first; } uniql__tk_span;
+
+enum { UNIQL__TN_NFC, UNIQL__TN_NFD, UNIQL__TN_LOWER, UNIQL__TN_STRIP, UNIQL__TN_STRIPACC, UNIQL__TN_REPLACE,
+       UNIQL__TN_PREPEND };
+enum { UNIQL__TP_SPLIT, UNIQL__TP_BYTELEVEL, UNIQL__TP_METASPACE, UNIQL__TP_DIGITS, UNIQL__TP_WHITESPACE,
+       UNIQL__TP_WSSPLIT, UNIQL__TP_PUNCT };
+enum { UNIQL__TD_BYTELEVEL, UNIQL__TD_BYTEFALLBACK, UNIQL__TD_FUSE, UNIQL__TD_REPLACE, UNIQL__TD_STRIP,
+       UNIQL__TD_METASPACE };
+enum { UNIQL__SB_REMOVED, UNIQL__SB_ISOLATED, UNIQL__SB_PREV, UNIQL__SB_NEXT, UNIQL__SB_CONTIG };
+
+/* one normalizer / pre-tokenizer / decoder step (the Sequences are flattened) */
+typedef struct uniql__tk_step {
+    int kind;
+    int a, b, c;                 /* flags: strip left/right, prefix space, scheme, ... */
+    char *s1, *s2;               /* strings (owned): pattern / content / replacement */
+    size_t n1, n2;
+    uint32_t ch;                 /* a single code point (metaspace replacement, strip content) */
+    uniql__rx rx;                /* regex pattern (rx.prog != NULL) */
+} uniql__tk_step;
+
+typedef struct uniql__tk_merge { uint64_t key; uint32_t rank; int32_t id; } uniql__tk_merge;
+
+/* byte trie of the added tokens (children as sorted sibling lists, root by first byte) */
+typedef struct uniql__tk_trie { int child, next, id; unsigned char byte; } uniql__tk_trie;
+
+struct uniql_tokenizer {
+    void *alloc_user;
+    int n_vocab;                 /* ids [0, n_vocab) */
+    char *pool;                  /* every token string, NUL-terminated */
+    size_t *tok_off;             /* per id: offset in pool or (size_t)-1 */
+    int *tok_len;
+    unsigned char *special;      /* per id: 1 special added token, 2 non-special added */
+    /* model vocabulary: open-addressing hash of token strings -> id */
+    int *vhash;
+    size_t vmask;
+    int small[512];              /* id of the one-code-point token for cp < 512, or -1 */
+    /* merges (a << 32 | b) -> rank, merged id */
+    uniql__tk_merge *merges;
+    size_t mmask;
+    int unk_id, byte_fallback, fuse_unk, ignore_merges, byte_level;
+    int byte_tok[256];           /* <0xXX> ids for byte fallback, -1 if absent */
+    /* added tokens */
+    uniql__tk_trie *trie, *ntrie;   /* raw and normalized ("normalized": true) */
+    int n_trie, n_ntrie, root[256], nroot[256];
+    int *added_ids;
+    unsigned char *added_flags;  /* per added token: 1 lstrip, 2 rstrip, 4 single_word */
+    int n_added;
+    /* pipeline */
+    uniql__tk_step *norm, *pre, *dec;
+    int n_norm, n_pre, n_dec, has_decoder;
+    int *post;                   /* post-processor: sequence of items, -1 = the text */
+    int n_post;
+    uniql__uc_comp *comp;
+    size_t n_comp;
+    uniql_tokenizer_info info;
+    unsigned char bmp[65536];    /* general category of every BMP code point */
+};
+
+/* GPT-2 byte-to-unicode map: printable Latin-1 bytes stand for themselves, the other 68
+   bytes (0..32, 127..160, 173) become U+0100.. in byte order */
+static uint32_t uniql__bl_char(unsigned b)
+{
+    unsigned k, n = 0;
+    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) return b;
+    for (k = 0; k < b; k++) n += !((k >= 33 && k <= 126) || (k >= 161 && k <= 172) || k >= 174);
+    return 256 + n;
+}
+/* inverse: byte of a byte-level code point, or -1 */
+static int uniql__bl_byte(uint32_t c)
+{
+    unsigned b;
+    if (c < 256) return ((c >= 33 && c <= 126) || (c >= 161 && c <= 172) || c >= 174) ? (int)c : -1;
+    if (c >= 256 + 68) return -1;
+    for (b = 0; b < 256; b++) if (uniql__bl_char(b) == c) return (int)b;
+    return -1;
+}
+
+static uint64_t uniql__tk_hash(const void *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+/* model vocabulary lookup */
+static int uniql__tk_vocab(const uniql_tokenizer *t, const void *s, size_t n)
+{
+    size_t h = (size_t)uniql__tk_hash(s, n) & t->vmask;
+    for (;; h = (h + 1) & t->vmask) {
+        int id = t->vhash[h];
+        if (id < 0) return -1;
+        if ((size_t)t->tok_len[id] == n && !memcmp(t->pool + t->tok_off[id], s, n) && !(t->special[id] & 8)) return id;
+    }
+}
+
+static const uniql__tk_merge *uniql__tk_merge_find(const uniql_tokenizer *t, int a, int b)
+{
+    uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & t->mmask;
+    if (!t->merges) return NULL;
+    for (;; h = (h + 1) & t->mmask) {
+        const uniql__tk_merge *m = &t->merges[h];
+        if (m->key == key) return m;
+        if (m->key == (uint64_t)-1) return NULL;
+    }
+}
+
+/* ---- loading ---- */
+
+typedef struct uniql__tkl {
+    uniql_tokenizer *t;
+    uniql_error *err;
+    void *user;
+    uniql__tkb pool, trie, ntrie, post;   /* built here, handed to t at the end */
+} uniql__tkl;
+
+static uniql_result uniql__tk_normalize_piece(const uniql_tokenizer *t, const unsigned char *s, size_t n, uniql__tkb *out,
+                                              size_t *regex_steps);
+
+static uniql_result uniql__tk_oom(uniql__tkl *L) { return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory"); }
+
+static void *uniql__tk_alloc(uniql__tkl *L, size_t n)
+{
+    void *p = UNIQL_MALLOC(n ? n : 1, L->user);
+    if (p) memset(p, 0, n ? n : 1);
+    return p;
+}
+
+static char *uniql__tk_strdup(uniql__tkl *L, const char *s, size_t n)
+{
+    char *p = (char *)UNIQL_MALLOC(n + 1, L->user);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+static int uniql__js_is(const uniql_json *j, const char *s)
+{
+    return j && j->type == UNIQL_JSON_STRING && j->len == strlen(s) && !memcmp(j->str, s, j->len);
+}
+
+/* every key of `obj` must be in the NULL-terminated list (unknown options are refused:
+   they could change the result) */
+static uniql_result uniql__tk_keys(uniql__tkl *L, const uniql_json *obj, const char *what, const char *const *keys)
+{
+    const uniql_json *m;
+    for (m = obj->child; m; m = m->next) {
+        const char *const *k;
+        for (k = keys; *k; k++) if (strlen(*k) == m->key_len && !memcmp(*k, m->key, m->key_len)) break;
+        if (!*k) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s option '%.60s' is not supported", what, m->key);
+    }
+    return UNIQL_OK;
+}
+
+/* optional boolean member (absent or null: dflt) */
+static uniql_result uniql__tk_bool(uniql__tkl *L, const uniql_json *obj, const char *key, int dflt, int *out)
+{
+    const uniql_json *v = uniql_json_get(obj, key);
+    if (!v || v->type == UNIQL_JSON_NULL) { *out = dflt; return UNIQL_OK; }
+    if (v->type != UNIQL_JSON_TRUE && v->type != UNIQL_JSON_FALSE)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: '%s' must be true or false", key);
+    *out = v->type == UNIQL_JSON_TRUE;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__tk_str(uniql__tkl *L, const uniql_json *obj, const char *key, int required, const uniql_json **out)
+{
+    const uniql_json *v = uniql_json_get(obj, key);
+    *out = NULL;
+    if (!v || v->type == UNIQL_JSON_NULL) {
+        if (required) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: missing string '%s'", key);
+        return UNIQL_OK;
+    }
+    if (v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: '%s' must be a string", key);
+    *out = v;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__tk_uint(uniql__tkl *L, const uniql_json *v, const char *what, int *out)
+{
+    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->number >= 0) || v->number > 2147483646.0 || v->number != floor(v->number))
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s must be an integer in [0, 2^31 - 1)", what);
+    *out = (int)v->number;
+    return UNIQL_OK;
+}
+
+/* exactly one code point */
+static int uniql__tk_onechar(const uniql_json *s, uint32_t *c)
+{
+    int len;
+    if (!s || !s->len || uniql__u8check((const unsigned char *)s->str, s->len) != s->len) return 0;
+    *c = uniql__u8dec((const unsigned char *)s->str, &len);
+    return (size_t)len == s->len;
+}
+
+/* {"String": s} or {"Regex": r} pattern of Split / Replace */
+static uniql_result uniql__tk_pattern(uniql__tkl *L, const uniql_json *obj, uniql__tk_step *st, const char *what)
+{
+    const uniql_json *pat = uniql_json_get(obj, "pattern"), *v;
+    if (!pat || pat->type != UNIQL_JSON_OBJECT || pat->count != 1)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s needs a pattern {\"String\": ..} or {\"Regex\": ..}", what);
+    v = pat->child;
+    if (v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s pattern must be a string", what);
+    if (v->key_len == 6 && !memcmp(v->key, "String", 6)) {
+        st->s1 = uniql__tk_strdup(L, v->str, v->len);
+        st->n1 = v->len;
+        return st->s1 ? UNIQL_OK : uniql__tk_oom(L);
+    }
+    if (v->key_len == 5 && !memcmp(v->key, "Regex", 5)) {
+        uniql_result r = uniql__rx_compile(v->str, v->len, L->user, &st->rx, L->err);
+        if (r != UNIQL_OK) uniql__err_prefix(L->err, what[0] == 'S' ? "tokenizer: Split: " : "tokenizer: Replace: ");
+        return r;
+    }
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s pattern kind '%.40s'", what, v->key);
+}
+
+static uniql_result uniql__tk_push(uniql__tkl *L, uniql__tk_step **arr, int *n, uniql__tk_step **out)
+{
+    uniql__tk_step *a = (uniql__tk_step *)UNIQL_MALLOC(sizeof(uniql__tk_step) * (size_t)(*n + 1), L->user);
+    if (!a) return uniql__tk_oom(L);
+    if (*n) memcpy(a, *arr, sizeof(uniql__tk_step) * (size_t)*n);
+    if (*arr) UNIQL_FREE(*arr, L->user);
+    *arr = a;
+    *out = &a[*n];
+    memset(*out, 0, sizeof **out);
+    (*n)++;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__tk_normalizer(uniql__tkl *L, const uniql_json *j, int depth)
+{
+    static const char *const k_type[] = {"type", NULL};
+    static const char *const k_seq[] = {"type", "normalizers", NULL};
+    static const char *const k_strip[] = {"type", "strip_left", "strip_right", NULL};
+    static const char *const k_rep[] = {"type", "pattern", "content", NULL};
+    static const char *const k_pre[] = {"type", "prepend", NULL};
+    const uniql_json *ty;
+    uniql__tk_step *st;
+    uniql_result r;
+    if (!j || j->type == UNIQL_JSON_NULL) return UNIQL_OK;
+    if (j->type != UNIQL_JSON_OBJECT || !(ty = uniql_json_get(j, "type")) || ty->type != UNIQL_JSON_STRING)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: normalizer must be an object with a \"type\"");
+    if (depth > 8) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: normalizer Sequences nested deeper than 8");
+    if (uniql__js_is(ty, "Sequence")) {
+        const uniql_json *a = uniql_json_get(j, "normalizers"), *k;
+        if ((r = uniql__tk_keys(L, j, "Sequence normalizer", k_seq)) != UNIQL_OK) return r;
+        if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence normalizer needs \"normalizers\"");
+        for (k = a->child; k; k = k->next) if ((r = uniql__tk_normalizer(L, k, depth + 1)) != UNIQL_OK) return r;
+        return UNIQL_OK;
+    }
+    if ((r = uniql__tk_push(L, &L->t->norm, &L->t->n_norm, &st)) != UNIQL_OK) return r;
+    if (uniql__js_is(ty, "NFC") || uniql__js_is(ty, "NFD")) {
+        st->kind = uniql__js_is(ty, "NFC") ? UNIQL__TN_NFC : UNIQL__TN_NFD;
+        return uniql__tk_keys(L, j, "NFC/NFD", k_type);
+    }
+    if (uniql__js_is(ty, "Lowercase")) { st->kind = UNIQL__TN_LOWER; return uniql__tk_keys(L, j, "Lowercase", k_type); }
+    if (uniql__js_is(ty, "StripAccents")) { st->kind = UNIQL__TN_STRIPACC; return uniql__tk_keys(L, j, "StripAccents", k_type); }
+    if (uniql__js_is(ty, "Strip")) {
+        st->kind = UNIQL__TN_STRIP;
+        if ((r = uniql__tk_keys(L, j, "Strip", k_strip)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_bool(L, j, "strip_left", 1, &st->a)) != UNIQL_OK) return r;
+        return uniql__tk_bool(L, j, "strip_right", 1, &st->b);
+    }
+    if (uniql__js_is(ty, "Replace")) {
+        const uniql_json *c;
+        st->kind = UNIQL__TN_REPLACE;
+        if ((r = uniql__tk_keys(L, j, "Replace", k_rep)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_pattern(L, j, st, "Replace")) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "content", 1, &c)) != UNIQL_OK) return r;
+        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->n2 = c->len;
+        return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
+    }
+    if (uniql__js_is(ty, "Prepend")) {
+        const uniql_json *c;
+        st->kind = UNIQL__TN_PREPEND;
+        if ((r = uniql__tk_keys(L, j, "Prepend", k_pre)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "prepend", 1, &c)) != UNIQL_OK) return r;
+        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->n2 = c->len;
+        return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
+    }
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: normalizer '%.40s' is not supported", ty->str);
+}
+
+static uniql_result uniql__tk_behavior(uniql__tkl *L, const uniql_json *j, int *out)
+{
+    const uniql_json *b;
+    uniql_result r = uniql__tk_str(L, j, "behavior", 1, &b);
+    if (r != UNIQL_OK) return r;
+    if (uniql__js_is(b, "Removed")) *out = UNIQL__SB_REMOVED;
+    else if (uniql__js_is(b, "Isolated")) *out = UNIQL__SB_ISOLATED;
+    else if (uniql__js_is(b, "MergedWithPrevious")) *out = UNIQL__SB_PREV;
+    else if (uniql__js_is(b, "MergedWithNext")) *out = UNIQL__SB_NEXT;
+    else if (uniql__js_is(b, "Contiguous")) *out = UNIQL__SB_CONTIG;
+    else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: split behavior '%.40s'", b->str);
+    return UNIQL_OK;
+}
+
+/* the regex of ByteLevel's use_regex (GPT-2) and of Whitespace */
+static const char uniql__tk_gpt2_re[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char uniql__tk_ws_re[] = "\\w+|[^\\w\\s]+";
+
+static uniql_result uniql__tk_pretok(uniql__tkl *L, const uniql_json *j, int depth)
+{
+    static const char *const k_type[] = {"type", NULL};
+    static const char *const k_seq[] = {"type", "pretokenizers", NULL};
+    static const char *const k_split[] = {"type", "pattern", "behavior", "invert", NULL};
+    static const char *const k_bl[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    static const char *const k_ms[] = {"type", "replacement", "prepend_scheme", "split", "add_prefix_space", "str_rep", NULL};
+    static const char *const k_dig[] = {"type", "individual_digits", NULL};
+    static const char *const k_pun[] = {"type", "behavior", NULL};
+    const uniql_json *ty;
+    uniql__tk_step *st;
+    uniql_result r;
+    if (!j || j->type == UNIQL_JSON_NULL) return UNIQL_OK;
+    if (j->type != UNIQL_JSON_OBJECT || !(ty = uniql_json_get(j, "type")) || ty->type != UNIQL_JSON_STRING)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: pre_tokenizer must be an object with a \"type\"");
+    if (depth > 8) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: pre_tokenizer Sequences nested deeper than 8");
+    if (uniql__js_is(ty, "Sequence")) {
+        const uniql_json *a = uniql_json_get(j, "pretokenizers"), *k;
+        if ((r = uniql__tk_keys(L, j, "Sequence pre_tokenizer", k_seq)) != UNIQL_OK) return r;
+        if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence pre_tokenizer needs \"pretokenizers\"");
+        for (k = a->child; k; k = k->next) if ((r = uniql__tk_pretok(L, k, depth + 1)) != UNIQL_OK) return r;
+        return UNIQL_OK;
+    }
+    if ((r = uniql__tk_push(L, &L->t->pre, &L->t->n_pre, &st)) != UNIQL_OK) return r;
+    if (uniql__js_is(ty, "Split")) {
+        st->kind = UNIQL__TP_SPLIT;
+        if ((r = uniql__tk_keys(L, j, "Split", k_split)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_pattern(L, j, st, "Split")) != UNIQL_OK) return r;
+        if ((r = uniql__tk_behavior(L, j, &st->a)) != UNIQL_OK) return r;
+        return uniql__tk_bool(L, j, "invert", 0, &st->b);
+    }
+    if (uniql__js_is(ty, "ByteLevel")) {
+        st->kind = UNIQL__TP_BYTELEVEL;
+        L->t->byte_level = 1;
+        if ((r = uniql__tk_keys(L, j, "ByteLevel", k_bl)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_bool(L, j, "add_prefix_space", 1, &st->a)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_bool(L, j, "use_regex", 1, &st->b)) != UNIQL_OK) return r;
+        if (st->b) return uniql__rx_compile(uniql__tk_gpt2_re, sizeof uniql__tk_gpt2_re - 1, L->user, &st->rx, L->err);
+        return UNIQL_OK;
+    }
+    if (uniql__js_is(ty, "Metaspace")) {
+        const uniql_json *rep, *sch;
+        st->kind = UNIQL__TP_METASPACE;
+        if ((r = uniql__tk_keys(L, j, "Metaspace", k_ms)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "replacement", 1, &rep)) != UNIQL_OK) return r;
+        if (!uniql__tk_onechar(rep, &st->ch)) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Metaspace replacement must be one character");
+        if ((r = uniql__tk_bool(L, j, "split", 1, &st->b)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "prepend_scheme", 0, &sch)) != UNIQL_OK) return r;
+        if (sch) {
+            if (uniql__js_is(sch, "always")) st->a = 0;
+            else if (uniql__js_is(sch, "first")) st->a = 1;
+            else if (uniql__js_is(sch, "never")) st->a = 2;
+            else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Metaspace prepend_scheme '%.30s'", sch->str);
+        } else {   /* files before tokenizers 0.19: add_prefix_space */
+            int aps;
+            if ((r = uniql__tk_bool(L, j, "add_prefix_space", 1, &aps)) != UNIQL_OK) return r;
+            st->a = aps ? 0 : 2;
+        }
+        return UNIQL_OK;
+    }
+    if (uniql__js_is(ty, "Digits")) {
+        st->kind = UNIQL__TP_DIGITS;
+        if ((r = uniql__tk_keys(L, j, "Digits", k_dig)) != UNIQL_OK) return r;
+        return uniql__tk_bool(L, j, "individual_digits", 0, &st->a);
+    }
+    if (uniql__js_is(ty, "Whitespace")) {
+        st->kind = UNIQL__TP_WHITESPACE;
+        if ((r = uniql__tk_keys(L, j, "Whitespace", k_type)) != UNIQL_OK) return r;
+        return uniql__rx_compile(uniql__tk_ws_re, sizeof uniql__tk_ws_re - 1, L->user, &st->rx, L->err);
+    }
+    if (uniql__js_is(ty, "WhitespaceSplit")) { st->kind = UNIQL__TP_WSSPLIT; return uniql__tk_keys(L, j, "WhitespaceSplit", k_type); }
+    if (uniql__js_is(ty, "Punctuation")) {
+        st->kind = UNIQL__TP_PUNCT;
+        if ((r = uniql__tk_keys(L, j, "Punctuation", k_pun)) != UNIQL_OK) return r;
+        if (!uniql_json_get(j, "behavior")) { st->a = UNIQL__SB_ISOLATED; return UNIQL_OK; }
+        return uniql__tk_behavior(L, j, &st->a);
+    }
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: pre_tokenizer '%.40s' is not supported", ty->str);
+}
+
+static uniql_result uniql__tk_decoder(uniql__tkl *L, const uniql_json *j, int depth)
+{
+    static const char *const k_type[] = {"type", NULL};
+    static const char *const k_seq[] = {"type", "decoders", NULL};
+    static const char *const k_bl[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    static const char *const k_rep[] = {"type", "pattern", "content", NULL};
+    static const char *const k_strip[] = {"type", "content", "start", "stop", NULL};
+    static const char *const k_ms[] = {"type", "replacement", "prepend_scheme", "split", "add_prefix_space", "str_rep", NULL};
+    const uniql_json *ty;
+    uniql__tk_step *st;
+    uniql_result r;
+    if (!j || j->type == UNIQL_JSON_NULL) return UNIQL_OK;
+    L->t->has_decoder = 1;
+    if (j->type != UNIQL_JSON_OBJECT || !(ty = uniql_json_get(j, "type")) || ty->type != UNIQL_JSON_STRING)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: decoder must be an object with a \"type\"");
+    if (depth > 8) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: decoder Sequences nested deeper than 8");
+    if (uniql__js_is(ty, "Sequence")) {
+        const uniql_json *a = uniql_json_get(j, "decoders"), *k;
+        if ((r = uniql__tk_keys(L, j, "Sequence decoder", k_seq)) != UNIQL_OK) return r;
+        if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence decoder needs \"decoders\"");
+        for (k = a->child; k; k = k->next) if ((r = uniql__tk_decoder(L, k, depth + 1)) != UNIQL_OK) return r;
+        return UNIQL_OK;
+    }
+    if ((r = uniql__tk_push(L, &L->t->dec, &L->t->n_dec, &st)) != UNIQL_OK) return r;
+    if (uniql__js_is(ty, "ByteLevel")) { st->kind = UNIQL__TD_BYTELEVEL; return uniql__tk_keys(L, j, "ByteLevel decoder", k_bl); }
+    if (uniql__js_is(ty, "ByteFallback")) { st->kind = UNIQL__TD_BYTEFALLBACK; return uniql__tk_keys(L, j, "ByteFallback", k_type); }
+    if (uniql__js_is(ty, "Fuse")) { st->kind = UNIQL__TD_FUSE; return uniql__tk_keys(L, j, "Fuse", k_type); }
+    if (uniql__js_is(ty, "Replace")) {
+        const uniql_json *c;
+        st->kind = UNIQL__TD_REPLACE;
+        if ((r = uniql__tk_keys(L, j, "Replace decoder", k_rep)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_pattern(L, j, st, "Replace")) != UNIQL_OK) return r;
+        if (st->rx.prog) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Replace decoder with a Regex pattern");
+        if (!st->n1) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Replace decoder with an empty pattern");
+        if ((r = uniql__tk_str(L, j, "content", 1, &c)) != UNIQL_OK) return r;
+        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->n2 = c->len;
+        return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
+    }
+    if (uniql__js_is(ty, "Strip")) {
+        const uniql_json *c;
+        st->kind = UNIQL__TD_STRIP;
+        if ((r = uniql__tk_keys(L, j, "Strip decoder", k_strip)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "content", 1, &c)) != UNIQL_OK) return r;
+        if (!uniql__tk_onechar(c, &st->ch)) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Strip content must be one character");
+        if ((r = uniql__tk_uint(L, uniql_json_get(j, "start"), "Strip start", &st->a)) != UNIQL_OK) return r;
+        return uniql__tk_uint(L, uniql_json_get(j, "stop"), "Strip stop", &st->b);
+    }
+    if (uniql__js_is(ty, "Metaspace")) {
+        const uniql_json *rep, *sch;
+        st->kind = UNIQL__TD_METASPACE;
+        if ((r = uniql__tk_keys(L, j, "Metaspace decoder", k_ms)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_str(L, j, "replacement", 1, &rep)) != UNIQL_OK) return r;
+        if (!uniql__tk_onechar(rep, &st->ch)) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Metaspace replacement must be one character");
+        if ((r = uniql__tk_str(L, j, "prepend_scheme", 0, &sch)) != UNIQL_OK) return r;
+        if (sch) st->a = uniql__js_is(sch, "never") ? 2 : 0;
+        else {
+            int aps;
+            if ((r = uniql__tk_bool(L, j, "add_prefix_space", 1, &aps)) != UNIQL_OK) return r;
+            st->a = aps ? 0 : 2;
+        }
+        return UNIQL_OK;
+    }
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: decoder '%.40s' is not supported", ty->str);
+}
+
+/* a special token's ids by name from TemplateProcessing's "special_tokens" */
+static uniql_result uniql__tk_post(uniql__tkl *L, const uniql_json *j, uniql__tkb *items, int depth)
+{
+    static const char *const k_tp[] = {"type", "single", "pair", "special_tokens", NULL};
+    static const char *const k_bert[] = {"type", "sep", "cls", "trim_offsets", "add_prefix_space", NULL};
+    static const char *const k_bl[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    static const char *const k_seq[] = {"type", "processors", NULL};
+    const uniql_json *ty;
+    uniql_result r;
+    if (!j || j->type == UNIQL_JSON_NULL) return UNIQL_OK;
+    if (j->type != UNIQL_JSON_OBJECT || !(ty = uniql_json_get(j, "type")) || ty->type != UNIQL_JSON_STRING)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: post_processor must be an object with a \"type\"");
+    if (depth > 8) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: post_processor Sequences nested deeper than 8");
+    if (uniql__js_is(ty, "ByteLevel")) return uniql__tk_keys(L, j, "ByteLevel post_processor", k_bl);
+    if (uniql__js_is(ty, "Sequence")) {
+        const uniql_json *a = uniql_json_get(j, "processors"), *k;
+        if ((r = uniql__tk_keys(L, j, "Sequence post_processor", k_seq)) != UNIQL_OK) return r;
+        if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence post_processor needs \"processors\"");
+        for (k = a->child; k; k = k->next) if ((r = uniql__tk_post(L, k, items, depth + 1)) != UNIQL_OK) return r;
+        return UNIQL_OK;
+    }
+    if (uniql__js_is(ty, "BertProcessing") || uniql__js_is(ty, "RobertaProcessing")) {
+        const uniql_json *cls = uniql_json_get(j, "cls"), *sep = uniql_json_get(j, "sep");
+        int ci, si;
+        if ((r = uniql__tk_keys(L, j, "Bert/RobertaProcessing", k_bert)) != UNIQL_OK) return r;
+        if (!cls || cls->type != UNIQL_JSON_ARRAY || cls->count != 2 || !sep || sep->type != UNIQL_JSON_ARRAY || sep->count != 2)
+            return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: BertProcessing needs cls and sep as [token, id]");
+        if ((r = uniql__tk_uint(L, uniql_json_at(cls, 1), "cls id", &ci)) != UNIQL_OK) return r;
+        if ((r = uniql__tk_uint(L, uniql_json_at(sep, 1), "sep id", &si)) != UNIQL_OK) return r;
+        if (items->n) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: two post-processors that both add tokens");
+        uniql__tkb_int(items, ci);
+        uniql__tkb_int(items, -1);
+        uniql__tkb_int(items, si);
+        return items->oom ? uniql__tk_oom(L) : UNIQL_OK;
+    }
+    if (uniql__js_is(ty, "TemplateProcessing")) {
+        const uniql_json *single = uniql_json_get(j, "single"), *sp = uniql_json_get(j, "special_tokens"), *it;
+        int n_seq = 0;
+        if ((r = uniql__tk_keys(L, j, "TemplateProcessing", k_tp)) != UNIQL_OK) return r;
+        if (!single || single->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing needs \"single\"");
+        if (items->n) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: two post-processors that both add tokens");
+        for (it = single->child; it; it = it->next) {
+            const uniql_json *v, *id;
+            if (it->type != UNIQL_JSON_OBJECT || it->count != 1)
+                return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing item must be {\"Sequence\"|\"SpecialToken\": ..}");
+            v = it->child;
+            id = uniql_json_get(v, "id");
+            if (!id || id->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing item without an id");
+            if (v->key_len == 8 && !memcmp(v->key, "Sequence", 8)) {
+                if (!uniql__js_is(id, "A")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing single with sequence '%.20s'", id->str);
+                uniql__tkb_int(items, -1);
+                n_seq++;
+            } else if (v->key_len == 12 && !memcmp(v->key, "SpecialToken", 12)) {
+                const uniql_json *e = NULL, *ids, *x;
+                const uniql_json *m;
+                if (sp && sp->type == UNIQL_JSON_OBJECT)
+                    for (m = sp->child; m; m = m->next) if (m->key_len == id->len && !memcmp(m->key, id->str, id->len)) e = m;
+                if (!e || e->type != UNIQL_JSON_OBJECT || !(ids = uniql_json_get(e, "ids")) || ids->type != UNIQL_JSON_ARRAY)
+                    return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: TemplateProcessing special token '%.60s' is not in special_tokens", id->str);
+                for (x = ids->child; x; x = x->next) {
+                    int v2;
+                    if ((r = uniql__tk_uint(L, x, "special token id", &v2)) != UNIQL_OK) return r;
+                    uniql__tkb_int(items, v2);
+                }
+            } else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing item '%.30s'", v->key);
+        }
+        if (n_seq != 1) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing single must hold sequence A once");
+        return items->oom ? uniql__tk_oom(L) : UNIQL_OK;
+    }
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: post_processor '%.40s' is not supported", ty->str);
+}
+
+static uniql_result uniql__tk_setid(uniql__tkl *L, int id, const char *s, size_t n, uniql__tkb *pool)
+{
+    uniql_tokenizer *t = L->t;
+    if (id < 0 || id >= t->n_vocab) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: id %d out of range", id);
+    t->tok_off[id] = pool->n;
+    t->tok_len[id] = (int)n;
+    uniql__tkb_put(pool, s, n);
+    uniql__tkb_put(pool, "", 1);
+    return pool->oom ? uniql__tk_oom(L) : UNIQL_OK;
+}
+
+static uniql_result uniql__tk_trie_add(uniql__tkl *L, uniql__tkb *nodes, int *root, const char *s, size_t n, int id)
+{
+    uniql__tk_trie nd;
+    size_t i;
+    int cur = -1;
+    for (i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)s[i];
+        int k = cur < 0 ? root[b] : ((uniql__tk_trie *)nodes->p)[cur].child;
+        while (k >= 0 && ((uniql__tk_trie *)nodes->p)[k].byte != b) k = ((uniql__tk_trie *)nodes->p)[k].next;
+        if (k < 0) {
+            k = (int)(nodes->n / sizeof nd);
+            nd.byte = b; nd.child = -1; nd.id = -1;
+            nd.next = cur < 0 ? -1 : ((uniql__tk_trie *)nodes->p)[cur].child;
+            uniql__tkb_put(nodes, &nd, sizeof nd);
+            if (nodes->oom) return uniql__tk_oom(L);
+            if (cur < 0) root[b] = k;
+            else ((uniql__tk_trie *)nodes->p)[cur].child = k;
+        }
+        cur = k;
+    }
+    if (cur >= 0 && ((uniql__tk_trie *)nodes->p)[cur].id < 0) ((uniql__tk_trie *)nodes->p)[cur].id = id;
+    return UNIQL_OK;
+}
+
+static void uniql__tk_steps_free(uniql__tk_step *s, int n, void *user)
+{
+    int i;
+    if (!s) return;
+    for (i = 0; i < n; i++) {
+        if (s[i].s1) UNIQL_FREE(s[i].s1, user);
+        if (s[i].s2) UNIQL_FREE(s[i].s2, user);
+        uniql__rx_free(&s[i].rx, user);
+    }
+    UNIQL_FREE(s, user);
+}
+
+UNIQLDEF void uniql_tokenizer_free(uniql_tokenizer *t)
+{
+    void *u;
+    if (!t) return;
+    u = t->alloc_user;
+#define UNIQL__TKF(p) if (p) UNIQL_FREE(p, u)
+    UNIQL__TKF(t->pool); UNIQL__TKF(t->tok_off); UNIQL__TKF(t->tok_len); UNIQL__TKF(t->special);
+    UNIQL__TKF(t->vhash); UNIQL__TKF(t->merges); UNIQL__TKF(t->trie); UNIQL__TKF(t->ntrie);
+    UNIQL__TKF(t->added_ids); UNIQL__TKF(t->added_flags); UNIQL__TKF(t->post); UNIQL__TKF(t->comp);
+#undef UNIQL__TKF
+    uniql__tk_steps_free(t->norm, t->n_norm, u);
+    uniql__tk_steps_free(t->pre, t->n_pre, u);
+    uniql__tk_steps_free(t->dec, t->n_dec, u);
+    UNIQL_FREE(t, u);
+}
+
+/* the token named by a tokenizer_config.json entry (a string or {"content": ..}), or -1 */
+static int uniql__tk_cfg_token(const uniql_tokenizer *t, const uniql_json *v)
+{
+    if (v && v->type == UNIQL_JSON_OBJECT) v = uniql_json_get(v, "content");
+    if (!v || v->type != UNIQL_JSON_STRING) return -1;
+    return uniql_tokenizer_token_id(t, v->str, v->len);
+}
+
+static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const uniql_json *cfg)
+{
+    static const char *const k_top[] = {"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer",
+                                        "post_processor", "decoder", "model", NULL};
+    static const char *const k_bpe[] = {"type", "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
+                                        "fuse_unk", "byte_fallback", "ignore_merges", "vocab", "merges", NULL};
+    static const char *const k_added[] = {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special", NULL};
+    uniql_tokenizer *t = L->t;
+    const uniql_json *model, *vocab, *merges, *added, *v, *m;
+    uniql__tkb *pool = &L->pool, *trie = &L->trie, *ntrie = &L->ntrie, *post = &L->post;
+    uniql_result r;
+    size_t i, cap;
+    int max_id = -1, k;
+    pool->user = trie->user = ntrie->user = post->user = L->user;
+    if (root->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: tokenizer.json is not a JSON object");
+    if ((r = uniql__tk_keys(L, root, "top-level", k_top)) != UNIQL_OK) return r;
+    if ((v = uniql_json_get(root, "truncation")) && v->type != UNIQL_JSON_NULL)
+        return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: truncation is set (only null is supported)");
+    if ((v = uniql_json_get(root, "padding")) && v->type != UNIQL_JSON_NULL)
+        return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: padding is set (only null is supported)");
+    model = uniql_json_get(root, "model");
+    if (!model || model->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: no \"model\" object");
+    v = uniql_json_get(model, "type");
+    if (v && v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: model type must be a string");
+    if (v && !uniql__js_is(v, "BPE")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: model '%.40s' is not supported (BPE only)", v->str);
+    if ((r = uniql__tk_keys(L, model, "BPE model", k_bpe)) != UNIQL_OK) return r;
+    if ((v = uniql_json_get(model, "dropout")) && v->type != UNIQL_JSON_NULL && !(v->type == UNIQL_JSON_NUMBER && v->number == 0))
+        return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: BPE dropout (random merges) is not supported");
+    if (((v = uniql_json_get(model, "continuing_subword_prefix")) && v->type != UNIQL_JSON_NULL && !uniql__js_is(v, "")) ||
+        ((v = uniql_json_get(model, "end_of_word_suffix")) && v->type != UNIQL_JSON_NULL && !uniql__js_is(v, "")))
+        return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: BPE continuing_subword_prefix / end_of_word_suffix");
+    if ((r = uniql__tk_bool(L, model, "fuse_unk", 0, &t->fuse_unk)) != UNIQL_OK) return r;
+    if ((r = uniql__tk_bool(L, model, "byte_fallback", 0, &t->byte_fallback)) != UNIQL_OK) return r;
+    if ((r = uniql__tk_bool(L, model, "ignore_merges", 0, &t->ignore_merges)) != UNIQL_OK) return r;
+    vocab = uniql_json_get(model, "vocab");
+    merges = uniql_json_get(model, "merges");
+    if (!vocab || vocab->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: BPE model without a \"vocab\" object");
+    if (merges && merges->type != UNIQL_JSON_ARRAY && merges->type != UNIQL_JSON_NULL)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: BPE \"merges\" must be an array");
+    added = uniql_json_get(root, "added_tokens");
+    if (added && added->type != UNIQL_JSON_ARRAY && added->type != UNIQL_JSON_NULL)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: \"added_tokens\" must be an array");
+    /* ids */
+    for (m = vocab->child; m; m = m->next) {
+        if ((r = uniql__tk_uint(L, m, "a vocabulary id", &k)) != UNIQL_OK) return r;
+        if (k > max_id) max_id = k;
+    }
+    if (added && added->type == UNIQL_JSON_ARRAY)
+        for (m = added->child; m; m = m->next) {
+            if (m->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token must be an object");
+            if ((r = uniql__tk_uint(L, uniql_json_get(m, "id"), "an added token id", &k)) != UNIQL_OK) return r;
+            if (k > max_id) max_id = k;
+        }
+    if (max_id < 0) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: empty vocabulary");
+    if ((size_t)max_id + 1 > (size_t)vocab->count + (size_t)(added ? added->count : 0) + 65536)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: ids up to %d for %d tokens (too sparse)", max_id, vocab->count);
+    t->n_vocab = max_id + 1;
+    t->tok_off = (size_t *)uniql__tk_alloc(L, sizeof(size_t) * (size_t)t->n_vocab);
+    t->tok_len = (int *)uniql__tk_alloc(L, sizeof(int) * (size_t)t->n_vocab);
+    t->special = (unsigned char *)uniql__tk_alloc(L, (size_t)t->n_vocab);
+    for (cap = 16; cap < 2 * (size_t)vocab->count + 2; cap *= 2) {}
+    t->vhash = (int *)UNIQL_MALLOC(sizeof(int) * cap, L->user);
+    if (!t->tok_off || !t->tok_len || !t->special || !t->vhash) return uniql__tk_oom(L);
+    t->vmask = cap - 1;
+    for (i = 0; i < cap; i++) t->vhash[i] = -1;
+    for (k = 0; k < t->n_vocab; k++) t->tok_off[k] = (size_t)-1;
+    for (m = vocab->child; m; m = m->next) {
+        size_t h;
+        k = (int)m->number;
+        if (t->tok_off[k] != (size_t)-1) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: vocabulary id %d used twice", k);
+        if ((r = uniql__tk_setid(L, k, m->key, m->key_len, pool)) != UNIQL_OK) return r;
+        h = (size_t)uniql__tk_hash(m->key, m->key_len) & t->vmask;
+        while (t->vhash[h] >= 0) h = (h + 1) & t->vmask;
+        t->vhash[h] = k;
+    }
+    /* added tokens: their own strings win for decoding, as in Rust */
+    for (k = 0; k < 256; k++) t->root[k] = t->nroot[k] = -1;
+    if (added && added->type == UNIQL_JSON_ARRAY && added->count) {
+        t->added_ids = (int *)uniql__tk_alloc(L, sizeof(int) * (size_t)added->count);
+        t->added_flags = (unsigned char *)uniql__tk_alloc(L, (size_t)added->count);
+        if (!t->added_ids || !t->added_flags) return uniql__tk_oom(L);
+        for (m = added->child; m; m = m->next) {
+            const uniql_json *c;
+            int sw, ls, rs, nz, spc;
+            if ((r = uniql__tk_keys(L, m, "added token", k_added)) != UNIQL_OK) return r;
+            if ((r = uniql__tk_str(L, m, "content", 1, &c)) != UNIQL_OK) return r;
+            if (!c->len) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token with empty content");
+            k = (int)uniql_json_get(m, "id")->number;
+            if ((r = uniql__tk_bool(L, m, "special", 0, &spc)) != UNIQL_OK) return r;
+            if ((r = uniql__tk_bool(L, m, "single_word", 0, &sw)) != UNIQL_OK) return r;
+            if ((r = uniql__tk_bool(L, m, "lstrip", 0, &ls)) != UNIQL_OK) return r;
+            if ((r = uniql__tk_bool(L, m, "rstrip", 0, &rs)) != UNIQL_OK) return r;
+            if ((r = uniql__tk_bool(L, m, "normalized", !spc, &nz)) != UNIQL_OK) return r;
+            if (sw) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: added token '%.40s' with single_word", c->str);
+            if (t->special[k]) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token id %d used twice", k);
+            if (t->tok_off[k] == (size_t)-1 || (size_t)t->tok_len[k] != c->len || memcmp(pool->p + t->tok_off[k], c->str, c->len)) {
+                /* not the model's token of that id: it is an added string only (the model
+                   never produces it, and vocabulary lookups must not find it) */
+                if (t->tok_off[k] != (size_t)-1) {
+                    size_t h;
+                    for (h = 0; h <= t->vmask; h++) if (t->vhash[h] == k) t->special[k] |= 8;   /* hide the model's entry */
+                }
+                if ((r = uniql__tk_setid(L, k, c->str, c->len, pool)) != UNIQL_OK) return r;
+            }
+            t->special[k] = (unsigned char)((t->special[k] & 8) | (spc ? 1 : 2));
+            t->added_ids[t->n_added] = k;
+            t->added_flags[t->n_added] = (unsigned char)((ls ? 1 : 0) | (rs ? 2 : 0));
+            t->n_added++;
+            if (!nz) { if ((r = uniql__tk_trie_add(L, trie, t->root, c->str, c->len, t->n_added - 1)) != UNIQL_OK) return r; }
+        }
+    }
+    t->pool = (char *)pool->p;
+    memset(pool, 0, sizeof *pool);
+    /* the pipeline */
+    if ((r = uniql__tk_normalizer(L, uniql_json_get(root, "normalizer"), 0)) != UNIQL_OK) return r;
+    for (k = 0; k < t->n_norm; k++) if (t->norm[k].kind == UNIQL__TN_NFC) break;
+    if (k < t->n_norm) {
+        t->n_comp = uniql__uc_comp_count();
+        t->comp = (uniql__uc_comp *)uniql__tk_alloc(L, sizeof(uniql__uc_comp) * t->n_comp);
+        if (!t->comp) return uniql__tk_oom(L);
+        uniql__uc_comp_fill(t->comp);
+    }
+    /* normalized added tokens: their content normalized like the text */
+    if (added && added->type == UNIQL_JSON_ARRAY) {
+        int a = 0;
+        for (m = added->child; m; m = m->next, a++) {
+            const uniql_json *c = uniql_json_get(m, "content");
+            int nz, spc;
+            uniql__tk_bool(L, m, "special", 0, &spc);
+            uniql__tk_bool(L, m, "normalized", !spc, &nz);
+            if (nz) {
+                uniql__tkb nb;
+                uniql_result r2;
+                size_t dummy = 0;
+                memset(&nb, 0, sizeof nb);
+                nb.user = L->user;
+                r2 = uniql__tk_normalize_piece(t, (const unsigned char *)c->str, c->len, &nb, &dummy);
+                if (r2 == UNIQL_OK && !nb.oom && nb.n)
+                    r2 = uniql__tk_trie_add(L, ntrie, t->nroot, (const char *)nb.p, nb.n, a);
+                uniql__tkb_free(&nb);
+                if (r2 != UNIQL_OK) return r2 == UNIQL_ERR_OUT_OF_MEMORY ? uniql__tk_oom(L) : r2;
+            }
+        }
+    }
+    t->trie = (uniql__tk_trie *)trie->p; t->n_trie = (int)(trie->n / sizeof(uniql__tk_trie));
+    t->ntrie = (uniql__tk_trie *)ntrie->p; t->n_ntrie = (int)(ntrie->n / sizeof(uniql__tk_trie));
+    memset(trie, 0, sizeof *trie);
+    memset(ntrie, 0, sizeof *ntrie);
+    if ((r = uniql__tk_pretok(L, uniql_json_get(root, "pre_tokenizer"), 0)) != UNIQL_OK) return r;
+    if ((r = uniql__tk_decoder(L, uniql_json_get(root, "decoder"), 0)) != UNIQL_OK) return r;
+    if ((r = uniql__tk_post(L, uniql_json_get(root, "post_processor"), post, 0)) != UNIQL_OK) return r;
+    t->post = (int *)post->p;
+    t->n_post = (int)(post->n / sizeof(int));
+    memset(post, 0, sizeof *post);
+    for (k = 0; k < t->n_post; k++)
+        if (t->post[k] >= t->n_vocab) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: post-processor id %d is not a token", t->post[k]);
+    /* model details */
+    v = uniql_json_get(model, "unk_token");
+    t->unk_id = -1;
+    if (v && v->type != UNIQL_JSON_NULL) {
+        if (v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: unk_token must be a string");
+        t->unk_id = uniql__tk_vocab(t, v->str, v->len);
+        if (t->unk_id < 0) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: unk_token '%.40s' is not in the vocabulary", v->str);
+    }
+    for (k = 0; k < 256; k++) {
+        char b[8];
+        snprintf(b, sizeof b, "<0x%02X>", k);
+        t->byte_tok[k] = uniql__tk_vocab(t, b, 6);
+    }
+    for (k = 0; k < 512; k++) {
+        unsigned char b[4];
+        int n = uniql__u8enc((uint32_t)k, b);
+        t->small[k] = uniql__tk_vocab(t, b, (size_t)n);
+    }
+    if (merges && merges->type == UNIQL_JSON_ARRAY && merges->count) {
+        for (cap = 16; cap < 2 * (size_t)merges->count + 2; cap *= 2) {}
+        t->merges = (uniql__tk_merge *)UNIQL_MALLOC(sizeof(uniql__tk_merge) * cap, L->user);
+        if (!t->merges) return uniql__tk_oom(L);
+        t->mmask = cap - 1;
+        for (i = 0; i < cap; i++) t->merges[i].key = (uint64_t)-1;
+        i = 0;
+        for (m = merges->child; m; m = m->next, i++) {
+            const char *a, *b;
+            size_t na, nb, h;
+            int ia, ib, inew;
+            uint64_t key;
+            char stack[256], *cat;
+            if (m->type == UNIQL_JSON_STRING) {
+                const char *sp = (const char *)memchr(m->str, ' ', m->len);
+                if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str)))
+                    return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: merge %lu is not \"a b\"", (unsigned long)i);
+                a = m->str; na = (size_t)(sp - m->str); b = sp + 1; nb = m->len - na - 1;
+            } else if (m->type == UNIQL_JSON_ARRAY && m->count == 2 && m->child->type == UNIQL_JSON_STRING &&
+                       m->child->next->type == UNIQL_JSON_STRING) {
+                a = m->child->str; na = m->child->len; b = m->child->next->str; nb = m->child->next->len;
+            } else return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: merge %lu is neither \"a b\" nor [a, b]", (unsigned long)i);
+            ia = uniql__tk_vocab(t, a, na);
+            ib = uniql__tk_vocab(t, b, nb);
+            if (ia < 0 || ib < 0) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: merge %lu names a token not in the vocabulary", (unsigned long)i);
+            cat = na + nb <= sizeof stack ? stack : (char *)UNIQL_MALLOC(na + nb, L->user);
+            if (!cat) return uniql__tk_oom(L);
+            memcpy(cat, a, na);
+            memcpy(cat + na, b, nb);
+            inew = uniql__tk_vocab(t, cat, na + nb);
+            if (cat != stack) UNIQL_FREE(cat, L->user);
+            if (inew < 0) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: merge %lu makes a token not in the vocabulary", (unsigned long)i);
+            key = ((uint64_t)(uint32_t)ia << 32) | (uint32_t)ib;
+            h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & t->mmask;
+            while (t->merges[h].key != (uint64_t)-1 && t->merges[h].key != key) h = (h + 1) & t->mmask;
+            t->merges[h].key = key;            /* a repeated pair: the later rank wins, as in Rust */
+            t->merges[h].rank = (uint32_t)i;
+            t->merges[h].id = inew;
+        }
+    }
+    for (k = 0; k < 65536; k++) t->bmp[k] = (unsigned char)uniql_unicode_category_of((uint32_t)k);
+    /* info */
+    t->info.vocab_size = t->n_vocab;
+    t->info.byte_level = t->byte_level;
+    t->info.n_added = t->n_added;
+    t->info.bos_id = t->info.eos_id = -1;
+    t->info.add_bos = t->info.add_eos = -1;
+    for (k = 0; k < t->n_post && t->post[k] >= 0; k++) { t->info.bos_id = t->post[k]; break; }
+    if (cfg && cfg->type == UNIQL_JSON_OBJECT) {
+        int b;
+        if ((v = uniql_json_get(cfg, "bos_token")) && v->type != UNIQL_JSON_NULL) t->info.bos_id = uniql__tk_cfg_token(t, v);
+        if ((v = uniql_json_get(cfg, "eos_token")) && v->type != UNIQL_JSON_NULL) t->info.eos_id = uniql__tk_cfg_token(t, v);
+        if ((v = uniql_json_get(cfg, "add_bos_token")) && v->type != UNIQL_JSON_NULL) {
+            if ((r = uniql__tk_bool(L, cfg, "add_bos_token", 0, &b)) != UNIQL_OK) return r;
+            t->info.add_bos = b;
+        }
+        if ((v = uniql_json_get(cfg, "add_eos_token")) && v->type != UNIQL_JSON_NULL) {
+            if ((r = uniql__tk_bool(L, cfg, "add_eos_token", 0, &b)) != UNIQL_OK) return r;
+            t->info.add_eos = b;
+        }
+    } else if (cfg) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: tokenizer_config.json is not an object");
+    return UNIQL_OK;
+}
+
+/* ---- encoding ---- */
+
+typedef struct uniql__tke {
+    const uniql_tokenizer *t;
+    uniql__rx_run rx;
+    uniql__tkb a, b, sa, sb;        /* text and span buffers, double-buffered */
+    uniql__tkb ids, sym, heap, tmp, tmp2;
+    uniql_tokenizer_stats *st;
+} uniql__tke;
+
+static void uniql__tk_span_add(uniql__tkb *spans, size_t off, size_t len, int id, int first)
+{
+    uniql__tk_span s;
+    s.off = off; s.len = len; s.id = id; s.first = first;
+    uniql__tkb_put(spans, &s, sizeof s);
+}
+
+/* run the regex over s[0..n): every match as (start, end) appended to out (size_t pairs).
+   0 when the step budget is exhausted */
+static int uniql__tk_rx_find(uniql__tke *E, const uniql__rx *r, const unsigned char *s, size_t n, uniql__tkb *out)
+{
+    size_t p = 0, end;
+    E->rx.r = r;
+    E->rx.s = s;
+    E->rx.n = n;
+    E->rx.steps = 0;
+    E->rx.budget = (uint64_t)UNIQL_TOK_REGEX_STEPS * ((uint64_t)n + 16);
+    while (p < n) {
+        int len;
+        if (uniql__rx_exec(&E->rx, 0, p, &end) && end > p) {
+            size_t m[2];
+            m[0] = p; m[1] = end;
+            uniql__tkb_put(out, m, sizeof m);
+            p = end;
+            continue;
+        }
+        if (E->rx.over) break;
+        uniql__u8dec(s + p, &len);
+        p += (size_t)len;
+    }
+    if (E->st) E->st->regex_steps += E->rx.steps;
+    return !E->rx.over;
+}
+
+/* matches of a split pattern in s[0..n) as (start, end) pairs: regex, literal string,
+   or one of the character classes of the built-in pre-tokenizers (each character its own
+   match) */
+enum { UNIQL__CP_NONE, UNIQL__CP_NUMERIC, UNIQL__CP_DIGIT1, UNIQL__CP_SPACE, UNIQL__CP_PUNCT, UNIQL__CP_CHAR };
+
+static int uniql__tk_cp_is(const uniql_tokenizer *t, int kind, uint32_t c, uint32_t ch)
+{
+    int g;
+    switch (kind) {
+    case UNIQL__CP_NUMERIC: case UNIQL__CP_DIGIT1:
+        g = uniql__uc_cat(t->bmp, c);
+        return g == UNIQL_UC_Nd || g == UNIQL_UC_Nl || g == UNIQL_UC_No;
+    case UNIQL__CP_SPACE: return uniql__uc_space(c);
+    case UNIQL__CP_PUNCT:
+        if (c < 128) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+        g = uniql__uc_cat(t->bmp, c);
+        return g >= UNIQL_UC_Pc && g <= UNIQL_UC_Po;
+    case UNIQL__CP_CHAR: return c == ch;
+    default: return 0;
+    }
+}
+
+static int uniql__tk_find(uniql__tke *E, const uniql__tk_step *st, int cpkind, const unsigned char *s, size_t n, uniql__tkb *out)
+{
+    size_t p = 0, m[2];
+    if (cpkind == UNIQL__CP_NONE && st->rx.prog) return uniql__tk_rx_find(E, &st->rx, s, n, out);
+    if (cpkind == UNIQL__CP_NONE) {     /* literal string */
+        if (!st->n1) return 1;
+        while (p + st->n1 <= n) {
+            if (!memcmp(s + p, st->s1, st->n1)) { m[0] = p; m[1] = p + st->n1; uniql__tkb_put(out, m, sizeof m); p += st->n1; }
+            else p++;
+        }
+        return 1;
+    }
+    while (p < n) {
+        int len;
+        uint32_t c = uniql__u8dec(s + p, &len);
+        if (uniql__tk_cp_is(E->t, cpkind, c, st->ch)) { m[0] = p; m[1] = p + (size_t)len; uniql__tkb_put(out, m, sizeof m); }
+        p += (size_t)len;
+    }
+    return 1;
+}
+
+/* Rust's NormalizedString::split: the matches of a pattern in one split, the pieces
+   between them, and the delimiter behaviour; non-empty pieces are appended to `spans`
+   (offsets into the same text buffer, base = offset of s in it) */
+static int uniql__tk_split(uniql__tke *E, const uniql__tk_step *st, int cpkind, int behavior, int invert,
+                           const unsigned char *s, size_t n, size_t base, int first, uniql__tkb *spans)
+{
+    size_t *mt, nm, i, prev = 0, k;
+    uniql__tkb *pieces = &E->tmp2;    /* (start, end, is_match) triples */
+    size_t *pc;
+    size_t np, w;
+    E->tmp.n = 0;
+    pieces->n = 0;
+    if (!uniql__tk_find(E, st, cpkind, s, n, &E->tmp)) return 0;
+    mt = (size_t *)E->tmp.p;
+    nm = E->tmp.n / (2 * sizeof(size_t));
+    for (i = 0; i <= nm; i++) {
+        size_t tr[3];
+        size_t ms = i < nm ? mt[2 * i] : n;
+        if (ms > prev) { tr[0] = prev; tr[1] = ms; tr[2] = (size_t)invert; uniql__tkb_put(pieces, tr, sizeof tr); }
+        if (i < nm) { tr[0] = mt[2 * i]; tr[1] = mt[2 * i + 1]; tr[2] = (size_t)!invert; uniql__tkb_put(pieces, tr, sizeof tr); prev = tr[1]; }
+    }
+    if (pieces->oom) return 1;
+    pc = (size_t *)pieces->p;
+    np = pieces->n / (3 * sizeof(size_t));
+    /* behaviours: rewrite the list in place (w = write index), is_match = "remove" after */
+    if (behavior == UNIQL__SB_ISOLATED) { for (i = 0; i < np; i++) pc[3 * i + 2] = 0; }
+    else if (behavior == UNIQL__SB_CONTIG || behavior == UNIQL__SB_PREV) {
+        size_t pm = 0;
+        for (i = 0, w = 0; i < np; i++) {
+            size_t im = pc[3 * i + 2];
+            int merge = behavior == UNIQL__SB_CONTIG ? im == pm : (im && !pm);
+            if (merge && w) pc[3 * (w - 1) + 1] = pc[3 * i + 1];
+            else { pc[3 * w] = pc[3 * i]; pc[3 * w + 1] = pc[3 * i + 1]; pc[3 * w + 2] = 0; w++; }
+            pm = im;
+        }
+        np = w;
+    } else if (behavior == UNIQL__SB_NEXT) {
+        size_t pm = 0, j;
+        for (j = np, w = np; j-- > 0;) {   /* right to left, written from the end */
+            size_t im = pc[3 * j + 2];
+            if (im && !pm && w < np) pc[3 * w] = pc[3 * j];
+            else { w--; pc[3 * w] = pc[3 * j]; pc[3 * w + 1] = pc[3 * j + 1]; pc[3 * w + 2] = 0; }
+            pm = im;
+        }
+        for (j = w, k = 0; j < np; j++, k++) { pc[3 * k] = pc[3 * j]; pc[3 * k + 1] = pc[3 * j + 1]; pc[3 * k + 2] = 0; }
+        np = k;
+    }
+    for (i = 0; i < np; i++)
+        if (!pc[3 * i + 2] && pc[3 * i + 1] > pc[3 * i])
+            uniql__tk_span_add(spans, base + pc[3 * i], pc[3 * i + 1] - pc[3 * i], -1, first && pc[3 * i] == 0);
+    return 1;
+}
+
+/* normalizers, in order, over one piece; result appended to out */
+static uniql_result uniql__tk_normalize_piece(const uniql_tokenizer *t, const unsigned char *s, size_t n, uniql__tkb *out,
+                                              size_t *regex_steps)
+{
+    uniql__tkb x, y;
+    int k;
+    uniql_result r = UNIQL_OK;
+    if (!t->n_norm) { uniql__tkb_put(out, s, n); return out->oom ? UNIQL_ERR_OUT_OF_MEMORY : UNIQL_OK; }
+    memset(&x, 0, sizeof x);
+    memset(&y, 0, sizeof y);
+    x.user = y.user = out->user;
+    uniql__tkb_put(&x, s, n);
+    for (k = 0; k < t->n_norm && !x.oom && r == UNIQL_OK; k++) {
+        const uniql__tk_step *st = &t->norm[k];
+        const unsigned char *p = x.p;
+        size_t m = x.n, i;
+        int len;
+        y.n = 0;
+        switch (st->kind) {
+        case UNIQL__TN_NFC: uniql__uc_normalize(0, p, m, t->comp, t->n_comp, &y); break;
+        case UNIQL__TN_NFD: uniql__uc_normalize(1, p, m, NULL, 0, &y); break;
+        case UNIQL__TN_LOWER:
+            for (i = 0; i < m; i += (size_t)len) {
+                uint32_t c = uniql__u8dec(p + i, &len);
+                if (c == 0x130) { uniql__tkb_cp(&y, 'i'); uniql__tkb_cp(&y, 0x307); }   /* SpecialCasing */
+                else uniql__tkb_cp(&y, uniql_unicode_lower(c));
+            }
+            break;
+        case UNIQL__TN_STRIPACC:
+            for (i = 0; i < m; i += (size_t)len) {
+                uint32_t c = uniql__u8dec(p + i, &len);
+                int g = uniql__uc_cat(t->bmp, c);
+                if (g < UNIQL_UC_Mn || g > UNIQL_UC_Me) uniql__tkb_put(&y, p + i, (size_t)len);
+            }
+            break;
+        case UNIQL__TN_STRIP: {
+            size_t b = 0, e = m;
+            if (st->a) while (b < e) { uint32_t c = uniql__u8dec(p + b, &len); if (!uniql__uc_space(c)) break; b += (size_t)len; }
+            if (st->b) while (e > b) {
+                size_t q = e - 1;
+                while (q > b && (p[q] & 0xC0) == 0x80) q--;
+                if (!uniql__uc_space(uniql__u8dec(p + q, &len))) break;
+                e = q;
+            }
+            uniql__tkb_put(&y, p + b, e - b);
+            break;
+        }
+        case UNIQL__TN_PREPEND:
+            if (m) uniql__tkb_put(&y, st->s2, st->n2);
+            uniql__tkb_put(&y, p, m);
+            break;
+        case UNIQL__TN_REPLACE:
+            if (st->rx.prog) {
+                uniql__tke E;
+                size_t *mt, nm, prev = 0;
+                memset(&E, 0, sizeof E);
+                E.t = t;
+                E.rx.bmp = t->bmp;
+                E.rx.stack.user = E.tmp.user = out->user;
+                if (!uniql__tk_rx_find(&E, &st->rx, p, m, &E.tmp)) r = E.rx.stack.oom ? UNIQL_ERR_OUT_OF_MEMORY : UNIQL_ERR_RANGE;
+                if (regex_steps) *regex_steps += (size_t)E.rx.steps;
+                mt = (size_t *)E.tmp.p;
+                nm = E.tmp.n / (2 * sizeof(size_t));
+                for (i = 0; i < nm; i++) {
+                    uniql__tkb_put(&y, p + prev, mt[2 * i] - prev);
+                    uniql__tkb_put(&y, st->s2, st->n2);
+                    prev = mt[2 * i + 1];
+                }
+                uniql__tkb_put(&y, p + prev, m - prev);
+                if (E.tmp.oom) y.oom = 1;
+                uniql__tkb_free(&E.tmp);
+                uniql__tkb_free(&E.rx.stack);
+            } else if (st->n1) {
+                i = 0;
+                while (i < m) {
+                    if (i + st->n1 <= m && !memcmp(p + i, st->s1, st->n1)) { uniql__tkb_put(&y, st->s2, st->n2); i += st->n1; }
+                    else { uniql__tkb_put(&y, p + i, 1); i++; }
+                }
+            } else uniql__tkb_put(&y, p, m);
+            break;
+        }
+        if (y.oom) x.oom = 1;
+        else { uniql__tkb t2 = x; x = y; y = t2; }
+    }
+    if (x.oom || y.oom) r = UNIQL_ERR_OUT_OF_MEMORY;
+    if (r == UNIQL_OK) uniql__tkb_put(out, x.p, x.n);
+    uniql__tkb_free(&x);
+    uniql__tkb_free(&y);
+    if (out->oom) r = UNIQL_ERR_OUT_OF_MEMORY;
+    return r;
+}
+
+/* cut added tokens (trie, leftmost-longest) out of s[0..n); pieces appended to spans
+   (text pieces with id -1 at base + offset) */
+static void uniql__tk_cut_added(const uniql_tokenizer *t, const uniql__tk_trie *trie, const int *root, const unsigned char *s,
+                                size_t n, size_t base, int first, uniql__tkb *spans)
+{
+    size_t p = 0, start = 0;
+    while (p < n) {
+        int k = root[s[p]], best = -1;
+        size_t q = p, best_end = p;
+        while (k >= 0) {
+            q++;
+            if (trie[k].id >= 0) { best = trie[k].id; best_end = q; }
+            if (q >= n) break;
+            k = trie[k].child;
+            while (k >= 0 && trie[k].byte != s[q]) k = trie[k].next;
+        }
+        if (best < 0) { p++; continue; }
+        {
+            size_t b = p, e = best_end;
+            int len;
+            if (t->added_flags[best] & 1)   /* lstrip: the whitespace before, back to the last cut */
+                while (b > start) {
+                    size_t q2 = b - 1;
+                    while (q2 > start && (s[q2] & 0xC0) == 0x80) q2--;
+                    if (!uniql__uc_space(uniql__u8dec(s + q2, &len))) break;
+                    b = q2;
+                }
+            if (t->added_flags[best] & 2)   /* rstrip: the whitespace after */
+                while (e < n) { if (!uniql__uc_space(uniql__u8dec(s + e, &len))) break; e += (size_t)len; }
+            if (b > start) uniql__tk_span_add(spans, base + start, b - start, -1, first && start == 0);
+            uniql__tk_span_add(spans, base + b, e - b, t->added_ids[best], 0);
+            p = start = e;
+        }
+    }
+    if (n > start || n == 0) uniql__tk_span_add(spans, base + start, n - start, -1, first && start == 0);
+}
+
+typedef struct uniql__tk_sym { int id, prev, next; } uniql__tk_sym;
+typedef struct uniql__tk_hent { uint32_t rank; int pos, id; } uniql__tk_hent;
+
+static int uniql__tk_hless(const uniql__tk_hent *a, const uniql__tk_hent *b)
+{
+    return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+
+static void uniql__tk_hpush(uniql__tke *E, uint32_t rank, int pos, int id)
+{
+    uniql__tk_hent e, *h;
+    size_t i;
+    e.rank = rank; e.pos = pos; e.id = id;
+    uniql__tkb_put(&E->heap, &e, sizeof e);
+    if (E->heap.oom) return;
+    h = (uniql__tk_hent *)E->heap.p;
+    i = E->heap.n / sizeof e - 1;
+    while (i > 0 && uniql__tk_hless(&e, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
+    h[i] = e;
+    if (E->st) E->st->heap_ops++;
+}
+
+static uniql__tk_hent uniql__tk_hpop(uniql__tke *E)
+{
+    uniql__tk_hent *h = (uniql__tk_hent *)E->heap.p, top = h[0], last;
+    size_t n = E->heap.n / sizeof top - 1, i = 0;
+    E->heap.n -= sizeof top;
+    last = h[n];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && uniql__tk_hless(&h[c + 1], &h[c])) c++;
+        if (!uniql__tk_hless(&h[c], &last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (n) h[i] = last;
+    if (E->st) E->st->heap_ops++;
+    return top;
+}
+
+/* the BPE model on one word (merges by rank, lowest position first on ties, with the
+   same staleness rule as the Rust library) */
+static void uniql__tk_bpe(uniql__tke *E, const unsigned char *w, size_t n)
+{
+    const uniql_tokenizer *t = E->t;
+    uniql__tk_sym *sy;
+    size_t i;
+    int nsym, len, unk_pending = 0, k;
+    if (E->st) E->st->words++;
+    if (t->ignore_merges) {
+        int id = uniql__tk_vocab(t, w, n);
+        if (id >= 0) { uniql__tkb_int(&E->ids, id); return; }
+    }
+    E->sym.n = 0;
+    for (i = 0; i < n; i += (size_t)len) {
+        uint32_t c = uniql__u8dec(w + i, &len);
+        int id = c < 512 ? t->small[c] : uniql__tk_vocab(t, w + i, (size_t)len);
+        uniql__tk_sym s;
+        s.prev = s.next = 0;
+        if (id >= 0) {
+            if (unk_pending) { s.id = t->unk_id; uniql__tkb_put(&E->sym, &s, sizeof s); unk_pending = 0; }
+            s.id = id;
+            uniql__tkb_put(&E->sym, &s, sizeof s);
+            continue;
+        }
+        if (t->byte_fallback) {
+            for (k = 0; k < len && t->byte_tok[w[i + k]] >= 0; k++) {}
+            if (k == len) {
+                if (unk_pending) { s.id = t->unk_id; uniql__tkb_put(&E->sym, &s, sizeof s); unk_pending = 0; }
+                for (k = 0; k < len; k++) { s.id = t->byte_tok[w[i + k]]; uniql__tkb_put(&E->sym, &s, sizeof s); }
+                continue;
+            }
+        }
+        if (t->unk_id >= 0) {
+            if (unk_pending && !t->fuse_unk) { s.id = t->unk_id; uniql__tkb_put(&E->sym, &s, sizeof s); }
+            unk_pending = 1;
+        }
+    }
+    if (unk_pending) { uniql__tk_sym s; s.id = t->unk_id; s.prev = s.next = 0; uniql__tkb_put(&E->sym, &s, sizeof s); }
+    if (E->sym.oom) return;
+    sy = (uniql__tk_sym *)E->sym.p;
+    nsym = (int)(E->sym.n / sizeof *sy);
+    for (k = 0; k < nsym; k++) { sy[k].prev = k - 1; sy[k].next = k + 1 < nsym ? k + 1 : -1; }
+    E->heap.n = 0;
+    if (t->merges)
+        for (k = 0; k + 1 < nsym; k++) {
+            const uniql__tk_merge *m = uniql__tk_merge_find(t, sy[k].id, sy[k + 1].id);
+            if (m) uniql__tk_hpush(E, m->rank, k, m->id);
+        }
+    while (E->heap.n && !E->heap.oom) {
+        uniql__tk_hent top = uniql__tk_hpop(E);
+        const uniql__tk_merge *m;
+        int nx;
+        if (sy[top.pos].id < 0 || sy[top.pos].next < 0) continue;   /* removed, or last */
+        nx = sy[top.pos].next;
+        m = uniql__tk_merge_find(t, sy[top.pos].id, sy[nx].id);
+        if (!m || m->id != top.id) continue;                          /* stale */
+        sy[top.pos].id = top.id;
+        sy[top.pos].next = sy[nx].next;
+        sy[nx].id = -1;
+        if (sy[nx].next >= 0) sy[sy[nx].next].prev = top.pos;
+        if (sy[top.pos].prev >= 0) {
+            m = uniql__tk_merge_find(t, sy[sy[top.pos].prev].id, sy[top.pos].id);
+            if (m) uniql__tk_hpush(E, m->rank, sy[top.pos].prev, m->id);
+        }
+        if (sy[top.pos].next >= 0) {
+            m = uniql__tk_merge_find(t, sy[top.pos].id, sy[sy[top.pos].next].id);
+            if (m) uniql__tk_hpush(E, m->rank, top.pos, m->id);
+        }
+    }
+    for (k = 0; k < nsym; k++) if (sy[k].id >= 0) uniql__tkb_int(&E->ids, sy[k].id);
+}
+
+/* one pre-tokenizer over every text span: (E->a, E->sa) -> (E->b, E->sb), then swapped */
+static int uniql__tk_pre_step(uniql__tke *E, const uniql__tk_step *st)
+{
+    const uniql__tk_span *sp = (const uniql__tk_span *)E->sa.p;
+    size_t i, ns = E->sa.n / sizeof *sp;
+    E->b.n = 0;
+    E->sb.n = 0;
+    for (i = 0; i < ns; i++) {
+        const unsigned char *s = E->a.p + sp[i].off;
+        size_t n = sp[i].len, base = E->b.n, j;
+        int len, ok = 1;
+        if (sp[i].id >= 0) { uniql__tk_span_add(&E->sb, 0, 0, sp[i].id, 0); continue; }
+        switch (st->kind) {
+        case UNIQL__TP_SPLIT:
+            uniql__tkb_put(&E->b, s, n);
+            ok = uniql__tk_split(E, st, UNIQL__CP_NONE, st->a, st->b, E->a.p + sp[i].off, n, base, sp[i].first, &E->sb);
+            break;
+        case UNIQL__TP_DIGITS:
+            uniql__tkb_put(&E->b, s, n);
+            ok = uniql__tk_split(E, st, UNIQL__CP_NUMERIC, st->a ? UNIQL__SB_ISOLATED : UNIQL__SB_CONTIG, 0, s, n, base, sp[i].first, &E->sb);
+            break;
+        case UNIQL__TP_WSSPLIT:
+            uniql__tkb_put(&E->b, s, n);
+            ok = uniql__tk_split(E, st, UNIQL__CP_SPACE, UNIQL__SB_REMOVED, 0, s, n, base, sp[i].first, &E->sb);
+            break;
+        case UNIQL__TP_PUNCT:
+            uniql__tkb_put(&E->b, s, n);
+            ok = uniql__tk_split(E, st, UNIQL__CP_PUNCT, st->a, 0, s, n, base, sp[i].first, &E->sb);
+            break;
+        case UNIQL__TP_WHITESPACE:
+            uniql__tkb_put(&E->b, s, n);
+            ok = uniql__tk_split(E, st, UNIQL__CP_NONE, UNIQL__SB_REMOVED, 1, s, n, base, sp[i].first, &E->sb);
+            break;
+        case UNIQL__TP_BYTELEVEL: {
+            /* prefix space, GPT-2 regex split, then every byte as its byte-level character */
+            size_t k0 = E->sb.n / sizeof(uniql__tk_span), k, pre = st->a && !(n && s[0] == ' ');
+            uniql__tk_span *nsp;
+            E->tmp.n = 0;   /* the (prefixed) split text, then split into E->sb relative to 0 */
+            if (pre) uniql__tkb_put(&E->tmp, " ", 1);
+            uniql__tkb_put(&E->tmp, s, n);
+            if (E->tmp.oom) { ok = 0; break; }
+            {
+                uniql__tkb whole = E->tmp;     /* keep the text: tk_split reuses E->tmp */
+                memset(&E->tmp, 0, sizeof E->tmp);
+                E->tmp.user = whole.user;
+                if (st->b) ok = uniql__tk_split(E, st, UNIQL__CP_NONE, UNIQL__SB_ISOLATED, 0, whole.p, whole.n, 0, sp[i].first, &E->sb);
+                else if (whole.n) uniql__tk_span_add(&E->sb, 0, whole.n, -1, sp[i].first);
+                nsp = (uniql__tk_span *)E->sb.p;
+                for (k = k0; ok && !E->sb.oom && k < E->sb.n / sizeof(uniql__tk_span); k++) {
+                    size_t off = nsp[k].off, nb0 = E->b.n;
+                    for (j = 0; j < nsp[k].len; j++) uniql__tkb_cp(&E->b, uniql__bl_char(whole.p[off + j]));
+                    nsp = (uniql__tk_span *)E->sb.p;
+                    nsp[k].off = nb0;
+                    nsp[k].len = E->b.n - nb0;
+                }
+                uniql__tkb_free(&E->tmp);
+                E->tmp = whole;
+            }
+            break;
+        }
+        case UNIQL__TP_METASPACE: {
+            unsigned char rep[4];
+            int rl = uniql__u8enc(st->ch, rep);
+            int starts = n >= (size_t)rl && !memcmp(s, rep, (size_t)rl);
+            size_t b0 = E->b.n;
+            if (!starts && n && (st->a == 0 || (st->a == 1 && sp[i].first)) && !(n && s[0] == ' ')) uniql__tkb_put(&E->b, rep, (size_t)rl);
+            for (j = 0; j < n; j += (size_t)len) {
+                uniql__u8dec(s + j, &len);
+                if (s[j] == ' ') uniql__tkb_put(&E->b, rep, (size_t)rl);
+                else uniql__tkb_put(&E->b, s + j, (size_t)len);
+            }
+            if (E->b.oom) { ok = 0; break; }
+            if (st->b) ok = uniql__tk_split(E, st, UNIQL__CP_CHAR, UNIQL__SB_NEXT, 0, E->b.p + b0, E->b.n - b0, b0, sp[i].first, &E->sb);
+            else if (E->b.n > b0) uniql__tk_span_add(&E->sb, b0, E->b.n - b0, -1, sp[i].first);
+            break;
+        }
+        }
+        if (!ok) return 0;
+    }
+    {
+        uniql__tkb x = E->a; E->a = E->b; E->b = x;
+        x = E->sa; E->sa = E->sb; E->sb = x;
+    }
+    return 1;
+}
+
+static void uniql__tke_free(uniql__tke *E)
+{
+    uniql__tkb_free(&E->a); uniql__tkb_free(&E->b); uniql__tkb_free(&E->sa); uniql__tkb_free(&E->sb);
+    uniql__tkb_free(&E->ids); uniql__tkb_free(&E->sym); uniql__tkb_free(&E->heap); uniql__tkb_free(&E->tmp);
+    uniql__tkb_free(&E->tmp2); uniql__tkb_free(&E->rx.stack);
+}
+
+static int uniql__tke_oom(const uniql__tke *E)
+{
+    return E->a.oom || E->b.oom || E->sa.oom || E->sb.oom || E->ids.oom || E->sym.oom || E->heap.oom || E->tmp.oom ||
+           E->tmp2.oom || E->rx.stack.oom;
+}
+
+UNIQLDEF uniql_result uniql_tokenizer_encode_ex(const uniql_tokenizer *t, const char *text, size_t len, unsigned flags,
+                                                int **ids, size_t *n_ids, uniql_tokenizer_stats *stats, uniql_error *err)
+{
+    uniql__tke E;
+    const unsigned char *s = (const unsigned char *)text;
+    size_t bad, i, ns;
+    uniql__tkb raw;
+    uniql_result r = UNIQL_OK;
+    int k;
+    if (ids) *ids = NULL;
+    if (n_ids) *n_ids = 0;
+    if (!t || !ids || !n_ids || (!text && len) || (flags & ~UNIQL_TOK_ADD_SPECIAL))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_encode: bad argument");
+    if (len > 0x7FFFFFFF) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "tokenizer_encode: text longer than 2^31 - 1 bytes");
+    bad = uniql__u8check(s, len);
+    if (bad != len) return uniql__fail(err, UNIQL_ERR_PARSE, "tokenizer_encode: invalid UTF-8 at byte %lu", (unsigned long)bad);
+    if (stats) memset(stats, 0, sizeof *stats);
+    memset(&E, 0, sizeof E);
+    E.t = t;
+    E.st = stats;
+    E.rx.bmp = t->bmp;
+    E.a.user = E.b.user = E.sa.user = E.sb.user = E.ids.user = E.sym.user = E.heap.user = E.tmp.user = E.tmp2.user =
+        E.rx.stack.user = t->alloc_user;
+    memset(&raw, 0, sizeof raw);
+    raw.user = t->alloc_user;
+    /* 1. raw added tokens */
+    if (t->n_trie) uniql__tk_cut_added(t, t->trie, t->root, s, len, 0, 1, &raw);
+    else uniql__tk_span_add(&raw, 0, len, -1, 1);
+    /* 2. normalize the text pieces (into E.a), cut normalized added tokens */
+    ns = raw.n / sizeof(uniql__tk_span);
+    for (i = 0; i < ns && !raw.oom && r == UNIQL_OK; i++) {
+        const uniql__tk_span *p = (const uniql__tk_span *)raw.p + i;
+        size_t b0 = E.a.n, steps = 0;
+        if (p->id >= 0) { uniql__tk_span_add(&E.sa, 0, 0, p->id, 0); continue; }
+        r = uniql__tk_normalize_piece(t, s + p->off, p->len, &E.a, &steps);
+        if (stats) stats->regex_steps += steps;
+        if (r != UNIQL_OK) break;
+        if (E.a.n == b0) continue;
+        if (t->n_ntrie) uniql__tk_cut_added(t, t->ntrie, t->nroot, E.a.p + b0, E.a.n - b0, b0, p->first, &E.sa);
+        else uniql__tk_span_add(&E.sa, b0, E.a.n - b0, -1, p->first);
+    }
+    if (raw.oom) r = UNIQL_ERR_OUT_OF_MEMORY;
+    uniql__tkb_free(&raw);
+    /* 3. pre-tokenizers */
+    for (k = 0; k < t->n_pre && r == UNIQL_OK; k++)
+        if (!uniql__tk_pre_step(&E, &t->pre[k])) r = E.rx.over && !E.rx.stack.oom ? UNIQL_ERR_RANGE : UNIQL_ERR_OUT_OF_MEMORY;
+    if (r == UNIQL_OK && uniql__tke_oom(&E)) r = UNIQL_ERR_OUT_OF_MEMORY;
+    /* 4. model; 5. post-processor */
+    if (r == UNIQL_OK) {
+        const uniql__tk_span *sp = (const uniql__tk_span *)E.sa.p;
+        size_t n = E.sa.n / sizeof *sp, j;
+        int *pp = t->post, np = (flags & UNIQL_TOK_ADD_SPECIAL) ? t->n_post : 0, q;
+        for (q = 0; q < np && pp[q] >= 0; q++) uniql__tkb_int(&E.ids, pp[q]);
+        for (j = 0; j < n && !uniql__tke_oom(&E); j++) {
+            if (sp[j].id >= 0) uniql__tkb_int(&E.ids, sp[j].id);
+            else if (sp[j].len) uniql__tk_bpe(&E, E.a.p + sp[j].off, sp[j].len);
+        }
+        for (q++; q < np; q++) uniql__tkb_int(&E.ids, pp[q]);
+        uniql__tkb_int(&E.ids, 0);   /* at least one element allocated */
+        if (uniql__tke_oom(&E)) r = UNIQL_ERR_OUT_OF_MEMORY;
+    }
+    if (r != UNIQL_OK) {
+        uniql__tke_free(&E);
+        if (r == UNIQL_ERR_RANGE) return uniql__fail(err, r, "tokenizer_encode: regex backtracking budget exceeded");
+        return uniql__fail(err, r, "tokenizer_encode: %s", r == UNIQL_ERR_OUT_OF_MEMORY ? "out of memory" : uniql_result_string(r));
+    }
+    *ids = (int *)E.ids.p;
+    *n_ids = E.ids.n / sizeof(int) - 1;
+    E.ids.p = NULL;
+    uniql__tke_free(&E);
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_tokenizer_encode(const uniql_tokenizer *t, const char *text, size_t len, unsigned flags,
+                                             int **ids, size_t *n_ids, uniql_error *err)
+{
+    return uniql_tokenizer_encode_ex(t, text, len, flags, ids, n_ids, NULL, err);
+}
+
+/* ---- decoding ---- */
+
+/* Rust's String::from_utf8_lossy: one U+FFFD per maximal invalid subpart */
+static void uniql__tk_lossy(const unsigned char *s, size_t n, uniql__tkb *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        int sub, k = uniql__u8valid(s + i, n - i, &sub);
+        if (k) { uniql__tkb_put(out, s + i, (size_t)k); i += (size_t)k; }
+        else { uniql__tkb_put(out, "\xEF\xBF\xBD", 3); i += (size_t)sub; }
+    }
+}
+
+/* decoders over a token list (text buffer + spans), result joined into out */
+static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *ids, size_t n, unsigned flags, uniql__tkb *out)
+{
+    uniql__tkb a, b, sa, sb;
+    size_t i;
+    int k;
+    uniql_result r = UNIQL_OK;
+    memset(&a, 0, sizeof a); memset(&b, 0, sizeof b); memset(&sa, 0, sizeof sa); memset(&sb, 0, sizeof sb);
+    a.user = b.user = sa.user = sb.user = t->alloc_user;
+    for (i = 0; i < n; i++) {
+        int id = ids[i];
+        if (id < 0 || id >= t->n_vocab || t->tok_off[id] == (size_t)-1) continue;
+        if ((flags & UNIQL_TOK_SKIP_SPECIAL) && (t->special[id] & 1)) continue;
+        uniql__tk_span_add(&sa, a.n, (size_t)t->tok_len[id], id, 0);
+        uniql__tkb_put(&a, t->pool + t->tok_off[id], (size_t)t->tok_len[id]);
+    }
+    if (!t->has_decoder) {   /* Rust joins with spaces */
+        const uniql__tk_span *sp = (const uniql__tk_span *)sa.p;
+        for (i = 0; i < sa.n / sizeof *sp; i++) {
+            if (i) uniql__tkb_put(out, " ", 1);
+            uniql__tkb_put(out, a.p + sp[i].off, sp[i].len);
+        }
+        goto done;
+    }
+    for (k = 0; k < t->n_dec; k++) {
+        const uniql__tk_step *st = &t->dec[k];
+        const uniql__tk_span *sp = (const uniql__tk_span *)sa.p;
+        size_t ns = sa.n / sizeof *sp, j, b0;
+        int len;
+        b.n = 0;
+        sb.n = 0;
+        switch (st->kind) {
+        case UNIQL__TD_BYTELEVEL: {
+            uniql__tkb bytes;
+            memset(&bytes, 0, sizeof bytes);
+            bytes.user = t->alloc_user;
+            for (i = 0; i < ns; i++) {
+                const unsigned char *s = a.p + sp[i].off;
+                size_t m = sp[i].len, nb = bytes.n;
+                int all = 1;
+                for (j = 0; j < m; j += (size_t)len) {
+                    int by = uniql__bl_byte(uniql__u8dec(s + j, &len));
+                    unsigned char ub = (unsigned char)by;
+                    if (by < 0) { all = 0; break; }
+                    uniql__tkb_put(&bytes, &ub, 1);
+                }
+                if (!all) { bytes.n = nb; uniql__tkb_put(&bytes, s, m); }
+            }
+            uniql__tk_lossy(bytes.p, bytes.n, &b);
+            if (bytes.oom) b.oom = 1;
+            uniql__tkb_free(&bytes);
+            uniql__tk_span_add(&sb, 0, b.n, -1, 0);
+            break;
+        }
+        case UNIQL__TD_BYTEFALLBACK: {
+            size_t run = 0, rb = 0;   /* pending byte tokens: count, and bytes kept in sb-free area */
+            uniql__tkb bytes;
+            memset(&bytes, 0, sizeof bytes);
+            bytes.user = t->alloc_user;
+            for (i = 0; i <= ns; i++) {
+                int byte = -1;
+                if (i < ns && sp[i].len == 6) {
+                    const unsigned char *s = a.p + sp[i].off;
+                    if (s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>') {
+                        int h1 = -1, h2 = -1;
+                        unsigned c1 = s[3], c2 = s[4];
+                        h2 = (c2 >= '0' && c2 <= '9') ? (int)(c2 - '0') : (c2 >= 'a' && c2 <= 'f') ? (int)(c2 - 'a' + 10) :
+                             (c2 >= 'A' && c2 <= 'F') ? (int)(c2 - 'A' + 10) : -1;
+                        h1 = (c1 >= '0' && c1 <= '9') ? (int)(c1 - '0') : (c1 >= 'a' && c1 <= 'f') ? (int)(c1 - 'a' + 10) :
+                             (c1 >= 'A' && c1 <= 'F') ? (int)(c1 - 'A' + 10) : c1 == '+' ? 0 : -1;   /* u8::from_str_radix takes "+F" */
+                        if (h1 >= 0 && h2 >= 0) byte = h1 * 16 + h2;
+                    }
+                }
+                if (byte >= 0) { unsigned char by = (unsigned char)byte; uniql__tkb_put(&bytes, &by, 1); run++; continue; }
+                if (run) {
+                    if (uniql__u8check(bytes.p, bytes.n) == bytes.n) {
+                        b0 = b.n;
+                        uniql__tkb_put(&b, bytes.p, bytes.n);
+                        uniql__tk_span_add(&sb, b0, bytes.n, -1, 0);
+                    } else
+                        for (j = 0; j < run; j++) { b0 = b.n; uniql__tkb_put(&b, "\xEF\xBF\xBD", 3); uniql__tk_span_add(&sb, b0, 3, -1, 0); }
+                    run = 0;
+                    bytes.n = 0;
+                }
+                if (i < ns) { b0 = b.n; uniql__tkb_put(&b, a.p + sp[i].off, sp[i].len); uniql__tk_span_add(&sb, b0, sp[i].len, -1, 0); }
+            }
+            (void)rb;
+            if (bytes.oom) b.oom = 1;
+            uniql__tkb_free(&bytes);
+            break;
+        }
+        case UNIQL__TD_FUSE:
+            for (i = 0; i < ns; i++) uniql__tkb_put(&b, a.p + sp[i].off, sp[i].len);
+            uniql__tk_span_add(&sb, 0, b.n, -1, 0);
+            break;
+        case UNIQL__TD_REPLACE:
+            for (i = 0; i < ns; i++) {
+                const unsigned char *s = a.p + sp[i].off;
+                size_t m = sp[i].len;
+                b0 = b.n;
+                j = 0;
+                while (j < m) {
+                    if (j + st->n1 <= m && !memcmp(s + j, st->s1, st->n1)) { uniql__tkb_put(&b, st->s2, st->n2); j += st->n1; }
+                    else { uniql__tkb_put(&b, s + j, 1); j++; }
+                }
+                uniql__tk_span_add(&sb, b0, b.n - b0, -1, 0);
+            }
+            break;
+        case UNIQL__TD_STRIP:
+            for (i = 0; i < ns; i++) {
+                const unsigned char *s = a.p + sp[i].off;
+                size_t m = sp[i].len, bgn = 0, end = m;
+                int c;
+                for (c = 0; c < st->a && bgn < end; c++) {
+                    if (uniql__u8dec(s + bgn, &len) != st->ch) break;
+                    bgn += (size_t)len;
+                }
+                for (c = 0; c < st->b && end > bgn; c++) {
+                    size_t q = end - 1;
+                    while (q > bgn && (s[q] & 0xC0) == 0x80) q--;
+                    if (uniql__u8dec(s + q, &len) != st->ch) break;
+                    end = q;
+                }
+                b0 = b.n;
+                uniql__tkb_put(&b, s + bgn, end - bgn);
+                uniql__tk_span_add(&sb, b0, end - bgn, -1, 0);
+            }
+            break;
+        case UNIQL__TD_METASPACE:
+            for (i = 0; i < ns; i++) {
+                const unsigned char *s = a.p + sp[i].off;
+                b0 = b.n;
+                for (j = 0; j < sp[i].len; j += (size_t)len) {
+                    uint32_t c = uniql__u8dec(s + j, &len);
+                    if (c != st->ch) uniql__tkb_put(&b, s + j, (size_t)len);
+                    else if (!(i == 0 && st->a != 2)) uniql__tkb_put(&b, " ", 1);
+                }
+                uniql__tk_span_add(&sb, b0, b.n - b0, -1, 0);
+            }
+            break;
+        }
+        {
+            uniql__tkb x = a; a = b; b = x;
+            x = sa; sa = sb; sb = x;
+        }
+        if (a.oom || sa.oom) break;
+    }
+    {
+        const uniql__tk_span *sp = (const uniql__tk_span *)sa.p;
+        for (i = 0; i < sa.n / sizeof *sp; i++) uniql__tkb_put(out, a.p + sp[i].off, sp[i].len);
+    }
+done:
+    if (a.oom || b.oom || sa.oom || sb.oom || out->oom) r = UNIQL_ERR_OUT_OF_MEMORY;
+    uniql__tkb_free(&a); uniql__tkb_free(&b); uniql__tkb_free(&sa); uniql__tkb_free(&sb);
+    return r;
+}
+
+UNIQLDEF uniql_result uniql_tokenizer_decode(const uniql_tokenizer *t, const int *ids, size_t n_ids, unsigned flags,
+                                             char **text, size_t *len, uniql_error *err)
+{
+    uniql__tkb out;
+    uniql_result r;
+    if (text) *text = NULL;
+    if (len) *len = 0;
+    if (!t || !text || !len || (!ids && n_ids) || (flags & ~UNIQL_TOK_SKIP_SPECIAL))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_decode: bad argument");
+    memset(&out, 0, sizeof out);
+    out.user = t->alloc_user;
+    r = uniql__tk_decode_all(t, ids, n_ids, flags, &out);
+    uniql__tkb_put(&out, "", 1);
+    if (r != UNIQL_OK || out.oom) { uniql__tkb_free(&out); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "tokenizer_decode: out of memory"); }
+    *text = (char *)out.p;
+    *len = out.n - 1;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_tokenizer_decode_next(const uniql_tokenizer *t, uniql_decode_stream *s, const int *ids,
+                                                  size_t n_ids, unsigned flags, int flush, char **text, size_t *len,
+                                                  uniql_error *err)
+{
+    uniql__tkb A, B;
+    uniql_result r;
+    if (text) *text = NULL;
+    if (len) *len = 0;
+    if (!t || !s || !text || !len || (!ids && n_ids) || s->prefix > s->read || s->read > n_ids || (flags & ~UNIQL_TOK_SKIP_SPECIAL))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_decode_next: bad argument (ids must only grow)");
+    memset(&A, 0, sizeof A);
+    memset(&B, 0, sizeof B);
+    A.user = B.user = t->alloc_user;
+    r = uniql__tk_decode_all(t, ids + s->prefix, s->read - s->prefix, flags, &A);
+    if (r == UNIQL_OK) r = uniql__tk_decode_all(t, ids + s->prefix, n_ids - s->prefix, flags, &B);
+    if (r == UNIQL_OK) {
+        int done = B.n > A.n && (B.n < 3 || memcmp(B.p + B.n - 3, "\xEF\xBF\xBD", 3) != 0);
+        size_t common = 0;
+        if (done || (flush && B.n > A.n)) {
+            /* the window's text only grows; where a decoder rewrote the prefix, emit what
+               follows the common part */
+            while (common < A.n && common < B.n && A.p[common] == B.p[common]) common++;
+            memmove(B.p, B.p + common, B.n - common);
+            B.n -= common;
+            s->prefix = s->read;
+            s->read = n_ids;
+        } else B.n = 0;
+        if (flush) { s->prefix = s->read = n_ids; }
+        uniql__tkb_put(&B, "", 1);
+    }
+    uniql__tkb_free(&A);
+    if (r != UNIQL_OK || B.oom) { uniql__tkb_free(&B); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "tokenizer_decode_next: out of memory"); }
+    *text = (char *)B.p;
+    *len = B.n - 1;
+    return UNIQL_OK;
+}
+
+/* ---- loading entry points and lookups ---- */
+
+UNIQLDEF uniql_result uniql_tokenizer_load(const char *json, size_t len, const char *config_json, size_t config_len,
+                                           void *alloc_user, uniql_tokenizer **out, uniql_error *err)
+{
+    uniql_json_doc doc, cdoc;
+    uniql__tkl L;
+    uniql_result r;
+    if (out) *out = NULL;
+    if (!json || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_load: NULL argument");
+    memset(&cdoc, 0, sizeof cdoc);
+    r = uniql_json_parse(json, len, 0, alloc_user, &doc, err);
+    if (r != UNIQL_OK) { uniql__err_prefix(err, "tokenizer.json: "); return r; }
+    if (config_json) {
+        r = uniql_json_parse(config_json, config_len, 0, alloc_user, &cdoc, err);
+        if (r != UNIQL_OK) { uniql_json_free(&doc); uniql__err_prefix(err, "tokenizer_config.json: "); return r; }
+    }
+    memset(&L, 0, sizeof L);
+    L.err = err;
+    L.user = alloc_user;
+    L.t = (uniql_tokenizer *)UNIQL_MALLOC(sizeof(uniql_tokenizer), alloc_user);
+    if (!L.t) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
+    else {
+        memset(L.t, 0, sizeof *L.t);
+        L.t->alloc_user = alloc_user;
+        r = uniql__tk_build(&L, doc.root, config_json ? cdoc.root : NULL);
+        uniql__tkb_free(&L.pool); uniql__tkb_free(&L.trie); uniql__tkb_free(&L.ntrie); uniql__tkb_free(&L.post);
+        if (r != UNIQL_OK) { uniql_tokenizer_free(L.t); L.t = NULL; }
+    }
+    uniql_json_free(&doc);
+    uniql_json_free(&cdoc);
+    *out = L.t;
+    return r;
+}
+
+UNIQLDEF uniql_result uniql_tokenizer_load_dir(const char *dir, void *alloc_user, uniql_tokenizer **out, uniql_error *err)
+{
+    char path[4096];
+    void *tj = NULL, *cj = NULL;
+    size_t tn = 0, cn = 0;
+    uniql_result r;
+    if (out) *out = NULL;
+    if (!dir || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_load_dir: NULL argument");
+    if ((size_t)snprintf(path, sizeof path, "%s/tokenizer.json", dir) >= sizeof path)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_load_dir: path too long");
+    r = uniql_read_file(path, alloc_user, &tj, &tn, err);
+    if (r != UNIQL_OK) return r;
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    if (uniql_read_file(path, alloc_user, &cj, &cn, NULL) != UNIQL_OK) cj = NULL;
+    r = uniql_tokenizer_load((const char *)tj, tn, (const char *)cj, cn, alloc_user, out, err);
+    uniql_free_buffer(tj, alloc_user);
+    uniql_free_buffer(cj, alloc_user);
+    return r;
+}
+
+UNIQLDEF void uniql_tokenizer_get_info(const uniql_tokenizer *t, uniql_tokenizer_info *info)
+{
+    if (!info) return;
+    if (!t) { memset(info, 0, sizeof *info); info->bos_id = info->eos_id = info->add_bos = info->add_eos = -1; return; }
+    *info = t->info;
+}
+
+UNIQLDEF int uniql_tokenizer_token_id(const uniql_tokenizer *t, const char *s, size_t len)
+{
+    int i;
+    if (!t || (!s && len)) return -1;
+    for (i = 0; i < t->n_added; i++) {
+        int id = t->added_ids[i];
+        if ((size_t)t->tok_len[id] == len && !memcmp(t->pool + t->tok_off[id], s, len)) return id;
+    }
+    return uniql__tk_vocab(t, s, len);
+}
+
+UNIQLDEF const char *uniql_tokenizer_token(const uniql_tokenizer *t, int id, size_t *len)
+{
+    if (len) *len = 0;
+    if (!t || id < 0 || id >= t->n_vocab || t->tok_off[id] == (size_t)-1) return NULL;
+    if (len) *len = (size_t)t->tok_len[id];
+    return t->pool + t->tok_off[id];
+}
+
+UNIQLDEF int uniql_tokenizer_is_special(const uniql_tokenizer *t, int id)
+{
+    return t && id >= 0 && id < t->n_vocab && (t->special[id] & 1);
+}
 
 /* =====================================================================================
    IMPL 7. Runtimes (Llama/Qwen2 block, Mamba2 block, Nemotron-H hybrid, sampling)

@@ -17,6 +17,7 @@ SUITE_EXTERN(bad_suite);
 SUITE_EXTERN(ppl_suite);
 SUITE_EXTERN(speed_suite);
 SUITE_EXTERN(recover_suite);
+SUITE_EXTERN(tokenizer_suite);
 
 UQ_MAIN_DEFS()
 
@@ -35,5 +36,6 @@ int main(int argc, char **argv)
     RUN_SUITE(ppl_suite);
     RUN_SUITE(speed_suite);
     RUN_SUITE(recover_suite);
+    RUN_SUITE(tokenizer_suite);
     UQ_MAIN_END();
 }
