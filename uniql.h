@@ -1585,6 +1585,97 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m);
 
 
 /* =====================================================================================
+   API 7b. GPTQ: error-compensating quantization of one matrix (SPEC 1.5, 1.7)
+   ===================================================================================== */
+
+/* GPTQ (Frantar et al., "GPTQ: Accurate Post-Training Quantization for Generative
+   Pre-trained Transformers", arXiv 2210.17323), the quantizer the official UniQL code
+   uses (quantize/gptq.py). For a layer y = W x whose inputs x_t were seen during
+   calibration, it quantizes W one input column at a time and pushes each column's
+   rounding error onto the columns not yet quantized, so that the layer's OUTPUT error
+   E|(W - Q) x|^2 = tr((W - Q) H (W - Q)^T) is small, not the weight error.
+
+     H        the input-side Hessian, any positive multiple of sum_t x_t x_t^T (GPTQ writes
+              H = 2 X^T X / n). The result does not depend on that scale: the damping is
+              relative and the update uses ratios of H^-1 entries. Accumulate it with
+              uniql_corr (API 4; uniql_corr_init(d = W->cols) / uniql_corr_add_f32 over the
+              layer's input stream / uniql_corr_finalize gives C = X^T X / n), i.e. with the
+              same bounded-memory streaming as the correlations of the sorting stage.
+     dead     an input with H_ii = 0 never fired: H_ii := 1 and its weights are set to 0
+              (as the official code does).
+     damping  H_ii += damp * mean_i(H_ii) (damp 0.01, the official percdamp).
+     order    input columns j = 0, 1, ... (or by decreasing H_jj with act_order). With
+              U the upper Cholesky factor of H^-1 (H^-1 = U^T U): q_j = quant(w_j),
+              e = (w_j - q_j) / U_jj, w_k -= e U_jk for every later k. Updates within a block
+              of `block` columns are applied at once, the rest as one matrix product per
+              block (GPTQ's lazy batch update; the same arithmetic up to rounding order).
+     groups   quantization groups run along STORAGE rows (API 3), so the result is the
+              packed matrix the kernels use and every pruning prefix stays whole-group:
+              - row storage (q/k/v, gate/up, in_proj, lm_head): a group is `group`
+                consecutive inputs of one output row, its scale fixed when the group's first
+                column is reached (from the weights as updated so far; the official choice).
+                With act_order (and for Q8's one scale per row) the scales are fixed from the
+                initial weights instead ("static groups"), since the columns of a group are
+                then not processed together;
+              - transposed storage (o/down/out_proj of UNIQL_LAYOUT_PRUNABLE): a storage row
+                is one input column, a group `group` consecutive outputs of it, and its scale
+                is fixed when that column is quantized (it has then received every update).
+                The official code stores o/down_proj untransposed; this orientation is what
+                keeps input-dimension pruning a prefix without requantization.
+     scales   UNIQL_SCALE_UNIQLH: the rule of uniql_quantize (API 3) on the group's current
+              values: Q4 s = smallest fp16 >= max(max/7, -min/8), Q4Z scale + zero point,
+              Q8 max|w| / 127; q = round-half-away(w / s), clamped (later columns may leave
+              the range their group's scale was fixed for); clip = 1 adds the clip search of
+              API 3 when a scale is fixed. UNIQL_SCALE_OFFICIAL (Q4 only): the official rule
+              s = max|w| * 2/15 in fp32, q = clamp(round-half-even(w / (s + 1e-6)), -8, 7),
+              computed in fp32 as the official code does, and the error compensation uses
+              that fp32 s; the stored scale is s rounded to fp16 (what the official packing
+              ships), so the stored value q * fp16(s) differs from the compensated q * s by
+              at most 2^-11 relative. With s = max|w| * 2/15 the largest weight maps to
+              7.5 and is clamped to 7 (one step of clipping at the positive end).
+   Arithmetic is double throughout (the official code runs GPTQ in fp32).
+
+   Known answers (tests/test_gptq.c): with a diagonal H no error is propagated and the
+   result equals uniql_quantize byte for byte; the blocked Cholesky form equals the
+   definition (sequential optimal-brain-surgeon updates with explicit inverses of the
+   remaining Hessian) to rounding. */
+
+typedef enum uniql_scale_rule {
+    UNIQL_SCALE_UNIQLH = 0,    /* smallest fp16 >= max(max/7, -min/8): |w - q s| <= s/2 in RTN */
+    UNIQL_SCALE_OFFICIAL = 1   /* max|w| * 2/15 (fp32), clamp: the official quantize/gptq.py */
+} uniql_scale_rule;
+
+/* Zero means default for every field. */
+typedef struct uniql_gptq_options {
+    uniql_dtype dtype;           /* UNIQL_DTYPE_Q4 (0 also means Q4), _Q4Z or _Q8 */
+    int group;                   /* Q4/Q4Z group along storage rows: 32, 64, 128 (0 = 128) */
+    double damp;                 /* relative damping (0 = 0.01); must be >= 0 and finite */
+    int block;                   /* lazy-batch block in columns (0 = 128), rounded up to a
+                                    multiple of the group for row storage */
+    int act_order;               /* 1: columns by decreasing H_jj (static group scales) */
+    uniql_scale_rule scale_rule;
+    int clip;                    /* UNIQLH rule: clip search when a group scale is fixed */
+    void *alloc_user;            /* scratch: UNIQL_MALLOC(.., alloc_user), freed on return */
+} uniql_gptq_options;
+
+/* GPTQ-quantize the logical rows x cols matrix W (any dtype, orientation, view; it is
+   dequantized first) given the Hessian H (W->cols x W->cols, upper triangle read, ld ldh)
+   into the caller's buffer `buf` (buf_size >= uniql_quant_size of {o->dtype, group,
+   transposed = W->transposed}, 2-byte aligned), in exactly the layout of uniql_quantize,
+   and describe it in *out (a view into buf, W's orientation). `o` may be NULL (Q4, group
+   128, UNIQLH scales). Scratch (freed before returning): 13 rows cols + 8 cols^2 + 8 rows
+   block bytes plus ~2 MB.
+   Errors: UNIQL_ERR_INVALID_ARG (NULL, ldh < cols, buffer too small or odd, bad options,
+   the official rule with another dtype than Q4), UNIQL_ERR_DTYPE / UNIQL_ERR_SHAPE (as
+   uniql_quant_size), UNIQL_ERR_NONFINITE (NaN/Inf in W or H), UNIQL_ERR_NOT_SPD (the damped
+   H has no Cholesky factor: H was not positive semidefinite; retry with a larger damp),
+   UNIQL_ERR_RANGE (a scale above the fp16 maximum), UNIQL_ERR_OUT_OF_MEMORY. `err` (may
+   be NULL) gets a message. On error *out is not written and buf is unspecified. */
+UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *o, const uniql_matrix *W, const double *H,
+                                          size_t ldh, void *buf, size_t buf_size, uniql_matrix *out,
+                                          uniql_error *err);
+
+/* =====================================================================================
    API 8. LSAQ: layer importance and bit allocation
    ===================================================================================== */
 
@@ -12899,6 +12990,292 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
     return n + 4 * vec;
 }
 
+
+/* =====================================================================================
+   IMPL 8b. GPTQ (error-compensating quantization of one matrix)
+   ===================================================================================== */
+
+/* Quantization parameters of one group, fixed when its scale is chosen. */
+typedef struct uniql__gq {
+    double s;        /* the scale the error compensation uses */
+    float s32;       /* UNIQL_SCALE_OFFICIAL: the fp32 scale */
+    uint16_t h;      /* the stored fp16 scale */
+    int z;           /* Q4Z zero point */
+} uniql__gq;
+
+/* round-half-away of v, clamped to [lo, hi] before any conversion (v may be huge when a
+   later column leaves the range its group's scale was fixed for) */
+static int uniql__round_clamp(double v, int lo, int hi)
+{
+    if (!(v < hi)) return hi;
+    if (!(v > lo)) return lo;
+    return uniql__round_away(v);
+}
+
+/* Fix the parameters of a group from its n current values v[i * stride]. */
+static uniql_result uniql__gptq_fix(const uniql_gptq_options *o, const double *v, int n, size_t stride, uniql__gq *g)
+{
+    float w[128];
+    int q[128], i, k, z = 0, zb;
+    uint16_t h, hb;
+    double best;
+    memset(g, 0, sizeof *g);
+    if (o->dtype == UNIQL_DTYPE_Q8) {
+        double mxa = 0;
+        for (i = 0; i < n; i++) if (fabs(v[(size_t)i * stride]) > mxa) mxa = fabs(v[(size_t)i * stride]);
+        h = uniql__fp16_ceil(mxa / 127);
+        if (h >= 0x7C00u) return UNIQL_ERR_RANGE;
+        g->h = h;
+        g->s = uniql_fp16_to_fp32(h);
+        return UNIQL_OK;
+    }
+    for (i = 0; i < n; i++) w[i] = (float)v[(size_t)i * stride];
+    if (o->scale_rule == UNIQL_SCALE_OFFICIAL) {
+        /* torch: s = amax(|w|) * (2 / 15) in the fp32 tensor's arithmetic */
+        float mx = 0;
+        for (i = 0; i < n; i++) if (fabsf(w[i]) > mx) mx = fabsf(w[i]);
+        g->s32 = mx * (float)(2.0 / 15.0);
+        h = uniql_fp32_to_fp16(g->s32);
+        if ((h & 0x7FFFu) >= 0x7C00u) return UNIQL_ERR_RANGE;
+        g->h = h;
+        g->s = (double)g->s32;
+        return UNIQL_OK;
+    }
+    best = uniql__quant_group(o->dtype, w, n, 1.0, q, &h, &z);
+    if (best == HUGE_VAL) return UNIQL_ERR_RANGE;
+    for (k = 1; o->clip && k <= 10; k++) {
+        double e = uniql__quant_group(o->dtype, w, n, 1.0 - 0.05 * k, q, &hb, &zb);
+        if (e < best) { best = e; h = hb; z = zb; }
+    }
+    g->h = h;
+    g->z = z;
+    g->s = uniql_fp16_to_fp32(h);
+    return UNIQL_OK;
+}
+
+/* Quantize w with the group's parameters: the stored integer in *q, the value returned. */
+static double uniql__gptq_quant(const uniql_gptq_options *o, const uniql__gq *g, double w, int *q)
+{
+    if (o->scale_rule == UNIQL_SCALE_OFFICIAL) {
+        /* q = clamp(round(w / (s + 1e-6)) + 8, 0, 15) - 8 in fp32, round half to even */
+        float v = (float)w / (g->s32 + 1e-6f);
+        int qi = v >= 7.0f ? 7 : v <= -8.0f ? -8 : (int)rintf(v);
+        *q = qi;
+        return (double)((float)qi * g->s32);
+    }
+    switch (o->dtype) {
+    case UNIQL_DTYPE_Q4Z: {
+        int u = g->s > 0 ? g->z + uniql__round_clamp(w / g->s, -g->z, 15 - g->z) : g->z;
+        *q = u;
+        return (double)(u - g->z) * g->s;
+    }
+    case UNIQL_DTYPE_Q8:
+        *q = g->s > 0 ? uniql__round_clamp(w / g->s, -127, 127) : 0;
+        return (double)*q * g->s;
+    default:
+        *q = g->s > 0 ? uniql__round_clamp(w / g->s, -8, 7) : 0;
+        return (double)*q * g->s;
+    }
+}
+
+/* H (upper triangle, ld ldh) at original indices (a, b) */
+static double uniql__sym_at(const double *H, size_t ldh, int a, int b)
+{
+    return a <= b ? H[(size_t)a * ldh + b] : H[(size_t)b * ldh + a];
+}
+
+UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const uniql_matrix *W, const double *H,
+                                          size_t ldh, void *buf, size_t buf_size, uniql_matrix *out, uniql_error *err)
+{
+    uniql_gptq_options o;
+    uniql_quant_desc d;
+    uniql__scratch z = { 0, 0 };
+    size_t need, S, L, stride, ng, oW, oU, oE, oT, oG, oQ, oP, oD, oGq, oF, i, j;
+    int m, n, tr, G, Gs, B, stat, b0, p, r, k;
+    unsigned char *base = NULL, *data = (unsigned char *)buf;
+    double *Wd, *U, *Err, *tmp, *gw, *dg, mean = 0;
+    float *Wf;
+    signed char *Q;
+    int *perm;
+    uniql__gq *gq;
+    uint16_t *scales;
+    uint8_t *zeros;
+    uniql_result res = UNIQL_OK;
+    uniql_matrix mo;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    if (o.dtype == UNIQL_DTYPE_F32) o.dtype = UNIQL_DTYPE_Q4;
+    if (!W || !H || !buf || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: NULL argument");
+    m = W->rows;
+    n = W->cols;
+    tr = W->transposed != 0;
+    memset(&d, 0, sizeof d);
+    d.dtype = o.dtype;
+    d.group = o.group;
+    d.transposed = tr;
+    if ((res = uniql_quant_size(&d, m, n, &need)) != UNIQL_OK)
+        return uniql__fail(err, res, "gptq: %d x %d matrix, dtype %d, group %d: %s", m, n, (int)o.dtype, o.group, uniql_result_string(res));
+    if (ldh < (size_t)n || buf_size < need || ((size_t)buf & 1u))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: ldh < cols, or buffer too small (%lu < %lu bytes) or odd",
+                           (unsigned long)buf_size, (unsigned long)need);
+    if (!(o.damp >= 0) || !isfinite(o.damp) || o.block < 0 || (o.scale_rule != UNIQL_SCALE_UNIQLH && o.scale_rule != UNIQL_SCALE_OFFICIAL))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: bad options (damp, block, scale_rule)");
+    if (o.scale_rule == UNIQL_SCALE_OFFICIAL && o.dtype != UNIQL_DTYPE_Q4)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: the official scale rule is defined for symmetric Q4 only");
+    if (o.damp == 0) o.damp = 0.01;
+    if (!uniql__finite_upper(H, n, ldh)) return uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: NaN or Inf in the Hessian");
+    G = o.group ? o.group : 128;
+    S = (size_t)(tr ? n : m);
+    L = (size_t)(tr ? m : n);
+    stride = (L + 31) / 32 * (o.dtype == UNIQL_DTYPE_Q8 ? 32 : 16);
+    ng = o.dtype == UNIQL_DTYPE_Q8 ? 1 : (L + (size_t)G - 1) / (size_t)G;
+    Gs = o.dtype == UNIQL_DTYPE_Q8 ? (int)L : G;           /* elements per group */
+    stat = !tr && (o.act_order || o.dtype == UNIQL_DTYPE_Q8);  /* row storage: scales from the initial weights */
+    B = o.block ? o.block : 128;
+    if (B > n) B = n;
+    if (!tr && !stat) B = (B + G - 1) / G * G;              /* a group's columns lie in one block */
+    oW = uniql__scratch_take(&z, (size_t)m * (size_t)n, sizeof(double));
+    oU = uniql__scratch_take(&z, (size_t)n * (size_t)n, sizeof(double));
+    oE = uniql__scratch_take(&z, (size_t)m * (size_t)B, sizeof(double));
+    oT = uniql__scratch_take(&z, (size_t)n * UNIQL__CHOL_NB, sizeof(double));
+    oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
+    oD = uniql__scratch_take(&z, (size_t)n, sizeof(double));
+    oQ = uniql__scratch_take(&z, (size_t)m * (size_t)n, 1);
+    oP = uniql__scratch_take(&z, 2 * (size_t)n, sizeof(int));
+    oGq = uniql__scratch_take(&z, S * ng, sizeof(uniql__gq));
+    oF = uniql__scratch_take(&z, (size_t)m * (size_t)n, sizeof(float));
+    if (z.overflow) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "gptq: %d x %d matrix too large", m, n);
+    base = (unsigned char *)UNIQL_MALLOC(z.bytes, o.alloc_user);
+    if (!base) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "gptq: out of memory (%lu bytes of scratch)", (unsigned long)z.bytes);
+    Wd = (double *)(void *)(base + oW);
+    U = (double *)(void *)(base + oU);
+    Err = (double *)(void *)(base + oE);
+    tmp = (double *)(void *)(base + oT);
+    gw = (double *)(void *)(base + oG);
+    dg = (double *)(void *)(base + oD);
+    Q = (signed char *)(base + oQ);
+    perm = (int *)(void *)(base + oP);
+    gq = (uniql__gq *)(void *)(base + oGq);
+    Wf = (float *)(void *)(base + oF);
+    /* weights (logical rows x cols, dead inputs zeroed) and the Hessian's diagonal */
+    if ((res = uniql_dequantize(W, Wf, (size_t)n)) != UNIQL_OK) { uniql__fail(err, res, "gptq: cannot read W"); goto done; }
+    if (!uniql__finite_rect_f32(Wf, m, n, (size_t)n)) { res = uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: NaN or Inf in W"); goto done; }
+    for (j = 0; j < (size_t)n; j++) {
+        dg[j] = H[j * ldh + j];
+        if (dg[j] == 0) {
+            dg[j] = 1;
+            for (i = 0; i < (size_t)m; i++) Wf[i * (size_t)n + j] = 0;
+        }
+        mean += dg[j];
+    }
+    mean /= n;
+    /* column order */
+    if (o.act_order) uniql__order_desc(n, dg, perm, perm + n);
+    else for (p = 0; p < n; p++) perm[p] = p;
+    /* static scales from the initial weights (row storage with act_order, or Q8) */
+    if (stat)
+        for (r = 0; r < m && res == UNIQL_OK; r++)
+            for (j = 0; j < ng && res == UNIQL_OK; j++) {
+                size_t e0 = j * (size_t)Gs, cnt = L - e0 < (size_t)Gs ? L - e0 : (size_t)Gs, e;
+                for (e = 0; e < cnt; e++) Wd[e] = Wf[(size_t)r * n + e0 + e];   /* Wd as a staging row */
+                res = uniql__gptq_fix(&o, Wd, (int)cnt, 1, &gq[(size_t)r * ng + j]);
+            }
+    if (res != UNIQL_OK) { uniql__fail(err, res, "gptq: a group scale exceeds the fp16 range"); goto done; }
+    for (r = 0; r < m; r++)
+        for (p = 0; p < n; p++) Wd[(size_t)r * n + p] = Wf[(size_t)r * n + perm[p]];
+    /* U = upper Cholesky factor of H^-1 (H damped, in processing order), without forming
+       H^-1: with J the reversal, J H J = N^T N (N upper) gives H^-1 = U^T U for
+       U = J N^-T J, the anti-transpose of N^-1. */
+    for (i = 0; i < (size_t)n; i++) {
+        double *ui = U + i * (size_t)n;
+        memset(ui, 0, i * sizeof *ui);
+        for (j = i; j < (size_t)n; j++) {
+            int a = perm[n - 1 - i], b = perm[n - 1 - j];
+            ui[j] = a == b ? dg[a] + o.damp * mean : uniql__sym_at(H, ldh, a, b);
+        }
+    }
+    if (uniql__chol_upper(n, U, gw) != 0) {
+        res = uniql__fail(err, UNIQL_ERR_NOT_SPD, "gptq: the damped Hessian (damp %g) is not positive definite", o.damp);
+        goto done;
+    }
+    uniql__trinv_upper(n, U, tmp, gw);
+    for (i = 0; i < (size_t)n; i++)
+        for (j = i; j < (size_t)n; j++) {
+            size_t i2 = (size_t)n - 1 - j, j2 = (size_t)n - 1 - i;
+            if (i * (size_t)n + j < i2 * (size_t)n + j2) {
+                double t = U[i * (size_t)n + j];
+                U[i * (size_t)n + j] = U[i2 * (size_t)n + j2];
+                U[i2 * (size_t)n + j2] = t;
+            }
+        }
+    /* column by column, in blocks of B (lazy batch updates) */
+    for (b0 = 0; b0 < n && res == UNIQL_OK; b0 += B) {
+        int b1 = b0 + B < n ? b0 + B : n, nb = b1 - b0;
+        for (p = b0; p < b1 && res == UNIQL_OK; p++) {
+            const double *Up = U + (size_t)p * n;
+            double upp = Up[p];
+            int oc = perm[p];
+            if (!tr && !stat && oc % G == 0) {   /* a row group starts: scales from its current values */
+                int cnt = n - oc < G ? n - oc : G;
+                for (r = 0; r < m && res == UNIQL_OK; r++) res = uniql__gptq_fix(&o, Wd + (size_t)r * n + p, cnt, 1, &gq[(size_t)r * ng + (size_t)oc / G]);
+            }
+            if (tr)                              /* storage row oc: its groups from this column */
+                for (j = 0; j < ng && res == UNIQL_OK; j++) {
+                    size_t r0 = j * (size_t)Gs, cnt = L - r0 < (size_t)Gs ? L - r0 : (size_t)Gs;
+                    res = uniql__gptq_fix(&o, Wd + r0 * (size_t)n + p, (int)cnt, (size_t)n, &gq[(size_t)oc * ng + j]);
+                }
+            if (res != UNIQL_OK) { uniql__fail(err, res, "gptq: a group scale exceeds the fp16 range"); break; }
+            for (r = 0; r < m; r++) {
+                double *wr = Wd + (size_t)r * n, w = wr[p], e;
+                const uniql__gq *g = tr ? &gq[(size_t)oc * ng + (size_t)r / (size_t)Gs] : &gq[(size_t)r * ng + (size_t)oc / (size_t)Gs];
+                int qv;
+                if (!isfinite(w)) { res = uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: the error compensation overflowed"); break; }
+                e = (w - uniql__gptq_quant(&o, g, w, &qv)) / upp;
+                Q[(size_t)r * n + p] = (signed char)qv;
+                Err[(size_t)r * nb + (p - b0)] = e;
+                for (k = p + 1; k < b1; k++) wr[k] -= e * Up[k];
+            }
+        }
+        if (res == UNIQL_OK && b1 < n)
+            uniql__gemm(m, n - b1, nb, -1.0, Err, (size_t)nb, 0, U + (size_t)b0 * n + b1, (size_t)n, Wd + b1, (size_t)n, 0, gw);
+    }
+    if (res != UNIQL_OK) goto done;
+    /* pack, in the layout of uniql_quantize */
+    memset(buf, 0, need);
+    scales = (uint16_t *)(void *)(data + S * stride);
+    zeros = o.dtype == UNIQL_DTYPE_Q4Z ? (uint8_t *)(scales + S * ng) : NULL;
+    for (i = 0; i < S * ng; i++) {
+        scales[i] = gq[i].h;
+        if (zeros) zeros[i] = (uint8_t)gq[i].z;
+    }
+    for (r = 0; r < m; r++)
+        for (p = 0; p < n; p++) {
+            size_t s = (size_t)(tr ? perm[p] : r), e = (size_t)(tr ? r : perm[p]);
+            unsigned char *row = data + s * stride;
+            int qv = Q[(size_t)r * n + p];
+            if (o.dtype == UNIQL_DTYPE_Q8) row[e] = (unsigned char)(signed char)qv;
+            else {
+                unsigned nib = (unsigned)qv & 15u;
+                size_t jj = e & 31;
+                row[(e >> 5) * 16 + (jj & 15)] |= (unsigned char)(jj < 16 ? nib : nib << 4);
+            }
+        }
+    memset(&mo, 0, sizeof mo);
+    mo.dtype = o.dtype;
+    mo.rows = m;
+    mo.cols = n;
+    mo.transposed = tr;
+    mo.data = data;
+    mo.stride = stride;
+    mo.scales = scales;
+    mo.scale_stride = ng;
+    mo.zeros = zeros;
+    mo.group = o.dtype == UNIQL_DTYPE_Q8 ? (int)L : G;
+    *out = mo;
+done:
+    UNIQL_FREE(base, o.alloc_user);
+    return res;
+}
 
 /* =====================================================================================
    IMPL 9. LSAQ (Jaccard importance, bit allocation)

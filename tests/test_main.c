@@ -11,6 +11,7 @@ SUITE_EXTERN(parse_suite);
 SUITE_EXTERN(model_suite);
 SUITE_EXTERN(lsaq_suite);
 SUITE_EXTERN(quant_suite);
+SUITE_EXTERN(gptq_suite);
 SUITE_EXTERN(uniql_suite);
 SUITE_EXTERN(pack_suite);
 SUITE_EXTERN(bad_suite);
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
     RUN_SUITE(model_suite);
     RUN_SUITE(lsaq_suite);
     RUN_SUITE(quant_suite);
+    RUN_SUITE(gptq_suite);
     RUN_SUITE(uniql_suite);
     RUN_SUITE(pack_suite);
     RUN_SUITE(bad_suite);

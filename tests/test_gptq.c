@@ -1,0 +1,432 @@
+/* test_gptq.c - GPTQ (uniql_gptq_quantize) against known answers:
+   - a diagonal Hessian propagates no error, so GPTQ must equal round-to-nearest
+     (uniql_quantize) byte for byte, for every dtype and orientation;
+   - GPTQ by its definition: a reference written here from the paper's update rule
+     (sequential optimal-brain-surgeon steps, each with an explicit inverse of the
+     Hessian restricted to the columns not yet quantized; no Cholesky, no blocks), with
+     the grid rules of API 3 / the official code re-derived here; the library's blocked
+     Cholesky form must give the same integers and scales;
+   - the point of GPTQ: a smaller output error tr((W - Q) H (W - Q)^T) than RTN;
+   - dead inputs, bad arguments. */
+#include "../uniql.h"
+#include "uq_test.h"
+#include "tutil.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- test-local helpers ---- */
+
+/* smallest fp16 >= v by search over the fp16 encodings (v >= 0, finite, < 65504) */
+static uint16_t ref_fp16_ceil(double v)
+{
+    uint16_t h = 0;
+    if (!(v > 0)) return 0;
+    while ((double)uniql_fp16_to_fp32(h) < v) h++;
+    return h;
+}
+
+static int ref_round_away(double v) { return v >= 0 ? (int)floor(v + 0.5) : -(int)floor(-v + 0.5); }
+static int ref_clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Gauss-Jordan inverse of the k x k symmetric positive definite A (row-major), into Ainv */
+static void ref_inverse(int k, const double *A, double *Ainv)
+{
+    double *M = (double *)malloc(sizeof(double) * (size_t)k * 2 * k);
+    int i, j, c;
+    for (i = 0; i < k; i++)
+        for (j = 0; j < 2 * k; j++) M[(size_t)i * 2 * k + j] = j < k ? A[(size_t)i * k + j] : (j - k == i);
+    for (c = 0; c < k; c++) {
+        double piv = M[(size_t)c * 2 * k + c];
+        for (j = 0; j < 2 * k; j++) M[(size_t)c * 2 * k + j] /= piv;
+        for (i = 0; i < k; i++) {
+            double f = M[(size_t)i * 2 * k + c];
+            if (i == c || f == 0) continue;
+            for (j = 0; j < 2 * k; j++) M[(size_t)i * 2 * k + j] -= f * M[(size_t)c * 2 * k + j];
+        }
+    }
+    for (i = 0; i < k; i++)
+        for (j = 0; j < k; j++) Ainv[(size_t)i * k + j] = M[(size_t)i * 2 * k + k + j];
+    free(M);
+}
+
+/* H = X^T X / T for T tokens of correlated inputs (x = A z, per-input scales vary) */
+static double *make_hessian(trng *r, int n, int T)
+{
+    double *A = (double *)malloc(sizeof(double) * (size_t)n * n), *H = (double *)calloc((size_t)n * n, sizeof(double));
+    double *x = (double *)malloc(sizeof(double) * (size_t)n), *zv = (double *)malloc(sizeof(double) * (size_t)n);
+    int i, j, t;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) A[(size_t)i * n + j] = (i == j ? 1.0 : 0.0) + 0.35 * trng_normal(r);
+    for (t = 0; t < T; t++) {
+        for (j = 0; j < n; j++) zv[j] = trng_normal(r) * (1.0 + 2.0 * (j % 5 == 0));
+        for (i = 0; i < n; i++) {
+            double s = 0;
+            for (j = 0; j < n; j++) s += A[(size_t)i * n + j] * zv[j];
+            x[i] = s;
+        }
+        for (i = 0; i < n; i++)
+            for (j = 0; j < n; j++) H[(size_t)i * n + j] += x[i] * x[j] / T;
+    }
+    free(A); free(x); free(zv);
+    return H;
+}
+
+static void *gptq_new(const uniql_gptq_options *o, const uniql_matrix *W, const double *H, uniql_matrix *out, uniql_result *res)
+{
+    uniql_quant_desc d;
+    size_t need;
+    void *buf;
+    memset(&d, 0, sizeof d);
+    d.dtype = o && o->dtype ? o->dtype : UNIQL_DTYPE_Q4;
+    d.group = o ? o->group : 0;
+    d.transposed = W->transposed;
+    if ((*res = uniql_quant_size(&d, W->rows, W->cols, &need)) != UNIQL_OK) return NULL;
+    buf = malloc(need);
+    *res = uniql_gptq_quantize(o, W, H, (size_t)W->cols, buf, need, out, NULL);
+    return buf;
+}
+
+static size_t quant_bytes(uniql_dtype dt, int group, int tr, int rows, int cols)
+{
+    uniql_quant_desc d;
+    size_t need = 0;
+    memset(&d, 0, sizeof d);
+    d.dtype = dt;
+    d.group = group;
+    d.transposed = tr;
+    uniql_quant_size(&d, rows, cols, &need);
+    return need;
+}
+
+/* W (rows x cols row-major) as an F32 view, stored transposed if tr (owned buffer in *mem) */
+static uniql_matrix f32_view(const float *W, int rows, int cols, int tr, float **mem)
+{
+    uniql_matrix m;
+    int r, c;
+    if (!tr) { *mem = NULL; return uniql_matrix_f32(W, rows, cols, (size_t)cols); }
+    *mem = (float *)malloc(sizeof(float) * (size_t)rows * cols);
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++) (*mem)[(size_t)c * rows + r] = W[(size_t)r * cols + c];
+    m = uniql_matrix_f32(*mem, rows, cols, (size_t)rows);
+    m.transposed = 1;
+    return m;
+}
+
+/* the H-weighted output error tr((W - Q) H (W - Q)^T) of a quantized view */
+static double h_error(const uniql_matrix *q, const float *W, const double *H)
+{
+    int m = q->rows, n = q->cols, r, i, j;
+    float *D = (float *)malloc(sizeof(float) * (size_t)m * n);
+    double tot = 0;
+    uniql_dequantize(q, D, (size_t)n);
+    for (r = 0; r < m; r++) {
+        double *e = (double *)malloc(sizeof(double) * (size_t)n);
+        for (j = 0; j < n; j++) e[j] = (double)W[(size_t)r * n + j] - D[(size_t)r * n + j];
+        for (i = 0; i < n; i++)
+            for (j = 0; j < n; j++) tot += e[i] * H[(size_t)i * n + j] * e[j];
+        free(e);
+    }
+    free(D);
+    return tot;
+}
+
+/* ---- 1. diagonal H: GPTQ == RTN byte for byte ---- */
+
+TEST gptq_diagonal_hessian_equals_rtn(void)
+{
+    static const uniql_dtype dts[3] = { UNIQL_DTYPE_Q4, UNIQL_DTYPE_Q4Z, UNIQL_DTYPE_Q8 };
+    trng r = {11};
+    int rows = 40, cols = 160, t, tr, clip, ao, cases = 0;
+    float *W = (float *)malloc(sizeof(float) * (size_t)rows * cols);
+    double *H = (double *)calloc((size_t)cols * cols, sizeof(double));
+    int j;
+    trng_fill_normal_f32(&r, W, (size_t)rows * cols, 0.05);
+    for (j = 0; j < rows * cols; j += 37) W[j] *= 20.0f;              /* outliers */
+    for (j = 0; j < cols; j++) H[(size_t)j * cols + j] = 0.1 + trng_unif(&r);
+    for (t = 0; t < 3; t++)
+        for (tr = 0; tr < 2; tr++)
+            for (clip = 0; clip < 2; clip++)
+                for (ao = 0; ao < 2; ao++) {
+                    uniql_quant_desc d;
+                    uniql_gptq_options o;
+                    uniql_matrix a, b, Wv;
+                    size_t need;
+                    void *ba, *bb;
+                    float *mem;
+                    memset(&d, 0, sizeof d);
+                    d.dtype = dts[t]; d.group = 32; d.clip = clip; d.transposed = tr;
+                    ASSERT_OK(uniql_quant_size(&d, rows, cols, &need));
+                    ba = malloc(need); bb = malloc(need);
+                    ASSERT_OK(uniql_quantize(&d, W, rows, cols, (size_t)cols, ba, need, &a));
+                    memset(&o, 0, sizeof o);
+                    o.dtype = dts[t]; o.group = 32; o.clip = clip; o.act_order = ao; o.block = 32;
+                    Wv = f32_view(W, rows, cols, tr, &mem);
+                    ASSERT_OK(uniql_gptq_quantize(&o, &Wv, H, (size_t)cols, bb, need, &b, NULL));
+                    ASSERT_MEM_EQ(ba, bb, need);
+                    ASSERT_EQ(a.stride, b.stride);
+                    ASSERT_EQ(a.group, b.group);
+                    ASSERT_EQ(a.transposed, b.transposed);
+                    cases++;
+                    free(ba); free(bb); free(mem);
+                }
+    UQ_NOTE("%d cases (Q4/Q4Z/Q8 x row/transposed storage x clip x act_order) byte-identical to uniql_quantize", cases);
+    free(W); free(H);
+    PASS();
+}
+
+/* ---- 2. GPTQ by its definition ---- */
+
+/* the grid of one group from its values v[i * st], i < cnt: API 3's Q4 rule (rule 0) or the
+   official fp32 rule (rule 1) */
+static void ref_fix(int rule, uint16_t *sc, float *sc32, const double *v, int cnt, size_t st, int idx)
+{
+    double mx = 0, mn = 0;
+    float fm = 0;
+    int e;
+    for (e = 0; e < cnt; e++) {
+        double x = v[(size_t)e * st];
+        if (x > mx) mx = x;
+        if (x < mn) mn = x;
+        if (fabsf((float)x) > fm) fm = fabsf((float)x);
+    }
+    if (rule) {
+        sc32[idx] = fm * (float)(2.0 / 15.0);
+        sc[idx] = uniql_fp32_to_fp16(sc32[idx]);
+    } else {
+        sc[idx] = ref_fp16_ceil(mx / 7 > -mn / 8 ? mx / 7 : -mn / 8);
+        sc32[idx] = uniql_fp16_to_fp32(sc[idx]);
+    }
+}
+
+/* Reference GPTQ on W (m x n, updated in place) with the damped full Hessian Hd, columns in
+   order ord. Row storage (tr = 0): groups of G along each row, scales fixed at the group's
+   first column (dynamic) or from the initial weights (stat); transposed: groups of G rows
+   of a column, fixed when the column is quantized. Rule 0: API 3's Q4 grid; rule 1: the
+   official fp32 rule. Q receives the integers, sc the fp16 scales [storage row][group]. */
+static void ref_gptq(int m, int n, const double *Hd, double *W, const int *ord, int tr, int G, int stat, int rule,
+                     int *Q, uint16_t *sc, float *sc32)
+{
+    int S = tr ? n : m, L = tr ? m : n, ng = (L + G - 1) / G, p, r, i, j, g;
+    double *sub = (double *)malloc(sizeof(double) * (size_t)n * n), *inv = (double *)malloc(sizeof(double) * (size_t)n * n);
+    (void)S;
+    if (stat)
+        for (r = 0; r < m; r++)
+            for (g = 0; g < ng; g++) ref_fix(rule, sc, sc32, W + (size_t)r * n + g * G, (n - g * G < G ? n - g * G : G), 1, r * ng + g);
+    for (p = 0; p < n; p++) {
+        int c = ord[p], k = n - p;
+        /* inverse of H restricted to the columns not yet quantized: ord[p..n) */
+        for (i = 0; i < k; i++)
+            for (j = 0; j < k; j++) sub[(size_t)i * k + j] = Hd[(size_t)ord[p + i] * n + ord[p + j]];
+        ref_inverse(k, sub, inv);
+        if (!tr && !stat && c % G == 0)
+            for (r = 0; r < m; r++) ref_fix(rule, sc, sc32, W + (size_t)r * n + c, (n - c < G ? n - c : G), 1, r * ng + c / G);
+        if (tr)
+            for (g = 0; g < ng; g++) ref_fix(rule, sc, sc32, W + (size_t)g * G * n + c, (m - g * G < G ? m - g * G : G), (size_t)n, c * ng + g);
+        for (r = 0; r < m; r++) {
+            int idx = tr ? c * ng + r / G : r * ng + c / G, q;
+            double w = W[(size_t)r * n + c], dq, e;
+            if (rule) {
+                float v = (float)w / (sc32[idx] + 1e-6f);
+                q = ref_clampi((int)rintf(v), -8, 7);
+                dq = (double)((float)q * sc32[idx]);
+            } else {
+                double s = uniql_fp16_to_fp32(sc[idx]);
+                q = s > 0 ? ref_clampi(ref_round_away(w / s), -8, 7) : 0;
+                dq = q * s;
+            }
+            Q[(size_t)r * n + c] = q;
+            /* optimal update of the remaining weights (GPTQ eq. 3) */
+            e = (w - dq) / inv[0];
+            for (j = 1; j < k; j++) W[(size_t)r * n + ord[p + j]] -= e * inv[j];
+        }
+    }
+    free(sub); free(inv);
+}
+
+/* decode a Q4 view's integers [logical row][col] and scales [storage row][group] */
+static void decode_q4(const uniql_matrix *q, int *Q, uint16_t *sc)
+{
+    int S = uniql_matrix_storage_rows(q), L = q->transposed ? q->rows : q->cols, ng = (L + q->group - 1) / q->group, s, e;
+    for (s = 0; s < S; s++) {
+        const unsigned char *row = (const unsigned char *)q->data + (size_t)s * q->stride;
+        for (e = 0; e < L; e++) {
+            int j = e & 31, byte = row[(e >> 5) * 16 + (j & 15)], nib = j < 16 ? byte & 15 : byte >> 4, v = nib >= 8 ? nib - 16 : nib;
+            if (q->transposed) Q[(size_t)e * q->cols + s] = v;
+            else Q[(size_t)s * q->cols + e] = v;
+        }
+        for (e = 0; e < ng; e++) sc[s * ng + e] = q->scales[(size_t)s * q->scale_stride + e];
+    }
+}
+
+static uq_status check_definition(int tr, int act_order, int rule, int block)
+{
+    trng r = {29 + (uint64_t)(tr * 4 + act_order * 2 + rule)};
+    int m = tr ? 96 : 24, n = tr ? 48 : 96, G = 32, L = tr ? m : n, S = tr ? n : m, ng = (L + G - 1) / G, i, j;
+    int *ord = (int *)malloc(sizeof(int) * (size_t)n), *Qr = (int *)malloc(sizeof(int) * (size_t)m * n);
+    int *Ql = (int *)malloc(sizeof(int) * (size_t)m * n), same = 0, same_sc = 0;
+    uint16_t *scr = (uint16_t *)malloc(sizeof(uint16_t) * (size_t)S * ng), *scl = (uint16_t *)malloc(sizeof(uint16_t) * (size_t)S * ng);
+    float *sc32 = (float *)malloc(sizeof(float) * (size_t)S * ng), *W = (float *)malloc(sizeof(float) * (size_t)m * n), *mem;
+    double *H = make_hessian(&r, n, 300), *Hd = (double *)malloc(sizeof(double) * (size_t)n * n);
+    double *Wd = (double *)malloc(sizeof(double) * (size_t)m * n), mean = 0;
+    uniql_gptq_options o;
+    uniql_matrix Wv, q;
+    uniql_result res;
+    void *buf;
+    trng_fill_normal_f32(&r, W, (size_t)m * n, 0.1);
+    for (i = 0; i < n; i++) mean += H[(size_t)i * n + i] / n;
+    for (i = 0; i < n * n; i++) Hd[i] = H[i];
+    for (i = 0; i < n; i++) Hd[(size_t)i * n + i] += 0.01 * mean;
+    for (i = 0; i < n; i++) ord[i] = i;
+    if (act_order)   /* decreasing H_jj, ties by lower index (insertion sort) */
+        for (i = 1; i < n; i++)
+            for (j = i; j > 0 && H[(size_t)ord[j] * n + ord[j]] > H[(size_t)ord[j - 1] * n + ord[j - 1]]; j--) {
+                int t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
+            }
+    for (i = 0; i < m * n; i++) Wd[i] = W[i];
+    ref_gptq(m, n, Hd, Wd, ord, tr, G, !tr && act_order, rule, Qr, scr, sc32);
+    memset(&o, 0, sizeof o);
+    o.group = G; o.act_order = act_order; o.scale_rule = rule ? UNIQL_SCALE_OFFICIAL : UNIQL_SCALE_UNIQLH; o.block = block;
+    Wv = f32_view(W, m, n, tr, &mem);
+    buf = gptq_new(&o, &Wv, H, &q, &res);
+    ASSERT_OK(res);
+    decode_q4(&q, Ql, scl);
+    for (i = 0; i < m * n; i++) same += Ql[i] == Qr[i];
+    for (i = 0; i < S * ng; i++) same_sc += scl[i] == scr[i];
+    UQ_NOTE("%s storage, act_order %d, %s rule, block %d: %d / %d integers and %d / %d scales equal to the definition",
+            tr ? "transposed" : "row", act_order, rule ? "official" : "uniql.h", block, same, m * n, same_sc, S * ng);
+    ASSERT_EQ(m * n, same);
+    ASSERT_EQ(S * ng, same_sc);
+    free(buf); free(mem); free(ord); free(Qr); free(Ql); free(scr); free(scl); free(sc32); free(W); free(H); free(Hd); free(Wd);
+    PASS();
+}
+
+TEST gptq_equals_definition_rows(void) { return check_definition(0, 0, 0, 32); }
+TEST gptq_equals_definition_rows_one_block(void) { return check_definition(0, 0, 0, 0); }
+TEST gptq_equals_definition_transposed(void) { return check_definition(1, 0, 0, 16); }
+TEST gptq_equals_definition_act_order(void) { return check_definition(0, 1, 0, 40); }
+TEST gptq_equals_definition_transposed_act_order(void) { return check_definition(1, 1, 0, 0); }
+TEST gptq_equals_definition_official_rule(void) { return check_definition(0, 0, 1, 64); }
+
+/* ---- 3. what GPTQ is for: smaller output error than round-to-nearest ---- */
+
+TEST gptq_beats_rtn_output_error(void)
+{
+    static const uniql_dtype dts[3] = { UNIQL_DTYPE_Q4, UNIQL_DTYPE_Q4Z, UNIQL_DTYPE_Q8 };
+    trng r = {5};
+    int m = 64, n = 128, t, tr;
+    double *H = make_hessian(&r, n, 400);
+    float *W = (float *)malloc(sizeof(float) * (size_t)m * n);
+    trng_fill_normal_f32(&r, W, (size_t)m * n, 0.05);
+    for (t = 0; t < 3; t++)
+        for (tr = 0; tr < 2; tr++) {
+            uniql_quant_desc d;
+            uniql_gptq_options o;
+            uniql_matrix a, b, Wv;
+            size_t need = quant_bytes(dts[t], 32, tr, m, n);
+            void *ba = malloc(need), *bb = malloc(need);
+            float *mem;
+            double ea, eb;
+            memset(&d, 0, sizeof d);
+            d.dtype = dts[t]; d.group = 32; d.transposed = tr;
+            ASSERT_OK(uniql_quantize(&d, W, m, n, (size_t)n, ba, need, &a));
+            memset(&o, 0, sizeof o);
+            o.dtype = dts[t]; o.group = 32;
+            Wv = f32_view(W, m, n, tr, &mem);
+            ASSERT_OK(uniql_gptq_quantize(&o, &Wv, H, (size_t)n, bb, need, &b, NULL));
+            ea = h_error(&a, W, H);
+            eb = h_error(&b, W, H);
+            UQ_NOTE("dtype %d, %s storage: tr((W-Q) H (W-Q)^T) RTN %.4g, GPTQ %.4g (%.2fx)", (int)dts[t], tr ? "transposed" : "row", ea, eb, ea / eb);
+            ASSERT(eb < 0.8 * ea);
+            free(ba); free(bb); free(mem);
+        }
+    free(W); free(H);
+    PASS();
+}
+
+/* ---- 4. dead inputs and bad arguments ---- */
+
+TEST gptq_dead_inputs_zeroed(void)
+{
+    trng r = {8};
+    int m = 16, n = 64, i, j, dead[3] = {0, 17, 63};
+    double *H = make_hessian(&r, n, 200);
+    float *W = (float *)malloc(sizeof(float) * (size_t)m * n), *D = (float *)malloc(sizeof(float) * (size_t)m * n);
+    uniql_matrix Wv, q;
+    uniql_result res;
+    void *buf;
+    trng_fill_normal_f32(&r, W, (size_t)m * n, 1.0);
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < n; j++) H[(size_t)dead[i] * n + j] = H[(size_t)j * n + dead[i]] = 0;
+    Wv = uniql_matrix_f32(W, m, n, (size_t)n);
+    buf = gptq_new(NULL, &Wv, H, &q, &res);
+    ASSERT_OK(res);
+    ASSERT_EQ(128, q.group);
+    ASSERT_OK(uniql_dequantize(&q, D, (size_t)n));
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < m; j++) ASSERT_EQ(0, D[(size_t)j * n + dead[i]] != 0.0f);
+    free(buf); free(W); free(D); free(H);
+    PASS();
+}
+
+TEST gptq_bad_arguments(void)
+{
+    trng r = {9};
+    int m = 8, n = 32, i;
+    double *H = make_hessian(&r, n, 100), *Hneg = (double *)calloc((size_t)n * n, sizeof(double)), h5;
+    float *W = (float *)malloc(sizeof(float) * (size_t)m * n);
+    size_t need = quant_bytes(UNIQL_DTYPE_Q4, 32, 0, m, n);
+    void *buf = malloc(need + 2);
+    uniql_matrix Wv, q;
+    uniql_gptq_options o;
+    uniql_error e;
+    trng_fill_normal_f32(&r, W, (size_t)m * n, 1.0);
+    Wv = uniql_matrix_f32(W, m, n, (size_t)n);
+    memset(&o, 0, sizeof o);
+    o.group = 32;
+    ASSERT_OK(uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, NULL, H, (size_t)n, buf, need, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, NULL, (size_t)n, buf, need, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n - 1, buf, need, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need - 1, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, (char *)buf + 1, need, &q, &e));
+    o.damp = -1;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    o.damp = 0;
+    o.scale_rule = UNIQL_SCALE_OFFICIAL;
+    o.dtype = UNIQL_DTYPE_Q4Z;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need * 2, &q, &e));
+    o.dtype = UNIQL_DTYPE_F16;
+    ASSERT_ERR(UNIQL_ERR_DTYPE, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    o.dtype = UNIQL_DTYPE_Q4;
+    o.group = 48;
+    ASSERT_ERR(UNIQL_ERR_SHAPE, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    o.group = 32;
+    o.scale_rule = UNIQL_SCALE_UNIQLH;
+    /* not positive semidefinite: -I has no Cholesky factor even after relative damping */
+    for (i = 0; i < n; i++) Hneg[(size_t)i * n + i] = -1;
+    ASSERT_ERR(UNIQL_ERR_NOT_SPD, uniql_gptq_quantize(&o, &Wv, Hneg, (size_t)n, buf, need, &q, &e));
+    h5 = H[5];
+    H[5] = NAN;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    H[5] = h5;
+    W[3] = INFINITY;
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    W[3] = 1e30f;   /* finite, but its scale is above fp16's range */
+    ASSERT_ERR(UNIQL_ERR_RANGE, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
+    free(buf); free(W); free(H); free(Hneg);
+    PASS();
+}
+
+SUITE(gptq_suite)
+{
+    RUN_TEST(gptq_diagonal_hessian_equals_rtn);
+    RUN_TEST(gptq_equals_definition_rows);
+    RUN_TEST(gptq_equals_definition_rows_one_block);
+    RUN_TEST(gptq_equals_definition_transposed);
+    RUN_TEST(gptq_equals_definition_act_order);
+    RUN_TEST(gptq_equals_definition_transposed_act_order);
+    RUN_TEST(gptq_equals_definition_official_rule);
+    RUN_TEST(gptq_beats_rtn_output_error);
+    RUN_TEST(gptq_dead_inputs_zeroed);
+    RUN_TEST(gptq_bad_arguments);
+}
