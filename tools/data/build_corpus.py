@@ -8,7 +8,8 @@ packages, cleaned to prose and split deterministically into train / calibration 
 
 Writes DIR/train.txt (not in git: ~100 MB), DIR/calib.txt and DIR/test.txt (in git),
 DIR/manifest.json (per source: package version, files, documents, bytes, licence) and
-DIR/LICENSES/ (each package's Debian copyright file). Standard library only, and
+DIR/LICENSES/ (each package's Debian copyright file and the common licence texts they
+refer to). Standard library only, and
 deterministic: the same package versions give the same bytes (files are read in sorted
 order, nothing depends on hash seeds, time or locale).
 
@@ -88,6 +89,7 @@ SOURCES = [
      "Linux man-pages: per page, mostly the 'Linux-man-pages-copyleft' verbatim licence, some GPL-2.0+ / BSD / MIT"),
 ]
 SKIP_RST = build_text.SKIP_FILES
+COMMON_LICENSES = ["GPL-1", "GPL-2", "GPL-3", "Artistic", "Apache-2.0", "LGPL-2.1", "CC0-1.0"]
 
 
 # ---------------------------------------------------------------- paragraph filter
@@ -529,6 +531,9 @@ def main():
             src = f"/usr/share/doc/{p}/copyright"   # (python3.11-doc's is a real file beside its html link)
             with open(src, "rb") as f, open(os.path.join(lic, p + ".copyright"), "wb") as g:
                 g.write(f.read())
+    for nm in COMMON_LICENSES:   # the full texts the copyright files refer to
+        with open("/usr/share/common-licenses/" + nm, "rb") as f, open(os.path.join(lic, nm), "wb") as g:
+            g.write(f.read())
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
