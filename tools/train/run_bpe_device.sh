@@ -7,12 +7,12 @@
 # Stages (each with its own time guard; a failing model does not stop the other):
 #  1. tokenizer (bpe_tokenizer.py train) and the token streams (encode) -> $OUT/common.tar
 #  2. Llama trains first with the GPU to itself, planned to 21 tokens per parameter, by a
-#     deadline at 62 % of the training window at the latest; Nemotron-H compiles meanwhile,
+#     deadline at LSHARE (70) % of the training window at the latest; Nemotron-H compiles meanwhile,
 #     waits, and trains from the Llama's end (or that deadline) to the end of the window
 #     (train_lm.py: WSD schedule sized from the measured step time).
 #  3. each model, as soon as it is trained: export_hf.py (HF checkpoint, transformers
 #     checks, references), then packdir.py -> $OUT/<name>.pack.NN
-# smoke: the same with 100 steps per model (the tokenizer is the real one).
+# smoke: the same with 60 steps per model (the tokenizer is the real one).
 set -u
 export PYTHONUNBUFFERED=1
 MODE=${1:-smoke}
@@ -31,26 +31,33 @@ python3 -c 'import torch, transformers, tokenizers; print("torch", torch.__versi
 xz -dc corpus.tar.xz | tar -x -C "$W/corpus" || { echo "corpus unpack failed"; exit 1; }
 ls -l "$W/corpus"
 
-# 1. tokenizer + token streams
-if [ -f tok/tokenizer.json ]; then
-    mkdir -p "$W/tok" && cp tok/tokenizer.json tok/tokenizer_config.json "$W/tok/" && echo "tokenizer: taken from tok/"
+# 1. tokenizer + token streams. A warm machine keeps the repository copy's ignored build/
+#    between calls: the smoke run leaves its tokenizer and streams there for the real run.
+CACHE=${CACHE:-../../build/bpe-cache}/$(cat corpus.tar.xz tools/train/bpe_tokenizer.py | sha256sum | cut -c1-16)
+if [ -f "$CACHE/ids/train.u16" ] && [ -f "$CACHE/tok/tokenizer.json" ]; then
+    cp -r "$CACHE/tok" "$CACHE/ids" "$W/" && echo "tokenizer and token streams: from $CACHE (earlier call)"
 else
-    timeout 240 python3 tools/train/bpe_tokenizer.py train "$W/corpus" "$W/tok" || { echo "tokenizer training failed"; exit 1; }
+    if [ -f tok/tokenizer.json ]; then
+        mkdir -p "$W/tok" && cp tok/tokenizer.json tok/tokenizer_config.json "$W/tok/" && echo "tokenizer: taken from tok/"
+    else
+        timeout 240 python3 tools/train/bpe_tokenizer.py train "$W/corpus" "$W/tok" || { echo "tokenizer training failed"; exit 1; }
+    fi
+    echo "[$(el)s] tokenizer ready"
+    if [ "$MODE" = smoke ]; then
+        (timeout 150 python3 tools/train/bpe_tokenizer.py determinism "$W/corpus" 6000000 > "$W/tok/determinism.txt" 2>&1; cat "$W/tok/determinism.txt") &
+    fi
+    timeout 200 python3 tools/train/bpe_tokenizer.py encode "$W/tok/tokenizer.json" "$W/corpus" "$W/ids" || { echo "encoding failed"; exit 1; }
+    mkdir -p "$CACHE" && cp -r "$W/tok" "$W/ids" "$CACHE/"
 fi
-echo "[$(el)s] tokenizer ready"
-if [ "$MODE" = smoke ]; then
-    (timeout 150 python3 tools/train/bpe_tokenizer.py determinism "$W/corpus" 6000000 > "$W/tok/determinism.txt" 2>&1; cat "$W/tok/determinism.txt") &
-fi
-timeout 200 python3 tools/train/bpe_tokenizer.py encode "$W/tok/tokenizer.json" "$W/corpus" "$W/ids" || { echo "encoding failed"; exit 1; }
 echo "[$(el)s] token streams ready"
 (cd "$W" && tar -cf "$OUT/common.tar" tok ids/calib.u16 ids/calib.json ids/test.u16 ids/test.json ids/train.json)
 
 # 2 + 3. training windows
 NOW=$(date +%s)
 END=$(( T0 + LIMIT - 80 ))                       # the last training stops here; export + pack after
-LDEAD=$(( NOW + (END - NOW) * 62 / 100 ))
+LDEAD=$(( NOW + (END - NOW) * ${LSHARE:-70} / 100 ))
 STEPS=""
-[ "$MODE" = smoke ] && STEPS="--max-steps 100"
+[ "$MODE" = smoke ] && STEPS="--max-steps 60"
 echo "[$(el)s] training window: $((END - NOW))s, Llama deadline at +$((LDEAD - NOW))s"
 
 finish() {   # name run_key: export, pack
@@ -80,3 +87,4 @@ finish() {   # name run_key: export, pack
 wait
 echo "[$(el)s] == done"
 ls -l "$OUT"
+sleep 1
