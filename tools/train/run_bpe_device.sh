@@ -64,8 +64,11 @@ finish() {   # name run_key: export, pack
     local key=$1 name=$2
     local md="$W/pack/$name"
     if [ ! -f "$W/runs/$key/final.pt" ]; then echo "$key: no final.pt"; return 1; fi
-    timeout 170 python3 tools/train/export_hf.py "$key" "$W/runs/$key" "$W/tok" "$W/ids" "$md/model" "$md/ref" \
-        || echo "$key: export FAILED (rc $?)"
+    if ! timeout 170 python3 tools/train/export_hf.py "$key" "$W/runs/$key" "$W/tok" "$W/ids" "$md/model" "$md/ref"; then
+        echo "$key: export FAILED: packing the raw weights instead"
+        rm -rf "$md/model"; mkdir -p "$md/model" "$md/ref"
+        cp "$W/runs/$key"/raw/* "$W/tok"/tokenizer*.json "$md/model/"
+    fi
     cp "$W/runs/$key/train.json" "$md/ref/" 2>/dev/null
     [ -d "$md/model" ] && { mkdir -p "$md/all"; cp "$md"/model/* "$md"/ref/* "$md/all/" 2>/dev/null; \
         timeout 60 python3 tools/train/packdir.py pack "$md/all" "$OUT/$name.pack"; }

@@ -15,7 +15,8 @@ step time, so the run ends (weights saved) before the deadline whatever the thro
 (another model may share the GPU). --max-steps caps the steps (smoke tests; the decay
 then covers the last 20 % of them).
 
-Writes OUT_DIR/final.pt (float32 state dict under transformers' names), OUT_DIR/stable.pt
+Writes OUT_DIR/final.pt (float32 state dict under transformers' names), OUT_DIR/raw/ (the
+same as bf16 safetensors + config.json, written without transformers), OUT_DIR/stable.pt
 (the weights when the decay began) and OUT_DIR/train.json (steps, tokens, tokens per
 parameter, seconds, loss curve).
 """
@@ -168,7 +169,15 @@ def main():
         torch.cuda.synchronize()
     loss_v = float(loss.item()) if step else float("nan")
     t_end = time.time()
-    torch.save({k: v.detach().float().cpu() for k, v in model.state_dict().items()}, os.path.join(a.out, "final.pt"))
+    sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    torch.save(sd, os.path.join(a.out, "final.pt"))
+    # the same weights in HF layout without transformers (bf16 safetensors + config.json):
+    # what comes back if the export step fails
+    raw = os.path.join(a.out, "raw")
+    os.makedirs(raw, exist_ok=True)
+    lm.write_safetensors(os.path.join(raw, "model.safetensors"), sd)
+    with open(os.path.join(raw, "config.json"), "w") as f:
+        json.dump(lm.hf_config_dict(cfg), f, indent=1)
     info = dict(model=a.model, config=cfg, params=n_par, steps=step, batch=a.batch, seq=a.seq,
                 tokens=step * tok_per_step, tokens_per_param=round(step * tok_per_step / n_par, 2),
                 train_tokens_available=n_data, epochs=round(step * tok_per_step / n_data, 2),
