@@ -134,6 +134,17 @@ def main():
     full = dict(sd)
     if c["tie_word_embeddings"]:
         full["lm_head.weight"] = sd["model.embed_tokens.weight"]
+    # transformers 5 names Nemotron-H's trunk "model." inside the class (its checkpoints keep
+    # "backbone."; from_pretrained maps one to the other)
+    hf_keys = set(hf.state_dict().keys())
+
+    def to_hf(k):
+        if k not in hf_keys and k.startswith("backbone.") and "model." + k[len("backbone."):] in hf_keys:
+            return "model." + k[len("backbone."):]
+        return k
+
+    full = {to_hf(k): v for k, v in full.items()}
+    sd_hf = {to_hf(k): v for k, v in sd.items()}
     res = hf.load_state_dict(full, strict=False)
     bad = [k for k in res.missing_keys if not (c["tie_word_embeddings"] and k == "lm_head.weight")]
     if bad or res.unexpected_keys:
@@ -154,7 +165,7 @@ def main():
     model = load_hf(cls, out, torch.float32).to(dev)
     with torch.no_grad():
         for k, v in model.state_dict().items():
-            if k in sd and not torch.equal(v.cpu(), sd[k]):
+            if k in sd_hf and not torch.equal(v.cpu(), sd_hf[k]):
                 raise RuntimeError("reloaded parameter differs: " + k)
     # same loss: transformers vs lm.py on identical weights and windows
     x = torch.tensor(test[:16 * 512].astype(np.int64)).view(16, 512).to(dev)
@@ -207,7 +218,7 @@ def main():
         json.dump(pref, f, indent=1)
     log(f"{key}: C-test slice ppl {pref['ppl']:.6f} (float64 {pref['ppl_float64']:.6f})")
     m64 = cpu.double().eval()
-    ids = torch.tensor([test[:N_PROMPT].astype(np.int64)])
+    ids = torch.from_numpy(test[:N_PROMPT].astype(np.int64)).view(1, N_PROMPT)
     with torch.no_grad():
         logits = m64(input_ids=ids, use_cache=False).logits[0].double()
     toks_nc, margins = greedy_nocache(m64, ids)

@@ -16,6 +16,7 @@
 set -u
 export PYTHONUNBUFFERED=1
 MODE=${1:-smoke}
+DPID=
 T0=$(date +%s)
 LIMIT=${LIMIT:-540}
 OUT=${OUT:-/tmp/out}
@@ -44,7 +45,8 @@ else
     fi
     echo "[$(el)s] tokenizer ready"
     if [ "$MODE" = smoke ]; then
-        (timeout 150 python3 tools/train/bpe_tokenizer.py determinism "$W/corpus" 6000000 > "$W/tok/determinism.txt" 2>&1; cat "$W/tok/determinism.txt") &
+        timeout 150 python3 tools/train/bpe_tokenizer.py determinism "$W/corpus" 6000000 &
+        DPID=$!
     fi
     timeout 200 python3 tools/train/bpe_tokenizer.py encode "$W/tok/tokenizer.json" "$W/corpus" "$W/ids" || { echo "encoding failed"; exit 1; }
     mkdir -p "$CACHE" && cp -r "$W/tok" "$W/ids" "$CACHE/"
@@ -81,13 +83,16 @@ finish() {   # name run_key: export, pack
     touch "$W/llama.done"
     finish llama "$LNAME"
 ) &
+LPID=$!
 (
     timeout $(( END - $(date +%s) + 20 )) python3 tools/train/train_lm.py nemotronh "$W/ids/train.u16" "$W/runs/nemotronh" \
         --deadline "$END" --wait-flag "$W/llama.done" --wait-until "$LDEAD" $STEPS \
         || echo "nemotronh: training FAILED (rc $?)"
     finish nemotronh "$NNAME"
 ) &
-wait
+NPID=$!
+# (a plain `wait` would also wait for the tee of the log's process substitution: forever)
+wait $LPID $NPID ${DPID:-}
 echo "[$(el)s] == done"
 ls -l "$OUT"
 sleep 1
