@@ -8,7 +8,9 @@
      tokens of test.u16, with the NLL sum of every window;
    - <model>/ref.bin: float64 logits of a 16-token prompt and 16 greedy tokens (UQREF001).
    The C runtime must give the same perplexity (relative 1e-5), logits (1e-4 of the largest)
-   and greedy tokens. Two windows keep the test fast enough for the sanitizer build. */
+   and greedy tokens; uniql.h's tokenizer must give the same streams from the text. Two
+   windows keep the test fast enough for the sanitizer build. The model tests SKIP while
+   models/<model> is absent (the models come from a device run). */
 #include "../uniql.h"
 #include "uq_test.h"
 #include "tutil.h"
@@ -81,10 +83,57 @@ TEST bpe_token_streams_are_well_formed(void)
     PASS();
 }
 
+/* uniql_tokenizer on data/corpus/<split>.txt, document by document, == the Rust streams */
+TEST bpe_tokenizer_reproduces_rust_streams(void)
+{
+    static const char *splits[2] = { "test", "calib" };
+    int s;
+    uniql_tokenizer *t;
+    uniql_error err;
+    ASSERT_OK(uniql_tokenizer_load_dir("tests/data/bpe", NULL, &t, &err));
+    for (s = 0; s < 2; s++) {
+        char path[128];
+        size_t n, tlen, pos = 0, docs = 0, mism = 0;
+        int *want = bpe_ids(splits[s], &n);
+        char *text, *p, *end;
+        snprintf(path, sizeof path, "data/corpus/%s.txt", splits[s]);
+        text = (char *)tutil_read_file(path, &tlen);
+        ASSERTm("token stream or corpus slice missing", want && text);
+        for (p = text, end = text + tlen; p < end; docs++) {
+            char *d = strstr(p, "\n\n");
+            size_t len = d ? (size_t)(d - p) + 1 : (size_t)(end - p), ni, i;
+            int *ids;
+            ASSERT_OK(uniql_tokenizer_encode(t, p, len, UNIQL_TOK_ADD_SPECIAL, &ids, &ni, &err));
+            for (i = 0; i <= ni && pos < n; i++, pos++) mism += want[pos] != (i < ni ? ids[i] : BPE_EOS);
+            uniql_free_buffer(ids, NULL);
+            p += len + (d ? 1 : 0);
+        }
+        UQ_NOTE("%s.txt: %lu documents, %lu tokens, %lu differ from the Rust tokenizer's", splits[s],
+                (unsigned long)docs, (unsigned long)pos, (unsigned long)mism);
+        ASSERT_EQ((long long)n, (long long)pos);
+        ASSERT_EQ(0, (long long)mism);
+        free(text);
+        free(want);
+    }
+    uniql_tokenizer_free(t);
+    PASS();
+}
+
+static int bpe_have_models(void)
+{
+    FILE *f = fopen("models/llama-bpe-21m/config.json", "rb"), *g = fopen("models/nemotronh-bpe-17m/config.json", "rb");
+    int ok = f && g;
+    if (f) fclose(f);
+    if (g) fclose(g);
+    return ok;
+}
+
 TEST bpe_ppl_matches_transformers(void)
 {
     size_t n;
-    int *ids = bpe_ids("test", &n), k;
+    int *ids, k;
+    if (!bpe_have_models()) SKIPm("models/*-bpe-* not trained yet");
+    ids = bpe_ids("test", &n);
     ASSERTm("tests/data/bpe/test.u16 missing", ids != NULL);
     for (k = 0; k < 2; k++) {
         char path[160];
@@ -132,6 +181,7 @@ TEST bpe_ppl_matches_transformers(void)
 TEST bpe_logits_and_greedy_match_transformers(void)
 {
     int k;
+    if (!bpe_have_models()) SKIPm("models/*-bpe-* not trained yet");
     for (k = 0; k < 2; k++) {
         char path[160];
         size_t size;
@@ -186,6 +236,7 @@ TEST bpe_logits_and_greedy_match_transformers(void)
 SUITE(bpe_suite)
 {
     RUN_TEST(bpe_token_streams_are_well_formed);
+    RUN_TEST(bpe_tokenizer_reproduces_rust_streams);
     RUN_TEST(bpe_ppl_matches_transformers);
     RUN_TEST(bpe_logits_and_greedy_match_transformers);
 }

@@ -16,6 +16,7 @@ SUITE_EXTERN(uniql_suite);
 SUITE_EXTERN(pack_suite);
 SUITE_EXTERN(bad_suite);
 SUITE_EXTERN(ppl_suite);
+SUITE_EXTERN(bpe_suite);
 SUITE_EXTERN(speed_suite);
 SUITE_EXTERN(recover_suite);
 SUITE_EXTERN(tokenizer_suite);
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     RUN_SUITE(pack_suite);
     RUN_SUITE(bad_suite);
     RUN_SUITE(ppl_suite);
+    RUN_SUITE(bpe_suite);
     RUN_SUITE(speed_suite);
     RUN_SUITE(recover_suite);
     RUN_SUITE(tokenizer_suite);
