@@ -208,7 +208,10 @@ def main():
     cpu = load_hf(cls, out, torch.float32)
     sums, cnt = window_nll(cpu, test, 256, 8, "cpu", batch=8)
     t64, _ = window_nll(cpu.double(), test, 256, 8, "cpu", batch=8)
-    pref = dict(model=os.path.basename(os.path.normpath(out)), ids="test.u16", window=256, n_windows=8,
+    name = os.path.basename(os.path.normpath(out))
+    if name == "model":   # run_bpe_device.sh exports into <name>/model
+        name = os.path.basename(os.path.dirname(os.path.normpath(out)))
+    pref = dict(model=name, ids="test.u16", window=256, n_windows=8,
                 predicted=cnt, window_nll_sums=sums, mean_nll=sum(sums) / cnt, ppl=math.exp(sum(sums) / cnt),
                 ppl_float64=math.exp(sum(t64) / cnt),
                 ids_sha256=hashlib.sha256(test[:256 * 8].astype("<u2").tobytes()).hexdigest(),
