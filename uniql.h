@@ -56,6 +56,8 @@
                          copy inside another library.
      UNIQLDEF            linkage of every public function (default: extern).
      UNIQL_NO_SIMD       compile only the scalar reference kernels.
+     UNIQL_NO_POSIX      the stdio loaders use only fopen/fread (no fstat check that
+                         refuses FIFOs and devices before reading; see uniql_read_file).
 
    ERRORS
 
@@ -650,19 +652,20 @@ typedef enum uniql_json_type {
     UNIQL_JSON_OBJECT = 6
 } uniql_json_type;
 
-/* One JSON value. Containers hold their children as a list (child, then next ...) in
-   document order; members of an object also carry their key. Strings are decoded and
-   NUL-terminated; `len` counts bytes (a \u0000 escape makes len > strlen). */
+/* One JSON value: 16 bytes (so a document costs at most 8 bytes per input byte, see
+   uniql_json_parse). The children of a container are contiguous, in document order:
+     ARRAY   u.child[0 .. len)         the elements
+     OBJECT  u.child[0 .. 2 len)       per member its key (a STRING node), then its value
+   Strings are decoded and NUL-terminated; `len` counts bytes (a \u0000 escape makes
+   len > strlen). Read containers with uniql_json_at / uniql_json_member / uniql_json_get. */
 typedef struct uniql_json {
     uniql_json_type type;
-    int count;                      /* ARRAY / OBJECT: number of children */
-    double number;                  /* NUMBER */
-    const char *str;                /* STRING */
-    size_t len;
-    const char *key;                /* set when this value is an object member */
-    size_t key_len;
-    const struct uniql_json *child; /* ARRAY / OBJECT: first child, NULL if empty */
-    const struct uniql_json *next;  /* next sibling, NULL after the last */
+    uint32_t len;                           /* STRING: bytes; ARRAY: elements; OBJECT: members */
+    union {
+        double number;                      /* NUMBER */
+        const char *str;                    /* STRING */
+        const struct uniql_json *child;     /* ARRAY / OBJECT: first child, NULL if empty */
+    } u;
 } uniql_json;
 
 /* A parsed document: every node and string lives in one block owned by the document. */
@@ -673,18 +676,28 @@ typedef struct uniql_json_doc {
 } uniql_json_doc;
 
 /* Parse `len` bytes of `text` (need not be NUL-terminated). On success `doc` owns one
-   allocation (UNIQL_MALLOC with alloc_user) released by uniql_json_free. Errors:
-   UNIQL_ERR_PARSE (message names the byte offset), UNIQL_ERR_RANGE (a number outside the
-   double range), UNIQL_ERR_OVERFLOW (sizes: 2^31-1 elements in one container, a block
-   beyond size_t), UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_INVALID_ARG. On error `doc` is zeroed. */
+   allocation (UNIQL_MALLOC with alloc_user) released by uniql_json_free.
+   Cost, whatever the text: time linear in len (three passes: validate and count, count
+   the children of each container, fill); memory at most 8 bytes per input byte for the
+   document (16-byte nodes: the densest text, "[0,0,...]", has one value per 2 bytes)
+   plus, during the parse only, a table of 4 bytes per container and 8 bytes per member of
+   the largest object (the duplicate-key check): below 10 bytes per input byte in all.
+   Errors: UNIQL_ERR_PARSE (message names the byte offset), UNIQL_ERR_RANGE (a number
+   outside the double range), UNIQL_ERR_OVERFLOW (sizes: 2^31-2 elements in one container,
+   a string of 2^32 bytes, a block beyond size_t), UNIQL_ERR_OUT_OF_MEMORY,
+   UNIQL_ERR_INVALID_ARG. On error `doc` is zeroed. */
 UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned flags, void *alloc_user,
                                        uniql_json_doc *doc, uniql_error *err);
 /* Release a document (NULL or zeroed is fine). */
 UNIQLDEF void uniql_json_free(uniql_json_doc *doc);
-/* Member `key` of an object, or NULL (also when `obj` is NULL or not an object). */
+/* Value of member `key` (a NUL-terminated string) of an object, or NULL (also when `obj`
+   is NULL or not an object). Linear in the number of members. */
 UNIQLDEF const uniql_json *uniql_json_get(const uniql_json *obj, const char *key);
-/* Element i of an array, or NULL. */
+/* Element i of an array, or NULL. O(1). */
 UNIQLDEF const uniql_json *uniql_json_at(const uniql_json *arr, int i);
+/* Value of member i (document order) of an object, or NULL; *key (if key is not NULL)
+   receives the member's key, a STRING node (NULL when there is no member i). O(1). */
+UNIQLDEF const uniql_json *uniql_json_member(const uniql_json *obj, int i, const uniql_json **key);
 
 /* ---- safetensors ----
    Layout: u64 little-endian header length N, N bytes of JSON header, then the data area.
@@ -737,11 +750,16 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
 UNIQLDEF const uniql_tensor *uniql_safetensors_find(const uniql_safetensors *st, const char *name);
 UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st);
 
-/* stdio: read a whole file (fopen/fseek/ftell/fread, so at most LONG_MAX bytes) into a
-   buffer from UNIQL_MALLOC(alloc_user); the caller releases it with
-   uniql_free_buffer(data, alloc_user). One extra NUL byte follows the data (not counted in *size), so a
-   text file can be used as a C string. Errors: UNIQL_ERR_IO (also for a directory: it
-   opens on POSIX but cannot be read), UNIQL_ERR_OUT_OF_MEMORY. */
+/* stdio: read a whole file into a buffer from UNIQL_MALLOC(alloc_user); the caller
+   releases it with uniql_free_buffer(data, alloc_user). One extra NUL byte follows the
+   data (not counted in *size), so a text file can be used as a C string.
+   On POSIX systems (unless UNIQL_NO_POSIX) the file is opened non-blocking and checked
+   with fstat before anything is allocated: a path that is not a regular file (a FIFO, a
+   device, a directory, a socket) is refused with UNIQL_ERR_IO, so a FIFO never blocks the
+   reader and /dev/zero is never read forever; the buffer is the size fstat reports and a
+   file that shrinks while being read is UNIQL_ERR_IO. Elsewhere: fopen/fseek/ftell/fread
+   (at most LONG_MAX bytes; a directory is refused by a first read). Errors: UNIQL_ERR_IO,
+   UNIQL_ERR_OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size,
                                       uniql_error *err);
 /* UNIQL_FREE(p, alloc_user), for buffers this library handed to the caller. */
@@ -1035,6 +1053,9 @@ typedef struct uniql_config {
    MoE layers). */
 UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
                                          uniql_error *err);
+/* config.json of real checkpoints is a few KB; longer text is refused (UNIQL_ERR_FORMAT)
+   by uniql_config_parse before it is parsed, and by the stdio loaders before it is read */
+#define UNIQL_CONFIG_MAX_BYTES (1u << 20)
 
 typedef struct uniql_attention {
     int qk_dim, v_dim;                  /* kept sizes, see PRUNED LAYOUTS */
@@ -1109,7 +1130,14 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
                                        size_t index_len, const uniql_file_view *files, int n_files,
                                        const uniql_load_options *opt, uniql_model **out, uniql_error *err);
 /* stdio: load `dir`/config.json and `dir`/model.safetensors.index.json with its shards, or
-   `dir`/model.safetensors. The model owns the file bytes. Adds UNIQL_ERR_IO. */
+   `dir`/model.safetensors (when there is no index file; an index that exists but cannot
+   be read is an error). Each file is read once, straight into a block the model then
+   owns (peak memory = the files' bytes + what uniql_model_load allocates, no second
+   copy). Files are read with uniql_read_file's checks (regular files only: a FIFO is
+   refused, never waited on); config.json may hold at most UNIQL_CONFIG_MAX_BYTES and the
+   index UNIQL_INDEX_MAX_BYTES (else UNIQL_ERR_FORMAT, before anything is allocated).
+   The index's shard names are de-duplicated by sorting (n log n). Adds UNIQL_ERR_IO. */
+#define UNIQL_INDEX_MAX_BYTES (64u << 20)
 UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
                                            uniql_error *err);
 /* Release a model from uniql_model_load[_dir] (NULL is fine). */
@@ -5126,19 +5154,26 @@ done:
 #include <locale.h>
 
 /* ---- JSON ----
-   Two passes over the text with the same recursive-descent code: the first validates
-   everything and counts nodes and string bytes, the second fills one exactly sized
-   block. Only duplicate keys are found in the second pass (they need the decoded keys). */
+   Three passes over the text with the same recursive-descent code (uniql__jp_value):
+     pass 0  validates everything and counts nodes, containers and string bytes;
+     pass 1  records the number of children of every container (pre-order index);
+     pass 2  fills one exactly sized block: a container entered in pass 2 reserves its
+             children's slots at once (it knows their count from pass 1), so the children
+             of every container are contiguous and the nodes can be 16 bytes.
+   Only duplicate keys are found in pass 2 (they need the decoded keys). */
 
 typedef struct uniql__jp {
     const unsigned char *s;
     size_t n, i;
     unsigned flags;
-    int depth;
+    int depth, pass;
     uniql_error *err;
-    /* pass 1: sizes */
-    size_t n_nodes, n_str, max_members;
-    /* pass 2: the block being filled (NULL in pass 1) */
+    /* pass 0: sizes */
+    size_t n_nodes, n_containers, n_str, max_members;
+    /* pass 1 writes, pass 2 reads: children per container, in pre-order */
+    uint32_t *counts;
+    size_t cont_next;
+    /* pass 2: the block being filled */
     uniql_json *nodes;
     size_t node_next;
     char *str;
@@ -5279,13 +5314,15 @@ static uniql_result uniql__jp_string(uniql__jp *p, const char **out, size_t *out
         }
     }
     if (p->str) {
+        if (p->str_next - start > 0xFFFFFFFFu)
+            return uniql__fail(p->err, UNIQL_ERR_OVERFLOW, "json: byte %lu: a string of 2^32 bytes or more", (unsigned long)raw0);
         p->str[p->str_next] = 0;
         *out = p->str + start;
         *out_len = p->str_next - start;
         p->str_next++;
     } else {
         p->str_next = start;
-        p->n_str += p->i - raw0 + 1;
+        if (p->pass == 0) p->n_str += p->i - raw0 + 1;
     }
     return UNIQL_OK;
 }
@@ -5332,46 +5369,37 @@ static uniql_result uniql__jp_number(uniql__jp *p, double *out)
     return UNIQL_OK;
 }
 
+/* key nodes compared as byte strings (qsort comparator over pointers) */
 static int uniql__json_key_cmp(const void *a, const void *b)
 {
     const uniql_json *x = *(const uniql_json *const *)a, *y = *(const uniql_json *const *)b;
-    size_t m = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->key, y->key, m);
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->u.str, y->u.str, m);
     if (c) return c;
-    return x->key_len < y->key_len ? -1 : (x->key_len > y->key_len);
+    return x->len < y->len ? -1 : (x->len > y->len);
 }
 
 static uniql_result uniql__jp_dup_keys(uniql__jp *p, const uniql_json *obj)
 {
-    const uniql_json *a, *b, *dup = NULL;
-    if (obj->count <= 8) {
-        for (a = obj->child; a && !dup; a = a->next)
-            for (b = a->next; b; b = b->next)
-                if (a->key_len == b->key_len && !memcmp(a->key, b->key, a->key_len)) { dup = a; break; }
+    const uniql_json *kv = obj->u.child, *dup = NULL;
+    uint32_t a, b, n = obj->len;
+    if (n <= 8) {
+        for (a = 0; a < n && !dup; a++)
+            for (b = a + 1; b < n; b++)
+                if (kv[2 * a].len == kv[2 * b].len && !memcmp(kv[2 * a].u.str, kv[2 * b].u.str, kv[2 * a].len)) { dup = &kv[2 * a]; break; }
     } else {
-        int k = 0;
-        for (a = obj->child; a; a = a->next) p->scratch[k++] = a;
-        qsort((void *)p->scratch, (size_t)k, sizeof *p->scratch, uniql__json_key_cmp);
-        for (k = 1; k < obj->count && !dup; k++)
-            if (!uniql__json_key_cmp(&p->scratch[k - 1], &p->scratch[k])) dup = p->scratch[k];
+        for (a = 0; a < n; a++) p->scratch[a] = &kv[2 * a];
+        qsort((void *)p->scratch, (size_t)n, sizeof *p->scratch, uniql__json_key_cmp);
+        for (a = 1; a < n && !dup; a++)
+            if (!uniql__json_key_cmp(&p->scratch[a - 1], &p->scratch[a])) dup = p->scratch[a];
     }
     if (dup)
         return uniql__fail(p->err, UNIQL_ERR_PARSE, "json: duplicate key \"%.60s\" in the object ending at byte %lu",
-                           dup->key, (unsigned long)p->i);
+                           dup->u.str, (unsigned long)p->i);
     return UNIQL_OK;
 }
 
-static uniql_json *uniql__jp_node(uniql__jp *p)
-{
-    if (!p->nodes) { p->n_nodes++; return NULL; }
-    {
-        uniql_json *v = &p->nodes[p->node_next++];
-        memset(v, 0, sizeof *v);
-        return v;
-    }
-}
-
-/* One value at p->i (whitespace already skipped); v is its node (NULL in pass 1). */
+/* One value at p->i (whitespace already skipped); v is its node (NULL before pass 2). */
 static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
 {
     uniql_result r;
@@ -5379,33 +5407,53 @@ static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
     if (p->i >= p->n) return uniql__jp_fail(p, "value expected");
     c = p->s[p->i];
     if (c == '{' || c == '[') {
-        int is_obj = c == '{', count = 0;
-        uniql_json *last = NULL;
+        int is_obj = c == '{';
+        uint32_t count = 0, want = 0;
+        size_t k = p->cont_next++;
+        uniql_json *slots = NULL;
         unsigned char close = is_obj ? '}' : ']';
         if (++p->depth > UNIQL_JSON_MAX_DEPTH) return uniql__jp_fail(p, "nesting deeper than UNIQL_JSON_MAX_DEPTH");
-        if (v) v->type = is_obj ? UNIQL_JSON_OBJECT : UNIQL_JSON_ARRAY;
+        if (p->pass == 0) p->n_containers++;
+        if (v) {
+            /* pass 2: reserve the children's slots now, so they are contiguous */
+            want = p->counts[k];
+            v->type = is_obj ? UNIQL_JSON_OBJECT : UNIQL_JSON_ARRAY;
+            v->len = want;
+            if (want) {
+                slots = &p->nodes[p->node_next];
+                p->node_next += (size_t)want * (is_obj ? 2u : 1u);
+                UNIQL_ASSERT(p->node_next <= p->n_nodes);
+                memset(slots, 0, sizeof *slots * (size_t)want * (is_obj ? 2u : 1u));
+            }
+            v->u.child = slots;
+        }
         p->i++;
         uniql__jp_ws(p);
         if (p->i < p->n && p->s[p->i] == close) p->i++;
         else for (;;) {
-            uniql_json *child = uniql__jp_node(p);
-            const char *key = NULL;
-            size_t key_len = 0;
+            uniql_json *child = NULL;
+            if (v) {
+                UNIQL_ASSERT(count < want);
+                child = &slots[is_obj ? 2 * (size_t)count + 1 : count];
+            }
+            if (p->pass == 0) p->n_nodes += is_obj ? 2 : 1;
             if (is_obj) {
+                const char *key = NULL;
+                size_t key_len = 0;
                 if (p->i >= p->n || p->s[p->i] != '"') return uniql__jp_fail(p, "object key (a string) expected");
                 if ((r = uniql__jp_string(p, &key, &key_len)) != UNIQL_OK) return r;
+                if (v) {
+                    uniql_json *kn = &slots[2 * (size_t)count];
+                    kn->type = UNIQL_JSON_STRING;
+                    kn->len = (uint32_t)key_len;
+                    kn->u.str = key;
+                }
                 uniql__jp_ws(p);
                 if (p->i >= p->n || p->s[p->i] != ':') return uniql__jp_fail(p, "':' expected after object key");
                 p->i++;
                 uniql__jp_ws(p);
             }
             if ((r = uniql__jp_value(p, child)) != UNIQL_OK) return r;
-            if (child) {
-                child->key = key;
-                child->key_len = key_len;
-                if (last) last->next = child; else v->child = child;
-                last = child;
-            }
             if (++count == INT32_MAX)
                 return uniql__fail(p->err, UNIQL_ERR_OVERFLOW, "json: byte %lu: more than 2^31-2 elements in one container",
                                    (unsigned long)p->i);
@@ -5419,9 +5467,10 @@ static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
             return uniql__jp_fail(p, is_obj ? "',' or '}' expected" : "',' or ']' expected");
         }
         p->depth--;
-        if (is_obj && (size_t)count > p->max_members) p->max_members = (size_t)count;
+        if (p->pass == 0 && is_obj && (size_t)count > p->max_members) p->max_members = (size_t)count;
+        if (p->pass == 1) p->counts[k] = count;
         if (v) {
-            v->count = count;
+            UNIQL_ASSERT(count == want);
             if (is_obj && count > 1) return uniql__jp_dup_keys(p, v);
         }
         return UNIQL_OK;
@@ -5430,7 +5479,7 @@ static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
         const char *s = NULL;
         size_t len = 0;
         if ((r = uniql__jp_string(p, &s, &len)) != UNIQL_OK) return r;
-        if (v) { v->type = UNIQL_JSON_STRING; v->str = s; v->len = len; }
+        if (v) { v->type = UNIQL_JSON_STRING; v->u.str = s; v->len = (uint32_t)len; }
         return UNIQL_OK;
     }
     if (uniql__jp_lit(p, "true")) { if (v) v->type = UNIQL_JSON_TRUE; return UNIQL_OK; }
@@ -5443,21 +5492,23 @@ static uniql_result uniql__jp_value(uniql__jp *p, uniql_json *v)
         else if (uniql__jp_lit(p, "Infinity")) special = (double)INFINITY;
         else if (uniql__jp_lit(p, "-Infinity")) special = -(double)INFINITY;
         else hit = 0;
-        if (hit) { if (v) { v->type = UNIQL_JSON_NUMBER; v->number = special; } return UNIQL_OK; }
+        if (hit) { if (v) { v->type = UNIQL_JSON_NUMBER; v->u.number = special; } return UNIQL_OK; }
     }
     {
         double num = 0;
         if ((r = uniql__jp_number(p, &num)) != UNIQL_OK) return r;
-        if (v) { v->type = UNIQL_JSON_NUMBER; v->number = num; }
+        if (v) { v->type = UNIQL_JSON_NUMBER; v->u.number = num; }
         return UNIQL_OK;
     }
 }
 
-static uniql_result uniql__jp_document(uniql__jp *p, uniql_json *root)
+static uniql_result uniql__jp_document(uniql__jp *p, int pass, uniql_json *root)
 {
     uniql_result r;
+    p->pass = pass;
     p->i = 0;
     p->depth = 0;
+    p->cont_next = 0;
     if (p->n >= 3 && p->s[0] == 0xEF && p->s[1] == 0xBB && p->s[2] == 0xBF)
         return uniql__jp_fail(p, "byte order mark (not allowed in JSON text)");
     uniql__jp_ws(p);
@@ -5472,8 +5523,8 @@ UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned fl
 {
     uniql__jp p;
     uniql_result r;
-    size_t node_bytes, scratch_bytes, total;
-    unsigned char *mem;
+    size_t node_bytes, total, tmp_bytes, scratch_bytes;
+    unsigned char *mem, *tmp;
     if (!doc) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "json: doc is NULL");
     memset(doc, 0, sizeof *doc);
     if (!text && len) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "json: text is NULL");
@@ -5482,28 +5533,41 @@ UNIQLDEF uniql_result uniql_json_parse(const char *text, size_t len, unsigned fl
     p.n = len;
     p.flags = flags;
     p.err = err;
-    p.n_nodes = 1;
-    if ((r = uniql__jp_document(&p, NULL)) != UNIQL_OK) return r;
-    if (!uniql__mul_size(p.n_nodes, sizeof(uniql_json), &node_bytes) ||
+    p.n_nodes = 1;   /* the root */
+    if ((r = uniql__jp_document(&p, 0, NULL)) != UNIQL_OK) return r;
+    /* the document block (nodes, strings) and a temporary one (counts, key pointers) */
+    if (!uniql__mul_size(p.n_nodes, sizeof(uniql_json), &node_bytes) || !uniql__add_size(node_bytes, p.n_str, &total) ||
         !uniql__mul_size(p.max_members, sizeof(uniql_json *), &scratch_bytes) ||
-        !uniql__add_size(node_bytes, scratch_bytes, &total) || !uniql__add_size(total, p.n_str, &total))
+        !uniql__mul_size(p.n_containers, sizeof(uint32_t), &tmp_bytes) ||
+        !uniql__add_size(tmp_bytes, sizeof(uniql_json *) - 1, &tmp_bytes) ||
+        !uniql__add_size(tmp_bytes & ~(sizeof(uniql_json *) - 1), scratch_bytes, &tmp_bytes))
         return uniql__fail(err, UNIQL_ERR_OVERFLOW, "json: document too large");
-    mem = (unsigned char *)UNIQL_MALLOC(total ? total : 1, alloc_user);
-    if (!mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "json: out of memory (%lu bytes)", (unsigned long)total);
-    p.nodes = (uniql_json *)(void *)mem;
-    p.scratch = (const uniql_json **)(void *)(mem + node_bytes);
-    p.str = (char *)(mem + node_bytes + scratch_bytes);
-    p.node_next = 0;
-    p.str_next = 0;
-    {
-        uniql_json *root = uniql__jp_node(&p);
-        if ((r = uniql__jp_document(&p, root)) != UNIQL_OK) {
-            UNIQL_FREE(mem, alloc_user);
-            return r;
-        }
-        UNIQL_ASSERT(p.node_next == p.n_nodes && p.str_next <= p.n_str);
-        doc->root = root;
+    mem = (unsigned char *)UNIQL_MALLOC(total, alloc_user);
+    tmp = (unsigned char *)UNIQL_MALLOC(tmp_bytes ? tmp_bytes : 1, alloc_user);
+    if (!mem || !tmp) {
+        if (mem) UNIQL_FREE(mem, alloc_user);
+        if (tmp) UNIQL_FREE(tmp, alloc_user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "json: out of memory (%lu + %lu bytes)", (unsigned long)total,
+                           (unsigned long)tmp_bytes);
     }
+    p.counts = (uint32_t *)(void *)tmp;
+    p.scratch = (const uniql_json **)(void *)(tmp + ((p.n_containers * sizeof(uint32_t) + sizeof(uniql_json *) - 1) &
+                                                      ~(sizeof(uniql_json *) - 1)));
+    r = uniql__jp_document(&p, 1, NULL);
+    UNIQL_ASSERT(r == UNIQL_OK && p.cont_next == p.n_containers);
+    p.nodes = (uniql_json *)(void *)mem;
+    p.str = (char *)(mem + node_bytes);
+    p.node_next = 1;
+    p.str_next = 0;
+    memset(p.nodes, 0, sizeof *p.nodes);
+    r = uniql__jp_document(&p, 2, p.nodes);
+    UNIQL_FREE(tmp, alloc_user);
+    if (r != UNIQL_OK) {
+        UNIQL_FREE(mem, alloc_user);
+        return r;
+    }
+    UNIQL_ASSERT(p.node_next == p.n_nodes && p.str_next <= p.n_str);
+    doc->root = p.nodes;
     doc->mem = mem;
     doc->alloc_user = alloc_user;
     return UNIQL_OK;
@@ -5518,21 +5582,29 @@ UNIQLDEF void uniql_json_free(uniql_json_doc *doc)
 
 UNIQLDEF const uniql_json *uniql_json_get(const uniql_json *obj, const char *key)
 {
-    const uniql_json *c;
     size_t k;
+    uint32_t i;
     if (!obj || obj->type != UNIQL_JSON_OBJECT || !key) return NULL;
     k = strlen(key);
-    for (c = obj->child; c; c = c->next)
-        if (c->key_len == k && !memcmp(c->key, key, k)) return c;
+    for (i = 0; i < obj->len; i++) {
+        const uniql_json *kn = &obj->u.child[2 * (size_t)i];
+        if (kn->len == k && !memcmp(kn->u.str, key, k)) return kn + 1;
+    }
     return NULL;
 }
 
 UNIQLDEF const uniql_json *uniql_json_at(const uniql_json *arr, int i)
 {
-    const uniql_json *c;
-    if (!arr || arr->type != UNIQL_JSON_ARRAY || i < 0 || i >= arr->count) return NULL;
-    for (c = arr->child; i > 0; i--) c = c->next;
-    return c;
+    if (!arr || arr->type != UNIQL_JSON_ARRAY || i < 0 || (uint32_t)i >= arr->len) return NULL;
+    return &arr->u.child[i];
+}
+
+UNIQLDEF const uniql_json *uniql_json_member(const uniql_json *obj, int i, const uniql_json **key)
+{
+    if (key) *key = NULL;
+    if (!obj || obj->type != UNIQL_JSON_OBJECT || i < 0 || (uint32_t)i >= obj->len) return NULL;
+    if (key) *key = &obj->u.child[2 * (size_t)i];
+    return &obj->u.child[2 * (size_t)i + 1];
 }
 
 /* ---- safetensors ---- */
@@ -5563,10 +5635,10 @@ static int uniql__host_is_le(void)
    Python ints small enough to be sizes). */
 static int uniql__json_uint(const uniql_json *v, uint64_t *out)
 {
-    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->number >= 0.0) || v->number > 9007199254740992.0 ||
-        v->number != floor(v->number))
+    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->u.number >= 0.0) || v->u.number > 9007199254740992.0 ||
+        v->u.number != floor(v->u.number))
         return 0;
-    *out = (uint64_t)v->number;
+    *out = (uint64_t)v->u.number;
     return 1;
 }
 
@@ -5616,6 +5688,7 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
     uniql__range *ranges;
     uniql_result r;
     int i;
+    uint32_t j;
     char shape_buf[160];
 
     if (!st) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "safetensors: st is NULL");
@@ -5642,8 +5715,11 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
         uniql_json_free(&st->header);
         return uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: header is not a JSON object");
     }
-    for (m = st->header.root->child; m; m = m->next)
-        if (strcmp(m->key, "__metadata__") != 0) n++;
+    for (j = 0; j < st->header.root->len; j++) {
+        const uniql_json *key;
+        uniql_json_member(st->header.root, (int)j, &key);
+        if (strcmp(key->u.str, "__metadata__") != 0) n++;
+    }
     cap = n ? n : 1;
     if (cap > (size_t)INT32_MAX / 2 || !uniql__mul_size(cap, sizeof(uniql_tensor) + sizeof(uniql__range), &k)) {
         uniql_json_free(&st->header);
@@ -5657,40 +5733,41 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
     ranges = (uniql__range *)(void *)(tensors + cap);
     i = 0;
     r = UNIQL_OK;
-    for (m = st->header.root->child; m && r == UNIQL_OK; m = m->next) {
+    for (j = 0; j < st->header.root->len && r == UNIQL_OK; j++) {
         uniql_tensor *t = &tensors[i];
-        const uniql_json *dt, *shape, *offs, *e;
+        const uniql_json *dt, *shape, *offs, *key;
         uint64_t v, begin, end;
         size_t esize = 0, count = 1;
         int d;
-        if (!strcmp(m->key, "__metadata__")) continue;
+        m = uniql_json_member(st->header.root, (int)j, &key);
+        if (!strcmp(key->u.str, "__metadata__")) continue;
         memset(t, 0, sizeof *t);
-        t->name = m->key;
-        if (strlen(m->key) != m->key_len) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: a tensor name contains a NUL byte"); break; }
+        t->name = key->u.str;
+        if (strlen(key->u.str) != key->len) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: a tensor name contains a NUL byte"); break; }
         if (m->type != UNIQL_JSON_OBJECT) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': entry is not an object", t->name); break; }
         dt = uniql_json_get(m, "dtype");
         if (!dt || dt->type != UNIQL_JSON_STRING) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': no dtype string", t->name); break; }
-        if (!strcmp(dt->str, "F32")) { t->dtype = UNIQL_DTYPE_F32; esize = 4; }
-        else if (!strcmp(dt->str, "F16")) { t->dtype = UNIQL_DTYPE_F16; esize = 2; }
-        else if (!strcmp(dt->str, "BF16")) { t->dtype = UNIQL_DTYPE_BF16; esize = 2; }
+        if (!strcmp(dt->u.str, "F32")) { t->dtype = UNIQL_DTYPE_F32; esize = 4; }
+        else if (!strcmp(dt->u.str, "F16")) { t->dtype = UNIQL_DTYPE_F16; esize = 2; }
+        else if (!strcmp(dt->u.str, "BF16")) { t->dtype = UNIQL_DTYPE_BF16; esize = 2; }
         else {
             const char *const *o;
-            for (o = uniql__st_other_dtypes; *o && strcmp(*o, dt->str); o++) {}
-            r = *o ? uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': dtype %s is not supported (F32, F16, BF16 only)", t->name, dt->str)
-                   : uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': unknown dtype '%.20s'", t->name, dt->str);
+            for (o = uniql__st_other_dtypes; *o && strcmp(*o, dt->u.str); o++) {}
+            r = *o ? uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': dtype %s is not supported (F32, F16, BF16 only)", t->name, dt->u.str)
+                   : uniql__fail(err, UNIQL_ERR_DTYPE, "safetensors: tensor '%.80s': unknown dtype '%.20s'", t->name, dt->u.str);
             break;
         }
         shape = uniql_json_get(m, "shape");
-        if (!shape || shape->type != UNIQL_JSON_ARRAY || shape->count > UNIQL_MAX_DIMS) {
+        if (!shape || shape->type != UNIQL_JSON_ARRAY || shape->len > UNIQL_MAX_DIMS) {
             r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': shape must be an array of at most %d sizes", t->name, UNIQL_MAX_DIMS);
             break;
         }
-        t->ndim = shape->count;
-        for (d = 0, e = shape->child; e; e = e->next, d++) {
-            if (!uniql__json_uint(e, &v)) break;
+        t->ndim = (int)shape->len;
+        for (d = 0; d < t->ndim; d++) {
+            if (!uniql__json_uint(uniql_json_at(shape, d), &v)) break;
             t->shape[d] = (int64_t)v;
         }
-        if (e) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': shape entries must be non-negative integers", t->name); break; }
+        if (d < t->ndim) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': shape entries must be non-negative integers", t->name); break; }
         uniql__shape_str(t->shape, t->ndim, shape_buf, sizeof shape_buf);
         for (d = 0; d < t->ndim; d++)
             if ((uint64_t)t->shape[d] > (uint64_t)(size_t)-1 || !uniql__mul_size(count, (size_t)t->shape[d], &count)) break;
@@ -5699,15 +5776,15 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
             break;
         }
         offs = uniql_json_get(m, "data_offsets");
-        if (!offs || offs->type != UNIQL_JSON_ARRAY || offs->count != 2 || !uniql__json_uint(offs->child, &begin) ||
-            !uniql__json_uint(offs->child->next, &end) || end < begin) {
+        if (!offs || offs->type != UNIQL_JSON_ARRAY || offs->len != 2 || !uniql__json_uint(uniql_json_at(offs, 0), &begin) ||
+            !uniql__json_uint(uniql_json_at(offs, 1), &end) || end < begin) {
             r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': data_offsets must be [begin, end] with begin <= end", t->name);
             break;
         }
         if (end - begin != (uint64_t)t->nbytes) {
             r = uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: tensor '%.80s': data_offsets [%llu, %llu) hold %llu bytes but shape %s of %s needs %lu",
                             t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long long)(end - begin),
-                            shape_buf, dt->str, (unsigned long)t->nbytes);
+                            shape_buf, dt->u.str, (unsigned long)t->nbytes);
             break;
         }
         if (end > (uint64_t)data_size) {
@@ -5786,40 +5863,121 @@ UNIQLDEF void uniql_safetensors_free(uniql_safetensors *st)
     memset(st, 0, sizeof *st);
 }
 
-UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size, uniql_error *err)
+/* ---- reading files (the stdio convenience loaders) ---- */
+
+#if !defined(UNIQL_NO_POSIX) && (defined(__unix__) || defined(__APPLE__))
+#define UNIQL__POSIX_IO 1
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+/* where the bytes of a file go: an own UNIQL_MALLOC block, or (storage != NULL) a block
+   of a model's storage list (IMPL 7), so a loader holds each file once */
+typedef void *(*uniql__alloc_fn)(void *ctx, size_t bytes);
+
+/* Read `path` whole (plus a NUL) into alloc(ctx, size + 1). A file larger than max_size
+   is refused before allocating (UNIQL_ERR_FORMAT). *absent (may be NULL) is set when the
+   file does not exist. On failure after the allocation, *data is that buffer (for the
+   caller to release), else NULL. */
+static uniql_result uniql__read_path(const char *path, uint64_t max_size, uniql__alloc_fn alloc, void *ctx, void **data,
+                                     size_t *size, int *absent, uniql_error *err)
 {
-    FILE *f;
-    long n;
     unsigned char *buf;
-    if (!path || !data || !size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "read_file: NULL argument");
+    size_t n, got = 0;
     *data = NULL;
     *size = 0;
-    f = fopen(path, "rb");
-    if (!f) return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
-    /* a directory opens on POSIX and ftell then reports a huge size: read one byte first */
-    if (getc(f) == EOF && ferror(f)) {
-        fclose(f);
-        return uniql__fail(err, UNIQL_ERR_IO, "cannot read '%.200s' (a directory?)", path);
+    if (absent) *absent = 0;
+#ifdef UNIQL__POSIX_IO
+    {
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NONBLOCK);
+        if (fd < 0) {
+            if (absent) *absent = errno == ENOENT;
+            return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+        }
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return uniql__fail(err, UNIQL_ERR_IO, "'%.200s' is not a regular file (a FIFO, device or directory)", path);
+        }
+        if (st.st_size < 0 || (uint64_t)st.st_size > max_size || (uint64_t)st.st_size >= (uint64_t)((size_t)-1)) {
+            close(fd);
+            return uniql__fail(err, st.st_size >= 0 && (uint64_t)st.st_size > max_size ? UNIQL_ERR_FORMAT : UNIQL_ERR_IO,
+                               "'%.200s': %llu bytes, more than the %llu this reader accepts", path,
+                               (unsigned long long)st.st_size, (unsigned long long)max_size);
+        }
+        n = (size_t)st.st_size;
+        buf = (unsigned char *)alloc(ctx, n + 1);
+        if (!buf) {
+            close(fd);
+            return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory reading '%.200s' (%lu bytes)", path, (unsigned long)n);
+        }
+        *data = buf;
+        while (got < n) {
+            size_t want = n - got > ((size_t)1 << 30) ? ((size_t)1 << 30) : n - got;
+            ssize_t k = read(fd, buf + got, want);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) break;
+            got += (size_t)k;
+        }
+        close(fd);
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+#else
+    {
+        FILE *f;
+        long len;
+        f = fopen(path, "rb");
+        if (!f) {
+            if (absent) *absent = 1;
+            return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+        }
+        /* a directory may open and ftell then reports a huge size: read one byte first */
+        if (getc(f) == EOF && ferror(f)) {
+            fclose(f);
+            return uniql__fail(err, UNIQL_ERR_IO, "cannot read '%.200s' (a directory?)", path);
+        }
+        if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+            fclose(f);
+            return uniql__fail(err, UNIQL_ERR_IO, "cannot seek in '%.200s'", path);
+        }
+        if ((uint64_t)len > max_size) {
+            fclose(f);
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "'%.200s': %ld bytes, more than the %llu this reader accepts", path, len,
+                               (unsigned long long)max_size);
+        }
+        n = (size_t)len;
+        buf = (unsigned char *)alloc(ctx, n + 1);
+        if (!buf) {
+            fclose(f);
+            return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory reading '%.200s' (%lu bytes)", path, (unsigned long)n);
+        }
+        *data = buf;
+        got = n > 0 ? fread(buf, 1, n, f) : 0;
         fclose(f);
-        return uniql__fail(err, UNIQL_ERR_IO, "cannot seek in '%.200s'", path);
     }
-    buf = (unsigned char *)UNIQL_MALLOC((size_t)n + 1, alloc_user);
-    if (!buf) {
-        fclose(f);
-        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory reading '%.200s' (%ld bytes)", path, n);
-    }
-    if (n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        UNIQL_FREE(buf, alloc_user);
-        return uniql__fail(err, UNIQL_ERR_IO, "short read from '%.200s'", path);
-    }
-    fclose(f);
+#endif
+    if (got != n) return uniql__fail(err, UNIQL_ERR_IO, "short read from '%.200s' (%lu of %lu bytes)", path, (unsigned long)got, (unsigned long)n);
     buf[n] = 0;
-    *data = buf;
-    *size = (size_t)n;
+    *size = n;
     return UNIQL_OK;
+}
+
+static void *uniql__alloc_user(void *user, size_t bytes) { return UNIQL_MALLOC(bytes, user); }
+
+UNIQLDEF uniql_result uniql_read_file(const char *path, void *alloc_user, void **data, size_t *size, uniql_error *err)
+{
+    uniql_result r;
+    void *buf = NULL;
+    if (!path || !data || !size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "read_file: NULL argument");
+    r = uniql__read_path(path, UINT64_MAX, uniql__alloc_user, alloc_user, &buf, size, NULL, err);
+    if (r != UNIQL_OK) {
+        if (buf) UNIQL_FREE(buf, alloc_user);
+        buf = NULL;
+        *size = 0;
+    }
+    *data = buf;
+    return r;
 }
 
 UNIQLDEF void uniql_free_buffer(void *p, void *alloc_user)
@@ -9453,13 +9611,13 @@ static void uniql__own_free(void *storage, void *user)
 /* A number, or transformers' {"__float__": "Infinity" | "-Infinity" | "NaN"} encoding. */
 static int uniql__cfg_number(const uniql_json *v, double *out)
 {
-    if (v && v->type == UNIQL_JSON_NUMBER) { *out = v->number; return 1; }
-    if (v && v->type == UNIQL_JSON_OBJECT && v->count == 1) {
+    if (v && v->type == UNIQL_JSON_NUMBER) { *out = v->u.number; return 1; }
+    if (v && v->type == UNIQL_JSON_OBJECT && v->len == 1) {
         const uniql_json *t = uniql_json_get(v, "__float__");
         if (t && t->type == UNIQL_JSON_STRING) {
-            if (!strcmp(t->str, "Infinity")) { *out = (double)INFINITY; return 1; }
-            if (!strcmp(t->str, "-Infinity")) { *out = -(double)INFINITY; return 1; }
-            if (!strcmp(t->str, "NaN")) { *out = (double)NAN; return 1; }
+            if (!strcmp(t->u.str, "Infinity")) { *out = (double)INFINITY; return 1; }
+            if (!strcmp(t->u.str, "-Infinity")) { *out = -(double)INFINITY; return 1; }
+            if (!strcmp(t->u.str, "NaN")) { *out = (double)NAN; return 1; }
         }
     }
     return 0;
@@ -9479,9 +9637,9 @@ static uniql_result uniql__cfg_int(const uniql_json *root, const char *key, cons
 {
     const uniql_json *v = uniql__cfg_get(root, key, alias);
     if (!v) { *out = def; return UNIQL_OK; }
-    if (v->type != UNIQL_JSON_NUMBER || v->number != floor(v->number) || v->number < lo || v->number > hi)
+    if (v->type != UNIQL_JSON_NUMBER || v->u.number != floor(v->u.number) || v->u.number < lo || v->u.number > hi)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: '%s' must be an integer in [%d, %d]", key, lo, hi);
-    *out = (int)v->number;
+    *out = (int)v->u.number;
     return UNIQL_OK;
 }
 
@@ -9508,7 +9666,7 @@ static uniql_result uniql__cfg_bool(const uniql_json *root, const char *key, con
 static const char *uniql__cfg_str(const uniql_json *root, const char *key, const char *def)
 {
     const uniql_json *v = uniql__cfg_get(root, key, NULL);
-    return v && v->type == UNIQL_JSON_STRING ? v->str : def;
+    return v && v->type == UNIQL_JSON_STRING ? v->u.str : def;
 }
 
 #define UNIQL__TRY(expr) do { uniql_result uniql__r_ = (expr); if (uniql__r_ != UNIQL_OK) return uniql__r_; } while (0)
@@ -9524,7 +9682,7 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, uni
     const uniql_json *v;
     const char *type = "default";
     double partial = 1.0;
-    if (!rp || rp->type != UNIQL_JSON_OBJECT || rp->count == 0) rp = uniql_json_get(root, "rope_parameters");
+    if (!rp || rp->type != UNIQL_JSON_OBJECT || rp->len == 0) rp = uniql_json_get(root, "rope_parameters");
     if (rp && rp->type == UNIQL_JSON_NULL) rp = NULL;
     if (rp && rp->type != UNIQL_JSON_OBJECT)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_parameters must be an object");
@@ -9535,7 +9693,7 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, uni
         UNIQL__TRY(uniql__cfg_real(rp, "rope_theta", NULL, 0, &c->rope_theta, err));
     if (rp) {
         if ((v = uniql_json_get(rp, "rope_type")) == NULL || v->type == UNIQL_JSON_NULL) v = uniql_json_get(rp, "type");
-        if (v && v->type == UNIQL_JSON_STRING) type = v->str;
+        if (v && v->type == UNIQL_JSON_STRING) type = v->u.str;
         else if (v && v->type != UNIQL_JSON_NULL) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_type must be a string");
         UNIQL__TRY(uniql__cfg_real(rp, "partial_rotary_factor", NULL, 1.0, &partial, err));
     }
@@ -9604,8 +9762,9 @@ static uniql_result uniql__cfg_llama(const uniql_json *root, uniql_config *c, in
         if (sliding) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Qwen2 sliding-window attention is not supported");
         if (lt && lt->type == UNIQL_JSON_ARRAY) {
             const uniql_json *e;
-            for (e = lt->child; e; e = e->next)
-                if (e->type != UNIQL_JSON_STRING || strcmp(e->str, "full_attention"))
+            int i;
+            for (i = 0; (e = uniql_json_at(lt, i)) != NULL; i++)
+                if (e->type != UNIQL_JSON_STRING || strcmp(e->u.str, "full_attention"))
                     return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Qwen2 layer type other than full_attention");
         }
     } else {
@@ -9657,8 +9816,8 @@ static uniql_result uniql__cfg_mamba2(const uniql_json *root, uniql_config *c, u
         return uniql__fail(err, UNIQL_ERR_SHAPE, "config: num_heads * head_dim (%d * %d) != expand * hidden_size (%g * %d)",
                            c->ssm_heads, c->ssm_head_dim, expand, c->hidden_size);
     lim = uniql__cfg_get(root, "time_step_limit", NULL);
-    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->count != 2 || !uniql__cfg_number(lim->child, &lim0) ||
-                !uniql__cfg_number(lim->child->next, &lim1) || !(lim0 <= lim1)))
+    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->len != 2 || !uniql__cfg_number(uniql_json_at(lim, 0), &lim0) ||
+                !uniql__cfg_number(uniql_json_at(lim, 1), &lim1) || !(lim0 <= lim1)))
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: time_step_limit must be [low, high] with low <= high");
     c->dt_min = (float)lim0;
     c->dt_max = (float)lim1;
@@ -9690,18 +9849,18 @@ static uniql_result uniql__cfg_nemotron_h(const uniql_json *root, uniql_config *
        class default ["linear_attention", "moe", "full_attention", "mlp"] has MoE */
     if (lt) {
         const uniql_json *e;
-        if (lt->type != UNIQL_JSON_ARRAY || lt->count < 1 || lt->count > UNIQL_MAX_LAYERS)
+        if (lt->type != UNIQL_JSON_ARRAY || lt->len < 1 || lt->len > UNIQL_MAX_LAYERS)
             return uniql__fail(err, UNIQL_ERR_FORMAT, "config: layers_block_type must be a list of 1..%d strings", UNIQL_MAX_LAYERS);
-        for (l = 0, e = lt->child; e; e = e->next, l++) {
+        for (l = 0; (e = uniql_json_at(lt, l)) != NULL; l++) {
             if (e->type != UNIQL_JSON_STRING) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: layers_block_type entries must be strings");
-            UNIQL__TRY(uniql__cfg_block_name(e->str, e->len, &c->block[l], err));
+            UNIQL__TRY(uniql__cfg_block_name(e->u.str, e->len, &c->block[l], err));
         }
-        c->n_layers = lt->count;
+        c->n_layers = (int)lt->len;
     } else if (pat) {
         size_t k;
         if (pat->type != UNIQL_JSON_STRING || pat->len < 1 || pat->len > UNIQL_MAX_LAYERS)
             return uniql__fail(err, UNIQL_ERR_FORMAT, "config: hybrid_override_pattern must be a string of 1..%d layers", UNIQL_MAX_LAYERS);
-        for (k = 0; k < pat->len; k++) UNIQL__TRY(uniql__cfg_block_name(pat->str + k, 1, &c->block[k], err));
+        for (k = 0; k < pat->len; k++) UNIQL__TRY(uniql__cfg_block_name(pat->u.str + k, 1, &c->block[k], err));
         c->n_layers = (int)pat->len;
     } else {
         return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: no layers_block_type: the NemotronHConfig default has MoE layers");
@@ -9743,6 +9902,9 @@ UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *all
     if (!cfg || (!json && len)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "config: NULL argument");
     memset(cfg, 0, sizeof *cfg);
     memset(&c, 0, sizeof c);
+    if (len > UNIQL_CONFIG_MAX_BYTES)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: %lu bytes, more than UNIQL_CONFIG_MAX_BYTES (%u)", (unsigned long)len,
+                           (unsigned)UNIQL_CONFIG_MAX_BYTES);
     if ((r = uniql_json_parse(json, len, UNIQL_JSON_ALLOW_NONFINITE, alloc_user, &doc, err)) != UNIQL_OK) return r;
     if (doc.root->type != UNIQL_JSON_OBJECT) {
         uniql_json_free(&doc);
@@ -10094,25 +10256,77 @@ static uniql_result uniql__ld_model(uniql__loader *L)
     return UNIQL_OK;
 }
 
+/* a name and the index of what it names, sorted by name for binary search: file names of
+   the index (n log n, not names x files), tensor names across files (duplicates) */
+typedef struct uniql__named {
+    const char *name;
+    int i;
+} uniql__named;
+
+static int uniql__named_cmp(const void *a, const void *b)
+{
+    return strcmp(((const uniql__named *)a)->name, ((const uniql__named *)b)->name);
+}
+
+static int uniql__named_find(const uniql__named *v, int n, const char *name)
+{
+    uniql__named key;
+    const uniql__named *hit;
+    key.name = name;
+    key.i = -1;
+    hit = n > 0 ? (const uniql__named *)bsearch(&key, v, (size_t)n, sizeof *v, uniql__named_cmp) : NULL;
+    return hit ? hit->i : -1;
+}
+
 /* model.safetensors.index.json: {"metadata": ..., "weight_map": {tensor: file}} */
 static uniql_result uniql__check_index(const char *index_json, size_t index_len, const uniql_file_view *files,
                                        const uniql_safetensors *st, int n_files, void *user, uniql_error *err)
 {
     uniql_json_doc doc;
-    const uniql_json *wm, *e;
+    const uniql_json *wm, *e, *key;
+    uniql__named *byname;
     uniql_result r = UNIQL_OK;
+    int i, nb = 0;
     UNIQL__TRY(uniql_json_parse(index_json, index_len, 0, user, &doc, err));
+    byname = (uniql__named *)UNIQL_MALLOC(sizeof *byname * (size_t)n_files, user);
+    if (!byname) { uniql_json_free(&doc); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "index: out of memory"); }
+    for (i = 0; i < n_files; i++)
+        if (files[i].name) { byname[nb].name = files[i].name; byname[nb].i = i; nb++; }
+    qsort(byname, (size_t)nb, sizeof *byname, uniql__named_cmp);
     wm = uniql_json_get(doc.root, "weight_map");
     if (!wm || wm->type != UNIQL_JSON_OBJECT) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: no weight_map object");
-    for (e = wm && r == UNIQL_OK ? wm->child : NULL; e && r == UNIQL_OK; e = e->next) {
+    for (i = 0; r == UNIQL_OK && (e = uniql_json_member(wm, i, &key)) != NULL; i++) {
         int f;
         if (e->type != UNIQL_JSON_STRING) { r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: weight_map values must be file names"); break; }
-        for (f = 0; f < n_files && (!files[f].name || strcmp(files[f].name, e->str)); f++) {}
-        if (f == n_files) r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is in file '%.100s', which was not provided", e->key, e->str);
-        else if (!uniql_safetensors_find(&st[f], e->key))
-            r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is not in '%.100s' as the index says", e->key, e->str);
+        f = uniql__named_find(byname, nb, e->u.str);
+        if (f < 0) r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is in file '%.100s', which was not provided", key->u.str, e->u.str);
+        else if (!uniql_safetensors_find(&st[f], key->u.str))
+            r = uniql__fail(err, UNIQL_ERR_MISSING, "index: tensor '%.100s' is not in '%.100s' as the index says", key->u.str, e->u.str);
     }
+    UNIQL_FREE(byname, user);
     uniql_json_free(&doc);
+    return r;
+}
+
+/* one name, one tensor: the same name in two files is ambiguous (sorted: n log n) */
+static uniql_result uniql__check_unique_names(const uniql_safetensors *st, int n_files, void *user, uniql_error *err)
+{
+    uniql__named *all;
+    size_t n = 0, k;
+    int f, t;
+    uniql_result r = UNIQL_OK;
+    for (f = 0; f < n_files; f++) n += (size_t)st[f].n_tensors;
+    if (n < 2 || n_files < 2) return UNIQL_OK;   /* one file: its parser already refused duplicates */
+    if (n > ((size_t)-1) / sizeof *all) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "too many tensors");
+    all = (uniql__named *)UNIQL_MALLOC(sizeof *all * n, user);
+    if (!all) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+    for (f = 0, k = 0; f < n_files; f++)
+        for (t = 0; t < st[f].n_tensors; t++) { all[k].name = st[f].tensors[t].name; all[k].i = f; k++; }
+    qsort(all, n, sizeof *all, uniql__named_cmp);
+    for (k = 1; k < n && r == UNIQL_OK; k++)
+        if (!strcmp(all[k - 1].name, all[k].name))
+            r = uniql__fail(err, UNIQL_ERR_FORMAT, "tensor '%.100s' appears in two files", all[k].name);
+    UNIQL_FREE(all, user);
     return r;
 }
 
@@ -10125,7 +10339,7 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
     uniql_model *m = NULL;
     uniql__loader L;
     uniql_result r;
-    int f, g, k;
+    int f;
     if (!out || !config_json || n_files < 1 || !files) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load: NULL argument or no files");
     *out = NULL;
     memset(&o, 0, sizeof o);
@@ -10149,12 +10363,7 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
             uniql__err_prefix(err, pre);
         }
     }
-    /* one name, one tensor: the same name in two files is ambiguous */
-    for (f = 0; f < n_files && r == UNIQL_OK; f++)
-        for (k = 0; k < st[f].n_tensors && r == UNIQL_OK; k++)
-            for (g = f + 1; g < n_files && r == UNIQL_OK; g++)
-                if (uniql_safetensors_find(&st[g], st[f].tensors[k].name))
-                    r = uniql__fail(err, UNIQL_ERR_FORMAT, "tensor '%.100s' appears in two files", st[f].tensors[k].name);
+    if (r == UNIQL_OK) r = uniql__check_unique_names(st, n_files, o.alloc_user, err);
     if (r == UNIQL_OK && index_json) r = uniql__check_index(index_json, index_len, files, st, n_files, o.alloc_user, err);
     if (r == UNIQL_OK) {
         memset(&L, 0, sizeof L);
@@ -10197,28 +10406,38 @@ static int uniql__safe_file_name(const char *s)
     return 1;
 }
 
-static uniql_result uniql__read_owned(const char *dir, const char *name, void **storage, void *user, uniql_file_view *fv,
-                                      uniql_error *err)
+/* alloc callback of uniql__read_path: a block of the storage list *ctx */
+typedef struct uniql__own_ctx {
+    void **storage;
+    void *user;
+} uniql__own_ctx;
+
+static void *uniql__alloc_own(void *ctx, size_t bytes)
+{
+    uniql__own_ctx *c = (uniql__own_ctx *)ctx;
+    return uniql__own(c->storage, bytes, c->user);
+}
+
+/* dir/name read straight into a block of `storage` (one copy: the model keeps that block) */
+static uniql_result uniql__read_owned(const char *dir, const char *name, uint64_t max_size, void **storage, void *user,
+                                      uniql_file_view *fv, int *absent, uniql_error *err)
 {
     char path[1024];
-    void *data;
-    size_t size;
+    void *data = NULL;
+    uniql__own_ctx ctx;
     int k = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (absent) *absent = 0;
     if (k < 0 || (size_t)k >= sizeof path) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "path too long");
-    UNIQL__TRY(uniql_read_file(path, user, &data, &size, err));
-    {
-        /* move the bytes into a storage block so the model owns them */
-        unsigned char *own = (unsigned char *)uniql__own(storage, size + 1, user);
-        if (!own) {
-            UNIQL_FREE(data, user);
-            return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory holding '%.200s'", path);
-        }
-        memcpy(own, data, size + 1);
-        UNIQL_FREE(data, user);
-        fv->data = own;
-        fv->size = size;
-    }
+    ctx.storage = storage;
+    ctx.user = user;
+    UNIQL__TRY(uniql__read_path(path, max_size, uniql__alloc_own, &ctx, &data, &fv->size, absent, err));
+    fv->data = data;
     return UNIQL_OK;
+}
+
+static int uniql__str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
@@ -10227,50 +10446,59 @@ UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_opt
     void *storage = NULL, *user = opt ? opt->alloc_user : NULL;
     uniql_file_view cfg, idx, *files = NULL;
     uniql_json_doc doc;
-    uniql_result r;
-    int n_files = 0, have_index;
+    uniql_result r = UNIQL_OK;
+    int n_files = 0, have_index, absent = 0, k;
     const char **names = NULL;
     memset(&doc, 0, sizeof doc);
     if (!dir || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load_dir: NULL argument");
     *out = NULL;
+    memset(&cfg, 0, sizeof cfg);
     memset(&idx, 0, sizeof idx);
-    UNIQL__TRY(uniql__read_owned(dir, "config.json", &storage, user, &cfg, err));
-    have_index = uniql__read_owned(dir, "model.safetensors.index.json", &storage, user, &idx, NULL) == UNIQL_OK;
-    if (have_index) {
+    r = uniql__read_owned(dir, "config.json", UNIQL_CONFIG_MAX_BYTES, &storage, user, &cfg, NULL, err);
+    /* no index file means one model.safetensors; an index that exists but cannot be read
+       (a FIFO, too large, unreadable) is an error, not a silent fallback */
+    if (r == UNIQL_OK) {
+        r = uniql__read_owned(dir, "model.safetensors.index.json", UNIQL_INDEX_MAX_BYTES, &storage, user, &idx, &absent, err);
+        if (r != UNIQL_OK && absent) r = UNIQL_OK;
+    }
+    have_index = r == UNIQL_OK && !absent;
+    if (r == UNIQL_OK && have_index) {
         const uniql_json *wm, *e;
         r = uniql_json_parse((const char *)idx.data, idx.size, 0, user, &doc, err);
         wm = r == UNIQL_OK ? uniql_json_get(doc.root, "weight_map") : NULL;
         if (r == UNIQL_OK && (!wm || wm->type != UNIQL_JSON_OBJECT)) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: no weight_map object");
         if (r == UNIQL_OK) {
-            names = (const char **)uniql__own(&storage, sizeof *names * (size_t)(wm->count + 1), user);
+            names = (const char **)uniql__own(&storage, sizeof *names * ((size_t)wm->len + 1), user);
             if (!names) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
         }
-        for (e = r == UNIQL_OK ? wm->child : NULL; e && r == UNIQL_OK; e = e->next) {
-            int k;
-            if (e->type != UNIQL_JSON_STRING || !uniql__safe_file_name(e->str)) {
-                r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: '%.100s' is not a plain file name", e->type == UNIQL_JSON_STRING ? e->str : "?");
+        for (k = 0; r == UNIQL_OK && (e = uniql_json_member(wm, k, NULL)) != NULL; k++) {
+            if (e->type != UNIQL_JSON_STRING || strlen(e->u.str) != e->len || !uniql__safe_file_name(e->u.str)) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: '%.100s' is not a plain file name", e->type == UNIQL_JSON_STRING ? e->u.str : "?");
                 break;
             }
-            for (k = 0; k < n_files && strcmp(names[k], e->str); k++) {}
-            if (k == n_files) names[n_files++] = e->str;
+            names[n_files++] = e->u.str;
         }
-    } else {
+        /* distinct file names: sort and drop repeats (n log n; a million entries is fast) */
+        if (r == UNIQL_OK && n_files > 1) {
+            int u = 1;
+            qsort((void *)names, (size_t)n_files, sizeof *names, uniql__str_ptr_cmp);
+            for (k = 1; k < n_files; k++)
+                if (strcmp(names[k], names[u - 1])) names[u++] = names[k];
+            n_files = u;
+        }
+    } else if (r == UNIQL_OK) {
         static const char *const single[1] = { "model.safetensors" };
         names = (const char **)single;
         n_files = 1;
-        r = UNIQL_OK;
     }
     if (r == UNIQL_OK && n_files == 0) r = uniql__fail(err, UNIQL_ERR_FORMAT, "index: empty weight_map");
     if (r == UNIQL_OK) {
         files = (uniql_file_view *)uniql__own(&storage, sizeof *files * (size_t)n_files, user);
         if (!files) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    if (r == UNIQL_OK) {
-        int k;
-        for (k = 0; k < n_files && r == UNIQL_OK; k++) {
-            files[k].name = names[k];
-            r = uniql__read_owned(dir, names[k], &storage, user, &files[k], err);
-        }
+    for (k = 0; r == UNIQL_OK && k < n_files; k++) {
+        files[k].name = names[k];
+        r = uniql__read_owned(dir, names[k], UINT64_MAX, &storage, user, &files[k], NULL, err);
     }
     if (r == UNIQL_OK)
         r = uniql_model_load((const char *)cfg.data, cfg.size, have_index ? (const char *)idx.data : NULL, idx.size, files,
@@ -13687,9 +13915,9 @@ done:
 
 static int uniql__json_u64(const uniql_json *j, uint64_t *out)
 {
-    if (!j || j->type != UNIQL_JSON_NUMBER || !(j->number >= 0) || j->number > 9007199254740992.0 ||
-        j->number != floor(j->number)) return 0;
-    *out = (uint64_t)j->number;
+    if (!j || j->type != UNIQL_JSON_NUMBER || !(j->u.number >= 0) || j->u.number > 9007199254740992.0 ||
+        j->u.number != floor(j->u.number)) return 0;
+    *out = (uint64_t)j->u.number;
     return 1;
 }
 static int uniql__json_int(const uniql_json *j, int lo, int hi, int *out)
@@ -13701,8 +13929,8 @@ static int uniql__json_int(const uniql_json *j, int lo, int hi, int *out)
 }
 static int uniql__json_range(const uniql_json *j, uint64_t *off, uint64_t *len)
 {
-    return j && j->type == UNIQL_JSON_ARRAY && j->count == 2 && uniql__json_u64(j->child, off) &&
-           uniql__json_u64(j->child->next, len);
+    return j && j->type == UNIQL_JSON_ARRAY && j->len == 2 && uniql__json_u64(uniql_json_at(j, 0), off) &&
+           uniql__json_u64(uniql_json_at(j, 1), len);
 }
 
 UNIQLDEF void uniql_packed_free(uniql_packed *p)
@@ -13721,27 +13949,27 @@ static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr
     int i, nr = 0;
     size_t bytes;
     if (!arr || arr->type != UNIQL_JSON_ARRAY) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header has no \"tensors\" array");
-    if (!uniql__mul_size((size_t)arr->count + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__range), &bytes))
+    if (!uniql__mul_size((size_t)arr->len + 1, sizeof(uniql_pack_tensor) + 3 * sizeof(uniql__range), &bytes))
         return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: too many tensors");
     p->mem = UNIQL_MALLOC(bytes, p->alloc_user);
     if (!p->mem) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
     T = (uniql_pack_tensor *)p->mem;
-    R = (uniql__range *)(void *)(T + arr->count + 1);
-    memset(T, 0, sizeof(*T) * (size_t)arr->count);
-    for (i = 0, e = arr->child; e; e = e->next, i++) {
+    R = (uniql__range *)(void *)(T + arr->len + 1);
+    memset(T, 0, sizeof(*T) * (size_t)arr->len);
+    for (i = 0; (e = uniql_json_at(arr, i)) != NULL; i++) {
         const uniql_json *nm = uniql_json_get(e, "name"), *dt = uniql_json_get(e, "dtype");
         const uniql_json *zs = uniql_json_get(e, "zeros"), *sc = uniql_json_get(e, "scales");
         uniql_pack_tensor *t = &T[i];
         int d, rows, cols, tr, group, q;
         uint64_t db, sb, zb, off[3], len[3];
         uniql_result r;
-        if (e->type != UNIQL_JSON_OBJECT || !nm || nm->type != UNIQL_JSON_STRING || !nm->len || strlen(nm->str) != nm->len)
+        if (e->type != UNIQL_JSON_OBJECT || !nm || nm->type != UNIQL_JSON_STRING || !nm->len || strlen(nm->u.str) != nm->len)
             return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor %d has no valid name", i);
-        t->name = nm->str;
+        t->name = nm->u.str;
         if (i > 0 && strcmp(T[i - 1].name, t->name) >= 0)
             return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' out of name order or duplicated", t->name);
         if (!dt || dt->type != UNIQL_JSON_STRING) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: tensor '%s' has no dtype", t->name);
-        for (d = 0; d < 6; d++) if (!strcmp(dt->str, uniql__pack_dtype_names[d]) && strlen(dt->str) == dt->len) break;
+        for (d = 0; d < 6; d++) if (!strcmp(dt->u.str, uniql__pack_dtype_names[d]) && strlen(dt->u.str) == dt->len) break;
         if (d == 6) return uniql__fail(err, UNIQL_ERR_DTYPE, "uniql: tensor '%s' has unknown dtype", t->name);
         q = uniql__pack_is_quant((uniql_dtype)d);
         if (!uniql__json_int(uniql_json_get(e, "rows"), 0, 0x7fffffff, &rows) ||
@@ -13789,7 +14017,7 @@ static uniql_result uniql__packed_tensors(uniql_packed *p, const uniql_json *arr
     for (i = 1; i < nr; i++)
         if (R[i].begin < R[i - 1].end)
             return uniql__fail(err, UNIQL_ERR_OFFSETS, "uniql: tensors '%s' and '%s' overlap", T[R[i - 1].t].name, T[R[i].t].name);
-    p->n_tensors = arr->count;
+    p->n_tensors = arr->len;
     p->tensors = T;
     return UNIQL_OK;
 }
@@ -13838,14 +14066,14 @@ UNIQLDEF uniql_result uniql_packed_open(const void *buf, size_t size, unsigned f
     root = p->header.root;
     v = uniql_json_get(root, "format");
     cfg = uniql_json_get(root, "config");
-    if (root->type != UNIQL_JSON_OBJECT || !v || v->type != UNIQL_JSON_STRING || strcmp(v->str, "uniql") ||
+    if (root->type != UNIQL_JSON_OBJECT || !v || v->type != UNIQL_JSON_STRING || strcmp(v->u.str, "uniql") ||
         !uniql__json_u64(uniql_json_get(root, "version"), &i) || i != UNIQL_PACK_VERSION ||
         !cfg || cfg->type != UNIQL_JSON_STRING || !(p->meta = uniql_json_get(root, "meta")) ||
         p->meta->type != UNIQL_JSON_OBJECT) {
         uniql_packed_free(p);
         return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: header lacks format/version/config/meta");
     }
-    p->config_json = cfg->str;
+    p->config_json = cfg->u.str;
     p->config_len = cfg->len;
     r = uniql__packed_tensors(p, uniql_json_get(root, "tensors"), err);
     if (r != UNIQL_OK) { uniql_packed_free(p); return r; }
@@ -14113,7 +14341,7 @@ done:
 static const uniql_json *uniql__pk_meta_array(const uniql_packed *p, const char *key, int count)
 {
     const uniql_json *a = p ? uniql_json_get(p->meta, key) : NULL;
-    if (!a || a->type != UNIQL_JSON_ARRAY || (count >= 0 && a->count != count)) return NULL;
+    if (!a || a->type != UNIQL_JSON_ARRAY || (count >= 0 && a->len != (uint32_t)count)) return NULL;
     return a;
 }
 
@@ -14121,7 +14349,7 @@ static int uniql__pk_n_layers(const uniql_packed *p)
 {
     int n;
     const uniql_json *k = p ? uniql_json_get(p->meta, "kind") : NULL;
-    if (!k || k->type != UNIQL_JSON_STRING || strcmp(k->str, "uniql-model")) return -1;
+    if (!k || k->type != UNIQL_JSON_STRING || strcmp(k->u.str, "uniql-model")) return -1;
     if (!uniql__json_int(uniql_json_get(p->meta, "n_layers"), 1, UNIQL_MAX_LAYERS, &n)) return -1;
     return n;
 }
@@ -14132,12 +14360,16 @@ UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, i
     int i;
     if (!n_rates || cap < 0 || (cap && !rates)) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
     *n_rates = 0;
-    if (!a || a->count > UNIQL_PACK_MAX_RATES) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no valid \"rates\"");
-    for (i = 0, e = a->child; e; e = e->next, i++) {
-        if (e->type != UNIQL_JSON_NUMBER || !(e->number >= 0 && e->number < 1)) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate %d invalid", i);
-        if (i < cap) rates[i] = e->number;
+    if (!a || a->len > UNIQL_PACK_MAX_RATES) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no valid \"rates\"");
+    for (i = 0; (e = uniql_json_at(a, i)) != NULL; i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !(e->u.number >= 0 && e->u.number < 1)) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate %d invalid", i);
+        /* the format says strictly ascending: --mem-mb's search and --rate's lookup rely on it */
+        if (i > 0 && !(e->u.number > uniql_json_at(a, i - 1)->u.number))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rates must ascend strictly (rate %d = %g after %g)", i, e->u.number,
+                               uniql_json_at(a, i - 1)->u.number);
+        if (i < cap) rates[i] = e->u.number;
     }
-    *n_rates = a->count;
+    *n_rates = (int)a->len;
     return UNIQL_OK;
 }
 
@@ -14158,14 +14390,20 @@ UNIQLDEF uniql_result uniql_packed_kept(const uniql_packed *p, int rate_index, u
     }
     a = uniql__pk_meta_array(p, "kept", -1);
     if (!a) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta has no \"kept\" tables");
-    if (rate_index >= a->count) return uniql__fail(err, UNIQL_ERR_RANGE, "uniql: no rate table %d (%d stored)", rate_index, a->count);
+    {
+        int n_rates = 0;
+        r = uniql_packed_rates(p, NULL, 0, &n_rates, err);
+        if (r != UNIQL_OK) return r;
+        if (a->len != (uint32_t)n_rates)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: %d kept tables for %d rates", (int)a->len, n_rates);
+    }
+    if ((uint32_t)rate_index >= a->len) return uniql__fail(err, UNIQL_ERR_RANGE, "uniql: no rate table %d (%d stored)", rate_index, (int)a->len);
     row = uniql_json_at(a, rate_index);
-    if (!row || row->type != UNIQL_JSON_ARRAY || row->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d ill-formed", rate_index);
-    for (l = 0, e = row->child; e; e = e->next, l++) {
+    if (!row || row->type != UNIQL_JSON_ARRAY || row->len != (uint32_t)L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d ill-formed", rate_index);
+    for (l = 0; (e = uniql_json_at(row, l)) != NULL; l++) {
         int v[5], j;
-        const uniql_json *x = e->type == UNIQL_JSON_ARRAY && e->count == 5 ? e->child : NULL;
-        for (j = 0; j < 5; j++, x = x ? x->next : NULL)
-            if (!uniql__json_int(x, 0, 0x7fffffff, &v[j])) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d layer %d ill-formed", rate_index, l);
+        for (j = 0; j < 5; j++)
+            if (!uniql__json_int(e->type == UNIQL_JSON_ARRAY && e->len == 5 ? uniql_json_at(e, j) : NULL, 0, 0x7fffffff, &v[j])) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: rate table %d layer %d ill-formed", rate_index, l);
         kept[l].qk_dim = v[0]; kept[l].v_dim = v[1]; kept[l].d_int = v[2]; kept[l].head_dim = v[3]; kept[l].state = v[4];
         if (!uniql__pk_kept_ok(&c, l, &kept[l])) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: rate table %d layer %d kept sizes out of range", rate_index, l);
     }
@@ -14180,10 +14418,11 @@ UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char 
     if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
     a = uniql_json_get(p->meta, which);
     if (!a) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: the file stores no \"%s\" importance", which);
-    if (a->type != UNIQL_JSON_ARRAY || a->count != L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\" ill-formed", which);
-    for (l = 0, e = a->child; e; e = e->next, l++) {
-        if (e->type != UNIQL_JSON_NUMBER) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\"[%d] not a number", which, l);
-        out[l] = e->number;
+    if (a->type != UNIQL_JSON_ARRAY || a->len != (uint32_t)L) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\" ill-formed", which);
+    for (l = 0; (e = uniql_json_at(a, l)) != NULL; l++) {
+        if (e->type != UNIQL_JSON_NUMBER || !isfinite(e->u.number))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: \"%s\"[%d] not a finite number", which, l);
+        out[l] = e->u.number;
     }
     return UNIQL_OK;
 }
@@ -14256,7 +14495,7 @@ UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql
         uniql_layer *ly = &m->layers[l];
         uniql_kept f, k;
         const uniql_json *up = uniql_json_at(ups, l), *pj = uniql_json_at(pairs_all, l);
-        int use8 = bits && bits[l] == 8 && up && up->type == UNIQL_JSON_NUMBER && up->number == 1;
+        int use8 = bits && bits[l] == 8 && up && up->type == UNIQL_JSON_NUMBER && up->u.number == 1;
         ly->type = (uniql_block_type)c->block[l];
         uniql__pk_full_kept(c, l, &f);
         k = kept ? uniql__pk_mask(c, l, &kept[l]) : f;
@@ -14310,22 +14549,33 @@ UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql
         /* kept RoPE pair lists: the first qk_dim/2 entries of each KV head's list */
         if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && pj && pj->type == UNIQL_JSON_ARRAY) {
             int half = c->head_dim / 2, kp = k.qk_dim / 2, g, j, *rp;
-            const uniql_json *e;
-            if (c->rope_type == UNIQL_ROPE_NONE || pj->count != c->n_kv_heads * half) {
-                r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope_pairs has %d entries, expected %d", l, pj->count, c->n_kv_heads * half);
+            unsigned char seen[2048];   /* head_dim <= 4096 (config range) */
+            if (c->rope_type == UNIQL_ROPE_NONE) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d stores rope_pairs, but the config's model has no RoPE", l);
+                goto fail;
+            }
+            if (pj->len != (uint32_t)(c->n_kv_heads * half)) {
+                r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope_pairs has %d entries, expected %d (%d KV heads x %d pairs)", l,
+                                (int)pj->len, c->n_kv_heads * half, c->n_kv_heads, half);
                 goto fail;
             }
             rp = (int *)uniql__own(&m->storage, sizeof(int) * (size_t)(c->n_kv_heads * kp + 1), alloc_user);
             if (!rp) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory"); goto fail; }
-            for (g = 0, e = pj->child; g < c->n_kv_heads; g++)
-                for (j = 0; j < half; j++, e = e->next) {
+            /* each KV head's list is a permutation of the original pairs (what sorting writes):
+               a repeated pair would rotate two kept pairs by the same angle, silently */
+            for (g = 0; g < c->n_kv_heads; g++) {
+                memset(seen, 0, (size_t)half);
+                for (j = 0; j < half; j++) {
                     int v;
-                    if (!uniql__json_int(e, 0, half - 1, &v)) {
-                        r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope pair index out of range", l);
+                    if (!uniql__json_int(uniql_json_at(pj, g * half + j), 0, half - 1, &v) || seen[v]) {
+                        r = uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: layer %d: rope_pairs of KV head %d is not a permutation of 0..%d", l, g,
+                                        half - 1);
                         goto fail;
                     }
+                    seen[v] = 1;
                     if (j < kp) rp[g * kp + j] = v;
                 }
+            }
             ly->attn.rope_pairs = rp;
         } else if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && k.qk_dim < c->head_dim &&
                    c->rope_type != UNIQL_ROPE_NONE) {
@@ -14453,7 +14703,7 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
             const uniql_json *ups = uniql__pk_meta_array(p, "upgrades", L);
             for (l = 0; l < L; l++) {   /* report the widths that can actually be loaded */
                 const uniql_json *u = ups ? uniql_json_at(ups, l) : NULL;
-                if (!(u && u->type == UNIQL_JSON_NUMBER && u->number == 1)) bits[l] = 4;
+                if (!(u && u->type == UNIQL_JSON_NUMBER && u->u.number == 1)) bits[l] = 4;
             }
         }
     }

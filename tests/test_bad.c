@@ -397,6 +397,409 @@ TEST directory_as_file_is_an_io_error(void)
     PASS();
 }
 
+/* ---- memory and time bounded by what the input can back ---- */
+
+/* the densest JSON texts cost at most 8 bytes per input byte once parsed (16-byte nodes),
+   below 10 while parsing (API 5) */
+TEST json_memory_is_bounded_by_the_text(void)
+{
+    static const char *const unit[4] = { "0,", "[],", "\"\",", NULL };
+    int u;
+    for (u = 0; u < 4; u++) {
+        size_t n = 0, cap = (size_t)1 << 20, i;
+        char *t = (char *)malloc(cap + 64);
+        uniql_json_doc doc;
+        uniql_error e;
+        size_t before, doc_bytes, peak;
+        ASSERT(t != NULL);
+        t[n++] = u == 3 ? '{' : '[';
+        for (i = 0; n + 16 < cap; i++) {
+            if (u == 3) n += (size_t)sprintf(t + n, "\"%lx\":0,", (unsigned long)i);   /* distinct keys */
+            else { memcpy(t + n, unit[u], strlen(unit[u])); n += strlen(unit[u]); }
+        }
+        t[n - 1] = u == 3 ? '}' : ']';
+        before = tutil_alloc_live;
+        tutil_alloc_peak = tutil_alloc_live;
+        if (uniql_json_parse(t, n, 0, NULL, &doc, &e) != UNIQL_OK) { free(t); UQ__FAILF("parse: %s", e.message); }
+        doc_bytes = tutil_alloc_live - before;
+        peak = tutil_alloc_peak - before;
+        UQ_NOTE("%-8s %lu bytes of text: document %.2f bytes/byte, peak while parsing %.2f", u == 3 ? "{\"k\":0}" : unit[u],
+                (unsigned long)n, (double)doc_bytes / (double)n, (double)peak / (double)n);
+        uniql_json_free(&doc);
+        free(t);
+        ASSERT(doc_bytes <= 8 * n + 64);
+        ASSERT(peak <= 10 * n + 64);
+        ASSERT_EQ(before, tutil_alloc_live);
+    }
+    PASS();
+}
+
+/* a safetensors header of many tiny tensors: JSON document + tensor table stay a small
+   multiple of the header (a 95 MB header used to reach 3 GB) */
+TEST safetensors_memory_is_bounded_by_the_header(void)
+{
+    int nt = 20000, i;
+    size_t cap = (size_t)nt * 80 + 64, n = 0, before, peak;
+    unsigned char *f = (unsigned char *)malloc(8 + cap + 4 * (size_t)nt);
+    uniql_safetensors st;
+    uniql_error e;
+    char *h;
+    ASSERT(f != NULL);
+    h = (char *)f + 8;
+    h[n++] = '{';
+    for (i = 0; i < nt; i++)
+        n += (size_t)sprintf(h + n, "%s\"%x\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[%d,%d]}", i ? "," : "", (unsigned)i,
+                             4 * i, 4 * i + 4);
+    h[n++] = '}';
+    for (i = 0; i < 8; i++) f[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memset(f + 8 + n, 0, 4 * (size_t)nt);
+    before = tutil_alloc_live;
+    tutil_alloc_peak = tutil_alloc_live;
+    if (uniql_safetensors_parse(f, 8 + n + 4 * (size_t)nt, NULL, &st, &e) != UNIQL_OK) { free(f); UQ__FAILF("%s", e.message); }
+    peak = tutil_alloc_peak - before;
+    UQ_NOTE("%d tensors, %lu header bytes: peak %.2f bytes per header byte", nt, (unsigned long)n, (double)peak / (double)n);
+    ASSERT_EQ(nt, st.n_tensors);
+    uniql_safetensors_free(&st);
+    free(f);
+    ASSERT(peak <= 11 * n + 4096);
+    PASS();
+}
+
+/* config.json over UNIQL_CONFIG_MAX_BYTES is refused before it is parsed */
+TEST config_size_is_capped(void)
+{
+    size_t n = UNIQL_CONFIG_MAX_BYTES + 1;
+    char *t = (char *)malloc(n);
+    uniql_config c;
+    uniql_error e;
+    ASSERT(t != NULL);
+    memset(t, ' ', n);
+    memcpy(t, "{\"model_type\":\"llama\"}", 22);
+    tutil_alloc_peak = tutil_alloc_live;
+    ASSERT_ERR(UNIQL_ERR_FORMAT, uniql_config_parse(t, n, NULL, &c, &e));
+    ASSERT(strstr(e.message, "UNIQL_CONFIG_MAX_BYTES") != NULL);
+    ASSERT(tutil_alloc_peak == tutil_alloc_live);   /* nothing allocated */
+    ASSERT_OK(uniql_config_parse(t, n - 1, NULL, &c, &e));
+    free(t);
+    PASS();
+}
+
+#ifdef CLI_POSIX
+/* copy tests/data/ref/<fam> into dir (every file) */
+static int bad_copy_ref(const char *fam, const char *dir)
+{
+    static const char *const names[] = { "config.json", "model.safetensors", "model.safetensors.index.json",
+                                         "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                         "model-00003-of-00003.safetensors", NULL };
+    int i;
+    for (i = 0; names[i]; i++) {
+        char src[256], dst[256];
+        size_t n;
+        unsigned char *d;
+        FILE *f;
+        snprintf(src, sizeof src, "tests/data/ref/%s/%s", fam, names[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, names[i]);
+        if (!(d = tutil_read_file(src, &n))) continue;
+        f = fopen(dst, "wb");
+        if (!f || fwrite(d, 1, n, f) != n || fclose(f) != 0) { free(d); return 0; }
+        free(d);
+    }
+    return 1;
+}
+
+static void bad_rm_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* uniql_model_load_dir on dir in a child process with a 10 s alarm: a reader that blocks
+   (a FIFO) is a failure, not a hung test. Returns the result code, or 1000 + signal. */
+static int bad_load_dir_child(const char *dir, char *msg, size_t cap)
+{
+    int fds[2], status = 0;
+    pid_t pid;
+    ssize_t k;
+    msg[0] = 0;
+    if (pipe(fds) != 0) return 2000;
+    pid = fork();
+    if (pid < 0) return 2001;
+    if (pid == 0) {
+        uniql_model *m = NULL;
+        uniql_error e;
+        uniql_result r;
+        close(fds[0]);
+        alarm(10);
+        memset(&e, 0, sizeof e);
+        r = uniql_model_load_dir(dir, NULL, &m, &e);
+        uniql_model_free(m);
+        if (write(fds[1], e.message, strlen(e.message) + 1) < 0) _exit(99);
+        _exit(r == UNIQL_OK ? 0 : (int)-r);
+    }
+    close(fds[1]);
+    k = read(fds[0], msg, cap - 1);
+    msg[k > 0 ? k : 0] = 0;
+    close(fds[0]);
+    if (waitpid(pid, &status, 0) != pid) return 2002;
+    if (WIFSIGNALED(status)) return 1000 + WTERMSIG(status);
+    return -WEXITSTATUS(status);
+}
+#endif
+
+/* non-regular files where a file is expected are refused up front, never waited on:
+   a FIFO as config.json, as the index, as a shard, as any file given to uniql_read_file;
+   a character device (/dev/zero would be read forever) */
+TEST non_regular_files_are_refused(void)
+{
+#ifdef CLI_POSIX
+    char dir[] = "/tmp/uniql_fifo_XXXXXX", p[256], msg[300];
+    static const char *const victims[] = { "config.json", "model.safetensors.index.json", "model-00002-of-00003.safetensors", NULL };
+    int v, rc;
+    void *d = NULL;
+    size_t n = 0;
+    uniql_error e;
+    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(bad_copy_ref("llama", dir));
+    ASSERT_EQ(0, bad_load_dir_child(dir, msg, sizeof msg));   /* the copy loads */
+    for (v = 0; victims[v]; v++) {
+        snprintf(p, sizeof p, "%s/%s", dir, victims[v]);
+        ASSERT(unlink(p) == 0 && mkfifo(p, 0600) == 0);
+        rc = bad_load_dir_child(dir, msg, sizeof msg);
+        if (rc != UNIQL_ERR_IO || !strstr(msg, "not a regular file")) UQ__FAILF("FIFO %s: %d '%s'", victims[v], rc, msg);
+        memset(&e, 0, sizeof e);
+        ASSERT_ERR(UNIQL_ERR_IO, uniql_read_file(p, NULL, &d, &n, &e));
+        ASSERT(d == NULL && n == 0);
+        unlink(p);
+        ASSERT(bad_copy_ref("llama", dir));
+    }
+    ASSERT_ERR(UNIQL_ERR_IO, uniql_read_file("/dev/zero", NULL, &d, &n, &e));
+    ASSERT_ERR(UNIQL_ERR_IO, uniql_read_file("/dev/null", NULL, &d, &n, &e));
+    /* an index that exists but is over UNIQL_INDEX_MAX_BYTES: refused before it is read */
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    {
+        FILE *f = fopen(p, "r+b");
+        ASSERT(f && ftruncate(fileno(f), (off_t)UNIQL_INDEX_MAX_BYTES + 1) == 0 && fclose(f) == 0);
+    }
+    tutil_alloc_peak = tutil_alloc_live;
+    {
+        uniql_model *m = NULL;
+        ASSERT_ERR(UNIQL_ERR_FORMAT, uniql_model_load_dir(dir, NULL, &m, &e));
+        ASSERT(tutil_alloc_peak - tutil_alloc_live < 65536);   /* config.json only */
+    }
+    bad_rm_dir(dir);
+    PASS();
+#else
+    SKIPm("POSIX only");
+#endif
+}
+
+/* uniql_model_load_dir reads every file once, into the block the model keeps: its peak
+   is the files' bytes plus what uniql_model_load allocates from the same bytes in memory
+   (it used to hold each file twice, a 401 MB checkpoint peaking at 821 MB) */
+TEST load_dir_holds_each_file_once(void)
+{
+    static const char *const names[3] = { "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                          "model-00003-of-00003.safetensors" };
+    uniql_file_view fv[3];
+    unsigned char *bytes[3];
+    char *cfg, *idx, p[256];
+    size_t cfg_n = 0, idx_n = 0, files = 0, peak_mem, peak_dir, base;
+    uniql_model *m = NULL;
+    uniql_error e;
+    int i;
+    cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_n);
+    idx = (char *)tutil_read_file("tests/data/ref/llama/model.safetensors.index.json", &idx_n);
+    ASSERT(cfg && idx);
+    for (i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "tests/data/ref/llama/%s", names[i]);
+        bytes[i] = tutil_read_file(p, &fv[i].size);
+        ASSERT(bytes[i] != NULL);
+        fv[i].name = names[i];
+        fv[i].data = bytes[i];
+        files += fv[i].size;
+    }
+    base = tutil_alloc_peak = tutil_alloc_live;
+    ASSERT_OK(uniql_model_load(cfg, cfg_n, idx, idx_n, fv, 3, NULL, &m, &e));
+    peak_mem = tutil_alloc_peak - base;
+    uniql_model_free(m);
+    base = tutil_alloc_peak = tutil_alloc_live;
+    ASSERT_OK(uniql_model_load_dir("tests/data/ref/llama", NULL, &m, &e));
+    peak_dir = tutil_alloc_peak - base;
+    uniql_model_free(m);
+    UQ_NOTE("files %lu bytes (+ config %lu, index %lu); load from memory peaks at %lu, load_dir at %lu", (unsigned long)files,
+            (unsigned long)cfg_n, (unsigned long)idx_n, (unsigned long)peak_mem, (unsigned long)peak_dir);
+    for (i = 0; i < 3; i++) free(bytes[i]);
+    free(cfg);
+    free(idx);
+    /* the files, config and index text (+ the NUL each) and the load; a second copy of
+       the largest shard (146 KB) would not fit in the slack */
+    ASSERT(peak_dir <= files + cfg_n + idx_n + 5 * 64 + peak_mem + 8192);
+    PASS();
+}
+
+/* shard names are de-duplicated in n log n: 100 000 distinct names (a quadratic loop took
+   seconds here; a million, minutes) fail at once with the first missing file, in order */
+TEST index_with_many_shard_names_fails_fast(void)
+{
+#ifdef CLI_POSIX
+    char dir[] = "/tmp/uniql_idx_XXXXXX", p[256], msg[300];
+    int i, nn = 100000, rc;
+    FILE *f;
+    ASSERT(mkdtemp(dir) != NULL);
+    ASSERT(bad_copy_ref("llama", dir));
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    f = fopen(p, "wb");
+    ASSERT(f != NULL);
+    fputs("{\"weight_map\":{", f);
+    for (i = 0; i < nn; i++) fprintf(f, "%s\"t%d\":\"s%06d.safetensors\"", i ? "," : "", i, nn - 1 - i);
+    fputs("}}", f);
+    ASSERT(fclose(f) == 0);
+    rc = bad_load_dir_child(dir, msg, sizeof msg);
+    bad_rm_dir(dir);
+    if (rc != UNIQL_ERR_IO || !strstr(msg, "s000000.safetensors")) UQ__FAILF("got %d '%s'", rc, msg);
+    PASS();
+#else
+    SKIPm("POSIX only");
+#endif
+}
+
+/* ---- .uniql model layer: tables the format constrains ---- */
+
+/* a packed image of the llama reference model (int4) with rate tables `rates` (every
+   table: full sizes) and, if pairs, identity rope_pairs; config text cfg (NULL: its own) */
+static void *bad_pack(const char *cfg, const double *rates, int n_rates, int pairs, size_t *size)
+{
+    uniql_model *m = tutil_load_ref("llama", 1), *q = NULL;
+    uniql_pack_model_desc d;
+    uniql_kept kept[4 * UNIQL_MAX_LAYERS];
+    static int rp[64];
+    char *own_cfg = NULL;
+    size_t cfg_n = 0;
+    void *img = NULL;
+    uniql_error e;
+    int i, l;
+    if (!m) return NULL;
+    for (i = 0; i < 64; i++) rp[i] = i % (m->config.head_dim / 2);
+    if (pairs)
+        for (l = 0; l < m->config.n_layers; l++) m->layers[l].attn.rope_pairs = rp;
+    if (uniql_pack_quantize_model(m, NULL, &q, &e) != UNIQL_OK) { uniql_model_free(m); return NULL; }
+    for (i = 0; i < n_rates; i++)
+        for (l = 0; l < m->config.n_layers; l++) kept[i * m->config.n_layers + l] = uniql_kept_full(&m->config, l);
+    if (!cfg) cfg = own_cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_n);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.config_len = strlen(cfg);
+    d.n_rates = n_rates;
+    d.rates = rates;
+    d.kept = kept;
+    if (uniql_pack_model(q, &d, NULL, &img, size, &e) != UNIQL_OK) img = NULL;
+    free(own_cfg);
+    uniql_model_free(q);
+    uniql_model_free(m);
+    return img;
+}
+
+/* replace the first occurrence of `from` in the image by `to` (same length) */
+static int bad_patch(void *img, size_t size, const char *from, const char *to)
+{
+    unsigned char *b = (unsigned char *)img;
+    size_t k = strlen(from), i;
+    if (strlen(to) != k) return 0;
+    for (i = 0; i + k <= size; i++)
+        if (!memcmp(b + i, from, k)) { memcpy(b + i, to, k); return 1; }
+    return 0;
+}
+
+/* rate tables must ascend strictly (the format says so; --mem-mb's search and --rate's
+   lookup rely on it); kept tables match the rates; importance is finite; rope_pairs are
+   a permutation per KV head; a relabelled file gets a message that says what is wrong */
+TEST packed_tables_are_checked(void)
+{
+    static const double rates[2] = { 0.25, 0.5 };
+    static const struct { const char *from, *to; int code; const char *msg; } cases[] = {
+        { "\"rates\":[0.25,0.5]", "\"rates\":[0.5,0.25]", UNIQL_ERR_FORMAT, "ascend strictly" },
+        { "\"rates\":[0.25,0.5]", "\"rates\":[0.25,.25]", UNIQL_ERR_PARSE, "json" },
+        { "\"rates\":[0.25,0.5]", "\"rates\":[0.50,0.5]", UNIQL_ERR_FORMAT, "ascend strictly" },
+        { "\"rates\":[0.25,0.5]", "\"rates\":[0.25]    ", UNIQL_ERR_FORMAT, "kept tables for" },
+    };
+    size_t size = 0, k;
+    void *img = bad_pack(NULL, rates, 2, 1, &size);
+    uniql_packed pk;
+    uniql_error e;
+    uniql_kept kept[UNIQL_MAX_LAYERS];
+    double r[4];
+    int n = 0;
+    if (!img) FAILm("packing the reference model failed");
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &e));
+    ASSERT_OK(uniql_packed_rates(&pk, r, 4, &n, &e));
+    ASSERT(n == 2 && r[1] == 0.5);
+    ASSERT_OK(uniql_packed_kept(&pk, 1, kept, &e));
+    uniql_packed_free(&pk);
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        unsigned char *c = (unsigned char *)malloc(size);
+        uniql_result rr;
+        ASSERT(c != NULL);
+        memcpy(c, img, size);
+        if (!bad_patch(c, size, cases[k].from, cases[k].to)) { free(c); uniql_free_buffer(img, NULL); FAILm("patch site not found"); }
+        memset(&e, 0, sizeof e);
+        rr = uniql_packed_open(c, size, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &e);
+        if (rr == UNIQL_OK) {
+            rr = uniql_packed_rates(&pk, r, 4, &n, &e);
+            if (rr == UNIQL_OK) rr = uniql_packed_kept(&pk, 0, kept, &e);
+            uniql_packed_free(&pk);
+        }
+        free(c);
+        if ((int)rr != cases[k].code || !strstr(e.message, cases[k].msg)) {
+            uniql_free_buffer(img, NULL);
+            UQ__FAILF("%s: got %d '%s'", cases[k].to, (int)rr, e.message);
+        }
+    }
+    /* a repeated RoPE pair in a head's list ("rope_pairs":[[0,1,... -> [[1,1,...) */
+    {
+        unsigned char *c = (unsigned char *)malloc(size);
+        uniql_model *m = NULL;
+        ASSERT(c != NULL);
+        memcpy(c, img, size);
+        ASSERT(bad_patch(c, size, "\"rope_pairs\":[[0,1,", "\"rope_pairs\":[[1,1,"));
+        ASSERT_OK(uniql_packed_open(c, size, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &e));
+        ASSERT_ERR(UNIQL_ERR_FORMAT, uniql_packed_model_load(&pk, NULL, NULL, NULL, &m, &e));
+        ASSERT(strstr(e.message, "not a permutation") != NULL);
+        uniql_packed_free(&pk);
+        free(c);
+    }
+    uniql_free_buffer(img, NULL);
+    /* the llama file relabelled as Nemotron-H (no RoPE there): say so, not "has 64
+       entries, expected 64" */
+    {
+        char *cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &size), *t;
+        char relabel[2048];
+        uniql_model *m = NULL;
+        ASSERT(cfg != NULL);
+        t = strstr(cfg, "\"model_type\": \"llama\"");
+        ASSERT(t != NULL);
+        snprintf(relabel, sizeof relabel, "%.*s\"model_type\": \"nemotron_h\", \"hybrid_override_pattern\": \"**\"%s",
+                 (int)(t - cfg), cfg, t + strlen("\"model_type\": \"llama\""));
+        free(cfg);
+        img = bad_pack(relabel, rates, 2, 1, &size);
+        ASSERT(img != NULL);
+        ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &e));
+        ASSERT_ERR(UNIQL_ERR_FORMAT, uniql_packed_model_load(&pk, NULL, NULL, NULL, &m, &e));
+        if (!strstr(e.message, "no RoPE")) { uniql_packed_free(&pk); uniql_free_buffer(img, NULL); UQ__FAILF("'%s'", e.message); }
+        uniql_packed_free(&pk);
+        uniql_free_buffer(img, NULL);
+    }
+    PASS();
+}
+
 /* ---- the programs' command-line values (tools/cli.h) ---- */
 
 /* every numeric option of every program goes through these: the whole string, a range,
@@ -590,6 +993,13 @@ SUITE(bad_suite)
     RUN_TEST(hostile_config_values_rejected);
     RUN_TEST(directory_as_file_is_an_io_error);
     RUN_TEST(every_result_code_has_a_string);
+    RUN_TEST(json_memory_is_bounded_by_the_text);
+    RUN_TEST(safetensors_memory_is_bounded_by_the_header);
+    RUN_TEST(config_size_is_capped);
+    RUN_TEST(non_regular_files_are_refused);
+    RUN_TEST(load_dir_holds_each_file_once);
+    RUN_TEST(index_with_many_shard_names_fails_fast);
+    RUN_TEST(packed_tables_are_checked);
     RUN_TEST(cli_numbers_are_parsed_strictly);
     RUN_TEST(cli_output_never_loses_or_unlinks);
 }

@@ -1,6 +1,36 @@
 /* test_main.c - the one translation unit with UNIQL_IMPLEMENTATION, and the list of
    suites. Every other tests/test_*.c includes uniql.h for declarations only, which also
    proves that the header links from several translation units. */
+#include <stdlib.h>
+#include <stddef.h>
+#include <string.h>
+#include "tutil.h"
+
+/* Every allocation of the library goes through a counting allocator, so tests can check
+   what a parse or a load costs (tutil_alloc_live / tutil_alloc_peak, bytes requested).
+   A 16-byte header in front keeps malloc's alignment (the .uniql reader needs 16). */
+size_t tutil_alloc_live, tutil_alloc_peak;
+static void *uq_malloc(size_t n)
+{
+    unsigned char *p = n <= (size_t)-1 - 16 ? (unsigned char *)malloc(n + 16) : NULL;
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    tutil_alloc_live += n;
+    if (tutil_alloc_live > tutil_alloc_peak) tutil_alloc_peak = tutil_alloc_live;
+    return p + 16;
+}
+static void uq_free(void *q)
+{
+    size_t n;
+    unsigned char *p;
+    if (!q) return;
+    p = (unsigned char *)q - 16;
+    memcpy(&n, p, sizeof n);
+    tutil_alloc_live -= n;
+    free(p);
+}
+#define UNIQL_MALLOC(size, user) ((void)(user), uq_malloc(size))
+#define UNIQL_FREE(ptr, user) ((void)(user), uq_free(ptr))
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
 #include "uq_test.h"

@@ -195,7 +195,7 @@ TEST container_roundtrip_bit_exact(void)
     ASSERT_EQ(0, size % 64);
     ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
     st = check_roundtrip(&sf, &pk);
-    ASSERT(pk.meta && uniql_json_get(pk.meta, "k") && uniql_json_get(pk.meta, "k")->count == 2);
+    ASSERT(pk.meta && uniql_json_get(pk.meta, "k") && uniql_json_get(pk.meta, "k")->len == 2);
     UQ_NOTE("%d tensors, file %lu bytes, checksum %016llx", pk.n_tensors, (unsigned long)size, (unsigned long long)pk.checksum);
     uniql_packed_free(&pk);
     uniql_free_buffer(img, NULL);

@@ -26,23 +26,23 @@ TEST json_parses_nested_document(void)
     const uniql_json *a, *b, *s;
     ASSERT_OK(parse_str(txt, 0, &doc, &e));
     ASSERT_EQ(UNIQL_JSON_OBJECT, doc.root->type);
-    ASSERT_EQ(4, doc.root->count);
+    ASSERT_EQ(4, doc.root->len);
     a = uniql_json_get(doc.root, "a");
-    ASSERT(a && a->type == UNIQL_JSON_ARRAY && a->count == 6);
-    ASSERT_IN_RANGE(1.0, uniql_json_at(a, 0)->number, 0);
-    ASSERT_IN_RANGE(-2500.0, uniql_json_at(a, 1)->number, 0);
+    ASSERT(a && a->type == UNIQL_JSON_ARRAY && a->len == 6);
+    ASSERT_IN_RANGE(1.0, uniql_json_at(a, 0)->u.number, 0);
+    ASSERT_IN_RANGE(-2500.0, uniql_json_at(a, 1)->u.number, 0);
     ASSERT_EQ(UNIQL_JSON_TRUE, uniql_json_at(a, 2)->type);
     ASSERT_EQ(UNIQL_JSON_FALSE, uniql_json_at(a, 3)->type);
     ASSERT_EQ(UNIQL_JSON_NULL, uniql_json_at(a, 4)->type);
     s = uniql_json_at(a, 5);
     ASSERT_EQ(sizeof want, s->len);
-    ASSERT_MEM_EQ(want, s->str, sizeof want);
-    ASSERT_EQ(0, s->str[s->len]);
+    ASSERT_MEM_EQ(want, s->u.str, sizeof want);
+    ASSERT_EQ(0, s->u.str[s->len]);
     ASSERT(uniql_json_at(a, 6) == NULL && uniql_json_at(a, -1) == NULL);
     b = uniql_json_get(doc.root, "b");
-    ASSERT(b && uniql_json_get(b, "c") && uniql_json_get(b, "c")->type == UNIQL_JSON_OBJECT && uniql_json_get(b, "c")->count == 0);
-    ASSERT(uniql_json_get(doc.root, "d")->count == 0 && uniql_json_get(doc.root, "d")->child == NULL);
-    ASSERT_STR_EQ("caf\xc3\xa9", uniql_json_get(doc.root, "A")->str);   /* escaped key decoded */
+    ASSERT(b && uniql_json_get(b, "c") && uniql_json_get(b, "c")->type == UNIQL_JSON_OBJECT && uniql_json_get(b, "c")->len == 0);
+    ASSERT(uniql_json_get(doc.root, "d")->len == 0 && uniql_json_get(doc.root, "d")->u.child == NULL);
+    ASSERT_STR_EQ("caf\xc3\xa9", uniql_json_get(doc.root, "A")->u.str);   /* escaped key decoded */
     ASSERT(uniql_json_get(doc.root, "zz") == NULL && uniql_json_get(a, "a") == NULL);
     uniql_json_free(&doc);
     ASSERT(doc.mem == NULL);
@@ -64,14 +64,14 @@ TEST json_numbers_are_correctly_rounded(void)
         uniql_error e;
         ASSERT_OK(parse_str(cases[i].s, 0, &doc, &e));
         ASSERT_EQ(UNIQL_JSON_NUMBER, doc.root->type);
-        ASSERT(doc.root->number == cases[i].v);
+        ASSERT(doc.root->u.number == cases[i].v);
         uniql_json_free(&doc);
     }
     {   /* negative zero keeps its sign */
         uniql_json_doc doc;
         uniql_error e;
         ASSERT_OK(parse_str("-0", 0, &doc, &e));
-        ASSERT(doc.root->number == 0.0 && signbit(doc.root->number));
+        ASSERT(doc.root->u.number == 0.0 && signbit(doc.root->u.number));
         uniql_json_free(&doc);
     }
     PASS();
@@ -153,10 +153,10 @@ TEST json_nonfinite_only_with_flag(void)
     uniql_json_doc doc;
     uniql_error e;
     ASSERT_OK(parse_str("[NaN, Infinity, -Infinity, -1]", UNIQL_JSON_ALLOW_NONFINITE, &doc, &e));
-    ASSERT(isnan(uniql_json_at(doc.root, 0)->number));
-    ASSERT(isinf(uniql_json_at(doc.root, 1)->number) && uniql_json_at(doc.root, 1)->number > 0);
-    ASSERT(isinf(uniql_json_at(doc.root, 2)->number) && uniql_json_at(doc.root, 2)->number < 0);
-    ASSERT(uniql_json_at(doc.root, 3)->number == -1.0);
+    ASSERT(isnan(uniql_json_at(doc.root, 0)->u.number));
+    ASSERT(isinf(uniql_json_at(doc.root, 1)->u.number) && uniql_json_at(doc.root, 1)->u.number > 0);
+    ASSERT(isinf(uniql_json_at(doc.root, 2)->u.number) && uniql_json_at(doc.root, 2)->u.number < 0);
+    ASSERT(uniql_json_at(doc.root, 3)->u.number == -1.0);
     uniql_json_free(&doc);
     ASSERT_ERR(UNIQL_ERR_PARSE, parse_str("[-Infinity]", 0, &doc, &e));
     PASS();
@@ -168,8 +168,8 @@ TEST json_keeps_embedded_nul(void)
     uniql_error e;
     ASSERT_OK(parse_str("\"a\\u0000b\"", 0, &doc, &e));
     ASSERT_EQ(3, doc.root->len);
-    ASSERT_EQ(1, strlen(doc.root->str));
-    ASSERT_EQ('b', doc.root->str[2]);
+    ASSERT_EQ(1, strlen(doc.root->u.str));
+    ASSERT_EQ('b', doc.root->u.str[2]);
     uniql_json_free(&doc);
     PASS();
 }
@@ -196,22 +196,22 @@ static int st_read(const unsigned char *file, size_t size, st_desc *d)
 {
     uint64_t hlen = 0;
     uniql_json_doc doc;
-    const uniql_json *m;
-    int k;
+    const uniql_json *m, *key;
+    int k, i;
     for (k = 0; k < 8; k++) hlen |= (uint64_t)file[k] << (8 * k);
     if (uniql_json_parse((const char *)file + 8, (size_t)hlen, 0, NULL, &doc, NULL)) return 0;
     memset(d, 0, sizeof *d);
-    for (m = doc.root->child; m; m = m->next) {
+    for (i = 0; (m = uniql_json_member(doc.root, i, &key)) != NULL; i++) {
         st_entry *e;
         const uniql_json *v;
-        if (!strcmp(m->key, "__metadata__")) continue;
+        if (!strcmp(key->u.str, "__metadata__")) continue;
         e = &d->e[d->n++];
-        snprintf(e->name, sizeof e->name, "%s", m->key);
-        snprintf(e->dtype, sizeof e->dtype, "%s", uniql_json_get(m, "dtype")->str);
-        e->ndim = uniql_json_get(m, "shape")->count;
-        for (k = 0, v = uniql_json_get(m, "shape")->child; v; v = v->next) e->shape[k++] = (long long)v->number;
-        e->off[0] = (long long)uniql_json_get(m, "data_offsets")->child->number;
-        e->off[1] = (long long)uniql_json_get(m, "data_offsets")->child->next->number;
+        snprintf(e->name, sizeof e->name, "%s", key->u.str);
+        snprintf(e->dtype, sizeof e->dtype, "%s", uniql_json_get(m, "dtype")->u.str);
+        e->ndim = (int)uniql_json_get(m, "shape")->len;
+        for (k = 0; (v = uniql_json_at(uniql_json_get(m, "shape"), k)) != NULL; k++) e->shape[k] = (long long)v->u.number;
+        e->off[0] = (long long)uniql_json_at(uniql_json_get(m, "data_offsets"), 0)->u.number;
+        e->off[1] = (long long)uniql_json_at(uniql_json_get(m, "data_offsets"), 1)->u.number;
     }
     uniql_json_free(&doc);
     d->data = file + 8 + hlen;

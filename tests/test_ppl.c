@@ -122,8 +122,8 @@ TEST ppl_trained_models_match_transformers(void)
     nw = uniql_json_get(doc.root, "n_windows");
     models = uniql_json_get(doc.root, "models");
     ASSERT(w && nw && models && w->type == UNIQL_JSON_NUMBER && nw->type == UNIQL_JSON_NUMBER);
-    window = (int)w->number;
-    n_windows = (int)nw->number;
+    window = (int)w->u.number;
+    n_windows = (int)nw->u.number;
     ASSERT(window >= 2 && n_windows >= 1 && (size_t)window * (size_t)n_windows <= tlen);
     toks = (int *)malloc(sizeof(int) * (size_t)window * (size_t)n_windows);
     for (i = 0; i < (size_t)window * (size_t)n_windows; i++) toks[i] = text[i];   /* token = byte */
@@ -142,10 +142,10 @@ TEST ppl_trained_models_match_transformers(void)
         ASSERT_OK(uniql_perplexity(m, toks, (size_t)window * (size_t)n_windows, window, n_windows, NULL, &ppl,
                                    &nll, &npred, &err));
         uniql_model_free(m);
-        ASSERT_EQ((long long)ref_n->number, (long long)npred);
-        UQ_NOTE("%-20s C ppl %.7f  transformers %.7f  rel diff %.2e", names[k], ppl, ref_ppl->number,
-                fabs(ppl - ref_ppl->number) / ref_ppl->number);
-        ASSERT_IN_RANGE(ref_ppl->number, ppl, PPL_REL_TOL * ref_ppl->number);
+        ASSERT_EQ((long long)ref_n->u.number, (long long)npred);
+        UQ_NOTE("%-20s C ppl %.7f  transformers %.7f  rel diff %.2e", names[k], ppl, ref_ppl->u.number,
+                fabs(ppl - ref_ppl->u.number) / ref_ppl->u.number);
+        ASSERT_IN_RANGE(ref_ppl->u.number, ppl, PPL_REL_TOL * ref_ppl->u.number);
         /* clearly learnt: far below the 256 of a uniform byte guess */
         ASSERT(ppl < 4.0);
     }

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <math.h>
 
+/* bytes the library holds now / at most since the last reset (tests/test_main.c counts
+   every UNIQL_MALLOC); reset the peak with tutil_alloc_peak = tutil_alloc_live */
+extern size_t tutil_alloc_live, tutil_alloc_peak;
+
 /* splitmix64: deterministic, seedable, identical on every platform */
 typedef struct { uint64_t s; } trng;
 static inline uint64_t trng_u64(trng *r)

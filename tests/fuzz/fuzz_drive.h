@@ -131,67 +131,85 @@ FZ_UNUSED static void fz_put_str(fz_buf *b, const char *s, size_t len)
 /* print a parsed value back as JSON (numbers with 17 significant digits: exact) */
 FZ_UNUSED static void fz_print(fz_buf *b, const uniql_json *v)
 {
-    const uniql_json *c;
     char num[40];
+    uint32_t i;
     switch (v->type) {
     case UNIQL_JSON_NULL: fz_put(b, "null", 4); break;
     case UNIQL_JSON_TRUE: fz_put(b, "true", 4); break;
     case UNIQL_JSON_FALSE: fz_put(b, "false", 5); break;
     case UNIQL_JSON_NUMBER:
-        if (isnan(v->number)) fz_put(b, "NaN", 3);
-        else if (isinf(v->number)) { if (v->number < 0) fz_put(b, "-Infinity", 9); else fz_put(b, "Infinity", 8); }
-        else { snprintf(num, sizeof num, "%.17g", v->number); fz_put(b, num, strlen(num)); }
+        if (isnan(v->u.number)) fz_put(b, "NaN", 3);
+        else if (isinf(v->u.number)) { if (v->u.number < 0) fz_put(b, "-Infinity", 9); else fz_put(b, "Infinity", 8); }
+        else { snprintf(num, sizeof num, "%.17g", v->u.number); fz_put(b, num, strlen(num)); }
         break;
-    case UNIQL_JSON_STRING: fz_put_str(b, v->str, v->len); break;
+    case UNIQL_JSON_STRING: fz_put_str(b, v->u.str, v->len); break;
     case UNIQL_JSON_ARRAY:
-    case UNIQL_JSON_OBJECT:
-        fz_put(b, v->type == UNIQL_JSON_ARRAY ? "[" : "{", 1);
-        for (c = v->child; c; c = c->next) {
-            if (c != v->child) fz_put(b, ",", 1);
-            if (v->type == UNIQL_JSON_OBJECT) { fz_put_str(b, c->key, c->key_len); fz_put(b, ":", 1); }
-            fz_print(b, c);
+        fz_put(b, "[", 1);
+        for (i = 0; i < v->len; i++) {
+            if (i) fz_put(b, ",", 1);
+            fz_print(b, &v->u.child[i]);
         }
-        fz_put(b, v->type == UNIQL_JSON_ARRAY ? "]" : "}", 1);
+        fz_put(b, "]", 1);
+        break;
+    case UNIQL_JSON_OBJECT:
+        fz_put(b, "{", 1);
+        for (i = 0; i < v->len; i++) {
+            const uniql_json *k = &v->u.child[2 * (size_t)i];
+            if (i) fz_put(b, ",", 1);
+            fz_put_str(b, k->u.str, k->len);
+            fz_put(b, ":", 1);
+            fz_print(b, k + 1);
+        }
+        fz_put(b, "}", 1);
         break;
     }
 }
 
 /* structural invariants of one parsed value; returns 0 after FZ_FAIL */
-FZ_UNUSED static int fz_json_valid(const uniql_json *v, int in_object, int depth)
+FZ_UNUSED static int fz_json_valid(const uniql_json *v, int depth)
 {
-    const uniql_json *c, *d;
-    int k = 0;
+    uint32_t i, j;
     if (depth > UNIQL_JSON_MAX_DEPTH + 1) { FZ_FAIL("json: tree deeper than UNIQL_JSON_MAX_DEPTH"); return 0; }
-    if (in_object && (!v->key || v->key[v->key_len] != 0)) { FZ_FAIL("json: object member without a NUL-terminated key"); return 0; }
-    if (v->type == UNIQL_JSON_STRING && (!v->str || v->str[v->len] != 0)) { FZ_FAIL("json: string not NUL-terminated at len"); return 0; }
     if ((int)v->type < (int)UNIQL_JSON_NULL || (int)v->type > (int)UNIQL_JSON_OBJECT) { FZ_FAIL("json: bad type %d", (int)v->type); return 0; }
+    if (v->type == UNIQL_JSON_STRING && (!v->u.str || v->u.str[v->len] != 0)) { FZ_FAIL("json: string not NUL-terminated at len"); return 0; }
     if (v->type != UNIQL_JSON_ARRAY && v->type != UNIQL_JSON_OBJECT) return 1;
-    for (c = v->child; c; c = c->next, k++) {
-        if (!fz_json_valid(c, v->type == UNIQL_JSON_OBJECT, depth + 1)) return 0;
-        if (v->type == UNIQL_JSON_OBJECT)
-            for (d = c->next; d; d = d->next)
-                if (d->key_len == c->key_len && !memcmp(d->key, c->key, c->key_len)) { FZ_FAIL("json: duplicate key accepted"); return 0; }
+    if ((v->len == 0) != (v->u.child == NULL)) { FZ_FAIL("json: %u children but child %p", (unsigned)v->len, (const void *)v->u.child); return 0; }
+    for (i = 0; i < v->len; i++) {
+        if (v->type == UNIQL_JSON_OBJECT) {
+            const uniql_json *k = &v->u.child[2 * (size_t)i], *key = NULL;
+            if (k->type != UNIQL_JSON_STRING || !k->u.str || k->u.str[k->len] != 0) { FZ_FAIL("json: member key is not a NUL-terminated string"); return 0; }
+            if (uniql_json_member(v, (int)i, &key) != k + 1 || key != k) { FZ_FAIL("json: uniql_json_member(%u) disagrees", (unsigned)i); return 0; }
+            /* a key without an embedded NUL is found by name (keys are unique) */
+            if (strlen(k->u.str) == k->len && uniql_json_get(v, k->u.str) != k + 1) { FZ_FAIL("json: uniql_json_get('%.40s') misses", k->u.str); return 0; }
+            for (j = i + 1; j < v->len; j++) {
+                const uniql_json *d = &v->u.child[2 * (size_t)j];
+                if (d->len == k->len && !memcmp(d->u.str, k->u.str, k->len)) { FZ_FAIL("json: duplicate key accepted"); return 0; }
+            }
+            if (!fz_json_valid(k + 1, depth + 1)) return 0;
+        } else {
+            if (uniql_json_at(v, (int)i) != &v->u.child[i]) { FZ_FAIL("json: uniql_json_at(%u) disagrees", (unsigned)i); return 0; }
+            if (!fz_json_valid(&v->u.child[i], depth + 1)) return 0;
+        }
     }
-    if (k != v->count) { FZ_FAIL("json: count %d but %d children", v->count, k); return 0; }
-    if (v->type == UNIQL_JSON_ARRAY && k > 0 && uniql_json_at(v, k - 1) == NULL) { FZ_FAIL("json: uniql_json_at(last) is NULL"); return 0; }
+    if (v->type == UNIQL_JSON_ARRAY && uniql_json_at(v, (int)v->len) != NULL) { FZ_FAIL("json: uniql_json_at past the end"); return 0; }
+    if (v->type == UNIQL_JSON_OBJECT && uniql_json_member(v, (int)v->len, NULL) != NULL) { FZ_FAIL("json: uniql_json_member past the end"); return 0; }
     return 1;
 }
 
 FZ_UNUSED static int fz_json_equal(const uniql_json *a, const uniql_json *b)
 {
-    const uniql_json *x, *y;
-    if (a->type != b->type || a->count != b->count) return 0;
-    if ((a->key != NULL) != (b->key != NULL)) return 0;
-    if (a->key && (a->key_len != b->key_len || memcmp(a->key, b->key, a->key_len))) return 0;
+    uint32_t i, n;
+    if (a->type != b->type || a->len != b->len) return 0;
     switch (a->type) {
     case UNIQL_JSON_NUMBER:
-        if (isnan(a->number)) return isnan(b->number);
-        return a->number == b->number && signbit(a->number) == signbit(b->number);
-    case UNIQL_JSON_STRING: return a->len == b->len && !memcmp(a->str, b->str, a->len);
+        if (isnan(a->u.number)) return isnan(b->u.number);
+        return a->u.number == b->u.number && signbit(a->u.number) == signbit(b->u.number);
+    case UNIQL_JSON_STRING: return !memcmp(a->u.str, b->u.str, a->len);
     case UNIQL_JSON_ARRAY: case UNIQL_JSON_OBJECT:
-        for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
-            if (!fz_json_equal(x, y)) return 0;
-        return !x && !y;
+        n = a->type == UNIQL_JSON_OBJECT ? 2 * a->len : a->len;
+        for (i = 0; i < n; i++)
+            if (!fz_json_equal(&a->u.child[i], &b->u.child[i])) return 0;
+        return 1;
     default: return 1;
     }
 }
@@ -210,7 +228,7 @@ FZ_UNUSED static uniql_result fz_json(const unsigned char *data, size_t size)
     if (!fz_check_result("uniql_json_parse(ALLOW_NONFINITE)", r2, fz_codes_json, &e)) { uniql_json_free(&doc); return r; }
     if (r == UNIQL_OK && r2 != UNIQL_OK) FZ_FAIL("json: strict parse accepts, ALLOW_NONFINITE rejects (%d)", (int)r2);
     if (r == UNIQL_OK && r2 == UNIQL_OK && !fz_json_equal(doc.root, doc2.root)) FZ_FAIL("json: the two modes give different trees");
-    if (r2 == UNIQL_OK && fz_json_valid(doc2.root, 0, 0)) {
+    if (r2 == UNIQL_OK && fz_json_valid(doc2.root, 0)) {
         fz_buf b;
         memset(&b, 0, sizeof b);
         fz_print(&b, doc2.root);
