@@ -5607,6 +5607,21 @@ UNIQLDEF const uniql_json *uniql_json_member(const uniql_json *obj, int i, const
     return &obj->u.child[2 * (size_t)i + 1];
 }
 
+/* iteration over a container's values in document order (for the readers below):
+   first / next return NULL at the end; uniql__json_key is the key node of an object
+   member's value v (its predecessor, since members are key/value pairs) */
+static const uniql_json *uniql__json_first(const uniql_json *c)
+{
+    if (!c || (c->type != UNIQL_JSON_ARRAY && c->type != UNIQL_JSON_OBJECT) || !c->len) return NULL;
+    return c->type == UNIQL_JSON_OBJECT ? c->u.child + 1 : c->u.child;
+}
+static const uniql_json *uniql__json_next(const uniql_json *c, const uniql_json *v)
+{
+    size_t k = (size_t)(v - c->u.child) + (c->type == UNIQL_JSON_OBJECT ? 2u : 1u);
+    return k < (c->type == UNIQL_JSON_OBJECT ? 2 * (size_t)c->len : (size_t)c->len) ? c->u.child + k : NULL;
+}
+static const uniql_json *uniql__json_key(const uniql_json *v) { return v - 1; }
+
 /* ---- safetensors ---- */
 
 /* Put `prefix` in front of the message already in err (truncating its tail). */
@@ -8005,7 +8020,7 @@ static char *uniql__tk_strdup(uniql__tkl *L, const char *s, size_t n)
 
 static int uniql__js_is(const uniql_json *j, const char *s)
 {
-    return j && j->type == UNIQL_JSON_STRING && j->len == strlen(s) && !memcmp(j->str, s, j->len);
+    return j && j->type == UNIQL_JSON_STRING && j->len == strlen(s) && !memcmp(j->u.str, s, j->len);
 }
 
 /* every key of `obj` must be in the NULL-terminated list (unknown options are refused:
@@ -8013,10 +8028,10 @@ static int uniql__js_is(const uniql_json *j, const char *s)
 static uniql_result uniql__tk_keys(uniql__tkl *L, const uniql_json *obj, const char *what, const char *const *keys)
 {
     const uniql_json *m;
-    for (m = obj->child; m; m = m->next) {
+    for (m = uniql__json_first(obj); m; m = uniql__json_next(obj, m)) {
         const char *const *k;
-        for (k = keys; *k; k++) if (strlen(*k) == m->key_len && !memcmp(*k, m->key, m->key_len)) break;
-        if (!*k) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s option '%.60s' is not supported", what, m->key);
+        for (k = keys; *k; k++) if (strlen(*k) == uniql__json_key(m)->len && !memcmp(*k, uniql__json_key(m)->u.str, uniql__json_key(m)->len)) break;
+        if (!*k) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s option '%.60s' is not supported", what, uniql__json_key(m)->u.str);
     }
     return UNIQL_OK;
 }
@@ -8047,9 +8062,9 @@ static uniql_result uniql__tk_str(uniql__tkl *L, const uniql_json *obj, const ch
 
 static uniql_result uniql__tk_uint(uniql__tkl *L, const uniql_json *v, const char *what, int *out)
 {
-    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->number >= 0) || v->number > 2147483646.0 || v->number != floor(v->number))
+    if (!v || v->type != UNIQL_JSON_NUMBER || !(v->u.number >= 0) || v->u.number > 2147483646.0 || v->u.number != floor(v->u.number))
         return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s must be an integer in [0, 2^31 - 1)", what);
-    *out = (int)v->number;
+    *out = (int)v->u.number;
     return UNIQL_OK;
 }
 
@@ -8057,8 +8072,8 @@ static uniql_result uniql__tk_uint(uniql__tkl *L, const uniql_json *v, const cha
 static int uniql__tk_onechar(const uniql_json *s, uint32_t *c)
 {
     int len;
-    if (!s || !s->len || uniql__u8check((const unsigned char *)s->str, s->len) != s->len) return 0;
-    *c = uniql__u8dec((const unsigned char *)s->str, &len);
+    if (!s || !s->len || uniql__u8check((const unsigned char *)s->u.str, s->len) != s->len) return 0;
+    *c = uniql__u8dec((const unsigned char *)s->u.str, &len);
     return (size_t)len == s->len;
 }
 
@@ -8066,21 +8081,21 @@ static int uniql__tk_onechar(const uniql_json *s, uint32_t *c)
 static uniql_result uniql__tk_pattern(uniql__tkl *L, const uniql_json *obj, uniql__tk_step *st, const char *what)
 {
     const uniql_json *pat = uniql_json_get(obj, "pattern"), *v;
-    if (!pat || pat->type != UNIQL_JSON_OBJECT || pat->count != 1)
+    if (!pat || pat->type != UNIQL_JSON_OBJECT || pat->len != 1)
         return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s needs a pattern {\"String\": ..} or {\"Regex\": ..}", what);
-    v = pat->child;
+    v = uniql_json_member(pat, 0, NULL);
     if (v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: %s pattern must be a string", what);
-    if (v->key_len == 6 && !memcmp(v->key, "String", 6)) {
-        st->s1 = uniql__tk_strdup(L, v->str, v->len);
+    if (uniql__json_key(v)->len == 6 && !memcmp(uniql__json_key(v)->u.str, "String", 6)) {
+        st->s1 = uniql__tk_strdup(L, v->u.str, v->len);
         st->n1 = v->len;
         return st->s1 ? UNIQL_OK : uniql__tk_oom(L);
     }
-    if (v->key_len == 5 && !memcmp(v->key, "Regex", 5)) {
-        uniql_result r = uniql__rx_compile(v->str, v->len, L->user, &st->rx, L->err);
+    if (uniql__json_key(v)->len == 5 && !memcmp(uniql__json_key(v)->u.str, "Regex", 5)) {
+        uniql_result r = uniql__rx_compile(v->u.str, v->len, L->user, &st->rx, L->err);
         if (r != UNIQL_OK) uniql__err_prefix(L->err, what[0] == 'S' ? "tokenizer: Split: " : "tokenizer: Replace: ");
         return r;
     }
-    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s pattern kind '%.40s'", what, v->key);
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: %s pattern kind '%.40s'", what, uniql__json_key(v)->u.str);
 }
 
 static uniql_result uniql__tk_push(uniql__tkl *L, uniql__tk_step **arr, int *n, uniql__tk_step **out)
@@ -8114,7 +8129,7 @@ static uniql_result uniql__tk_normalizer(uniql__tkl *L, const uniql_json *j, int
         const uniql_json *a = uniql_json_get(j, "normalizers"), *k;
         if ((r = uniql__tk_keys(L, j, "Sequence normalizer", k_seq)) != UNIQL_OK) return r;
         if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence normalizer needs \"normalizers\"");
-        for (k = a->child; k; k = k->next) if ((r = uniql__tk_normalizer(L, k, depth + 1)) != UNIQL_OK) return r;
+        for (k = uniql__json_first(a); k; k = uniql__json_next(a, k)) if ((r = uniql__tk_normalizer(L, k, depth + 1)) != UNIQL_OK) return r;
         return UNIQL_OK;
     }
     if ((r = uniql__tk_push(L, &L->t->norm, &L->t->n_norm, &st)) != UNIQL_OK) return r;
@@ -8136,7 +8151,7 @@ static uniql_result uniql__tk_normalizer(uniql__tkl *L, const uniql_json *j, int
         if ((r = uniql__tk_keys(L, j, "Replace", k_rep)) != UNIQL_OK) return r;
         if ((r = uniql__tk_pattern(L, j, st, "Replace")) != UNIQL_OK) return r;
         if ((r = uniql__tk_str(L, j, "content", 1, &c)) != UNIQL_OK) return r;
-        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->s2 = uniql__tk_strdup(L, c->u.str, c->len);
         st->n2 = c->len;
         return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
     }
@@ -8145,11 +8160,11 @@ static uniql_result uniql__tk_normalizer(uniql__tkl *L, const uniql_json *j, int
         st->kind = UNIQL__TN_PREPEND;
         if ((r = uniql__tk_keys(L, j, "Prepend", k_pre)) != UNIQL_OK) return r;
         if ((r = uniql__tk_str(L, j, "prepend", 1, &c)) != UNIQL_OK) return r;
-        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->s2 = uniql__tk_strdup(L, c->u.str, c->len);
         st->n2 = c->len;
         return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
     }
-    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: normalizer '%.40s' is not supported", ty->str);
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: normalizer '%.40s' is not supported", ty->u.str);
 }
 
 static uniql_result uniql__tk_behavior(uniql__tkl *L, const uniql_json *j, int *out)
@@ -8162,7 +8177,7 @@ static uniql_result uniql__tk_behavior(uniql__tkl *L, const uniql_json *j, int *
     else if (uniql__js_is(b, "MergedWithPrevious")) *out = UNIQL__SB_PREV;
     else if (uniql__js_is(b, "MergedWithNext")) *out = UNIQL__SB_NEXT;
     else if (uniql__js_is(b, "Contiguous")) *out = UNIQL__SB_CONTIG;
-    else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: split behavior '%.40s'", b->str);
+    else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: split behavior '%.40s'", b->u.str);
     return UNIQL_OK;
 }
 
@@ -8190,7 +8205,7 @@ static uniql_result uniql__tk_pretok(uniql__tkl *L, const uniql_json *j, int dep
         const uniql_json *a = uniql_json_get(j, "pretokenizers"), *k;
         if ((r = uniql__tk_keys(L, j, "Sequence pre_tokenizer", k_seq)) != UNIQL_OK) return r;
         if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence pre_tokenizer needs \"pretokenizers\"");
-        for (k = a->child; k; k = k->next) if ((r = uniql__tk_pretok(L, k, depth + 1)) != UNIQL_OK) return r;
+        for (k = uniql__json_first(a); k; k = uniql__json_next(a, k)) if ((r = uniql__tk_pretok(L, k, depth + 1)) != UNIQL_OK) return r;
         return UNIQL_OK;
     }
     if ((r = uniql__tk_push(L, &L->t->pre, &L->t->n_pre, &st)) != UNIQL_OK) return r;
@@ -8222,7 +8237,7 @@ static uniql_result uniql__tk_pretok(uniql__tkl *L, const uniql_json *j, int dep
             if (uniql__js_is(sch, "always")) st->a = 0;
             else if (uniql__js_is(sch, "first")) st->a = 1;
             else if (uniql__js_is(sch, "never")) st->a = 2;
-            else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Metaspace prepend_scheme '%.30s'", sch->str);
+            else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Metaspace prepend_scheme '%.30s'", sch->u.str);
         } else {   /* files before tokenizers 0.19: add_prefix_space */
             int aps;
             if ((r = uniql__tk_bool(L, j, "add_prefix_space", 1, &aps)) != UNIQL_OK) return r;
@@ -8247,7 +8262,7 @@ static uniql_result uniql__tk_pretok(uniql__tkl *L, const uniql_json *j, int dep
         if (!uniql_json_get(j, "behavior")) { st->a = UNIQL__SB_ISOLATED; return UNIQL_OK; }
         return uniql__tk_behavior(L, j, &st->a);
     }
-    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: pre_tokenizer '%.40s' is not supported", ty->str);
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: pre_tokenizer '%.40s' is not supported", ty->u.str);
 }
 
 static uniql_result uniql__tk_decoder(uniql__tkl *L, const uniql_json *j, int depth)
@@ -8270,7 +8285,7 @@ static uniql_result uniql__tk_decoder(uniql__tkl *L, const uniql_json *j, int de
         const uniql_json *a = uniql_json_get(j, "decoders"), *k;
         if ((r = uniql__tk_keys(L, j, "Sequence decoder", k_seq)) != UNIQL_OK) return r;
         if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence decoder needs \"decoders\"");
-        for (k = a->child; k; k = k->next) if ((r = uniql__tk_decoder(L, k, depth + 1)) != UNIQL_OK) return r;
+        for (k = uniql__json_first(a); k; k = uniql__json_next(a, k)) if ((r = uniql__tk_decoder(L, k, depth + 1)) != UNIQL_OK) return r;
         return UNIQL_OK;
     }
     if ((r = uniql__tk_push(L, &L->t->dec, &L->t->n_dec, &st)) != UNIQL_OK) return r;
@@ -8285,7 +8300,7 @@ static uniql_result uniql__tk_decoder(uniql__tkl *L, const uniql_json *j, int de
         if (st->rx.prog) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Replace decoder with a Regex pattern");
         if (!st->n1) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: Replace decoder with an empty pattern");
         if ((r = uniql__tk_str(L, j, "content", 1, &c)) != UNIQL_OK) return r;
-        st->s2 = uniql__tk_strdup(L, c->str, c->len);
+        st->s2 = uniql__tk_strdup(L, c->u.str, c->len);
         st->n2 = c->len;
         return st->s2 ? UNIQL_OK : uniql__tk_oom(L);
     }
@@ -8313,7 +8328,7 @@ static uniql_result uniql__tk_decoder(uniql__tkl *L, const uniql_json *j, int de
         }
         return UNIQL_OK;
     }
-    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: decoder '%.40s' is not supported", ty->str);
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: decoder '%.40s' is not supported", ty->u.str);
 }
 
 /* a special token's ids by name from TemplateProcessing's "special_tokens" */
@@ -8334,14 +8349,14 @@ static uniql_result uniql__tk_post(uniql__tkl *L, const uniql_json *j, uniql__tk
         const uniql_json *a = uniql_json_get(j, "processors"), *k;
         if ((r = uniql__tk_keys(L, j, "Sequence post_processor", k_seq)) != UNIQL_OK) return r;
         if (!a || a->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: Sequence post_processor needs \"processors\"");
-        for (k = a->child; k; k = k->next) if ((r = uniql__tk_post(L, k, items, depth + 1)) != UNIQL_OK) return r;
+        for (k = uniql__json_first(a); k; k = uniql__json_next(a, k)) if ((r = uniql__tk_post(L, k, items, depth + 1)) != UNIQL_OK) return r;
         return UNIQL_OK;
     }
     if (uniql__js_is(ty, "BertProcessing") || uniql__js_is(ty, "RobertaProcessing")) {
         const uniql_json *cls = uniql_json_get(j, "cls"), *sep = uniql_json_get(j, "sep");
         int ci, si;
         if ((r = uniql__tk_keys(L, j, "Bert/RobertaProcessing", k_bert)) != UNIQL_OK) return r;
-        if (!cls || cls->type != UNIQL_JSON_ARRAY || cls->count != 2 || !sep || sep->type != UNIQL_JSON_ARRAY || sep->count != 2)
+        if (!cls || cls->type != UNIQL_JSON_ARRAY || cls->len != 2 || !sep || sep->type != UNIQL_JSON_ARRAY || sep->len != 2)
             return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: BertProcessing needs cls and sep as [token, id]");
         if ((r = uniql__tk_uint(L, uniql_json_at(cls, 1), "cls id", &ci)) != UNIQL_OK) return r;
         if ((r = uniql__tk_uint(L, uniql_json_at(sep, 1), "sep id", &si)) != UNIQL_OK) return r;
@@ -8357,35 +8372,35 @@ static uniql_result uniql__tk_post(uniql__tkl *L, const uniql_json *j, uniql__tk
         if ((r = uniql__tk_keys(L, j, "TemplateProcessing", k_tp)) != UNIQL_OK) return r;
         if (!single || single->type != UNIQL_JSON_ARRAY) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing needs \"single\"");
         if (items->n) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: two post-processors that both add tokens");
-        for (it = single->child; it; it = it->next) {
+        for (it = uniql__json_first(single); it; it = uniql__json_next(single, it)) {
             const uniql_json *v, *id;
-            if (it->type != UNIQL_JSON_OBJECT || it->count != 1)
+            if (it->type != UNIQL_JSON_OBJECT || it->len != 1)
                 return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing item must be {\"Sequence\"|\"SpecialToken\": ..}");
-            v = it->child;
+            v = uniql_json_member(it, 0, NULL);
             id = uniql_json_get(v, "id");
             if (!id || id->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: TemplateProcessing item without an id");
-            if (v->key_len == 8 && !memcmp(v->key, "Sequence", 8)) {
-                if (!uniql__js_is(id, "A")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing single with sequence '%.20s'", id->str);
+            if (uniql__json_key(v)->len == 8 && !memcmp(uniql__json_key(v)->u.str, "Sequence", 8)) {
+                if (!uniql__js_is(id, "A")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing single with sequence '%.20s'", id->u.str);
                 uniql__tkb_int(items, -1);
                 n_seq++;
-            } else if (v->key_len == 12 && !memcmp(v->key, "SpecialToken", 12)) {
+            } else if (uniql__json_key(v)->len == 12 && !memcmp(uniql__json_key(v)->u.str, "SpecialToken", 12)) {
                 const uniql_json *e = NULL, *ids, *x;
                 const uniql_json *m;
                 if (sp && sp->type == UNIQL_JSON_OBJECT)
-                    for (m = sp->child; m; m = m->next) if (m->key_len == id->len && !memcmp(m->key, id->str, id->len)) e = m;
+                    for (m = uniql__json_first(sp); m; m = uniql__json_next(sp, m)) if (uniql__json_key(m)->len == id->len && !memcmp(uniql__json_key(m)->u.str, id->u.str, id->len)) e = m;
                 if (!e || e->type != UNIQL_JSON_OBJECT || !(ids = uniql_json_get(e, "ids")) || ids->type != UNIQL_JSON_ARRAY)
-                    return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: TemplateProcessing special token '%.60s' is not in special_tokens", id->str);
-                for (x = ids->child; x; x = x->next) {
+                    return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: TemplateProcessing special token '%.60s' is not in special_tokens", id->u.str);
+                for (x = uniql__json_first(ids); x; x = uniql__json_next(ids, x)) {
                     int v2;
                     if ((r = uniql__tk_uint(L, x, "special token id", &v2)) != UNIQL_OK) return r;
                     uniql__tkb_int(items, v2);
                 }
-            } else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing item '%.30s'", v->key);
+            } else return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing item '%.30s'", uniql__json_key(v)->u.str);
         }
         if (n_seq != 1) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: TemplateProcessing single must hold sequence A once");
         return items->oom ? uniql__tk_oom(L) : UNIQL_OK;
     }
-    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: post_processor '%.40s' is not supported", ty->str);
+    return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: post_processor '%.40s' is not supported", ty->u.str);
 }
 
 static uniql_result uniql__tk_setid(uniql__tkl *L, int id, const char *s, size_t n, uniql__tkb *pool)
@@ -8456,7 +8471,7 @@ static int uniql__tk_cfg_token(const uniql_tokenizer *t, const uniql_json *v)
 {
     if (v && v->type == UNIQL_JSON_OBJECT) v = uniql_json_get(v, "content");
     if (!v || v->type != UNIQL_JSON_STRING) return -1;
-    return uniql_tokenizer_token_id(t, v->str, v->len);
+    return uniql_tokenizer_token_id(t, v->u.str, v->len);
 }
 
 static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const uniql_json *cfg)
@@ -8483,9 +8498,9 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
     if (!model || model->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: no \"model\" object");
     v = uniql_json_get(model, "type");
     if (v && v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: model type must be a string");
-    if (v && !uniql__js_is(v, "BPE")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: model '%.40s' is not supported (BPE only)", v->str);
+    if (v && !uniql__js_is(v, "BPE")) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: model '%.40s' is not supported (BPE only)", v->u.str);
     if ((r = uniql__tk_keys(L, model, "BPE model", k_bpe)) != UNIQL_OK) return r;
-    if ((v = uniql_json_get(model, "dropout")) && v->type != UNIQL_JSON_NULL && !(v->type == UNIQL_JSON_NUMBER && v->number == 0))
+    if ((v = uniql_json_get(model, "dropout")) && v->type != UNIQL_JSON_NULL && !(v->type == UNIQL_JSON_NUMBER && v->u.number == 0))
         return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: BPE dropout (random merges) is not supported");
     if (((v = uniql_json_get(model, "continuing_subword_prefix")) && v->type != UNIQL_JSON_NULL && !uniql__js_is(v, "")) ||
         ((v = uniql_json_get(model, "end_of_word_suffix")) && v->type != UNIQL_JSON_NULL && !uniql__js_is(v, "")))
@@ -8502,72 +8517,72 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
     if (added && added->type != UNIQL_JSON_ARRAY && added->type != UNIQL_JSON_NULL)
         return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: \"added_tokens\" must be an array");
     /* ids */
-    for (m = vocab->child; m; m = m->next) {
+    for (m = uniql__json_first(vocab); m; m = uniql__json_next(vocab, m)) {
         if ((r = uniql__tk_uint(L, m, "a vocabulary id", &k)) != UNIQL_OK) return r;
         if (k > max_id) max_id = k;
     }
     if (added && added->type == UNIQL_JSON_ARRAY)
-        for (m = added->child; m; m = m->next) {
+        for (m = uniql__json_first(added); m; m = uniql__json_next(added, m)) {
             if (m->type != UNIQL_JSON_OBJECT) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token must be an object");
             if ((r = uniql__tk_uint(L, uniql_json_get(m, "id"), "an added token id", &k)) != UNIQL_OK) return r;
             if (k > max_id) max_id = k;
         }
     if (max_id < 0) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: empty vocabulary");
-    if ((size_t)max_id + 1 > (size_t)vocab->count + (size_t)(added ? added->count : 0) + 65536)
-        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: ids up to %d for %d tokens (too sparse)", max_id, vocab->count);
+    if ((size_t)max_id + 1 > (size_t)vocab->len + (size_t)(added ? added->len : 0) + 65536)
+        return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: ids up to %d for %d tokens (too sparse)", max_id, vocab->len);
     t->n_vocab = max_id + 1;
     t->tok_off = (size_t *)uniql__tk_alloc(L, sizeof(size_t) * (size_t)t->n_vocab);
     t->tok_len = (int *)uniql__tk_alloc(L, sizeof(int) * (size_t)t->n_vocab);
     t->special = (unsigned char *)uniql__tk_alloc(L, (size_t)t->n_vocab);
-    for (cap = 16; cap < 2 * (size_t)vocab->count + 2; cap *= 2) {}
+    for (cap = 16; cap < 2 * (size_t)vocab->len + 2; cap *= 2) {}
     t->vhash = (int *)UNIQL_MALLOC(sizeof(int) * cap, L->user);
     if (!t->tok_off || !t->tok_len || !t->special || !t->vhash) return uniql__tk_oom(L);
     t->vmask = cap - 1;
     for (i = 0; i < cap; i++) t->vhash[i] = -1;
     for (k = 0; k < t->n_vocab; k++) t->tok_off[k] = (size_t)-1;
-    for (m = vocab->child; m; m = m->next) {
+    for (m = uniql__json_first(vocab); m; m = uniql__json_next(vocab, m)) {
         size_t h;
-        k = (int)m->number;
+        k = (int)m->u.number;
         if (t->tok_off[k] != (size_t)-1) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: vocabulary id %d used twice", k);
-        if ((r = uniql__tk_setid(L, k, m->key, m->key_len, pool)) != UNIQL_OK) return r;
-        h = (size_t)uniql__tk_hash(m->key, m->key_len) & t->vmask;
+        if ((r = uniql__tk_setid(L, k, uniql__json_key(m)->u.str, uniql__json_key(m)->len, pool)) != UNIQL_OK) return r;
+        h = (size_t)uniql__tk_hash(uniql__json_key(m)->u.str, uniql__json_key(m)->len) & t->vmask;
         while (t->vhash[h] >= 0) h = (h + 1) & t->vmask;
         t->vhash[h] = k;
     }
     /* added tokens: their own strings win for decoding, as in Rust */
     for (k = 0; k < 256; k++) t->root[k] = t->nroot[k] = -1;
-    if (added && added->type == UNIQL_JSON_ARRAY && added->count) {
-        t->added_ids = (int *)uniql__tk_alloc(L, sizeof(int) * (size_t)added->count);
-        t->added_flags = (unsigned char *)uniql__tk_alloc(L, (size_t)added->count);
+    if (added && added->type == UNIQL_JSON_ARRAY && added->len) {
+        t->added_ids = (int *)uniql__tk_alloc(L, sizeof(int) * (size_t)added->len);
+        t->added_flags = (unsigned char *)uniql__tk_alloc(L, (size_t)added->len);
         if (!t->added_ids || !t->added_flags) return uniql__tk_oom(L);
-        for (m = added->child; m; m = m->next) {
+        for (m = uniql__json_first(added); m; m = uniql__json_next(added, m)) {
             const uniql_json *c;
             int sw, ls, rs, nz, spc;
             if ((r = uniql__tk_keys(L, m, "added token", k_added)) != UNIQL_OK) return r;
             if ((r = uniql__tk_str(L, m, "content", 1, &c)) != UNIQL_OK) return r;
             if (!c->len) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token with empty content");
-            k = (int)uniql_json_get(m, "id")->number;
+            k = (int)uniql_json_get(m, "id")->u.number;
             if ((r = uniql__tk_bool(L, m, "special", 0, &spc)) != UNIQL_OK) return r;
             if ((r = uniql__tk_bool(L, m, "single_word", 0, &sw)) != UNIQL_OK) return r;
             if ((r = uniql__tk_bool(L, m, "lstrip", 0, &ls)) != UNIQL_OK) return r;
             if ((r = uniql__tk_bool(L, m, "rstrip", 0, &rs)) != UNIQL_OK) return r;
             if ((r = uniql__tk_bool(L, m, "normalized", !spc, &nz)) != UNIQL_OK) return r;
-            if (sw) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: added token '%.40s' with single_word", c->str);
+            if (sw) return uniql__fail(L->err, UNIQL_ERR_UNSUPPORTED, "tokenizer: added token '%.40s' with single_word", c->u.str);
             if (t->special[k]) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: added token id %d used twice", k);
-            if (t->tok_off[k] == (size_t)-1 || (size_t)t->tok_len[k] != c->len || memcmp(pool->p + t->tok_off[k], c->str, c->len)) {
+            if (t->tok_off[k] == (size_t)-1 || (size_t)t->tok_len[k] != c->len || memcmp(pool->p + t->tok_off[k], c->u.str, c->len)) {
                 /* not the model's token of that id: it is an added string only (the model
                    never produces it, and vocabulary lookups must not find it) */
                 if (t->tok_off[k] != (size_t)-1) {
                     size_t h;
                     for (h = 0; h <= t->vmask; h++) if (t->vhash[h] == k) t->special[k] |= 8;   /* hide the model's entry */
                 }
-                if ((r = uniql__tk_setid(L, k, c->str, c->len, pool)) != UNIQL_OK) return r;
+                if ((r = uniql__tk_setid(L, k, c->u.str, c->len, pool)) != UNIQL_OK) return r;
             }
             t->special[k] = (unsigned char)((t->special[k] & 8) | (spc ? 1 : 2));
             t->added_ids[t->n_added] = k;
             t->added_flags[t->n_added] = (unsigned char)((ls ? 1 : 0) | (rs ? 2 : 0));
             t->n_added++;
-            if (!nz) { if ((r = uniql__tk_trie_add(L, trie, t->root, c->str, c->len, t->n_added - 1)) != UNIQL_OK) return r; }
+            if (!nz) { if ((r = uniql__tk_trie_add(L, trie, t->root, c->u.str, c->len, t->n_added - 1)) != UNIQL_OK) return r; }
         }
     }
     t->pool = (char *)pool->p;
@@ -8584,7 +8599,7 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
     /* normalized added tokens: their content normalized like the text */
     if (added && added->type == UNIQL_JSON_ARRAY) {
         int a = 0;
-        for (m = added->child; m; m = m->next, a++) {
+        for (m = uniql__json_first(added); m; m = uniql__json_next(added, m), a++) {
             const uniql_json *c = uniql_json_get(m, "content");
             int nz, spc;
             uniql__tk_bool(L, m, "special", 0, &spc);
@@ -8595,7 +8610,7 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
                 size_t dummy = 0;
                 memset(&nb, 0, sizeof nb);
                 nb.user = L->user;
-                r2 = uniql__tk_normalize_piece(t, (const unsigned char *)c->str, c->len, &nb, &dummy);
+                r2 = uniql__tk_normalize_piece(t, (const unsigned char *)c->u.str, c->len, &nb, &dummy);
                 if (r2 == UNIQL_OK && !nb.oom && nb.n)
                     r2 = uniql__tk_trie_add(L, ntrie, t->nroot, (const char *)nb.p, nb.n, a);
                 uniql__tkb_free(&nb);
@@ -8620,8 +8635,8 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
     t->unk_id = -1;
     if (v && v->type != UNIQL_JSON_NULL) {
         if (v->type != UNIQL_JSON_STRING) return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: unk_token must be a string");
-        t->unk_id = uniql__tk_vocab(t, v->str, v->len);
-        if (t->unk_id < 0) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: unk_token '%.40s' is not in the vocabulary", v->str);
+        t->unk_id = uniql__tk_vocab(t, v->u.str, v->len);
+        if (t->unk_id < 0) return uniql__fail(L->err, UNIQL_ERR_MISSING, "tokenizer: unk_token '%.40s' is not in the vocabulary", v->u.str);
     }
     for (k = 0; k < 256; k++) {
         char b[8];
@@ -8633,27 +8648,28 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
         int n = uniql__u8enc((uint32_t)k, b);
         t->small[k] = uniql__tk_vocab(t, b, (size_t)n);
     }
-    if (merges && merges->type == UNIQL_JSON_ARRAY && merges->count) {
-        for (cap = 16; cap < 2 * (size_t)merges->count + 2; cap *= 2) {}
+    if (merges && merges->type == UNIQL_JSON_ARRAY && merges->len) {
+        for (cap = 16; cap < 2 * (size_t)merges->len + 2; cap *= 2) {}
         t->merges = (uniql__tk_merge *)UNIQL_MALLOC(sizeof(uniql__tk_merge) * cap, L->user);
         if (!t->merges) return uniql__tk_oom(L);
         t->mmask = cap - 1;
         for (i = 0; i < cap; i++) t->merges[i].key = (uint64_t)-1;
         i = 0;
-        for (m = merges->child; m; m = m->next, i++) {
+        for (m = uniql__json_first(merges); m; m = uniql__json_next(merges, m), i++) {
             const char *a, *b;
             size_t na, nb, h;
             int ia, ib, inew;
             uint64_t key;
             char stack[256], *cat;
             if (m->type == UNIQL_JSON_STRING) {
-                const char *sp = (const char *)memchr(m->str, ' ', m->len);
-                if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str)))
+                const char *sp = (const char *)memchr(m->u.str, ' ', m->len);
+                if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->u.str)))
                     return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: merge %lu is not \"a b\"", (unsigned long)i);
-                a = m->str; na = (size_t)(sp - m->str); b = sp + 1; nb = m->len - na - 1;
-            } else if (m->type == UNIQL_JSON_ARRAY && m->count == 2 && m->child->type == UNIQL_JSON_STRING &&
-                       m->child->next->type == UNIQL_JSON_STRING) {
-                a = m->child->str; na = m->child->len; b = m->child->next->str; nb = m->child->next->len;
+                a = m->u.str; na = (size_t)(sp - m->u.str); b = sp + 1; nb = m->len - na - 1;
+            } else if (m->type == UNIQL_JSON_ARRAY && m->len == 2 && uniql_json_at(m, 0)->type == UNIQL_JSON_STRING &&
+                       uniql_json_at(m, 1)->type == UNIQL_JSON_STRING) {
+                a = uniql_json_at(m, 0)->u.str; na = uniql_json_at(m, 0)->len;
+                b = uniql_json_at(m, 1)->u.str; nb = uniql_json_at(m, 1)->len;
             } else return uniql__fail(L->err, UNIQL_ERR_FORMAT, "tokenizer: merge %lu is neither \"a b\" nor [a, b]", (unsigned long)i);
             ia = uniql__tk_vocab(t, a, na);
             ib = uniql__tk_vocab(t, b, nb);
@@ -15323,10 +15339,10 @@ static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql
     const uniql_json *e, *mt, *nl, *bl;
     int v[UNIQL__ORD_NFP], i, l, any[4] = { 0, 0, 0, 0 };
     if (mo->type != UNIQL_JSON_OBJECT) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" is not an object");
-    for (e = mo->child; e; e = e->next) {
-        int known = !strcmp(e->key, "model_type") || !strcmp(e->key, "n_layers") || !strcmp(e->key, "blocks");
-        for (i = 0; i < UNIQL__ORD_NFP && !known; i++) known = !strcmp(e->key, uniql__ord_fp_keys[i]);
-        if (!known) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: unknown key \"model\".\"%.60s\"", e->key);
+    for (e = uniql__json_first(mo); e; e = uniql__json_next(mo, e)) {
+        int known = !strcmp(uniql__json_key(e)->u.str, "model_type") || !strcmp(uniql__json_key(e)->u.str, "n_layers") || !strcmp(uniql__json_key(e)->u.str, "blocks");
+        for (i = 0; i < UNIQL__ORD_NFP && !known; i++) known = !strcmp(uniql__json_key(e)->u.str, uniql__ord_fp_keys[i]);
+        if (!known) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: unknown key \"model\".\"%.60s\"", uniql__json_key(e)->u.str);
     }
     mt = uniql_json_get(mo, "model_type");
     nl = uniql_json_get(mo, "n_layers");
@@ -15334,18 +15350,18 @@ static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql
     if (!mt || !nl || !bl) return uniql__fail(err, UNIQL_ERR_MISSING, "order: \"model\" lacks model_type, n_layers or blocks");
     if (mt->type != UNIQL_JSON_STRING || bl->type != UNIQL_JSON_STRING || nl->type != UNIQL_JSON_NUMBER)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" model_type / blocks must be strings, n_layers a number");
-    for (i = 0; i < 4 && strcmp(mt->str, arch_names[i]); i++) {}
-    if (i == 4 || mt->len != strlen(arch_names[i])) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: unknown model_type \"%.40s\"", mt->str);
+    for (i = 0; i < 4 && strcmp(mt->u.str, arch_names[i]); i++) {}
+    if (i == 4 || mt->len != strlen(arch_names[i])) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: unknown model_type \"%.40s\"", mt->u.str);
     c->arch = (uniql_arch)(i + 1);
     if (!uniql__json_int(nl, 1, UNIQL_MAX_LAYERS, &c->n_layers)) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: n_layers outside 1..%d", UNIQL_MAX_LAYERS);
     if (bl->len != (size_t)c->n_layers) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks has %lu characters, n_layers is %d", (unsigned long)bl->len, c->n_layers);
     for (l = 0; l < c->n_layers; l++) {
-        for (i = 0; i < 4 && bl->str[l] != uniql__block_chars[i]; i++) {}
+        for (i = 0; i < 4 && bl->u.str[l] != uniql__block_chars[i]; i++) {}
         if (i == 4) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] is not one of D M * -", l);
         if ((c->arch == UNIQL_ARCH_MAMBA2 && i != UNIQL_BLOCK_MAMBA) ||
             ((c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) && i != UNIQL_BLOCK_DECODER) ||
             (c->arch == UNIQL_ARCH_NEMOTRON_H && i == UNIQL_BLOCK_DECODER))
-            return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] '%c' does not occur in %s", l, bl->str[l], mt->str);
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] '%c' does not occur in %s", l, bl->u.str[l], mt->u.str);
         c->block[l] = (unsigned char)i;
         any[i] = 1;
     }
@@ -15378,10 +15394,10 @@ static uniql_result uniql__ord_doubles(const uniql_json *a, int n, const char *k
 {
     const uniql_json *e;
     int i = 0;
-    if (a->type != UNIQL_JSON_ARRAY || a->count != n) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\" is not an array of %d numbers", key, n);
-    for (e = a->child; e; e = e->next, i++) {
-        if (e->type != UNIQL_JSON_NUMBER || !isfinite(e->number)) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\"[%d] is not a finite number", key, i);
-        out[i] = e->number;
+    if (a->type != UNIQL_JSON_ARRAY || a->len != (uint32_t)n) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\" is not an array of %d numbers", key, n);
+    for (e = uniql__json_first(a); e; e = uniql__json_next(a, e), i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !isfinite(e->u.number)) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"%s\"[%d] is not a finite number", key, i);
+        out[i] = e->u.number;
     }
     return UNIQL_OK;
 }
@@ -15405,9 +15421,9 @@ UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniq
     root = doc.root;
 #define UNIQL__ORD_FAIL(...) do { r = uniql__fail(err, __VA_ARGS__); goto done; } while (0)
     if (root->type != UNIQL_JSON_OBJECT) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: not a JSON object");
-    for (e = root->child; e; e = e->next) {
-        for (i = 0; i < 8 && strcmp(e->key, keys[i]); i++) {}
-        if (i == 8) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: unknown key \"%.60s\"", e->key);
+    for (e = uniql__json_first(root); e; e = uniql__json_next(root, e)) {
+        for (i = 0; i < 8 && strcmp(uniql__json_key(e)->u.str, keys[i]); i++) {}
+        if (i == 8) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: unknown key \"%.60s\"", uniql__json_key(e)->u.str);
     }
     fm = uniql_json_get(root, "format");
     ve = uniql_json_get(root, "version");
@@ -15418,11 +15434,11 @@ UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniq
     bi = uniql_json_get(root, "block_influence");
     ls = uniql_json_get(root, "lsaq");
     if (!fm) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: no \"format\"");
-    if (fm->type != UNIQL_JSON_STRING || fm->len != 11 || strcmp(fm->str, "uniql-order"))
+    if (fm->type != UNIQL_JSON_STRING || fm->len != 11 || strcmp(fm->u.str, "uniql-order"))
         UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"format\" is not \"uniql-order\"");
     if (!ve) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: no \"version\"");
     if (ve->type != UNIQL_JSON_NUMBER) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"version\" is not a number");
-    if (ve->number != UNIQL_ORDER_VERSION) UNIQL__ORD_FAIL(UNIQL_ERR_VERSION, "order: version %g, this build reads %d", ve->number, UNIQL_ORDER_VERSION);
+    if (ve->u.number != UNIQL_ORDER_VERSION) UNIQL__ORD_FAIL(UNIQL_ERR_VERSION, "order: version %g, this build reads %d", ve->u.number, UNIQL_ORDER_VERSION);
     if (!mo || !rp || !ra || !ke) UNIQL__ORD_FAIL(UNIQL_ERR_MISSING, "order: \"%s\" missing", !mo ? "model" : !rp ? "rope_pairs" : !ra ? "rates" : "kept");
     if ((r = uniql__ord_model(mo, o, err)) != UNIQL_OK) goto done;
     c = &o->config;
@@ -15434,30 +15450,30 @@ UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniq
         UNIQL__ORD_FAIL(UNIQL_ERR_SHAPE, "order: written for another model (fingerprint differs from the config: %s, %d layers)",
                         uniql__arch_name(c->arch), L);
     /* shapes of every list first, so that the allocation is bounded by the text */
-    if (rp->type != UNIQL_JSON_ARRAY || rp->count != L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"rope_pairs\" is not an array of %d entries", L);
-    for (l = 0, e = rp->child; e; e = e->next, l++) {
+    if (rp->type != UNIQL_JSON_ARRAY || rp->len != (uint32_t)L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"rope_pairs\" is not an array of %d entries", L);
+    for (l = 0, e = uniql__json_first(rp); e; e = uniql__json_next(rp, e), l++) {
         int want = uniql__layer_has_attn(c->block[l]) && c->rope_type != UNIQL_ROPE_NONE;
         const uniql_json *h;
         if (!want) {
             if (e->type != UNIQL_JSON_NULL) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d] must be null (no RoPE attention)", l);
             continue;
         }
-        if (e->type != UNIQL_JSON_ARRAY || e->count != c->n_kv_heads)
+        if (e->type != UNIQL_JSON_ARRAY || e->len != (uint32_t)c->n_kv_heads)
             UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d] must hold %d KV-head rankings", l, c->n_kv_heads);
-        for (h = e->child; h; h = h->next)
-            if (h->type != UNIQL_JSON_ARRAY || h->count != half)
+        for (h = uniql__json_first(e); h; h = uniql__json_next(e, h))
+            if (h->type != UNIQL_JSON_ARRAY || h->len != (uint32_t)half)
                 UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d]: a ranking must hold %d pair indices", l, half);
         n_pairs += (size_t)c->n_kv_heads * (size_t)half;
     }
-    if (ra->type != UNIQL_JSON_ARRAY || ra->count < 1 || ra->count > UNIQL_PACK_MAX_RATES)
+    if (ra->type != UNIQL_JSON_ARRAY || ra->len < 1 || ra->len > UNIQL_PACK_MAX_RATES)
         UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"rates\" must be an array of 1..%d rates", UNIQL_PACK_MAX_RATES);
-    o->n_rates = ra->count;
-    for (i = 0, e = ra->child; e; e = e->next, i++) {
-        if (e->type != UNIQL_JSON_NUMBER || !(e->number >= 0 && e->number < 1) || (i && !(e->number > o->rates[i - 1])))
+    o->n_rates = (int)ra->len;
+    for (i = 0, e = uniql__json_first(ra); e; e = uniql__json_next(ra, e), i++) {
+        if (e->type != UNIQL_JSON_NUMBER || !(e->u.number >= 0 && e->u.number < 1) || (i && !(e->u.number > o->rates[i - 1])))
             UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rates[%d] not in [0, 1) or not above the one before", i);
-        o->rates[i] = e->number;
+        o->rates[i] = e->u.number;
     }
-    if (ke->type != UNIQL_JSON_ARRAY || ke->count != o->n_rates)
+    if (ke->type != UNIQL_JSON_ARRAY || ke->len != (uint32_t)o->n_rates)
         UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: \"kept\" must hold one table per rate (%d)", o->n_rates);
     /* one block: kept, pointer table, pairs, importance, seen-flags scratch */
     bytes = sizeof(uniql_kept) * (size_t)o->n_rates * (size_t)L + sizeof(int *) * (size_t)L + sizeof(int) * n_pairs +
@@ -15484,13 +15500,13 @@ UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniq
         seen = p + off;
         o->kept = kept;
         o->rope_pairs = ptrs;
-        for (l = 0, e = rp->child; e; e = e->next, l++) {
+        for (l = 0, e = uniql__json_first(rp); e; e = uniql__json_next(rp, e), l++) {
             const uniql_json *h, *x;
             if (e->type == UNIQL_JSON_NULL) continue;
             ptrs[l] = pairs;
-            for (g = 0, h = e->child; h; h = h->next, g++) {
+            for (g = 0, h = uniql__json_first(e); h; h = uniql__json_next(e, h), g++) {
                 memset(seen, 0, (size_t)half);
-                for (j = 0, x = h->child; x; x = x->next, j++) {
+                for (j = 0, x = uniql__json_first(h); x; x = uniql__json_next(h, x), j++) {
                     int v;
                     if (!uniql__json_int(x, 0, half - 1, &v) || seen[v])
                         UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: rope_pairs[%d][%d] is not a permutation of 0..%d", l, g, half - 1);
@@ -15499,14 +15515,14 @@ UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniq
                 }
             }
         }
-        for (i = 0, e = ke->child; e; e = e->next, i++) {
+        for (i = 0, e = uniql__json_first(ke); e; e = uniql__json_next(ke, e), i++) {
             const uniql_json *row, *x;
-            if (e->type != UNIQL_JSON_ARRAY || e->count != L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d] must hold %d layers", i, L);
-            for (l = 0, row = e->child; row; row = row->next, l++) {
+            if (e->type != UNIQL_JSON_ARRAY || e->len != (uint32_t)L) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d] must hold %d layers", i, L);
+            for (l = 0, row = uniql__json_first(e); row; row = uniql__json_next(e, row), l++) {
                 int v[5], k;
                 uniql_kept *kp = &kept[(size_t)i * L + l], mk;
-                if (row->type != UNIQL_JSON_ARRAY || row->count != 5) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d][%d] is not 5 sizes", i, l);
-                for (k = 0, x = row->child; x; x = x->next, k++)
+                if (row->type != UNIQL_JSON_ARRAY || row->len != 5) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d][%d] is not 5 sizes", i, l);
+                for (k = 0, x = uniql__json_first(row); x; x = uniql__json_next(row, x), k++)
                     if (!uniql__json_int(x, 0, 0x7fffffff, &v[k])) UNIQL__ORD_FAIL(UNIQL_ERR_FORMAT, "order: kept[%d][%d] holds a non-integer", i, l);
                 kp->qk_dim = v[0]; kp->v_dim = v[1]; kp->d_int = v[2]; kp->head_dim = v[3]; kp->state = v[4];
                 mk = uniql__pk_mask(c, l, kp);

@@ -61,8 +61,8 @@ static int tk_ids_equal(const uniql_json *arr, const int *got, size_t n)
 {
     const uniql_json *x;
     size_t i = 0;
-    if (!arr || arr->type != UNIQL_JSON_ARRAY || (size_t)arr->count != n) return 0;
-    for (x = arr->child; x; x = x->next, i++) if ((double)got[i] != x->number) return 0;
+    if (!arr || arr->type != UNIQL_JSON_ARRAY || (size_t)arr->len != n) return 0;
+    for (i = 0; (x = uniql_json_at(arr, (int)i)) != NULL; i++) if ((double)got[i] != x->u.number) return 0;
     return 1;
 }
 
@@ -93,19 +93,19 @@ static int tk_check(const char *name, const char *dir, char *msg, size_t msg_cap
         return 0;
     }
     jc = uniql_json_get(doc.root, "cases");
-    if (nc < 1 || !jc || jc->count != nc) {
-        snprintf(msg, msg_cap, "%.200s: %d cases, corpus has %d (regenerate the reference)", path, jc ? jc->count : -1, nc);
+    if (nc < 1 || !jc || jc->len != (uint32_t)nc) {
+        snprintf(msg, msg_cap, "%.200s: %d cases, corpus has %d (regenerate the reference)", path, jc ? (int)jc->len : -1, nc);
         ok = 0;
     } else if (uniql_tokenizer_load_dir(dir, NULL, &t, &e) != UNIQL_OK) {
         snprintf(msg, msg_cap, "load %.100s: %.200s", dir, e.message);
         ok = 0;
     }
-    for (i = 0, c = ok ? jc->child : NULL; ok && c; c = c->next, i++) {
+    for (i = 0; ok && (c = uniql_json_at(jc, i)) != NULL; i++) {
         int *ids = NULL, *ids_s = NULL;
         size_t n = 0, ns = 0, dl = 0, dsl = 0, k, sl = 0;
         char *dec = NULL, *dec_s = NULL, *stream = NULL;
         const uniql_json *d = uniql_json_get(c, "decoded"), *ds = uniql_json_get(c, "decoded_special");
-        const char *want = d && d->type == UNIQL_JSON_STRING ? d->str : cases[i].s;
+        const char *want = d && d->type == UNIQL_JSON_STRING ? d->u.str : cases[i].s;
         size_t want_n = d && d->type == UNIQL_JSON_STRING ? d->len : cases[i].n;
         uniql_decode_stream st;
         if (uniql_tokenizer_encode(t, cases[i].s, cases[i].n, 0, &ids, &n, &e) != UNIQL_OK ||
@@ -115,10 +115,10 @@ static int tk_check(const char *name, const char *dir, char *msg, size_t msg_cap
         } else if (!tk_ids_equal(uniql_json_get(c, "ids"), ids, n)) {
             const uniql_json *r = uniql_json_get(c, "ids");
             size_t j = 0;
-            const uniql_json *x = r ? r->child : NULL;
-            while (x && j < n && x->number == (double)ids[j]) { x = x->next; j++; }
+            const uniql_json *x = uniql_json_at(r, 0);
+            while (x && j < n && x->u.number == (double)ids[j]) { j++; x = uniql_json_at(r, (int)j); }
             snprintf(msg, msg_cap, "case %d (%.40s): ids differ at %lu of %lu (reference %d ids): got %d, want %g", i,
-                     cases[i].s, (unsigned long)j, (unsigned long)n, r ? r->count : -1, j < n ? ids[j] : -1, x ? x->number : -1.0);
+                     cases[i].s, (unsigned long)j, (unsigned long)n, r ? (int)r->len : -1, j < n ? ids[j] : -1, x ? x->u.number : -1.0);
             ok = 0;
         } else if (!tk_ids_equal(uniql_json_get(c, "ids_special"), ids_s, ns)) {
             snprintf(msg, msg_cap, "case %d: ids with special tokens differ", i);
@@ -130,7 +130,7 @@ static int tk_check(const char *name, const char *dir, char *msg, size_t msg_cap
         } else if (dl != want_n || memcmp(dec, want, dl)) {
             snprintf(msg, msg_cap, "case %d (%.40s): decode differs: [%.60s]", i, cases[i].s, dec);
             ok = 0;
-        } else if (ds && ds->type == UNIQL_JSON_STRING ? (dsl != ds->len || memcmp(dec_s, ds->str, dsl))
+        } else if (ds && ds->type == UNIQL_JSON_STRING ? (dsl != ds->len || memcmp(dec_s, ds->u.str, dsl))
                                                         : (dsl != want_n || memcmp(dec_s, want, dsl))) {
             snprintf(msg, msg_cap, "case %d: decode with special tokens differs: [%.60s]", i, dec_s);
             ok = 0;
