@@ -1572,31 +1572,7 @@ UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const 
 UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *kept, int compact,
                                         void *alloc_user, uniql_model **out, uniql_error *err);
 
-/* ---- Quantization of a whole model (SPEC 1.5) --------------------------------------------- */
-
-/* Zero means default for every field. */
-typedef struct uniql_model_quant_options {
-    int group;          /* Q4 / Q4Z group size along storage rows: 32, 64, 128 (0 = 128) */
-    int asymmetric;     /* 1: Q4Z (scale + zero point) instead of symmetric Q4 */
-    int clip;           /* 1: per-group clip search (uniql_quant_desc.clip) */
-    int embed_bits;     /* embedding / lm_head: 8 (Q8 per row) or 0 (fp32 copies). 0 = keep */
-    void *alloc_user;
-    const uniql_parallel *parallel;  /* threads (API 2b) for each matrix; same bytes for any count */
-} uniql_model_quant_options;
-
-/* A new model whose every weight matrix in layer l is quantized with bits[l]: 4 (Q4 /
-   Q4Z, groups along storage rows), 8 (Q8 per storage row) or 0 (fp32 copy); bits NULL =
-   4 everywhere. Each matrix keeps its orientation (a transposed o/down/out_proj of
-   UNIQL_LAYOUT_PRUNABLE stays transposed, so the quantized model can still be pruned by
-   views: every pruning rate is a prefix of whole storage rows, never a cut through a
-   group). The logical matrix is quantized: a pruned or blocked view becomes a compact
-   quantized matrix. Small vectors (norms, biases, conv taps, A_log, D, dt_bias) stay
-   fp32. The result owns everything and does not need m.
-   Errors: INVALID_ARG (NULL, a width other than 0/4/8, bad options), UNIQL_ERR_NONFINITE /
-   UNIQL_ERR_RANGE (from uniql_quantize: NaN weights, a scale above fp16's range),
-   OUT_OF_MEMORY. */
-UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
-                                           uniql_model **out, uniql_error *err);
+/* ---- Weight bytes (the whole-model quantizer itself is API 7b) ------------------------------ */
 
 /* Exact bytes of the weights of layer l at kept sizes k (NULL: full) when its matrices are
    quantized with `bits` (4: Q4, or Q4Z if asymmetric; 8: Q8; 0 or 32: fp32) and group
@@ -1613,7 +1589,7 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m);
 
 
 /* =====================================================================================
-   API 7b. GPTQ: error-compensating quantization of one matrix (SPEC 1.5, 1.7)
+   API 7b. Quantization: GPTQ for one matrix, one quantizer for a whole model (SPEC 1.5, 1.7)
    ===================================================================================== */
 
 /* GPTQ (Frantar et al., "GPTQ: Accurate Post-Training Quantization for Generative
@@ -1661,7 +1637,10 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m);
               ships), so the stored value q * fp16(s) differs from the compensated q * s by
               at most 2^-11 relative. With s = max|w| * 2/15 the largest weight maps to
               7.5 and is clamped to 7 (one step of clipping at the positive end).
-   Arithmetic is double throughout (the official code runs GPTQ in fp32).
+   Arithmetic is double throughout (the official code runs GPTQ in fp32). H = NULL means no
+   calibration: every weight is rounded to nearest on the same grid (no error is
+   propagated, no dead inputs), which gives round-to-nearest with the official scale rule;
+   with UNIQL_SCALE_UNIQLH it equals uniql_quantize.
 
    Known answers (tests/test_gptq.c): with a diagonal H no error is propagated and the
    result equals uniql_quantize byte for byte; the blocked Cholesky form equals the
@@ -1687,7 +1666,8 @@ typedef struct uniql_gptq_options {
 } uniql_gptq_options;
 
 /* GPTQ-quantize the logical rows x cols matrix W (any dtype, orientation, view; it is
-   dequantized first) given the Hessian H (W->cols x W->cols, upper triangle read, ld ldh)
+   dequantized first) given the Hessian H (W->cols x W->cols, upper triangle read, ld ldh;
+   NULL: round to nearest, see above)
    into the caller's buffer `buf` (buf_size >= uniql_quant_size of {o->dtype, group,
    transposed = W->transposed}, 2-byte aligned), in exactly the layout of uniql_quantize,
    and describe it in *out (a view into buf, W's orientation). `o` may be NULL (Q4, group
@@ -1702,6 +1682,94 @@ typedef struct uniql_gptq_options {
 UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *o, const uniql_matrix *W, const double *H,
                                           size_t ldh, void *buf, size_t buf_size, uniql_matrix *out,
                                           uniql_error *err);
+
+/* ---- One quantizer for a whole model: RTN, RTN + clip search, GPTQ (SPEC 1.5) ----------
+
+   uniql_model_quantize turns any model (fp or already quantized, sorted or not, the
+   in-memory pipeline and tools/pack alike) into a new model whose weight matrices are
+   packed Q4 / Q4Z / Q8, through one options struct:
+
+     method RTN   every matrix rounded to nearest (uniql_quantize), with the clip search
+                  of API 3 if clip = 1;
+     method GPTQ  the calibration tokens are run through the model ONE LAYER AT A TIME,
+                  as the official quantize/quantize_model.py does: the quantized embedding
+                  gives layer 0's input stream (all tokens, sequences of seq_len, held in
+                  memory: n_calib_tokens x hidden floats); for layer l the FP layer is run
+                  on the stream and the input of every matrix feeds its Hessian (uniql_corr:
+                  q/k/v <- attention input, o <- attention output, gate/up <- MLP input,
+                  down <- its input, every in_proj part <- the Mamba input, out_proj <- the
+                  gated-norm output); each matrix is quantized by uniql_gptq_quantize; then
+                  the QUANTIZED layer is run on the stream, which becomes layer l+1's input.
+                  So each layer is quantized against the error its predecessors already
+                  made. lm_head (when not tied) is quantized last with the Hessian of the
+                  final-normed stream; a tied embedding / lm_head is rounded to nearest once.
+
+   Widths: bits[l] (argument, may be NULL) or o->bits for every layer: 4 (Q4, Q4Z if
+   asymmetric), 8 (Q8 per storage row) or 32 / 0 in bits[] (an fp32 copy; such a layer is
+   run as it is in the GPTQ stream). Groups run along storage rows (API 3): `group` (0 = 128)
+   is halved while it does not divide a matrix's storage-row length (down to 32; a length
+   no group divides gets a partial last group), so a transposed o/down/out_proj of
+   UNIQL_LAYOUT_PRUNABLE keeps every pruning prefix whole-group: the quantized model can
+   still be pruned by views (uniql_model_prune, the .uniql loader) with no requantization.
+   With GPTQ, a prefix is not what GPTQ of the pruned model would give (the error pushed
+   onto pruned inputs is lost); the README measures how much that costs.
+   Embedding: embed_bits 8 (default, Q8 per row), 4 (Q4 groups along the row) or 32 (fp32
+   copy); embed_per_row = 1 with 4 bits is the official 4-bit embedding (one scale per row,
+   s = fp16(max|row| / 8), q = clamp(round-half-even(w / s), -8, 7), the scale repeated in
+   each group of the Q4 format). lm_head: lm_head_bits (0 = embed_bits), GPTQ'd under method
+   GPTQ, never per row.
+   scale_rule (API 7b above) applies to every symmetric 4-bit matrix (layers and lm_head, RTN
+   and GPTQ alike); Q8 and Q4Z always use the uniql.h rule, so UNIQL_SCALE_OFFICIAL with
+   asymmetric is UNIQL_ERR_INVALID_ARG.
+
+   OWNERSHIP. The result owns its quantized matrices, fp32 copies of every vector (norms,
+   biases, conv taps, A_log, D, dt_bias, gated-norm weights) and of rope_pairs: it does not
+   need m afterwards, except with layers_only = 1, where embed, lm_head and final_norm are
+   m's own views (m must outlive the result; for a layer-range view of a model that is
+   quantized layer by layer). Release with uniql_model_free. A pruned or blocked input view
+   becomes a compact quantized matrix (the logical matrix is quantized). */
+
+typedef enum uniql_quant_method {
+    UNIQL_QUANT_RTN = 0,     /* round to nearest (with .clip: the clip search of API 3) */
+    UNIQL_QUANT_GPTQ = 1     /* GPTQ, layer by layer on the calibration stream */
+} uniql_quant_method;
+
+/* Zero means default for every field. */
+typedef struct uniql_model_quant_options {
+    int group;          /* Q4 / Q4Z group along storage rows: 32, 64, 128 (0 = 128), halved to divide */
+    int asymmetric;     /* 1: Q4Z (scale + zero point) instead of symmetric Q4 */
+    int clip;           /* 1: clip search when a group scale is chosen (RTN and GPTQ) */
+    int embed_bits;     /* embedding: 8 (0 = 8, Q8 per row), 4 (Q4), 32 (fp32 copy) */
+    void *alloc_user;
+    const uniql_parallel *parallel;  /* threads (API 2b): matrices, the GPTQ stream's forward and
+                                        Hessians; the same bytes for any thread count */
+    uniql_quant_method method;
+    int bits;           /* layer width when the bits argument is NULL: 4 (0 = 4) or 8 */
+    int lm_head_bits;   /* 4, 8, 32; 0 = embed_bits */
+    int embed_per_row;  /* 1 (with embed_bits 4): the official per-row 4-bit embedding */
+    uniql_scale_rule scale_rule;   /* symmetric 4-bit matrices: UNIQLH (default) or OFFICIAL */
+    int layers_only;    /* 1: quantize the layers only; embed / lm_head / final_norm are m's (RTN) */
+    /* GPTQ (method UNIQL_QUANT_GPTQ) */
+    const int *calib_tokens;   /* calibration token ids (required for GPTQ) */
+    size_t n_calib_tokens;
+    int seq_len;        /* tokens per calibration sequence, state reset between them (0 = 256) */
+    int max_batch;      /* tokens per forward chunk (0 = 64) */
+    double damp;        /* uniql_gptq_options.damp (0 = 0.01) */
+    int act_order;      /* uniql_gptq_options.act_order */
+    int block;          /* uniql_gptq_options.block (0 = 128) */
+} uniql_model_quant_options;
+
+/* The quantized model (above). `bits` (n_layers entries, may be NULL) and `opt` (may be
+   NULL: RTN, Q4 group 128, int8 embeddings). Errors: UNIQL_ERR_INVALID_ARG (NULL, a width
+   other than 0/4/8/32, bad options, GPTQ without calibration tokens or a token outside the
+   vocabulary, the official rule with asymmetric), UNIQL_ERR_UNSUPPORTED (GPTQ with
+   layers_only: it needs the model's own stream; quantize such layers matrix by matrix with
+   uniql_gptq_quantize), those of uniql_quantize / uniql_gptq_quantize (NONFINITE, RANGE,
+   NOT_SPD), of the forward (GPTQ stream), OUT_OF_MEMORY. `err` (may be NULL) names the
+   layer and matrix. */
+UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
+                                           uniql_model **out, uniql_error *err);
+
 
 /* =====================================================================================
    API 8. LSAQ: layer importance and bit allocation
@@ -1985,31 +2053,6 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
                                              uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
                                              uniql_error *err);
 
-/* Quantize every weight matrix of a model for packing (SPEC 1 step 5): layer matrices to
-   group int4 (Q4, or Q4Z if asymmetric; bits = 8: Q8), the embedding and lm_head to Q8
-   (embed_bits 8, the default) or Q4. Quantization runs along storage rows (API 3), so a
-   transposed (input-pruned) matrix keeps whole groups under every prefix. The group of a
-   matrix is `group` (0: 128) halved while it does not divide the storage-row length
-   (down to 32; a length no group divides gets a partial last group). Zero means default
-   for every field. */
-typedef struct uniql_pack_quant_options {
-    int bits;                   /* layer matrices: 4 (default) or 8 */
-    int asymmetric;             /* 4-bit: Q4Z (scale + zero point) instead of Q4 */
-    int group;                  /* 32, 64, 128 (0: 128) */
-    int embed_bits;             /* embed / lm_head: 8 (default) or 4 */
-    int clip;                   /* per-group clip search (uniql_quant_desc.clip) */
-    void *alloc_user;
-    const uniql_parallel *parallel;  /* threads (API 2b) for each matrix; same bytes for any count */
-} uniql_pack_quant_options;
-
-/* A new model whose weight matrices are quantized copies of m's (any dtype and layout
-   in: each is dequantized, then quantized with the same orientation). The new model owns
-   the quantized buffers and its layer table; its fp32 vectors and rope_pairs point into
-   `m`, which must outlive it. Release with uniql_model_free. Errors: INVALID_ARG (NULL,
-   bits not 4/8, group not 0/32/64/128), those of uniql_quantize (NONFINITE, RANGE),
-   OUT_OF_MEMORY. */
-UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
-                                                uniql_model **out, uniql_error *err);
 
 
 /* =====================================================================================
@@ -11343,6 +11386,43 @@ static void uniql__residual(float *x, const float *out, size_t count)
     for (i = 0; i < count; i++) x[i] += out[i];
 }
 
+/* Layer l of m on the n residual-stream rows in s->x (in place), positions s->pos.. (cos/sin
+   tables of the chunk already filled); s->pos is not advanced. */
+static uniql_result uniql__layer_forward(const uniql_model *m, uniql_state *s, int l, int n, const uniql_observer *obs)
+{
+    const uniql_config *c = &m->config;
+    int D = c->hidden_size;
+    size_t cnt = (size_t)n * D;
+    const uniql_layer *ly = &m->layers[l];
+    uniql__observe(obs, l, UNIQL_SITE_BLOCK_IN, -1, s->x, n, D, (size_t)D);
+    uniql__rmsnorm(s->xn, s->x, ly->norm, n, D, c->norm_eps);
+    switch (ly->type) {
+    case UNIQL_BLOCK_DECODER:
+        uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
+        uniql__residual(s->x, s->out, cnt);
+        uniql__rmsnorm(s->xn, s->x, ly->mlp_norm, n, D, c->norm_eps);
+        uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
+        break;
+    case UNIQL_BLOCK_ATTENTION:
+        uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
+        break;
+    case UNIQL_BLOCK_MLP:
+        uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
+        break;
+    case UNIQL_BLOCK_MAMBA:
+        uniql__observe(obs, l, UNIQL_SITE_MAMBA_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__mamba(m, s, l, &ly->mamba, n, obs));
+        break;
+    }
+    uniql__residual(s->x, s->out, cnt);
+    uniql__observe(obs, l, UNIQL_SITE_BLOCK_OUT, -1, s->x, n, D, (size_t)D);
+    return UNIQL_OK;
+}
+
 static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, const int *tokens, int n, float *logits,
                                          int all_logits, const uniql_observer *obs)
 {
@@ -11353,35 +11433,7 @@ static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, c
     if (c->rope_type != UNIQL_ROPE_NONE)
         for (t = 0; t < n; t++)
             uniql_rope_cos_sin(s->inv_freq, s->half, s->pos + t, s->cos_t + (size_t)t * s->half, s->sin_t + (size_t)t * s->half);
-    for (l = 0; l < c->n_layers; l++) {
-        const uniql_layer *ly = &m->layers[l];
-        uniql__observe(obs, l, UNIQL_SITE_BLOCK_IN, -1, s->x, n, D, (size_t)D);
-        uniql__rmsnorm(s->xn, s->x, ly->norm, n, D, c->norm_eps);
-        switch (ly->type) {
-        case UNIQL_BLOCK_DECODER:
-            uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
-            UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
-            uniql__residual(s->x, s->out, cnt);
-            uniql__rmsnorm(s->xn, s->x, ly->mlp_norm, n, D, c->norm_eps);
-            uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
-            UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
-            break;
-        case UNIQL_BLOCK_ATTENTION:
-            uniql__observe(obs, l, UNIQL_SITE_ATTN_IN, -1, s->xn, n, D, (size_t)D);
-            UNIQL__TRY(uniql__attention(m, s, l, &ly->attn, n, obs));
-            break;
-        case UNIQL_BLOCK_MLP:
-            uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
-            UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
-            break;
-        case UNIQL_BLOCK_MAMBA:
-            uniql__observe(obs, l, UNIQL_SITE_MAMBA_IN, -1, s->xn, n, D, (size_t)D);
-            UNIQL__TRY(uniql__mamba(m, s, l, &ly->mamba, n, obs));
-            break;
-        }
-        uniql__residual(s->x, s->out, cnt);
-        uniql__observe(obs, l, UNIQL_SITE_BLOCK_OUT, -1, s->x, n, D, (size_t)D);
-    }
+    for (l = 0; l < c->n_layers; l++) UNIQL__TRY(uniql__layer_forward(m, s, l, n, obs));
     uniql__rmsnorm(s->xn, s->x, m->final_norm, n, D, c->norm_eps);
     s->pos += n;   /* the caches hold these tokens now, whatever follows */
     /* NaN/Inf anywhere upstream reaches the residual stream (NaN + x = NaN, and RMSNorm of
@@ -12966,60 +13018,414 @@ UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *
 }
 
 
-/* ---- quantization of a whole model ---- */
+/* ---- quantization of a whole model (RTN, clip, GPTQ: API 7b) ---- */
 
-typedef struct uniql__quantizer {
+/* Hessian sites: the input of each group of matrices */
+enum { UNIQL__HS_ATTN_IN, UNIQL__HS_O_IN, UNIQL__HS_MLP_IN, UNIQL__HS_DOWN_IN, UNIQL__HS_MAMBA_IN, UNIQL__HS_MAMBA_OUT, UNIQL__HS_N };
+
+typedef struct uniql__mq {
+    const uniql_model *m;
     uniql_model *dst;
     uniql_model_quant_options o;
-    float *buf;          /* dense scratch for the largest matrix */
-} uniql__quantizer;
+    float *buf;                      /* dense scratch for the largest logical matrix */
+    double *H;                       /* one finalized Hessian (GPTQ) */
+    uniql_corr acc[UNIQL__HS_N];     /* the current layer's Hessians (GPTQ) */
+    int acc_on[UNIQL__HS_N], cur_layer;
+    uniql_result obs_err;
+} uniql__mq;
 
-/* W (any dtype / view) -> a matrix of `bits` owned by dst, same orientation */
-static uniql_result uniql__quant_matrix(uniql__quantizer *Q, const uniql_matrix *W, int bits, uniql_matrix *out)
+/* group for a storage row of length L: o.group halved while it does not divide L */
+static int uniql__mq_group(int group, int L)
+{
+    int g = group ? group : 128;
+    while (g > 32 && L % g) g /= 2;
+    return g;
+}
+
+/* the official 4-bit embedding (quantize_model.py / W4O16Embedding): one scale per row,
+   s = max|w| / 8, q = clamp(round(w / s), -8, 7), round half to even; computed in fp32
+   with the scale rounded to fp16 first; the row's scale is repeated in each of its Q4
+   groups */
+static uniql_result uniql__quant_per_row(const float *W, int rows, int cols, int group, void *buf, size_t bytes,
+                                         uniql_matrix *out)
+{
+    uniql_quant_desc d;
+    size_t need, stride = (size_t)(cols + 31) / 32 * 16, ng = (size_t)(cols + group - 1) / (size_t)group, r, e;
+    unsigned char *data = (unsigned char *)buf;
+    uint16_t *scales;
+    memset(&d, 0, sizeof d);
+    d.dtype = UNIQL_DTYPE_Q4;
+    d.group = group;
+    UNIQL__TRY(uniql_quant_size(&d, rows, cols, &need));
+    if (bytes < need) return UNIQL_ERR_INVALID_ARG;
+    memset(buf, 0, need);
+    scales = (uint16_t *)(void *)(data + (size_t)rows * stride);
+    for (r = 0; r < (size_t)rows; r++) {
+        const float *w = W + r * (size_t)cols;
+        float mx = 0, s;
+        uint16_t h;
+        for (e = 0; e < (size_t)cols; e++) {
+            if (!isfinite(w[e])) return UNIQL_ERR_NONFINITE;
+            if (fabsf(w[e]) > mx) mx = fabsf(w[e]);
+        }
+        h = uniql_fp32_to_fp16(mx / 8.0f);
+        if ((h & 0x7FFFu) >= 0x7C00u) return UNIQL_ERR_RANGE;
+        s = uniql_fp16_to_fp32(h);
+        for (e = 0; e < ng; e++) scales[r * ng + e] = h;
+        for (e = 0; e < (size_t)cols; e++) {
+            float v = s > 0 ? w[e] / s : 0.0f;
+            int q = v >= 7.0f ? 7 : v <= -8.0f ? -8 : (int)rintf(v);
+            size_t j = e & 31;
+            unsigned nib = (unsigned)q & 15u;
+            data[r * stride + (e >> 5) * 16 + (j & 15)] |= (unsigned char)(j < 16 ? nib : nib << 4);
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->dtype = UNIQL_DTYPE_Q4;
+    out->rows = rows;
+    out->cols = cols;
+    out->data = data;
+    out->stride = stride;
+    out->scales = scales;
+    out->scale_stride = ng;
+    out->group = group;
+    return UNIQL_OK;
+}
+
+/* W (any dtype / view) -> a matrix of `bits` owned by dst, same orientation. H: its
+   Hessian (GPTQ) or NULL (round to nearest); per_row: the official 4-bit embedding. */
+static uniql_result uniql__quant_matrix(uniql__mq *Q, const uniql_matrix *W, int bits, const double *H, int per_row,
+                                        uniql_matrix *out)
 {
     uniql_quant_desc d;
     size_t bytes;
     void *mem;
-    UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)(W->cols > 0 ? W->cols : 1)));
-    if (bits == 0) {
-        float *copy = uniql__own_f32(Q->dst, (size_t)W->rows, (size_t)W->cols);
-        if (!copy) return UNIQL_ERR_OUT_OF_MEMORY;
+    if (bits == 0 || bits == 32) {
+        float *copy;
+        UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)(W->cols > 0 ? W->cols : 1)));
+        if (!(copy = uniql__own_f32(Q->dst, (size_t)W->rows, (size_t)W->cols))) return UNIQL_ERR_OUT_OF_MEMORY;
         memcpy(copy, Q->buf, sizeof(float) * (size_t)W->rows * (size_t)W->cols);
         return uniql__own_matrix(Q->dst, copy, W->rows, W->cols, W->transposed, out);
     }
     memset(&d, 0, sizeof d);
     d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : Q->o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
-    d.group = Q->o.group;
+    d.group = uniql__mq_group(Q->o.group, W->transposed ? W->rows : W->cols);
     d.clip = Q->o.clip;
     d.transposed = W->transposed;
     d.parallel = Q->o.parallel;
     UNIQL__TRY(uniql_quant_size(&d, W->rows, W->cols, &bytes));
     if (!(mem = uniql__own(&Q->dst->storage, bytes, Q->dst->alloc_user))) return UNIQL_ERR_OUT_OF_MEMORY;
+    if (per_row && d.dtype == UNIQL_DTYPE_Q4 && !W->transposed) {
+        UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)W->cols));
+        return uniql__quant_per_row(Q->buf, W->rows, W->cols, d.group, mem, bytes, out);
+    }
+    if (H || (Q->o.scale_rule == UNIQL_SCALE_OFFICIAL && d.dtype == UNIQL_DTYPE_Q4)) {
+        uniql_gptq_options g;
+        memset(&g, 0, sizeof g);
+        g.dtype = d.dtype;
+        g.group = d.group;
+        g.damp = Q->o.damp;
+        g.block = Q->o.block;
+        g.act_order = Q->o.act_order;
+        g.scale_rule = d.dtype == UNIQL_DTYPE_Q4 ? Q->o.scale_rule : UNIQL_SCALE_UNIQLH;
+        g.clip = Q->o.clip;
+        g.alloc_user = Q->o.alloc_user;
+        return uniql_gptq_quantize(&g, W, H, (size_t)W->cols, mem, bytes, out, NULL);
+    }
+    UNIQL__TRY(uniql_dequantize(W, Q->buf, (size_t)(W->cols > 0 ? W->cols : 1)));
     return uniql_quantize(&d, Q->buf, W->rows, W->cols, (size_t)W->cols, mem, bytes, out);
 }
 
 static size_t uniql__mat_elems(const uniql_matrix *W) { return (size_t)W->rows * (size_t)W->cols; }
 
+/* the finalized Hessian of site k into Q->H (NULL when GPTQ is off for this layer) */
+static const double *uniql__mq_hess(uniql__mq *Q, int k, uniql_result *r)
+{
+    if (*r != UNIQL_OK || !Q->acc_on[k]) return NULL;
+    if (Q->acc[k].count <= 0) { *r = UNIQL_ERR_SHAPE; return NULL; }
+    *r = uniql_corr_finalize(&Q->acc[k], Q->H, (size_t)Q->acc[k].d);
+    return *r == UNIQL_OK ? Q->H : NULL;
+}
+
+/* layer l of Q->m into Q->dst at width b; with the Hessians of Q->acc if they are on */
+static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
+{
+    const uniql_config *c = &Q->m->config;
+    const uniql_layer *s = &Q->m->layers[l];
+    uniql_layer *d = &Q->dst->layers[l];
+    uniql_model *dst = Q->dst;
+    const double *H;
+    uniql_result r;
+    *d = *s;   /* kept sizes, type; every pointer is replaced below */
+    r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
+    if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
+    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+        const uniql_attention *a = &s->attn;
+        uniql_attention *na = &d->attn;
+        int NH = c->n_heads, KV = c->n_kv_heads;
+        H = uniql__mq_hess(Q, UNIQL__HS_ATTN_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->q, b, H, 0, &na->q);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->k, b, H, 0, &na->k);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->v, b, H, 0, &na->v);
+        H = uniql__mq_hess(Q, UNIQL__HS_O_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->o, b, H, 0, &na->o);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->q_bias, NH * a->qk_dim, &na->q_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->k_bias, KV * a->qk_dim, &na->k_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->v_bias, KV * a->v_dim, &na->v_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->o_bias, c->hidden_size, &na->o_bias);
+        if (r == UNIQL_OK && a->rope_pairs) {
+            int *pr = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * (a->qk_dim / 2) + 1), dst->alloc_user);
+            if (!pr) r = UNIQL_ERR_OUT_OF_MEMORY;
+            else { memcpy(pr, a->rope_pairs, sizeof(int) * (size_t)(KV * (a->qk_dim / 2))); na->rope_pairs = pr; }
+        }
+    }
+    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+        const uniql_mlp *p = &s->mlp;
+        uniql_mlp *np = &d->mlp;
+        H = uniql__mq_hess(Q, UNIQL__HS_MLP_IN, &r);
+        if (r == UNIQL_OK && c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(Q, &p->gate, b, H, 0, &np->gate);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &p->up, b, H, 0, &np->up);
+        H = uniql__mq_hess(Q, UNIQL__HS_DOWN_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &p->down, b, H, 0, &np->down);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
+    }
+    if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+        const uniql_mamba *a = &s->mamba;
+        uniql_mamba *nb = &d->mamba;
+        int NH = c->ssm_heads, HP = NH * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
+        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_z, b, H, 0, &nb->in_z);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_x, b, H, 0, &nb->in_x);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_B, b, H, 0, &nb->in_B);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_C, b, H, 0, &nb->in_C);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_dt, b, H, 0, &nb->in_dt);
+        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_OUT, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->out, b, H, 0, &nb->out);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_x, HP, &nb->bias_x);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_B, GN, &nb->bias_B);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_C, GN, &nb->bias_C);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_dt, NH, &nb->bias_dt);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_x, HP * K, &nb->conv_x);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_B, GN * K, &nb->conv_B);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_C, GN * K, &nb->conv_C);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_x, HP, &nb->conv_bias_x);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_B, GN, &nb->conv_bias_B);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_C, GN, &nb->conv_bias_C);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->A_log, NH, &nb->A_log);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->D, NH, &nb->D);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->dt_bias, NH, &nb->dt_bias);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->norm, HP, &nb->norm);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->out_bias, c->hidden_size, &nb->out_bias);
+    }
+    return r;
+}
+
+/* the GPTQ stream observer: each matrix input of layer cur_layer into its Hessian */
+static void uniql__mq_obs(void *user, int layer, uniql_site site, int head, const float *x, int n, int width, size_t ld)
+{
+    uniql__mq *Q = (uniql__mq *)user;
+    int k = -1;
+    (void)head; (void)width;
+    if (layer != Q->cur_layer || Q->obs_err != UNIQL_OK) return;
+    switch (site) {
+    case UNIQL_SITE_ATTN_IN: k = UNIQL__HS_ATTN_IN; break;
+    case UNIQL_SITE_ATTN_O_IN: k = UNIQL__HS_O_IN; break;
+    case UNIQL_SITE_MLP_IN: k = UNIQL__HS_MLP_IN; break;
+    case UNIQL_SITE_MLP_DOWN_IN: k = UNIQL__HS_DOWN_IN; break;
+    case UNIQL_SITE_MAMBA_IN: k = UNIQL__HS_MAMBA_IN; break;
+    case UNIQL_SITE_MAMBA_OUT_IN: k = UNIQL__HS_MAMBA_OUT; break;
+    default: return;
+    }
+    if (Q->acc_on[k]) Q->obs_err = uniql_corr_add_f32(&Q->acc[k], x, n, ld);
+}
+
+static void uniql__mq_acc_free(uniql__mq *Q)
+{
+    int k;
+    for (k = 0; k < UNIQL__HS_N; k++)
+        if (Q->acc_on[k]) { uniql_corr_free(&Q->acc[k]); Q->acc_on[k] = 0; }
+}
+
+/* Hessian accumulators for the matrices of layer l */
+static uniql_result uniql__mq_acc_init(uniql__mq *Q, int l)
+{
+    const uniql_config *c = &Q->m->config;
+    const uniql_layer *ly = &Q->m->layers[l];
+    int dims[UNIQL__HS_N], k;
+    for (k = 0; k < UNIQL__HS_N; k++) dims[k] = 0;
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+        dims[UNIQL__HS_ATTN_IN] = c->hidden_size;
+        dims[UNIQL__HS_O_IN] = c->n_heads * ly->attn.v_dim;
+    }
+    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
+        dims[UNIQL__HS_MLP_IN] = c->hidden_size;
+        dims[UNIQL__HS_DOWN_IN] = ly->mlp.d_int;
+    }
+    if (ly->type == UNIQL_BLOCK_MAMBA) {
+        dims[UNIQL__HS_MAMBA_IN] = c->hidden_size;
+        dims[UNIQL__HS_MAMBA_OUT] = c->ssm_heads * ly->mamba.head_dim_kept;
+    }
+    for (k = 0; k < UNIQL__HS_N; k++) {
+        if (!dims[k]) continue;
+        UNIQL__TRY(uniql_corr_init(&Q->acc[k], dims[k], Q->o.alloc_user));
+        Q->acc[k].parallel = Q->o.parallel;
+        Q->acc_on[k] = 1;
+    }
+    return UNIQL_OK;
+}
+
+/* Run layer l of m over the stream X (T tokens x hidden, sequences of seq_len tokens,
+   each from a fresh state), writing the layer's output back to X if write_back. */
+static uniql_result uniql__layer_stream(const uniql_model *m, uniql_state *st, int l, float *X, size_t T, int seq_len,
+                                        int write_back, const uniql_observer *obs)
+{
+    const uniql_config *c = &m->config;
+    size_t D = (size_t)c->hidden_size, s0;
+    for (s0 = 0; s0 < T; s0 += (size_t)seq_len) {
+        int len = T - s0 < (size_t)seq_len ? (int)(T - s0) : seq_len, c0, t;
+        uniql_state_reset(st);
+        for (c0 = 0; c0 < len; c0 += st->max_batch) {
+            int n = len - c0 < st->max_batch ? len - c0 : st->max_batch;
+            float *x = X + (s0 + (size_t)c0) * D;
+            memcpy(st->x, x, sizeof(float) * (size_t)n * D);
+            if (c->rope_type != UNIQL_ROPE_NONE)
+                for (t = 0; t < n; t++)
+                    uniql_rope_cos_sin(st->inv_freq, st->half, st->pos + t, st->cos_t + (size_t)t * st->half,
+                                       st->sin_t + (size_t)t * st->half);
+            UNIQL__TRY(uniql__layer_forward(m, st, l, n, obs));
+            if (!uniql__finite_f32(st->x, (size_t)n * D)) return UNIQL_ERR_NONFINITE;
+            if (write_back) memcpy(x, st->x, sizeof(float) * (size_t)n * D);
+            st->pos += n;
+        }
+    }
+    return UNIQL_OK;
+}
+
+/* GPTQ of the layers and lm_head (the embedding is already in Q->dst) */
+static uniql_result uniql__mq_gptq(uniql__mq *Q, const int *bits, int lm_bits, int tied, uniql_error *err)
+{
+    const uniql_model *m = Q->m;
+    const uniql_config *c = &m->config;
+    size_t T = Q->o.n_calib_tokens, D = (size_t)c->hidden_size, t, dmax = D, bytes;
+    int seq = Q->o.seq_len ? Q->o.seq_len : 256, l;
+    float *X = NULL;
+    uniql_state *st = NULL;
+    uniql_state_options so;
+    uniql_observer obs;
+    uniql_result r = UNIQL_OK;
+    for (l = 0; l < c->n_layers; l++) {
+        const uniql_layer *ly = &m->layers[l];
+        size_t a = (size_t)c->n_heads * (size_t)ly->attn.v_dim, b = (size_t)ly->mlp.d_int,
+               e = (size_t)c->ssm_heads * (size_t)ly->mamba.head_dim_kept;
+        if (a > dmax) dmax = a;
+        if (b > dmax) dmax = b;
+        if (e > dmax) dmax = e;
+    }
+    if (!uniql__mul_size(T, D, &bytes) || !uniql__mul_size(bytes, sizeof(float), &bytes) ||
+        !(X = (float *)UNIQL_MALLOC(bytes, Q->o.alloc_user)) ||
+        !uniql__mul_size(dmax, dmax, &bytes) || !uniql__mul_size(bytes, sizeof(double), &bytes) ||
+        !(Q->H = (double *)UNIQL_MALLOC(bytes, Q->o.alloc_user))) {
+        if (X) UNIQL_FREE(X, Q->o.alloc_user);
+        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory for the GPTQ stream (%lu tokens)", (unsigned long)T);
+    }
+    /* layer 0's input: the quantized embedding of the calibration tokens */
+    for (t = 0; t < T && r == UNIQL_OK; t++) r = uniql_dequantize_row(&Q->dst->embed, Q->o.calib_tokens[t], X + t * D);
+    memset(&so, 0, sizeof so);
+    so.max_ctx = seq;
+    so.max_batch = Q->o.max_batch ? Q->o.max_batch : 64;
+    if (so.max_batch > seq) so.max_batch = seq;
+    so.alloc_user = Q->o.alloc_user;
+    so.parallel = Q->o.parallel;
+    if (r == UNIQL_OK) r = uniql_state_create_ex(m, &so, &st);
+    obs.fn = uniql__mq_obs;
+    obs.user = Q;
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        int b = bits ? bits[l] : Q->o.bits;
+        Q->cur_layer = l;
+        Q->obs_err = UNIQL_OK;
+        if (b == 4 || b == 8) {
+            r = uniql__mq_acc_init(Q, l);
+            if (r == UNIQL_OK) r = uniql__layer_stream(m, st, l, X, T, seq, 0, &obs);
+            if (r == UNIQL_OK) r = Q->obs_err;
+            if (r != UNIQL_OK) { uniql__fail(err, r, "quantize: GPTQ stream, layer %d: %s", l, uniql_result_string(r)); break; }
+        }
+        r = uniql__mq_layer(Q, l, b);
+        uniql__mq_acc_free(Q);
+        if (r != UNIQL_OK) { uniql__fail(err, r, "quantize: layer %d (GPTQ): %s", l, uniql_result_string(r)); break; }
+        r = uniql__layer_stream(Q->dst, st, l, X, T, seq, 1, NULL);
+        if (r != UNIQL_OK) uniql__fail(err, r, "quantize: GPTQ stream through quantized layer %d: %s", l, uniql_result_string(r));
+    }
+    /* lm_head: the Hessian of the final-normed stream */
+    if (r == UNIQL_OK && !tied && lm_bits != 32) {
+        uniql_corr *acc = &Q->acc[0];
+        r = uniql_corr_init(acc, (int)D, Q->o.alloc_user);
+        if (r == UNIQL_OK) {
+            Q->acc_on[0] = 1;
+            acc->parallel = Q->o.parallel;
+            for (t = 0; t < T && r == UNIQL_OK; t += (size_t)so.max_batch) {
+                int n = T - t < (size_t)so.max_batch ? (int)(T - t) : so.max_batch;
+                uniql__rmsnorm(st->xn, X + t * D, m->final_norm, n, (int)D, c->norm_eps);
+                r = uniql_corr_add_f32(acc, st->xn, n, D);
+            }
+            if (r == UNIQL_OK) r = uniql_corr_finalize(acc, Q->H, D);
+            if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &m->lm_head, lm_bits, Q->H, 0, &Q->dst->lm_head);
+        }
+        uniql__mq_acc_free(Q);
+        if (r != UNIQL_OK) uniql__fail(err, r, "quantize: lm_head (GPTQ): %s", uniql_result_string(r));
+    }
+    uniql_state_free(st);
+    UNIQL_FREE(X, Q->o.alloc_user);
+    UNIQL_FREE(Q->H, Q->o.alloc_user);
+    Q->H = NULL;
+    return r;
+}
+
 UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
                                            uniql_model **out, uniql_error *err)
 {
-    uniql__quantizer Q;
+    uniql__mq Q;
     uniql_model *dst = NULL;
     const uniql_config *c;
-    uniql_result r;
-    size_t big;
-    int l;
+    uniql_result r = UNIQL_OK;
+    size_t big, t;
+    int l, eb, lb, tied, gptq;
     if (out) *out = NULL;
     if (!m || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
     UNIQL__TRY(uniql_model_check(m, err));
     c = &m->config;
     memset(&Q, 0, sizeof Q);
     if (opt) Q.o = *opt;
-    if (Q.o.embed_bits != 0 && Q.o.embed_bits != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: embed_bits must be 0 or 8");
+    Q.m = m;
+    if (!Q.o.bits) Q.o.bits = 4;
+    eb = Q.o.embed_bits ? Q.o.embed_bits : 8;
+    lb = Q.o.lm_head_bits ? Q.o.lm_head_bits : eb;
+    gptq = Q.o.method == UNIQL_QUANT_GPTQ;
+    if ((eb != 4 && eb != 8 && eb != 32) || (lb != 4 && lb != 8 && lb != 32) || (Q.o.bits != 4 && Q.o.bits != 8))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: widths are 4, 8 or 32 (embed_bits %d, lm_head_bits %d, bits %d)",
+                           Q.o.embed_bits, Q.o.lm_head_bits, Q.o.bits);
     if (Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128)
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    if ((int)Q.o.method < 0 || (int)Q.o.method > 1 || (Q.o.scale_rule != UNIQL_SCALE_UNIQLH && Q.o.scale_rule != UNIQL_SCALE_OFFICIAL) ||
+        (Q.o.scale_rule == UNIQL_SCALE_OFFICIAL && Q.o.asymmetric) || (Q.o.embed_per_row && eb != 4) ||
+        !(Q.o.damp >= 0) || !isfinite(Q.o.damp) || Q.o.block < 0 || Q.o.seq_len < 0 || Q.o.max_batch < 0)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: bad options (method, scale_rule with asymmetric, embed_per_row "
+                           "without 4-bit embeddings, damp, block, seq_len, max_batch)");
     for (l = 0; bits && l < c->n_layers; l++)
-        if (bits[l] != 0 && bits[l] != 4 && bits[l] != 8) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: layer %d: %d bits", l, bits[l]);
+        if (bits[l] != 0 && bits[l] != 4 && bits[l] != 8 && bits[l] != 32)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: layer %d: %d bits", l, bits[l]);
+    if (gptq && Q.o.layers_only)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "quantize: GPTQ needs the model's own stream (layers_only): use uniql_gptq_quantize per matrix");
+    if (gptq) {
+        if (!Q.o.calib_tokens || Q.o.n_calib_tokens < 1)
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: GPTQ needs calibration tokens");
+        for (t = 0; t < Q.o.n_calib_tokens; t++)
+            if (Q.o.calib_tokens[t] < 0 || Q.o.calib_tokens[t] >= c->vocab_size)
+                return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: calibration token %lu = %d outside the vocabulary",
+                                   (unsigned long)t, Q.o.calib_tokens[t]);
+    }
     /* scratch for the largest logical matrix */
     big = uniql__mat_elems(&m->embed);
     if (uniql__mat_elems(&m->lm_head) > big) big = uniql__mat_elems(&m->lm_head);
@@ -13036,85 +13442,28 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
     Q.dst = dst;
     Q.buf = (float *)UNIQL_MALLOC(sizeof(float) * (big ? big : 1), Q.o.alloc_user);
     if (!Q.buf) { uniql_model_free(dst); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); }
-    r = uniql__quant_matrix(&Q, &m->embed, Q.o.embed_bits, &dst->embed);
-    if (r == UNIQL_OK) {
-        if (m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype) dst->lm_head = dst->embed;
-        else r = uniql__quant_matrix(&Q, &m->lm_head, Q.o.embed_bits, &dst->lm_head);
+    tied = m->lm_head.data == m->embed.data && m->lm_head.dtype == m->embed.dtype;
+    if (Q.o.layers_only) {
+        dst->embed = m->embed;
+        dst->lm_head = m->lm_head;
+        dst->final_norm = m->final_norm;
+    } else {
+        r = uniql__quant_matrix(&Q, &m->embed, eb, NULL, Q.o.embed_per_row, &dst->embed);
+        if (r == UNIQL_OK && tied) dst->lm_head = dst->embed;
+        else if (r == UNIQL_OK && !gptq) r = uniql__quant_matrix(&Q, &m->lm_head, lb, NULL, 0, &dst->lm_head);
+        else if (r == UNIQL_OK && lb == 32) r = uniql__quant_matrix(&Q, &m->lm_head, 32, NULL, 0, &dst->lm_head);
+        if (r == UNIQL_OK) r = uniql__copy_vec(dst, m->final_norm, c->hidden_size, &dst->final_norm);
+        if (r != UNIQL_OK) uniql__fail(err, r, "quantize: embedding / lm_head: %s", uniql_result_string(r));
     }
-    if (r == UNIQL_OK) r = uniql__copy_vec(dst, m->final_norm, c->hidden_size, &dst->final_norm);
-    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
-        const uniql_layer *s = &m->layers[l];
-        uniql_layer *d = &dst->layers[l];
-        int b = bits ? bits[l] : 4;
-        *d = *s;   /* kept sizes, rope_pairs (copied below), type */
-        r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
-        if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
-        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
-            const uniql_attention *a = &s->attn;
-            uniql_attention *na = &d->attn;
-            int H = c->n_heads, KV = c->n_kv_heads;
-            r = uniql__quant_matrix(&Q, &a->q, b, &na->q);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->k, b, &na->k);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->v, b, &na->v);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->o, b, &na->o);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->q_bias, H * a->qk_dim, &na->q_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->k_bias, KV * a->qk_dim, &na->k_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->v_bias, KV * a->v_dim, &na->v_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->o_bias, c->hidden_size, &na->o_bias);
-            if (r == UNIQL_OK && a->rope_pairs) {
-                int *pr = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * (a->qk_dim / 2) + 1), dst->alloc_user);
-                if (!pr) r = UNIQL_ERR_OUT_OF_MEMORY;
-                else { memcpy(pr, a->rope_pairs, sizeof(int) * (size_t)(KV * (a->qk_dim / 2))); na->rope_pairs = pr; }
-            }
-        }
-        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
-            const uniql_mlp *p = &s->mlp;
-            uniql_mlp *np = &d->mlp;
-            if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(&Q, &p->gate, b, &np->gate);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->up, b, &np->up);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &p->down, b, &np->down);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
-        }
-        if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
-            const uniql_mamba *a = &s->mamba;
-            uniql_mamba *nb = &d->mamba;
-            int H = c->ssm_heads, HP = H * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
-            r = uniql__quant_matrix(&Q, &a->in_z, b, &nb->in_z);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_x, b, &nb->in_x);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_B, b, &nb->in_B);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_C, b, &nb->in_C);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->in_dt, b, &nb->in_dt);
-            if (r == UNIQL_OK) r = uniql__quant_matrix(&Q, &a->out, b, &nb->out);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_x, HP, &nb->bias_x);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_B, GN, &nb->bias_B);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_C, GN, &nb->bias_C);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_dt, H, &nb->bias_dt);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_x, HP * K, &nb->conv_x);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_B, GN * K, &nb->conv_B);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_C, GN * K, &nb->conv_C);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_x, HP, &nb->conv_bias_x);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_B, GN, &nb->conv_bias_B);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->conv_bias_C, GN, &nb->conv_bias_C);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->A_log, H, &nb->A_log);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->D, H, &nb->D);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->dt_bias, H, &nb->dt_bias);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->norm, HP, &nb->norm);
-            if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->out_bias, c->hidden_size, &nb->out_bias);
-        }
-        if (r != UNIQL_OK) {
-            UNIQL_FREE(Q.buf, Q.o.alloc_user);
-            uniql_model_free(dst);
-            return uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
-        }
-    }
+    if (r == UNIQL_OK && gptq) r = uniql__mq_gptq(&Q, bits, lb, tied, err);
+    for (l = 0; l < c->n_layers && r == UNIQL_OK && !gptq; l++)
+        if ((r = uniql__mq_layer(&Q, l, bits ? bits[l] : Q.o.bits)) != UNIQL_OK)
+            uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
     UNIQL_FREE(Q.buf, Q.o.alloc_user);
     if (r == UNIQL_OK) r = uniql_model_check(dst, err);
     if (r != UNIQL_OK) {
         uniql_model_free(dst);
-        return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
+        return r;
     }
     *out = dst;
     return UNIQL_OK;
@@ -13129,7 +13478,7 @@ static uint64_t uniql__mat_bytes(int rows, int cols, int bits, int group, int as
     if (bits == 0 || bits == 32) return (uint64_t)rows * (uint64_t)cols * 4u;
     memset(&d, 0, sizeof d);
     d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : asym ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
-    d.group = group;
+    d.group = uniql__mq_group(group, transposed ? rows : cols);
     d.transposed = transposed;
     if (uniql_quant_size(&d, rows, cols, &b) != UNIQL_OK) return 0;
     return (uint64_t)b;
@@ -13349,7 +13698,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     memset(&o, 0, sizeof o);
     if (opt) o = *opt;
     if (o.dtype == UNIQL_DTYPE_F32) o.dtype = UNIQL_DTYPE_Q4;
-    if (!W || !H || !buf || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: NULL argument");
+    if (!W || !buf || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: NULL argument");
     m = W->rows;
     n = W->cols;
     tr = W->transposed != 0;
@@ -13359,7 +13708,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     d.transposed = tr;
     if ((res = uniql_quant_size(&d, m, n, &need)) != UNIQL_OK)
         return uniql__fail(err, res, "gptq: %d x %d matrix, dtype %d, group %d: %s", m, n, (int)o.dtype, o.group, uniql_result_string(res));
-    if (ldh < (size_t)n || buf_size < need || ((size_t)buf & 1u))
+    if ((H && ldh < (size_t)n) || buf_size < need || ((size_t)buf & 1u))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: ldh < cols, or buffer too small (%lu < %lu bytes) or odd",
                            (unsigned long)buf_size, (unsigned long)need);
     if (!(o.damp >= 0) || !isfinite(o.damp) || o.block < 0 || (o.scale_rule != UNIQL_SCALE_UNIQLH && o.scale_rule != UNIQL_SCALE_OFFICIAL))
@@ -13367,7 +13716,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     if (o.scale_rule == UNIQL_SCALE_OFFICIAL && o.dtype != UNIQL_DTYPE_Q4)
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "gptq: the official scale rule is defined for symmetric Q4 only");
     if (o.damp == 0) o.damp = 0.01;
-    if (!uniql__finite_upper(H, n, ldh)) return uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: NaN or Inf in the Hessian");
+    if (H && !uniql__finite_upper(H, n, ldh)) return uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: NaN or Inf in the Hessian");
     G = o.group ? o.group : 128;
     S = (size_t)(tr ? n : m);
     L = (size_t)(tr ? m : n);
@@ -13379,9 +13728,9 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     if (B > n) B = n;
     if (!tr && !stat) B = (B + G - 1) / G * G;              /* a group's columns lie in one block */
     oW = uniql__scratch_take(&z, (size_t)m * (size_t)n, sizeof(double));
-    oU = uniql__scratch_take(&z, (size_t)n * (size_t)n, sizeof(double));
+    oU = uniql__scratch_take(&z, H ? (size_t)n * (size_t)n : 1, sizeof(double));
     oE = uniql__scratch_take(&z, (size_t)m * (size_t)B, sizeof(double));
-    oT = uniql__scratch_take(&z, (size_t)n * UNIQL__CHOL_NB, sizeof(double));
+    oT = uniql__scratch_take(&z, H ? (size_t)n * UNIQL__CHOL_NB : 1, sizeof(double));
     oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
     oD = uniql__scratch_take(&z, (size_t)n, sizeof(double));
     oQ = uniql__scratch_take(&z, (size_t)m * (size_t)n, 1);
@@ -13405,7 +13754,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     if ((res = uniql_dequantize(W, Wf, (size_t)n)) != UNIQL_OK) { uniql__fail(err, res, "gptq: cannot read W"); goto done; }
     if (!uniql__finite_rect_f32(Wf, m, n, (size_t)n)) { res = uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: NaN or Inf in W"); goto done; }
     for (j = 0; j < (size_t)n; j++) {
-        dg[j] = H[j * ldh + j];
+        dg[j] = H ? H[j * ldh + j] : 1.0;
         if (dg[j] == 0) {
             dg[j] = 1;
             for (i = 0; i < (size_t)m; i++) Wf[i * (size_t)n + j] = 0;
@@ -13430,7 +13779,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     /* U = upper Cholesky factor of H^-1 (H damped, in processing order), without forming
        H^-1: with J the reversal, J H J = N^T N (N upper) gives H^-1 = U^T U for
        U = J N^-T J, the anti-transpose of N^-1. */
-    for (i = 0; i < (size_t)n; i++) {
+    for (i = 0; H && i < (size_t)n; i++) {
         double *ui = U + i * (size_t)n;
         memset(ui, 0, i * sizeof *ui);
         for (j = i; j < (size_t)n; j++) {
@@ -13438,12 +13787,12 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
             ui[j] = a == b ? dg[a] + o.damp * mean : uniql__sym_at(H, ldh, a, b);
         }
     }
-    if (uniql__chol_upper(n, U, gw) != 0) {
+    if (H && uniql__chol_upper(n, U, gw) != 0) {
         res = uniql__fail(err, UNIQL_ERR_NOT_SPD, "gptq: the damped Hessian (damp %g) is not positive definite", o.damp);
         goto done;
     }
-    uniql__trinv_upper(n, U, tmp, gw);
-    for (i = 0; i < (size_t)n; i++)
+    if (H) uniql__trinv_upper(n, U, tmp, gw);
+    for (i = 0; H && i < (size_t)n; i++)
         for (j = i; j < (size_t)n; j++) {
             size_t i2 = (size_t)n - 1 - j, j2 = (size_t)n - 1 - i;
             if (i * (size_t)n + j < i2 * (size_t)n + j2) {
@@ -13456,8 +13805,7 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
     for (b0 = 0; b0 < n && res == UNIQL_OK; b0 += B) {
         int b1 = b0 + B < n ? b0 + B : n, nb = b1 - b0;
         for (p = b0; p < b1 && res == UNIQL_OK; p++) {
-            const double *Up = U + (size_t)p * n;
-            double upp = Up[p];
+            const double *Up = H ? U + (size_t)p * n : NULL;
             int oc = perm[p];
             if (!tr && !stat && oc % G == 0) {   /* a row group starts: scales from its current values */
                 int cnt = n - oc < G ? n - oc : G;
@@ -13474,13 +13822,15 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
                 const uniql__gq *g = tr ? &gq[(size_t)oc * ng + (size_t)r / (size_t)Gs] : &gq[(size_t)r * ng + (size_t)oc / (size_t)Gs];
                 int qv;
                 if (!isfinite(w)) { res = uniql__fail(err, UNIQL_ERR_NONFINITE, "gptq: the error compensation overflowed"); break; }
-                e = (w - uniql__gptq_quant(&o, g, w, &qv)) / upp;
+                e = w - uniql__gptq_quant(&o, g, w, &qv);
                 Q[(size_t)r * n + p] = (signed char)qv;
+                if (!Up) continue;                   /* no Hessian: round to nearest */
+                e /= Up[p];
                 Err[(size_t)r * nb + (p - b0)] = e;
                 for (k = p + 1; k < b1; k++) wr[k] -= e * Up[k];
             }
         }
-        if (res == UNIQL_OK && b1 < n)
+        if (res == UNIQL_OK && H && b1 < n)
             uniql__gemm(m, n - b1, nb, -1.0, Err, (size_t)nb, 0, U + (size_t)b0 * n + b1, (size_t)n, Wd + b1, (size_t)n, 0, gw);
     }
     if (res != UNIQL_OK) goto done;
@@ -14727,87 +15077,6 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
     return r;
 }
 
-/* ---- quantizing a model for packing ---- */
-
-static uniql_result uniql__pk_quant_one(uniql_model *q, const uniql_matrix *w, uniql_dtype dt, int group, int clip,
-                                        const uniql_parallel *par, void *user, uniql_matrix *out, uniql_error *err)
-{
-    uniql_quant_desc d;
-    size_t bytes, n;
-    float *tmp;
-    void *buf;
-    int L = w->transposed ? w->rows : w->cols;
-    uniql_result r;
-    memset(&d, 0, sizeof d);
-    d.dtype = dt;
-    d.clip = clip;
-    d.parallel = par;
-    d.transposed = w->transposed != 0;
-    d.group = group;
-    while (d.group > 32 && L % d.group) d.group /= 2;
-    if ((r = uniql_quant_size(&d, w->rows, w->cols, &bytes)) != UNIQL_OK) return uniql__fail(err, r, "quantize: bad shape");
-    if (!uniql__mul_size((size_t)w->rows, (size_t)w->cols, &n) || !uniql__mul_size(n, sizeof(float), &n))
-        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "quantize: matrix too large");
-    buf = uniql__own(&q->storage, bytes, user);
-    tmp = (float *)UNIQL_MALLOC(n, user);
-    if (!buf || !tmp) {
-        if (tmp) UNIQL_FREE(tmp, user);
-        return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
-    }
-    r = uniql_dequantize(w, tmp, (size_t)w->cols);
-    if (r == UNIQL_OK) r = uniql_quantize(&d, tmp, w->rows, w->cols, (size_t)w->cols, buf, bytes, out);
-    UNIQL_FREE(tmp, user);
-    if (r != UNIQL_OK) return uniql__fail(err, r, "quantize: %s", uniql_result_string(r));
-    return UNIQL_OK;
-}
-
-UNIQLDEF uniql_result uniql_pack_quantize_model(const uniql_model *m, const uniql_pack_quant_options *opt,
-                                                uniql_model **out, uniql_error *err)
-{
-    uniql_pack_quant_options o;
-    uniql_model *q;
-    uniql_dtype dt, edt;
-    int l, s;
-    uniql_result r = UNIQL_OK;
-    if (!m || !out || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: NULL argument");
-    *out = NULL;
-    memset(&o, 0, sizeof o);
-    if (opt) o = *opt;
-    if (!o.bits) o.bits = 4;
-    if (!o.embed_bits) o.embed_bits = 8;
-    if (!o.group) o.group = 128;
-    if ((o.bits != 4 && o.bits != 8) || (o.embed_bits != 4 && o.embed_bits != 8) ||
-        (o.group != 32 && o.group != 64 && o.group != 128))
-        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: bits must be 4 or 8, group 32/64/128");
-    dt = o.bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
-    edt = o.embed_bits == 8 ? UNIQL_DTYPE_Q8 : o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
-    q = (uniql_model *)UNIQL_MALLOC(sizeof *q, o.alloc_user);
-    if (!q) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory");
-    *q = *m;
-    q->storage = NULL;
-    q->alloc_user = o.alloc_user;
-    q->layers = (uniql_layer *)uniql__own(&q->storage, sizeof(uniql_layer) * (size_t)m->config.n_layers, o.alloc_user);
-    if (!q->layers) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize: out of memory"); goto fail; }
-    memcpy(q->layers, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
-    r = uniql__pk_quant_one(q, &m->embed, edt, o.group, o.clip, o.parallel, o.alloc_user, &q->embed, err);
-    if (r != UNIQL_OK) goto fail;
-    if (m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride) q->lm_head = q->embed;
-    else if ((r = uniql__pk_quant_one(q, &m->lm_head, edt, o.group, o.clip, o.parallel, o.alloc_user, &q->lm_head, err)) != UNIQL_OK) goto fail;
-    for (l = 0; l < m->config.n_layers; l++)
-        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
-            const uniql__pk_spec *sp = &uniql__pk_specs[s];
-            const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)&m->layers[l] + sp->off);
-            if (sp->kind != 0 || !uniql__pk_applies(sp, m->layers[l].type) || !w->data) continue;
-            r = uniql__pk_quant_one(q, w, dt, o.group, o.clip, o.parallel, o.alloc_user,
-                                    (uniql_matrix *)(void *)((char *)&q->layers[l] + sp->off), err);
-            if (r != UNIQL_OK) { uniql__err_prefix(err, "layer matrix: "); goto fail; }
-        }
-    *out = q;
-    return UNIQL_OK;
-fail:
-    uniql_model_free(q);
-    return r;
-}
 
 /* =====================================================================================
    IMPL 10b. Recovery (export in HF layout, order files, re-applying an order)

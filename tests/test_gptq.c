@@ -163,13 +163,16 @@ TEST gptq_diagonal_hessian_equals_rtn(void)
                     Wv = f32_view(W, rows, cols, tr, &mem);
                     ASSERT_OK(uniql_gptq_quantize(&o, &Wv, H, (size_t)cols, bb, need, &b, NULL));
                     ASSERT_MEM_EQ(ba, bb, need);
+                    memset(bb, 0xA5, need);   /* no Hessian at all: round to nearest */
+                    ASSERT_OK(uniql_gptq_quantize(&o, &Wv, NULL, 0, bb, need, &b, NULL));
+                    ASSERT_MEM_EQ(ba, bb, need);
                     ASSERT_EQ(a.stride, b.stride);
                     ASSERT_EQ(a.group, b.group);
                     ASSERT_EQ(a.transposed, b.transposed);
                     cases++;
                     free(ba); free(bb); free(mem);
                 }
-    UQ_NOTE("%d cases (Q4/Q4Z/Q8 x row/transposed storage x clip x act_order) byte-identical to uniql_quantize", cases);
+    UQ_NOTE("%d cases (Q4/Q4Z/Q8 x row/transposed storage x clip x act_order) byte-identical to uniql_quantize, with a diagonal H and with H = NULL", cases);
     free(W); free(H);
     PASS();
 }
@@ -385,7 +388,7 @@ TEST gptq_bad_arguments(void)
     o.group = 32;
     ASSERT_OK(uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need, &q, &e));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, NULL, H, (size_t)n, buf, need, &q, &e));
-    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, NULL, (size_t)n, buf, need, &q, &e));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, NULL, need, &q, &e));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n - 1, buf, need, &q, &e));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, buf, need - 1, &q, &e));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_gptq_quantize(&o, &Wv, H, (size_t)n, (char *)buf + 1, need, &q, &e));
@@ -417,6 +420,224 @@ TEST gptq_bad_arguments(void)
     PASS();
 }
 
+
+/* ---- 5. the whole-model quantizer ---- */
+
+static const char *const GFAMS[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+
+static int *rand_tokens(int n, uint64_t seed)
+{
+    trng r;
+    int *t = (int *)malloc(sizeof(int) * (size_t)n), i;
+    r.s = seed;
+    for (i = 0; i < n; i++) t[i] = (int)(trng_u64(&r) % 256u);
+    return t;
+}
+
+/* bytes of a quantized view's buffer (data + scales + zeros, as uniql_quantize lays it out) */
+static size_t view_bytes(const uniql_matrix *q)
+{
+    return quant_bytes(q->dtype, q->dtype == UNIQL_DTYPE_Q8 ? 0 : q->group, q->transposed, q->rows, q->cols);
+}
+
+/* GPTQ through the layer stream = uniql_gptq_quantize with the Hessian that uniql_calibrate
+   collects on a model whose earlier layers are the quantized ones (the official order:
+   layer l is quantized against its quantized predecessors, its own matrices see the FP
+   layer). Checked byte for byte for layers 0 and 1, every matrix whose input uniql_calibrate
+   collects (q/k/v: attention input, down_proj, Mamba out_proj). */
+static uq_status check_stream_hessians(int f)
+{
+    uniql_model *m = tutil_load_ref(GFAMS[f], 0), *q, mix;
+    int T = 160, seq = 32, *tok = rand_tokens(T, 77 + (uint64_t)f), l, i, checked = 0;
+    uniql_model_quant_options o;
+    uniql_calib_options co;
+    uniql_error e;
+    ASSERT(m);
+    memset(&o, 0, sizeof o);
+    o.method = UNIQL_QUANT_GPTQ;
+    o.group = 32;
+    o.embed_bits = 32;          /* layer 0 then sees the FP embedding, as uniql_calibrate does */
+    o.calib_tokens = tok;
+    o.n_calib_tokens = (size_t)T;
+    o.seq_len = seq;
+    if (uniql_model_quantize(m, NULL, &o, &q, &e) != UNIQL_OK) FAILm(e.message);
+    for (l = 0; l < 2 && l < m->config.n_layers; l++) {
+        uniql_calib *cb;
+        const uniql_layer *fl = &m->layers[l], *ql = &q->layers[l];
+        const uniql_matrix *pairs[6][2];
+        uniql_calib_stat stats[6];
+        int np = 0, k;
+        mix = *m;
+        mix.storage = NULL;
+        mix.layers = (uniql_layer *)malloc(sizeof(uniql_layer) * (size_t)m->config.n_layers);
+        memcpy(mix.layers, m->layers, sizeof(uniql_layer) * (size_t)m->config.n_layers);
+        for (i = 0; i < l; i++) mix.layers[i] = q->layers[i];
+        memset(&co, 0, sizeof co);
+        co.seq_len = seq;
+        ASSERT_OK(uniql_calibrate(&mix, tok, (size_t)T, &co, &cb, &e));
+        if (fl->type == UNIQL_BLOCK_DECODER || fl->type == UNIQL_BLOCK_ATTENTION) {
+            pairs[np][0] = &fl->attn.q; pairs[np][1] = &ql->attn.q; stats[np++] = UNIQL_STAT_ATTN_IN;
+            pairs[np][0] = &fl->attn.v; pairs[np][1] = &ql->attn.v; stats[np++] = UNIQL_STAT_ATTN_IN;
+        }
+        if (fl->type == UNIQL_BLOCK_DECODER || fl->type == UNIQL_BLOCK_MLP) {
+            pairs[np][0] = &fl->mlp.down; pairs[np][1] = &ql->mlp.down; stats[np++] = UNIQL_STAT_MLP_DOWN_IN;
+        }
+        if (fl->type == UNIQL_BLOCK_MAMBA) { pairs[np][0] = &fl->mamba.out; pairs[np][1] = &ql->mamba.out; stats[np++] = UNIQL_STAT_MAMBA_OUT_IN; }
+        for (k = 0; k < np; k++) {
+            const uniql_matrix *W = pairs[k][0], *got = pairs[k][1];
+            int d = uniql_calib_corr_dim(cb, l, stats[k], 0);
+            double *C = (double *)malloc(sizeof(double) * (size_t)d * d);
+            uniql_gptq_options g;
+            uniql_matrix ref;
+            size_t need = view_bytes(got);
+            void *buf = malloc(need);
+            ASSERT_EQ(W->cols, d);
+            ASSERT_OK(uniql_calib_corr(cb, l, stats[k], 0, C, (size_t)d));
+            memset(&g, 0, sizeof g);
+            g.dtype = got->dtype;
+            g.group = got->group;
+            ASSERT_OK(uniql_gptq_quantize(&g, W, C, (size_t)d, buf, need, &ref, &e));
+            ASSERT_MEM_EQ(buf, got->data, need);
+            checked++;
+            free(C); free(buf);
+        }
+        uniql_calib_free(cb);
+        free(mix.layers);
+    }
+    UQ_NOTE("%s: %d matrices of layers 0-1 byte-identical to GPTQ with uniql_calibrate's Hessians", GFAMS[f], checked);
+    ASSERT(checked >= 2);
+    uniql_model_free(q);
+    uniql_model_free(m);
+    free(tok);
+    PASS();
+}
+TEST quantize_gptq_stream_llama(void) { return check_stream_hessians(0); }
+TEST quantize_gptq_stream_qwen2(void) { return check_stream_hessians(1); }
+TEST quantize_gptq_stream_mamba2(void) { return check_stream_hessians(2); }
+TEST quantize_gptq_stream_nemotron_h(void) { return check_stream_hessians(3); }
+
+/* mean squared logit error against the fp model over the tokens */
+static double logit_mse(const uniql_model *ref, const uniql_model *q, const int *tok, int n)
+{
+    float *a = tutil_prefill_logits(ref, tok, n, 16), *b = tutil_prefill_logits(q, tok, n, 16);
+    size_t i, N = (size_t)n * ref->config.vocab_size;
+    double s = 0;
+    if (!a || !b) { free(a); free(b); return -1; }
+    for (i = 0; i < N; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    free(a); free(b);
+    return s / (double)N;
+}
+
+/* what GPTQ is for, at model level: the quantized model's output on the calibration text
+   is closer to the fp model's than round-to-nearest's, at the same bytes */
+TEST quantize_gptq_closer_than_rtn(void)
+{
+    int f, T = 192;
+    for (f = 0; f < 4; f++) {
+        uniql_model *m = tutil_load_ref(GFAMS[f], 0), *qr, *qg;
+        int *tok = rand_tokens(T, 5 + (uint64_t)f);
+        uniql_model_quant_options o;
+        uniql_error e;
+        double er, eg;
+        ASSERT(m);
+        memset(&o, 0, sizeof o);
+        o.group = 32;
+        ASSERT_OK(uniql_model_quantize(m, NULL, &o, &qr, &e));
+        o.method = UNIQL_QUANT_GPTQ;
+        o.calib_tokens = tok;
+        o.n_calib_tokens = (size_t)T;
+        o.seq_len = 64;
+        if (uniql_model_quantize(m, NULL, &o, &qg, &e) != UNIQL_OK) FAILm(e.message);
+        ASSERT_EQ(uniql_model_bytes(qr), uniql_model_bytes(qg));
+        er = logit_mse(m, qr, tok, 64);
+        eg = logit_mse(m, qg, tok, 64);
+        UQ_NOTE("%s: mean squared logit error vs fp on calibration text: RTN %.4g, GPTQ %.4g", GFAMS[f], er, eg);
+        ASSERT(er > 0 && eg >= 0);
+        ASSERT(eg < er);
+        uniql_model_free(qr); uniql_model_free(qg); uniql_model_free(m);
+        free(tok);
+    }
+    PASS();
+}
+
+/* the official 4-bit embedding: one scale per row, fp16(max|w| / 8), q = clamp(rint(w / s)) */
+TEST quantize_embedding_per_row(void)
+{
+    uniql_model *m = tutil_load_ref("llama", 1), *q;
+    uniql_model_quant_options o;
+    const uniql_config *c;
+    float *row;
+    int r, e, ng;
+    ASSERT(m);
+    c = &m->config;
+    memset(&o, 0, sizeof o);
+    o.embed_bits = 4;
+    o.embed_per_row = 1;
+    o.lm_head_bits = 8;
+    ASSERT_OK(uniql_model_quantize(m, NULL, &o, &q, NULL));
+    ASSERT_EQ(UNIQL_DTYPE_Q4, q->embed.dtype);
+    ASSERT_EQ(UNIQL_DTYPE_Q8, q->lm_head.dtype);
+    ASSERT_EQ(32, q->embed.group);            /* 128 halved to divide hidden 96 */
+    ng = (c->hidden_size + q->embed.group - 1) / q->embed.group;
+    row = (float *)malloc(sizeof(float) * (size_t)c->hidden_size);
+    for (r = 0; r < c->vocab_size; r++) {
+        const float *w = (const float *)m->embed.data + (size_t)r * c->hidden_size;
+        float mx = 0, s;
+        uint16_t h;
+        for (e = 0; e < c->hidden_size; e++) if (fabsf(w[e]) > mx) mx = fabsf(w[e]);
+        h = uniql_fp32_to_fp16(mx / 8.0f);
+        s = uniql_fp16_to_fp32(h);
+        for (e = 0; e < ng; e++) ASSERT_EQ(h, q->embed.scales[(size_t)r * q->embed.scale_stride + e]);
+        ASSERT_OK(uniql_dequantize_row(&q->embed, r, row));
+        for (e = 0; e < c->hidden_size; e++) {
+            int qi = ref_clampi((int)rintf(w[e] / s), -8, 7);
+            ASSERT_EQ(0, row[e] != (float)qi * s);
+        }
+    }
+    free(row);
+    uniql_model_free(q);
+    uniql_model_free(m);
+    PASS();
+}
+
+/* options that cannot work are refused; layers_only borrows the model's globals */
+TEST quantize_model_options(void)
+{
+    uniql_model *m = tutil_load_ref("llama", 0), *q;
+    uniql_model_quant_options o;
+    int tok[8] = {1, 2, 3, 4, 5, 6, 7, 300}, bits[2] = {4, 5};
+    uniql_error e;
+    ASSERT(m);
+    memset(&o, 0, sizeof o);
+    o.method = UNIQL_QUANT_GPTQ;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, NULL, &o, &q, &e));   /* no tokens */
+    o.calib_tokens = tok;
+    o.n_calib_tokens = 8;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, NULL, &o, &q, &e));   /* 300 >= vocab */
+    o.n_calib_tokens = 7;
+    o.layers_only = 1;
+    ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_model_quantize(m, NULL, &o, &q, &e));
+    memset(&o, 0, sizeof o);
+    o.scale_rule = UNIQL_SCALE_OFFICIAL;
+    o.asymmetric = 1;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, NULL, &o, &q, &e));
+    memset(&o, 0, sizeof o);
+    o.embed_per_row = 1;     /* needs 4-bit embeddings */
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, NULL, &o, &q, &e));
+    memset(&o, 0, sizeof o);
+    o.embed_bits = 16;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, NULL, &o, &q, &e));
+    o.embed_bits = 0;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(m, bits, &o, &q, &e));
+    o.layers_only = 1;
+    ASSERT_OK(uniql_model_quantize(m, NULL, &o, &q, &e));
+    ASSERT(q->embed.data == m->embed.data && q->lm_head.data == m->lm_head.data && q->final_norm == m->final_norm);
+    ASSERT_EQ(UNIQL_DTYPE_Q4, q->layers[0].attn.q.dtype);
+    uniql_model_free(q);
+    uniql_model_free(m);
+    PASS();
+}
+
 SUITE(gptq_suite)
 {
     RUN_TEST(gptq_diagonal_hessian_equals_rtn);
@@ -429,4 +650,11 @@ SUITE(gptq_suite)
     RUN_TEST(gptq_beats_rtn_output_error);
     RUN_TEST(gptq_dead_inputs_zeroed);
     RUN_TEST(gptq_bad_arguments);
+    RUN_TEST(quantize_gptq_stream_llama);
+    RUN_TEST(quantize_gptq_stream_qwen2);
+    RUN_TEST(quantize_gptq_stream_mamba2);
+    RUN_TEST(quantize_gptq_stream_nemotron_h);
+    RUN_TEST(quantize_gptq_closer_than_rtn);
+    RUN_TEST(quantize_embedding_per_row);
+    RUN_TEST(quantize_model_options);
 }

@@ -766,7 +766,7 @@ static uq_status pipeline_family(const char *dir)
     uniql_calib *cb;
     uniql_calib_options co;
     uniql_sort_options so;
-    uniql_pack_quant_options qo;
+    uniql_model_quant_options qo;
     uniql_pack_model_desc d;
     uniql_packed pk;
     uniql_error err;
@@ -802,9 +802,9 @@ static uq_status pipeline_family(const char *dir)
         ASSERT_OK(uniql_kept_from_rates(&S->config, lr, NULL, &kept[i * L]));
     }
     memset(&qo, 0, sizeof qo);
-    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q, &err));
+    ASSERT_OK(uniql_model_quantize(S, NULL, &qo, &Q, &err));
     qo.bits = 8;
-    ASSERT_OK(uniql_pack_quantize_model(S, &qo, &Q8, &err));
+    ASSERT_OK(uniql_model_quantize(S, NULL, &qo, &Q8, &err));
     for (l = 0; l < L; l++) upl[l] = (unsigned char)(l % 2 == 0);   /* copies for half the layers */
     memset(&d, 0, sizeof d);
     d.config_json = (const char *)cfg; d.config_len = cfg_len;
@@ -907,7 +907,7 @@ TEST model_header_flips_never_crash(void)
     ASSERT(cfg);
     ASSERT_OK(uniql_model_load_dir("tests/data/ref/qwen2", &lo, &M, &err));
     S = sorted_layout(&a, M, &r);
-    ASSERT_OK(uniql_pack_quantize_model(S, NULL, &Q, &err));
+    ASSERT_OK(uniql_model_quantize(S, NULL, NULL, &Q, &err));
     for (l = 0; l < M->config.n_layers; l++) test_kept(&M->config, l, 1, &kept[l]);
     memset(&d, 0, sizeof d);
     d.config_json = (const char *)cfg; d.config_len = cfg_len;

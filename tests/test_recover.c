@@ -281,7 +281,7 @@ static uq_status check_same_pack(int f)
     rec_case R;
     uniql_error e;
     uniql_model *qa = NULL, *qb = NULL;
-    uniql_pack_quant_options qo;
+    uniql_model_quant_options qo;
     uniql_pack_model_desc d;
     void *ia = NULL, *ib = NULL;
     size_t sa = 0, sb = 0;
@@ -296,7 +296,7 @@ static uq_status check_same_pack(int f)
     d.rates = R.ord.rates;
     d.kept = R.ord.kept;
     d.block_influence = R.ord.block_influence;
-    if (uniql_pack_quantize_model(R.sorted, &qo, &qa, &e) != UNIQL_OK || uniql_pack_quantize_model(R.back, &qo, &qb, &e) != UNIQL_OK ||
+    if (uniql_model_quantize(R.sorted, NULL, &qo, &qa, &e) != UNIQL_OK || uniql_model_quantize(R.back, NULL, &qo, &qb, &e) != UNIQL_OK ||
         uniql_pack_model(qa, &d, NULL, &ia, &sa, &e) != UNIQL_OK || uniql_pack_model(qb, &d, NULL, &ib, &sb, &e) != UNIQL_OK) {
         st = UQ_FAIL;
         snprintf(uq__st.fail_msg, sizeof uq__st.fail_msg, "%s: %s", RFAMS[f], e.message);

@@ -754,8 +754,8 @@ static uq_status check_quantize(int f)
     o.group = 32;
     o.embed_bits = 8;
     for (b = 0; b < 3; b++) {
-        for (l = 0; l < m->config.n_layers; l++) bits[l] = b == 0 ? 0 : b == 1 ? 8 : 4;
-        o.embed_bits = b == 0 ? 0 : 8;
+        for (l = 0; l < m->config.n_layers; l++) bits[l] = b == 0 ? 32 : b == 1 ? 8 : 4;
+        o.embed_bits = b == 0 ? 32 : 8;
         ASSERT_OK(uniql_model_quantize(m, bits, &o, &q, NULL));
         lg = tutil_prefill_logits(q, tok, n, 16);
         ASSERT(lg);

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     uniql_calib *cb = NULL;
     uniql_calib_options co;
     uniql_sort_options so;
-    uniql_pack_quant_options qo;
+    uniql_model_quant_options qo;
     uniql_pack_model_desc d;
     uniql_error err;
     uniql_kept *kept = NULL;
@@ -299,7 +299,7 @@ sorted_ready:
     progress("quantizing: int4 g%d%s, embeddings int%d", group, asym ? " asymmetric" : "", embed_bits);
     memset(&qo, 0, sizeof qo);
     qo.bits = 4; qo.group = group; qo.asymmetric = asym; qo.embed_bits = embed_bits;
-    if (uniql_pack_quantize_model(sorted, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
+    if (uniql_model_quantize(sorted, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
 
     memset(upgrade, 0, sizeof upgrade);
     if (budget_mb > 0) {
@@ -308,7 +308,7 @@ sorted_ready:
         int bits[UNIQL_MAX_LAYERS], n8 = 0;
         uniql_result r;
         qo.bits = 8;
-        if (uniql_pack_quantize_model(sorted, &qo, &q8, &err) != UNIQL_OK) { fprintf(stderr, "pack: int8 copies: %s\n", err.message); goto done; }
+        if (uniql_model_quantize(sorted, NULL, &qo, &q8, &err) != UNIQL_OK) { fprintf(stderr, "pack: int8 copies: %s\n", err.message); goto done; }
         fixed = uniql_model_weight_bytes(q4);
         for (l = 0; l < L; l++) {
             lb[2 * l] = layer_bytes(q4, l);

@@ -12,7 +12,7 @@
      model        fz_model inputs: u16 LE config length, config.json, safetensors
      uniql        .uniql images of each tiny model: the packer's pipeline (uniql_calibrate
                   on 64 random tokens, uniql_sort_model prunable layout, two rate tables
-                  from block influence, uniql_pack_quantize_model Q4 group 32 + Q8 upgrade
+                  from block influence, uniql_model_quantize Q4 group 32 + Q8 upgrade
                   copies of every other layer, uniql_pack_model), plus two container-only
                   images from uniql_pack_write: every tensor F32, and the projections as
                   Q4 / Q4Z / Q8 in turn (o/down/out_proj transposed)
@@ -279,7 +279,7 @@ static int write_packed_model(const char *out, const char *arch, const char *cfg
 {
     uniql_calib_options co;
     uniql_sort_options so;
-    uniql_pack_quant_options qo;
+    uniql_model_quant_options qo;
     uniql_pack_model_desc d;
     uniql_calib *cb = NULL;
     uniql_model *S = NULL, *Q = NULL, *Q8 = NULL, *P = NULL;
@@ -313,9 +313,9 @@ static int write_packed_model(const char *out, const char *arch, const char *cfg
         if (uniql_layer_rates(L, bi, params, rates[i], 0, 0, lr) != UNIQL_OK ||
             uniql_kept_from_rates(&S->config, lr, NULL, &kept[i * L]) != UNIQL_OK)
             goto done;
-    if (uniql_pack_quantize_model(S, &qo, &Q, &e) != UNIQL_OK) goto done;
+    if (uniql_model_quantize(S, NULL, &qo, &Q, &e) != UNIQL_OK) goto done;
     qo.bits = 8;
-    if (uniql_pack_quantize_model(S, &qo, &Q8, &e) != UNIQL_OK) goto done;
+    if (uniql_model_quantize(S, NULL, &qo, &Q8, &e) != UNIQL_OK) goto done;
     memset(&d, 0, sizeof d);
     d.config_json = cfg;
     d.config_len = strlen(cfg);
