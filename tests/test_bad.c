@@ -691,7 +691,7 @@ static void *bad_pack(const char *cfg, const double *rates, int n_rates, int pai
     for (i = 0; i < 64; i++) rp[i] = i % (m->config.head_dim / 2);
     if (pairs)
         for (l = 0; l < m->config.n_layers; l++) m->layers[l].attn.rope_pairs = rp;
-    if (uniql_pack_quantize_model(m, NULL, &q, &e) != UNIQL_OK) { uniql_model_free(m); return NULL; }
+    if (uniql_model_quantize(m, NULL, NULL, &q, &e) != UNIQL_OK) { uniql_model_free(m); return NULL; }
     for (i = 0; i < n_rates; i++)
         for (l = 0; l < m->config.n_layers; l++) kept[i * m->config.n_layers + l] = uniql_kept_full(&m->config, l);
     if (!cfg) cfg = own_cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_n);
