@@ -62,8 +62,8 @@ TEST bpe_token_streams_are_well_formed(void)
         ASSERTm("tests/data/bpe token files missing", ids && jtxt);
         ASSERT_OK(uniql_json_parse(jtxt, jlen, 0, NULL, &doc, &err));
         ASSERT(bpe_num(doc.root, "tokens") && bpe_num(doc.root, "documents"));
-        ASSERT_EQ((long long)bpe_num(doc.root, "tokens")->number, (long long)n);
-        docs = (size_t)bpe_num(doc.root, "documents")->number;
+        ASSERT_EQ((long long)bpe_num(doc.root, "tokens")->u.number, (long long)n);
+        docs = (size_t)bpe_num(doc.root, "documents")->u.number;
         /* BOS ... EOS per document, every id inside the vocabulary */
         ASSERT_EQ(BPE_BOS, ids[0]);
         ASSERT_EQ(BPE_EOS, ids[n - 1]);
@@ -151,12 +151,12 @@ TEST bpe_ppl_matches_transformers(void)
         ASSERT_OK(uniql_json_parse(jtxt, jlen, 0, NULL, &doc, &err));
         w = bpe_num(doc.root, "window");
         sums = uniql_json_get(doc.root, "window_nll_sums");
-        ASSERT(w && sums && sums->type == UNIQL_JSON_ARRAY && sums->count >= BPE_PPL_WINDOWS);
-        window = (int)w->number;
+        ASSERT(w && sums && sums->type == UNIQL_JSON_ARRAY && sums->len >= BPE_PPL_WINDOWS);
+        window = (int)w->u.number;
         ASSERT((size_t)window * BPE_PPL_WINDOWS <= n);
-        for (i = 0, e = sums->child; i < BPE_PPL_WINDOWS; i++, e = e->next) {
+        for (i = 0; i < BPE_PPL_WINDOWS && (e = uniql_json_at(sums, i)) != NULL; i++) {
             ASSERT(e->type == UNIQL_JSON_NUMBER);
-            ref_sum += e->number;
+            ref_sum += e->u.number;
         }
         ref_ppl = exp(ref_sum / ((double)BPE_PPL_WINDOWS * (window - 1)));
         snprintf(path, sizeof path, "models/%s", BPE_MODELS[k]);
