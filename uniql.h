@@ -2175,7 +2175,8 @@ UNIQLDEF uniql_result uniql_order_write(const uniql_model *m, int n_rates, const
 /* Parse and validate an order file (`len` bytes of `text`). `cfg` (may be NULL) is the
    config of the checkpoint it will be applied to: then "model" must match it. On success
    `o` owns one allocation (release with uniql_order_free); on error `o` is zeroed.
-   Errors: the table above, UNIQL_ERR_INVALID_ARG, UNIQL_ERR_OUT_OF_MEMORY. */
+   Errors: the table above, those of uniql_json_parse (PARSE, RANGE, OVERFLOW),
+   UNIQL_ERR_INVALID_ARG, UNIQL_ERR_OUT_OF_MEMORY. Fuzzed: tests/fuzz/fuzz_order.c. */
 UNIQLDEF uniql_result uniql_order_parse(const char *text, size_t len, const uniql_config *cfg, void *alloc_user,
                                         uniql_order *o, uniql_error *err);
 /* Release what uniql_order_parse allocated (NULL or zeroed is fine). */

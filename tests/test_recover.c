@@ -488,6 +488,86 @@ TEST malformed_order_files_get_their_codes(void)
     PASS();
 }
 
+/* ---- masked forward (PyTorch) == pruned model (C) ---- */
+
+/* tests/data/recover/<fam>/: an export made by `tools/pack --export-hf` from
+   tests/data/ref/<fam> (model.safetensors, config.json, order.json) and masked.bin, made
+   by `tools/train/recover.py masked-ref` (float64):
+       char[8] "UQMASK01"; int32 n_tok, vocab, n_cases; int32 tokens[n_tok];
+       n_cases x { int32 rate_index (-1: the full model); float32 logits[n_tok][vocab] } */
+static uq_status check_masked_ref(const char *fam)
+{
+    char path[256], *cfg = NULL, *otext = NULL;
+    unsigned char *st = NULL, *ref = NULL;
+    size_t cfg_len = 0, st_len = 0, olen = 0, ref_len = 0, off;
+    uniql_model *hf = NULL, *sorted = NULL;
+    uniql_order ord;
+    uniql_error e;
+    uniql_file_view fv;
+    int n_tok, V, n_cases, k, *tok = NULL, checked = 0;
+    double worst = 0;
+    uq_status res = UQ_PASS;
+    memset(&ord, 0, sizeof ord);
+    memset(&e, 0, sizeof e);
+#define MR_FAIL(...) do { res = UQ_FAIL; snprintf(uq__st.fail_msg, sizeof uq__st.fail_msg, __VA_ARGS__); goto out; } while (0)
+    snprintf(path, sizeof path, "tests/data/recover/%s/config.json", fam);
+    cfg = (char *)tutil_read_file(path, &cfg_len);
+    snprintf(path, sizeof path, "tests/data/recover/%s/model.safetensors", fam);
+    st = tutil_read_file(path, &st_len);
+    snprintf(path, sizeof path, "tests/data/recover/%s/order.json", fam);
+    otext = (char *)tutil_read_file(path, &olen);
+    snprintf(path, sizeof path, "tests/data/recover/%s/masked.bin", fam);
+    ref = tutil_read_file(path, &ref_len);
+    if (!cfg || !st || !otext || !ref) MR_FAIL("%s: tests/data/recover files missing", fam);
+    if (ref_len < 20 || memcmp(ref, "UQMASK01", 8)) MR_FAIL("%s: masked.bin is not a UQMASK01 file", fam);
+    memcpy(&n_tok, ref + 8, 4); memcpy(&V, ref + 12, 4); memcpy(&n_cases, ref + 16, 4);
+    off = 20 + 4 * (size_t)n_tok;
+    if (n_tok < 1 || n_tok > 4096 || V < 1 || n_cases < 1 || ref_len != off + (size_t)n_cases * (4 + 4 * (size_t)n_tok * V))
+        MR_FAIL("%s: masked.bin sizes inconsistent", fam);
+    tok = (int *)malloc(sizeof(int) * (size_t)n_tok);
+    memcpy(tok, ref + 20, sizeof(int) * (size_t)n_tok);
+    fv.name = "model.safetensors"; fv.data = st; fv.size = st_len;
+    if (uniql_model_load(cfg, cfg_len, NULL, 0, &fv, 1, NULL, &hf, &e) != UNIQL_OK ||
+        uniql_order_parse(otext, olen, &hf->config, NULL, &ord, &e) != UNIQL_OK ||
+        uniql_apply_order(hf, &ord, UNIQL_LAYOUT_PRUNABLE, NULL, &sorted, &e) != UNIQL_OK)
+        MR_FAIL("%s: %s", fam, e.message);
+    if (V != hf->config.vocab_size || n_cases != ord.n_rates + 1) MR_FAIL("%s: masked.bin has %d cases for %d rates", fam, n_cases, ord.n_rates);
+    for (k = 0; k < n_cases; k++) {
+        const unsigned char *c0 = ref + off + (size_t)k * (4 + 4 * (size_t)n_tok * V);
+        int ri;
+        uniql_model *p = NULL;
+        float *want = (float *)malloc(sizeof(float) * (size_t)n_tok * V), *got;
+        double d;
+        memcpy(&ri, c0, 4);
+        memcpy(want, c0 + 4, sizeof(float) * (size_t)n_tok * V);
+        if (ri < -1 || ri >= ord.n_rates) { free(want); MR_FAIL("%s: case %d has rate index %d", fam, k, ri); }
+        if (ri >= 0 && uniql_model_prune(sorted, ord.kept + (size_t)ri * ord.n_layers, 0, NULL, &p, &e) != UNIQL_OK) {
+            free(want);
+            MR_FAIL("%s: prune: %s", fam, e.message);
+        }
+        got = tutil_prefill_logits(p ? p : sorted, tok, n_tok, 16);
+        d = got ? tutil_max_diff(got, want, (size_t)n_tok * V) / (1 + tutil_max_abs(want, (size_t)n_tok * V)) : 1e30;
+        if (d > worst) worst = d;
+        free(got);
+        free(want);
+        uniql_model_free(p);
+        if (!(d <= 1e-4)) MR_FAIL("%s: rate index %d: C pruned vs PyTorch masked differ by %g (relative)", fam, ri, d);
+        checked++;
+    }
+    UQ_NOTE("%s: %d cases, C pruned vs PyTorch masked: max diff %.2e of the largest logit", fam, checked, worst);
+out:
+#undef MR_FAIL
+    free(cfg); free(st); free(otext); free(ref); free(tok);
+    uniql_order_free(&ord);
+    uniql_model_free(sorted);
+    uniql_model_free(hf);
+    return res;
+}
+
+TEST masked_forward_equals_pruned_llama(void) { return check_masked_ref("llama"); }
+TEST masked_forward_equals_pruned_mamba2(void) { return check_masked_ref("mamba2"); }
+TEST masked_forward_equals_pruned_nemotron_h(void) { return check_masked_ref("nemotron_h"); }
+
 SUITE(recover_suite)
 {
     RUN_TEST(safetensors_writer_round_trips);
@@ -500,4 +580,7 @@ SUITE(recover_suite)
     RUN_TEST(reapplied_order_packs_to_the_same_bytes_nemotron_h);
     RUN_TEST(order_file_round_trips);
     RUN_TEST(malformed_order_files_get_their_codes);
+    RUN_TEST(masked_forward_equals_pruned_llama);
+    RUN_TEST(masked_forward_equals_pruned_mamba2);
+    RUN_TEST(masked_forward_equals_pruned_nemotron_h);
 }

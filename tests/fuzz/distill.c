@@ -52,6 +52,7 @@ static void signature(const char *h, const unsigned char *d, size_t n, uniql_res
     if (!strcmp(h, "json")) { uniql_json_doc doc; if (uniql_json_parse((const char *)d, n, 0, NULL, &doc, &e) == UNIQL_OK) uniql_json_free(&doc); }
     else if (!strcmp(h, "config")) { uniql_config c; (void)uniql_config_parse((const char *)d, n, NULL, &c, &e); }
     else if (!strcmp(h, "safetensors")) { uniql_safetensors st; if (uniql_safetensors_parse(d, n, NULL, &st, &e) == UNIQL_OK) uniql_safetensors_free(&st); }
+    else if (!strcmp(h, "order")) { uniql_order o; if (uniql_order_parse((const char *)d, n, NULL, NULL, &o, &e) == UNIQL_OK) uniql_order_free(&o); }
     else if (!strcmp(h, "uniql")) {
         uniql_packed pk;
         unsigned char *b = (unsigned char *)malloc(n ? n : 1);
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
         else if (!strcmp(h, "config")) r = fz_config(d, n);
         else if (!strcmp(h, "safetensors")) r = fz_safetensors(d, n);
         else if (!strcmp(h, "model")) r = fz_model(d, n);
+        else if (!strcmp(h, "order")) r = fz_order(d, n);
         else r = fz_uniql(d, n);
         if (r == UNIQL_OK && !artifact) { free(d); continue; }
         signature(h, d, n, r, sig, sizeof sig);

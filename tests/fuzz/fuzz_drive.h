@@ -6,6 +6,8 @@
      fz_config       uniql_config_parse
      fz_safetensors  uniql_safetensors_parse
      fz_model        uniql_config_parse + uniql_model_load + a few forward tokens
+     fz_order        uniql_order_parse (recovery order files, API 9b) + a re-parse against
+                     the fingerprint's own config
      fz_uniql        uniql_packed_open (.uniql container) + every tensor view through
                      uniql_dequantize_row and uniql_matmul
 
@@ -54,6 +56,10 @@ static const uniql_result fz_codes_config[] = {
 static const uniql_result fz_codes_safetensors[] = {
     UNIQL_OK, UNIQL_ERR_TRUNCATED, UNIQL_ERR_FORMAT, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_DTYPE,
     UNIQL_ERR_OVERFLOW, UNIQL_ERR_OFFSETS, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_UNSUPPORTED, (uniql_result)1
+};
+static const uniql_result fz_codes_order[] = {
+    UNIQL_OK, UNIQL_ERR_FORMAT, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_VERSION, UNIQL_ERR_MISSING,
+    UNIQL_ERR_SHAPE, UNIQL_ERR_OUT_OF_MEMORY, (uniql_result)1
 };
 static const uniql_result fz_codes_uniql[] = {
     UNIQL_OK, UNIQL_ERR_TRUNCATED, UNIQL_ERR_BAD_MAGIC, UNIQL_ERR_VERSION, UNIQL_ERR_FORMAT, UNIQL_ERR_OVERFLOW,
@@ -455,6 +461,64 @@ FZ_UNUSED static void fz_packed_model(const uniql_packed *p)
    opened with UNIQL_PACK_SKIP_CHECKSUM (else nearly every mutation stops at the checksum)
    and again without it. Every tensor of an opened file must be a view the kernels can
    read whole: the sanitizers then check that the reader's size checks are right. */
+/* ---- order files (recovery, API 9b) ---- */
+
+/* What a parsed order must satisfy: sizes in range, rates ascending, rankings permutations,
+   kept sizes inside the fingerprint, and the same result when parsed against the
+   fingerprint's own config. */
+FZ_UNUSED static uniql_result fz_order(const unsigned char *data, size_t size)
+{
+    uniql_order o, o2;
+    uniql_error e;
+    uniql_result r;
+    int l, i, g, j, half;
+    memset(&e, 0, sizeof e);
+    r = uniql_order_parse((const char *)data, size, NULL, NULL, &o, &e);
+    if (!fz_check_result("uniql_order_parse", r, fz_codes_order, &e)) return r;
+    if (r != UNIQL_OK) {
+        if (o.mem || o.n_layers || o.kept) FZ_FAIL("order: error %d left a filled uniql_order", (int)r);
+        return r;
+    }
+    if (o.n_layers < 1 || o.n_layers > UNIQL_MAX_LAYERS || o.n_rates < 1 || o.n_rates > UNIQL_PACK_MAX_RATES || !o.kept ||
+        !o.rope_pairs || !uniql_order_matches(&o, &o.config)) {
+        FZ_FAIL("order: accepted with sizes out of range");
+        uniql_order_free(&o);
+        return r;
+    }
+    half = o.config.head_dim / 2;
+    for (i = 0; i < o.n_rates; i++)
+        if (!(o.rates[i] >= 0 && o.rates[i] < 1) || (i && !(o.rates[i] > o.rates[i - 1]))) FZ_FAIL("order: rates not ascending in [0, 1)");
+    for (l = 0; l < o.n_layers; l++) {
+        int attn = o.config.block[l] == UNIQL_BLOCK_DECODER || o.config.block[l] == UNIQL_BLOCK_ATTENTION;
+        if ((o.rope_pairs[l] != NULL) != (attn && o.config.rope_type != UNIQL_ROPE_NONE)) FZ_FAIL("order: layer %d ranking presence", l);
+        if (o.rope_pairs[l])
+            for (g = 0; g < o.config.n_kv_heads; g++) {
+                long long sum = 0;
+                for (j = 0; j < half; j++) {
+                    int v = o.rope_pairs[l][g * half + j];
+                    if (v < 0 || v >= half) FZ_FAIL("order: layer %d ranking entry %d out of range", l, v);
+                    sum += v;
+                }
+                if (sum != (long long)half * (half - 1) / 2) FZ_FAIL("order: layer %d ranking is not a permutation", l);
+            }
+        for (i = 0; i < o.n_rates; i++) {
+            const uniql_kept *k = &o.kept[(size_t)i * o.n_layers + l];
+            if (k->qk_dim > o.config.head_dim || k->v_dim > o.config.head_dim || k->d_int > o.config.intermediate_size ||
+                k->head_dim > o.config.ssm_head_dim || k->state > o.config.ssm_state || k->qk_dim < 0 || k->v_dim < 0 ||
+                k->d_int < 0 || k->head_dim < 0 || k->state < 0)
+                FZ_FAIL("order: kept sizes of rate %d layer %d outside the fingerprint", i, l);
+        }
+    }
+    memset(&e, 0, sizeof e);
+    r = uniql_order_parse((const char *)data, size, &o.config, NULL, &o2, &e);
+    if (r != UNIQL_OK) FZ_FAIL("order: refused (%d: %s) against its own fingerprint", (int)r, e.message);
+    else if (o2.n_rates != o.n_rates || memcmp(o2.kept, o.kept, sizeof(uniql_kept) * (size_t)o.n_rates * o.n_layers))
+        FZ_FAIL("order: a second parse differs");
+    uniql_order_free(&o2);
+    uniql_order_free(&o);
+    return UNIQL_OK;
+}
+
 FZ_UNUSED static uniql_result fz_uniql(const unsigned char *data, size_t size)
 {
     uniql_packed p, q;

@@ -1,0 +1,11 @@
+/* fuzz_order.c - libFuzzer harness: fz_order of tests/fuzz/fuzz_drive.h (see there for the
+   properties checked). Built by `make fuzz` with clang -fsanitize=fuzzer,address,undefined. */
+#define UNIQL_IMPLEMENTATION
+#include "fuzz_drive.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    (void)fz_order(data, size);
+    return 0;
+}
