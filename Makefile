@@ -309,6 +309,11 @@ RECOVER_PY ?= /usr/bin/python3
 test-recover-py: $(B)/pack
 	@$(RECOVER_PY) -m unittest tools/train/test_uqmask.py
 
+# before/after perplexity of .uniql files (the README table of issue 18):
+#   build/bench_recover LABEL MODEL_DIR TEST BEFORE.uniql AFTER.uniql [...]
+$(B)/bench_recover: bench/bench_recover.c uniql.h tools/cli.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_recover.c $(LDLIBS)
+
 recover-ref: $(B)/pack
 	@RECOVER_PY=$(RECOVER_PY) sh tests/ref/make_recover_ref.sh all
 # ---- end block: recover ----

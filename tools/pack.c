@@ -10,6 +10,7 @@
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
 #include "cli.h"
+#include "uq_threads.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,8 @@ static void usage(FILE *f, const char *argv0)
         "  --order FILE        MODEL_DIR is a checkpoint in that layout (e.g. after recovery):\n"
         "                      re-apply FILE's order and rate tables, no calibration, no scores\n"
         "                      (--calib, --calib-ids, --rates, --random-order do not apply)\n"
+        "  --threads N         threads for calibration, sorting and quantization (default 1;\n"
+        "                      the output is the same bytes for any N)\n"
         "  -q, --quiet         no progress on stderr\n"
         "  -h, --help          this text\n"
         "\n"
@@ -105,7 +108,9 @@ int main(int argc, char **argv)
 {
     const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL, *ids_path = NULL, *export_dir = NULL,
                *order_path = NULL;
-    int rates_given = 0;
+    int rates_given = 0, n_threads = 1;
+    uq_pool *pool = NULL;
+    uniql_parallel par;
     uniql_order ord;
     char *otext = NULL;
     size_t olen = 0;
@@ -142,7 +147,7 @@ int main(int argc, char **argv)
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
                                        !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
-                                       !strcmp(a, "--order"))) {
+                                       !strcmp(a, "--order") || !strcmp(a, "--threads"))) {
             fprintf(stderr, "pack: %s needs a value\n", a);
             return 2;
         }
@@ -150,6 +155,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--calib-ids")) ids_path = v;
         else if (!strcmp(a, "--export-hf")) export_dir = v;
         else if (!strcmp(a, "--order")) order_path = v;
+        else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 1, UQ_POOL_MAX, &n_threads);
         else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &calib_tokens);
         else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &seq_len);
         else if (!strcmp(a, "--group")) {
@@ -181,6 +187,11 @@ int main(int argc, char **argv)
     /* the output's temporary file first: an unwritable destination fails now, not after calibration */
     if ((i = cli_out_open(&outf, out_path)) != 1) return i < 0 ? 2 : 1;
 
+    memset(&par, 0, sizeof par);
+    if (n_threads > 1) {
+        if (!(pool = uq_pool_create(n_threads))) { fprintf(stderr, "pack: cannot start %d threads\n", n_threads); goto done; }
+        par = uq_pool_parallel(pool);
+    }
     progress("loading %s", model_dir);
     if (uniql_model_load_dir(model_dir, NULL, &m, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s: %s\n", model_dir, err.message); goto done; }
     snprintf(path, sizeof path, "%s/config.json", model_dir);
@@ -238,6 +249,7 @@ int main(int argc, char **argv)
     memset(&co, 0, sizeof co);
     co.seq_len = seq_len;
     co.lsaq = 1;
+    co.parallel = pool ? &par : NULL;
     if (uniql_calibrate(m, tok, n_tok, &co, &cb, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration: %s\n", err.message); goto done; }
     uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi);
     uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);
@@ -247,6 +259,7 @@ int main(int argc, char **argv)
     so.layout = UNIQL_LAYOUT_PRUNABLE;
     so.order = random_order ? UNIQL_ORDER_RANDOM : UNIQL_ORDER_SCORES;
     so.seed = 1;
+    so.parallel = pool ? &par : NULL;
     if (uniql_sort_model(m, cb, &so, &sorted, &err) != UNIQL_OK) { fprintf(stderr, "pack: sorting: %s\n", err.message); goto done; }
     uniql_calib_free(cb);
     cb = NULL;
@@ -298,6 +311,7 @@ sorted_ready:
 
     progress("quantizing: int4 g%d%s, embeddings int%d", group, asym ? " asymmetric" : "", embed_bits);
     memset(&qo, 0, sizeof qo);
+    qo.parallel = pool ? &par : NULL;
     qo.bits = 4; qo.group = group; qo.asymmetric = asym; qo.embed_bits = embed_bits;
     if (uniql_model_quantize(sorted, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
 
@@ -350,5 +364,6 @@ done:
     uniql_model_free(q4);
     uniql_model_free(sorted);
     uniql_model_free(m);
+    if (pool) uq_pool_destroy(pool);
     return rc;
 }
