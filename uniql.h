@@ -7,8 +7,8 @@
      LSAQ   (Zeng et al., arXiv 2412.18135): layer-specific adaptive bit widths from
             top-k Jaccard layer importance.
 
-   plus the runtimes (Llama / Qwen2 transformer, Mamba2 SSM, Nemotron-H hybrid) that run
-   what it produced, checked against Hugging Face transformers.
+   plus the runtimes (Llama / Qwen2 transformer, Mamba2 SSM, Nemotron-H and Bamba hybrids)
+   that run what it produced, checked against Hugging Face transformers.
 
    ------------------------------------------------------------------------------------
    HOW TO USE
@@ -944,7 +944,7 @@ UNIQLDEF uniql_result uniql_unicode_normalize(int form, const char *text, size_t
 
 
 /* =====================================================================================
-   API 6. Models and runtimes (Llama/Qwen2, Mamba2, Nemotron-H)
+   API 6. Models and runtimes (Llama/Qwen2, Mamba2, Nemotron-H, Bamba)
    ===================================================================================== */
 
 /* Models are built from Hugging Face checkpoints (config.json + *.safetensors) and run in
@@ -977,6 +977,16 @@ UNIQLDEF uniql_result uniql_unicode_normalize(int form, const char *text, size_t
                 [a0 b0 a1 b1 ...] and pair j rotates with ORIGINAL frequency index
                 rope_pairs[j], i.e. it is HF's pair (i, i + head_dim/2), i = rope_pairs[j].
                 Without it, q/k use HF's rotate_half layout and qk_dim == head_dim.
+                Partial rotary (rotary_dim R < head_dim, Bamba): HF rotates the pairs
+                (i, i + R/2), i < R/2, and passes dims R..head_dim-1 through. A head is
+                then head_dim/2 "units" of two dims: R/2 rotary pairs and
+                (head_dim - R)/2 pass-through units, any two pass-through dims. In
+                rope_pairs an index i < R/2 is that rotary pair; an index >= R/2 is a
+                pass-through unit, whose inverse frequency is 0 (uniql_rope_inv_freq):
+                rotation by angle 0 is exactly the identity, so the same fused kernel
+                runs both. Stored units interleave the two kinds in a fixed proportion
+                (UNIQL_ROPE UNITS below), so every kept prefix keeps rotary and
+                pass-through dims at the same rate, as the official code does.
      MLP        d_int kept intermediate channels (gate/up rows, down_proj input;
                 down_proj may be stored transposed).
      Mamba2     head_dim_kept channels per head (z, x, conv taps of x, gated-norm weight,
@@ -990,7 +1000,8 @@ typedef enum uniql_arch {
     UNIQL_ARCH_LLAMA = 1,       /* LlamaForCausalLM (Llama 2/3, incl. "llama3" RoPE scaling) */
     UNIQL_ARCH_QWEN2 = 2,       /* Qwen2ForCausalLM (q/k/v biases) */
     UNIQL_ARCH_MAMBA2 = 3,      /* Mamba2ForCausalLM */
-    UNIQL_ARCH_NEMOTRON_H = 4   /* NemotronHForCausalLM (Mamba2 / attention / MLP blocks) */
+    UNIQL_ARCH_NEMOTRON_H = 4,  /* NemotronHForCausalLM (Mamba2 / attention / MLP blocks) */
+    UNIQL_ARCH_BAMBA = 5        /* BambaForCausalLM (Mamba2 or attention, an MLP in every layer) */
 } uniql_arch;
 
 /* What one layer holds. Every block is pre-norm with a residual around each mixer. */
@@ -998,7 +1009,9 @@ typedef enum uniql_block_type {
     UNIQL_BLOCK_DECODER = 0,    /* Llama/Qwen2 layer: norm, attention, +res, norm, MLP, +res */
     UNIQL_BLOCK_MAMBA = 1,      /* norm, Mamba2 mixer, +res  (Nemotron-H "M", all of Mamba2) */
     UNIQL_BLOCK_ATTENTION = 2,  /* norm, attention, +res     (Nemotron-H "*") */
-    UNIQL_BLOCK_MLP = 3         /* norm, MLP, +res           (Nemotron-H "-") */
+    UNIQL_BLOCK_MLP = 3,        /* norm, MLP, +res           (Nemotron-H "-") */
+    UNIQL_BLOCK_MAMBA_MLP = 4   /* norm, Mamba2 mixer, +res, norm, MLP, +res (Bamba's Mamba
+                                   layers; its attention layers are DECODER blocks) */
 } uniql_block_type;
 
 typedef enum uniql_rope_type {
@@ -1028,6 +1041,9 @@ typedef struct uniql_config {
     uniql_rope_type rope_type;
     double rope_theta, rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_original_max_pos, max_position_embeddings;
+    int rotary_dim;                         /* dims of each head RoPE rotates (the first ones):
+                                               head_dim, or less with partial rotary (Bamba:
+                                               head_dim / 2); 0 also means head_dim */
     /* MLP */
     int intermediate_size;
     uniql_mlp_act mlp_act;
@@ -1039,11 +1055,21 @@ typedef struct uniql_config {
     int gated_norm_groups;                  /* 1: Mamba2 (whole d_inner), n_groups: Nemotron-H */
 } uniql_config;
 
-/* Parse a transformers config.json (model_type llama, qwen2, mamba2, nemotron_h).
+/* Parse a transformers config.json (model_type llama, qwen2, mamba2, nemotron_h, bamba).
    Missing keys take the defaults of the transformers 5.x config classes. Both key
    spellings are accepted: rope_parameters or rope_theta + rope_scaling ("type" or
    "rope_type"); layers_block_type / layer_types or hybrid_override_pattern; the
    mamba_* aliases of Nemotron-H; {"__float__": "Infinity"} and bare Infinity.
+   Bamba (BambaConfig of transformers 5.17): attention layers at attn_layer_indices (each
+   an integer in [0, num_hidden_layers); none: every layer is Mamba), an MLP in every
+   layer; the Mamba2 mixer from mamba_n_heads, mamba_d_head ("auto" = mamba_expand *
+   hidden_size / mamba_n_heads), mamba_n_groups, mamba_d_state, mamba_d_conv,
+   mamba_expand (an integer), mamba_conv_bias, mamba_proj_bias, time_step_limit;
+   attention_bias (q/k/v/o), mlp_bias; head_dim = hidden_size / num_attention_heads
+   unless given; RoPE "default" only, with partial_rotary_factor 0.5, which BambaConfig
+   fixes (a top-level partial_rotary_factor is overwritten there, so it is ignored here;
+   another value inside rope_parameters is UNIQL_ERR_UNSUPPORTED), so rotary_dim =
+   int(head_dim * 0.5), which must be even, as must head_dim - rotary_dim.
    Errors: those of uniql_json_parse (UNIQL_ERR_PARSE bad JSON, UNIQL_ERR_RANGE a number
    outside the double range, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY), UNIQL_ERR_MISSING
    (no model_type / required RoPE key), UNIQL_ERR_FORMAT (ill-typed or out-of-range value,
@@ -1148,8 +1174,23 @@ UNIQLDEF uniql_result uniql_model_check(const uniql_model *m, uniql_error *err);
 
 /* ---- RoPE ----
    HF computes inv_freq and the angles in fp32 (also for a float64 model); so do we. */
-/* The head_dim/2 inverse frequencies of `c` (default, linear or llama3 scaling). */
+/* The head_dim/2 inverse frequencies of `c` (default, linear or llama3 scaling). With
+   partial rotary (0 < rotary_dim < head_dim) the first rotary_dim/2 are HF's, computed with
+   rotary_dim in place of head_dim (1 / theta^(2i / rotary_dim)), and the rest are 0: the
+   pass-through units of the kept-pairs layout, rotated by angle 0 = unchanged.
+
+   UNIQL_ROPE UNITS. A sorted or pruned partial-rotary head stores its head_dim/2 units in
+   a fixed interleave of the R/2 rotary pairs and the P/2 pass-through units (R =
+   rotary_dim, P = head_dim - R, U = head_dim/2 units): the first k units hold
+   ceil(k (R/2) / U) rotary pairs and the rest pass-through units, for every k (unit u is
+   rotary iff that count grows from k = u to u + 1). With R = head_dim / 2 they alternate
+   rotary, pass-through, rotary, ..., so keeping qk_dim = r dims (r a multiple of 4) keeps
+   r/4 rotary pairs and r/2 pass-through dims, the official code's split. Full rotary: all
+   units are rotary pairs. uniql_rope_unit_rotary(c, u) says which unit u is. */
 UNIQLDEF uniql_result uniql_rope_inv_freq(const uniql_config *c, float *inv_freq);
+/* 1 if unit u (0 <= u < head_dim/2) of the interleave above is a rotary pair, 0 if it is a
+   pass-through unit (or c has no RoPE, or u is out of range). */
+UNIQLDEF int uniql_rope_unit_rotary(const uniql_config *c, int u);
 /* cos/sin of pos * inv_freq[i] for i < n_freq. */
 UNIQLDEF void uniql_rope_cos_sin(const float *inv_freq, int n_freq, int pos, float *cos_out, float *sin_out);
 /* HF rotate_half layout: x[i], x[i + head_dim/2] rotate by angle i. */
@@ -1467,14 +1508,21 @@ typedef struct uniql_sort_options {
 /* A new model, function unchanged up to float rounding, whose every prunable dimension is
    ordered so that "keep the first k" keeps the k most important slices:
      MLP            channels by ridge leverage diag(C (C + lambda I)^-1) of MLP_DOWN_IN;
-                    rows of gate/up (and their biases), columns of down.
+                    rows of gate/up (and their biases), columns of down (also the MLP of
+                    Bamba's Mamba layers).
      attention Q/K  per KV group g: s_i = sum over the query heads h of g of
                     |col_i(C_Q,h^1/2)| |col_i(C_K,g^1/2)|; with RoPE, pair i (dims i and
                     i + head_dim/2 of rotate_half) scores s_i + s_{i+hd/2} and pairs are
                     sorted whole: q/k heads are stored in the kept-pairs layout (API 6:
                     interleaved [a0 b0 a1 b1 ..], rope_pairs = the sorted original pair
-                    indices per KV head, shared by its query heads). Without RoPE
-                    (Nemotron-H) single dims are sorted.
+                    indices per KV head, shared by its query heads). Partial rotary
+                    (Bamba, rotary_dim R): the rotary pairs (i, i + R/2) by s_i + s_{i+R/2},
+                    the pass-through dims by their own s_i, stored in the interleave of
+                    UNIQL_ROPE UNITS (API 6), two pass-through dims per unit in score
+                    order: the official code's "quarter pairs" in the rotated half and
+                    plain top-k in the pass-through half (its code scores the
+                    pass-through dims with s of the rotated half, s_{i-R}: we take their
+                    own). Without RoPE (Nemotron-H) single dims are sorted.
      attention V/O  the quantization-aware joint decomposition per KV group
                     (uniql_qasvd_head for MHA, uniql_qasvd_group for GQA) with C^{+-1/2}
                     of ATTN_IN; components in decreasing singular value order; a v_proj
@@ -1555,8 +1603,9 @@ UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const 
    o_proj inputs of each query head, the first d_int MLP channels, the first head_dim
    channels of each Mamba head and the first `state` dims of each group.
    `m` must be unpruned (kept sizes == config); with RoPE and qk_dim < head_dim it must
-   either carry rope_pairs (a sorted model) or be in HF's rotate_half layout (then pairs
-   0..qk_dim/2-1 are kept, in that order).
+   either carry rope_pairs (a sorted model) or be in HF's rotate_half layout (then the
+   first qk_dim/2 units of UNIQL_ROPE UNITS are kept, in that order: pairs 0..qk_dim/2-1
+   with full rotary).
    compact = 1: the new model owns compact fp32 copies of everything (any dtype in);
      transposed matrices stay transposed, so quantizing the result gives exactly the
      bytes of the compact = 0 views of the quantized model (the prefix property).
@@ -9634,6 +9683,20 @@ UNIQLDEF int uniql_tokenizer_is_special(const uniql_tokenizer *t, int id)
    IMPL 7. Runtimes (Llama/Qwen2 block, Mamba2 block, Nemotron-H hybrid, sampling)
    ===================================================================================== */
 
+/* ---- block types: which parts a layer has ---- */
+
+static int uniql__blk_attn(int t) { return t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION; }
+static int uniql__blk_mlp(int t) { return t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP || t == UNIQL_BLOCK_MAMBA_MLP; }
+static int uniql__blk_mamba(int t) { return t == UNIQL_BLOCK_MAMBA || t == UNIQL_BLOCK_MAMBA_MLP; }
+/* a second pre-norm (the MLP's) after the mixer */
+static int uniql__blk_two_norms(int t) { return t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MAMBA_MLP; }
+
+/* the dims of a head RoPE rotates (rotary_dim 0 or out of range: all of them) */
+static int uniql__rot_dim(const uniql_config *c)
+{
+    return c->rotary_dim > 0 && c->rotary_dim < c->head_dim ? c->rotary_dim : c->head_dim;
+}
+
 /* ---- owned storage: a list of blocks with one owner, freed together ---- */
 
 typedef union uniql__block {
@@ -9736,12 +9799,12 @@ static const char *uniql__cfg_str(const uniql_json *root, const char *key, const
    rope_parameters; rope_theta from that dict, else top level, else 10000; rope_type from
    "rope_type", else "type", else "default"; llama3's original_max_position_embeddings
    from the top level (Phi-3 style), else the dict, else max_position_embeddings. */
-static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, uniql_error *err)
+static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, int bamba, uniql_error *err)
 {
     const uniql_json *rp = uniql_json_get(root, "rope_scaling");
     const uniql_json *v;
     const char *type = "default";
-    double partial = 1.0;
+    double partial = 1.0, rotary;
     if (!rp || rp->type != UNIQL_JSON_OBJECT || rp->len == 0) rp = uniql_json_get(root, "rope_parameters");
     if (rp && rp->type == UNIQL_JSON_NULL) rp = NULL;
     if (rp && rp->type != UNIQL_JSON_OBJECT)
@@ -9757,8 +9820,21 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, uni
         else if (v && v->type != UNIQL_JSON_NULL) return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_type must be a string");
         UNIQL__TRY(uniql__cfg_real(rp, "partial_rotary_factor", NULL, 1.0, &partial, err));
     }
-    if (partial == 1.0) UNIQL__TRY(uniql__cfg_real(root, "partial_rotary_factor", NULL, 1.0, &partial, err));
-    if (partial != 1.0) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: partial_rotary_factor %g is not supported", partial);
+    if (bamba) {
+        /* BambaConfig.__post_init__ sets kwargs["partial_rotary_factor"] = 0.5 whatever the
+           top level says; a rope_parameters value would meet that in the RoPE validation,
+           so only 0.5 (or none) is accepted there */
+        if (rp && uniql_json_get(rp, "partial_rotary_factor") && partial != 0.5)
+            return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Bamba's partial_rotary_factor is fixed at 0.5 (rope_parameters has %g)",
+                               partial);
+        partial = 0.5;
+    } else {
+        if (partial == 1.0) UNIQL__TRY(uniql__cfg_real(root, "partial_rotary_factor", NULL, 1.0, &partial, err));
+        if (partial != 1.0) return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: partial_rotary_factor %g is not supported", partial);
+    }
+    /* modeling_rope_utils: dim = int(head_dim * partial_rotary_factor) */
+    rotary = floor((double)c->head_dim * partial);
+    c->rotary_dim = (int)rotary;
     if (!(c->rope_theta > 1.0) || !isfinite(c->rope_theta))
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_theta must be a finite number > 1");
     c->rope_factor = 1.0;
@@ -9837,7 +9913,7 @@ static uniql_result uniql__cfg_llama(const uniql_json *root, uniql_config *c, in
     c->norm_eps = (float)eps;
     c->mlp_act = UNIQL_MLP_SWIGLU;
     for (l = 0; l < c->n_layers; l++) c->block[l] = UNIQL_BLOCK_DECODER;
-    return uniql__cfg_rope(root, c, err);
+    return uniql__cfg_rope(root, c, 0, err);
 }
 
 /* Mamba2 mixer keys. Nemotron-H spells some with a mamba_ prefix (legacy aliases win, as in
@@ -9952,6 +10028,78 @@ static uniql_result uniql__cfg_nemotron_h(const uniql_json *root, uniql_config *
     return UNIQL_OK;
 }
 
+/* BambaConfig (transformers 5.17, a @strict dataclass): attention at attn_layer_indices, an
+   MLP in every layer (BambaDecoderLayer), the BambaMixer (a Mamba2 mixer whose gated RMSNorm
+   covers all of d_inner), RoPE with partial_rotary_factor fixed at 0.5. */
+static uniql_result uniql__cfg_bamba(const uniql_json *root, uniql_config *c, uniql_error *err)
+{
+    const char *act = uniql__cfg_str(root, "hidden_act", "silu");
+    const uniql_json *ai = uniql__cfg_get(root, "attn_layer_indices", NULL), *kv = uniql_json_get(root, "num_key_value_heads");
+    const uniql_json *dh = uniql__cfg_get(root, "mamba_d_head", NULL), *lim, *e;
+    double eps, lim0 = 0.0, lim1 = (double)INFINITY;
+    int l, expand, d_inner;
+    UNIQL__TRY(uniql__cfg_int(root, "vocab_size", NULL, 128000, 1, 1 << 24, &c->vocab_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "hidden_size", NULL, 4096, 1, 1 << 20, &c->hidden_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "intermediate_size", NULL, 14336, 1, 1 << 24, &c->intermediate_size, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_hidden_layers", NULL, 32, 1, UNIQL_MAX_LAYERS, &c->n_layers, err));
+    UNIQL__TRY(uniql__cfg_int(root, "num_attention_heads", NULL, 32, 1, 1 << 12, &c->n_heads, err));
+    /* absent: the class default 8; null: num_attention_heads (__post_init__) */
+    UNIQL__TRY(uniql__cfg_int(root, "num_key_value_heads", NULL, kv && kv->type == UNIQL_JSON_NULL ? c->n_heads : 8, 1, 1 << 12,
+                              &c->n_kv_heads, err));
+    /* not a BambaConfig field: BambaAttention reads getattr(config, "head_dim", hidden // heads) */
+    UNIQL__TRY(uniql__cfg_int(root, "head_dim", NULL, c->hidden_size / c->n_heads, 1, 1 << 12, &c->head_dim, err));
+    if (c->head_dim < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: head_dim (default hidden_size %d / num_attention_heads %d) is 0",
+                           c->hidden_size, c->n_heads);
+    UNIQL__TRY(uniql__cfg_int(root, "max_position_embeddings", NULL, 262144, 1, INT32_MAX, &c->max_position_embeddings, err));
+    UNIQL__TRY(uniql__cfg_real(root, "rms_norm_eps", NULL, 1e-5, &eps, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "tie_word_embeddings", NULL, 0, &c->tie_embeddings, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "attention_bias", NULL, 0, &c->qkv_bias, err));
+    c->o_bias = c->qkv_bias;
+    UNIQL__TRY(uniql__cfg_bool(root, "mlp_bias", NULL, 0, &c->mlp_bias, err));
+    if (strcmp(act, "silu") != 0)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: hidden_act '%.40s' is not supported (silu)", act);
+    /* the mixer */
+    UNIQL__TRY(uniql__cfg_int(root, "mamba_n_heads", NULL, 128, 1, 1 << 14, &c->ssm_heads, err));
+    UNIQL__TRY(uniql__cfg_int(root, "mamba_n_groups", NULL, 1, 1, 1 << 14, &c->ssm_groups, err));
+    UNIQL__TRY(uniql__cfg_int(root, "mamba_d_state", NULL, 256, 1, 1 << 12, &c->ssm_state, err));
+    UNIQL__TRY(uniql__cfg_int(root, "mamba_d_conv", NULL, 4, 1, 64, &c->conv_kernel, err));
+    UNIQL__TRY(uniql__cfg_int(root, "mamba_expand", NULL, 2, 1, 1 << 10, &expand, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "mamba_conv_bias", NULL, 1, &c->conv_bias, err));
+    UNIQL__TRY(uniql__cfg_bool(root, "mamba_proj_bias", NULL, 0, &c->ssm_proj_bias, err));
+    d_inner = expand * c->hidden_size;   /* <= 2^30 */
+    if (dh && dh->type == UNIQL_JSON_STRING && !strcmp(dh->str, "auto")) c->ssm_head_dim = d_inner / c->ssm_heads;
+    else UNIQL__TRY(uniql__cfg_int(root, "mamba_d_head", NULL, d_inner / c->ssm_heads, 1, 1 << 12, &c->ssm_head_dim, err));
+    /* BambaConfig.validate_architecture */
+    if (d_inner % c->ssm_heads != 0 || (long long)c->ssm_head_dim * c->ssm_heads != d_inner || c->ssm_head_dim < 1)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: mamba_n_heads %d * mamba_d_head %d != mamba_expand * hidden_size (%d * %d)",
+                           c->ssm_heads, c->ssm_head_dim, expand, c->hidden_size);
+    if (c->ssm_heads % c->ssm_groups != 0)
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d Mamba heads do not split into %d groups", c->ssm_heads, c->ssm_groups);
+    lim = uniql__cfg_get(root, "time_step_limit", NULL);
+    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->count != 2 || !uniql__cfg_number(lim->child, &lim0) ||
+                !uniql__cfg_number(lim->child->next, &lim1) || !(lim0 <= lim1)))
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: time_step_limit must be [low, high] with low <= high");
+    c->dt_min = (float)lim0;
+    c->dt_max = (float)lim1;
+    c->gated_norm_groups = 1;   /* BambaRMSNormGated normalizes over all of d_inner */
+    /* layers_block_type: "attention" if i in attn_layer_indices else "mamba" */
+    for (l = 0; l < c->n_layers; l++) c->block[l] = UNIQL_BLOCK_MAMBA_MLP;
+    if (ai && ai->type != UNIQL_JSON_ARRAY)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: attn_layer_indices must be a list of layer indices");
+    for (e = ai ? ai->child : NULL; e; e = e->next) {
+        if (e->type != UNIQL_JSON_NUMBER || e->number != floor(e->number) || e->number < 0 || e->number >= c->n_layers)
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: attn_layer_indices entries must be integers in [0, %d)", c->n_layers);
+        c->block[(int)e->number] = UNIQL_BLOCK_DECODER;
+    }
+    c->norm_eps = (float)eps;
+    c->mlp_act = UNIQL_MLP_SWIGLU;
+    UNIQL__TRY(uniql__cfg_rope(root, c, 1, err));
+    if (c->rope_type != UNIQL_ROPE_DEFAULT)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Bamba with a RoPE type other than default is not supported");
+    return UNIQL_OK;
+}
+
 UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
                                          uniql_error *err)
 {
@@ -9976,20 +10124,26 @@ UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *all
     else if (!strcmp(mt, "qwen2")) { c.arch = UNIQL_ARCH_QWEN2; r = uniql__cfg_llama(doc.root, &c, 1, err); }
     else if (!strcmp(mt, "mamba2")) { c.arch = UNIQL_ARCH_MAMBA2; r = uniql__cfg_mamba2(doc.root, &c, err); }
     else if (!strcmp(mt, "nemotron_h")) { c.arch = UNIQL_ARCH_NEMOTRON_H; r = uniql__cfg_nemotron_h(doc.root, &c, err); }
-    else r = uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: model_type '%.40s' is not supported (llama, qwen2, mamba2, nemotron_h)", mt);
+    else if (!strcmp(mt, "bamba")) { c.arch = UNIQL_ARCH_BAMBA; r = uniql__cfg_bamba(doc.root, &c, err); }
+    else r = uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: model_type '%.40s' is not supported (llama, qwen2, mamba2, nemotron_h, bamba)",
+                         mt);
     uniql_json_free(&doc);
     if (r != UNIQL_OK) return r;
     /* sizes that must fit together */
     {
         int l, has_attn = 0, has_mamba = 0;
         for (l = 0; l < c.n_layers; l++) {
-            has_attn |= c.block[l] == UNIQL_BLOCK_DECODER || c.block[l] == UNIQL_BLOCK_ATTENTION;
-            has_mamba |= c.block[l] == UNIQL_BLOCK_MAMBA;
+            has_attn |= uniql__blk_attn(c.block[l]);
+            has_mamba |= uniql__blk_mamba(c.block[l]);
         }
         if (has_attn && c.n_heads % c.n_kv_heads != 0)
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d attention heads do not split into %d KV heads", c.n_heads, c.n_kv_heads);
         if (has_attn && c.rope_type != UNIQL_ROPE_NONE && c.head_dim % 2 != 0)
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: RoPE needs an even head_dim, got %d", c.head_dim);
+        /* partial rotary: rotate_half inside the rotated dims, pass-through dims in units of two */
+        if (has_attn && c.rope_type != UNIQL_ROPE_NONE && (c.rotary_dim < 2 || c.rotary_dim % 2 != 0 || (c.head_dim - c.rotary_dim) % 2 != 0))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "config: partial RoPE rotates %d of %d head dims; both parts must be even and the rotated one > 0",
+                               c.rotary_dim, c.head_dim);
         if (has_mamba && (c.ssm_heads * c.ssm_head_dim) % c.gated_norm_groups != 0)
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: d_inner %d does not split into %d norm groups",
                                c.ssm_heads * c.ssm_head_dim, c.gated_norm_groups);
@@ -10205,50 +10359,59 @@ static uniql_result uniql__ld_mlp(uniql__loader *L, int l, const char *base, uni
     return UNIQL_OK;
 }
 
+/* a + b in buf (names of at most 63 characters here) */
+static const char *uniql__cat(char *buf, size_t n, const char *a, const char *b)
+{
+    snprintf(buf, n, "%s%s", a, b);
+    return buf;
+}
+
 /* in_proj rows are [z | x | B | C | dt] (Mamba2Mixer.forward splits gate, xBC, dt, then
-   x, B, C); conv1d channels are [x | B | C]. */
-static uniql_result uniql__ld_mamba(uniql__loader *L, int l, uniql_mamba *mb)
+   x, B, C); conv1d channels are [x | B | C]. `base`: "mixer." (Mamba2, Nemotron-H) or
+   "mamba." (Bamba). */
+static uniql_result uniql__ld_mamba(uniql__loader *L, int l, const char *base, uniql_mamba *mb)
 {
     const uniql_config *c = L->c;
     int D = c->hidden_size, H = c->ssm_heads, Di = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state;
     int K = c->conv_kernel, conv_dim = Di + 2 * GN, proj = Di + conv_dim + H;
     uniql_matrix in;
     const uniql_tensor *t;
+    char nm[64];
     mb->head_dim_kept = c->ssm_head_dim;
     mb->state_kept = c->ssm_state;
-    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.in_proj.weight", proj, D, &in));
+    UNIQL__TRY(uniql__ld_matrix(L, l, uniql__cat(nm, sizeof nm, base, "in_proj.weight"), proj, D, &in));
     UNIQL__TRY(uniql_matrix_slice(&in, 0, Di, D, &mb->in_z));
     UNIQL__TRY(uniql_matrix_slice(&in, Di, Di, D, &mb->in_x));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di, GN, D, &mb->in_B));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + GN, GN, D, &mb->in_C));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + 2 * GN, H, D, &mb->in_dt));
     if (c->ssm_proj_bias) {
-        UNIQL__TRY(uniql__ld_name(L, l, "mixer.in_proj.bias"));
+        UNIQL__TRY(uniql__ld_name(L, l, uniql__cat(nm, sizeof nm, base, "in_proj.bias")));
         UNIQL__TRY(uniql__ld_tensor(L, 1, proj, 0, 0, &t));
         UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di, &mb->bias_z));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di, (size_t)Di, &mb->bias_x));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di, (size_t)GN, &mb->bias_B));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di + GN, (size_t)GN, &mb->bias_C));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)2 * Di + 2 * GN, (size_t)H, &mb->bias_dt));
-        UNIQL__TRY(uniql__ld_vector(L, l, "mixer.out_proj.bias", D, &mb->out_bias));
+        UNIQL__TRY(uniql__ld_vector(L, l, uniql__cat(nm, sizeof nm, base, "out_proj.bias"), D, &mb->out_bias));
     }
-    UNIQL__TRY(uniql__ld_name(L, l, "mixer.conv1d.weight"));
+    UNIQL__TRY(uniql__ld_name(L, l, uniql__cat(nm, sizeof nm, base, "conv1d.weight")));
     UNIQL__TRY(uniql__ld_tensor(L, 3, conv_dim, 1, K, &t));
     UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di * K, &mb->conv_x));
     UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di * K, (size_t)GN * K, &mb->conv_B));
     UNIQL__TRY(uniql__ld_f32(L, t, (size_t)(Di + GN) * K, (size_t)GN * K, &mb->conv_C));
     if (c->conv_bias) {
-        UNIQL__TRY(uniql__ld_name(L, l, "mixer.conv1d.bias"));
+        UNIQL__TRY(uniql__ld_name(L, l, uniql__cat(nm, sizeof nm, base, "conv1d.bias")));
         UNIQL__TRY(uniql__ld_tensor(L, 1, conv_dim, 0, 0, &t));
         UNIQL__TRY(uniql__ld_f32(L, t, 0, (size_t)Di, &mb->conv_bias_x));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di, (size_t)GN, &mb->conv_bias_B));
         UNIQL__TRY(uniql__ld_f32(L, t, (size_t)Di + GN, (size_t)GN, &mb->conv_bias_C));
     }
-    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.A_log", H, &mb->A_log));
-    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.D", H, &mb->D));
-    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.dt_bias", H, &mb->dt_bias));
-    UNIQL__TRY(uniql__ld_vector(L, l, "mixer.norm.weight", Di, &mb->norm));
-    UNIQL__TRY(uniql__ld_matrix(L, l, "mixer.out_proj.weight", D, Di, &mb->out));
+    UNIQL__TRY(uniql__ld_vector(L, l, uniql__cat(nm, sizeof nm, base, "A_log"), H, &mb->A_log));
+    UNIQL__TRY(uniql__ld_vector(L, l, uniql__cat(nm, sizeof nm, base, "D"), H, &mb->D));
+    UNIQL__TRY(uniql__ld_vector(L, l, uniql__cat(nm, sizeof nm, base, "dt_bias"), H, &mb->dt_bias));
+    UNIQL__TRY(uniql__ld_vector(L, l, uniql__cat(nm, sizeof nm, base, "norm.weight"), Di, &mb->norm));
+    UNIQL__TRY(uniql__ld_matrix(L, l, uniql__cat(nm, sizeof nm, base, "out_proj.weight"), D, Di, &mb->out));
     return UNIQL_OK;
 }
 
@@ -10265,8 +10428,9 @@ static uniql_result uniql__ld_model(uniql__loader *L)
         { "model.", "embed_tokens.weight" }, { "backbone.", "embeddings.weight" }, { "backbone.", "embedding.weight" },
         { "model.", "embeddings.weight" }, { "model.", "embedding.weight" }
     };
-    int k, first = (c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) ? 0 : 1;
-    int last = (c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) ? 0 : 4;
+    int model_prefix = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 || c->arch == UNIQL_ARCH_BAMBA;
+    int bamba = c->arch == UNIQL_ARCH_BAMBA;
+    int k, first = model_prefix ? 0 : 1, last = model_prefix ? 0 : 4;
     for (k = first; k <= last && !embed; k++) {
         snprintf(L->name, sizeof L->name, "%s%s", cand[k][0], cand[k][1]);
         if (uniql__ld_find(L, L->name)) { L->prefix = cand[k][0]; embed = cand[k][1]; }
@@ -10281,7 +10445,7 @@ static uniql_result uniql__ld_model(uniql__loader *L)
         char full[64];
         snprintf(full, sizeof full, "%s%s", L->prefix, embed);
         UNIQL__TRY(uniql__ld_matrix(L, -1, full, V, D, &m->embed));
-        snprintf(full, sizeof full, "%s%s", L->prefix, c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 ? "norm.weight" : "norm_f.weight");
+        snprintf(full, sizeof full, "%s%s", L->prefix, bamba ? "final_layernorm.weight" : model_prefix ? "norm.weight" : "norm_f.weight");
         UNIQL__TRY(uniql__ld_vector(L, -1, full, D, &m->final_norm));
     }
     /* tied: HF replaces lm_head.weight by the embedding whatever the file holds, except
@@ -10293,15 +10457,21 @@ static uniql_result uniql__ld_model(uniql__loader *L)
         uniql_layer *ly = &m->layers[l];
         ly->type = (uniql_block_type)c->block[l];
         switch (ly->type) {
-        case UNIQL_BLOCK_DECODER:
+        case UNIQL_BLOCK_DECODER:   /* Bamba: BambaDecoderLayer with self_attn and feed_forward */
             UNIQL__TRY(uniql__ld_vector(L, l, "input_layernorm.weight", D, &ly->norm));
-            UNIQL__TRY(uniql__ld_vector(L, l, "post_attention_layernorm.weight", D, &ly->mlp_norm));
+            UNIQL__TRY(uniql__ld_vector(L, l, bamba ? "pre_ff_layernorm.weight" : "post_attention_layernorm.weight", D, &ly->mlp_norm));
             UNIQL__TRY(uniql__ld_attention(L, l, &ly->attn));
-            UNIQL__TRY(uniql__ld_mlp(L, l, "mlp.", &ly->mlp));
+            UNIQL__TRY(uniql__ld_mlp(L, l, bamba ? "feed_forward." : "mlp.", &ly->mlp));
             break;
         case UNIQL_BLOCK_MAMBA:
             UNIQL__TRY(uniql__ld_vector(L, l, "norm.weight", D, &ly->norm));
-            UNIQL__TRY(uniql__ld_mamba(L, l, &ly->mamba));
+            UNIQL__TRY(uniql__ld_mamba(L, l, "mixer.", &ly->mamba));
+            break;
+        case UNIQL_BLOCK_MAMBA_MLP:   /* Bamba: BambaDecoderLayer with mamba and feed_forward */
+            UNIQL__TRY(uniql__ld_vector(L, l, "input_layernorm.weight", D, &ly->norm));
+            UNIQL__TRY(uniql__ld_vector(L, l, "pre_ff_layernorm.weight", D, &ly->mlp_norm));
+            UNIQL__TRY(uniql__ld_mamba(L, l, "mamba.", &ly->mamba));
+            UNIQL__TRY(uniql__ld_mlp(L, l, "feed_forward.", &ly->mlp));
             break;
         case UNIQL_BLOCK_ATTENTION:
             UNIQL__TRY(uniql__ld_vector(L, l, "norm.weight", D, &ly->norm));
@@ -10664,6 +10834,11 @@ UNIQLDEF uniql_result uniql_model_check(const uniql_model *m, uniql_error *err)
         case UNIQL_BLOCK_ATTENTION: UNIQL__TRY(uniql__check_attn(c, l, &ly->attn, err)); break;
         case UNIQL_BLOCK_MLP: UNIQL__TRY(uniql__check_mlp(c, l, &ly->mlp, err)); break;
         case UNIQL_BLOCK_MAMBA: UNIQL__TRY(uniql__check_mamba(c, l, &ly->mamba, err)); break;
+        case UNIQL_BLOCK_MAMBA_MLP:
+            UNIQL__CHECK(ly->mlp_norm != NULL, "layer %d: pre-MLP norm missing", l);
+            UNIQL__TRY(uniql__check_mamba(c, l, &ly->mamba, err));
+            UNIQL__TRY(uniql__check_mlp(c, l, &ly->mlp, err));
+            break;
         default: return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "layer %d: unknown block type", l);
         }
     }
@@ -10678,11 +10853,13 @@ UNIQLDEF uniql_result uniql_model_check(const uniql_model *m, uniql_error *err)
    by factor and blends linearly in 1/wavelength between the two. */
 UNIQLDEF uniql_result uniql_rope_inv_freq(const uniql_config *c, float *inv_freq)
 {
-    int i, half;
+    int i, half, R;
     if (!c || !inv_freq || c->head_dim < 2) return UNIQL_ERR_INVALID_ARG;
     half = c->head_dim / 2;
+    R = uniql__rot_dim(c);
     for (i = 0; i < half; i++) {
-        float e = (float)(2 * i) / (float)c->head_dim;
+        float e = (float)(2 * i) / (float)R;
+        if (2 * i >= R) { inv_freq[i] = 0.0f; continue; }   /* pass-through units: angle 0 */
         float f = (float)(1.0 / (double)(float)pow(c->rope_theta, (double)e));
         if (c->rope_type == UNIQL_ROPE_LINEAR) f = (float)(f / c->rope_factor);
         if (c->rope_type == UNIQL_ROPE_LLAMA3) {
@@ -10697,6 +10874,16 @@ UNIQLDEF uniql_result uniql_rope_inv_freq(const uniql_config *c, float *inv_freq
         inv_freq[i] = f;
     }
     return UNIQL_OK;
+}
+
+UNIQLDEF int uniql_rope_unit_rotary(const uniql_config *c, int u)
+{
+    long long U, nr;
+    if (!c || c->rope_type == UNIQL_ROPE_NONE || c->head_dim < 2 || u < 0 || u >= c->head_dim / 2) return 0;
+    U = c->head_dim / 2;
+    nr = uniql__rot_dim(c) / 2;
+    /* rotary units among the first k: ceil(k nr / U); unit u is rotary iff it grows at u + 1 */
+    return ((u + 1) * nr + U - 1) / U > (u * nr + U - 1) / U;
 }
 
 UNIQLDEF void uniql_rope_cos_sin(const float *inv_freq, int n_freq, int pos, float *cos_out, float *sin_out)
@@ -10954,7 +11141,7 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
     /* recurrent state first (contiguous, so reset is one memset), then KV caches, scratch */
     for (l = 0; l < L; l++) {
         const uniql_layer *ly = &m->layers[l];
-        if (ly->type == UNIQL_BLOCK_MAMBA) {
+        if (uniql__blk_mamba(ly->type)) {
             int P = ly->mamba.head_dim_kept, N = ly->mamba.state_kept, hp = c->ssm_heads * P, w = hp + 2 * c->ssm_groups * N;
             conv_off[l] = uniql__plan_take(&pl, (size_t)(c->conv_kernel - 1), (size_t)w, 1);
             ssm_off[l] = uniql__plan_take(&pl, (size_t)c->ssm_heads * P, (size_t)N, 1);
@@ -10975,7 +11162,7 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
             if (c->n_kv_heads * vd > max_v) max_v = c->n_kv_heads * vd;
             if (c->n_heads * vd > max_att) max_att = c->n_heads * vd;
         }
-        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP)
+        if (uniql__blk_mlp(ly->type))
             if (ly->mlp.d_int > max_i) max_i = ly->mlp.d_int;
     }
     o_x = uniql__plan_take(&pl, (size_t)B, (size_t)D, 1);
@@ -11030,7 +11217,7 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
         for (l = 0; l < L; l++) {
             const uniql_layer *ly = &m->layers[l];
             s->kc[l] = s->vc[l] = s->conv[l] = s->ssm[l] = NULL;
-            if (ly->type == UNIQL_BLOCK_MAMBA) { s->conv[l] = f + conv_off[l]; s->ssm[l] = f + ssm_off[l]; }
+            if (uniql__blk_mamba(ly->type)) { s->conv[l] = f + conv_off[l]; s->ssm[l] = f + ssm_off[l]; }
             if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { s->kc[l] = f + kc_off[l]; s->vc[l] = f + vc_off[l]; }
         }
         s->recurrent = f;
@@ -11213,10 +11400,12 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
         uniql_rope_apply_kept_qk(s->q, ldq, H, s->k, ldk, KV, qd / 2, a->rope_pairs, n, s->cos_t, s->sin_t,
                                  (size_t)s->half);
     } else if (c->rope_type != UNIQL_ROPE_NONE) {
+        /* HF layout (qd == head_dim): rotate_half over the first R dims, the rest pass */
+        int R = uniql__rot_dim(c);
         for (t = 0; t < n; t++) {
             const float *cs = s->cos_t + (size_t)t * s->half, *sn = s->sin_t + (size_t)t * s->half;
-            for (h = 0; h < H; h++) uniql_rope_apply(s->q + t * ldq + (size_t)h * qd, qd, cs, sn);
-            for (h = 0; h < KV; h++) uniql_rope_apply(s->k + t * ldk + (size_t)h * qd, qd, cs, sn);
+            for (h = 0; h < H; h++) uniql_rope_apply(s->q + t * ldq + (size_t)h * qd, R, cs, sn);
+            for (h = 0; h < KV; h++) uniql_rope_apply(s->k + t * ldk + (size_t)h * qd, R, cs, sn);
         }
     }
     if (obs && obs->fn) {
@@ -11417,6 +11606,14 @@ static uniql_result uniql__layer_forward(const uniql_model *m, uniql_state *s, i
     case UNIQL_BLOCK_MAMBA:
         uniql__observe(obs, l, UNIQL_SITE_MAMBA_IN, -1, s->xn, n, D, (size_t)D);
         UNIQL__TRY(uniql__mamba(m, s, l, &ly->mamba, n, obs));
+        break;
+    case UNIQL_BLOCK_MAMBA_MLP:
+        uniql__observe(obs, l, UNIQL_SITE_MAMBA_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__mamba(m, s, l, &ly->mamba, n, obs));
+        uniql__residual(s->x, s->out, cnt);
+        uniql__rmsnorm(s->xn, s->x, ly->mlp_norm, n, D, c->norm_eps);
+        uniql__observe(obs, l, UNIQL_SITE_MLP_IN, -1, s->xn, n, D, (size_t)D);
+        UNIQL__TRY(uniql__mlp(m, s, l, &ly->mlp, n, obs));
         break;
     }
     uniql__residual(s->x, s->out, cnt);
@@ -11940,12 +12137,11 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
             L->k = uniql__acc_array(c->n_kv_heads, ly->attn.qk_dim, user, &r);
             if (L->k) L->n_k = c->n_kv_heads;
         }
-        if (r == UNIQL_OK && (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP))
-        {
+        if (r == UNIQL_OK && uniql__blk_mlp(ly->type)) {
             r = uniql__acc_init(&L->mlp, ly->mlp.d_int, user);
             L->mlp.corr.parallel = o.parallel;
         }
-        if (r == UNIQL_OK && ly->type == UNIQL_BLOCK_MAMBA) {
+        if (r == UNIQL_OK && uniql__blk_mamba(ly->type)) {
             int N = ly->mamba.state_kept;
             r = uniql__acc_init(&L->mout, c->ssm_heads * ly->mamba.head_dim_kept, user);
             L->mout.corr.parallel = o.parallel;
@@ -12282,8 +12478,8 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
     uniql_model *dst = S->dst;
     void *user = dst->alloc_user;
     int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, D = c->hidden_size, rep = H / KV;
-    int rope = c->rope_type != UNIQL_ROPE_NONE, g, h, j, i;
-    int *kmap = NULL, *qmap = NULL, *vmap = NULL, *omap = NULL, *pairs = NULL, *perm = NULL;
+    int rope = c->rope_type != UNIQL_ROPE_NONE, R = uniql__rot_dim(c), nr = R / 2, g, h, j, i;
+    int *kmap = NULL, *qmap = NULL, *vmap = NULL, *omap = NULL, *pairs = NULL, *perm = NULL, *pperm;
     double *sc = NULL, *qn = NULL, *kn = NULL;
     float *Wq, *Wk, *Wv, *Wo, *nq, *nk, *nv, *no;
     uniql_result r = UNIQL_OK;
@@ -12300,7 +12496,7 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
     UNIQL__TRY(uniql__copy_vec(dst, a->o_bias, D, &na->o_bias));
     if (!S->use_scores && !S->random) goto build;
     /* scratch: maps (ints) and scores (doubles) */
-    kmap = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * hd + H * hd + 2 * KV * hd + H * hd + KV * half + hd), user);
+    kmap = (int *)uniql__own(&dst->storage, sizeof(int) * (size_t)(KV * hd + H * hd + 2 * KV * hd + H * hd + KV * half + 2 * hd), user);
     sc = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)(3 * hd + 1), user);
     if (!kmap || !sc) { r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
     qmap = kmap + KV * hd;
@@ -12308,11 +12504,15 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
     omap = vmap + KV * hd;
     pairs = omap + H * hd;
     perm = pairs + KV * half;
+    pperm = perm + hd;
     qn = sc + hd;
     kn = qn + hd;
-    /* Q/K: order of dims per KV group */
+    /* Q/K: order of dims per KV group. With RoPE: perm = the nr rotary pairs (i, i + nr) by
+       pair score s_i + s_{i+nr}, pperm = the hd - R pass-through dims by their own score
+       (partial rotary); the stored units interleave the two (UNIQL_ROPE UNITS, API 6), a
+       pass-through unit taking the next two pass-through dims. */
     for (g = 0; g < KV && r == UNIQL_OK; g++) {
-        int n = rope ? half : hd;
+        int n = rope ? nr : hd, u, kr = 0, kp = 0;
         if (S->use_scores) {
             for (i = 0; i < hd; i++) sc[i] = 0;
             r = uniql__colnorms(S->cb, l, UNIQL_STAT_K, g, S->o.eig_floor, kn, user);
@@ -12321,19 +12521,32 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
                 for (i = 0; i < hd && r == UNIQL_OK; i++) sc[i] += qn[i] * kn[i];
             }
             if (r != UNIQL_OK) break;
-            if (rope) for (i = 0; i < half; i++) sc[i] = sc[i] + sc[i + half];
-            r = uniql_argsort_desc_f64(n, sc, perm, user);
+            if (rope && R < hd) r = uniql_argsort_desc_f64(hd - R, sc + R, pperm, user);
+            if (rope) for (i = 0; i < nr; i++) sc[i] = sc[i] + sc[i + nr];
+            if (r == UNIQL_OK) r = uniql_argsort_desc_f64(n, sc, perm, user);
             if (r != UNIQL_OK) break;
         } else {
             uniql__iota(perm, n);
             uniql__shuffle(perm, n, &S->rng);
+            if (rope && R < hd) {
+                uniql__iota(pperm, hd - R);
+                uniql__shuffle(pperm, hd - R, &S->rng);
+            }
         }
-        for (j = 0; j < n; j++) {
-            if (rope) {
-                pairs[g * half + j] = perm[j];
-                kmap[g * hd + 2 * j] = g * hd + perm[j];
-                kmap[g * hd + 2 * j + 1] = g * hd + perm[j] + half;
-            } else kmap[g * hd + j] = g * hd + perm[j];
+        if (!rope)
+            for (j = 0; j < hd; j++) kmap[g * hd + j] = g * hd + perm[j];
+        for (u = 0; rope && u < half; u++) {
+            if (uniql_rope_unit_rotary(c, u)) {
+                pairs[g * half + u] = perm[kr];
+                kmap[g * hd + 2 * u] = g * hd + perm[kr];
+                kmap[g * hd + 2 * u + 1] = g * hd + perm[kr] + nr;
+                kr++;
+            } else {
+                pairs[g * half + u] = nr + kp;
+                kmap[g * hd + 2 * u] = g * hd + R + pperm[2 * kp];
+                kmap[g * hd + 2 * u + 1] = g * hd + R + pperm[2 * kp + 1];
+                kp++;
+            }
         }
     }
     if (r != UNIQL_OK) goto done;
@@ -12553,9 +12766,9 @@ static int uniql__layer_unpruned(const uniql_model *m, int l, int allow_pairs)
     const uniql_layer *ly = &m->layers[l];
     if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION)
         if (ly->attn.qk_dim != c->head_dim || ly->attn.v_dim != c->head_dim || (!allow_pairs && ly->attn.rope_pairs)) return 0;
-    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP)
+    if (uniql__blk_mlp(ly->type))
         if (ly->mlp.d_int != c->intermediate_size) return 0;
-    if (ly->type == UNIQL_BLOCK_MAMBA)
+    if (uniql__blk_mamba(ly->type))
         if (ly->mamba.head_dim_kept != c->ssm_head_dim || ly->mamba.state_kept != c->ssm_state) return 0;
     return 1;
 }
@@ -12601,9 +12814,9 @@ UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, m->config.hidden_size, &ly->mlp_norm);
         if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_ATTENTION))
             r = uniql__sort_attention(&S, l, &src->attn, &ly->attn);
-        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP))
+        if (r == UNIQL_OK && uniql__blk_mlp(src->type))
             r = uniql__sort_mlp(&S, l, &src->mlp, &ly->mlp);
-        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__sort_mamba(&S, l, &src->mamba, &ly->mamba);
+        if (r == UNIQL_OK && uniql__blk_mamba(src->type)) r = uniql__sort_mamba(&S, l, &src->mamba, &ly->mamba);
         if (r != UNIQL_OK) {
             uniql_model_free(dst);
             return uniql__fail(err, r, "sort_model: layer %d: %s", l, uniql_result_string(r));
@@ -12739,9 +12952,9 @@ UNIQLDEF uint64_t uniql_prunable_params(const uniql_config *c, int layer, const 
     t = c->block[layer];
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION)
         n += D * (uint64_t)k.qk_dim * (uint64_t)(c->n_heads + c->n_kv_heads) + D * (uint64_t)k.v_dim * (uint64_t)(c->n_kv_heads + c->n_heads);
-    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP)
+    if (uniql__blk_mlp(t))
         n += D * (uint64_t)k.d_int * (uint64_t)(c->mlp_act == UNIQL_MLP_SWIGLU ? 3 : 2);
-    if (t == UNIQL_BLOCK_MAMBA) {
+    if (uniql__blk_mamba(t)) {
         uint64_t hp = (uint64_t)c->ssm_heads * (uint64_t)k.head_dim, gn = (uint64_t)c->ssm_groups * (uint64_t)k.state;
         n += D * hp * 3 + D * gn * 2 + (hp + 2 * gn) * (uint64_t)c->conv_kernel;
     }
@@ -12885,9 +13098,14 @@ static uniql_result uniql__prune_attention(uniql__pruner *P, const uniql_attenti
         if (!pairs) return UNIQL_ERR_OUT_OF_MEMORY;
         for (g = 0; g < KV; g++)
             for (j = 0; j < np; j++) pairs[g * np + j] = a->rope_pairs ? a->rope_pairs[g * half + j] : j;
-        if (!a->rope_pairs) {   /* rotate_half layout: gather pairs (j, j + half) interleaved */
+        if (!a->rope_pairs) {   /* rotate_half layout: gather the first np units (UNIQL_ROPE UNITS) */
+            int R = uniql__rot_dim(c), kr = 0, kp = 0;
             order = pairs + KV * np;
-            for (j = 0; j < np; j++) { order[2 * j] = j; order[2 * j + 1] = j + half; }
+            for (j = 0; j < np; j++) {
+                if (uniql_rope_unit_rotary(c, j)) { order[2 * j] = kr; order[2 * j + 1] = kr + R / 2; pairs[j] = kr++; }
+                else { order[2 * j] = R + 2 * kp; order[2 * j + 1] = R + 2 * kp + 1; pairs[j] = R / 2 + kp++; }
+            }
+            for (g = 1; g < KV; g++) memcpy(pairs + g * np, pairs, sizeof(int) * (size_t)np);
         }
         na->rope_pairs = pairs;
     } else if (rope && a->rope_pairs) {
@@ -12975,9 +13193,9 @@ UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *
              (c->rope_type != UNIQL_ROPE_NONE && k->qk_dim % 2)))
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: qk_dim %d / v_dim %d outside [1, %d] (qk even with RoPE)", l,
                                k->qk_dim, k->v_dim, c->head_dim);
-        if ((t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) && (k->d_int < 1 || k->d_int > c->intermediate_size))
+        if (uniql__blk_mlp(t) && (k->d_int < 1 || k->d_int > c->intermediate_size))
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: d_int %d outside [1, %d]", l, k->d_int, c->intermediate_size);
-        if (t == UNIQL_BLOCK_MAMBA && (k->head_dim < 1 || k->head_dim > c->ssm_head_dim || k->state < 1 || k->state > c->ssm_state))
+        if (uniql__blk_mamba(t) && (k->head_dim < 1 || k->head_dim > c->ssm_head_dim || k->state < 1 || k->state > c->ssm_state))
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "prune: layer %d: Mamba head_dim %d / state %d out of range", l, k->head_dim, k->state);
     }
     if ((r = uniql__model_shell(m, alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "prune: out of memory");
@@ -13000,9 +13218,9 @@ UNIQLDEF uniql_result uniql_model_prune(const uniql_model *m, const uniql_kept *
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, c->hidden_size, &ly->mlp_norm);
         if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_ATTENTION))
             r = uniql__prune_attention(&P, &src->attn, &kept[l], &ly->attn);
-        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP))
+        if (r == UNIQL_OK && uniql__blk_mlp(src->type))
             r = uniql__prune_mlp(&P, &src->mlp, &kept[l], &ly->mlp);
-        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__prune_mamba(&P, &src->mamba, &kept[l], &ly->mamba);
+        if (r == UNIQL_OK && uniql__blk_mamba(src->type)) r = uniql__prune_mamba(&P, &src->mamba, &kept[l], &ly->mamba);
         if (r != UNIQL_OK) {
             uniql_model_free(dst);
             if (err && err->code == r) return r;   /* message already set */
@@ -13180,7 +13398,7 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
             else { memcpy(pr, a->rope_pairs, sizeof(int) * (size_t)(KV * (a->qk_dim / 2))); na->rope_pairs = pr; }
         }
     }
-    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+    if (r == UNIQL_OK && uniql__blk_mlp(s->type)) {
         const uniql_mlp *p = &s->mlp;
         uniql_mlp *np = &d->mlp;
         H = uniql__mq_hess(Q, UNIQL__HS_MLP_IN, &r);
@@ -13192,7 +13410,7 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
     }
-    if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+    if (r == UNIQL_OK && uniql__blk_mamba(s->type)) {
         const uniql_mamba *a = &s->mamba;
         uniql_mamba *nb = &d->mamba;
         int NH = c->ssm_heads, HP = NH * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
@@ -13261,11 +13479,11 @@ static uniql_result uniql__mq_acc_init(uniql__mq *Q, int l)
         dims[UNIQL__HS_ATTN_IN] = c->hidden_size;
         dims[UNIQL__HS_O_IN] = c->n_heads * ly->attn.v_dim;
     }
-    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
+    if (uniql__blk_mlp(ly->type)) {
         dims[UNIQL__HS_MLP_IN] = c->hidden_size;
         dims[UNIQL__HS_DOWN_IN] = ly->mlp.d_int;
     }
-    if (ly->type == UNIQL_BLOCK_MAMBA) {
+    if (uniql__blk_mamba(ly->type)) {
         dims[UNIQL__HS_MAMBA_IN] = c->hidden_size;
         dims[UNIQL__HS_MAMBA_OUT] = c->ssm_heads * ly->mamba.head_dim_kept;
     }
@@ -13435,8 +13653,8 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
         const uniql_matrix *ms[8];
         int k, n = 0;
         if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { ms[n++] = &ly->attn.q; ms[n++] = &ly->attn.o; }
-        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) { ms[n++] = &ly->mlp.up; ms[n++] = &ly->mlp.down; }
-        if (ly->type == UNIQL_BLOCK_MAMBA) { ms[n++] = &ly->mamba.in_z; ms[n++] = &ly->mamba.out; }
+        if (uniql__blk_mlp(ly->type)) { ms[n++] = &ly->mlp.up; ms[n++] = &ly->mlp.down; }
+        if (uniql__blk_mamba(ly->type)) { ms[n++] = &ly->mamba.in_z; ms[n++] = &ly->mamba.out; }
         for (k = 0; k < n; k++) if (uniql__mat_elems(ms[k]) > big) big = uniql__mat_elems(ms[k]);
     }
     if ((r = uniql__model_shell(m, Q.o.alloc_user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "quantize: out of memory");
@@ -13495,7 +13713,7 @@ UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniq
     k = kp ? *kp : uniql_kept_full(c, layer);
     D = (uint64_t)c->hidden_size;
     t = c->block[layer];
-    vec += D * (t == UNIQL_BLOCK_DECODER ? 2 : 1);   /* norms */
+    vec += D * (uniql__blk_two_norms(t) ? 2 : 1);   /* norms */
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) {
         int H = c->n_heads, KV = c->n_kv_heads;
         n += uniql__mat_bytes(H * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
@@ -13506,13 +13724,13 @@ UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniq
         if (c->qkv_bias || c->o_bias) vec += D;
         if (c->rope_type != UNIQL_ROPE_NONE) vec += (uint64_t)KV * (uint64_t)(k.qk_dim / 2);   /* rope_pairs (int32) */
     }
-    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) {
+    if (uniql__blk_mlp(t)) {
         if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
         n += uniql__mat_bytes(k.d_int, c->hidden_size, bits, group, asymmetric, 0);
         n += uniql__mat_bytes(c->hidden_size, k.d_int, bits, group, asymmetric, tr);
         if (c->mlp_bias) vec += (uint64_t)k.d_int * (c->mlp_act == UNIQL_MLP_SWIGLU ? 2 : 1) + D;
     }
-    if (t == UNIQL_BLOCK_MAMBA) {
+    if (uniql__blk_mamba(t)) {
         int H = c->ssm_heads, HP = H * k.head_dim, GN = c->ssm_groups * k.state;
         n += 2 * uniql__mat_bytes(HP, c->hidden_size, bits, group, asymmetric, 0);
         n += 2 * uniql__mat_bytes(GN, c->hidden_size, bits, group, asymmetric, 0);
@@ -13562,7 +13780,7 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
             if (a->o_bias) vec += (uint64_t)c->hidden_size;
             if (a->rope_pairs) vec += (uint64_t)c->n_kv_heads * (a->qk_dim / 2);
         }
-        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) {
+        if (uniql__blk_mlp(ly->type)) {
             const uniql_mlp *p = &ly->mlp;
             if (c->mlp_act == UNIQL_MLP_SWIGLU) n += uniql__mview_bytes(&p->gate);
             n += uniql__mview_bytes(&p->up) + uniql__mview_bytes(&p->down);
@@ -13570,7 +13788,7 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
             if (p->up_bias) vec += (uint64_t)p->d_int;
             if (p->down_bias) vec += (uint64_t)c->hidden_size;
         }
-        if (ly->type == UNIQL_BLOCK_MAMBA) {
+        if (uniql__blk_mamba(ly->type)) {
             const uniql_mamba *a = &ly->mamba;
             uint64_t HP = (uint64_t)c->ssm_heads * a->head_dim_kept, GN = (uint64_t)c->ssm_groups * a->state_kept;
             n += uniql__mview_bytes(&a->in_z) + uniql__mview_bytes(&a->in_x) + uniql__mview_bytes(&a->in_B) + uniql__mview_bytes(&a->in_C) +
@@ -14513,11 +14731,11 @@ static const uniql__pk_spec uniql__pk_specs[] = {
 static int uniql__pk_applies(const uniql__pk_spec *s, uniql_block_type t)
 {
     int has_attn = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION;
-    int has_mlp = t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP;
-    if (s->decoder_only) return t == UNIQL_BLOCK_DECODER;
+    int has_mlp = uniql__blk_mlp(t);
+    if (s->decoder_only) return uniql__blk_two_norms(t);
     if (s->attn) return has_attn;
     if (s->mlp) return has_mlp;
-    if (s->mamba) return t == UNIQL_BLOCK_MAMBA;
+    if (s->mamba) return uniql__blk_mamba(t);
     return 1;
 }
 
@@ -14542,16 +14760,16 @@ static void uniql__pk_full_kept(const uniql_config *c, int l, uniql_kept *k)
     int t = c->block[l];
     memset(k, 0, sizeof *k);
     if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) { k->qk_dim = c->head_dim; k->v_dim = c->head_dim; }
-    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size;
-    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim; k->state = c->ssm_state; }
+    if (uniql__blk_mlp(t)) k->d_int = c->intermediate_size;
+    if (uniql__blk_mamba(t)) { k->head_dim = c->ssm_head_dim; k->state = c->ssm_state; }
 }
 
 static void uniql__pk_layer_kept(const uniql_layer *ly, uniql_kept *k)
 {
     memset(k, 0, sizeof *k);
     if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { k->qk_dim = ly->attn.qk_dim; k->v_dim = ly->attn.v_dim; }
-    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_MLP) k->d_int = ly->mlp.d_int;
-    if (ly->type == UNIQL_BLOCK_MAMBA) { k->head_dim = ly->mamba.head_dim_kept; k->state = ly->mamba.state_kept; }
+    if (uniql__blk_mlp(ly->type)) k->d_int = ly->mlp.d_int;
+    if (uniql__blk_mamba(ly->type)) { k->head_dim = ly->mamba.head_dim_kept; k->state = ly->mamba.state_kept; }
 }
 
 /* kept sizes of layer l with the fields of other block types zeroed (API 7 ignores them) */

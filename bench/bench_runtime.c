@@ -29,20 +29,20 @@ static long long count_params(const uniql_model *m)
     if (!c->tie_embeddings) n += (long long)m->lm_head.rows * m->lm_head.cols;
     for (l = 0; l < c->n_layers; l++) {
         const uniql_layer *y = &m->layers[l];
-        n += c->hidden_size * (y->type == UNIQL_BLOCK_DECODER ? 2 : 1);
+        n += c->hidden_size * (y->mlp_norm ? 2 : 1);
         if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_ATTENTION) {
             const uniql_attention *a = &y->attn;
             n += (long long)(a->q.rows + a->k.rows + a->v.rows) * a->q.cols + (long long)a->o.rows * a->o.cols;
             if (c->qkv_bias) n += a->q.rows + a->k.rows + a->v.rows;
             if (c->o_bias) n += a->o.rows;
         }
-        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP) {
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP || y->type == UNIQL_BLOCK_MAMBA_MLP) {
             const uniql_mlp *p = &y->mlp;
             int gates = c->mlp_act == UNIQL_MLP_SWIGLU ? 2 : 1;
             n += (long long)gates * p->up.rows * p->up.cols + (long long)p->down.rows * p->down.cols;
             if (c->mlp_bias) n += (long long)gates * p->up.rows + p->down.rows;
         }
-        if (y->type == UNIQL_BLOCK_MAMBA) {
+        if (y->type == UNIQL_BLOCK_MAMBA || y->type == UNIQL_BLOCK_MAMBA_MLP) {
             const uniql_mamba *mb = &y->mamba;
             int ch = mb->in_x.rows + mb->in_B.rows + mb->in_C.rows, proj = mb->in_z.rows + ch + mb->in_dt.rows;
             n += (long long)proj * mb->in_z.cols + (long long)mb->out.rows * mb->out.cols;

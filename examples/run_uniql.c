@@ -206,6 +206,8 @@ int main(int argc, char **argv)
         for (l = 0; l < L; l++) {
             const uniql_layer *y = &m->layers[l];
             if (y->type == UNIQL_BLOCK_MAMBA) printf(" [%d,%d]", y->mamba.head_dim_kept, y->mamba.state_kept);
+            else if (y->type == UNIQL_BLOCK_MAMBA_MLP)
+                printf(" [%d | %d,%d]", y->mlp.d_int, y->mamba.head_dim_kept, y->mamba.state_kept);
             else printf(" [%d,%d,%d]", y->attn.qk_dim, y->attn.v_dim, y->mlp.d_int);
         }
         printf("\n");

@@ -163,7 +163,8 @@ TEST fp32_conversion_gives_the_same_logits(void)
         ASSERT(a && b && ref_load(FAMS[f], &r));
         ASSERT(b->embed.dtype == UNIQL_DTYPE_F32 && b->lm_head.dtype == UNIQL_DTYPE_F32);
         for (l = 0; l < b->config.n_layers; l++)
-            ASSERT(b->layers[l].type == UNIQL_BLOCK_MAMBA ? b->layers[l].mamba.in_x.dtype == UNIQL_DTYPE_F32
+            ASSERT(b->layers[l].type == UNIQL_BLOCK_MAMBA || b->layers[l].type == UNIQL_BLOCK_MAMBA_MLP
+                   ? b->layers[l].mamba.in_x.dtype == UNIQL_DTYPE_F32
                    : b->layers[l].type == UNIQL_BLOCK_MLP ? b->layers[l].mlp.up.dtype == UNIQL_DTYPE_F32
                    : b->layers[l].attn.q.dtype == UNIQL_DTYPE_F32);
         la = tutil_prefill_logits(a, r.prompt, r.np, 0);
@@ -250,6 +251,61 @@ TEST rope_kept_equals_rotate_then_gather(void)
     }
     UQ_NOTE("max |fused kept-index - rotate-then-gather| = %.3g over 100 random heads", worst);
     ASSERT_LE(worst, 1e-6);
+    PASS();
+}
+
+/* Partial rotary (Bamba): HF rotates rotate_half inside the first R dims and passes the
+   rest; the kept-units layout (API 6) holds rotary pairs and pass-through units (angle 0)
+   in the fixed interleave. Fused kernel on a kept prefix == HF formula, then gather. */
+TEST rope_partial_kept_units_equal_hf_then_gather(void)
+{
+    static const int shapes[][2] = { { 16, 8 }, { 128, 64 }, { 24, 8 } };
+    trng g = { 23 };
+    double worst = 0;
+    size_t si;
+    for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int hd = shapes[si][0], R = shapes[si][1], nr = R / 2, U = hd / 2, trial;
+        uniql_config c;
+        float inv[64], cs[64], sn[64];
+        memset(&c, 0, sizeof c);
+        c.head_dim = hd;
+        c.rotary_dim = R;
+        c.rope_type = UNIQL_ROPE_DEFAULT;
+        c.rope_theta = 10000.0;
+        ASSERT_OK(uniql_rope_inv_freq(&c, inv));
+        for (trial = 0; trial < 30; trial++) {
+            float x[128], kept[128];
+            double want[128];
+            int prot[64], ppass[128], pairs[64], dims[128], j, u, kr = 0, kp = 0, pos = (int)(trng_u64(&g) % 5000);
+            int k = 1 + (int)(trng_u64(&g) % (uint64_t)U);
+            for (j = 0; j < nr; j++) prot[j] = j;
+            for (j = nr - 1; j > 0; j--) { int q = (int)(trng_u64(&g) % (uint64_t)(j + 1)), t = prot[j]; prot[j] = prot[q]; prot[q] = t; }
+            for (j = 0; j < hd - R; j++) ppass[j] = j;
+            for (j = hd - R - 1; j > 0; j--) { int q = (int)(trng_u64(&g) % (uint64_t)(j + 1)), t = ppass[j]; ppass[j] = ppass[q]; ppass[q] = t; }
+            trng_fill_normal_f32(&g, x, (size_t)hd, 1.0);
+            for (j = 0; j < hd; j++) {   /* HF apply_rotary_pos_emb with rotary_dim = R, in double */
+                if (j < R) {
+                    double a = (double)(float)(inv[j % nr] * (float)pos), rot = j < nr ? -(double)x[j + nr] : (double)x[j - nr];
+                    want[j] = x[j] * cos(a) + rot * sin(a);
+                } else want[j] = x[j];
+            }
+            for (u = 0; u < k; u++) {
+                if (uniql_rope_unit_rotary(&c, u)) { pairs[u] = prot[kr]; dims[2 * u] = prot[kr]; dims[2 * u + 1] = prot[kr] + nr; kr++; }
+                else { pairs[u] = nr + kp; dims[2 * u] = R + ppass[2 * kp]; dims[2 * u + 1] = R + ppass[2 * kp + 1]; kp++; }
+                kept[2 * u] = x[dims[2 * u]];
+                kept[2 * u + 1] = x[dims[2 * u + 1]];
+            }
+            uniql_rope_cos_sin(inv, U, pos, cs, sn);
+            uniql_rope_apply_kept(kept, k, pairs, cs, sn);
+            for (j = 0; j < 2 * k; j++) {
+                double d = fabs(kept[j] - want[dims[j]]);
+                if (dims[j] >= R) ASSERTm("pass-through dims are untouched", x[dims[j]] == kept[j]);
+                if (d > worst) worst = d;
+            }
+        }
+    }
+    UQ_NOTE("max |fused kept-units - HF partial rotary then gather| = %.3g", worst);
+    ASSERT_LE(worst, 1e-5);
     PASS();
 }
 
@@ -371,6 +427,16 @@ static uniql_model clone(arena *a, const uniql_model *m)
     return c;
 }
 
+/* The two head dims of RoPE unit p (a rope_pairs entry): a rotary pair (p, p + R/2) for
+   p < R/2, else pass-through unit p - R/2 = dims R + 2 (p - R/2) and the next one (API 6;
+   with full rotary R = head_dim and every unit is HF's pair (p, p + head_dim/2)). */
+static void unit_dims(const uniql_config *c, int p, int *a, int *b)
+{
+    int R = c->rotary_dim > 0 && c->rotary_dim < c->head_dim ? c->rotary_dim : c->head_dim, nr = R / 2;
+    if (p < nr) { *a = p; *b = p + nr; }
+    else { *a = R + 2 * (p - nr); *b = *a + 1; }
+}
+
 /* Attention pruning. KV head g keeps pair list pairs[g][0..np) (original frequency
    indices, any order) and v dims [0, vk). Model A: the full model with k rows of the
    dropped pairs and v rows of the dropped dims zeroed (they then contribute exactly 0);
@@ -392,9 +458,14 @@ static void prune_attention(arena *ar, const uniql_config *c, const uniql_attent
         memset(keep, 0, sizeof keep);
         for (j = 0; j < np; j++) { p[j] = rope ? perm[j] : j; keep[p[j]] = 1; }
         if (rope) {
+            int da, db;
             for (j = 0; j < half; j++)
-                if (!keep[j]) { kdrop[nkd++] = kg * hd + j; kdrop[nkd++] = kg * hd + j + half; }
-            for (j = 0; j < np; j++) { kmap[kg * qk + 2 * j] = kg * hd + p[j]; kmap[kg * qk + 2 * j + 1] = kg * hd + p[j] + half; }
+                if (!keep[j]) { unit_dims(c, j, &da, &db); kdrop[nkd++] = kg * hd + da; kdrop[nkd++] = kg * hd + db; }
+            for (j = 0; j < np; j++) {
+                unit_dims(c, p[j], &da, &db);
+                kmap[kg * qk + 2 * j] = kg * hd + da;
+                kmap[kg * qk + 2 * j + 1] = kg * hd + db;
+            }
         } else {
             for (j = qk; j < hd; j++) kdrop[nkd++] = kg * hd + j;
             for (j = 0; j < qk; j++) kmap[kg * qk + j] = kg * hd + j;
@@ -545,13 +616,14 @@ static void views_attention(arena *ar, const uniql_config *c, const uniql_attent
         if (!Bc->rope_pairs) { for (j = 0; j < hd; j++) o[j] = g * hd + j; continue; }
         memset(used, 0, sizeof used);
         for (j = 0; j < qk / 2; j++) {
-            int p = Bc->rope_pairs[g * (qk / 2) + j];
+            int p = Bc->rope_pairs[g * (qk / 2) + j], da, db;
             used[p] = 1;
-            o[n++] = g * hd + p;
-            o[n++] = g * hd + p + half;
+            unit_dims(c, p, &da, &db);
+            o[n++] = g * hd + da;
+            o[n++] = g * hd + db;
         }
         for (j = 0; j < half; j++)
-            if (!used[j]) { o[n++] = g * hd + j; o[n++] = g * hd + j + half; }
+            if (!used[j]) { int da, db; unit_dims(c, j, &da, &db); o[n++] = g * hd + da; o[n++] = g * hd + db; }
     }
     for (h = 0; h < H; h++)
         for (j = 0; j < hd; j++) qorder[h * hd + j] = h * hd + (korder[(h / rep) * hd + j] - (h / rep) * hd);
@@ -611,9 +683,9 @@ static uq_status check_pruned(int f, int pairs, int vk, int dk, int pk, int nk, 
         const uniql_layer *src = &m->layers[l];
         if (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_ATTENTION)
             prune_attention(&ar, &m->config, &src->attn, &A.layers[l].attn, &B.layers[l].attn, pairs, vk, &g);
-        if (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP)
+        if (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP || src->type == UNIQL_BLOCK_MAMBA_MLP)
             prune_mlp(&ar, &m->config, &src->mlp, &A.layers[l].mlp, &B.layers[l].mlp, dk);
-        if (src->type == UNIQL_BLOCK_MAMBA)
+        if (src->type == UNIQL_BLOCK_MAMBA || src->type == UNIQL_BLOCK_MAMBA_MLP)
             prune_mamba(&ar, &m->config, &src->mamba, &A.layers[l].mamba, &B.layers[l].mamba, pk ? pk : m->config.ssm_head_dim, nk);
         if (views) {   /* replace B's compact copies by views with the same numbers */
             uniql_layer *b = &B.layers[l];
@@ -621,11 +693,11 @@ static uq_status check_pruned(int f, int pairs, int vk, int dk, int pk, int nk, 
                 uniql_attention c = b->attn;
                 views_attention(&ar, &m->config, &src->attn, &c, &b->attn);
             }
-            if (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP) {
+            if (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP || src->type == UNIQL_BLOCK_MAMBA_MLP) {
                 uniql_mlp c = b->mlp;
                 views_mlp(&ar, &m->config, &src->mlp, &c, &b->mlp);
             }
-            if (src->type == UNIQL_BLOCK_MAMBA) {
+            if (src->type == UNIQL_BLOCK_MAMBA || src->type == UNIQL_BLOCK_MAMBA_MLP) {
                 uniql_mamba c = b->mamba;
                 views_mamba(&ar, &m->config, &src->mamba, &c, &b->mamba);
             }
@@ -663,6 +735,8 @@ TEST permuted_rope_pairs_equal_standard_layout(void) { return check_pruned(1, 6,
 TEST pruned_mamba2_equals_zeroed_full_model(void) { return check_pruned(2, 0, 0, 0, 7, 9, 0); }
 /* Nemotron-H: attention without RoPE keeps a prefix of 8 q/k dims; relu2 MLP; both SSM cuts */
 TEST pruned_nemotron_h_equals_zeroed_full_model(void) { return check_pruned(3, 4, 5, 100, 9, 11, 0); }
+/* Bamba: 5 of the 8 units of a partial-rotary head (rotary pairs and pass-through units in
+   shuffled order), 9 of 16 v dims, 61 of 96 channels in every layer, both SSM cuts */
 /* The layouts the packer will produce: per-head prefixes as blocked views of the stored
    matrices (V and in_proj straight from the file bytes), transposed o/down/out_proj. */
 TEST pruned_models_as_views(void)
@@ -1018,6 +1092,7 @@ SUITE(model_suite)
     RUN_TEST(fp32_conversion_gives_the_same_logits);
     RUN_TEST(rope_matches_hf_formula);
     RUN_TEST(rope_kept_equals_rotate_then_gather);
+    RUN_TEST(rope_partial_kept_units_equal_hf_then_gather);
     RUN_TEST(pruned_llama_equals_zeroed_full_model);
     RUN_TEST(permuted_rope_pairs_equal_standard_layout);
     RUN_TEST(pruned_mamba2_equals_zeroed_full_model);

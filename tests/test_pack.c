@@ -443,17 +443,20 @@ static uniql_model *sorted_layout(arena *a, const uniql_model *M, trng *r)
                 int *pairs = (int *)arena_alloc(a, sizeof(int) * (size_t)(KV * half));
                 int *qm = (int *)arena_alloc(a, sizeof(int) * (size_t)(H * hd)), *km = (int *)arena_alloc(a, sizeof(int) * (size_t)(KV * hd));
                 for (g = 0; g < KV; g++) rand_pairs(r, half, half, pairs + g * half);
+                /* unit pi: rotary pair (pi, pi + R/2) if pi < R/2, else the pass-through
+                   dims R + 2 (pi - R/2) and the next (API 6; full rotary: (pi, pi + half)) */
+                int R = c->rotary_dim > 0 && c->rotary_dim < hd ? c->rotary_dim : hd, nr = R / 2;
                 for (h = 0; h < H; h++)
                     for (j = 0; j < half; j++) {
                         int pi = pairs[(h / rep) * half + j];
-                        qm[h * hd + 2 * j] = h * hd + pi;
-                        qm[h * hd + 2 * j + 1] = h * hd + pi + half;
+                        qm[h * hd + 2 * j] = h * hd + (pi < nr ? pi : R + 2 * (pi - nr));
+                        qm[h * hd + 2 * j + 1] = h * hd + (pi < nr ? pi + nr : R + 2 * (pi - nr) + 1);
                     }
                 for (g = 0; g < KV; g++)
                     for (j = 0; j < half; j++) {
                         int pi = pairs[g * half + j];
-                        km[g * hd + 2 * j] = g * hd + pi;
-                        km[g * hd + 2 * j + 1] = g * hd + pi + half;
+                        km[g * hd + 2 * j] = g * hd + (pi < nr ? pi : R + 2 * (pi - nr));
+                        km[g * hd + 2 * j + 1] = g * hd + (pi < nr ? pi + nr : R + 2 * (pi - nr) + 1);
                     }
                 y->attn.q = remap(a, &M->layers[l].attn.q, H * hd, D, qm, NULL, 0);
                 y->attn.k = remap(a, &M->layers[l].attn.k, KV * hd, D, km, NULL, 0);
@@ -463,9 +466,9 @@ static uniql_model *sorted_layout(arena *a, const uniql_model *M, trng *r)
             }
             y->attn.o = remap(a, &M->layers[l].attn.o, D, H * hd, NULL, NULL, 1);
         }
-        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP)
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP || y->type == UNIQL_BLOCK_MAMBA_MLP)
             y->mlp.down = remap(a, &M->layers[l].mlp.down, c->hidden_size, c->intermediate_size, NULL, NULL, 1);
-        if (y->type == UNIQL_BLOCK_MAMBA)
+        if (y->type == UNIQL_BLOCK_MAMBA || y->type == UNIQL_BLOCK_MAMBA_MLP)
             y->mamba.out = remap(a, &M->layers[l].mamba.out, c->hidden_size, c->ssm_heads * c->ssm_head_dim, NULL, NULL, 1);
     }
     return S;
@@ -502,14 +505,14 @@ static uniql_model *pruned_reference(arena *a, const uniql_model *S, const uniql
                 y->attn.rope_pairs = rp;
             }
         }
-        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP) {
+        if (y->type == UNIQL_BLOCK_DECODER || y->type == UNIQL_BLOCK_MLP || y->type == UNIQL_BLOCK_MAMBA_MLP) {
             int d = k[l].d_int;
             y->mlp.d_int = d;
             if (x->mlp.gate.data) y->mlp.gate = remap(a, &x->mlp.gate, d, D, NULL, NULL, 0);
             y->mlp.up = remap(a, &x->mlp.up, d, D, NULL, NULL, 0);
             y->mlp.down = remap(a, &x->mlp.down, D, d, NULL, NULL, 0);
         }
-        if (y->type == UNIQL_BLOCK_MAMBA) {
+        if (y->type == UNIQL_BLOCK_MAMBA || y->type == UNIQL_BLOCK_MAMBA_MLP) {
             int Hs = c->ssm_heads, P = k[l].head_dim, G = c->ssm_groups, N = k[l].state, K = c->conv_kernel;
             int *pm = block_map(a, Hs, c->ssm_head_dim, P), *nm = block_map(a, G, c->ssm_state, N);
             y->mamba.head_dim_kept = P; y->mamba.state_kept = N;
@@ -565,8 +568,8 @@ static void test_kept(const uniql_config *c, int l, int i, uniql_kept *k)
         k->qk_dim = c->head_dim - 2 * (i + 1) - 2 * (l % 2);
         k->v_dim = c->head_dim - 3 * (i + 1);
     }
-    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP) k->d_int = c->intermediate_size - 17 * (i + 1) - l;
-    if (t == UNIQL_BLOCK_MAMBA) { k->head_dim = c->ssm_head_dim - 2 * (i + 1); k->state = c->ssm_state - 5 * (i + 1) + l; }
+    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_MLP || t == UNIQL_BLOCK_MAMBA_MLP) k->d_int = c->intermediate_size - 17 * (i + 1) - l;
+    if (t == UNIQL_BLOCK_MAMBA || t == UNIQL_BLOCK_MAMBA_MLP) { k->head_dim = c->ssm_head_dim - 2 * (i + 1); k->state = c->ssm_state - 5 * (i + 1) + l; }
 }
 
 
@@ -695,9 +698,10 @@ static uq_status pack_family(const char *dir)
         ASSERT_OK(run_any(&a, direct, P, toks, T, lg));
         ASSERT_MEM_EQ(ref, lg, sizeof(float) * (size_t)(T * V));
         {
-            const uniql_matrix *w0 = P->layers[0].type == UNIQL_BLOCK_MAMBA ? &P->layers[0].mamba.in_x :
+            int mb0 = P->layers[0].type == UNIQL_BLOCK_MAMBA || P->layers[0].type == UNIQL_BLOCK_MAMBA_MLP;
+            const uniql_matrix *w0 = mb0 ? &P->layers[0].mamba.in_x :
                                      P->layers[0].type == UNIQL_BLOCK_MLP ? &P->layers[0].mlp.up : &P->layers[0].attn.v;
-            const char *nm = P->layers[0].type == UNIQL_BLOCK_MAMBA ? "layers.0.mamba.in_x@8" :
+            const char *nm = mb0 ? "layers.0.mamba.in_x@8" :
                              P->layers[0].type == UNIQL_BLOCK_MLP ? "layers.0.mlp.up@8" : "layers.0.attn.v@8";
             ASSERT(uniql_packed_find(&pk, nm) && w0->data == uniql_packed_find(&pk, nm)->m.data);
         }
@@ -718,7 +722,8 @@ static uq_status pack_family(const char *dir)
         /* zero-copy: every pruned matrix points into the file */
         for (l = 0; l < L; l++) {
             const uniql_layer *y = &P->layers[l];
-            const uniql_matrix *w = y->type == UNIQL_BLOCK_MAMBA ? &y->mamba.out : y->type == UNIQL_BLOCK_MLP ? &y->mlp.down : &y->attn.q;
+            const uniql_matrix *w = y->type == UNIQL_BLOCK_MAMBA || y->type == UNIQL_BLOCK_MAMBA_MLP ? &y->mamba.out
+                                    : y->type == UNIQL_BLOCK_MLP ? &y->mlp.down : &y->attn.q;
             ASSERT((const unsigned char *)w->data >= pk.data && (const unsigned char *)w->data < pk.data + pk.data_size);
         }
         uniql_model_free(P);
@@ -816,12 +821,12 @@ static uq_status pipeline_family(const char *dir)
     b = (float *)malloc(sizeof(float) * (size_t)(T * V_));
     /* 0 %: the packed model IS the in-memory quantized model: identical logits */
     ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &P, &err));
-    ASSERT_EQ(UNIQL_DTYPE_Q4, P->layers[0].type == UNIQL_BLOCK_MAMBA ? P->layers[0].mamba.out.dtype :
+    ASSERT_EQ(UNIQL_DTYPE_Q4, P->layers[0].type == UNIQL_BLOCK_MAMBA || P->layers[0].type == UNIQL_BLOCK_MAMBA_MLP ? P->layers[0].mamba.out.dtype :
                               P->layers[0].type == UNIQL_BLOCK_MLP ? P->layers[0].mlp.down.dtype : P->layers[0].attn.o.dtype);
     ASSERT_EQ(UNIQL_DTYPE_Q8, P->embed.dtype);
     {   /* group 128 halved until it divides the storage rows (hidden 96 / 72: 32 / 64 -> 32, 8) */
         int hs = P->config.hidden_size, g = 128;
-        const uniql_matrix *w = P->layers[0].type == UNIQL_BLOCK_MAMBA ? &P->layers[0].mamba.in_x :
+        const uniql_matrix *w = P->layers[0].type == UNIQL_BLOCK_MAMBA || P->layers[0].type == UNIQL_BLOCK_MAMBA_MLP ? &P->layers[0].mamba.in_x :
                                 P->layers[0].type == UNIQL_BLOCK_MLP ? &P->layers[0].mlp.up : &P->layers[0].attn.q;
         while (g > 32 && hs % g) g /= 2;
         ASSERT_EQ(g, w->group);

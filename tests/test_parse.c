@@ -633,6 +633,137 @@ TEST config_uses_class_defaults(void)
     PASS();
 }
 
+/* Bamba as BambaConfig (transformers 5.17) writes it: attention at attn_layer_indices, the
+   mamba_* mixer keys, rope_parameters with the fixed partial_rotary_factor 0.5. */
+static const char *const BAMBA_CFG =
+    "{\"architectures\": [\"BambaForCausalLM\"], \"attention_bias\": false, \"attn_layer_indices\": [1, 3],"
+    " \"hidden_act\": \"silu\", \"hidden_size\": 64, \"intermediate_size\": 96, \"mamba_chunk_size\": 16,"
+    " \"mamba_conv_bias\": true, \"mamba_d_conv\": 4, \"mamba_d_head\": 16, \"mamba_d_state\": 16, \"mamba_expand\": 2,"
+    " \"mamba_n_groups\": 2, \"mamba_n_heads\": 8, \"mamba_proj_bias\": true, \"max_position_embeddings\": 512,"
+    " \"mlp_bias\": false, \"model_type\": \"bamba\", \"num_attention_heads\": 4, \"num_hidden_layers\": 4,"
+    " \"num_key_value_heads\": 2, \"rms_norm_eps\": 1e-05, \"rope_parameters\": {\"partial_rotary_factor\": 0.5,"
+    " \"rope_theta\": 1000.0, \"rope_type\": \"default\"}, \"tie_word_embeddings\": false,"
+    " \"time_step_limit\": [0.02, 2.5], \"time_step_max\": 0.1, \"time_step_min\": 0.001, \"vocab_size\": 256}";
+
+TEST config_reads_bamba(void)
+{
+    uniql_config a, b;
+    uniql_error e;
+    char *t1, *t2;
+    ASSERT_OK(cfg(BAMBA_CFG, &a, &e));
+    ASSERT(a.arch == UNIQL_ARCH_BAMBA && a.n_layers == 4 && a.vocab_size == 256 && a.hidden_size == 64 && a.intermediate_size == 96);
+    ASSERT(a.block[0] == UNIQL_BLOCK_MAMBA_MLP && a.block[1] == UNIQL_BLOCK_DECODER && a.block[2] == UNIQL_BLOCK_MAMBA_MLP &&
+           a.block[3] == UNIQL_BLOCK_DECODER);
+    ASSERT(a.n_heads == 4 && a.n_kv_heads == 2 && a.head_dim == 16 && a.rotary_dim == 8 && a.rope_type == UNIQL_ROPE_DEFAULT);
+    ASSERT(a.rope_theta == 1000.0 && !a.qkv_bias && !a.o_bias && !a.mlp_bias && a.mlp_act == UNIQL_MLP_SWIGLU && !a.tie_embeddings);
+    ASSERT(a.ssm_heads == 8 && a.ssm_head_dim == 16 && a.ssm_groups == 2 && a.ssm_state == 16 && a.conv_kernel == 4);
+    ASSERT(a.conv_bias && a.ssm_proj_bias && a.gated_norm_groups == 1 && a.dt_min == 0.02f && a.dt_max == 2.5f && a.norm_eps == 1e-5f);
+    /* "auto" head dim, no partial factor in rope_parameters (0.5 is fixed anyway), and a
+       top-level partial_rotary_factor, which BambaConfig overwrites: the same config */
+    t1 = replace(BAMBA_CFG, "\"mamba_d_head\": 16", "\"mamba_d_head\": \"auto\", \"partial_rotary_factor\": 0.25");
+    t2 = replace(t1, "\"partial_rotary_factor\": 0.5,", "");
+    ASSERT(t1 && t2);
+    ASSERT_OK(cfg(t2, &b, &e));
+    ASSERT(memcmp(&a, &b, sizeof a) == 0);
+    free(t1); free(t2);
+    PASS();
+}
+
+TEST config_bamba_class_defaults(void)
+{
+    uniql_config c;
+    uniql_error e;
+    int l, mamba = 0;
+    ASSERT_OK(cfg("{\"model_type\": \"bamba\"}", &c, &e));
+    for (l = 0; l < c.n_layers; l++) mamba += c.block[l] == UNIQL_BLOCK_MAMBA_MLP;
+    ASSERT(c.vocab_size == 128000 && c.hidden_size == 4096 && c.intermediate_size == 14336 && c.n_layers == 32 && mamba == 32);
+    ASSERT(c.n_heads == 32 && c.n_kv_heads == 8 && c.head_dim == 128 && c.rotary_dim == 64 && c.rope_theta == 10000.0);
+    ASSERT(c.ssm_heads == 128 && c.ssm_head_dim == 64 && c.ssm_groups == 1 && c.ssm_state == 256 && c.conv_kernel == 4);
+    ASSERT(c.conv_bias && !c.ssm_proj_bias && c.max_position_embeddings == 262144 && c.norm_eps == 1e-5f);
+    ASSERT(c.dt_min == 0.0f && isinf(c.dt_max) && !c.tie_embeddings);
+    ASSERT_OK(cfg("{\"model_type\": \"bamba\", \"num_key_value_heads\": null, \"attn_layer_indices\": null}", &c, &e));
+    ASSERT(c.n_kv_heads == 32 && c.block[0] == UNIQL_BLOCK_MAMBA_MLP);
+    ASSERT_OK(cfg("{\"model_type\": \"bamba\", \"hidden_size\": 96, \"num_attention_heads\": 4, \"num_key_value_heads\": 2,"
+                  " \"mamba_n_heads\": 12, \"attn_layer_indices\": [0, 0, 31]}", &c, &e));
+    ASSERT(c.head_dim == 24 && c.rotary_dim == 12 && c.ssm_head_dim == 16 && c.block[0] == UNIQL_BLOCK_DECODER &&
+           c.block[31] == UNIQL_BLOCK_DECODER && c.block[1] == UNIQL_BLOCK_MAMBA_MLP);
+    PASS();
+}
+
+TEST config_rejects_bad_bamba_configs(void)
+{
+    static const struct { const char *s; int code; const char *msg; } bad[] = {
+        { "{\"model_type\": \"bamba\", \"num_hidden_layers\": 4, \"attn_layer_indices\": [4]}", UNIQL_ERR_FORMAT, "attn_layer_indices" },
+        { "{\"model_type\": \"bamba\", \"attn_layer_indices\": [-1]}", UNIQL_ERR_FORMAT, "attn_layer_indices" },
+        { "{\"model_type\": \"bamba\", \"attn_layer_indices\": [1.5]}", UNIQL_ERR_FORMAT, "attn_layer_indices" },
+        { "{\"model_type\": \"bamba\", \"attn_layer_indices\": 3}", UNIQL_ERR_FORMAT, "attn_layer_indices" },
+        { "{\"model_type\": \"bamba\", \"attn_layer_indices\": [\"1\"]}", UNIQL_ERR_FORMAT, "attn_layer_indices" },
+        { "{\"model_type\": \"bamba\", \"mamba_d_head\": 32}", UNIQL_ERR_SHAPE, "mamba_d_head" },
+        { "{\"model_type\": \"bamba\", \"mamba_d_head\": \"big\"}", UNIQL_ERR_FORMAT, "mamba_d_head" },
+        { "{\"model_type\": \"bamba\", \"hidden_size\": 100, \"mamba_n_heads\": 3}", UNIQL_ERR_SHAPE, "mamba_n_heads" },
+        { "{\"model_type\": \"bamba\", \"mamba_n_heads\": 8, \"mamba_n_groups\": 3}", UNIQL_ERR_SHAPE, "groups" },
+        { "{\"model_type\": \"bamba\", \"mamba_expand\": 1.5}", UNIQL_ERR_FORMAT, "mamba_expand" },
+        { "{\"model_type\": \"bamba\", \"mamba_d_conv\": 0}", UNIQL_ERR_FORMAT, "mamba_d_conv" },
+        { "{\"model_type\": \"bamba\", \"time_step_limit\": [0.5, 0.1]}", UNIQL_ERR_FORMAT, "time_step_limit" },
+        { "{\"model_type\": \"bamba\", \"time_step_limit\": 0.5}", UNIQL_ERR_FORMAT, "time_step_limit" },
+        { "{\"model_type\": \"bamba\", \"hidden_act\": \"gelu\"}", UNIQL_ERR_UNSUPPORTED, "gelu" },
+        { "{\"model_type\": \"bamba\", \"rope_parameters\": {\"rope_type\": \"default\", \"partial_rotary_factor\": 0.25}}",
+          UNIQL_ERR_UNSUPPORTED, "0.5" },
+        { "{\"model_type\": \"bamba\", \"rope_parameters\": {\"rope_type\": \"linear\", \"factor\": 2}}", UNIQL_ERR_UNSUPPORTED, "default" },
+        { "{\"model_type\": \"bamba\", \"hidden_size\": 40, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"mamba_n_heads\": 8,"
+          " \"attn_layer_indices\": [0]}", UNIQL_ERR_SHAPE, "partial RoPE" },
+        { "{\"model_type\": \"bamba\", \"hidden_size\": 24, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"mamba_n_heads\": 8,"
+          " \"attn_layer_indices\": [0]}", UNIQL_ERR_SHAPE, "partial RoPE" },
+        { "{\"model_type\": \"bamba\", \"num_attention_heads\": 6, \"num_key_value_heads\": 4, \"hidden_size\": 96, \"mamba_n_heads\": 8,"
+          " \"attn_layer_indices\": [2]}", UNIQL_ERR_SHAPE, "KV heads" },
+        { "{\"model_type\": \"bamba\", \"rms_norm_eps\": 0}", UNIQL_ERR_FORMAT, "epsilon" },
+        { "{\"model_type\": \"bamba\", \"mamba_proj_bias\": \"yes\"}", UNIQL_ERR_FORMAT, "mamba_proj_bias" },
+    };
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uniql_config c;
+        uniql_error e;
+        int r = cfg(bad[i].s, &c, &e);
+        if (r != bad[i].code || !strstr(e.message, bad[i].msg))
+            UQ__FAILF("case %d: got %d '%s', expected %d with '%s'", (int)i, r, e.message, bad[i].code, bad[i].msg);
+    }
+    PASS();
+}
+
+/* Partial rotary (Bamba): HF's inv_freq over rotary_dim, zeros for the pass-through units,
+   and the unit interleave of API 6 (first k units hold ceil(k nr / U) rotary pairs). */
+TEST rope_partial_frequencies_and_units(void)
+{
+    static const int shapes[][2] = { { 16, 8 }, { 24, 12 }, { 16, 4 }, { 12, 8 }, { 16, 16 }, { 128, 64 } };
+    uniql_config c;
+    uniql_error e;
+    float inv[64];
+    size_t si;
+    int i, k;
+    ASSERT_OK(cfg(BAMBA_CFG, &c, &e));
+    ASSERT_OK(uniql_rope_inv_freq(&c, inv));
+    for (i = 0; i < 8; i++) {
+        double want = i < 4 ? 1.0 / pow(1000.0, (2.0 * i) / 8.0) : 0.0;   /* dim = int(16 * 0.5) = 8 */
+        ASSERT_IN_RANGE(want, inv[i], 2e-7 * want);
+    }
+    for (i = 0; i < 8; i++) ASSERT_EQ(i % 2 == 0, uniql_rope_unit_rotary(&c, i));   /* R P R P ... */
+    ASSERT_EQ(0, uniql_rope_unit_rotary(&c, 8));
+    ASSERT_EQ(0, uniql_rope_unit_rotary(&c, -1));
+    for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int U = shapes[si][0] / 2, nr = shapes[si][1] / 2, cnt = 0;
+        c.head_dim = shapes[si][0];
+        c.rotary_dim = shapes[si][1];
+        for (k = 1; k <= U; k++) {
+            cnt += uniql_rope_unit_rotary(&c, k - 1);
+            ASSERT_EQ((k * nr + U - 1) / U, cnt);
+        }
+        ASSERT_EQ(nr, cnt);
+    }
+    c.rope_type = UNIQL_ROPE_NONE;
+    ASSERT_EQ(0, uniql_rope_unit_rotary(&c, 0));
+    PASS();
+}
+
 TEST config_rejects_bad_configs(void)
 {
     static const struct { const char *s; int code; const char *msg; } bad[] = {
@@ -771,6 +902,10 @@ SUITE(parse_suite)
     RUN_TEST(config_accepts_legacy_spellings);
     RUN_TEST(config_uses_class_defaults);
     RUN_TEST(config_rejects_bad_configs);
+    RUN_TEST(config_reads_bamba);
+    RUN_TEST(config_bamba_class_defaults);
+    RUN_TEST(config_rejects_bad_bamba_configs);
+    RUN_TEST(rope_partial_frequencies_and_units);
     RUN_TEST(rope_llama3_frequencies);
     RUN_TEST(random_corruption_gives_clean_errors);
 }

@@ -522,7 +522,7 @@ static uq_status check_prune(int f, double rate)
                 d->attn.rope_pairs = pr;
             }
         }
-        if (o->type == UNIQL_BLOCK_DECODER || o->type == UNIQL_BLOCK_MLP) {
+        if (o->type == UNIQL_BLOCK_DECODER || o->type == UNIQL_BLOCK_MLP || o->type == UNIQL_BLOCK_MAMBA_MLP) {
             int I = c->intermediate_size;
             d->mlp.d_int = k->d_int;
             if (c->mlp_act == UNIQL_MLP_SWIGLU) d->mlp.gate = hand_rows(&ar, &o->mlp.gate, 1, I, k->d_int);
@@ -531,7 +531,7 @@ static uq_status check_prune(int f, double rate)
             d->mlp.gate_bias = hand_vec(&ar, o->mlp.gate_bias, 1, I, k->d_int, 1);
             d->mlp.up_bias = hand_vec(&ar, o->mlp.up_bias, 1, I, k->d_int, 1);
         }
-        if (o->type == UNIQL_BLOCK_MAMBA) {
+        if (o->type == UNIQL_BLOCK_MAMBA || o->type == UNIQL_BLOCK_MAMBA_MLP) {
             const uniql_mamba *a = &o->mamba;
             uniql_mamba *b = &d->mamba;
             int H = c->ssm_heads, P = c->ssm_head_dim, G = c->ssm_groups, N = c->ssm_state, K = c->conv_kernel;
@@ -586,7 +586,8 @@ static uq_status check_prune(int f, double rate)
         /* dense layout: only a dense down_proj cut has a view; per-head input cuts say so */
         uniql_error e;
         int has_attn = 0;
-        for (l = 0; l < c->n_layers; l++) has_attn |= c->block[l] == UNIQL_BLOCK_DECODER || c->block[l] == UNIQL_BLOCK_ATTENTION || c->block[l] == UNIQL_BLOCK_MAMBA;
+        for (l = 0; l < c->n_layers; l++) has_attn |= c->block[l] == UNIQL_BLOCK_DECODER || c->block[l] == UNIQL_BLOCK_ATTENTION || c->block[l] == UNIQL_BLOCK_MAMBA ||
+                                                      c->block[l] == UNIQL_BLOCK_MAMBA_MLP;
         if (has_attn) ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_model_prune(s, kept, 0, NULL, &pv, &e));
     }
     free(lp); free(lr);
