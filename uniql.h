@@ -2149,6 +2149,11 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
                 {p_0, ..., p_(qk_dim/2 - 1)} of g's ranking, i.e. dims i and i + hd/2 for
                 each kept i (so the sets of the stored rates are nested). The attention
                 scale stays 1/sqrt(head_dim) of the full model.
+     Q/K with partial rotary (Bamba, rotary_dim R): the ranking is over the head_dim/2
+                RoPE units of API 6: p < R/2 is the rotary pair (p, p + R/2) in its
+                original place; p >= R/2 is a pass-through unit, whose two dims need no
+                rotation and so ARE exported sorted: unit p holds dims R + 2 (p - R/2) and
+                the next. Kept at qk_dim: the dims of units p_0 .. p_(qk_dim/2 - 1).
    A masked forward of the exported model (every dim outside the kept sets multiplied by
    zero before use; Mamba's gated RMSNorm averaging over the kept channels of each norm
    group only) equals the pruned model of uniql_model_prune at the same kept sizes:
@@ -2156,9 +2161,9 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
 
    ---- Order file, version 1: JSON text (UTF-8, strict as uniql_json_parse) ----
      {"format": "uniql-order", "version": 1,
-      "model": {"model_type": "llama"|"qwen2"|"mamba2"|"nemotron_h", "n_layers": L,
+      "model": {"model_type": "llama"|"qwen2"|"mamba2"|"nemotron_h"|"bamba", "n_layers": L,
                 "blocks": "<one character per layer: D decoder, M Mamba2, * attention,
-                           - MLP>", "hidden_size": .., "n_heads": .., "n_kv_heads": ..,
+                           - MLP, B Mamba2 + MLP (Bamba)>", "hidden_size": .., "n_heads": .., "n_kv_heads": ..,
                 "head_dim": .., "rope": 0|1, "intermediate_size": .., "ssm_heads": ..,
                 "ssm_head_dim": .., "ssm_state": .., "ssm_groups": ..},
       "rope_pairs": [ one entry per layer: null, or (layers with RoPE attention) an array
@@ -9697,6 +9702,17 @@ static int uniql__rot_dim(const uniql_config *c)
     return c->rotary_dim > 0 && c->rotary_dim < c->head_dim ? c->rotary_dim : c->head_dim;
 }
 
+/* The HF-layout dims (a, b) of RoPE unit p (a rope_pairs entry, API 6): rotary pair
+   (p, p + R/2) for p < R/2, else pass-through unit p - R/2 = dims R + 2 (p - R/2) and the
+   next. This is the canonical place of each unit in an unsorted head; full rotary: HF's
+   pair (p, p + head_dim/2). */
+static void uniql__unit_dims(const uniql_config *c, int p, int *a, int *b)
+{
+    int R = uniql__rot_dim(c), nr = R / 2;
+    if (p < nr) { *a = p; *b = p + nr; }
+    else { *a = R + 2 * (p - nr); *b = *a + 1; }
+}
+
 /* ---- owned storage: a list of blocks with one owner, freed together ---- */
 
 typedef union uniql__block {
@@ -10068,7 +10084,7 @@ static uniql_result uniql__cfg_bamba(const uniql_json *root, uniql_config *c, un
     UNIQL__TRY(uniql__cfg_bool(root, "mamba_conv_bias", NULL, 1, &c->conv_bias, err));
     UNIQL__TRY(uniql__cfg_bool(root, "mamba_proj_bias", NULL, 0, &c->ssm_proj_bias, err));
     d_inner = expand * c->hidden_size;   /* <= 2^30 */
-    if (dh && dh->type == UNIQL_JSON_STRING && !strcmp(dh->str, "auto")) c->ssm_head_dim = d_inner / c->ssm_heads;
+    if (dh && dh->type == UNIQL_JSON_STRING && !strcmp(dh->u.str, "auto")) c->ssm_head_dim = d_inner / c->ssm_heads;
     else UNIQL__TRY(uniql__cfg_int(root, "mamba_d_head", NULL, d_inner / c->ssm_heads, 1, 1 << 12, &c->ssm_head_dim, err));
     /* BambaConfig.validate_architecture */
     if (d_inner % c->ssm_heads != 0 || (long long)c->ssm_head_dim * c->ssm_heads != d_inner || c->ssm_head_dim < 1)
@@ -10077,8 +10093,8 @@ static uniql_result uniql__cfg_bamba(const uniql_json *root, uniql_config *c, un
     if (c->ssm_heads % c->ssm_groups != 0)
         return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d Mamba heads do not split into %d groups", c->ssm_heads, c->ssm_groups);
     lim = uniql__cfg_get(root, "time_step_limit", NULL);
-    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->count != 2 || !uniql__cfg_number(lim->child, &lim0) ||
-                !uniql__cfg_number(lim->child->next, &lim1) || !(lim0 <= lim1)))
+    if (lim && (lim->type != UNIQL_JSON_ARRAY || lim->len != 2 || !uniql__cfg_number(uniql_json_at(lim, 0), &lim0) ||
+                !uniql__cfg_number(uniql_json_at(lim, 1), &lim1) || !(lim0 <= lim1)))
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: time_step_limit must be [low, high] with low <= high");
     c->dt_min = (float)lim0;
     c->dt_max = (float)lim1;
@@ -10087,10 +10103,10 @@ static uniql_result uniql__cfg_bamba(const uniql_json *root, uniql_config *c, un
     for (l = 0; l < c->n_layers; l++) c->block[l] = UNIQL_BLOCK_MAMBA_MLP;
     if (ai && ai->type != UNIQL_JSON_ARRAY)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "config: attn_layer_indices must be a list of layer indices");
-    for (e = ai ? ai->child : NULL; e; e = e->next) {
-        if (e->type != UNIQL_JSON_NUMBER || e->number != floor(e->number) || e->number < 0 || e->number >= c->n_layers)
+    for (e = ai ? uniql__json_first(ai) : NULL; e; e = uniql__json_next(ai, e)) {
+        if (e->type != UNIQL_JSON_NUMBER || e->u.number != floor(e->u.number) || e->u.number < 0 || e->u.number >= c->n_layers)
             return uniql__fail(err, UNIQL_ERR_FORMAT, "config: attn_layer_indices entries must be integers in [0, %d)", c->n_layers);
-        c->block[(int)e->number] = UNIQL_BLOCK_DECODER;
+        c->block[(int)e->u.number] = UNIQL_BLOCK_DECODER;
     }
     c->norm_eps = (float)eps;
     c->mlp_act = UNIQL_MLP_SWIGLU;
@@ -13099,11 +13115,11 @@ static uniql_result uniql__prune_attention(uniql__pruner *P, const uniql_attenti
         for (g = 0; g < KV; g++)
             for (j = 0; j < np; j++) pairs[g * np + j] = a->rope_pairs ? a->rope_pairs[g * half + j] : j;
         if (!a->rope_pairs) {   /* rotate_half layout: gather the first np units (UNIQL_ROPE UNITS) */
-            int R = uniql__rot_dim(c), kr = 0, kp = 0;
+            int nr = uniql__rot_dim(c) / 2, kr = 0, kp = 0;
             order = pairs + KV * np;
             for (j = 0; j < np; j++) {
-                if (uniql_rope_unit_rotary(c, j)) { order[2 * j] = kr; order[2 * j + 1] = kr + R / 2; pairs[j] = kr++; }
-                else { order[2 * j] = R + 2 * kp; order[2 * j + 1] = R + 2 * kp + 1; pairs[j] = R / 2 + kp++; }
+                pairs[j] = uniql_rope_unit_rotary(c, j) ? kr++ : nr + kp++;
+                uniql__unit_dims(c, pairs[j], &order[2 * j], &order[2 * j + 1]);
             }
             for (g = 1; g < KV; g++) memcpy(pairs + g * np, pairs, sizeof(int) * (size_t)np);
         }
@@ -15479,7 +15495,8 @@ static uniql_result uniql__ex_vector(uniql__exporter *X, const float *v, int n, 
     return UNIQL_OK;
 }
 
-/* kept-pairs row j of head-local order -> rotate_half row: 2j -> p_j, 2j+1 -> p_j + hd/2 */
+/* kept-pairs row j of head-local order -> rotate_half row: 2j, 2j+1 -> the dims of unit p_j
+   (p_j and p_j + hd/2; partial rotary: uniql__unit_dims) */
 static uniql_result uniql__ex_qk_rows(const uniql_config *c, const int *pairs, int heads, int per_kv, int *map)
 {
     int hd = c->head_dim, half = hd / 2, h, j;
@@ -15488,9 +15505,10 @@ static uniql_result uniql__ex_qk_rows(const uniql_config *c, const int *pairs, i
         for (j = 0; j < hd; j++) {
             int dst = j;
             if (p) {
-                int pj = p[j / 2];
+                int pj = p[j / 2], da, db;
                 if (pj < 0 || pj >= half) return UNIQL_ERR_UNSUPPORTED;
-                dst = (j % 2) ? pj + half : pj;
+                uniql__unit_dims(c, pj, &da, &db);
+                dst = (j % 2) ? db : da;
             }
             map[h * hd + j] = h * hd + dst;
         }
@@ -15515,7 +15533,7 @@ static int uniql__pairs_are_perms(const int *pairs, int n_kv, int half, unsigned
 
 /* the HF name of a layer tensor: prefix, layer, block base ("self_attn.", "mixer." ...) */
 #define UNIQL__EX_NM(suffix) (snprintf(nm, sizeof nm, "%slayers.%d.%s%s", X->m->config.arch == UNIQL_ARCH_LLAMA || \
-        X->m->config.arch == UNIQL_ARCH_QWEN2 ? "model." : "backbone.", l, base, suffix), nm)
+        X->m->config.arch == UNIQL_ARCH_QWEN2 || X->m->config.arch == UNIQL_ARCH_BAMBA ? "model." : "backbone.", l, base, suffix), nm)
 
 static uniql_result uniql__ex_attention(uniql__exporter *X, int l, const uniql_attention *a, const char *base, int with_bias)
 {
@@ -15585,7 +15603,7 @@ static uniql_result uniql__ex_mamba(uniql__exporter *X, int l, const uniql_mamba
     int D = c->hidden_size, H = c->ssm_heads, Di = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state;
     int K = c->conv_kernel, conv_dim = Di + 2 * GN, proj = Di + conv_dim + H, i;
     char nm[UNIQL__EX_NAME];
-    const char *base = "mixer.";
+    const char *base = c->arch == UNIQL_ARCH_BAMBA ? "mamba." : "mixer.";
     float *in, *cw, *v;
     uniql_result r;
     if (!c->ssm_proj_bias && (mb->bias_z || mb->bias_x || mb->bias_B || mb->bias_C || mb->bias_dt || mb->out_bias))
@@ -15637,7 +15655,7 @@ UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, v
     uniql__exporter X;
     const uniql_config *c;
     char nm[UNIQL__EX_NAME];
-    int l, llama;
+    int l, llama, bamba;
     uniql_result r = UNIQL_OK;
     if (out) *out = NULL;
     if (!m || !out || !out_size || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "export: NULL argument");
@@ -15653,9 +15671,12 @@ UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, v
     X.t = (uniql_safetensors_input *)UNIQL_MALLOC(sizeof *X.t * (size_t)X.cap, alloc_user);
     X.names = (char *)UNIQL_MALLOC((size_t)UNIQL__EX_NAME * (size_t)X.cap, alloc_user);
     if (!X.t || !X.names) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "export: out of memory"); goto done; }
-    llama = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2;
+    bamba = c->arch == UNIQL_ARCH_BAMBA;
+    llama = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 || bamba;   /* the "model." prefix */
     r = uniql__ex_matrix(&X, &m->embed, NULL, llama ? "model.embed_tokens.weight" : "backbone.embeddings.weight");
-    if (r == UNIQL_OK) r = uniql__ex_vector(&X, m->final_norm, c->hidden_size, NULL, llama ? "model.norm.weight" : "backbone.norm_f.weight");
+    if (r == UNIQL_OK)
+        r = uniql__ex_vector(&X, m->final_norm, c->hidden_size, NULL,
+                             bamba ? "model.final_layernorm.weight" : llama ? "model.norm.weight" : "backbone.norm_f.weight");
     if (r == UNIQL_OK && !(m->lm_head.data == m->embed.data && m->lm_head.stride == m->embed.stride && m->lm_head.dtype == m->embed.dtype))
         r = uniql__ex_matrix(&X, &m->lm_head, NULL, "lm_head.weight");
     if (r != UNIQL_OK) { r = uniql__fail(err, r, "export: embeddings: %s", uniql_result_string(r)); goto done; }
@@ -15667,9 +15688,15 @@ UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, v
         switch (ly->type) {
         case UNIQL_BLOCK_DECODER:
             r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "input_layernorm.weight");
-            if (r == UNIQL_OK) r = UNIQL__EX_VEC(ly->mlp_norm, c->hidden_size, "post_attention_layernorm.weight");
+            if (r == UNIQL_OK) r = UNIQL__EX_VEC(ly->mlp_norm, c->hidden_size, bamba ? "pre_ff_layernorm.weight" : "post_attention_layernorm.weight");
             if (r == UNIQL_OK) r = uniql__ex_attention(&X, l, &ly->attn, "self_attn.", 1);
-            if (r == UNIQL_OK) r = uniql__ex_mlp(&X, l, &ly->mlp, "mlp.");
+            if (r == UNIQL_OK) r = uniql__ex_mlp(&X, l, &ly->mlp, bamba ? "feed_forward." : "mlp.");
+            break;
+        case UNIQL_BLOCK_MAMBA_MLP:   /* Bamba */
+            r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "input_layernorm.weight");
+            if (r == UNIQL_OK) r = UNIQL__EX_VEC(ly->mlp_norm, c->hidden_size, "pre_ff_layernorm.weight");
+            if (r == UNIQL_OK) r = uniql__ex_mamba(&X, l, &ly->mamba);
+            if (r == UNIQL_OK) r = uniql__ex_mlp(&X, l, &ly->mlp, "feed_forward.");
             break;
         case UNIQL_BLOCK_MAMBA:
             r = UNIQL__EX_VEC(ly->norm, c->hidden_size, "norm.weight");
@@ -15705,11 +15732,12 @@ static const char *uniql__arch_name(uniql_arch a)
     case UNIQL_ARCH_QWEN2: return "qwen2";
     case UNIQL_ARCH_MAMBA2: return "mamba2";
     case UNIQL_ARCH_NEMOTRON_H: return "nemotron_h";
+    case UNIQL_ARCH_BAMBA: return "bamba";
     }
     return "?";
 }
 
-static const char uniql__block_chars[4] = { 'D', 'M', '*', '-' };   /* by uniql_block_type */
+static const char uniql__block_chars[5] = { 'D', 'M', '*', '-', 'B' };   /* by uniql_block_type */
 
 /* the fingerprint fields, in file order */
 #define UNIQL__ORD_NFP 10
@@ -15769,7 +15797,7 @@ UNIQLDEF uniql_result uniql_order_write(const uniql_model *m, int n_rates, const
     b.user = alloc_user;
     uniql__sb_fmt(&b, "{\"format\":\"uniql-order\",\"version\":%d,\n\"model\":{\"model_type\":\"%s\",\"n_layers\":%d,\"blocks\":\"",
                   UNIQL_ORDER_VERSION, uniql__arch_name(c->arch), L);
-    for (l = 0; l < L; l++) uniql__sb_put(&b, &uniql__block_chars[c->block[l] & 3], 1);
+    for (l = 0; l < L; l++) uniql__sb_put(&b, &uniql__block_chars[c->block[l] < 5 ? c->block[l] : 0], 1);
     uniql__sb_str(&b, "\"");
     uniql__ord_fp_values(c, v);
     for (i = 0; i < UNIQL__ORD_NFP; i++) uniql__sb_fmt(&b, ",\"%s\":%d", uniql__ord_fp_keys[i], v[i]);
@@ -15822,10 +15850,10 @@ UNIQLDEF void uniql_order_free(uniql_order *o)
 /* the fingerprint object -> o->config (arch, blocks, sizes) with its own consistency checks */
 static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql_error *err)
 {
-    static const char *const arch_names[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+    static const char *const arch_names[5] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
     uniql_config *c = &o->config;
     const uniql_json *e, *mt, *nl, *bl;
-    int v[UNIQL__ORD_NFP], i, l, any[4] = { 0, 0, 0, 0 };
+    int v[UNIQL__ORD_NFP], i, l, any[5] = { 0, 0, 0, 0, 0 };
     if (mo->type != UNIQL_JSON_OBJECT) return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" is not an object");
     for (e = uniql__json_first(mo); e; e = uniql__json_next(mo, e)) {
         int known = !strcmp(uniql__json_key(e)->u.str, "model_type") || !strcmp(uniql__json_key(e)->u.str, "n_layers") || !strcmp(uniql__json_key(e)->u.str, "blocks");
@@ -15838,17 +15866,18 @@ static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql
     if (!mt || !nl || !bl) return uniql__fail(err, UNIQL_ERR_MISSING, "order: \"model\" lacks model_type, n_layers or blocks");
     if (mt->type != UNIQL_JSON_STRING || bl->type != UNIQL_JSON_STRING || nl->type != UNIQL_JSON_NUMBER)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "order: \"model\" model_type / blocks must be strings, n_layers a number");
-    for (i = 0; i < 4 && strcmp(mt->u.str, arch_names[i]); i++) {}
-    if (i == 4 || mt->len != strlen(arch_names[i])) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: unknown model_type \"%.40s\"", mt->u.str);
+    for (i = 0; i < 5 && strcmp(mt->u.str, arch_names[i]); i++) {}
+    if (i == 5 || mt->len != strlen(arch_names[i])) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: unknown model_type \"%.40s\"", mt->u.str);
     c->arch = (uniql_arch)(i + 1);
     if (!uniql__json_int(nl, 1, UNIQL_MAX_LAYERS, &c->n_layers)) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: n_layers outside 1..%d", UNIQL_MAX_LAYERS);
     if (bl->len != (size_t)c->n_layers) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks has %lu characters, n_layers is %d", (unsigned long)bl->len, c->n_layers);
     for (l = 0; l < c->n_layers; l++) {
-        for (i = 0; i < 4 && bl->u.str[l] != uniql__block_chars[i]; i++) {}
-        if (i == 4) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] is not one of D M * -", l);
+        for (i = 0; i < 5 && bl->u.str[l] != uniql__block_chars[i]; i++) {}
+        if (i == 5) return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] is not one of D M * - B", l);
         if ((c->arch == UNIQL_ARCH_MAMBA2 && i != UNIQL_BLOCK_MAMBA) ||
             ((c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2) && i != UNIQL_BLOCK_DECODER) ||
-            (c->arch == UNIQL_ARCH_NEMOTRON_H && i == UNIQL_BLOCK_DECODER))
+            (c->arch == UNIQL_ARCH_NEMOTRON_H && (i == UNIQL_BLOCK_DECODER || i == UNIQL_BLOCK_MAMBA_MLP)) ||
+            (c->arch == UNIQL_ARCH_BAMBA && i != UNIQL_BLOCK_DECODER && i != UNIQL_BLOCK_MAMBA_MLP))
             return uniql__fail(err, UNIQL_ERR_SHAPE, "order: blocks[%d] '%c' does not occur in %s", l, bl->u.str[l], mt->u.str);
         c->block[l] = (unsigned char)i;
         any[i] = 1;
@@ -15869,9 +15898,9 @@ static uniql_result uniql__ord_model(const uniql_json *mo, uniql_order *o, uniql
         (c->n_heads < 1 || c->n_kv_heads < 1 || c->head_dim < 1 || c->n_heads % c->n_kv_heads || (v[4] && c->head_dim % 2)))
         return uniql__fail(err, UNIQL_ERR_SHAPE, "order: attention sizes inconsistent (heads %d / %d, head_dim %d)", c->n_heads,
                            c->n_kv_heads, c->head_dim);
-    if ((any[UNIQL_BLOCK_DECODER] || any[UNIQL_BLOCK_MLP]) && c->intermediate_size < 1)
+    if ((any[UNIQL_BLOCK_DECODER] || any[UNIQL_BLOCK_MLP] || any[UNIQL_BLOCK_MAMBA_MLP]) && c->intermediate_size < 1)
         return uniql__fail(err, UNIQL_ERR_SHAPE, "order: intermediate_size < 1");
-    if (any[UNIQL_BLOCK_MAMBA] && (c->ssm_heads < 1 || c->ssm_head_dim < 1 || c->ssm_state < 1 || c->ssm_groups < 1 ||
+    if ((any[UNIQL_BLOCK_MAMBA] || any[UNIQL_BLOCK_MAMBA_MLP]) && (c->ssm_heads < 1 || c->ssm_head_dim < 1 || c->ssm_state < 1 || c->ssm_groups < 1 ||
                                    c->ssm_heads % c->ssm_groups))
         return uniql__fail(err, UNIQL_ERR_SHAPE, "order: Mamba2 sizes inconsistent");
     return UNIQL_OK;
@@ -16065,8 +16094,10 @@ static uniql_result uniql__ao_attention(uniql_model *dst, const uniql_model *m, 
         memcpy(pairs, rank, sizeof(int) * (size_t)KV * half);
         for (g = 0; g < KV; g++)
             for (j = 0; j < half; j++) {
-                kmap[g * hd + 2 * j] = g * hd + rank[g * half + j];
-                kmap[g * hd + 2 * j + 1] = g * hd + rank[g * half + j] + half;
+                int da, db;
+                uniql__unit_dims(c, rank[g * half + j], &da, &db);
+                kmap[g * hd + 2 * j] = g * hd + da;
+                kmap[g * hd + 2 * j + 1] = g * hd + db;
             }
         for (h = 0; h < H; h++)
             for (j = 0; j < hd; j++) qmap[h * hd + j] = h * hd + (kmap[(h / rep) * hd + j] - (h / rep) * hd);
@@ -16160,8 +16191,8 @@ UNIQLDEF uniql_result uniql_apply_order(const uniql_model *m, const uniql_order 
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, src->mlp_norm, m->config.hidden_size, &ly->mlp_norm);
         if (r == UNIQL_OK && uniql__layer_has_attn(src->type))
             r = uniql__ao_attention(dst, m, &src->attn, m->config.rope_type != UNIQL_ROPE_NONE ? o->rope_pairs[l] : NULL, tr, &ly->attn);
-        if (r == UNIQL_OK && (src->type == UNIQL_BLOCK_DECODER || src->type == UNIQL_BLOCK_MLP)) r = uniql__ao_mlp(dst, m, &src->mlp, tr, &ly->mlp);
-        if (r == UNIQL_OK && src->type == UNIQL_BLOCK_MAMBA) r = uniql__ao_mamba(dst, m, &src->mamba, tr, &ly->mamba);
+        if (r == UNIQL_OK && uniql__blk_mlp(src->type)) r = uniql__ao_mlp(dst, m, &src->mlp, tr, &ly->mlp);
+        if (r == UNIQL_OK && uniql__blk_mamba(src->type)) r = uniql__ao_mamba(dst, m, &src->mamba, tr, &ly->mamba);
         if (r != UNIQL_OK) {
             uniql_model_free(dst);
             return uniql__fail(err, r, "apply order: layer %d: %s", l, uniql_result_string(r));
