@@ -338,4 +338,8 @@ clean:
 $(B)/gen_checkpoint: tools/gen_checkpoint.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ tools/gen_checkpoint.c $(LDLIBS)
 
+# bench/gguf_write: the same weights as GGUF F16 for llama.cpp (its llama-quantize makes Q4_0)
+$(B)/gguf_write: bench/gguf_write.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/gguf_write.c $(LDLIBS)
+
 # ---- end block: speed ----
