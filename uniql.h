@@ -283,20 +283,28 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
      SCALAR  the reference kernels (plain C, identical block structure).
      AVX2 / NEON  force that set; UNIQL_ERR_UNSUPPORTED if it is not compiled in or the
              CPU lacks it (AVX2 needs avx2, fma and f16c).
-     I8ACT   for Q4 / Q4Z / Q8 weights in row (non-transposed) storage: each token's
-             activation vector is first quantized to int8 per 32-block (scale
-             d = max|x| / 127 in fp32, q = round-half-away(x * 127 / max|x|)), then the
-             block dot products are exact integer sums (AVX2 maddubs/madd, NEON sdot or
-             widening multiplies). The scalar reference does the identical integer sums
-             and the same float operations in the same order (lane layout: see
-             uniql__qdot8_scalar), so SIMD == scalar bit for bit (tested). Extra error
-             versus fp32 activations: each activation moves by at most d/2, so
-             |dy| <= sum_b (max|x_b| / 254) * sum_{c in b} |w_c|; on Gaussian data about
-             0.6 % of |y| (relative L2, measured in tests/test_quant.c). NaN/Inf in X gives
+     I8ACT   for Q4 / Q4Z / Q8 weights in row storage, and Q4 / Q4Z weights in transposed
+             storage: integer dot products with int8 activations.
+             Row storage: each token's activations are quantized once per matmul to int8
+             per 32-block (d = max|x| / 127 in fp32, q = round-half-away(x * 127 /
+             max|x|)); the block dot products are exact integer sums of the unsigned
+             weight nibbles (AVX2 maddubs/madd, NEON sdot or widening multiplies), scaled
+             by d per block pair with an FMA, the zero-point term z * sum x and the group
+             scale applied once per group (uniql__qdot8_scalar has the exact steps).
+             Transposed storage (o/down/out_proj of UNIQL_LAYOUT_PRUNABLE, groups along
+             the outputs): per block of 32 inputs and output group g the products
+             x_c * s(c, g) are quantized to int8 and the group's outputs are exact
+             integer sums over the block (uniql__t8_quant_scalar / uniql__t8_dot_scalar).
+             The scalar reference does the identical integer sums and float operations in
+             the same order, so SIMD == scalar bit for bit (tested). Extra error versus
+             fp32 activations: each quantized value moves by at most half its step, so
+             |dy| <= sum_b (max_{c in b} |x_c| / 254) * sum_{c in b} |w_c| (row storage;
+             transposed: max |x_c s(c, g)| / 254 times sum |w_rc| / s(c, g)); on Gaussian
+             data about 0.6 % of |y| (relative L2, tests/test_quant.c). NaN/Inf in X gives
              UNIQL_ERR_NONFINITE (Y partly written). Q4Z zero points must be <= 15 (the
-             quantizer writes only 0..15; larger hand-made ones overflow the 16-bit SIMD
-             sums). Float dtypes and transposed views ignore the flag (they always use
-             fp32 activations). Speed: see bench/bench_gemv.c and the README. */
+             quantizer writes only 0..15). Float dtypes, transposed Q8 and transposed
+             views with groups above 2048 ignore the flag (fp32 activations). Speed:
+             bench/bench_gemv.c, bench/bench_vs_llamacpp.c and the README. */
 typedef enum uniql_kernel {
     UNIQL_KERNEL_AUTO = 0,
     UNIQL_KERNEL_SCALAR = 1,
@@ -321,7 +329,7 @@ typedef struct uniql_matmul_options {
     int kernel;                     /* a uniql_kernel value (| UNIQL_KERNEL_I8ACT), 0 = AUTO */
     const uniql_parallel *parallel; /* NULL: the calling thread does all of it */
     void *work;                     /* I8ACT scratch: uniql_matmul_work_bytes(W, n, kernel) bytes, */
-    size_t work_size;               /*   16-byte aligned; NULL / smaller: bounded stack (below) */
+    size_t work_size;               /*   32-byte aligned; NULL / smaller: bounded stack (below) */
 } uniql_matmul_options;
 
 /* Same contract, errors and results as uniql_matmul_ex(W, X, n, ldx, Y, ldy, opt->kernel),
@@ -2645,18 +2653,28 @@ typedef void (*uniql__faxpy_fn)(uniql_dtype dt, const unsigned char *row, int L,
 typedef void (*uniql__qdot_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx, int nt, float *out);
 /* quantized, transposed: Y[t*ldy + 32(b-b0) + j] += coef[t] * w */
 typedef void (*uniql__qaxpy_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *coef, float *Y, size_t ldy, int nt);
-/* quantized, int8 activations: out[t] += sum over blocks [b0, b0+nb), b0 even; xa = the
-   activation records (uniql__quant_act) of the pair holding block b0, lda bytes between
-   tokens */
-typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
-                                size_t lda, int nt, float *out);
+/* quantized, int8 activations: out[t] += sum over the chunk's blocks [b0, b0+nb), b0 a
+   chunk start; data = the row at b0, last = a zero-padded copy of the chunk's last pair
+   or NULL; rec / cv = token 0's pair records and unit vectors (uniql__quant_act), lda
+   bytes between tokens */
+typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *last,
+                                const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out);
 
 /* optional: two storage rows of one Q4/Q4Z view against one token (the decode GEMV), the
    same arithmetic per row as qdot8; NULL where a kernel set has none */
 typedef void (*uniql__q4x2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
-                               const unsigned char *d1, const unsigned char *xa, size_t pfd, float *out0, float *out1);
+                               const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
+                               const unsigned char *rec, const unsigned char *cv, size_t pfd, float *out0, float *out1);
+
+/* transposed Q4 / Q4Z with int8 activations (IMPL 4c'): quantization of one input block
+   for up to 16 output groups, and the integer sums of one group */
+typedef void (*uniql__t8q_fn)(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa, float *d,
+                              int32_t *Z);
+typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, int32_t *I);
 
 typedef struct uniql__kernels {
+    uniql__t8q_fn t8q;
+    uniql__t8_fn t8;
     uniql__q4x2_fn q4x2;
     uniql__fdot_fn fdot;
     uniql__faxpy_fn faxpy;
@@ -2667,10 +2685,15 @@ typedef struct uniql__kernels {
 
 static int uniql__kernels_for(int isa, uniql__kernels *k); /* IMPL 4 */
 static int uniql__isa_resolve(int kernel);                  /* IMPL 4: 0 = unavailable */
-static void uniql__quant_act(const float *x, int len, int nb, unsigned char *xa); /* IMPL 4 */
+static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned char *xa); /* IMPL 4 */
+static int uniql__unit_pairs(const uniql__qk *k, int np);                                 /* IMPL 4 */
+static size_t uniql__act_bytes(int nb, int up);                                           /* IMPL 4 */
 
 #define UNIQL__NT 4            /* tokens that share one decoded weight block */
-#define UNIQL__XA_BYTES 32768  /* activation records of the I8ACT path (stack): 128 B per block pair */
+#define UNIQL__I8_CHUNK 64     /* block pairs per column chunk of the I8ACT path (4096 columns) */
+#define UNIQL__XA_BYTES 32768  /* stack activations of the I8ACT path: 4 tokens x one chunk (<= 8 KB) */
+#define UNIQL__REC 96          /* bytes of one block pair's activation record (IMPL 4b) */
+#define UNIQL__T8_ROWS 128     /* storage rows (inputs) per job of the transposed I8ACT path (IMPL 4c') */
 
 static size_t uniql__block_bytes(uniql_dtype t) { return t == UNIQL_DTYPE_Q8 ? 32 : 16; }
 
@@ -2736,68 +2759,88 @@ static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, c
     }
 }
 
-/* I8ACT. The activation records of a token are one array of ceil(nb / 2) pair records
-   (128 B each, uniql__quant_act); the dot products run in column chunks of
-   UNIQL__I8_CHUNK block pairs, chunk partial sums added into Y in chunk order. The chunk
-   is fixed (not a function of the token count or of the scratch), so a token gets the
-   same bits in a GEMV, in a prefill tile and from any thread split. */
-#define UNIQL__I8_CHUNK 64    /* block pairs = 4096 columns; 4 tokens x 64 x 128 B = UNIQL__XA_BYTES */
+/* I8ACT. A row is processed in column chunks of UNIQL__I8_CHUNK block pairs (4096
+   columns); chunk partial sums are added into Y in chunk order. The chunk is fixed (not
+   a function of the token count or of the scratch), so a token gets the same bits in a
+   GEMV, in a prefill tile and from any thread split. A token's activations are the
+   chunks' activation blocks (uniql__quant_act) one after the other. */
+
+/* bytes of one token's activations for a row of nb blocks */
+static size_t uniql__act_row_bytes(const uniql__qk *k, int nb)
+{
+    int c0;
+    size_t tot = 0;
+    for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
+        int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
+        tot += uniql__act_bytes(cn, uniql__unit_pairs(k, (cn + 1) / 2));
+    }
+    return tot;
+}
 
 /* Quantize tokens [0, nt) of X (columns [32 c0, 32 (c0 + cn)) of each, clipped to L) into
-   records at xa, lda bytes apart. UNIQL_ERR_NONFINITE on NaN/Inf. */
-static uniql_result uniql__i8_quant(const float *X, size_t ldx, int nt, int L, int c0, int cn, unsigned char *xa, size_t lda)
+   activation blocks at xa, lda bytes apart. UNIQL_ERR_NONFINITE on NaN/Inf. */
+static uniql_result uniql__i8_quant(const uniql__qk *k, const float *X, size_t ldx, int nt, int L, int c0, int cn,
+                                    unsigned char *xa, size_t lda)
 {
-    int t, b;
+    int t, b, up = uniql__unit_pairs(k, (cn + 1) / 2);
     for (t = 0; t < nt; t++) {
         const float *x = X + (size_t)t * ldx + (size_t)c0 * 32;
         int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32;
         for (b = 0; b < len; b++)
             if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
-        uniql__quant_act(x, len, cn, xa + (size_t)t * lda);
+        uniql__quant_act(x, len, cn, up, xa + (size_t)t * lda);
     }
     return UNIQL_OK;
 }
 
+/* the last pair of the chunk [c0, c0 + cn) of `row` as a zero-padded copy in tmp (64
+   bytes) when it is not whole in memory (odd block count or a partial last block);
+   returns tmp, or NULL when the row's own bytes can be read */
+static const unsigned char *uniql__i8_last(const uniql_matrix *W, const unsigned char *row, int c0, int cn, unsigned char *tmp)
+{
+    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), fp = c0 + ((cn + 1) / 2 - 1) * 2, blk;
+    size_t bb = uniql__block_bytes(W->dtype);
+    if (c0 + cn != nb || (!tl && !(cn & 1))) return NULL;
+    memset(tmp, 0, 64);
+    for (blk = fp; blk < fp + 2 && blk < nb; blk++) {
+        if (blk < nbf) memcpy(tmp + (size_t)(blk - fp) * bb, row + (size_t)blk * bb, bb);
+        else uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp + (size_t)(blk - fp) * bb);
+    }
+    return tmp;
+}
+
 /* Rows [r0, r1), tokens [t0, t0 + nt) (nt <= 4), column chunk starting at block c0 with
-   cn blocks; xa = records of token t0 for that chunk (lda bytes between tokens). */
+   cn blocks; xa = token t0's activation block for that chunk (lda bytes between tokens). */
 static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const unsigned char *xa, size_t lda, int t0,
                            int nt, int c0, int cn, float *Y, size_t ldy, int r0, int r1)
 {
-    int L = W->cols, nbf = L / 32, tl = L % 32, nb = nbf + (tl != 0), r, t;
-    int fp = c0 + (cn - 1) / 2 * 2;  /* first block of the chunk's last pair */
-    int tail = tl && c0 + cn == nb;  /* the partial last block is in this chunk */
+    int r, t, np = (cn + 1) / 2;
     size_t bb = uniql__block_bytes(W->dtype);
+    unsigned char tmp0[64], tmp1[64];
     for (r = r0; r < r1; r++) {
         size_t p = uniql__phys(W, r);
-        const unsigned char *row = (const unsigned char *)W->data + p * W->stride;
+        const unsigned char *row = (const unsigned char *)W->data + p * W->stride, *l0;
         float out[UNIQL__NT] = { 0, 0, 0, 0 };
         uniql__qk k;
+        const unsigned char *cv;
         uniql__qk_row(W, p, &k);
-        if (nt == 1 && !tail && K->q4x2 && uniql__is_q4(W->dtype) && k.gb % 2 == 0 && r + 1 < r1) {
+        cv = xa + (size_t)np * UNIQL__REC;
+        l0 = uniql__i8_last(W, row, c0, cn, tmp0);
+        if (nt == 1 && K->q4x2 && uniql__is_q4(W->dtype) && r + 1 < r1) {
             /* two rows share every activation load (same arithmetic per row as qdot8) */
             size_t p1 = uniql__phys(W, r + 1);
+            const unsigned char *row1 = (const unsigned char *)W->data + p1 * W->stride;
             float out1 = 0;
             uniql__qk k1;
             uniql__qk_row(W, p1, &k1);
-            K->q4x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, (const unsigned char *)W->data + p1 * W->stride + (size_t)c0 * bb,
-                    xa, 2 * W->stride, out, &out1);
+            K->q4x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, row1 + (size_t)c0 * bb, l0,
+                    uniql__i8_last(W, row1, c0, cn, tmp1), xa, cv, 2 * W->stride, out, &out1);
             Y[(size_t)t0 * ldy + r] = c0 == 0 ? out[0] : Y[(size_t)t0 * ldy + r] + out[0];
             r++;
             Y[(size_t)t0 * ldy + r] = c0 == 0 ? out1 : Y[(size_t)t0 * ldy + r] + out1;
             continue;
         }
-        if (!tail) {
-            K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, xa, lda, nt, out);
-        } else {
-            /* whole pairs from the row, the last pair (1 or 2 blocks, the last one
-               partial) from a zero-padded copy */
-            unsigned char tmp[64];
-            memset(tmp, 0, sizeof tmp);
-            if (fp > c0) K->qdot8(&k, c0, fp - c0, row + (size_t)c0 * bb, xa, lda, nt, out);
-            if (fp < nbf) memcpy(tmp, row + (size_t)fp * bb, bb);
-            uniql__tail_block(W->dtype, row + (size_t)nbf * bb, tl, tmp + (size_t)(nbf - fp) * bb);
-            K->qdot8(&k, fp, nb - fp, tmp, xa + (size_t)(fp - c0) / 2 * 128, lda, nt, out);
-        }
+        K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, l0, xa, cv, lda, nt, out);
         for (t = 0; t < nt; t++) {
             float *y = Y + (size_t)(t0 + t) * ldy + r;
             *y = c0 == 0 ? out[t] : *y + out[t];
@@ -2845,6 +2888,129 @@ static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, c
     }
 }
 
+/* ---- I8ACT for transposed Q4 / Q4Z views (the arithmetic: IMPL 4c') ---- */
+#define UNIQL__T8_GROUPS 16    /* output groups per pass of the serial path (stack) */
+
+/* part[r - g0 * G] += the contributions of inputs [c0, c1) to outputs of groups [g0, g1) */
+static void uniql__t8_range(const uniql_matrix *W, const uniql__kernels *K, const float *x, int c0, int c1, int g0, int g1,
+                            float *part)
+{
+    int G = W->group, gb = G / 32, nbR = (W->rows + 31) / 32, cb, i, g, j;
+    const unsigned char *rows[32], *gr[32];
+    int8_t qa[32 * 16];
+    float d[UNIQL__T8_GROUPS];
+    int32_t Z[UNIQL__T8_GROUPS], I[32 * 4 * 32];
+    int gs;
+    for (gs = g0; gs < g1; gs += UNIQL__T8_GROUPS) {
+        int ge = gs + UNIQL__T8_GROUPS < g1 ? gs + UNIQL__T8_GROUPS : g1;
+        for (cb = c0; cb < c1; cb += 32) {
+            int nc = c1 - cb < 32 ? c1 - cb : 32;
+            for (i = 0; i < nc; i++) rows[i] = (const unsigned char *)W->data + uniql__phys(W, cb + i) * W->stride;
+            K->t8q(W, x, cb, nc, gs, ge - gs, qa, d, Z);
+            for (g = gs; g < ge; g++) {
+                int b0 = g * gb, done = 0;
+                /* the group's blocks, at most 128 (4096 outputs) per kernel call */
+                while (done < gb && b0 + done < nbR) {
+                    int nblk = gb - done < 128 ? gb - done : 128, r0 = (b0 + done) * 32;
+                    if (nblk > nbR - b0 - done) nblk = nbR - b0 - done;
+                    for (i = 0; i < nc; i++) gr[i] = rows[i] + (size_t)(b0 + done) * 16;
+                    K->t8(W->dtype, gr, nc, qa + (g - gs), nblk, I);
+                    for (j = 0; j < 32 * nblk && r0 + j < W->rows; j++) {
+                        float *pr = part + (r0 + j - g0 * G);
+                        *pr = fmaf(d[g - gs], (float)(I[j] - Z[g - gs]), *pr);
+                    }
+                    done += nblk;
+                }
+            }
+        }
+    }
+}
+
+typedef struct uniql__t8_job {
+    const uniql_matrix *W;
+    const uniql__kernels *K;
+    const float *X;
+    size_t ldx;
+    float *Y;
+    size_t ldy;
+    float *part;             /* [job][token of the tile][R] */
+    int t0, nt, njobs, ng;
+} uniql__t8_job;
+
+static void uniql__t8_part_job(void *ctx, int job, int worker)
+{
+    const uniql__t8_job *J = (const uniql__t8_job *)ctx;
+    int c0 = job * UNIQL__T8_ROWS, c1 = c0 + UNIQL__T8_ROWS < J->W->cols ? c0 + UNIQL__T8_ROWS : J->W->cols, t;
+    size_t R = (size_t)J->W->rows;
+    (void)worker;
+    for (t = 0; t < J->nt; t++) {
+        float *part = J->part + ((size_t)job * (size_t)J->nt + (size_t)t) * R;
+        memset(part, 0, sizeof(float) * R);
+        uniql__t8_range(J->W, J->K, J->X + (size_t)(J->t0 + t) * J->ldx, c0, c1, 0, J->ng, part);
+    }
+}
+
+/* y = part_0 + part_1 + ... in job order, 512 outputs per reduction job */
+static void uniql__t8_reduce_job(void *ctx, int job, int worker)
+{
+    const uniql__t8_job *J = (const uniql__t8_job *)ctx;
+    int r0 = job * 512, r1 = r0 + 512 < J->W->rows ? r0 + 512 : J->W->rows, t, k, r;
+    size_t R = (size_t)J->W->rows;
+    (void)worker;
+    for (t = 0; t < J->nt; t++) {
+        float *y = J->Y + (size_t)(J->t0 + t) * J->ldy;
+        for (r = r0; r < r1; r++) y[r] = J->part[(size_t)t * R + (size_t)r];
+        for (k = 1; k < J->njobs; k++) {
+            const float *p = J->part + ((size_t)k * (size_t)J->nt + (size_t)t) * R;
+            for (r = r0; r < r1; r++) y[r] += p[r];
+        }
+    }
+}
+
+static uniql_result uniql__t8_matmul(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
+                                     float *Y, size_t ldy, const uniql_parallel *par, void *work, size_t work_size)
+{
+    int njobs = (W->cols + UNIQL__T8_ROWS - 1) / UNIQL__T8_ROWS, ng = (W->rows + W->group - 1) / W->group, t, c;
+    size_t per_token = (size_t)njobs * (size_t)W->rows * sizeof(float);
+    uniql__t8_job J;
+    for (t = 0; t < n; t++)
+        for (c = 0; c < W->cols; c++)
+            if (!(fabsf(X[(size_t)t * ldx + (size_t)c]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+    memset(&J, 0, sizeof J);
+    J.W = W; J.K = K; J.X = X; J.ldx = ldx; J.Y = Y; J.ldy = ldy; J.njobs = njobs; J.ng = ng;
+    if (work && work_size >= per_token && !((uintptr_t)work & 31u)) {
+        int tile = (int)(work_size / per_token);
+        if (tile > n) tile = n;
+        J.part = (float *)work;
+        for (t = 0; t < n; t += tile) {
+            J.t0 = t;
+            J.nt = n - t < tile ? n - t : tile;
+            uniql_parallel_for(par, njobs, uniql__t8_part_job, &J);
+            uniql_parallel_for(par, (W->rows + 511) / 512, uniql__t8_reduce_job, &J);
+        }
+        return UNIQL_OK;
+    }
+    /* bounded stack, one thread: the same parts, one output range at a time */
+    {
+        float part[UNIQL__T8_GROUPS * 128];
+        int G = W->group, gpp = (int)(sizeof part / sizeof *part) / G, g0, k, r;
+        if (gpp < 1) gpp = 1;   /* G > 2048: one group per pass, part holds G floats only when G <= 2048 */
+        for (t = 0; t < n; t++) {
+            float *y = Y + (size_t)t * ldy;
+            for (g0 = 0; g0 < ng; g0 += gpp) {
+                int g1 = g0 + gpp < ng ? g0 + gpp : ng, r0 = g0 * G, r1 = g1 * G < W->rows ? g1 * G : W->rows;
+                for (k = 0; k < njobs; k++) {
+                    int c0 = k * UNIQL__T8_ROWS, c1 = c0 + UNIQL__T8_ROWS < W->cols ? c0 + UNIQL__T8_ROWS : W->cols;
+                    memset(part, 0, sizeof part);
+                    uniql__t8_range(W, K, X + (size_t)t * ldx, c0, c1, g0, g1, part);
+                    for (r = r0; r < r1; r++) y[r] = k == 0 ? part[r - r0] : y[r] + part[r - r0];
+                }
+            }
+        }
+    }
+    return UNIQL_OK;
+}
+
 /* ---- the job split (fixed by the shape of W, never by the thread count) ---- */
 
 /* rows per job of a row-stored W: about 32 KB of weights, an even number (the two-row
@@ -2874,6 +3040,7 @@ typedef struct uniql__mm_job {
     size_t lda;              /* bytes between the records of consecutive tokens */
     int all_tokens;          /* xa holds every token and every chunk (else: one tile, one chunk) */
     int t0, nt, c0, cn;      /* the tile / chunk when !all_tokens */
+    uniql__qk k0;            /* dtype / group of the rows (the unit size of the activations) */
 } uniql__mm_job;
 
 static void uniql__mm_rows_job(void *ctx, int job, int worker)
@@ -2905,10 +3072,11 @@ static void uniql__mm_i8_job(void *ctx, int job, int worker)
     /* row chunk outside, token tiles inside: the job's rows stay in cache for every tile */
     for (t0 = 0; t0 < j->n; t0 += UNIQL__NT) {
         int nt = j->n - t0 < UNIQL__NT ? j->n - t0 : UNIQL__NT;
+        size_t off = 0;
         for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
             int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
-            uniql__i8_rows(j->W, j->K, j->xa + (size_t)t0 * j->lda + (size_t)c0 / 2 * 128, j->lda, t0, nt, c0, cn, j->Y,
-                           j->ldy, r0, r1);
+            uniql__i8_rows(j->W, j->K, j->xa + (size_t)t0 * j->lda + off, j->lda, t0, nt, c0, cn, j->Y, j->ldy, r0, r1);
+            off += uniql__act_bytes(cn, uniql__unit_pairs(&j->k0, (cn + 1) / 2));
         }
     }
 }
@@ -2933,6 +3101,8 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
     }
     memset(&j, 0, sizeof j);
     j.W = W; j.K = &K; j.X = X; j.n = n; j.ldx = ldx; j.Y = Y; j.ldy = ldy;
+    if (W->transposed && (kernel & UNIQL_KERNEL_I8ACT) && uniql__is_q4(W->dtype) && W->group <= 2048)
+        return uniql__t8_matmul(W, &K, X, n, ldx, Y, ldy, par, work, work_size);
     if (W->transposed) {
         /* output ranges of 128 elements (whole 32-blocks) */
         j.per_job = 128;
@@ -2941,27 +3111,35 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
     }
     j.per_job = uniql__rows_per_job(W);
     if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype)) {
-        int nb = (W->cols + 31) / 32, np = (nb + 1) / 2, njobs = (W->rows + j.per_job - 1) / j.per_job, t0, c0;
-        size_t need = (size_t)n * (size_t)np * 128;
-        if (work && work_size >= need && !((uintptr_t)work & 15u)) {
+        int nb = (W->cols + 31) / 32, njobs = (W->rows + j.per_job - 1) / j.per_job, t0, c0;
+        size_t need;
+        uniql__qk_row(W, 0, &j.k0);
+        j.lda = uniql__act_row_bytes(&j.k0, nb);
+        need = (size_t)n * j.lda;
+        if (work && work_size >= need && !((uintptr_t)work & 31u)) {
             /* every token quantized once, then one batch of row jobs */
+            size_t off = 0;
             j.xa = (const unsigned char *)work;
-            j.lda = (size_t)np * 128;
             j.all_tokens = 1;
-            if ((res = uniql__i8_quant(X, ldx, n, W->cols, 0, nb, (unsigned char *)work, j.lda)) != UNIQL_OK) return res;
+            for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
+                int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
+                if ((res = uniql__i8_quant(&j.k0, X, ldx, n, W->cols, c0, cn, (unsigned char *)work + off, j.lda)) != UNIQL_OK)
+                    return res;
+                off += uniql__act_bytes(cn, uniql__unit_pairs(&j.k0, (cn + 1) / 2));
+            }
             uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
             return UNIQL_OK;
         }
         {
-            /* bounded stack: one tile of 4 tokens x one column chunk at a time */
-            unsigned char xa[UNIQL__XA_BYTES];
+            /* bounded stack: one tile of 4 tokens x one column chunk at a time (32-byte aligned) */
+            unsigned char xa_raw[UNIQL__XA_BYTES + 32], *xa = xa_raw + ((32u - ((uintptr_t)xa_raw & 31u)) & 31u);
             j.xa = xa;
-            j.lda = (size_t)UNIQL__I8_CHUNK * 128;
+            j.lda = uniql__act_bytes(2 * UNIQL__I8_CHUNK, uniql__unit_pairs(&j.k0, UNIQL__I8_CHUNK));
             for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
                 int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
                 for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
                     int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
-                    if ((res = uniql__i8_quant(X + (size_t)t0 * ldx, ldx, nt, W->cols, c0, cn, xa, j.lda)) != UNIQL_OK)
+                    if ((res = uniql__i8_quant(&j.k0, X + (size_t)t0 * ldx, ldx, nt, W->cols, c0, cn, xa, j.lda)) != UNIQL_OK)
                         return res;
                     j.t0 = t0; j.nt = nt; j.c0 = c0; j.cn = cn;
                     uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
@@ -2982,8 +3160,16 @@ UNIQLDEF uniql_result uniql_matmul_ex(const uniql_matrix *W, const float *X, int
 
 UNIQLDEF size_t uniql_matmul_work_bytes(const uniql_matrix *W, int n, int kernel)
 {
-    if (!W || n < 1 || W->transposed || !(kernel & UNIQL_KERNEL_I8ACT) || !uniql__is_quant(W->dtype)) return 0;
-    return (size_t)n * (size_t)((W->cols + 63) / 64) * 128;
+    uniql__qk k;
+    if (!W || n < 1 || !(kernel & UNIQL_KERNEL_I8ACT) || !uniql__is_quant(W->dtype)) return 0;
+    if (uniql__check_view(W) != UNIQL_OK || W->rows < 1) return 0;
+    if (W->transposed) {
+        /* per-job partial outputs of a tile of up to 4 tokens */
+        if (!uniql__is_q4(W->dtype) || W->group > 2048) return 0;
+        return (size_t)((W->cols + UNIQL__T8_ROWS - 1) / UNIQL__T8_ROWS) * (size_t)(n < 4 ? n : 4) * (size_t)W->rows * sizeof(float);
+    }
+    uniql__qk_row(W, 0, &k);
+    return (size_t)n * uniql__act_row_bytes(&k, (W->cols + 31) / 32);
 }
 
 UNIQLDEF uniql_result uniql_matmul_par(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
@@ -3272,14 +3458,44 @@ UNIQLDEF uniql_result uniql_quantize(const uniql_quant_desc *d, const float *W, 
 }
 
 /* ---- 4b. Activation quantization for UNIQL_KERNEL_I8ACT (shared by every kernel, so
-   scalar and SIMD see the same integers). Block b of x (len valid elements, zero padded
-   to nb blocks): d = max|x| / 127, q = round-half-away(x * (127 / max|x|)). ---- */
-static void uniql__quant_act(const float *x, int len, int nb, unsigned char *xa)
+   scalar and SIMD see the same integers and floats). Block b of x (len valid elements,
+   zero padded to nb blocks, and to an even count): d = max|x| / 127,
+   q = round-half-away(x * (127 / max|x|)), |q| <= 127.
+
+   Layout of one token's activations for nb blocks (np = ceil(nb / 2) block pairs):
+     np pair records of UNIQL__REC bytes, pair p = blocks 2p, 2p+1 (h = 0, 1):
+       [ 0, 32)  XL: int8 q of elements 0..15 of block 2p, then of block 2p+1
+       [32, 64)  XH: elements 16..31 of each block
+       [64, 96)  dv: 8 floats, lanes 4h..4h+3 = d of block 2p+h
+     then nu = ceil(np / up) unit vectors of 32 bytes (8 floats), unit = up consecutive
+     pairs (up = pairs per weight group, uniql__unit_pairs): CV[L] = sum over the unit's
+     pairs, in order from 0, of fmaf(dv[L], S[L], .), S[L] = the sum of the 8 q of lane L
+     (lane L = 4h + l covers elements 4l..4l+3 and 16+4l..16+4l+3 of block h). CV carries
+     the zero-point term of a whole group: sum (u - z) x = sum u x - z sum x. ---- */
+/* pairs per unit: the pairs of one weight group when groups hold whole pairs and tile
+   the column chunk (Q4 / Q4Z groups of 64, 128, ... 4096), else one pair (groups of 32,
+   or sizes that do not divide the chunk); Q8 (one scale per row): every pair of the
+   chunk */
+static int uniql__unit_pairs(const uniql__qk *k, int np)
 {
-    int b, j;
-    for (b = 0; b < nb + (nb & 1); b++) {
+    if (k->dtype == UNIQL_DTYPE_Q8) return np > 0 ? np : 1;
+    return k->gb % 2 == 0 && (2 * UNIQL__I8_CHUNK) % k->gb == 0 ? k->gb / 2 : 1;
+}
+
+/* bytes of one token's activations for nb blocks with `up` pairs per unit */
+static size_t uniql__act_bytes(int nb, int up)
+{
+    int np = (nb + 1) / 2;
+    return (size_t)np * UNIQL__REC + (size_t)((np + up - 1) / up) * 32;
+}
+
+static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned char *xa)
+{
+    int b, j, np = (nb + 1) / 2, p;
+    float *cv = (float *)(void *)(xa + (size_t)np * UNIQL__REC);
+    for (b = 0; b < 2 * np; b++) {
         int n = len - b * 32 < 32 ? len - b * 32 : 32, h = b & 1, q[32];
-        unsigned char *rec = xa + (size_t)(b >> 1) * 128;
+        unsigned char *rec = xa + (size_t)(b >> 1) * UNIQL__REC;
         float amax = 0, id, d;
         n = n < 0 || b >= nb ? 0 : n;
         for (j = 0; j < n; j++) {
@@ -3297,14 +3513,24 @@ static void uniql__quant_act(const float *x, int len, int nb, unsigned char *xa)
             }
         }
         for (j = 0; j < 16; j++) {
-            rec[16 * h + j] = (unsigned char)(int8_t)q[j];        /* XL */
-            rec[32 + 16 * h + j] = (unsigned char)(int8_t)q[16 + j]; /* XH */
+            rec[16 * h + j] = (unsigned char)(int8_t)q[j];         /* XL */
+            rec[32 + 16 * h + j] = (unsigned char)(int8_t)q[16 + j];  /* XH */
         }
-        for (j = 0; j < 8; j++) {
-            int16_t s16 = (int16_t)(q[2 * j] + q[2 * j + 1] + q[16 + 2 * j] + q[17 + 2 * j]);
-            memcpy(rec + 64 + 2 * (8 * h + j), &s16, 2);
+        for (j = 0; j < 4; j++) memcpy(rec + 64 + 4 * (4 * h + j), &d, 4);
+    }
+    /* unit vectors */
+    for (p = 0; p < np; p++) {
+        const unsigned char *rec = xa + (size_t)p * UNIQL__REC;
+        float *c = cv + (size_t)(p / up) * 8;
+        int L;
+        if (p % up == 0) for (L = 0; L < 8; L++) c[L] = 0.0f;
+        for (L = 0; L < 8; L++) {
+            int h = L >> 2, l = L & 3, e, s = 0;
+            float dl;
+            for (e = 4 * l; e < 4 * l + 4; e++) s += (int8_t)rec[16 * h + e] + (int8_t)rec[32 + 16 * h + e];
+            memcpy(&dl, rec + 64 + 4 * L, 4);
+            c[L] = fmaf(dl, (float)s, c[L]);
         }
-        for (j = 0; j < 4; j++) memcpy(rec + 96 + 4 * (4 * h + j), &d, 4);
     }
 }
 
@@ -3400,47 +3626,151 @@ static void uniql__qaxpy_scalar(const uniql__qk *k, int b0, int nb, const unsign
     }
 }
 
-/* The I8ACT reference, in the lane structure of the SIMD twins. Blocks go in pairs (2p,
-   2p+1) counted from b0; block h of a pair owns int32 lanes 4h..4h+3, lane 4h+l summing
-   the exact products of elements 4l..4l+3 and 16+4l..16+4l+3. Per block f = s * d, then
-   acc[l] += f * lane as two float roundings (multiply, add; no FMA), with one
-   accumulator for even pairs and one for odd pairs (two dependency chains). The end is
-   a[l] = acc0[l] + acc1[l], reduced as ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)): exactly
-   the AVX2 / NEON order, so SIMD == scalar bit for bit. */
+/* The I8ACT reference, in the lane structure of the SIMD twins. Pair p of a row holds
+   blocks 2p (h = 0) and 2p+1 (h = 1); int32 lane L = 4h + l sums the exact products of
+   the weight integers with the activation q over elements 4l..4l+3 and 16+4l..16+4l+3
+   of block h (the weight integers: Q4 u = q + 8 in [0, 15], Q4Z u in [0, 15], Q8 q).
+   Float steps, per lane (fmaf: one rounding each, as the SIMD FMAs):
+     per pair      acc = fmaf(dv, (float)lane, acc)          acc = 0 at a unit start
+     per unit      tmp = fmaf(-z, CV, acc)                   z: 8 (Q4), the zero point
+                   total = fmaf(s, tmp, total)                (Q4Z), 0 (Q8); s the scale
+   and at the end out += ((t0+t4)+(t2+t6)) + ((t1+t5)+(t3+t7)). A unit is a weight group
+   (group >= 64: whole pairs), else one pair whose lanes take the scale of their own block.
+   So sum_c (u_c - z) x_c needs no integer correction in the inner loop: the group's
+   z sum x is one vector per unit, computed with the activations (uniql__quant_act). */
 static float uniql__hsum8(const float *a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
 
-static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
-                                size_t lda, int nt, float *out)
+/* the 2 x 32 weight integers of a pair (pd: 32 bytes Q4/Q4Z, 64 bytes Q8) */
+static void uniql__pair_ints(uniql_dtype dt, const unsigned char *pd, int w[2][32])
 {
-    int b, t, l, z, w[32];
-    float acc[UNIQL__NT][2][8];
-    size_t bb = uniql__block_bytes(k->dtype);
-    memset(acc, 0, sizeof acc);
-    for (b = 0; b < nb; b++) {
-        int h = b & 1, par = (b >> 1) & 1;
-        float s = uniql__block_scale(k, b0 + b, &z);
-        uniql__decode_block(k->dtype, data + (size_t)b * bb, z, w);
-        for (t = 0; t < nt; t++) {
-            const unsigned char *rec = xa + (size_t)t * lda + (size_t)(b >> 1) * 128;
-            const int8_t *xl = (const int8_t *)rec + 16 * h, *xh = (const int8_t *)rec + 32 + 16 * h;
-            float d, f;
-            memcpy(&d, rec + 96 + 16 * h, 4);
-            f = s * d;
-            for (l = 0; l < 4; l++) {
-                int32_t is = 0;
-                int e;
-                for (e = 4 * l; e < 4 * l + 4; e++) is += w[e] * xl[e] + w[16 + e] * xh[e];
-                {
-                    float p = f * (float)is;
-                    acc[t][par][4 * h + l] = acc[t][par][4 * h + l] + p;
+    int h, j;
+    for (h = 0; h < 2; h++) {
+        if (dt == UNIQL_DTYPE_Q8) {
+            for (j = 0; j < 32; j++) w[h][j] = (int8_t)pd[32 * h + j];
+            continue;
+        }
+        for (j = 0; j < 16; j++) {
+            int lo = pd[16 * h + j] & 15, hi = pd[16 * h + j] >> 4;
+            w[h][j] = dt == UNIQL_DTYPE_Q4 ? lo ^ 8 : lo;
+            w[h][j + 16] = dt == UNIQL_DTYPE_Q4 ? hi ^ 8 : hi;
+        }
+    }
+}
+
+/* scale and zero point (as floats) of the lanes of unit u0 (first pair of the unit) */
+static void uniql__unit_scales(const uniql__qk *k, int b0, int nb, int u0, float *sv, float *zv)
+{
+    int L;
+    for (L = 0; L < 8; L++) {
+        int blk = 2 * u0 + (L >> 2), g;
+        if (blk >= nb) blk = 2 * u0;   /* the missing half of an odd last pair: zero lanes */
+        g = k->dtype == UNIQL_DTYPE_Q8 ? 0 : (b0 + blk) / k->gb;
+        sv[L] = uniql_fp16_to_fp32(k->sc[g]);
+        zv[L] = k->dtype == UNIQL_DTYPE_Q4 ? 8.0f : k->dtype == UNIQL_DTYPE_Q4Z ? (float)k->zp[g] : 0.0f;
+    }
+}
+
+/* out[t] += row . x_t for tokens t < nt over blocks [b0, b0 + nb) (b0 even: a chunk
+   start), data = the row at block b0; the last pair's bytes come from `last` when it is
+   not NULL (a zero-padded copy); rec / cv: token 0's pair records and unit vectors,
+   lda bytes between tokens */
+static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *last,
+                                const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out)
+{
+    int np = (nb + 1) / 2, up = uniql__unit_pairs(k, np), u0, p, t, L, w[2][32];
+    size_t pb = k->dtype == UNIQL_DTYPE_Q8 ? 64 : 32;
+    float total[UNIQL__NT][8];
+    memset(total, 0, sizeof total);
+    for (u0 = 0; u0 < np; u0 += up) {
+        int u1 = u0 + up < np ? u0 + up : np;
+        float acc[UNIQL__NT][8], sv[8], zv[8];
+        memset(acc, 0, sizeof acc);
+        for (p = u0; p < u1; p++) {
+            uniql__pair_ints(k->dtype, p == np - 1 && last ? last : data + (size_t)p * pb, w);
+            for (t = 0; t < nt; t++) {
+                const unsigned char *r = rec + (size_t)t * lda + (size_t)p * UNIQL__REC;
+                for (L = 0; L < 8; L++) {
+                    int h = L >> 2, l = L & 3, e;
+                    int32_t is = 0;
+                    float dl;
+                    for (e = 4 * l; e < 4 * l + 4; e++)
+                        is += w[h][e] * (int8_t)r[16 * h + e] + w[h][16 + e] * (int8_t)r[32 + 16 * h + e];
+                    memcpy(&dl, r + 64 + 4 * L, 4);
+                    acc[t][L] = fmaf(dl, (float)is, acc[t][L]);
                 }
             }
         }
+        uniql__unit_scales(k, b0, nb, u0, sv, zv);
+        for (t = 0; t < nt; t++) {
+            const float *c = (const float *)(const void *)(cv + (size_t)t * lda) + (size_t)(u0 / up) * 8;
+            for (L = 0; L < 8; L++) total[t][L] = fmaf(sv[L], fmaf(-zv[L], c[L], acc[t][L]), total[t][L]);
+        }
     }
-    for (t = 0; t < nt; t++) {
-        float a[8];
-        for (l = 0; l < 8; l++) a[l] = acc[t][0][l] + acc[t][1][l];
-        out[t] += uniql__hsum8(a);
+    for (t = 0; t < nt; t++) out[t] += uniql__hsum8(total[t]);
+}
+
+/* ---- 4c'. I8ACT for transposed views (storage rows = inputs c, groups along the
+   outputs r), the layout that keeps input pruning a storage-row prefix. The scale of
+   weight (r, c) is s(c, g(r)), so the activation cannot be quantized once for all
+   outputs; instead, for every block of 32 inputs cb and every output group g:
+       a_c = x_c * s(c, g)                       (fp32 multiply)
+       d = max_c |a_c| / 127,  qa_c = round-half-away(a_c * (127 / max|a_c|))
+       Z = sum_c qa_c * z(c, g)                  (z: 8 for Q4, the zero point for Q4Z)
+       I_r = sum_c qa_c * u(c, r)                (exact int32, u in [0, 15])
+       part_r = fmaf(d, (float)(I_r - Z), part_r)          for r in g
+   the blocks cb in order. The inputs are cut into jobs of UNIQL__T8_ROWS storage rows;
+   each job's part starts at 0 and the parts are added into y in job order, so the
+   result is the same for any thread count (and without threads). Error: each a_c moves
+   by at most d / 2, so |dy_r| <= sum_cb (max_c |x_c s(c, g)| / 254) * sum_c |u - z|. ---- */
+/* The int8 activations of input block [c0, c0 + nc) (nc <= 32) for output groups
+   [gs, gs + ng) (ng <= 16): qa[i * 16 + (g - gs)], d[g - gs], Z[g - gs] (inputs i >= nc
+   are 0). rows / prow: the storage rows' data and scale/zero index (uniql__phys). */
+static void uniql__t8_quant_scalar(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa,
+                                   float *d, int32_t *Z)
+{
+    float a[32][16], amax[16], id[16];
+    int g, i;
+    for (g = 0; g < ng; g++) { amax[g] = 0.0f; Z[g] = 0; }
+    for (i = 0; i < 32; i++) {
+        size_t p = i < nc ? uniql__phys(W, c0 + i) : 0;
+        for (g = 0; g < ng; g++) {
+            a[i][g] = i < nc ? x[c0 + i] * uniql_fp16_to_fp32(W->scales[p * W->scale_stride + (size_t)(gs + g)]) : 0.0f;
+            if (fabsf(a[i][g]) > amax[g]) amax[g] = fabsf(a[i][g]);
+        }
+    }
+    for (g = 0; g < ng; g++) {
+        d[g] = amax[g] / 127.0f;
+        id[g] = amax[g] > 0 ? 127.0f / amax[g] : 0.0f;
+    }
+    for (i = 0; i < 32; i++) {
+        size_t p = i < nc ? uniql__phys(W, c0 + i) : 0;
+        for (g = 0; g < ng; g++) {
+            float v = a[i][g] * id[g];
+            int q = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            qa[i * 16 + g] = (int8_t)q;
+            if (i < nc) Z[g] += q * (W->dtype == UNIQL_DTYPE_Q4 ? 8 : (int)W->zeros[p * W->scale_stride + (size_t)(gs + g)]);
+        }
+    }
+}
+
+/* I[j] = sum_{i < nc} qa[16 i] * u(row i, element j) for the nblk 32-blocks starting at
+   each row pointer (j < 32 nblk; Q4: u = nibble ^ 8, Q4Z: u = nibble) */
+static void uniql__t8_dot_scalar(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk,
+                                 int32_t *I)
+{
+    int i, b, j, fl = dt == UNIQL_DTYPE_Q4 ? 8 : 0;
+    for (j = 0; j < 32 * nblk; j++) I[j] = 0;
+    for (i = 0; i < nc; i++) {
+        int q = qa[16 * i];
+        for (b = 0; b < nblk; b++) {
+            const unsigned char *blk = rows[i] + (size_t)b * 16;
+            int32_t *o = I + 32 * b;
+            for (j = 0; j < 16; j++) {
+                o[j] += q * ((blk[j] & 15) ^ fl);
+                o[j + 16] += q * ((blk[j] >> 4) ^ fl);
+            }
+        }
     }
 }
 
@@ -3620,229 +3950,292 @@ UNIQL__AVX2 static void uniql__qaxpy_avx2(const uniql__qk *k, int b0, int nb, co
     }
 }
 
-/* The decode GEMV hot path (one token, Q4/Q4Z, groups of an even number of 32-blocks, so
-   a pair never straddles two groups): group loop outside, branch-free pair loop inside,
-   the accumulator in a register. Same integer lanes and float steps as below. */
-/* Q4/Q4Z block pairs with int8 activations (the hot path). The pair's 32 weight bytes
-   are contiguous, so the low nibbles are already in XL order and the high nibbles in XH
-   order. For token record R: p16 = sum u x over lane pairs minus the zero-point term
-   CORR(s16) (z * pair sums of x), then ACC += (s * d) * lanes. */
-#define UNIQL__Q4TOK(R, ACC, CORR) do { \
-        const unsigned char *r_ = (R); \
-        __m256i s16_ = _mm256_loadu_si256((const __m256i *)(const void *)(r_ + 64)), p16_; \
-        __m256 f_ = _mm256_mul_ps(sv, _mm256_loadu_ps((const float *)(const void *)(r_ + 96))); \
-        p16_ = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)r_)), \
-                                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(r_ + 32)))); \
-        p16_ = _mm256_sub_epi16(p16_, CORR); \
-        ACC = _mm256_add_ps(ACC, _mm256_mul_ps(f_, _mm256_cvtepi32_ps(_mm256_madd_epi16(p16_, ones)))); \
-    } while (0)
-#define UNIQL__Q4DECODE(V) do { \
-        __m256i v_ = _mm256_xor_si256((V), flip); \
+/* ---- I8ACT twins (the arithmetic of uniql__qdot8_scalar, lane for lane) ----
+   Per Q4 pair: the 32 weight bytes are contiguous, so the low nibbles are already in XL
+   order and the high nibbles in XH order; (u ^ 8) for Q4 via one xor of 0x88. */
+#ifndef UNIQL__PF_HINT
+#define UNIQL__PF_HINT _MM_HINT_T0
+#endif
+
+/* lanes of one pair for token record R: cvt(madd(maddubs(lo, XL) + maddubs(hi, XH))) */
+#define UNIQL__PAIR_LANES(R) _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_add_epi16( \
+        _mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(const void *)(R))), \
+        _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(const void *)((R) + 32)))), ones))
+#define UNIQL__ACC(R, A) A = _mm256_fmadd_ps(_mm256_load_ps((const float *)(const void *)((R) + 64)), UNIQL__PAIR_LANES(R), A)
+#define UNIQL__NIBBLES(PD) do { \
+        __m256i v_ = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(PD)), flip); \
         lo = _mm256_and_si256(v_, m4); \
         hi = _mm256_and_si256(_mm256_srli_epi16(v_, 4), m4); \
     } while (0)
-#define UNIQL__SWAP(A, B) do { __m256 t_ = A; A = B; B = t_; } while (0)
+/* end of a unit for one token: T = fma(s, fnmadd(z, CV, A), T) */
+#define UNIQL__UNIT(CVP, A, T) T = _mm256_fmadd_ps(sv, _mm256_fnmadd_ps(zv, _mm256_load_ps((const float *)(const void *)(CVP)), A), T)
 
-/* one token (decode GEMV) or four tokens (prefill tile), Q4/Q4Z, groups of an even
-   number of 32-blocks (a pair never straddles two groups): group loop outside,
-   branch-free pair loop inside, accumulators in registers (even / odd pairs alternate
-   between two of them; a + b == b + a at the end). Same integer lanes and float steps
-   as uniql__qdot8_scalar. */
-UNIQL__AVX2 static void uniql__qdot8_q4_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data,
-                                             const unsigned char *xa, size_t lda, int four, float *out)
+static UNIQL__AVX2_INLINE void uniql__avx2_unit_scales(const uniql__qk *k, int b0, int nb, int u0, __m256 *sv, __m256 *zv)
 {
-    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    const __m256i flip = _mm256_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0, e0 = a0, e1 = a0;
-    __m256i lo, hi;
-    int b = 0, g = b0 / k->gb;
-    for (; b < nb; g++) {
-        int end = (g + 1) * k->gb - b0, sym = k->dtype == UNIQL_DTYPE_Q4;
-        __m256 sv = _mm256_set1_ps(_cvtsh_ss(k->sc[g]));
-        __m256i zv = _mm256_set1_epi16((short)(sym ? 8 : k->zp[g]));
-        if (end > nb) end = nb;
-        if (!four && sym) {
-            for (; b + 1 < end; b += 2) { /* z = 8: a shift instead of a multiply */
-                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
-                UNIQL__Q4TOK(xa + (size_t)(b >> 1) * 128, a0, _mm256_slli_epi16(s16_, 3));
-                UNIQL__SWAP(a0, a1);
-            }
-        } else if (!four) {
-            for (; b + 1 < end; b += 2) {
-                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
-                UNIQL__Q4TOK(xa + (size_t)(b >> 1) * 128, a0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__SWAP(a0, a1);
-            }
-        } else {
-            for (; b + 1 < end; b += 2) {
-                const unsigned char *r = xa + (size_t)(b >> 1) * 128;
-                UNIQL__Q4DECODE(_mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16)));
-                UNIQL__Q4TOK(r, a0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__Q4TOK(r + lda, c0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__Q4TOK(r + 2 * lda, d0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__Q4TOK(r + 3 * lda, e0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__SWAP(a0, a1); UNIQL__SWAP(c0, c1); UNIQL__SWAP(d0, d1); UNIQL__SWAP(e0, e1);
-            }
-        }
-        if (b < end) { /* a single last block (odd nb): upper half zero */
-            const unsigned char *r = xa + (size_t)(b >> 1) * 128;
-            UNIQL__Q4DECODE(_mm256_inserti128_si256(_mm256_setzero_si256(), _mm_loadu_si128((const __m128i *)(const void *)(data + (size_t)b * 16)), 0));
-            UNIQL__Q4TOK(r, a0, _mm256_mullo_epi16(zv, s16_));
-            if (four) {
-                UNIQL__Q4TOK(r + lda, c0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__Q4TOK(r + 2 * lda, d0, _mm256_mullo_epi16(zv, s16_));
-                UNIQL__Q4TOK(r + 3 * lda, e0, _mm256_mullo_epi16(zv, s16_));
-            }
-            b++;
-        }
-    }
-    out[0] += uniql__avx2_hsum(_mm256_add_ps(a0, a1));
-    if (four) {
-        out[1] += uniql__avx2_hsum(_mm256_add_ps(c0, c1));
-        out[2] += uniql__avx2_hsum(_mm256_add_ps(d0, d1));
-        out[3] += uniql__avx2_hsum(_mm256_add_ps(e0, e1));
+    if (k->dtype != UNIQL_DTYPE_Q8 && k->gb % 2 == 0) {
+        int g = (b0 + 2 * u0) / k->gb;
+        *sv = _mm256_set1_ps(_cvtsh_ss(k->sc[g]));
+        *zv = _mm256_set1_ps(k->dtype == UNIQL_DTYPE_Q4 ? 8.0f : (float)k->zp[g]);
+    } else {
+        float s[8], z[8];
+        uniql__unit_scales(k, b0, nb, u0, s, z);
+        *sv = _mm256_loadu_ps(s);
+        *zv = _mm256_loadu_ps(z);
     }
 }
 
-/* Two rows, one token: the activation record of a pair is loaded once for both rows. */
+/* Q4 / Q4Z, one row; four = 0: one token, 1: four tokens sharing every decoded pair */
+UNIQL__AVX2 static void uniql__qdot8_q4_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data,
+                                             const unsigned char *last, const unsigned char *rec, const unsigned char *cv,
+                                             size_t lda, int four, float *out)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    const __m256i flip = _mm256_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
+    int np = (nb + 1) / 2, up = uniql__unit_pairs(k, np), u0, p;
+    __m256 t0 = _mm256_setzero_ps(), t1 = t0, t2 = t0, t3 = t0, sv, zv;
+    __m256i lo, hi;
+    for (u0 = 0; u0 < np; u0 += up) {
+        int u1 = u0 + up < np ? u0 + up : np;
+        const unsigned char *cvu = cv + (size_t)(u0 / up) * 32;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (p = u0; p < u1; p++) {
+            const unsigned char *r = rec + (size_t)p * UNIQL__REC;
+            UNIQL__NIBBLES(p == np - 1 && last ? last : data + (size_t)p * 32);
+            UNIQL__ACC(r, a0);
+            if (four) {
+                UNIQL__ACC(r + lda, a1);
+                UNIQL__ACC(r + 2 * lda, a2);
+                UNIQL__ACC(r + 3 * lda, a3);
+            }
+        }
+        uniql__avx2_unit_scales(k, b0, nb, u0, &sv, &zv);
+        UNIQL__UNIT(cvu, a0, t0);
+        if (four) {
+            UNIQL__UNIT(cvu + lda, a1, t1);
+            UNIQL__UNIT(cvu + 2 * lda, a2, t2);
+            UNIQL__UNIT(cvu + 3 * lda, a3, t3);
+        }
+    }
+    out[0] += uniql__avx2_hsum(t0);
+    if (four) {
+        out[1] += uniql__avx2_hsum(t1);
+        out[2] += uniql__avx2_hsum(t2);
+        out[3] += uniql__avx2_hsum(t3);
+    }
+}
+
+/* Q4 / Q4Z, two rows of one view, one token (the decode GEMV): each activation load
+   serves both rows. pfd: prefetch distance in bytes along the rows. */
 UNIQL__AVX2 static void uniql__q4x2_avx2(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
-                                         const unsigned char *d1, const unsigned char *xa, size_t pfd, float *out0, float *out1)
+                                         const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
+                                         const unsigned char *rec, const unsigned char *cv, size_t pfd, float *out0,
+                                         float *out1)
 {
     const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     const __m256i flip = _mm256_set1_epi8(k0->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-    int b = 0, g = b0 / k0->gb, sym = k0->dtype == UNIQL_DTYPE_Q4;
-#define UNIQL__X2ROW(D, SV, CORR, ACC) do { \
-        __m256i v_ = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)((D) + (size_t)b * 16)), flip); \
-        __m256i p16_ = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v_, m4), xl), \
-                                        _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v_, 4), m4), xh)); \
-        p16_ = _mm256_sub_epi16(p16_, CORR); \
-        ACC = _mm256_add_ps(ACC, _mm256_mul_ps(_mm256_mul_ps(SV, dv), _mm256_cvtepi32_ps(_mm256_madd_epi16(p16_, ones)))); \
-    } while (0)
-    for (; b < nb; g++) {
-        int end = (g + 1) * k0->gb - b0;
-        __m256 s0 = _mm256_set1_ps(_cvtsh_ss(k0->sc[g])), s1 = _mm256_set1_ps(_cvtsh_ss(k1->sc[g]));
-        if (end > nb) end = nb;
-        if (sym) {
-            for (; b + 1 < end; b += 2) {
-                const unsigned char *rec = xa + (size_t)(b >> 1) * 128;
-                __m256i xl = _mm256_loadu_si256((const __m256i *)(const void *)rec);
-                __m256i xh = _mm256_loadu_si256((const __m256i *)(const void *)(rec + 32));
-                __m256i cr;
-                /* the next pass's rows: the hardware prefetcher alone left the memory bus
-                   half idle (measured 8 -> 13 GB/s on 4096-wide rows) */
-                _mm_prefetch((const char *)((uintptr_t)(d0 + (size_t)b * 16) + pfd), _MM_HINT_T0);
-                _mm_prefetch((const char *)((uintptr_t)(d1 + (size_t)b * 16) + pfd), _MM_HINT_T0);
-                cr = _mm256_slli_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(rec + 64)), 3);
-                __m256 dv = _mm256_loadu_ps((const float *)(const void *)(rec + 96));
-                UNIQL__X2ROW(d0, s0, cr, a0);
-                UNIQL__X2ROW(d1, s1, cr, c0);
-                UNIQL__SWAP(a0, a1); UNIQL__SWAP(c0, c1);
-            }
-        } else {
-            __m256i z0 = _mm256_set1_epi16((short)k0->zp[g]), z1 = _mm256_set1_epi16((short)k1->zp[g]);
-            for (; b + 1 < end; b += 2) {
-                const unsigned char *rec = xa + (size_t)(b >> 1) * 128;
-                __m256i xl = _mm256_loadu_si256((const __m256i *)(const void *)rec);
-                __m256i xh = _mm256_loadu_si256((const __m256i *)(const void *)(rec + 32));
-                __m256i s16 = _mm256_loadu_si256((const __m256i *)(const void *)(rec + 64));
-                __m256 dv = _mm256_loadu_ps((const float *)(const void *)(rec + 96));
-                _mm_prefetch((const char *)((uintptr_t)(d0 + (size_t)b * 16) + pfd), _MM_HINT_T0);
-                _mm_prefetch((const char *)((uintptr_t)(d1 + (size_t)b * 16) + pfd), _MM_HINT_T0);
-                UNIQL__X2ROW(d0, s0, _mm256_mullo_epi16(z0, s16), a0);
-                UNIQL__X2ROW(d1, s1, _mm256_mullo_epi16(z1, s16), c0);
-                UNIQL__SWAP(a0, a1); UNIQL__SWAP(c0, c1);
-            }
-        }
-        if (b < end) break; /* odd last block: finished row by row below */
-    }
-#undef UNIQL__X2ROW
-    if (b < nb) { /* odd nb: the single last block of each row, upper half zero (as in the one-row kernel) */
-        const unsigned char *rec = xa + (size_t)(b >> 1) * 128;
-        __m256i s16 = _mm256_loadu_si256((const __m256i *)(const void *)(rec + 64)), p16, v;
-        __m256 dv = _mm256_loadu_ps((const float *)(const void *)(rec + 96));
-        int r;
-        for (r = 0; r < 2; r++) {
-            const uniql__qk *k = r ? k1 : k0;
-            __m256 sv = _mm256_set1_ps(_cvtsh_ss(k->sc[g])), add;
-            __m256i zv = _mm256_set1_epi16((short)(sym ? 8 : k->zp[g]));
-            v = _mm256_inserti128_si256(_mm256_setzero_si256(), _mm_loadu_si128((const __m128i *)(const void *)((r ? d1 : d0) + (size_t)b * 16)), 0);
-            v = _mm256_xor_si256(v, flip);
-            p16 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_loadu_si256((const __m256i *)(const void *)rec)),
-                                   _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_loadu_si256((const __m256i *)(const void *)(rec + 32))));
-            p16 = _mm256_sub_epi16(p16, _mm256_mullo_epi16(zv, s16));
-            add = _mm256_mul_ps(_mm256_mul_ps(sv, dv), _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones)));
-            if (r) c0 = _mm256_add_ps(c0, add);
-            else a0 = _mm256_add_ps(a0, add);
-        }
-    }
-    *out0 += uniql__avx2_hsum(_mm256_add_ps(a0, a1));
-    *out1 += uniql__avx2_hsum(_mm256_add_ps(c0, c1));
-}
-
-/* one block pair (or a single block when `two` is 0) as 8 int32 lanes; Q4: pair bytes are
-   contiguous, so the low nibbles ARE the XL order and the high nibbles the XH order */
-UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
-                                          size_t lda, int nt, float *out)
-{
-    const __m256i m4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
-    const __m256i flip = _mm256_set1_epi8(k->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
-    __m256 acc[UNIQL__NT][2], sv = _mm256_setzero_ps();
-    __m256i zv = _mm256_setzero_si256();
-    int b, t, g = 0, next = 0;
-    if (k->dtype != UNIQL_DTYPE_Q8 && k->gb % 2 == 0) {
-        /* four tokens share each decoded pair; fewer go one by one (the row is in L1 after the first) */
-        if (nt == 4) uniql__qdot8_q4_avx2(k, b0, nb, data, xa, lda, 1, out);
-        else for (t = 0; t < nt; t++) uniql__qdot8_q4_avx2(k, b0, nb, data, xa + (size_t)t * lda, lda, 0, out + t);
-        return;
-    }
-    for (t = 0; t < UNIQL__NT; t++) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-    for (b = 0; b < nb; b += 2) {
-        int two = b + 1 < nb, par = (b >> 1) & 1;
-        const unsigned char *rec = xa + (size_t)(b >> 1) * 128;
-        __m256i lo, hi = _mm256_setzero_si256();
-        if (b >= next || (two && b + 1 >= next)) {
-            /* scales / zero points of the pair: [s0 x4 | s1 x4], [z0 x8 | z1 x8] (int16) */
-            int g0 = k->gb ? (b0 + b) / k->gb : 0, g1 = two && k->gb ? (b0 + b + 1) / k->gb : g0;
-            int z0 = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g0] : 8, z1 = k->dtype == UNIQL_DTYPE_Q4Z ? k->zp[g1] : 8;
-            sv = _mm256_setr_m128(_mm_set1_ps(_cvtsh_ss(k->sc[g0])), _mm_set1_ps(_cvtsh_ss(k->sc[g1])));
-            zv = _mm256_setr_m128i(_mm_set1_epi16((short)z0), _mm_set1_epi16((short)z1));
-            g = g1;
-            next = k->gb ? (g + 1) * k->gb - b0 : nb;
-            if (g0 != g1) next = b + 2; /* group boundary inside the pair: reload next time */
-        }
-        if (k->dtype == UNIQL_DTYPE_Q8) {
-            __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 32));
-            __m256i c = two ? _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 32 + 32)) : _mm256_setzero_si256();
-            lo = _mm256_permute2x128_si256(a, c, 0x20);
-            hi = _mm256_permute2x128_si256(a, c, 0x31);
-        } else {
-            __m256i v = two ? _mm256_loadu_si256((const __m256i *)(const void *)(data + (size_t)b * 16))
-                            : _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(data + (size_t)b * 16)));
-            if (!two) v = _mm256_inserti128_si256(v, _mm_setzero_si128(), 1);
-            v = _mm256_xor_si256(v, flip);
+    int np = (nb + 1) / 2, up = uniql__unit_pairs(k0, np), u0, p;
+    __m256 t0 = _mm256_setzero_ps(), t1 = t0, sv, zv;
+    for (u0 = 0; u0 < np; u0 += up) {
+        int u1 = u0 + up < np ? u0 + up : np;
+        const unsigned char *cvu = cv + (size_t)(u0 / up) * 32;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (p = u0; p < u1; p++) {
+            const unsigned char *r = rec + (size_t)p * UNIQL__REC;
+            const unsigned char *p0 = p == np - 1 && l0 ? l0 : d0 + (size_t)p * 32;
+            const unsigned char *p1 = p == np - 1 && l1 ? l1 : d1 + (size_t)p * 32;
+            __m256i xl = _mm256_load_si256((const __m256i *)(const void *)r);
+            __m256i xh = _mm256_load_si256((const __m256i *)(const void *)(r + 32)), v, lo, hi;
+            __m256 dv = _mm256_load_ps((const float *)(const void *)(r + 64));
+            _mm_prefetch((const char *)(d0 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
+            _mm_prefetch((const char *)(d1 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
+            v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)p0), flip);
             lo = _mm256_and_si256(v, m4);
             hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            a0 = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh)), ones)), a0);
+            v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)p1), flip);
+            lo = _mm256_and_si256(v, m4);
+            hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            a1 = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh)), ones)), a1);
         }
+        uniql__avx2_unit_scales(k0, b0, nb, u0, &sv, &zv);
+        UNIQL__UNIT(cvu, a0, t0);
+        uniql__avx2_unit_scales(k1, b0, nb, u0, &sv, &zv);
+        UNIQL__UNIT(cvu, a1, t1);
+    }
+    *out0 += uniql__avx2_hsum(t0);
+    *out1 += uniql__avx2_hsum(t1);
+}
+
+/* Q8 (one scale per row, signed weights: |w| * (x * sign w) for maddubs), any nt;
+   then the Q4 kernel for Q4 / Q4Z */
+UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *last,
+                                          const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    int np = (nb + 1) / 2, p, t;
+    __m256 acc[UNIQL__NT], sv, zv;
+    if (k->dtype != UNIQL_DTYPE_Q8) {
+        /* four tokens share each decoded pair; fewer go one by one (the row is in L1 after the first) */
+        if (nt == 4) uniql__qdot8_q4_avx2(k, b0, nb, data, last, rec, cv, lda, 1, out);
+        else for (t = 0; t < nt; t++) uniql__qdot8_q4_avx2(k, b0, nb, data, last, rec + (size_t)t * lda, cv + (size_t)t * lda, lda, 0, out + t);
+        return;
+    }
+    for (t = 0; t < UNIQL__NT; t++) acc[t] = _mm256_setzero_ps();
+    for (p = 0; p < np; p++) {
+        const unsigned char *pd = p == np - 1 && last ? last : data + (size_t)p * 64;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)pd);
+        __m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(pd + 32));
+        __m256i lo = _mm256_permute2x128_si256(a, c, 0x20), hi = _mm256_permute2x128_si256(a, c, 0x31);
+        __m256i alo = _mm256_sign_epi8(lo, lo), ahi = _mm256_sign_epi8(hi, hi);
         for (t = 0; t < nt; t++) {
-            const unsigned char *rt = rec + (size_t)t * lda;
-            __m256i xl = _mm256_loadu_si256((const __m256i *)(const void *)rt);
-            __m256i xh = _mm256_loadu_si256((const __m256i *)(const void *)(rt + 32)), p;
-            __m256 f = _mm256_mul_ps(sv, _mm256_loadu_ps((const float *)(const void *)(rt + 96)));
-            if (k->dtype == UNIQL_DTYPE_Q8) {
-                /* signed x signed: |w| * (x * sign w); two halves summed in int32 */
-                p = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(xl, lo)), ones),
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(xh, hi)), ones));
-            } else {
-                /* unsigned nibbles u: sum (u - z) x = sum u x - z * (pair sums of x); |.| <= 15240 fits int16 */
-                __m256i s16 = _mm256_loadu_si256((const __m256i *)(const void *)(rt + 64));
-                __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
-                p = _mm256_madd_epi16(_mm256_sub_epi16(p16, _mm256_mullo_epi16(zv, s16)), ones);
-            }
-            acc[t][par] = _mm256_add_ps(acc[t][par], _mm256_mul_ps(f, _mm256_cvtepi32_ps(p)));
+            const unsigned char *r = rec + (size_t)t * lda + (size_t)p * UNIQL__REC;
+            __m256i xl = _mm256_load_si256((const __m256i *)(const void *)r);
+            __m256i xh = _mm256_load_si256((const __m256i *)(const void *)(r + 32));
+            __m256i is = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(alo, _mm256_sign_epi8(xl, lo)), ones),
+                                          _mm256_madd_epi16(_mm256_maddubs_epi16(ahi, _mm256_sign_epi8(xh, hi)), ones));
+            acc[t] = _mm256_fmadd_ps(_mm256_load_ps((const float *)(const void *)(r + 64)), _mm256_cvtepi32_ps(is), acc[t]);
         }
     }
-    for (t = 0; t < nt; t++) out[t] += uniql__avx2_hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+    uniql__avx2_unit_scales(k, b0, nb, 0, &sv, &zv);
+    for (t = 0; t < nt; t++) {
+        __m256 tt = _mm256_setzero_ps();
+        UNIQL__UNIT(cv + (size_t)t * lda, acc[t], tt);
+        out[t] += uniql__avx2_hsum(tt);
+    }
+}
+#undef UNIQL__PAIR_LANES
+#undef UNIQL__ACC
+#undef UNIQL__NIBBLES
+#undef UNIQL__UNIT
+
+/* uniql__t8_dot_scalar on AVX2: two storage rows at a time, their bytes interleaved
+   (unpack) so that maddubs multiplies each output's pair of weights (rows i, i + 1) with
+   the pair (qa_i, qa_i+1); int16 sums (|.| <= 2 * 15 * 127 per step) are widened into
+   the int32 outputs every 8 row pairs. */
+UNIQL__AVX2 static void uniql__t8_dot_avx2(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa,
+                                           int nblk, int32_t *I)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), flip = _mm256_set1_epi8(dt == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
+    int b, i, j;
+    int16_t qp[16];
+    for (i = 0; i < 16; i++) {
+        int a = 2 * i < nc ? qa[32 * i] : 0, c = 2 * i + 1 < nc ? qa[32 * i + 16] : 0;
+        qp[i] = (int16_t)(uint16_t)((unsigned)(uint8_t)(int8_t)a | ((unsigned)(uint8_t)(int8_t)c << 8));
+    }
+    for (j = 0; j < 32 * nblk; j++) I[j] = 0;
+    for (b = 0; b < nblk; b += 2) {
+        int two = b + 1 < nblk, i0;
+        for (i0 = 0; i0 < nc; i0 += 16) {
+            __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+            int i1 = i0 + 16 < nc ? i0 + 16 : nc;
+            for (i = i0; i < i1; i += 2) {
+                const unsigned char *ra = rows[i] + (size_t)b * 16, *rb = rows[i + 1 < nc ? i + 1 : i] + (size_t)b * 16;
+                __m256i A, B, L, H, q = _mm256_set1_epi16(qp[i >> 1]);
+                if (two) {
+                    A = _mm256_loadu_si256((const __m256i *)(const void *)ra);
+                    B = _mm256_loadu_si256((const __m256i *)(const void *)rb);
+                } else {
+                    A = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ra));
+                    B = _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)rb));
+                }
+                A = _mm256_xor_si256(A, flip);
+                B = _mm256_xor_si256(B, flip);
+                L = _mm256_unpacklo_epi8(A, B);
+                H = _mm256_unpackhi_epi8(A, B);
+                s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_and_si256(L, m4), q));
+                s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(L, 4), m4), q));
+                s2 = _mm256_add_epi16(s2, _mm256_maddubs_epi16(_mm256_and_si256(H, m4), q));
+                s3 = _mm256_add_epi16(s3, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 4), m4), q));
+            }
+            /* widen: low 128 bits -> block b, high -> block b + 1; s0: elements 0..7, s1: 16..23,
+               s2: 8..15, s3: 24..31 */
+#define UNIQL__T8W(S, OFF) do { \
+                __m256i *o_ = (__m256i *)(void *)(I + 32 * b + (OFF)); \
+                _mm256_storeu_si256(o_, _mm256_add_epi32(_mm256_loadu_si256(o_), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(S)))); \
+                if (two) { \
+                    __m256i *p_ = (__m256i *)(void *)(I + 32 * (b + 1) + (OFF)); \
+                    _mm256_storeu_si256(p_, _mm256_add_epi32(_mm256_loadu_si256(p_), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(S, 1)))); \
+                } \
+            } while (0)
+            UNIQL__T8W(s0, 0);
+            UNIQL__T8W(s1, 16);
+            UNIQL__T8W(s2, 8);
+            UNIQL__T8W(s3, 24);
+#undef UNIQL__T8W
+        }
+    }
+}
+
+/* uniql__t8_quant_scalar with F16C / AVX2: 16 groups per vector pair, the same float
+   operations (round half away = add copysign(0.5, v), truncate) */
+UNIQL__AVX2 static void uniql__t8_quant_avx2(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa,
+                                             float *d, int32_t *Z)
+{
+    float a[32][16];
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)), half = _mm256_set1_ps(0.5f);
+    const __m256 signm = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    __m256 m0 = _mm256_setzero_ps(), m1 = m0, i0, i1;
+    __m256i z0 = _mm256_setzero_si256(), z1 = z0;
+    int i, g, q4 = W->dtype == UNIQL_DTYPE_Q4;
+    for (i = 0; i < 32; i++) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        if (i < nc) {
+            size_t p = uniql__phys(W, c0 + i);
+            const uint16_t *sp = W->scales + p * W->scale_stride + (size_t)gs;
+            uint16_t tmp[16];
+            __m256 xv = _mm256_set1_ps(x[c0 + i]);
+            if (ng < 16) { memset(tmp, 0, sizeof tmp); memcpy(tmp, sp, sizeof(uint16_t) * (size_t)ng); sp = tmp; }
+            a0 = _mm256_mul_ps(xv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)sp)));
+            a1 = _mm256_mul_ps(xv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(sp + 8))));
+        }
+        _mm256_storeu_ps(a[i], a0);
+        _mm256_storeu_ps(a[i] + 8, a1);
+        m0 = _mm256_max_ps(m0, _mm256_and_ps(a0, absm));
+        m1 = _mm256_max_ps(m1, _mm256_and_ps(a1, absm));
+    }
+    {
+        __m256 c127 = _mm256_set1_ps(127.0f), zero = _mm256_setzero_ps();
+        float dd[16];
+        _mm256_storeu_ps(dd, _mm256_div_ps(m0, c127));
+        _mm256_storeu_ps(dd + 8, _mm256_div_ps(m1, c127));
+        for (g = 0; g < ng; g++) d[g] = dd[g];
+        i0 = _mm256_and_ps(_mm256_div_ps(c127, m0), _mm256_cmp_ps(m0, zero, _CMP_GT_OQ));
+        i1 = _mm256_and_ps(_mm256_div_ps(c127, m1), _mm256_cmp_ps(m1, zero, _CMP_GT_OQ));
+    }
+    for (i = 0; i < 32; i++) {
+        __m256 v0 = _mm256_mul_ps(_mm256_loadu_ps(a[i]), i0), v1 = _mm256_mul_ps(_mm256_loadu_ps(a[i] + 8), i1);
+        __m256i q0 = _mm256_cvttps_epi32(_mm256_add_ps(v0, _mm256_or_ps(_mm256_and_ps(v0, signm), half)));
+        __m256i q1 = _mm256_cvttps_epi32(_mm256_add_ps(v1, _mm256_or_ps(_mm256_and_ps(v1, signm), half)));
+        __m256i p16;
+        const __m256i lim = _mm256_set1_epi32(127);
+        q0 = _mm256_max_epi32(_mm256_min_epi32(q0, lim), _mm256_sub_epi32(_mm256_setzero_si256(), lim));
+        q1 = _mm256_max_epi32(_mm256_min_epi32(q1, lim), _mm256_sub_epi32(_mm256_setzero_si256(), lim));
+        /* 16 int32 -> 16 int8 in group order */
+        p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
+        _mm_storeu_si128((__m128i *)(void *)(qa + 16 * i),
+                         _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1)));
+        if (i < nc) {
+            if (q4) {
+                z0 = _mm256_add_epi32(z0, q0);
+                z1 = _mm256_add_epi32(z1, q1);
+            } else {
+                size_t p = uniql__phys(W, c0 + i);
+                const uint8_t *zp = W->zeros + p * W->scale_stride + (size_t)gs;
+                uint8_t tz[16];
+                memset(tz, 0, sizeof tz);
+                memcpy(tz, zp, (size_t)ng);
+                z0 = _mm256_add_epi32(z0, _mm256_mullo_epi32(q0, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)tz))));
+                z1 = _mm256_add_epi32(z1, _mm256_mullo_epi32(q1, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(tz + 8)))));
+            }
+        }
+    }
+    {
+        int32_t zz[16];
+        if (q4) { z0 = _mm256_slli_epi32(z0, 3); z1 = _mm256_slli_epi32(z1, 3); }
+        _mm256_storeu_si256((__m256i *)(void *)zz, z0);
+        _mm256_storeu_si256((__m256i *)(void *)(zz + 8), z1);
+        for (g = 0; g < ng; g++) Z[g] = zz[g];
+    }
 }
 
 static int uniql__cpu_avx2(void)
@@ -3897,30 +4290,53 @@ static float uniql__neon_scale(const uniql__qk *k, int g, int8x16_t *zv)
     return uniql_fp16_to_fp32(k->sc[g]);
 }
 
-static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *xa,
-                              size_t lda, int nt, float *out)
+/* I8ACT on NEON: the scalar reference's lanes (block h of a pair = one int32x4, lanes
+   4h..4h+3) and float steps (vfmaq = fmaf), so the result equals it bit for bit. */
+static void uniql__qdot8_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *last,
+                              const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out)
 {
-    size_t bb = uniql__block_bytes(k->dtype);
-    int8x16_t xr = vdupq_n_s8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0), zv = vdupq_n_s8(0);
-    float32x4_t acc[UNIQL__NT][2][2];
-    int b, t, g = 0, next = 0;
-    float s = 0;
-    for (t = 0; t < UNIQL__NT; t++) acc[t][0][0] = acc[t][0][1] = acc[t][1][0] = acc[t][1][1] = vdupq_n_f32(0);
-    for (b = 0; b < nb; b++) {
-        int h = b & 1, par = (b >> 1) & 1;
-        int8x16x2_t w;
-        if (b == next) { g = k->gb ? (b0 + b) / k->gb : 0; s = uniql__neon_scale(k, g, &zv); next = k->gb ? (g + 1) * k->gb - b0 : nb; }
-        w = uniql__neon_block(k->dtype, data + (size_t)b * bb, xr, zv);
+    int np = (nb + 1) / 2, up = uniql__unit_pairs(k, np), u0, p, t, h;
+    size_t pb = k->dtype == UNIQL_DTYPE_Q8 ? 64 : 32;
+    const uint8x16_t m = vdupq_n_u8(15), fl = vdupq_n_u8(k->dtype == UNIQL_DTYPE_Q4 ? 8 : 0);
+    float32x4_t total[UNIQL__NT][2];
+    for (t = 0; t < UNIQL__NT; t++) total[t][0] = total[t][1] = vdupq_n_f32(0);
+    for (u0 = 0; u0 < np; u0 += up) {
+        int u1 = u0 + up < np ? u0 + up : np;
+        float32x4_t acc[UNIQL__NT][2];
+        float s[8], z[8];
+        for (t = 0; t < UNIQL__NT; t++) acc[t][0] = acc[t][1] = vdupq_n_f32(0);
+        for (p = u0; p < u1; p++) {
+            const unsigned char *pd = p == np - 1 && last ? last : data + (size_t)p * pb;
+            int8x16_t wl[2], wh[2];
+            for (h = 0; h < 2; h++) {
+                if (k->dtype == UNIQL_DTYPE_Q8) {
+                    wl[h] = vld1q_s8((const int8_t *)pd + 32 * h);
+                    wh[h] = vld1q_s8((const int8_t *)pd + 32 * h + 16);
+                } else {
+                    uint8x16_t b = vld1q_u8(pd + 16 * h);
+                    wl[h] = vreinterpretq_s8_u8(veorq_u8(vandq_u8(b, m), fl));
+                    wh[h] = vreinterpretq_s8_u8(veorq_u8(vshrq_n_u8(b, 4), fl));
+                }
+            }
+            for (t = 0; t < nt; t++) {
+                const unsigned char *r = rec + (size_t)t * lda + (size_t)p * UNIQL__REC;
+                for (h = 0; h < 2; h++) {
+                    int32x4_t is = vaddq_s32(uniql__neon_dot4(wl[h], vld1q_s8((const int8_t *)r + 16 * h)),
+                                             uniql__neon_dot4(wh[h], vld1q_s8((const int8_t *)r + 32 + 16 * h)));
+                    acc[t][h] = vfmaq_f32(acc[t][h], vld1q_f32((const float *)(const void *)(r + 64 + 16 * h)), vcvtq_f32_s32(is));
+                }
+            }
+        }
+        uniql__unit_scales(k, b0, nb, u0, s, z);
         for (t = 0; t < nt; t++) {
-            const unsigned char *rec = xa + (size_t)t * lda + (size_t)(b >> 1) * 128;
-            int32x4_t is = vaddq_s32(uniql__neon_dot4(w.val[0], vld1q_s8((const int8_t *)rec + 16 * h)),
-                                     uniql__neon_dot4(w.val[1], vld1q_s8((const int8_t *)rec + 32 + 16 * h)));
-            float32x4_t f = vmulq_f32(vdupq_n_f32(s), vld1q_f32((const float *)(const void *)(rec + 96 + 16 * h)));
-            acc[t][par][h] = vaddq_f32(acc[t][par][h], vmulq_f32(f, vcvtq_f32_s32(is)));
+            const float *c = (const float *)(const void *)(cv + (size_t)t * lda) + (size_t)(u0 / up) * 8;
+            for (h = 0; h < 2; h++) {
+                float32x4_t tmp = vfmsq_f32(acc[t][h], vld1q_f32(z + 4 * h), vld1q_f32(c + 4 * h));
+                total[t][h] = vfmaq_f32(total[t][h], vld1q_f32(s + 4 * h), tmp);
+            }
         }
     }
-    for (t = 0; t < nt; t++)
-        out[t] += uniql__neon_hsum(vaddq_f32(acc[t][0][0], acc[t][1][0]), vaddq_f32(acc[t][0][1], acc[t][1][1]));
+    for (t = 0; t < nt; t++) out[t] += uniql__neon_hsum(total[t][0], total[t][1]);
 }
 
 static void uniql__qdot_neon(const uniql__qk *k, int b0, int nb, const unsigned char *data, const float *X, size_t ldx,
@@ -3996,6 +4412,8 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
     k->qaxpy = uniql__qaxpy_scalar;
     k->qdot8 = uniql__qdot8_scalar;
     k->q4x2 = NULL;
+    k->t8q = uniql__t8_quant_scalar;
+    k->t8 = uniql__t8_dot_scalar;
     if (isa == UNIQL_KERNEL_SCALAR) return 1;
 #if defined(UNIQL__HAVE_AVX2)
     if (isa == UNIQL_KERNEL_AVX2) {
@@ -4005,6 +4423,8 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
         k->qaxpy = uniql__qaxpy_avx2;
         k->qdot8 = uniql__qdot8_avx2;
         k->q4x2 = uniql__q4x2_avx2;
+        k->t8q = uniql__t8_quant_avx2;
+        k->t8 = uniql__t8_dot_avx2;
         return 1;
     }
 #endif
@@ -11199,13 +11619,13 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
     o_sin = uniql__plan_take(&pl, (size_t)B, (size_t)(c->head_dim / 2 + 1), 1);
     o_inv = uniql__plan_take(&pl, (size_t)(c->head_dim / 2 + 1), 1, 1);
     o_row = uniql__plan_take(&pl, (size_t)(V > D ? V : D), 1, 1);
-    /* int8 activation records of a chunk for the widest matrix input (128 B per 64
-       inputs: 32 floats' worth per 64 inputs), 16-byte aligned */
+    /* int8 activations of a chunk for the widest matrix input (uniql_matmul_work_bytes:
+       at most 128 B per 64 inputs plus 32 B per 4096), 32-byte aligned */
     max_in = D > max_att ? D : max_att;
     if (max_i > max_in) max_in = max_i;
     if (max_hp > max_in) max_in = max_hp;
-    xa_bytes = (kernel & UNIQL_KERNEL_I8ACT) ? (size_t)B * (size_t)((max_in + 63) / 64) * 128 : 0;
-    o_xa = uniql__plan_take(&pl, xa_bytes / sizeof(float) + 4, 1, 1);
+    xa_bytes = (kernel & UNIQL_KERNEL_I8ACT) ? (size_t)B * ((size_t)((max_in + 63) / 64) * 128 + (size_t)((max_in + 4095) / 4096) * 32) : 0;
+    o_xa = uniql__plan_take(&pl, xa_bytes / sizeof(float) + 8, 1, 1);
     /* the state struct and four per-layer pointer tables come first */
     head = sizeof(uniql_state) + 4 * (size_t)L * sizeof(float *);
     head = (head + 15) & ~(size_t)15;
@@ -11244,7 +11664,7 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
         s->z = f + o_z; s->xbc = f + o_xbc; s->dt = f + o_dt; s->y = f + o_y;
         s->cos_t = f + o_cos; s->sin_t = f + o_sin; s->inv_freq = f + o_inv; s->row = f + o_row;
         s->xa = (unsigned char *)(void *)(f + o_xa);
-        s->xa += (16u - ((uintptr_t)s->xa & 15u)) & 15u;
+        s->xa += (32u - ((uintptr_t)s->xa & 31u)) & 31u;
     }
     if (c->rope_type != UNIQL_ROPE_NONE && c->head_dim >= 2) uniql_rope_inv_freq(c, s->inv_freq);
     *out = s;
