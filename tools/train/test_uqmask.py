@@ -209,6 +209,12 @@ class TrainSmoke(unittest.TestCase):
             self.assertTrue(changed and all(k.endswith("proj.weight") for k in changed), changed)
             if os.path.exists(PACK):
                 subprocess.run([PACK, "-q", "--order", os.path.join(out, "order.json"), out, os.path.join(d, "r.uniql")], check=True)
+            # the saved adapters merge again to the same checkpoint
+            sys.argv = ["recover.py", "merge", os.path.join(DATA, "mamba2"), os.path.join(out, "lora.safetensors"), out + "2"]
+            recover.main()
+            W2 = uqmask.st_read(os.path.join(out + "2", "model.safetensors"))
+            for k in W:
+                self.assertTrue(np.array_equal(W[k], W2[k]), k)
 
 
 if __name__ == "__main__":

@@ -506,23 +506,43 @@ class UQModel(nn.Module):
                 yield p.lora_A
                 yield p.lora_B
 
-    def merged_state(self, W):
-        """The HF tensors W with every LoRA delta merged into its projection weight."""
+    def lora_state(self):
+        """HF projection name + '.lora_A' / '.lora_B' -> float32 arrays"""
+        out = {}
+        for name, p in self.named_projections():
+            if p.r:
+                out[name + ".lora_A"] = p.lora_A.detach().float().cpu().numpy()
+                out[name + ".lora_B"] = p.lora_B.detach().float().cpu().numpy()
+        return out
+
+    def load_lora_state(self, S):
+        for name, p in self.named_projections():
+            with torch.no_grad():
+                p.lora_A.copy_(torch.as_tensor(S[name + ".lora_A"]))
+                p.lora_B.copy_(torch.as_tensor(S[name + ".lora_B"]))
+
+    def named_projections(self):
+        """(HF weight name without '.weight', Proj) of every projection"""
         c = self.c
-        out = {k: np.array(v, dtype=np.float32) for k, v in W.items()}
         for l, ly in enumerate(self.layers):
             b = f"{c.prefix}layers.{l}."
             a = b + ("self_attn." if ly.kind == "D" else "mixer.")
             m = b + ("mlp." if ly.kind == "D" else "mixer.")
             for n in ("q", "k", "v", "o"):
                 if hasattr(ly, n):
-                    out[a + n + "_proj.weight"] = getattr(ly, n).merged_weight().cpu().numpy()
+                    yield a + n + "_proj", getattr(ly, n)
             for n in ("gate", "up", "down"):
                 if hasattr(ly, n):
-                    out[m + n + "_proj.weight"] = getattr(ly, n).merged_weight().cpu().numpy()
+                    yield m + n + "_proj", getattr(ly, n)
             for n in ("in_proj", "out_proj"):
                 if hasattr(ly, n):
-                    out[m + n + ".weight"] = getattr(ly, n).merged_weight().cpu().numpy()
+                    yield m + n, getattr(ly, n)
+
+    def merged_state(self, W):
+        """The HF tensors W with every LoRA delta merged into its projection weight."""
+        out = {k: np.array(v, dtype=np.float32) for k, v in W.items()}
+        for name, p in self.named_projections():
+            out[name + ".weight"] = p.merged_weight().cpu().numpy()
         return out
 
 
