@@ -35,6 +35,7 @@ T0=$(date +%s)
 el() { echo $(( $(date +%s) - T0 )); }
 mkdir -p "$W" "$OUT" "$W/res"
 export PYTHONUNBUFFERED=1
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}   # six trainers share 16 cores; the GPU does the work
 LOG="$W/res/run.log"
 # every background job's pid, so that `waitall` never waits for anything else
 PIDS=""
