@@ -909,9 +909,12 @@ UNIQLDEF uniql_result uniql_tokenizer_decode(const uniql_tokenizer *t, const int
    id with n_ids = the count so far; *text gets the new text (possibly empty, allocated as
    in uniql_tokenizer_decode). The method is the Rust library's DecodeStream: decode a
    short window of the previous tokens with and without the new ones and emit the
-   difference once it does not end in U+FFFD. With flush = 1 whatever is pending is
-   emitted (the end of generation). The concatenation of every emitted text equals
-   uniql_tokenizer_decode of all ids for the decoders above. Zero-initialise the stream
+   difference once it does not end in U+FFFD; a window that does not start at id 0 is
+   decoded as the continuation it is (no start-of-text stripping). With flush = 1
+   whatever is pending is emitted (the end of generation). The concatenation of every
+   emitted text equals uniql_tokenizer_decode of all ids (fuzzed: tests/fuzz), except
+   with a Strip decoder that strips the END of the fused text (stop > 0), which no
+   stream can know in advance. Zero-initialise the stream
    before the first id. Errors as uniql_tokenizer_decode, plus UNIQL_ERR_INVALID_ARG when
    n_ids goes backwards. */
 typedef struct uniql_decode_stream {
@@ -2025,7 +2028,10 @@ UNIQLDEF void uniql_packed_free(uniql_packed *p);
               [qk_dim, v_dim, d_int, head_dim, state] (uniql_kept) (0 where a layer has no
               such part),
      "block_influence", "lsaq": per-layer importance (optional; 1 - cos, 1 - Jaccard),
-     "upgrades": per layer 0/1, whether "@8" copies exist.
+     "upgrades": per layer 0/1, whether "@8" copies exist,
+     "tokenizer" (optional): {"json": the tokenizer.json text, "config": the
+                 tokenizer_config.json text or null, "fnv1a64": "16 hex digits", FNV-1a 64
+                 of the json text}, so that a device needs only the .uniql file (API 5b).
    Pruning at load is pure view arithmetic on the sorted layout (API 6 PRUNED LAYOUTS):
    q/k/v rows and a transposed o_proj's storage rows are per-head blocks (kept prefix of
    each), gate/up rows and a transposed down_proj's storage rows are a prefix, Mamba z/x
@@ -2053,6 +2059,10 @@ typedef struct uniql_pack_model_desc {
     const double *lsaq_importance;  /* n_layers or NULL */
     const uniql_model *upgrade;     /* NULL or a model of identical shapes (e.g. Q8 weights) */
     const unsigned char *upgrade_layers;  /* n_layers flags: layers of `upgrade` stored as "@8" */
+    const char *tokenizer_json;     /* NULL or tokenizer.json text (UTF-8) to carry in "meta" */
+    size_t tokenizer_len;
+    const char *tokenizer_config;   /* NULL or its tokenizer_config.json text */
+    size_t tokenizer_config_len;
 } uniql_pack_model_desc;
 
 /* Pack a (sorted, quantized) model into a .uniql image, as uniql_pack_write (the caller
@@ -2062,6 +2072,15 @@ typedef struct uniql_pack_model_desc {
    pruned, upgrade shapes differing), those of uniql_pack_write. */
 UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
                                        void **out, size_t *out_size, uniql_error *err);
+
+/* The tokenizer a packed model carries (meta "tokenizer"): its FNV-1a 64 is checked
+   (UNIQL_ERR_CHECKSUM on a mismatch, so a file opened with UNIQL_PACK_SKIP_CHECKSUM is
+   still safe), then it is loaded with uniql_tokenizer_load (its errors). *out is owned
+   by the caller (uniql_tokenizer_free) and does not point into p. UNIQL_ERR_MISSING when
+   the file carries no tokenizer (a byte-level model: token = byte), UNIQL_ERR_FORMAT when
+   the entry is ill-typed. */
+UNIQLDEF uniql_result uniql_packed_tokenizer(const uniql_packed *p, void *alloc_user, uniql_tokenizer **out,
+                                             uniql_error *err);
 
 /* Rate tables of an open packed model: *n_rates (<= cap written to rates). */
 UNIQLDEF uniql_result uniql_packed_rates(const uniql_packed *p, double *rates, int cap, int *n_rates,
@@ -7590,7 +7609,8 @@ static int uniql__tkb_reserve(uniql__tkb *b, size_t extra)
 }
 static void uniql__tkb_put(uniql__tkb *b, const void *s, size_t n)
 {
-    if (n && uniql__tkb_reserve(b, n)) { memcpy(b->p + b->n, s, n); b->n += n; }
+    if (n <= b->cap - b->n) { if (n) memcpy(b->p + b->n, s, n); b->n += n; return; }
+    if (uniql__tkb_reserve(b, n)) { memcpy(b->p + b->n, s, n); b->n += n; }
 }
 static void uniql__tkb_cp(uniql__tkb *b, uint32_t c)
 {
@@ -7602,7 +7622,11 @@ static void uniql__tkb_free(uniql__tkb *b)
     b->p = NULL;
     b->n = b->cap = 0;
 }
-static void uniql__tkb_int(uniql__tkb *b, int v) { uniql__tkb_put(b, &v, sizeof v); }
+static void uniql__tkb_int(uniql__tkb *b, int v)
+{
+    if (sizeof v <= b->cap - b->n) { memcpy(b->p + b->n, &v, sizeof v); b->n += sizeof v; return; }   /* inlined store */
+    uniql__tkb_put(b, &v, sizeof v);
+}
 
 /* ---- NFC / NFD ---- */
 
@@ -8451,6 +8475,8 @@ struct uniql_tokenizer {
     int n_post;
     uniql__uc_comp *comp;
     size_t n_comp;
+    unsigned char bl_enc[256][3];   /* UTF-8 of the byte-level character of each byte */
+    unsigned char bl_len[256];
     uniql_tokenizer_info info;
     unsigned char bmp[65536];    /* general category of every BMP code point */
 };
@@ -9208,6 +9234,7 @@ static uniql_result uniql__tk_build(uniql__tkl *L, const uniql_json *root, const
         }
     }
     for (k = 0; k < 65536; k++) t->bmp[k] = (unsigned char)uniql_unicode_category_of((uint32_t)k);
+    for (k = 0; k < 256; k++) t->bl_len[k] = (unsigned char)uniql__u8enc(uniql__bl_char((unsigned)k), t->bl_enc[k]);
     /* info */
     t->info.vocab_size = t->n_vocab;
     t->info.byte_level = t->byte_level;
@@ -9239,7 +9266,15 @@ typedef struct uniql__tke {
     uniql__tkb a, b, sa, sb;        /* text and span buffers, double-buffered */
     uniql__tkb ids, sym, heap, tmp, tmp2;
     uniql_tokenizer_stats *st;
+    /* per-call cache of short words -> ids (text repeats its words; the tokenizer itself
+       stays immutable, so callers may share it between threads) */
+    uniql__tkb ctab, ckeys, cids;
+    size_t cmask, cused;
 } uniql__tke;
+
+typedef struct uniql__tk_centry { uint64_t h; size_t key, len, ids, n; } uniql__tk_centry;
+#define UNIQL__TK_CACHE_WORD 64       /* longest word cached, bytes */
+#define UNIQL__TK_CACHE_SLOTS 16384   /* slots (power of 2), filled to 3/4 at most */
 
 static void uniql__tk_span_add(uniql__tkb *spans, size_t off, size_t len, int id, int first)
 {
@@ -9378,6 +9413,7 @@ static uniql_result uniql__tk_normalize_piece(const uniql_tokenizer *t, const un
     uniql__tkb x, y;
     int k;
     uniql_result r = UNIQL_OK;
+    if (!n) return UNIQL_OK;   /* every normalizer maps "" to "" (Prepend adds nothing to it) */
     if (!t->n_norm) { uniql__tkb_put(out, s, n); return out->oom ? UNIQL_ERR_OUT_OF_MEMORY : UNIQL_OK; }
     memset(&x, 0, sizeof x);
     memset(&y, 0, sizeof y);
@@ -9549,10 +9585,32 @@ static void uniql__tk_bpe(uniql__tke *E, const unsigned char *w, size_t n)
     uniql__tk_sym *sy;
     size_t i;
     int nsym, len, unk_pending = 0, k;
+    uniql__tk_centry *ce = NULL;
+    uint64_t hw = 0;
+    size_t ids0 = E->ids.n;
     if (E->st) E->st->words++;
     if (t->ignore_merges) {
         int id = uniql__tk_vocab(t, w, n);
         if (id >= 0) { uniql__tkb_int(&E->ids, id); return; }
+    }
+    if (n <= UNIQL__TK_CACHE_WORD) {
+        if (!E->ctab.p && uniql__tkb_reserve(&E->ctab, UNIQL__TK_CACHE_SLOTS * sizeof(uniql__tk_centry))) {
+            memset(E->ctab.p, 0, UNIQL__TK_CACHE_SLOTS * sizeof(uniql__tk_centry));
+            E->cmask = UNIQL__TK_CACHE_SLOTS - 1;
+        }
+        if (E->ctab.p) {
+            size_t h;
+            hw = uniql__tk_hash(w, n) | 1u;   /* 0 marks an empty slot */
+            for (h = (size_t)hw & E->cmask;; h = (h + 1) & E->cmask) {
+                ce = (uniql__tk_centry *)E->ctab.p + h;
+                if (!ce->h) break;
+                if (ce->h == hw && ce->len == n && !memcmp(E->ckeys.p + ce->key, w, n)) {
+                    uniql__tkb_put(&E->ids, E->cids.p + ce->ids, ce->n * sizeof(int));
+                    return;
+                }
+            }
+            if (E->cused >= UNIQL__TK_CACHE_SLOTS / 4 * 3) ce = NULL;
+        }
     }
     E->sym.n = 0;
     for (i = 0; i < n; i += (size_t)len) {
@@ -9612,6 +9670,17 @@ static void uniql__tk_bpe(uniql__tke *E, const unsigned char *w, size_t n)
         }
     }
     for (k = 0; k < nsym; k++) if (sy[k].id >= 0) uniql__tkb_int(&E->ids, sy[k].id);
+    if (ce && !E->ids.oom) {
+        ce->h = hw;
+        ce->key = E->ckeys.n;
+        ce->len = n;
+        ce->ids = E->cids.n;
+        ce->n = (E->ids.n - ids0) / sizeof(int);
+        uniql__tkb_put(&E->ckeys, w, n);
+        uniql__tkb_put(&E->cids, E->ids.p + ids0, E->ids.n - ids0);
+        if (E->ckeys.oom || E->cids.oom) ce->h = 0;   /* a failed copy is just not cached */
+        else E->cused++;
+    }
 }
 
 /* one pre-tokenizer over every text span: (E->a, E->sa) -> (E->b, E->sb), then swapped */
@@ -9664,7 +9733,10 @@ static int uniql__tk_pre_step(uniql__tke *E, const uniql__tk_step *st)
                 nsp = (uniql__tk_span *)E->sb.p;
                 for (k = k0; ok && !E->sb.oom && k < E->sb.n / sizeof(uniql__tk_span); k++) {
                     size_t off = nsp[k].off, nb0 = E->b.n;
-                    for (j = 0; j < nsp[k].len; j++) uniql__tkb_cp(&E->b, uniql__bl_char(whole.p[off + j]));
+                    for (j = 0; j < nsp[k].len; j++) {
+                        unsigned by = whole.p[off + j];
+                        uniql__tkb_put(&E->b, E->t->bl_enc[by], E->t->bl_len[by]);
+                    }
                     nsp = (uniql__tk_span *)E->sb.p;
                     nsp[k].off = nb0;
                     nsp[k].len = E->b.n - nb0;
@@ -9705,6 +9777,7 @@ static void uniql__tke_free(uniql__tke *E)
     uniql__tkb_free(&E->a); uniql__tkb_free(&E->b); uniql__tkb_free(&E->sa); uniql__tkb_free(&E->sb);
     uniql__tkb_free(&E->ids); uniql__tkb_free(&E->sym); uniql__tkb_free(&E->heap); uniql__tkb_free(&E->tmp);
     uniql__tkb_free(&E->tmp2); uniql__tkb_free(&E->rx.stack);
+    uniql__tkb_free(&E->ctab); uniql__tkb_free(&E->ckeys); uniql__tkb_free(&E->cids);
 }
 
 static int uniql__tke_oom(const uniql__tke *E)
@@ -9735,9 +9808,11 @@ UNIQLDEF uniql_result uniql_tokenizer_encode_ex(const uniql_tokenizer *t, const 
     E.st = stats;
     E.rx.bmp = t->bmp;
     E.a.user = E.b.user = E.sa.user = E.sb.user = E.ids.user = E.sym.user = E.heap.user = E.tmp.user = E.tmp2.user =
-        E.rx.stack.user = t->alloc_user;
+        E.rx.stack.user = E.ctab.user = E.ckeys.user = E.cids.user = t->alloc_user;
     memset(&raw, 0, sizeof raw);
     raw.user = t->alloc_user;
+    uniql__tkb_reserve(&E.a, 1);   /* never a NULL base pointer (offsets are added to them) */
+    uniql__tkb_reserve(&E.b, 1);
     /* 1. raw added tokens */
     if (t->n_trie) uniql__tk_cut_added(t, t->trie, t->root, s, len, 0, 1, &raw);
     else uniql__tk_span_add(&raw, 0, len, -1, 1);
@@ -9805,15 +9880,20 @@ static void uniql__tk_lossy(const unsigned char *s, size_t n, uniql__tkb *out)
     }
 }
 
-/* decoders over a token list (text buffer + spans), result joined into out */
-static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *ids, size_t n, unsigned flags, uniql__tkb *out)
+/* decoders over a token list (text buffer + spans), result joined into out. at_start = 0:
+   the ids continue a sequence (a streaming window), so what the decoders do only at the
+   start of the text (Strip's start after Fuse, Metaspace's first token) is not done. */
+static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *ids, size_t n, unsigned flags, int at_start,
+                                         uniql__tkb *out)
 {
     uniql__tkb a, b, sa, sb;
     size_t i;
-    int k;
+    int k, fused = 0;
     uniql_result r = UNIQL_OK;
     memset(&a, 0, sizeof a); memset(&b, 0, sizeof b); memset(&sa, 0, sizeof sa); memset(&sb, 0, sizeof sb);
     a.user = b.user = sa.user = sb.user = t->alloc_user;
+    uniql__tkb_reserve(&a, 1);   /* never a NULL base pointer, even when every token is empty */
+    uniql__tkb_reserve(&b, 1);
     for (i = 0; i < n; i++) {
         int id = ids[i];
         if (id < 0 || id >= t->n_vocab || t->tok_off[id] == (size_t)-1) continue;
@@ -9857,6 +9937,7 @@ static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *id
             if (bytes.oom) b.oom = 1;
             uniql__tkb_free(&bytes);
             uniql__tk_span_add(&sb, 0, b.n, -1, 0);
+            fused = 1;
             break;
         }
         case UNIQL__TD_BYTEFALLBACK: {
@@ -9899,6 +9980,7 @@ static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *id
         case UNIQL__TD_FUSE:
             for (i = 0; i < ns; i++) uniql__tkb_put(&b, a.p + sp[i].off, sp[i].len);
             uniql__tk_span_add(&sb, 0, b.n, -1, 0);
+            fused = 1;
             break;
         case UNIQL__TD_REPLACE:
             for (i = 0; i < ns; i++) {
@@ -9918,7 +10000,7 @@ static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *id
                 const unsigned char *s = a.p + sp[i].off;
                 size_t m = sp[i].len, bgn = 0, end = m;
                 int c;
-                for (c = 0; c < st->a && bgn < end; c++) {
+                for (c = 0; c < st->a && bgn < end && (at_start || !fused); c++) {
                     if (uniql__u8dec(s + bgn, &len) != st->ch) break;
                     bgn += (size_t)len;
                 }
@@ -9940,7 +10022,7 @@ static uniql_result uniql__tk_decode_all(const uniql_tokenizer *t, const int *id
                 for (j = 0; j < sp[i].len; j += (size_t)len) {
                     uint32_t c = uniql__u8dec(s + j, &len);
                     if (c != st->ch) uniql__tkb_put(&b, s + j, (size_t)len);
-                    else if (!(i == 0 && st->a != 2)) uniql__tkb_put(&b, " ", 1);
+                    else if (!(i == 0 && at_start && st->a != 2)) uniql__tkb_put(&b, " ", 1);
                 }
                 uniql__tk_span_add(&sb, b0, b.n - b0, -1, 0);
             }
@@ -9973,7 +10055,7 @@ UNIQLDEF uniql_result uniql_tokenizer_decode(const uniql_tokenizer *t, const int
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "tokenizer_decode: bad argument");
     memset(&out, 0, sizeof out);
     out.user = t->alloc_user;
-    r = uniql__tk_decode_all(t, ids, n_ids, flags, &out);
+    r = uniql__tk_decode_all(t, ids, n_ids, flags, 1, &out);
     uniql__tkb_put(&out, "", 1);
     if (r != UNIQL_OK || out.oom) { uniql__tkb_free(&out); return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "tokenizer_decode: out of memory"); }
     *text = (char *)out.p;
@@ -9994,8 +10076,8 @@ UNIQLDEF uniql_result uniql_tokenizer_decode_next(const uniql_tokenizer *t, uniq
     memset(&A, 0, sizeof A);
     memset(&B, 0, sizeof B);
     A.user = B.user = t->alloc_user;
-    r = uniql__tk_decode_all(t, ids + s->prefix, s->read - s->prefix, flags, &A);
-    if (r == UNIQL_OK) r = uniql__tk_decode_all(t, ids + s->prefix, n_ids - s->prefix, flags, &B);
+    r = uniql__tk_decode_all(t, ids + s->prefix, s->read - s->prefix, flags, s->prefix == 0, &A);
+    if (r == UNIQL_OK) r = uniql__tk_decode_all(t, ids + s->prefix, n_ids - s->prefix, flags, s->prefix == 0, &B);
     if (r == UNIQL_OK) {
         int done = B.n > A.n && (B.n < 3 || memcmp(B.p + B.n - 3, "\xEF\xBF\xBD", 3) != 0);
         size_t common = 0;
@@ -15347,7 +15429,25 @@ UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_mo
     if (d->lsaq_importance) uniql__sb_doubles(&mb, "lsaq", d->lsaq_importance, L);
     uniql__sb_str(&mb, ",\"upgrades\":[");
     for (l = 0; l < L; l++) uniql__sb_str(&mb, l ? (d->upgrade && d->upgrade_layers[l] ? ",1" : ",0") : (d->upgrade && d->upgrade_layers[l] ? "1" : "0"));
-    uniql__sb_str(&mb, "]}");
+    uniql__sb_str(&mb, "]");
+    if (d->tokenizer_json) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        size_t q;
+        for (q = 0; q < d->tokenizer_len; q++) h = (h ^ (unsigned char)d->tokenizer_json[q]) * 0x100000001b3ull;
+        uniql__sb_str(&mb, ",\n\"tokenizer\":{\"json\":");
+        if (!uniql__sb_json_string(&mb, d->tokenizer_json, d->tokenizer_len)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer.json is not valid UTF-8");
+            goto done;
+        }
+        uniql__sb_str(&mb, ",\"config\":");
+        if (!d->tokenizer_config) uniql__sb_str(&mb, "null");
+        else if (!uniql__sb_json_string(&mb, d->tokenizer_config, d->tokenizer_config_len)) {
+            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer_config.json is not valid UTF-8");
+            goto done;
+        }
+        uniql__sb_fmt(&mb, ",\"fnv1a64\":\"%08lx%08lx\"}", (unsigned long)(h >> 32), (unsigned long)(h & 0xFFFFFFFFu));
+    }
+    uniql__sb_str(&mb, "}");
     if (mb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)"); goto done; }
     r = uniql_pack_write(d->config_json, d->config_len, mb.p, mb.n, in, n, alloc_user, out, out_size, err);
 done:
@@ -15358,6 +15458,30 @@ done:
 }
 
 /* ---- reading the meta tables ---- */
+
+UNIQLDEF uniql_result uniql_packed_tokenizer(const uniql_packed *p, void *alloc_user, uniql_tokenizer **out, uniql_error *err)
+{
+    const uniql_json *tk, *js, *cf, *h;
+    uint64_t hv = 0xcbf29ce484222325ull;
+    size_t q;
+    char hex[17];
+    if (out) *out = NULL;
+    if (!p || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    tk = uniql_json_get(p->meta, "tokenizer");
+    if (!tk || tk->type == UNIQL_JSON_NULL) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: the file carries no tokenizer");
+    js = uniql_json_get(tk, "json");
+    cf = uniql_json_get(tk, "config");
+    h = uniql_json_get(tk, "fnv1a64");
+    if (tk->type != UNIQL_JSON_OBJECT || !js || js->type != UNIQL_JSON_STRING || !h || h->type != UNIQL_JSON_STRING ||
+        (cf && cf->type != UNIQL_JSON_STRING && cf->type != UNIQL_JSON_NULL))
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta \"tokenizer\" must be {\"json\": text, \"config\": text|null, \"fnv1a64\": hex}");
+    for (q = 0; q < js->len; q++) hv = (hv ^ (unsigned char)js->str[q]) * 0x100000001b3ull;
+    snprintf(hex, sizeof hex, "%08lx%08lx", (unsigned long)(hv >> 32), (unsigned long)(hv & 0xFFFFFFFFu));
+    if (h->len != 16 || memcmp(h->str, hex, 16))
+        return uniql__fail(err, UNIQL_ERR_CHECKSUM, "uniql: tokenizer checksum %.16s, its bytes hash to %s", h->str, hex);
+    return uniql_tokenizer_load(js->str, js->len, cf && cf->type == UNIQL_JSON_STRING ? cf->str : NULL,
+                                cf && cf->type == UNIQL_JSON_STRING ? cf->len : 0, alloc_user, out, err);
+}
 
 static const uniql_json *uniql__pk_meta_array(const uniql_packed *p, const char *key, int count)
 {

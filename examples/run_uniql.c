@@ -1,7 +1,9 @@
 /* run_uniql.c - the device side of UniQL: open a .uniql file, choose the pruning rate
    (a flag, or the largest kept model that fits a memory budget) and the LSAQ bit plan
    (a weight budget over the layer importance stored in the file), print the plan, then
-   continue a byte prompt and report size on disk, resident memory and decode tokens/s.
+   continue a prompt (text through the tokenizer the file carries, or bytes for a
+   byte-level model; the output streamed as decoded text) and report size on disk,
+   resident memory and decode tokens/s.
    The weights are used in place: the file is mapped (POSIX) and the model is views into
    it, so the chosen model reads only the kept prefixes (how much of the mapped file the
    kernel then keeps resident is its own choice: on the machine of the README's figures it
@@ -91,7 +93,9 @@ static void usage(FILE *f, const char *a0)
         "  --bits-budget-mb B  LSAQ: upgrade the most important layers to their stored int8\n"
         "                      copies within B MB of weights (at the chosen rate)\n"
         "  --importance K      lsaq (default) or block_influence for the bit plan\n"
-        "  --prompt TEXT       byte prompt (default \"The \")\n"
+        "  --prompt TEXT       prompt text (default \"The \"): tokenized with the tokenizer the\n"
+        "                      file carries (the output is decoded text, streamed), or bytes\n"
+        "                      for a byte-level model\n"
         "  --tokens N          bytes to generate greedily (default 64)\n"
         "  --quiet             print only the measurement line\n", a0);
 }
@@ -111,7 +115,9 @@ int main(int argc, char **argv)
     uint64_t wbytes, plan_total = 0;
     float *logits;
     char out[4096];
-    int n_out = 0;
+    int n_out = 0, n_gen = 0, eos = -1, *gen = NULL;
+    uniql_tokenizer *tk = NULL;
+    uniql_decode_stream ds;
     uint64_t mem_bytes = 0, bits_bytes = 0;
     uniql_result r;
     cli_prog = "run_uniql";
@@ -147,6 +153,7 @@ int main(int argc, char **argv)
     /* verify the whole file once (checksum), then map it afresh so that only the pages
        the chosen model touches become resident */
     memset(&err, 0, sizeof err);
+    memset(&ds, 0, sizeof ds);
     if (!map_file(path, &mf, &err)) {
         fprintf(stderr, "run_uniql: cannot read %s%s%s\n", path, err.message[0] ? ": " : "", err.message);
         return 1;
@@ -217,14 +224,34 @@ int main(int argc, char **argv)
             printf(" (%d at int8), weights %.3f MB\n", n8, (double)plan_total / 1048576.0);
         }
     }
-    toks = (int *)malloc(sizeof(int) * (size_t)n_prompt);
+    /* the tokenizer the file carries (text in, text out), or bytes (the byte-level models) */
+    r = uniql_packed_tokenizer(&pk, NULL, &tk, &err);
+    if (r != UNIQL_OK && r != UNIQL_ERR_MISSING) { fprintf(stderr, "run_uniql: %s: %s\n", path, err.message); goto fail; }
+    if (tk) {
+        size_t nt = 0;
+        uniql_tokenizer_info ti;
+        uniql_tokenizer_get_info(tk, &ti);
+        eos = ti.eos_id;
+        if (uniql_tokenizer_encode(tk, prompt, strlen(prompt), UNIQL_TOK_ADD_SPECIAL, &toks, &nt, &err) != UNIQL_OK) {
+            fprintf(stderr, "run_uniql: --prompt: %s\n", err.message);
+            return 2;
+        }
+        if (nt < 1 || nt > (1u << 20)) { fprintf(stderr, "run_uniql: the prompt gives %lu tokens\n", (unsigned long)nt); return 2; }
+        n_prompt = (int)nt;
+        for (i = 0; i < n_prompt; i++)
+            if (toks[i] >= m->config.vocab_size) { fprintf(stderr, "run_uniql: token %d is outside the model's vocabulary\n", toks[i]); return 1; }
+        gen = (int *)malloc(sizeof(int) * (size_t)n_new);
+        if (!gen) { fprintf(stderr, "run_uniql: out of memory\n"); return 1; }
+    } else {
+        toks = (int *)malloc(sizeof(int) * (size_t)n_prompt);
+        if (toks) for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];
+    }
     logits = (float *)malloc(sizeof(float) * (size_t)m->config.vocab_size);
     if (!toks || !logits) { fprintf(stderr, "run_uniql: out of memory\n"); return 1; }
     if ((r = uniql_state_create(m, n_prompt + n_new, 0, NULL, &s)) != UNIQL_OK) {
         fprintf(stderr, "run_uniql: runtime state for %d positions: %s (%d)\n", n_prompt + n_new, uniql_result_string(r), (int)r);
         return 1;
     }
-    for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];
     t_prefill = now_s();
     if ((r = uniql_forward(m, s, toks, n_prompt, logits, 0, NULL)) != UNIQL_OK) {
         fprintf(stderr, "run_uniql: forward failed on the prompt: %s (%d)\n", uniql_result_string(r), (int)r);
@@ -232,9 +259,22 @@ int main(int argc, char **argv)
     }
     t_decode = now_s();
     t_prefill = t_decode - t_prefill;
+    if (tk && !quiet) { printf("text: %s", prompt); fflush(stdout); }
     for (i = 0; i < n_new; i++) {
         tok = uniql_sample_greedy(logits, m->config.vocab_size);
-        if (n_out < (int)sizeof out - 5) {
+        n_gen++;
+        if (tk) {
+            /* streaming decode: a character split across tokens is printed once, whole */
+            char *piece;
+            size_t pl;
+            int stop = tok == eos;
+            gen[i] = tok;
+            if (uniql_tokenizer_decode_next(tk, &ds, gen, (size_t)i + (stop ? 0 : 1), 0, stop || i + 1 == n_new, &piece, &pl, &err) == UNIQL_OK) {
+                if (!quiet) { fwrite(piece, 1, pl, stdout); fflush(stdout); }
+                uniql_free_buffer(piece, NULL);
+            }
+            if (stop) break;
+        } else if (n_out < (int)sizeof out - 5) {
             if ((tok < 32 && tok != '\n') || tok == 127 || tok > 255) n_out += snprintf(out + n_out, 5, "\\x%02x", tok & 0xff);
             else out[n_out++] = tok == '\n' ? ' ' : (char)tok;
         }
@@ -246,11 +286,17 @@ int main(int argc, char **argv)
     t_decode = now_s() - t_decode;
     out[n_out] = 0;
     rss1 = rss_bytes();
-    if (!quiet) printf("text: %s%s\n", prompt, out);
+    if (!quiet) {
+        if (tk) printf("%s\n", n_gen < n_new ? " [eos]" : "");
+        else printf("text: %s%s\n", prompt, out);
+    }
     printf("rate %.2f | disk %.3f MB | weights used %.3f MB | resident %.2f MB (+%.2f MB for this model) | decode %.1f tok/s | prefill %.1f tok/s\n",
            ri < 0 ? 0.0 : rates[ri], (double)mf.n / 1048576.0, (double)wbytes / 1048576.0, rss1 / 1048576.0,
-           (rss1 - rss0) / 1048576.0, (n_new - 1) / (t_decode > 0 ? t_decode : 1e-9), n_prompt / (t_prefill > 0 ? t_prefill : 1e-9));
-    free(toks);
+           (rss1 - rss0) / 1048576.0, (n_gen - 1) / (t_decode > 0 ? t_decode : 1e-9), n_prompt / (t_prefill > 0 ? t_prefill : 1e-9));
+    if (tk) uniql_free_buffer(toks, NULL);
+    else free(toks);
+    free(gen);
+    uniql_tokenizer_free(tk);
     free(logits);
     uniql_state_free(s);
     uniql_model_free(m);

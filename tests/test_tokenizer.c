@@ -490,8 +490,147 @@ TEST streaming_emits_whole_characters(void)
     PASS();
 }
 
+/* ---- the .uniql file carries the tokenizer ---- */
+TEST packed_file_carries_tokenizer(void)
+{
+    uniql_model *M = tutil_load_ref("qwen2", 0), *Q = NULL;
+    unsigned char *cfg, *tj, *tc, *img = NULL, *buf;
+    size_t cfg_len = 0, tj_len = 0, tc_len = 0, size, n1, n2;
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    uniql_tokenizer *t1 = tk_load("tests/data/tok/uq-sp"), *t2 = NULL;
+    uniql_error err;
+    const char *text = "The packed file brings its own tokenizer: caf\xC3\xA9 \xE6\xBC\xA2\xE5\xAD\x97.";
+    int *ids1, *ids2;
+    char *pos;
+    ASSERT(M && t1);
+    cfg = tutil_read_file("tests/data/ref/qwen2/config.json", &cfg_len);
+    tj = tutil_read_file("tests/data/tok/uq-sp/tokenizer.json", &tj_len);
+    tc = tutil_read_file("tests/data/tok/uq-sp/tokenizer_config.json", &tc_len);
+    ASSERT(cfg && tj && tc);
+    ASSERT_OK(uniql_pack_quantize_model(M, NULL, &Q, &err));
+    memset(&d, 0, sizeof d);
+    d.config_json = (const char *)cfg; d.config_len = cfg_len;
+    /* without a tokenizer: MISSING (a byte-level model) */
+    ASSERT_OK(uniql_pack_model(Q, &d, NULL, (void **)&img, &size, &err));
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
+    ASSERT_ERR(UNIQL_ERR_MISSING, uniql_packed_tokenizer(&pk, NULL, &t2, &err));
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    /* with one: the same ids as the tokenizer loaded from its folder */
+    d.tokenizer_json = (const char *)tj; d.tokenizer_len = tj_len;
+    d.tokenizer_config = (const char *)tc; d.tokenizer_config_len = tc_len;
+    ASSERT_OK(uniql_pack_model(Q, &d, NULL, (void **)&img, &size, &err));
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &err));
+    ASSERT_OK(uniql_packed_tokenizer(&pk, NULL, &t2, &err));
+    ASSERT_OK(uniql_tokenizer_encode(t1, text, strlen(text), UNIQL_TOK_ADD_SPECIAL, &ids1, &n1, NULL));
+    ASSERT_OK(uniql_tokenizer_encode(t2, text, strlen(text), UNIQL_TOK_ADD_SPECIAL, &ids2, &n2, NULL));
+    ASSERT(n1 == n2 && !memcmp(ids1, ids2, n1 * sizeof(int)));
+    {
+        uniql_tokenizer_info a, b;
+        uniql_tokenizer_get_info(t1, &a);
+        uniql_tokenizer_get_info(t2, &b);
+        ASSERT(!memcmp(&a, &b, sizeof a));
+        ASSERT_EQ(uniql_tokenizer_token_id(t1, "</s>", 4), b.eos_id);   /* from tokenizer_config.json */
+        ASSERT_EQ(1, b.add_bos);
+    }
+    uniql_free_buffer(ids1, NULL);
+    uniql_free_buffer(ids2, NULL);
+    uniql_tokenizer_free(t2);
+    uniql_packed_free(&pk);
+    /* one changed byte of the carried tokenizer: the file checksum catches it, and with
+       the file checksum skipped the tokenizer's own checksum still does */
+    buf = (unsigned char *)malloc(size + 16);
+    ASSERT(buf != NULL);
+    memcpy(buf, img, size);
+    pos = (char *)buf;
+    {
+        size_t i;
+        const char *needle = "\"<unk>\"";   /* inside the carried tokenizer.json string: \"<unk>\" */
+        for (i = 0; i + 7 < size; i++) if (!memcmp(buf + i, "unk>\\\"", 6)) break;
+        (void)needle;
+        ASSERT(i + 7 < size);
+        pos = (char *)buf + i;
+        pos[0] = 'U';
+    }
+    ASSERT_ERR(UNIQL_ERR_CHECKSUM, uniql_packed_open(buf, size, 0, NULL, &pk, &err));
+    ASSERT_OK(uniql_packed_open(buf, size, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &err));
+    ASSERT_ERR(UNIQL_ERR_CHECKSUM, uniql_packed_tokenizer(&pk, NULL, &t2, &err));
+    UQ_NOTE("%s", err.message);
+    uniql_packed_free(&pk);
+    free(buf);
+    uniql_free_buffer(img, NULL);
+    uniql_tokenizer_free(t1);
+    uniql_model_free(Q);
+    uniql_model_free(M);
+    free(cfg); free(tj); free(tc);
+    PASS();
+}
+
+/* ---- untrusted tokenizer.json: each refusal with its code and a message naming the part ---- */
+TEST bad_tokenizer_files(void)
+{
+    static const struct { const char *json; uniql_result code; const char *says; } cases[] = {
+        {"", UNIQL_ERR_PARSE, "tokenizer.json"},
+        {"[]", UNIQL_ERR_FORMAT, "not a JSON object"},
+        {"{}", UNIQL_ERR_MISSING, "model"},
+        {"{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", UNIQL_ERR_UNSUPPORTED, "WordPiece"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"dropout\":0.1}}", UNIQL_ERR_UNSUPPORTED, "dropout"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"a b\"]}}", UNIQL_ERR_MISSING, "merge 0"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}", UNIQL_ERR_MISSING, "makes a token"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":0},\"merges\":[]}}", UNIQL_ERR_FORMAT, "used twice"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", UNIQL_ERR_FORMAT, "vocabulary id"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":2000000000},\"merges\":[]}}", UNIQL_ERR_FORMAT, "sparse"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"unk_token\":\"<unk>\"}}", UNIQL_ERR_MISSING, "unk_token"},
+        {"{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"weird\":1}}", UNIQL_ERR_UNSUPPORTED, "weird"},
+        {"{\"normalizer\":{\"type\":\"NFKC\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "NFKC"},
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(?<=a)b\"},\"behavior\":\"Isolated\",\"invert\":false},"
+         "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "regex"},
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a*)*\"},\"behavior\":\"Isolated\",\"invert\":false},"
+         "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "empty string"},
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"[a-\"},\"behavior\":\"Isolated\",\"invert\":false},"
+         "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_PARSE, "regex"},
+        {"{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"a\"},\"behavior\":\"Sideways\",\"invert\":false},"
+         "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "Sideways"},
+        {"{\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "UnicodeScripts"},
+        {"{\"decoder\":{\"type\":\"WordPiece\"},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "WordPiece"},
+        {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+         "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"special_tokens\":{}},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+         UNIQL_ERR_MISSING, "<s>"},
+        {"{\"truncation\":{\"max_length\":8},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_UNSUPPORTED, "truncation"},
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"<x>\",\"single_word\":true}],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+         UNIQL_ERR_UNSUPPORTED, "single_word"},
+        {"{\"added_tokens\":[{\"id\":1,\"content\":\"\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", UNIQL_ERR_FORMAT, "empty"},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uniql_tokenizer *t = (uniql_tokenizer *)&i;
+        uniql_error e;
+        uniql_result r = uniql_tokenizer_load(cases[i].json, strlen(cases[i].json), NULL, 0, NULL, &t, &e);
+        if (r != cases[i].code || !strstr(e.message, cases[i].says) || t != NULL || e.code != r) {
+            printf("    case %lu: %d (%s) [%s]\n", (unsigned long)i, (int)r, uniql_result_string(r), r ? e.message : "");
+            FAILm("a bad tokenizer.json was not refused as documented");
+        }
+    }
+    {   /* encode refuses invalid UTF-8, naming the byte */
+        uniql_tokenizer *t = tk_load("tests/data/tok/uq-bl");
+        int *ids = (int *)&i;
+        size_t n;
+        uniql_error e;
+        ASSERT(t != NULL);
+        ASSERT_ERR(UNIQL_ERR_PARSE, uniql_tokenizer_encode(t, "ab\xC3(", 4, 0, &ids, &n, &e));
+        ASSERT(ids == NULL && strstr(e.message, "byte 2"));
+        ASSERT_ERR(UNIQL_ERR_PARSE, uniql_tokenizer_encode(t, "\xED\xA0\x80", 3, 0, &ids, &n, &e));   /* a surrogate */
+        uniql_tokenizer_free(t);
+    }
+    UQ_NOTE("%lu malformed or unsupported tokenizer.json files refused with their codes", (unsigned long)(sizeof cases / sizeof cases[0]));
+    PASS();
+}
+
 SUITE(tokenizer_suite)
 {
+    RUN_TEST(packed_file_carries_tokenizer);
+    RUN_TEST(bad_tokenizer_files);
     RUN_TEST(unicode_tables_match_ucd);
     RUN_TEST(unicode_normalization_conformance);
     RUN_TEST(bpe_long_run_is_n_log_n);

@@ -45,10 +45,12 @@ static void usage(FILE *f, const char *argv0)
         "\n"
         "Compress a Hugging Face checkpoint (config.json + *.safetensors; Llama, Qwen2,\n"
         "Mamba2, Nemotron-H) into a .uniql file that a device can load at any pruning rate.\n"
-        "Tokens are bytes (the calibration text is read as bytes), as the project's models use.\n"
+        "Text is tokenized with MODEL_DIR/tokenizer.json (Hugging Face format; uniql.h API 5b)\n"
+        "when the checkpoint has one, and the tokenizer is stored in OUT.uniql; without one,\n"
+        "tokens are bytes (the project's byte-level models).\n"
         "\n"
         "options:\n"
-        "  --calib FILE        calibration text (default data/calib.txt)\n"
+        "  --calib FILE        calibration text, UTF-8 (default data/calib.txt)\n"
         "  --calib-tokens N    use at most N calibration tokens (default 8192)\n"
         "  --seq-len N         tokens per calibration sequence (default 256)\n"
         "  --group G           int4 group size 32, 64 or 128 (default 128; halved where it\n"
@@ -129,7 +131,9 @@ int main(int argc, char **argv)
     uniql_kept *kept = NULL;
     double bi[UNIQL_MAX_LAYERS], lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
     unsigned char upgrade[UNIQL_MAX_LAYERS];
-    void *cfg = NULL, *text = NULL, *img = NULL;
+    void *cfg = NULL, *text = NULL, *img = NULL, *tj = NULL, *tc = NULL;
+    size_t tj_len = 0, tc_len = 0;
+    uniql_tokenizer *tk = NULL;
     size_t cfg_len, text_len, img_size, n_tok;
     int *tok = NULL, rc = 1;
     char path[4096];
@@ -219,7 +223,25 @@ int main(int argc, char **argv)
         if (budget_mb > 0 && !ord.lsaq) { fprintf(stderr, "pack: --bits-budget-mb needs LSAQ importance, which %s lacks\n", order_path); goto done; }
         goto sorted_ready;
     }
-    if (!ids_path && m->config.vocab_size < 256) { fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", m->config.vocab_size); goto done; }
+    /* the checkpoint's tokenizer, if it has one: calibration text goes through it, and the
+       .uniql carries it */
+    snprintf(path, sizeof path, "%s/tokenizer.json", model_dir);
+    if (uniql_read_file(path, NULL, &tj, &tj_len, NULL) == UNIQL_OK) {
+        uniql_tokenizer_info ti;
+        snprintf(path, sizeof path, "%s/tokenizer_config.json", model_dir);
+        if (uniql_read_file(path, NULL, &tc, &tc_len, NULL) != UNIQL_OK) tc = NULL;
+        if (uniql_tokenizer_load((const char *)tj, tj_len, (const char *)tc, tc_len, NULL, &tk, &err) != UNIQL_OK) {
+            fprintf(stderr, "pack: %s/tokenizer.json: %s\n", model_dir, err.message);
+            goto done;
+        }
+        uniql_tokenizer_get_info(tk, &ti);
+        if (ti.vocab_size > m->config.vocab_size) {
+            fprintf(stderr, "pack: tokenizer.json has ids up to %d, the model's vocabulary is %d\n", ti.vocab_size - 1, m->config.vocab_size);
+            goto done;
+        }
+        progress("tokenizer.json: %d tokens%s", ti.vocab_size, ti.byte_level ? " (byte-level BPE)" : " (BPE)");
+    }
+    if (!ids_path && !tk && m->config.vocab_size < 256) { fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", m->config.vocab_size); goto done; }
 
     if (ids_path) {
         /* pre-tokenized: little-endian uint32 ids, each checked against the vocabulary */
@@ -237,6 +259,21 @@ int main(int argc, char **argv)
             tok[i] = (int)v;
         }
         calib_path = ids_path;
+    } else if (tk) {
+        int *ids = NULL;
+        size_t n_ids = 0;
+        if (uniql_read_file(calib_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration text: %s\n", err.message); goto done; }
+        if (uniql_tokenizer_encode(tk, (const char *)text, text_len, 0, &ids, &n_ids, &err) != UNIQL_OK) {
+            fprintf(stderr, "pack: %s: %s\n", calib_path, err.message);
+            goto done;
+        }
+        n_tok = n_ids < (size_t)calib_tokens ? n_ids : (size_t)calib_tokens;
+        if (n_tok < 16) { fprintf(stderr, "pack: %s gives only %lu tokens\n", calib_path, (unsigned long)n_ids); uniql_free_buffer(ids, NULL); goto done; }
+        tok = (int *)malloc(sizeof(int) * n_tok);
+        if (!tok) { fprintf(stderr, "pack: out of memory\n"); uniql_free_buffer(ids, NULL); goto done; }
+        memcpy(tok, ids, sizeof(int) * n_tok);
+        uniql_free_buffer(ids, NULL);
+        progress("%s: %lu bytes of text -> %lu tokens", calib_path, (unsigned long)text_len, (unsigned long)n_ids);
     } else {
         if (uniql_read_file(calib_path, NULL, &text, &text_len, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration text: %s\n", err.message); goto done; }
         n_tok = text_len < (size_t)calib_tokens ? text_len : (size_t)calib_tokens;
@@ -346,6 +383,10 @@ sorted_ready:
     d.block_influence = order_path && !ord.block_influence ? NULL : bi;
     d.lsaq_importance = order_path && !ord.lsaq ? NULL : lsaq;
     d.upgrade = q8; d.upgrade_layers = upgrade;
+    if (tk) {
+        d.tokenizer_json = (const char *)tj; d.tokenizer_len = tj_len;
+        d.tokenizer_config = (const char *)tc; d.tokenizer_config_len = tc ? tc_len : 0;
+    }
     if (uniql_pack_model(q4, &d, NULL, &img, &img_size, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
     if (!cli_out_commit(&outf, img, img_size)) goto done;
     progress("done: %s, %.3f MB (%lu bytes)", out_path, (double)img_size / 1048576.0, (unsigned long)img_size);
@@ -359,6 +400,9 @@ done:
     free(tok);
     uniql_free_buffer(text, NULL);
     uniql_free_buffer(cfg, NULL);
+    uniql_free_buffer(tj, NULL);
+    uniql_free_buffer(tc, NULL);
+    uniql_tokenizer_free(tk);
     uniql_calib_free(cb);
     uniql_model_free(q8);
     uniql_model_free(q4);
