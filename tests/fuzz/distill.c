@@ -61,6 +61,15 @@ static void signature(const char *h, const unsigned char *d, size_t n, uniql_res
             if (uniql_packed_open(b, n, UNIQL_PACK_SKIP_CHECKSUM, NULL, &pk, &e) == UNIQL_OK) uniql_packed_free(&pk);
             free(b);
         }
+    } else if (!strcmp(h, "tokenizer")) {
+        uniql_tokenizer *t = NULL;
+        size_t tl = n >= 2 ? ((size_t)d[0] | (size_t)d[1] << 8) : 0;
+        if (n < 2) tl = 0;
+        else if (tl > n - 2) tl = n - 2;
+        if (n >= 2 && uniql_tokenizer_load((const char *)d + 2 + tl, n - 2 - tl, NULL, 0, NULL, &t, &e) == UNIQL_OK) {
+            uniql_tokenizer_free(t);
+            snprintf(e.message, sizeof e.message, "encode");
+        }
     } else if (n >= 2) {
         size_t cl = (size_t)d[0] | (size_t)d[1] << 8;
         uniql_file_view fv;

@@ -10,6 +10,7 @@
                      the fingerprint's own config
      fz_uniql        uniql_packed_open (.uniql container) + every tensor view through
                      uniql_dequantize_row and uniql_matmul
+     fz_tokenizer    uniql_tokenizer_load (tokenizer.json) + encode / decode / streaming
 
    Each returns the library's result code and checks what must hold whatever the bytes:
      - the code is one that the API section documents for that function;
@@ -579,6 +580,67 @@ FZ_UNUSED static uniql_result fz_uniql(const unsigned char *data, size_t size)
     fz_packed_model(&p);
     uniql_packed_free(&p);
     free(buf);
+    return r;
+}
+
+/* ---- tokenizer.json (uniql.h API 5b) ----
+   Input layout: u16 little-endian t, then t bytes of text, then tokenizer.json (the rest).
+   Checked: load's code is documented with a filled error; after a load, encode of the
+   text (both flags) gives ids inside the vocabulary or a documented error (PARSE only for
+   invalid UTF-8), decode succeeds, and the streaming decode adds up to the whole decode. */
+static const uniql_result fz_codes_tokenizer[] = {
+    UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
+    UNIQL_ERR_FORMAT, UNIQL_ERR_UNSUPPORTED, (uniql_result)1
+};
+static const uniql_result fz_codes_tok_encode[] = {
+    UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OUT_OF_MEMORY, (uniql_result)1
+};
+
+FZ_UNUSED static uniql_result fz_tokenizer(const unsigned char *data, size_t size)
+{
+    uniql_tokenizer *t = NULL;
+    uniql_tokenizer_info info;
+    uniql_error e;
+    uniql_result r;
+    size_t tl, f;
+    const char *text;
+    if (size < 2) return UNIQL_ERR_TRUNCATED;
+    tl = (size_t)data[0] | (size_t)data[1] << 8;
+    if (tl > size - 2) tl = size - 2;
+    text = (const char *)data + 2;
+    memset(&e, 0, sizeof e);
+    r = uniql_tokenizer_load((const char *)data + 2 + tl, size - 2 - tl, NULL, 0, NULL, &t, &e);
+    if (!fz_check_result("tokenizer_load", r, fz_codes_tokenizer, &e)) return r;
+    if (r != UNIQL_OK) { if (t) FZ_FAIL("tokenizer_load failed but returned a tokenizer"); return r; }
+    uniql_tokenizer_get_info(t, &info);
+    for (f = 0; f < 2; f++) {
+        int *ids = NULL;
+        size_t n = 0, i, dl = 0, sl = 0;
+        char *dec = NULL;
+        uniql_result re = uniql_tokenizer_encode(t, text, tl, f ? UNIQL_TOK_ADD_SPECIAL : 0, &ids, &n, &e);
+        if (!fz_check_result("tokenizer_encode", re, fz_codes_tok_encode, &e)) break;
+        if (re != UNIQL_OK) { if (ids) FZ_FAIL("tokenizer_encode failed but returned ids"); continue; }
+        for (i = 0; i < n; i++)
+            if (ids[i] < 0 || ids[i] >= info.vocab_size) { FZ_FAIL("tokenizer_encode: id %d outside [0, %d)", ids[i], info.vocab_size); break; }
+        if (uniql_tokenizer_decode(t, ids, n, 0, &dec, &dl, &e) != UNIQL_OK) FZ_FAIL("tokenizer_decode of encoded ids: %s", e.message);
+        else if (strlen(dec) > dl) FZ_FAIL("tokenizer_decode: length %lu beyond the NUL", (unsigned long)dl);
+        else if (n <= 512) {
+            uniql_decode_stream st;
+            memset(&st, 0, sizeof st);
+            for (i = 0; i < n; i++) {
+                char *piece = NULL;
+                size_t pl = 0;
+                if (uniql_tokenizer_decode_next(t, &st, ids, i + 1, 0, i + 1 == n, &piece, &pl, &e) != UNIQL_OK) { FZ_FAIL("decode_next: %s", e.message); break; }
+                if (sl + pl > dl || memcmp(dec + sl, piece, pl)) { FZ_FAIL("streaming decode diverges from decode after %lu ids", (unsigned long)i + 1); uniql_free_buffer(piece, NULL); break; }
+                sl += pl;
+                uniql_free_buffer(piece, NULL);
+            }
+            if (i == n && sl != dl) FZ_FAIL("streaming decode gave %lu of %lu bytes", (unsigned long)sl, (unsigned long)dl);
+        }
+        uniql_free_buffer(dec, NULL);
+        uniql_free_buffer(ids, NULL);
+    }
+    uniql_tokenizer_free(t);
     return r;
 }
 
