@@ -15475,11 +15475,11 @@ UNIQLDEF uniql_result uniql_packed_tokenizer(const uniql_packed *p, void *alloc_
     if (tk->type != UNIQL_JSON_OBJECT || !js || js->type != UNIQL_JSON_STRING || !h || h->type != UNIQL_JSON_STRING ||
         (cf && cf->type != UNIQL_JSON_STRING && cf->type != UNIQL_JSON_NULL))
         return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta \"tokenizer\" must be {\"json\": text, \"config\": text|null, \"fnv1a64\": hex}");
-    for (q = 0; q < js->len; q++) hv = (hv ^ (unsigned char)js->str[q]) * 0x100000001b3ull;
+    for (q = 0; q < js->len; q++) hv = (hv ^ (unsigned char)js->u.str[q]) * 0x100000001b3ull;
     snprintf(hex, sizeof hex, "%08lx%08lx", (unsigned long)(hv >> 32), (unsigned long)(hv & 0xFFFFFFFFu));
-    if (h->len != 16 || memcmp(h->str, hex, 16))
-        return uniql__fail(err, UNIQL_ERR_CHECKSUM, "uniql: tokenizer checksum %.16s, its bytes hash to %s", h->str, hex);
-    return uniql_tokenizer_load(js->str, js->len, cf && cf->type == UNIQL_JSON_STRING ? cf->str : NULL,
+    if (h->len != 16 || memcmp(h->u.str, hex, 16))
+        return uniql__fail(err, UNIQL_ERR_CHECKSUM, "uniql: tokenizer checksum %.16s, its bytes hash to %s", h->u.str, hex);
+    return uniql_tokenizer_load(js->u.str, js->len, cf && cf->type == UNIQL_JSON_STRING ? cf->u.str : NULL,
                                 cf && cf->type == UNIQL_JSON_STRING ? cf->len : 0, alloc_user, out, err);
 }
 

@@ -177,6 +177,7 @@ static int tk_check(const char *name, const char *dir, char *msg, size_t msg_cap
 
 TK_REF_TEST(ref_uq_sp, "uq-sp", "tests/data/tok/uq-sp")
 TK_REF_TEST(ref_uq_bl, "uq-bl", "tests/data/tok/uq-bl")
+TK_REF_TEST(ref_bpe, "bpe", "tests/data/bpe")
 TK_REF_TEST(ref_llama3, "llama3", "build/tok/llama3")
 TK_REF_TEST(ref_qwen3, "qwen3", "build/tok/qwen3")
 TK_REF_TEST(ref_llama2, "llama2", "build/tok/llama2")
@@ -508,7 +509,7 @@ TEST packed_file_carries_tokenizer(void)
     tj = tutil_read_file("tests/data/tok/uq-sp/tokenizer.json", &tj_len);
     tc = tutil_read_file("tests/data/tok/uq-sp/tokenizer_config.json", &tc_len);
     ASSERT(cfg && tj && tc);
-    ASSERT_OK(uniql_pack_quantize_model(M, NULL, &Q, &err));
+    ASSERT_OK(uniql_model_quantize(M, NULL, NULL, &Q, &err));
     memset(&d, 0, sizeof d);
     d.config_json = (const char *)cfg; d.config_len = cfg_len;
     /* without a tokenizer: MISSING (a byte-level model) */
@@ -639,6 +640,7 @@ SUITE(tokenizer_suite)
     RUN_TEST(streaming_emits_whole_characters);
     RUN_TEST(ref_uq_sp);
     RUN_TEST(ref_uq_bl);
+    RUN_TEST(ref_bpe);
     RUN_TEST(ref_llama3);
     RUN_TEST(ref_qwen3);
     RUN_TEST(ref_llama2);

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
         else if (!strcmp(h, "safetensors")) r = fz_safetensors(d, n);
         else if (!strcmp(h, "model")) r = fz_model(d, n);
         else if (!strcmp(h, "order")) r = fz_order(d, n);
+        else if (!strcmp(h, "tokenizer")) r = fz_tokenizer(d, n);
         else r = fz_uniql(d, n);
         if (r == UNIQL_OK && !artifact) { free(d); continue; }
         signature(h, d, n, r, sig, sizeof sig);
