@@ -1,7 +1,13 @@
 /* bench_uniql.c - the UniQL and LSAQ evaluations (issues 6 and 7) on the trained models.
-   Public API only. For every model directory (default: the three trained byte-level models
-   under models/), with byte tokens from data/calib.txt (calibration) and data/test.txt
-   (held-out perplexity on a fixed slice: the first W windows of 256 bytes):
+   Public API only. For every model directory (default: the two BPE models and the three
+   byte-level models under models/). Token streams per model:
+     - byte-level models (vocabulary 256): the bytes of data/calib.txt (calibration) and
+       data/test.txt (held-out perplexity), windows of 256 bytes;
+     - BPE models (a tokenizer.json in the model directory): the committed token streams
+       tests/data/bpe/calib.u16 and test.u16 (little-endian uint16, produced by the model's
+       own tokenizer from data/corpus/{calib,test}.txt; tests/test_bpe.c checks that
+       uniql.h's tokenizer reproduces them), windows of 512 tokens (the training length).
+   Calibration uses S sequences of one window each; perplexity the first W windows.
 
    UniQL table: perplexity of FP, int4 only, and int4 + 15/25/35 % pruning (rates from
    block influence, SPEC 1.3) with sorted channels vs the same kept sizes with a random
@@ -13,12 +19,21 @@
    block-influence importance vs random importance, all through uniql_lsaq_plan with the
    exact per-layer sizes of uniql_layer_bytes.
 
-   usage: bench_uniql [--windows W] [--calib-seqs S] [--group G] [model_dir ...]
+   usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T]
+                      [--only LIST] [--calib F] [--test F] [--calib-ids F] [--test-ids F]
+                      [model_dir ...]
+   W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
+   --only: a comma-separated subset of uniql (the perplexity tables of UniQL), lsaq (the
+   LSAQ table), speed (timings: the whole-model sort, ridge leverage vs SVD-based leverage;
+   run these under the exclusive CPU lock); default all three.
+   --threads: a thread pool (tools/uq_threads.h) for calibration, sorting, quantization and
+   perplexity; results are identical for every thread count (uniql.h API 2b).
    Prints markdown tables; every number is measured in this run. */
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
 #include "../tools/cli.h"
+#include "../tools/uq_threads.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +45,8 @@ static double now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }   /* process CPU time, all threads */
 
 static int *read_bytes(const char *path, size_t *n)
 {
@@ -45,16 +62,37 @@ static int *read_bytes(const char *path, size_t *n)
     return t;
 }
 
-#define WIN 256
-static int g_windows = 32, g_calib_seqs = 32, g_group = 128;
+/* a little-endian uint16 token stream */
+static int *read_u16(const char *path, size_t *n)
+{
+    void *data;
+    size_t size, i;
+    int *t;
+    uniql_error e;
+    if (uniql_read_file(path, NULL, &data, &size, &e) != UNIQL_OK) { fprintf(stderr, "%s\n", e.message); return NULL; }
+    if (size % 2) { fprintf(stderr, "%s: odd size %lu for a uint16 stream\n", path, (unsigned long)size); uniql_free_buffer(data, NULL); return NULL; }
+    t = (int *)malloc(sizeof(int) * (size / 2 ? size / 2 : 1));
+    for (i = 0; i < size / 2; i++) t[i] = ((const unsigned char *)data)[2 * i] | ((const unsigned char *)data)[2 * i + 1] << 8;
+    uniql_free_buffer(data, NULL);
+    *n = size / 2;
+    return t;
+}
+
+/* per-model settings: the token streams and window of the model's kind */
+static int WIN;                          /* window (and calibration sequence) length */
+static int g_windows, g_calib_seqs, g_group = 128;
+static int o_windows, o_calib_seqs, o_window;   /* command line; 0 = the kind's default */
 static const int *g_test;
 static size_t g_ntest;
+static const uniql_parallel *g_par;
+static uniql_state_options g_so;
+static int g_do_uniql = 1, g_do_lsaq = 1, g_do_speed = 1;
 
 static double ppl(const uniql_model *m)
 {
     double p = -1;
     uniql_error e;
-    if (uniql_perplexity(m, g_test, g_ntest, WIN, g_windows, NULL, &p, NULL, NULL, &e) != UNIQL_OK) {
+    if (uniql_perplexity_ex(m, g_test, g_ntest, WIN, g_windows, &g_so, &p, NULL, NULL, &e) != UNIQL_OK) {
         fprintf(stderr, "perplexity: %s\n", e.message);
         return -1;
     }
@@ -79,6 +117,7 @@ static double ppl_q4_pruned(const uniql_model *sorted, const uniql_kept *kept, u
     memset(&o, 0, sizeof o);
     o.group = g_group;
     o.embed_bits = 8;
+    o.parallel = g_par;
     die_if(uniql_model_quantize(sorted, NULL, &o, &q, &e), "quantize", &e);
     if (kept) die_if(uniql_model_prune(q, kept, 0, NULL, &p, &e), "prune", &e);
     v = ppl(p ? p : q);
@@ -111,41 +150,23 @@ static double svd_leverage_time(int d, const double *C, double *lev)
     return t0;
 }
 
-typedef struct row { char name[64]; double v[8]; } row;
 
-static void eval_model(const char *dir, const int *calib, size_t ncalib)
+
+static void eval_uniql(const uniql_model *m, const uniql_calib *cb, const double *imp_bi)
 {
-    uniql_model *m, *sorted, *sq, *rnd;
-    uniql_load_options lo;
-    uniql_calib_options co;
-    uniql_calib *cb;
+    uniql_model *sorted, *sq, *rnd;
     uniql_sort_options so;
     uniql_error e;
-    const uniql_config *c;
-    double imp_bi[UNIQL_MAX_LAYERS], imp_lsaq[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS];
+    const uniql_config *c = &m->config;
+    double params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS];
     uniql_kept kept[3][UNIQL_MAX_LAYERS], kept_flat[UNIQL_MAX_LAYERS];
     static const double R[3] = { 0.15, 0.25, 0.35 };
-    double t_cal, t_sort, t_rnd, p_fp, p_orig, p_q4, p_sorted[3], p_random[3], p_sq[2], p_qa[2], p_flat;
+    double t_sort, t_rnd, p_fp, p_orig, p_q4, p_sorted[3], p_random[3], p_fpp[3], p_sq[2], p_qa[2], p_flat;
     uint64_t b_fp16, b_q4, b_pr[3];
-    size_t ncal;
-    int l, k, L;
-    memset(&lo, 0, sizeof lo);
-    lo.weights_f32 = 1;
-    die_if(uniql_model_load_dir(dir, &lo, &m, &e), dir, &e);
-    c = &m->config;
-    L = c->n_layers;
-    ncal = (size_t)g_calib_seqs * WIN;
-    if (ncal > ncalib) ncal = ncalib;
-    memset(&co, 0, sizeof co);
-    co.seq_len = WIN;
-    co.lsaq = 1;
-    t_cal = now();
-    die_if(uniql_calibrate(m, calib, ncal, &co, &cb, &e), "calibrate", &e);
-    t_cal = now() - t_cal;
-    die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, imp_bi), "importance", NULL);
-    die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, imp_lsaq), "importance", NULL);
+    int l, k, L = c->n_layers;
     memset(&so, 0, sizeof so);
     so.layout = UNIQL_LAYOUT_PRUNABLE;
+    so.parallel = g_par;
     t_sort = now();
     die_if(uniql_sort_model(m, cb, &so, &sorted, &e), "sort", &e);
     t_sort = now() - t_sort;
@@ -161,27 +182,26 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     for (k = 0; k < 3; k++) {
         die_if(uniql_layer_rates(L, imp_bi, params, R[k], 0, 0, rates), "rates", NULL);
         die_if(uniql_kept_from_rates(c, rates, NULL, kept[k]), "kept", NULL);
+        printf("block-influence rates at %.0f%%:", 100 * R[k]);
+        for (l = 0; l < L; l++) printf(" %.3f", rates[l]);
+        printf("\n");
     }
     /* the same 25 % in every layer (no SPEC 1.3 allocation), for comparison */
     for (l = 0; l < L; l++) rates[l] = R[1];
     die_if(uniql_kept_from_rates(c, rates, NULL, kept_flat), "kept", NULL);
-    printf("\n### %s\n\n", dir);
-    printf("%d layers, hidden %d, calibration %lu tokens in %.1f s, sorting %.2f s (random order: %.2f s)\n\n", L, c->hidden_size,
-           (unsigned long)ncal, t_cal, t_sort, t_rnd);
-    printf("block influence per layer:");
-    for (l = 0; l < L; l++) printf(" %.3f", imp_bi[l]);
-    printf("\nLSAQ (1 - top-10 Jaccard) per layer:");
-    for (l = 0; l < L; l++) printf(" %.3f", imp_lsaq[l]);
-    printf("\n\n");
+    printf("sorting %.2f s (random order: %.2f s)\n\n", t_sort, t_rnd);   /* timed again under --only speed */
     fflush(stdout);
-    /* UniQL */
     p_fp = ppl(m);
     b_fp16 = fp16_bytes(m);
     p_orig = ppl_q4_pruned(m, NULL, NULL);
     p_q4 = ppl_q4_pruned(sorted, NULL, &b_q4);
     for (k = 0; k < 3; k++) {
+        uniql_model *p;
         p_sorted[k] = ppl_q4_pruned(sorted, kept[k], &b_pr[k]);
         p_random[k] = ppl_q4_pruned(rnd, kept[k], NULL);
+        die_if(uniql_model_prune(sorted, kept[k], 0, NULL, &p, &e), "prune", &e);
+        p_fpp[k] = ppl(p);
+        uniql_model_free(p);
     }
     p_flat = ppl_q4_pruned(sorted, kept_flat, NULL);
     p_qa[0] = p_q4;
@@ -200,13 +220,36 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     for (k = 0; k < 3; k++)
         printf("| int4 + %.0f%% pruned, random channel order | %.4f | %+.1f%% | same | same |\n", 100 * R[k], p_random[k],
                100 * (p_random[k] / p_fp - 1));
+    for (k = 0; k < 3; k++)
+        printf("| FP + %.0f%% pruned, sorted (no int4) | %.4f | %+.1f%% | | |\n", 100 * R[k], p_fpp[k], 100 * (p_fpp[k] / p_fp - 1));
     printf("| int4 + 25%% pruned, sorted, the same rate in every layer | %.4f | %+.1f%% | | |\n", p_flat, 100 * (p_flat / p_fp - 1));
     printf("| int4, V/O QA-SVD split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_qa[0], p_qa[1], 100 * (p_qa[0] / p_fp - 1),
            100 * (p_qa[1] / p_fp - 1));
     printf("| int4, V/O plain sqrt split (0%% / 25%%) | %.4f / %.4f | %+.1f%% / %+.1f%% | | |\n", p_sq[0], p_sq[1], 100 * (p_sq[0] / p_fp - 1),
            100 * (p_sq[1] / p_fp - 1));
     fflush(stdout);
-    /* sorting time: ridge leverage vs SVD-based leverage on the largest MLP / Mamba correlation */
+    uniql_model_free(rnd);
+    uniql_model_free(sq);
+    uniql_model_free(sorted);
+}
+
+/* timings: the structured sort of the whole model, and the sorting scores of the largest
+   MLP / Mamba channel correlation by ridge leverage vs an SVD-based leverage */
+static void eval_sort_speed(const uniql_model *m, const uniql_calib *cb)
+{
+    int l, k, L = m->config.n_layers;
+    {
+        uniql_model *sorted;
+        uniql_sort_options so;
+        uniql_error e;
+        double t = now();
+        memset(&so, 0, sizeof so);
+        so.layout = UNIQL_LAYOUT_PRUNABLE;
+        so.parallel = g_par;
+        die_if(uniql_sort_model(m, cb, &so, &sorted, &e), "sort", &e);
+        printf("\nStructured sort of the whole model (uniql_sort_model): %.2f s\n", now() - t);
+        uniql_model_free(sorted);
+    }
     {
         int best = -1, d = 0, st = 0;
         for (l = 0; l < L; l++) {
@@ -239,11 +282,19 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         }
     }
     fflush(stdout);
+}
+
+static void eval_lsaq(const uniql_model *m, const double *imp_bi, const double *imp_lsaq)
+{
+    uniql_error e;
+    const uniql_config *c = &m->config;
+    int l, k, L = c->n_layers;
     /* LSAQ: budgets between all-4-bit and all-8-bit (full model, original weights) */
     {
         static const int widths[2] = { 4, 8 };
         uint64_t *lb = (uint64_t *)malloc(sizeof(uint64_t) * 2 * (size_t)L), lo4 = 0, hi8 = 0, fixed, total;
-        double imp_uni[UNIQL_MAX_LAYERS], imp_rnd[UNIQL_MAX_LAYERS], *imps[4];
+        double imp_uni[UNIQL_MAX_LAYERS], imp_rnd[UNIQL_MAX_LAYERS];
+        const double *imps[4];
         static const char *const names[4] = { "LSAQ (Jaccard)", "uniform (index order)", "block influence", "random" };
         static const double F[3] = { 0.25, 0.5, 0.75 };
         int bits[UNIQL_MAX_LAYERS], mth;
@@ -254,6 +305,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         memset(&o, 0, sizeof o);
         o.group = g_group;
         o.embed_bits = 8;
+        o.parallel = g_par;
         uniql_rng_seed(&rng, 99);
         for (l = 0; l < L; l++) {
             lb[2 * l] = uniql_layer_bytes(c, l, NULL, 4, g_group, 0, UNIQL_LAYOUT_DENSE);
@@ -298,47 +350,137 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
         }
         free(lb);
     }
-    uniql_model_free(rnd);
-    uniql_model_free(sq);
-    uniql_model_free(sorted);
+}
+
+static void eval_model(const char *dir, const int *calib, size_t ncalib)
+{
+    uniql_model *m;
+    uniql_load_options lo;
+    uniql_calib_options co;
+    uniql_calib *cb;
+    uniql_error e;
+    const uniql_config *c;
+    double imp_bi[UNIQL_MAX_LAYERS], imp_lsaq[UNIQL_MAX_LAYERS], t_cal;
+    size_t ncal;
+    int l, L;
+    double t_all = now(), c_all = cpu();
+    memset(&lo, 0, sizeof lo);
+    lo.weights_f32 = 1;
+    die_if(uniql_model_load_dir(dir, &lo, &m, &e), dir, &e);
+    c = &m->config;
+    L = c->n_layers;
+    ncal = (size_t)g_calib_seqs * WIN;
+    if (ncal > ncalib) ncal = ncalib;
+    memset(&co, 0, sizeof co);
+    co.seq_len = WIN;
+    co.lsaq = g_do_lsaq;
+    co.importance_only = !g_do_uniql && !g_do_speed;
+    co.parallel = g_par;
+    t_cal = now();
+    die_if(uniql_calibrate(m, calib, ncal, &co, &cb, &e), "calibrate", &e);
+    t_cal = now() - t_cal;
+    die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, imp_bi), "importance", NULL);
+    if (g_do_lsaq) die_if(uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, imp_lsaq), "importance", NULL);
+    printf("\n### %s\n\n", dir);
+    printf("%d layers, hidden %d, vocabulary %d; calibration %lu tokens (%d x %d) in %.1f s; perplexity on %d windows of %d tokens\n\n",
+           L, c->hidden_size, c->vocab_size, (unsigned long)ncal, (int)(ncal / (size_t)WIN), WIN, t_cal, g_windows, WIN);
+    printf("block influence per layer:");
+    for (l = 0; l < L; l++) printf(" %.3f", imp_bi[l]);
+    if (g_do_lsaq) {
+        printf("\nLSAQ (1 - top-10 Jaccard) per layer:");
+        for (l = 0; l < L; l++) printf(" %.3f", imp_lsaq[l]);
+    }
+    printf("\n");
+    fflush(stdout);
+    if (g_do_uniql) eval_uniql(m, cb, imp_bi);
+    if (g_do_speed) eval_sort_speed(m, cb);
+    if (g_do_lsaq) eval_lsaq(m, imp_bi, imp_lsaq);
+    printf("\n(%s: %.0f s wall, %.0f s CPU for the whole model)\n", dir, now() - t_all, cpu() - c_all);
     uniql_calib_free(cb);
     uniql_model_free(m);
 }
 
+static int has_tokenizer(const char *dir)
+{
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
 int main(int argc, char **argv)
 {
-    static const char *const defaults[3] = { "models/llama-bytes-6m", "models/mamba2-bytes-6m", "models/nemotronh-bytes-6m" };
+    static const char *const defaults[5] = { "models/llama-bpe-21m", "models/nemotronh-bpe-17m", "models/llama-bytes-6m",
+                                             "models/mamba2-bytes-6m", "models/nemotronh-bytes-6m" };
     const char *dirs[16];
     const char *calib_path = "data/calib.txt", *test_path = "data/test.txt";
-    int nd = 0, i;
-    size_t ncalib;
-    int *calib, *test;
+    const char *calib_ids = "tests/data/bpe/calib.u16", *test_ids = "tests/data/bpe/test.u16";
+    int nd = 0, i, threads = 1, kind;
+    uq_pool *pool = NULL;
+    uniql_parallel par;
     cli_prog = "bench_uniql";
     for (i = 1; i < argc; i++) {
         int ok = 1;
-        if (!strcmp(argv[i], "--windows") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_windows); i++; }
-        else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_calib_seqs); i++; }
+        if (!strcmp(argv[i], "--windows") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &o_windows); i++; }
+        else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &o_calib_seqs); i++; }
+        else if (!strcmp(argv[i], "--window") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 16, 1 << 16, &o_window); i++; }
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, UQ_POOL_MAX, &threads); i++; }
         else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
             ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group);
             if (ok && g_group != 32 && g_group != 64 && g_group != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
             i++;
         }
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+            const char *v = argv[++i];
+            g_do_uniql = strstr(v, "uniql") != NULL;
+            g_do_lsaq = strstr(v, "lsaq") != NULL;
+            g_do_speed = strstr(v, "speed") != NULL;
+            if (strspn(v, "uniqlsapdeq,") != strlen(v) || !(g_do_uniql || g_do_lsaq || g_do_speed))
+                ok = cli_bad("--only", v, "must be a comma-separated list of uniql, lsaq, speed");
+        }
         else if (!strcmp(argv[i], "--calib") && i + 1 < argc) calib_path = argv[++i];
         else if (!strcmp(argv[i], "--test") && i + 1 < argc) test_path = argv[++i];
-        else if (argv[i][0] == '-') { printf("usage: %s [--windows W] [--calib-seqs S] [--group G] [--calib F] [--test F] [model_dir ...]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
+        else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
+        else if (argv[i][0] == '-') {
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed]\n"
+                   "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
+            return 2;
+        }
         else if (nd < 16) dirs[nd++] = argv[i];
         if (!ok) return 2;
     }
-    if (!nd) for (i = 0; i < 3; i++) dirs[nd++] = defaults[i];
-    calib = read_bytes(calib_path, &ncalib);
-    test = read_bytes(test_path, &g_ntest);
-    if (!calib || !test) return 1;
-    g_test = test;
-    if (g_ntest < (size_t)g_windows * WIN) g_windows = (int)(g_ntest / WIN);
-    printf("# bench_uniql: held-out perplexity on the first %d x %d bytes of %s, calibration on %d x %d bytes of %s\n", g_windows, WIN,
-           test_path, g_calib_seqs, WIN, calib_path);
-    for (i = 0; i < nd; i++) eval_model(dirs[i], calib, ncalib);
-    free(calib);
-    free(test);
+    if (!nd) for (i = 0; i < 5; i++) dirs[nd++] = defaults[i];
+    if (threads > 1) {
+        pool = uq_pool_create(threads);
+        if (!pool) { fprintf(stderr, "bench_uniql: no thread pool\n"); return 1; }
+        par = uq_pool_parallel(pool);
+        g_par = &par;
+    }
+    memset(&g_so, 0, sizeof g_so);
+    g_so.parallel = g_par;
+    printf("# bench_uniql: int4 group %d, %d thread%s; per model: calibration and held-out streams below\n", g_group, threads,
+           threads > 1 ? "s" : "");
+    for (i = 0; i < nd; i++) {
+        size_t ncalib;
+        int *calib, *test;
+        kind = has_tokenizer(dirs[i]);     /* 1: BPE token streams, 0: bytes */
+        calib = kind ? read_u16(calib_ids, &ncalib) : read_bytes(calib_path, &ncalib);
+        test = kind ? read_u16(test_ids, &g_ntest) : read_bytes(test_path, &g_ntest);
+        if (!calib || !test) return 1;
+        WIN = o_window ? o_window : kind ? 512 : 256;
+        g_calib_seqs = o_calib_seqs ? o_calib_seqs : 32;
+        g_windows = o_windows ? o_windows : 32;
+        if (g_ntest < (size_t)g_windows * WIN) g_windows = (int)(g_ntest / (size_t)WIN);
+        g_test = test;
+        printf("\n## %s: %s; calibration %s, held-out %s\n", dirs[i], kind ? "BPE tokens (tokenizer.json)" : "byte tokens",
+               kind ? calib_ids : calib_path, kind ? test_ids : test_path);
+        eval_model(dirs[i], calib, ncalib);
+        free(calib);
+        free(test);
+    }
+    if (pool) uq_pool_destroy(pool);
     return 0;
 }
