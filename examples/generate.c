@@ -1,5 +1,8 @@
 /* generate.c - load a Hugging Face checkpoint folder (config.json + safetensors) of a
-   byte-level model and continue a prompt, one byte per token. Public API only.
+   model and continue a prompt. With MODEL_DIR/tokenizer.json the prompt is text through
+   that tokenizer (BOS as its post-processor says) and the continuation is printed as
+   decoded text, streamed, until eos; without one, one byte per token (the project's
+   byte-level models). Public API only.
 
        make build/generate
        ./build/generate tests/data/ref/llama "The quick brown fox" 64
@@ -36,7 +39,10 @@ int main(int argc, char **argv)
     uniql_rng rng;
     uniql_prob_index *work;
     const char *prompt;
-    int n_new = 64, n_prompt, i, tok, *toks, n_done = 0, argi;
+    int n_new = 64, n_prompt, i, tok, *toks, n_done = 0, argi, eos = -1, *ptoks = NULL, *gen = NULL;
+    uniql_tokenizer *tk = NULL;
+    uniql_decode_stream ds;
+    FILE *f;
     float *logits, top_p = 0.0f, temp = 1.0f;
     uint64_t seed = 0;
     double t0, t1, t2;
@@ -50,6 +56,7 @@ int main(int argc, char **argv)
     }
     prompt = argv[2];
     n_prompt = (int)strlen(prompt);
+    memset(&ds, 0, sizeof ds);
     argi = 3;
     if (argi < argc && argv[argi][0] != '-' && !cli_int("N_TOKENS", argv[argi++], 0, 1 << 20, &n_new)) return 2;
     for (; argi < argc; argi++) {
@@ -80,8 +87,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[1], err.message);
         return 1;
     }
-    if (m->config.vocab_size < 256) {
-        fprintf(stderr, "not a byte-level model (vocab %d)\n", m->config.vocab_size);
+    {   /* MODEL_DIR/tokenizer.json: text in, text out; without one, token = byte */
+        char tp[4096];
+        snprintf(tp, sizeof tp, "%s/tokenizer.json", argv[1]);
+        if ((f = fopen(tp, "rb")) != NULL) {
+            fclose(f);
+            if (uniql_tokenizer_load_dir(argv[1], NULL, &tk, &err) != UNIQL_OK) {
+                fprintf(stderr, "%s: %s\n", argv[1], err.message);
+                uniql_model_free(m);
+                return 1;
+            }
+        }
+    }
+    if (tk) {
+        size_t nt = 0;
+        uniql_tokenizer_info ti;
+        uniql_tokenizer_get_info(tk, &ti);
+        eos = ti.eos_id;
+        if (uniql_tokenizer_encode(tk, prompt, strlen(prompt), UNIQL_TOK_ADD_SPECIAL, &ptoks, &nt, &err) != UNIQL_OK ||
+            nt < 1 || nt > (1u << 20)) {
+            fprintf(stderr, "generate: prompt: %s\n", nt ? err.message : "no tokens");
+            return 2;
+        }
+        n_prompt = (int)nt;
+        for (i = 0; i < n_prompt; i++)
+            if (ptoks[i] >= m->config.vocab_size) { fprintf(stderr, "generate: token %d outside the model's vocabulary\n", ptoks[i]); return 1; }
+        gen = (int *)malloc(sizeof(int) * (size_t)(n_new > 0 ? n_new : 1));
+        if (!gen) { fprintf(stderr, "generate: out of memory\n"); return 1; }
+    } else if (m->config.vocab_size < 256) {
+        fprintf(stderr, "not a byte-level model (vocab %d) and no tokenizer.json in %s\n", m->config.vocab_size, argv[1]);
         uniql_model_free(m);
         return 1;
     }
@@ -98,7 +132,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "generate: out of memory\n");
         return 1;
     }
-    for (i = 0; i < n_prompt; i++) toks[i] = (unsigned char)prompt[i];   /* token = byte */
+    for (i = 0; i < n_prompt; i++) toks[i] = tk ? ptoks[i] : (unsigned char)prompt[i];   /* byte model: token = byte */
     fputs(prompt, stdout);
     t0 = now_s();
     t1 = t0;
@@ -108,7 +142,20 @@ int main(int argc, char **argv)
         for (i = 0; i < n_new; i++) {
             tok = top_p > 0.0f ? uniql_sample_top_p(logits, m->config.vocab_size, temp, top_p, &rng, work)
                                : uniql_sample_greedy(logits, m->config.vocab_size);
-            if ((tok < 32 && tok != '\n' && tok != '\t') || tok == 127) printf("\\x%02x", tok);
+            if (tk) {
+                /* streaming decode: a character split across tokens is printed once, whole */
+                char *piece;
+                size_t pl;
+                int stop = tok == eos;
+                gen[i] = tok;
+                if (uniql_tokenizer_decode_next(tk, &ds, gen, (size_t)i + (stop ? 0 : 1), 0, stop || i + 1 == n_new, &piece,
+                                                &pl, &err) == UNIQL_OK) {
+                    fwrite(piece, 1, pl, stdout);
+                    uniql_free_buffer(piece, NULL);
+                }
+                fflush(stdout);
+                if (stop) { n_done++; break; }
+            } else if ((tok < 32 && tok != '\n' && tok != '\t') || tok == 127) printf("\\x%02x", tok);
             else putchar(tok);   /* bytes >= 128 pass through: a byte model writes UTF-8 */
             n_done++;
             if (i + 1 < n_new && (r = uniql_forward(m, s, &tok, 1, logits, 0, NULL)) != UNIQL_OK) break;
@@ -126,6 +173,9 @@ int main(int argc, char **argv)
                argv[1], top_p > 0.0f ? "top-p" : "greedy", n_prompt, n_prompt / (t1 - t0 > 0 ? t1 - t0 : 1e-9),
                n_done > 0 ? n_done - 1 : 0, (n_done > 1 ? n_done - 1 : 0) / (t2 - t1 > 0 ? t2 - t1 : 1e-9));
     free(toks);
+    free(gen);
+    uniql_free_buffer(ptoks, NULL);
+    uniql_tokenizer_free(tk);
     free(logits);
     free(work);
     uniql_state_free(s);
