@@ -73,6 +73,9 @@ static void usage(FILE *f, const char *argv0)
         "  --order FILE        MODEL_DIR is a checkpoint in that layout (e.g. after recovery):\n"
         "                      re-apply FILE's order and rate tables, no calibration, no scores\n"
         "                      (--calib, --calib-ids, --rates, --random-order do not apply)\n"
+        "  --no-lsaq           skip the LSAQ importance (the logit lens at every layer boundary,\n"
+        "                      about half of the calibration time with a large vocabulary);\n"
+        "                      the file then supports no --bits-budget-mb plans\n"
         "  --threads N         threads for calibration, sorting and quantization (default 1;\n"
         "                      the output is the same bytes for any N)\n"
         "  -q, --quiet         no progress on stderr\n"
@@ -110,7 +113,7 @@ int main(int argc, char **argv)
 {
     const char *calib_path = "data/calib.txt", *model_dir = NULL, *out_path = NULL, *ids_path = NULL, *export_dir = NULL,
                *order_path = NULL;
-    int rates_given = 0, n_threads = 1;
+    int rates_given = 0, n_threads = 1, no_lsaq = 0;
     uq_pool *pool = NULL;
     uniql_parallel par;
     uniql_order ord;
@@ -148,6 +151,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { quiet = 1; takes = 0; }
         else if (!strcmp(a, "--asym")) { asym = 1; takes = 0; }
         else if (!strcmp(a, "--random-order")) { random_order = 1; takes = 0; }
+        else if (!strcmp(a, "--no-lsaq")) { no_lsaq = 1; takes = 0; }
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
                                        !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
@@ -178,6 +182,7 @@ int main(int argc, char **argv)
         i += takes;
     }
     if (!model_dir || !out_path) { usage(stderr, argv[0]); return 2; }
+    if (no_lsaq && budget_mb > 0) { fprintf(stderr, "pack: --bits-budget-mb needs the LSAQ importance that --no-lsaq skips\n"); return 2; }
     if (order_path && (rates_given || random_order || ids_path)) {
         fprintf(stderr, "pack: --order takes the rate tables and the order from its file: --rates, --random-order, --calib-ids do not apply\n");
         return 2;
@@ -285,11 +290,11 @@ int main(int argc, char **argv)
     progress("calibrating on %lu tokens of %s (sequences of %d)", (unsigned long)n_tok, calib_path, seq_len);
     memset(&co, 0, sizeof co);
     co.seq_len = seq_len;
-    co.lsaq = 1;
+    co.lsaq = !no_lsaq;
     co.parallel = pool ? &par : NULL;
     if (uniql_calibrate(m, tok, n_tok, &co, &cb, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration: %s\n", err.message); goto done; }
     uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi);
-    uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);
+    if (!no_lsaq) uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);
 
     progress("sorting (%s order, prunable layout)", random_order ? "random" : "UniQL score");
     memset(&so, 0, sizeof so);
@@ -327,7 +332,7 @@ sorted_ready:
 #endif
         if (uniql_export_hf(sorted, UNIQL_DTYPE_F32, NULL, &st, &st_size, &err) != UNIQL_OK ||
             uniql_order_write(sorted, n_rates, rates, kept, order_path && !ord.block_influence ? NULL : bi,
-                              order_path && !ord.lsaq ? NULL : lsaq, NULL, &otext, &olen, &err) != UNIQL_OK) {
+                              (order_path && !ord.lsaq) || no_lsaq ? NULL : lsaq, NULL, &otext, &olen, &err) != UNIQL_OK) {
             fprintf(stderr, "pack: --export-hf: %s\n", err.message);
             uniql_free_buffer(st, NULL);
             goto done;
@@ -381,7 +386,7 @@ sorted_ready:
     d.config_json = (const char *)cfg; d.config_len = cfg_len;
     d.n_rates = n_rates; d.rates = rates; d.kept = kept;
     d.block_influence = order_path && !ord.block_influence ? NULL : bi;
-    d.lsaq_importance = order_path && !ord.lsaq ? NULL : lsaq;
+    d.lsaq_importance = (order_path && !ord.lsaq) || no_lsaq ? NULL : lsaq;
     d.upgrade = q8; d.upgrade_layers = upgrade;
     if (tk) {
         d.tokenizer_json = (const char *)tj; d.tokenizer_len = tj_len;

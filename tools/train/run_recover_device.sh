@@ -10,7 +10,7 @@
 # static x86-64), text/train.txt (the byte models' training text), text/bpe_train.txt (a
 # slice of the BPE models' training text, tokenized here by HF tokenizers).
 # Per model M (MODELS, default the five below; absent ones are skipped):
-#   A. CPU: bin/pack --export-hf  -> the sorted model in HF layout + order.json, and the
+#   A. CPU: bin/pack --export-hf (8192 calibration tokens, --no-lsaq: no bit plans needed) -> the sorted model in HF layout + order.json, and the
 #      .uniql BEFORE recovery (only its sha256 comes back: it is rebuilt bit for bit from
 #      the same binary and inputs on the CPU machine); check-hf: our forward == transformers
 #   B. GPU, all models at once: recover.py train (time-guarded to fit LIMIT)
@@ -74,7 +74,7 @@ fi
 for M in $MODELS; do
     [ -d "$ROOT/$M" ] || { echo "skip $M (no $ROOT/$M)"; continue; }
     if bpe "$M"; then cal="--calib-ids $W/bpe_calib.u32"; else cal="--calib data/calib.txt"; fi
-    bg sh -c "'$PACK' --threads 3 $cal --calib-tokens 8192 --seq-len 256 --export-hf '$W/exp_$M' '$ROOT/$M' '$W/before_$M.uniql' \
+    bg sh -c "'$PACK' --threads 3 --no-lsaq $cal --calib-tokens 8192 --seq-len 256 --export-hf '$W/exp_$M' '$ROOT/$M' '$W/before_$M.uniql' \
         > '$W/res/pack_before_$M.log' 2>&1 && echo 'exported $M' || echo 'EXPORT FAILED $M (see pack_before_$M.log)'"
 done
 mkdir -p "$W/res/masked"
