@@ -15,7 +15,8 @@ all: $(B)/test
 
 help:
 	@echo "make test      build and run the unit tests (last line: N passed, N failed)"
-	@echo "make asan      tests under -fsanitize=address,undefined"
+	@echo "make asan      tests under -fsanitize=address,undefined (and make test-cli)"
+	@echo "make test-cli  every program under ASan+UBSan: bad option values, output safety, FIFOs"
 	@echo "make ubsan     tests under -fsanitize=undefined with traps"
 	@echo "make valgrind  tests under valgrind memcheck (zero errors, zero leaks)"
 	@echo "make bench     benchmarks (ratios measured in one run)"
@@ -57,7 +58,7 @@ $(B)/test_asan: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LDLIBS)
 
-asan: $(B)/test_asan
+asan: $(B)/test_asan test-cli
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/test_asan
 
 $(B)/test_ubsan: $(TEST_DEP) | $(B)
@@ -331,6 +332,25 @@ $(B)/bench_recover: bench/bench_recover.c uniql.h tools/cli.h | $(B)
 recover-ref: $(B)/pack
 	@RECOVER_PY=$(RECOVER_PY) sh tests/ref/make_recover_ref.sh all
 # ---- end block: recover ----
+
+# ---- block: hostile (the programs as a user runs them, under the sanitizers) ----
+# Every program built with -fsanitize=address,undefined (-O0: quick to build) into build/cli/, then
+# tests/cli/run.sh: bad option values (exit 2), pack's output safety, FIFOs, a failing
+# forward. `make asan` (CI) runs it.
+CLI_SAN   := $(STRICT) -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+CLI_PROGS := tools/pack examples/run_uniql examples/generate bench/bench_gemv bench/bench_linalg bench/bench_pack \
+	bench/bench_uniql tests/cli/mk_overflow
+CLI_BINS  := $(addprefix $(B)/cli/,$(notdir $(CLI_PROGS)))
+.PHONY: test-cli
+define CLI_RULE
+$(B)/cli/$(notdir $(1)): $(1).c uniql.h tools/cli.h $(wildcard tools/uq_threads.h) | $(B)
+	@mkdir -p $(B)/cli
+	@$(CC) $(CLI_SAN) -o $$@ $(1).c $(LDLIBS)
+endef
+$(foreach p,$(CLI_PROGS),$(eval $(call CLI_RULE,$(p))))
+test-cli: $(CLI_BINS)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/cli/run.sh $(B)/cli
+# ---- end block: hostile ----
 
 # ---- block: readme (the README's usage example: compiled by `make test`, run here) ----
 $(B)/readme_example.c: README.md | $(B)

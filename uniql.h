@@ -1087,7 +1087,12 @@ typedef struct uniql_config {
    a norm epsilon that is not a finite number > 0), UNIQL_ERR_SHAPE (sizes that do not fit
    together, e.g. a default head_dim hidden_size / num_attention_heads of 0),
    UNIQL_ERR_UNSUPPORTED (other model types, activations, RoPE types, sliding windows,
-   MoE layers). */
+   MoE layers). Ranges (outside: UNIQL_ERR_FORMAT, or SHAPE for products): vocab <= 2^24,
+   hidden <= 2^20, layers <= UNIQL_MAX_LAYERS, heads and head_dim <= 4096 with heads x
+   head_dim <= 2^18, Mamba2 heads x head_dim (d_inner) <= 2^18, state <= 1024, conv kernel
+   <= 16, rope_theta in (1, 1e12], RoPE factor in [1, 1e6] (transformers' own rule) and
+   every resulting RoPE frequency finite. The runtime state still follows these sizes,
+   not the file's: ask uniql_state_bytes before creating one from an untrusted model. */
 UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *alloc_user, uniql_config *cfg,
                                          uniql_error *err);
 /* config.json of real checkpoints is a few KB; longer text is refused (UNIQL_ERR_FORMAT)
@@ -1265,7 +1270,11 @@ typedef struct uniql_state uniql_state;  /* KV cache, SSM/conv state, scratch; o
 /* Size a state for `m` (checked with uniql_model_check): KV cache for max_ctx positions
    of every attention layer (kept sizes), conv window + SSM state of every Mamba layer,
    scratch for max_batch tokens per forward chunk (<= 0: 64). One allocation from
-   UNIQL_MALLOC(alloc_user), owned by the state. The state is bound to `m`. */
+   UNIQL_MALLOC(alloc_user), owned by the state. The state is bound to `m`.
+   Errors: UNIQL_ERR_INVALID_ARG, those of uniql_model_check, UNIQL_ERR_OVERFLOW (a size
+   beyond size_t), UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_BUDGET (above
+   uniql_state_options.max_bytes, nothing allocated). Its size follows the config, not the
+   weights: uniql_state_bytes tells it before anything is allocated. */
 UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int max_batch, void *alloc_user,
                                          uniql_state **out);
 
@@ -1287,6 +1296,12 @@ typedef struct uniql_state_options {
                                        heads; the struct must outlive the state (it is kept by
                                        pointer). NULL: the calling thread only. Results are
                                        bit-identical for every thread count. */
+    uint64_t max_bytes;             /* refuse (UNIQL_ERR_BUDGET, nothing allocated) a state
+                                       larger than this; 0: no cap. The state's size follows
+                                       the config (KV cache max_ctx x kept k/v dims per attention
+                                       layer, heads x head_dim x state per Mamba layer), not the
+                                       weight bytes: a small file with a hostile config can ask
+                                       for gigabytes. See uniql_state_bytes. */
 } uniql_state_options;
 
 /* uniql_state_create with options (uniql_state_create(m, c, b, u, out) is this with
@@ -1298,6 +1313,10 @@ typedef struct uniql_state_options {
    Errors as uniql_state_create, plus UNIQL_ERR_INVALID_ARG for an unknown activations
    value or kernel, UNIQL_ERR_UNSUPPORTED for an instruction set not available here. */
 UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_state_options *opt, uniql_state **out);
+/* The exact bytes uniql_state_create_ex(m, opt) would allocate, computed without
+   allocating (ask before committing memory). Errors as uniql_state_create_ex, except that
+   opt->max_bytes is not applied; UNIQL_ERR_OVERFLOW when the size does not fit size_t. */
+UNIQLDEF uniql_result uniql_state_bytes(const uniql_model *m, const uniql_state_options *opt, uint64_t *bytes);
 /* Forget the sequence: position 0, SSM and conv states zeroed. */
 UNIQLDEF void uniql_state_reset(uniql_state *s);
 /* Number of tokens processed since create/reset. */
@@ -1447,6 +1466,8 @@ typedef struct uniql_calib_options {
     const uniql_parallel *parallel;  /* threads (API 2b): the forward (matmul rows, heads) and the
                                         correlation tiles; statistics are bit-identical for any
                                         thread count */
+    uint64_t max_state_bytes;   /* cap of the runtime state (uniql_state_options.max_bytes),
+                                   0 = none; the state holds min(seq_len, n_tokens) positions */
 } uniql_calib_options;
 
 typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
@@ -2105,7 +2126,11 @@ UNIQLDEF uniql_result uniql_packed_importance(const uniql_packed *p, const char 
    Errors: those of uniql_config_parse, UNIQL_ERR_MISSING (a tensor), UNIQL_ERR_SHAPE
    (tensor shapes vs config, kept sizes out of range), UNIQL_ERR_UNSUPPORTED (pruning a
    dimension the stored layout cannot cut as a prefix: o/down/out_proj not transposed,
-   q/k without rope_pairs), UNIQL_ERR_OUT_OF_MEMORY. */
+   q/k without rope_pairs), UNIQL_ERR_FORMAT (rope_pairs not a permutation per KV head,
+   or stored for a config without RoPE), UNIQL_ERR_NONFINITE (a NaN/Inf element of a
+   float tensor or fp16 scale of a quantized one that the model uses: every such value
+   is checked once here, as uniql_model_load does for safetensors; the scales are 1/64 of
+   an int4 matrix, so the check reads little), UNIQL_ERR_OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql_kept *kept, const int *bits,
                                               void *alloc_user, uniql_model **out, uniql_error *err);
 
@@ -2116,7 +2141,9 @@ UNIQLDEF uniql_result uniql_packed_model_load(const uniql_packed *p, const uniql
 UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m);
 
 /* Memory-budget selection: the lowest-rate table (the largest kept model) whose
-   all-base-width weight bytes fit `budget`. *rate_index = -1 means the full model fits
+   all-base-width weight bytes fit `budget`. The bytes are computed from the tensor table
+   (what uniql_model_weight_bytes would report for the loaded model, to the byte): no
+   model is built, so the cost is a few microseconds per layer and rate table. *rate_index = -1 means the full model fits
    (it is tried first). Errors: UNIQL_ERR_BUDGET if even the highest rate does not fit
    (*rate_index is then the highest rate and *bytes its size), errors of the loader. */
 UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t budget, void *alloc_user,
@@ -2125,9 +2152,10 @@ UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t b
 /* LSAQ plan for a kept configuration: the widths {4, 8} per layer from the stored
    importance `which` ("lsaq" or "block_influence") within `budget` bytes of weights
    (uniql_lsaq_plan with the exact per-layer sizes of both copies at these kept sizes).
-   bits: n_layers ints; *total: bytes of the planned model. Errors: those of
+   bits: n_layers ints; *total: bytes of the planned model. The sizes come from the tensor
+   table as in uniql_packed_select_rate (no model is loaded). Errors: those of
    uniql_lsaq_plan (UNIQL_ERR_BUDGET when even all-4-bit does not fit),
-   uniql_packed_importance, the loader. */
+   uniql_packed_importance, and the loader's shape errors. */
 UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_kept *kept, const char *which,
                                              uint64_t budget, void *alloc_user, int *bits, uint64_t *total,
                                              uniql_error *err);
@@ -10356,8 +10384,8 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, int
     /* modeling_rope_utils: dim = int(head_dim * partial_rotary_factor) */
     rotary = floor((double)c->head_dim * partial);
     c->rotary_dim = (int)rotary;
-    if (!(c->rope_theta > 1.0) || !isfinite(c->rope_theta))
-        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_theta must be a finite number > 1");
+    if (!(c->rope_theta > 1.0) || !(c->rope_theta <= 1e12))
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "config: rope_theta must be a number in (1, 1e12]");
     c->rope_factor = 1.0;
     c->rope_low_freq_factor = c->rope_high_freq_factor = 0.0;
     c->rope_original_max_pos = c->max_position_embeddings;
@@ -10366,8 +10394,10 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, int
     } else if (!strcmp(type, "linear") || !strcmp(type, "llama3")) {
         if (!uniql_json_get(rp, "factor")) return uniql__fail(err, UNIQL_ERR_MISSING, "config: RoPE type %s needs 'factor'", type);
         UNIQL__TRY(uniql__cfg_real(rp, "factor", NULL, 1.0, &c->rope_factor, err));
-        if (!(c->rope_factor > 0.0) || !isfinite(c->rope_factor))
-            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: RoPE factor must be a finite number > 0");
+        /* transformers' rope validation wants factor >= 1; a tiny one (1e-300) divides every
+           frequency into Inf and each forward then fails */
+        if (!(c->rope_factor >= 1.0) || !(c->rope_factor <= 1e6))
+            return uniql__fail(err, UNIQL_ERR_FORMAT, "config: RoPE factor must be a number in [1, 1e6]");
         c->rope_type = UNIQL_ROPE_LINEAR;
         if (!strcmp(type, "llama3")) {
             c->rope_type = UNIQL_ROPE_LLAMA3;
@@ -10376,7 +10406,7 @@ static uniql_result uniql__cfg_rope(const uniql_json *root, uniql_config *c, int
             UNIQL__TRY(uniql__cfg_real(rp, "low_freq_factor", NULL, 0, &c->rope_low_freq_factor, err));
             UNIQL__TRY(uniql__cfg_real(rp, "high_freq_factor", NULL, 0, &c->rope_high_freq_factor, err));
             if (!(c->rope_high_freq_factor > c->rope_low_freq_factor) || !(c->rope_low_freq_factor > 0.0) ||
-                !isfinite(c->rope_high_freq_factor))
+                !(c->rope_high_freq_factor <= 1e6))
                 return uniql__fail(err, UNIQL_ERR_FORMAT, "config: llama3 RoPE needs 0 < low_freq_factor < high_freq_factor");
             UNIQL__TRY(uniql__cfg_int(rp, "original_max_position_embeddings", NULL, c->max_position_embeddings, 1, INT32_MAX,
                                       &c->rope_original_max_pos, err));
@@ -10444,15 +10474,19 @@ static uniql_result uniql__cfg_ssm(const uniql_json *root, uniql_config *c, int 
     const char *act = uniql__cfg_str(root, nemo ? "mamba_hidden_act" : "hidden_act", "silu");
     UNIQL__TRY(uniql__cfg_int(root, nemo ? "mamba_num_heads" : "num_heads", NULL, 128, 1, 1 << 14, &c->ssm_heads, err));
     UNIQL__TRY(uniql__cfg_int(root, nemo ? "mamba_head_dim" : "head_dim", NULL, 64, 1, 1 << 12, &c->ssm_head_dim, err));
-    UNIQL__TRY(uniql__cfg_int(root, nemo ? "ssm_state_size" : "state_size", NULL, 128, 1, 1 << 12, &c->ssm_state, err));
+    UNIQL__TRY(uniql__cfg_int(root, nemo ? "ssm_state_size" : "state_size", NULL, 128, 1, 1 << 10, &c->ssm_state, err));
     UNIQL__TRY(uniql__cfg_int(root, "n_groups", nemo ? "mamba_n_groups" : NULL, 8, 1, 1 << 14, &c->ssm_groups, err));
-    UNIQL__TRY(uniql__cfg_int(root, "conv_kernel", nemo ? "mamba_d_conv" : NULL, 4, 1, 64, &c->conv_kernel, err));
+    UNIQL__TRY(uniql__cfg_int(root, "conv_kernel", nemo ? "mamba_d_conv" : NULL, 4, 1, 16, &c->conv_kernel, err));
     UNIQL__TRY(uniql__cfg_bool(root, "use_conv_bias", nemo ? "mamba_conv_bias" : NULL, 1, &c->conv_bias, err));
     UNIQL__TRY(uniql__cfg_bool(root, "use_bias", NULL, 0, &c->ssm_proj_bias, err));
     if (strcmp(act, "silu") != 0)
         return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "config: Mamba activation '%.40s' is not supported (silu)", act);
     if (c->ssm_heads % c->ssm_groups != 0)
         return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d Mamba heads do not split into %d groups", c->ssm_heads, c->ssm_groups);
+    /* d_inner bounds the SSM state (d_inner x state floats per layer) and every in_proj
+       product; real models have d_inner <= 2^15 */
+    if ((long long)c->ssm_heads * c->ssm_head_dim > (1LL << 18))
+        return uniql__fail(err, UNIQL_ERR_SHAPE, "config: Mamba d_inner %d x %d exceeds 2^18", c->ssm_heads, c->ssm_head_dim);
     return UNIQL_OK;
 }
 
@@ -10665,6 +10699,19 @@ UNIQLDEF uniql_result uniql_config_parse(const char *json, size_t len, void *all
         if (has_attn && c.rope_type != UNIQL_ROPE_NONE && (c.rotary_dim < 2 || c.rotary_dim % 2 != 0 || (c.head_dim - c.rotary_dim) % 2 != 0))
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: partial RoPE rotates %d of %d head dims; both parts must be even and the rotated one > 0",
                                c.rotary_dim, c.head_dim);
+        if (has_attn && (long long)c.n_heads * c.head_dim > (1LL << 18))
+            return uniql__fail(err, UNIQL_ERR_SHAPE, "config: %d attention heads x head_dim %d exceed 2^18", c.n_heads, c.head_dim);
+        if (has_attn && c.rope_type != UNIQL_ROPE_NONE) {
+            /* the frequencies the runtime will use must be finite (each parameter is range
+               checked above; this is the guarantee) */
+            float inv[2048];
+            int i;
+            uniql_rope_inv_freq(&c, inv);
+            for (i = 0; i < c.head_dim / 2; i++)
+                if (!isfinite(inv[i]))
+                    return uniql__fail(err, UNIQL_ERR_FORMAT, "config: RoPE frequency %d is not finite (theta %g, factor %g)", i,
+                                       c.rope_theta, c.rope_factor);
+        }
         if (has_mamba && (c.ssm_heads * c.ssm_head_dim) % c.gated_norm_groups != 0)
             return uniql__fail(err, UNIQL_ERR_SHAPE, "config: d_inner %d does not split into %d norm groups",
                                c.ssm_heads * c.ssm_head_dim, c.gated_norm_groups);
@@ -11622,7 +11669,9 @@ UNIQLDEF uniql_result uniql_state_create(const uniql_model *m, int max_ctx, int 
     return uniql_state_create_ex(m, &o, out);
 }
 
-UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_state_options *opt, uniql_state **out)
+/* plans the state's one block; with bytes_only it reports the size instead of allocating */
+static uniql_result uniql__state_build(const uniql_model *m, const uniql_state_options *opt, uniql_state **out,
+                                       uint64_t *bytes_only)
 {
     const uniql_config *c;
     uniql__plan pl;
@@ -11716,6 +11765,8 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
     head = (head + 15) & ~(size_t)15;
     if (!pl.ok || !uniql__mul_size(pl.floats, sizeof(float), &total) || !uniql__add_size(total, head, &total))
         return UNIQL_ERR_OVERFLOW;
+    if (bytes_only) { *bytes_only = (uint64_t)total; return UNIQL_OK; }
+    if (opt->max_bytes && (uint64_t)total > opt->max_bytes) return UNIQL_ERR_BUDGET;
     mem = (unsigned char *)UNIQL_MALLOC(total, alloc_user);
     if (!mem) return UNIQL_ERR_OUT_OF_MEMORY;
     memset(mem, 0, head + o_rec * sizeof(float));
@@ -11754,6 +11805,21 @@ UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_st
     if (c->rope_type != UNIQL_ROPE_NONE && c->head_dim >= 2) uniql_rope_inv_freq(c, s->inv_freq);
     *out = s;
     return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_state_create_ex(const uniql_model *m, const uniql_state_options *opt, uniql_state **out)
+{
+    if (!out) return UNIQL_ERR_INVALID_ARG;
+    *out = NULL;
+    return uniql__state_build(m, opt, out, NULL);
+}
+
+UNIQLDEF uniql_result uniql_state_bytes(const uniql_model *m, const uniql_state_options *opt, uint64_t *bytes)
+{
+    uniql_state *unused = NULL;
+    if (!bytes) return UNIQL_ERR_INVALID_ARG;
+    *bytes = 0;
+    return uniql__state_build(m, opt, &unused, bytes);
 }
 
 UNIQLDEF void uniql_state_reset(uniql_state *s)
@@ -12702,13 +12768,25 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
     }
     {
         uniql_state_options so;
+        uint64_t sb = 0;
         memset(&so, 0, sizeof so);
-        so.max_ctx = o.seq_len;
+        /* the longest sequence it will see, not seq_len: --seq-len 2^31-1 on 8 k tokens
+           needs a state for 8 k positions */
+        so.max_ctx = (size_t)o.seq_len < n_tokens ? o.seq_len : (int)n_tokens;
         so.max_batch = o.max_batch;
         so.alloc_user = user;
         so.activations = UNIQL_ACT_F32;   /* statistics of the model as it is */
         so.parallel = o.parallel;
+        so.max_bytes = o.max_state_bytes;
         r = uniql_state_create_ex(m, &so, &st);
+        if (r != UNIQL_OK) {
+            uniql_state_bytes(m, &so, &sb);
+            uniql_calib_free(cb);
+            UNIQL_FREE(scratch, user);
+            return uniql__fail(err, r, "calibrate: runtime state for %d positions (%llu bytes%s): %s", so.max_ctx,
+                               (unsigned long long)sb, r == UNIQL_ERR_BUDGET ? ", above max_state_bytes" : "",
+                               uniql_result_string(r));
+        }
     }
     obs.fn = uniql__cal_obs;
     obs.user = &cx;
@@ -14074,7 +14152,7 @@ static uniql_result uniql__mq_gptq(uniql__mq *Q, const int *bits, int lm_bits, i
     /* layer 0's input: the quantized embedding of the calibration tokens */
     for (t = 0; t < T && r == UNIQL_OK; t++) r = uniql_dequantize_row(&Q->dst->embed, Q->o.calib_tokens[t], X + t * D);
     memset(&so, 0, sizeof so);
-    so.max_ctx = seq;
+    so.max_ctx = (size_t)seq < T ? seq : (int)T;   /* the longest sequence the stream sees */
     so.max_batch = Q->o.max_batch ? Q->o.max_batch : 64;
     if (so.max_batch > seq) so.max_batch = seq;
     so.alloc_user = Q->o.alloc_user;
@@ -15587,13 +15665,49 @@ static uniql_result uniql__pk_cut(const uniql_matrix *full, int cut, int nb, int
     return UNIQL_OK;
 }
 
+/* Index of the first NaN/Inf among the values a stored tensor can hold non-finite: every
+   element of F32/F16/BF16, every fp16 scale of Q4/Q4Z/Q8 (nibbles, int8 and zero points
+   are integers). -1 if none. The blobs of an open file are contiguous (API 9). */
+static long long uniql__pk_nonfinite(const uniql_matrix *m)
+{
+    uint64_t S = (uint64_t)(m->transposed ? m->cols : m->rows), L = (uint64_t)(m->transposed ? m->rows : m->cols), i, n;
+    const unsigned char *b;
+    if (uniql__pack_is_quant(m->dtype)) {
+        const uint16_t *sc = m->scales;
+        n = S * (uint64_t)m->scale_stride;
+        for (i = 0; i < n; i++)
+            if ((sc[i] & 0x7C00u) == 0x7C00u) return (long long)i;
+        return -1;
+    }
+    b = (const unsigned char *)m->data;
+    n = S * L;
+    for (i = 0; i < n; i++) {
+        if (m->dtype == UNIQL_DTYPE_F32) {
+            uint32_t u;
+            memcpy(&u, b + 4 * i, 4);
+            if ((u & 0x7F800000u) == 0x7F800000u) return (long long)i;
+        } else {
+            uint16_t h, e = m->dtype == UNIQL_DTYPE_F16 ? 0x7C00u : 0x7F80u;
+            memcpy(&h, b + 2 * i, 2);
+            if ((h & e) == e) return (long long)i;
+        }
+    }
+    return -1;
+}
+
 static uniql_result uniql__pk_matrix(const uniql_packed *p, const char *name, int rows, int cols, const uniql_matrix **m,
                                      uniql_error *err)
 {
     const uniql_pack_tensor *t = uniql_packed_find(p, name);
+    long long bad;
     if (!t) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: tensor '%s' missing", name);
     if (t->m.rows != rows || t->m.cols != cols)
         return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: tensor '%s' is %dx%d, config expects %dx%d", name, t->m.rows, t->m.cols, rows, cols);
+    /* checked once at load, as the safetensors path does: a NaN scale would only surface
+       as NaN logits (or, in a Mamba layer, as plausible text) */
+    if ((bad = uniql__pk_nonfinite(&t->m)) >= 0)
+        return uniql__fail(err, UNIQL_ERR_NONFINITE, "uniql: tensor '%s': %s %lld is NaN or Inf", name,
+                           uniql__pack_is_quant(t->m.dtype) ? "scale" : "element", bad);
     *m = &t->m;
     return UNIQL_OK;
 }
@@ -15779,13 +15893,109 @@ UNIQLDEF uint64_t uniql_model_weight_bytes(const uniql_model *m)
     return b;
 }
 
-static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_kept *kept, const int *bits, void *user,
-                                    uint64_t *bytes, uniql_error *err)
+/* The bytes uniql_model_weight_bytes would report for uniql_packed_model_load(p, kept,
+   bits), from the tensor table alone: the same view arithmetic (kept storage rows x row
+   bytes with scales and zeros, gathered vectors), no model built and no weight byte read,
+   so --mem-mb and the LSAQ plan cost microseconds per layer instead of a load each. It
+   refuses what the loader refuses about shapes (MISSING, SHAPE, UNSUPPORTED cuts); the
+   value checks (NaN scales) stay the loader's. `c` is the parsed config of p. */
+#define UNIQL__PKB_FIND(nm, R, C) do { t = uniql_packed_find(p, (nm)); \
+        if (!t) return uniql__fail(err, UNIQL_ERR_MISSING, "uniql: tensor '%s' missing", (nm)); \
+        if (t->m.rows != (R) || t->m.cols != (C)) return uniql__fail(err, UNIQL_ERR_SHAPE, \
+            "uniql: tensor '%s' is %dx%d, config expects %dx%d", (nm), t->m.rows, t->m.cols, (R), (C)); } while (0)
+
+/* embed, lm_head, final norm */
+static uniql_result uniql__pk_fixed_bytes(const uniql_packed *p, const uniql_config *c, uint64_t *bytes, uniql_error *err)
 {
-    uniql_model *m = NULL;
-    UNIQL__TRY(uniql_packed_model_load(p, kept, bits, user, &m, err));
-    *bytes = uniql_model_weight_bytes(m);
-    uniql_model_free(m);
+    const uniql_pack_tensor *t;
+    uint64_t b = 0;
+    UNIQL__PKB_FIND("embed", c->vocab_size, c->hidden_size);
+    b += uniql__view_bytes(&t->m);
+    if (!c->tie_embeddings) {
+        UNIQL__PKB_FIND("lm_head", c->vocab_size, c->hidden_size);
+        b += uniql__view_bytes(&t->m);
+    }
+    *bytes = b + 4 * (uint64_t)c->hidden_size;
+    return UNIQL_OK;
+}
+
+/* layer l at kept sizes kept_l (NULL: full), from its "@8" copies if use8 */
+static uniql_result uniql__pk_layer_bytes(const uniql_packed *p, const uniql_config *c, int l, const uniql_kept *kept_l,
+                                          int use8, uint64_t *bytes, uniql_error *err)
+{
+    const uniql_pack_tensor *t;
+    uniql_kept f, k;
+    uniql_block_type type = (uniql_block_type)c->block[l];
+    uint64_t b = 0;
+    int s;
+    char name[96];
+    uniql__pk_full_kept(c, l, &f);
+    k = kept_l ? uniql__pk_mask(c, l, kept_l) : f;
+    if (!uniql__pk_kept_ok(c, l, &k)) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: layer %d: kept sizes out of range", l);
+    for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+        const uniql__pk_spec *sp = &uniql__pk_specs[s];
+        int nb, fb, kb, a0, b0, width = sp->conv ? c->conv_kernel : 1;
+        if (!uniql__pk_applies(sp, type)) continue;
+        uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+        uniql__pk_dim(c, &k, sp->dim, &a0, &b0, &kb);
+        if ((long long)nb * fb * width > 0x7fffffffLL || nb < 1 || fb < 1)
+            return uniql__fail(err, UNIQL_ERR_OVERFLOW, "uniql: layer %d %s: config sizes overflow", l, sp->name);
+        if (sp->kind == 0) {
+            int rows = sp->cut ? c->hidden_size : nb * fb, cols = sp->cut ? nb * fb : c->hidden_size;
+            uint64_t S, per;
+            if (!strcmp(sp->name, "mlp.gate") && c->mlp_act != UNIQL_MLP_SWIGLU) continue;
+            snprintf(name, sizeof name, "layers.%d.%s%s", l, sp->name, use8 ? "@8" : "");
+            UNIQL__PKB_FIND(name, rows, cols);
+            S = (uint64_t)(t->m.transposed ? t->m.cols : t->m.rows);
+            if (kb != fb) {
+                if ((sp->cut == 0) == (t->m.transposed != 0))
+                    return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "uniql: layer %d %s: pruning needs the %s dimension as storage rows",
+                                       l, sp->name, sp->cut ? "input" : "output");
+                S = (uint64_t)nb * (uint64_t)kb;
+            }
+            per = (uint64_t)t->m.stride;
+            if (uniql__pack_is_quant(t->m.dtype)) per += 2 * (uint64_t)t->m.scale_stride + (t->m.zeros ? (uint64_t)t->m.scale_stride : 0);
+            b += S * per;
+        } else {
+            snprintf(name, sizeof name, "layers.%d.%s", l, sp->name);
+            if (!uniql_packed_find(p, name)) continue;   /* optional vectors */
+            b += 4 * (uint64_t)nb * (uint64_t)kb * (uint64_t)width;
+        }
+    }
+    *bytes = b;
+    return UNIQL_OK;
+}
+#undef UNIQL__PKB_FIND
+
+/* whether layer l has "@8" copies (meta "upgrades") */
+static int uniql__pk_has8(const uniql_packed *p, int L, int l)
+{
+    const uniql_json *ups = uniql__pk_meta_array(p, "upgrades", L), *u = uniql_json_at(ups, l);
+    return u && u->type == UNIQL_JSON_NUMBER && u->u.number == 1;
+}
+
+/* the whole model at kept sizes, all layers at the base width */
+static uniql_result uniql__pk_bytes(const uniql_packed *p, const uniql_config *c, const uniql_kept *kept, uint64_t *bytes,
+                                    uniql_error *err)
+{
+    uint64_t b, lb;
+    int l;
+    UNIQL__TRY(uniql__pk_fixed_bytes(p, c, &b, err));
+    for (l = 0; l < c->n_layers; l++) {
+        UNIQL__TRY(uniql__pk_layer_bytes(p, c, l, kept ? &kept[l] : NULL, 0, &lb, err));
+        b += lb;
+    }
+    *bytes = b;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pk_config(const uniql_packed *p, uniql_config *c, uniql_error *err)
+{
+    int L = uniql__pk_n_layers(p);
+    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model (meta kind / n_layers)");
+    UNIQL__TRY(uniql_config_parse(p->config_json, p->config_len, p->alloc_user, c, err));
+    if (c->n_layers != L) return uniql__fail(err, UNIQL_ERR_SHAPE, "uniql: meta has %d layers, config %d", L, c->n_layers);
+    if (!uniql__pk_meta_array(p, "upgrades", L)) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: meta lacks rope_pairs / upgrades");
     return UNIQL_OK;
 }
 
@@ -15793,18 +16003,21 @@ UNIQLDEF uniql_result uniql_packed_select_rate(const uniql_packed *p, uint64_t b
                                                int *rate_index, uint64_t *bytes, uniql_error *err)
 {
     uniql_kept *k;
+    uniql_config c;
     double rates[UNIQL_PACK_MAX_RATES];
-    int n, i, L = uniql__pk_n_layers(p);
+    int n, i;
     uint64_t b = 0;
     uniql_result r;
-    if (!rate_index || !bytes) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
-    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
+    if (!p || !rate_index || !bytes) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    UNIQL__TRY(uniql__pk_config(p, &c, err));
     UNIQL__TRY(uniql_packed_rates(p, rates, UNIQL_PACK_MAX_RATES, &n, err));
-    k = (uniql_kept *)UNIQL_MALLOC(sizeof *k * (size_t)L, alloc_user);
+    k = (uniql_kept *)UNIQL_MALLOC(sizeof *k * (size_t)c.n_layers, alloc_user);
     if (!k) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
+    /* rates ascend (checked), so the model shrinks along i: the first that fits is the
+       largest kept model within the budget */
     for (i = -1; i < n; i++) {
         r = uniql_packed_kept(p, i, k, err);
-        if (r == UNIQL_OK) r = uniql__pk_bytes(p, k, NULL, alloc_user, &b, err);
+        if (r == UNIQL_OK) r = uniql__pk_bytes(p, &c, k, &b, err);
         if (r != UNIQL_OK) { UNIQL_FREE(k, alloc_user); return r; }
         *rate_index = i;
         *bytes = b;
@@ -15820,46 +16033,40 @@ UNIQLDEF uniql_result uniql_packed_plan_bits(const uniql_packed *p, const uniql_
                                              uniql_error *err)
 {
     static const int widths[2] = {4, 8};
-    int L = uniql__pk_n_layers(p), l;
+    uniql_config c;
+    int L, l;
     double *imp;
-    uint64_t *lb, base = 0, all4 = 0;
-    int *tmp;
+    uint64_t *lb, base = 0;
     uniql_result r;
-    if (!bits || !which) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
-    if (L < 1) return uniql__fail(err, UNIQL_ERR_FORMAT, "uniql: not a packed model");
-    imp = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)L + sizeof(uint64_t) * 2 * (size_t)L + sizeof(int) * (size_t)L, alloc_user);
+    if (!p || !bits || !which) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "uniql: NULL argument");
+    UNIQL__TRY(uniql__pk_config(p, &c, err));
+    L = c.n_layers;
+    imp = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)L + sizeof(uint64_t) * 2 * (size_t)L, alloc_user);
     if (!imp) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "uniql: out of memory");
     lb = (uint64_t *)(void *)(imp + L);
-    tmp = (int *)(void *)(lb + 2 * L);
     r = uniql_packed_importance(p, which, imp, err);
-    /* per-layer sizes: load with all 4, then each layer alone at 8 (small models: cheap) */
-    for (l = 0; l < L; l++) tmp[l] = 4;
-    if (r == UNIQL_OK) r = uniql__pk_bytes(p, kept, tmp, alloc_user, &all4, err);
+    /* per-layer sizes from the table: the base width, and the extra bytes of the 8-bit
+       copy (0 when the layer has none, so the plan stays monotone) */
+    if (r == UNIQL_OK) r = uniql__pk_fixed_bytes(p, &c, &base, err);
     for (l = 0; l < L && r == UNIQL_OK; l++) {
-        uint64_t b8 = 0;
-        tmp[l] = 8;
-        r = uniql__pk_bytes(p, kept, tmp, alloc_user, &b8, err);
-        tmp[l] = 4;
+        uint64_t b4 = 0, b8 = 0;
+        r = uniql__pk_layer_bytes(p, &c, l, kept ? &kept[l] : NULL, 0, &b4, err);
+        if (r == UNIQL_OK && uniql__pk_has8(p, L, l)) r = uniql__pk_layer_bytes(p, &c, l, kept ? &kept[l] : NULL, 1, &b8, err);
+        base += b4;
         lb[2 * l] = 0;
-        lb[2 * l + 1] = b8 >= all4 ? b8 - all4 : 0;   /* 0 when the layer has no 8-bit copy */
+        lb[2 * l + 1] = b8 > b4 ? b8 - b4 : 0;
     }
-    base = all4;
     if (r == UNIQL_OK) {
         r = uniql_lsaq_plan(L, imp, 2, widths, lb, base, budget, bits, total);
         if (r != UNIQL_OK) uniql__fail(err, r, "uniql: LSAQ plan: %s (all-4-bit needs %llu bytes, budget %llu)",
                                        uniql_result_string(r), (unsigned long long)base, (unsigned long long)budget);
-        else {
-            const uniql_json *ups = uniql__pk_meta_array(p, "upgrades", L);
-            for (l = 0; l < L; l++) {   /* report the widths that can actually be loaded */
-                const uniql_json *u = ups ? uniql_json_at(ups, l) : NULL;
-                if (!(u && u->type == UNIQL_JSON_NUMBER && u->u.number == 1)) bits[l] = 4;
-            }
-        }
+        else
+            for (l = 0; l < L; l++)   /* report the widths that can actually be loaded */
+                if (!uniql__pk_has8(p, L, l)) bits[l] = 4;
     }
     UNIQL_FREE(imp, alloc_user);
     return r;
 }
-
 
 /* =====================================================================================
    IMPL 10b. Recovery (export in HF layout, order files, re-applying an order)

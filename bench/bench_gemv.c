@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     };
     int reps = 15, si;
     size_t fi, rb = (size_t)FOOTPRINT * 2;
-    unsigned char *rbuf = (unsigned char *)malloc(rb);
+    unsigned char *rbuf;
     double bw;
     const char *isa = uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2+FMA" : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar";
     cli_prog = "bench_gemv";
@@ -189,6 +189,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [REPS]  (timed repetitions, default 15)\n", argv[0]);
         return 2;
     }
+    rbuf = (unsigned char *)malloc(rb);
     if (!rbuf) return 1;
     memset(rbuf, 1, rb);
     bw = read_gbs(rbuf, rb, reps);

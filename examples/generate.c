@@ -47,11 +47,14 @@ int main(int argc, char **argv)
     uint64_t seed = 0;
     double t0, t1, t2;
     double top_p_d = 0.0, temp_d = 1.0;
-    uint64_t seed64 = 0;
+    uint64_t seed64 = 0, max_state = (uint64_t)4096 << 20;
+    double max_state_mb = 4096;
+    uniql_state_options so;
     uniql_result r;
     cli_prog = "generate";
     if (argc < 3) {
-        fprintf(stderr, "usage: %s MODEL_DIR PROMPT [N_TOKENS] [--top-p P] [--temp T] [--seed S]\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL_DIR PROMPT [N_TOKENS] [--top-p P] [--temp T] [--seed S] [--max-state-mb M]\n"
+                        "  (--max-state-mb: refuse a runtime state (KV cache, SSM state) above M MB, default 4096)\n", argv[0]);
         return 2;
     }
     prompt = argv[2];
@@ -62,13 +65,14 @@ int main(int argc, char **argv)
     for (; argi < argc; argi++) {
         const char *a = argv[argi], *v = argi + 1 < argc ? argv[argi + 1] : NULL;
         int ok;
-        if (!v && (!strcmp(a, "--top-p") || !strcmp(a, "--temp") || !strcmp(a, "--seed"))) {
+        if (!v && (!strcmp(a, "--top-p") || !strcmp(a, "--temp") || !strcmp(a, "--seed") || !strcmp(a, "--max-state-mb"))) {
             fprintf(stderr, "generate: %s needs a value\n", a);
             return 2;
         }
         if (!strcmp(a, "--top-p")) ok = cli_double(a, v, 0.0, 1.0, 0, &top_p_d);
         else if (!strcmp(a, "--temp")) ok = cli_double(a, v, 0.0, 1e6, 0, &temp_d);
         else if (!strcmp(a, "--seed")) ok = cli_u64(a, v, &seed64);
+        else if (!strcmp(a, "--max-state-mb")) ok = cli_mb(a, v, 1e9, &max_state_mb, &max_state);
         else {
             fprintf(stderr, "generate: unknown argument %s\n", a);
             return 2;
@@ -119,8 +123,15 @@ int main(int argc, char **argv)
         uniql_model_free(m);
         return 1;
     }
-    if ((r = uniql_state_create(m, n_prompt + n_new, 0, NULL, &s)) != UNIQL_OK) {
-        fprintf(stderr, "generate: runtime state for %d positions: %s (%d)\n", n_prompt + n_new, uniql_result_string(r), (int)r);
+    /* the state's size follows the config, not the file: ask first, refuse above the cap */
+    memset(&so, 0, sizeof so);
+    so.max_ctx = n_prompt + n_new;
+    so.max_bytes = max_state;
+    if ((r = uniql_state_create_ex(m, &so, &s)) != UNIQL_OK) {
+        uint64_t need = 0;
+        uniql_state_bytes(m, &so, &need);
+        fprintf(stderr, "generate: runtime state for %d positions (%.1f MB%s): %s (%d)\n", n_prompt + n_new,
+                (double)need / 1048576.0, r == UNIQL_ERR_BUDGET ? ", above --max-state-mb" : "", uniql_result_string(r), (int)r);
         uniql_model_free(m);
         return 1;
     }

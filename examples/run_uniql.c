@@ -61,8 +61,10 @@ static int map_file(const char *path, mapped *m, uniql_error *err)
 {
 #ifdef HAVE_MMAP
     struct stat st;
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+    /* non-blocking open + fstat: a FIFO or device is not mapped (nor waited on); the
+       fallback below (uniql_read_file) then refuses it with its message */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         close(fd);
         if (p == MAP_FAILED) return 0;
@@ -97,6 +99,7 @@ static void usage(FILE *f, const char *a0)
         "                      file carries (the output is decoded text, streamed), or bytes\n"
         "                      for a byte-level model\n"
         "  --tokens N          bytes to generate greedily (default 64)\n"
+        "  --max-state-mb M    refuse a runtime state (KV cache, SSM state) above M MB (default 4096)\n"
         "  --quiet             print only the measurement line\n", a0);
 }
 
@@ -118,7 +121,9 @@ int main(int argc, char **argv)
     int n_out = 0, n_gen = 0, eos = -1, *gen = NULL;
     uniql_tokenizer *tk = NULL;
     uniql_decode_stream ds;
-    uint64_t mem_bytes = 0, bits_bytes = 0;
+    uint64_t mem_bytes = 0, bits_bytes = 0, max_state = (uint64_t)4096 << 20;
+    double max_state_mb = 4096;
+    uniql_state_options so;
     uniql_result r;
     cli_prog = "run_uniql";
     for (i = 1; i < argc; i++) {
@@ -127,7 +132,8 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, argv[0]); return 0; }
         else if (!strcmp(a, "--quiet")) { quiet = 1; continue; }
         else if (!v && (!strcmp(a, "--rate") || !strcmp(a, "--mem-mb") || !strcmp(a, "--bits-budget-mb") ||
-                        !strcmp(a, "--importance") || !strcmp(a, "--prompt") || !strcmp(a, "--tokens"))) {
+                        !strcmp(a, "--importance") || !strcmp(a, "--prompt") || !strcmp(a, "--tokens") ||
+                        !strcmp(a, "--max-state-mb"))) {
             fprintf(stderr, "run_uniql: %s needs a value\n", a);
             return 2;
         }
@@ -140,6 +146,7 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(a, "--prompt")) prompt = v;
         else if (!strcmp(a, "--tokens")) ok = cli_int(a, v, 1, 4000, &n_new);
+        else if (!strcmp(a, "--max-state-mb")) ok = cli_mb(a, v, 1e9, &max_state_mb, &max_state);
         else if (a[0] == '-' || path) { fprintf(stderr, "run_uniql: unexpected '%s' (see --help)\n", a); return 2; }
         else { path = a; continue; }
         if (!ok) return 2;
@@ -248,8 +255,15 @@ int main(int argc, char **argv)
     }
     logits = (float *)malloc(sizeof(float) * (size_t)m->config.vocab_size);
     if (!toks || !logits) { fprintf(stderr, "run_uniql: out of memory\n"); return 1; }
-    if ((r = uniql_state_create(m, n_prompt + n_new, 0, NULL, &s)) != UNIQL_OK) {
-        fprintf(stderr, "run_uniql: runtime state for %d positions: %s (%d)\n", n_prompt + n_new, uniql_result_string(r), (int)r);
+    /* the state's size follows the config stored in the file: ask first, refuse above the cap */
+    memset(&so, 0, sizeof so);
+    so.max_ctx = n_prompt + n_new;
+    so.max_bytes = max_state;
+    if ((r = uniql_state_create_ex(m, &so, &s)) != UNIQL_OK) {
+        uint64_t need = 0;
+        uniql_state_bytes(m, &so, &need);
+        fprintf(stderr, "run_uniql: runtime state for %d positions (%.1f MB%s): %s (%d)\n", n_prompt + n_new,
+                (double)need / 1048576.0, r == UNIQL_ERR_BUDGET ? ", above --max-state-mb" : "", uniql_result_string(r), (int)r);
         return 1;
     }
     t_prefill = now_s();

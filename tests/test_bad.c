@@ -376,6 +376,16 @@ TEST hostile_config_values_rejected(void)
         { "{\"model_type\":\"llama\",\"num_hidden_layers\":2.5}", UNIQL_ERR_FORMAT, "num_hidden_layers" },
         { "{\"model_type\":\"mamba2\",\"time_step_limit\":[NaN,1]}", UNIQL_ERR_FORMAT, "time_step_limit" },
         { "{\"model_type\":\"mamba2\",\"expand\":NaN}", UNIQL_ERR_SHAPE, "expand" },
+        /* round two: RoPE and Mamba2 ranges (a tiny factor made every forward NONFINITE) */
+        { "{\"model_type\":\"llama\",\"rope_scaling\":{\"type\":\"linear\",\"factor\":1e-300}}", UNIQL_ERR_FORMAT, "factor" },
+        { "{\"model_type\":\"llama\",\"rope_scaling\":{\"type\":\"linear\",\"factor\":0.5}}", UNIQL_ERR_FORMAT, "factor" },
+        { "{\"model_type\":\"llama\",\"rope_theta\":1e13}", UNIQL_ERR_FORMAT, "rope_theta" },
+        { "{\"model_type\":\"llama\",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":1,"
+          "\"high_freq_factor\":1e300}}", UNIQL_ERR_FORMAT, "llama3" },
+        { "{\"model_type\":\"mamba2\",\"state_size\":1025}", UNIQL_ERR_FORMAT, "state_size" },
+        { "{\"model_type\":\"mamba2\",\"conv_kernel\":17}", UNIQL_ERR_FORMAT, "conv_kernel" },
+        { "{\"model_type\":\"mamba2\",\"hidden_size\":1,\"expand\":524288,\"num_heads\":8192,\"head_dim\":64}", UNIQL_ERR_SHAPE, "d_inner" },
+        { "{\"model_type\":\"llama\",\"hidden_size\":4096,\"num_attention_heads\":4096,\"head_dim\":128}", UNIQL_ERR_SHAPE, "attention heads" },
     };
     size_t k;
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -803,6 +813,274 @@ TEST packed_tables_are_checked(void)
     PASS();
 }
 
+/* ---- runtime state: sized from the config, asked for before allocating ---- */
+
+/* A 1-layer Mamba2 checkpoint of ~3.6 MB (hidden 1, d_inner 2^18, state 1024, all within
+   the config ranges) whose SSM state alone is 1 GiB: uniql_state_bytes says so without
+   allocating, and max_bytes refuses it (it used to allocate 4-16 GB from such files) */
+TEST state_size_is_asked_and_capped(void)
+{
+    const int H = 4096, P = 64, N = 1024, K = 4, Di = H * P, conv_dim = Di + 2 * N, proj = Di + conv_dim + H;
+    static const char cfg[] = "{\"model_type\":\"mamba2\",\"vocab_size\":256,\"hidden_size\":1,\"num_hidden_layers\":1,"
+                              "\"expand\":262144,\"num_heads\":4096,\"head_dim\":64,\"state_size\":1024,\"n_groups\":1,"
+                              "\"conv_kernel\":4,\"tie_word_embeddings\":true}";
+    uniql_safetensors_input in[11];
+    float *zero = (float *)calloc((size_t)conv_dim * K, sizeof(float));
+    void *img = NULL;
+    size_t size = 0;
+    uniql_file_view fv;
+    uniql_model *m = NULL;
+    uniql_state *st = NULL;
+    uniql_state_options so;
+    uniql_error e;
+    uint64_t bytes = 0;
+    size_t live;
+    int i;
+    ASSERT(zero != NULL);
+    memset(in, 0, sizeof in);
+    in[0].name = "backbone.embeddings.weight"; in[0].ndim = 2; in[0].shape[0] = 256; in[0].shape[1] = 1;
+    in[1].name = "backbone.norm_f.weight"; in[1].ndim = 1; in[1].shape[0] = 1;
+    in[2].name = "backbone.layers.0.norm.weight"; in[2].ndim = 1; in[2].shape[0] = 1;
+    in[3].name = "backbone.layers.0.mixer.in_proj.weight"; in[3].ndim = 2; in[3].shape[0] = proj; in[3].shape[1] = 1;
+    in[4].name = "backbone.layers.0.mixer.conv1d.weight"; in[4].ndim = 3; in[4].shape[0] = conv_dim; in[4].shape[1] = 1; in[4].shape[2] = K;
+    in[5].name = "backbone.layers.0.mixer.conv1d.bias"; in[5].ndim = 1; in[5].shape[0] = conv_dim;
+    in[6].name = "backbone.layers.0.mixer.A_log"; in[6].ndim = 1; in[6].shape[0] = H;
+    in[7].name = "backbone.layers.0.mixer.D"; in[7].ndim = 1; in[7].shape[0] = H;
+    in[8].name = "backbone.layers.0.mixer.dt_bias"; in[8].ndim = 1; in[8].shape[0] = H;
+    in[9].name = "backbone.layers.0.mixer.norm.weight"; in[9].ndim = 1; in[9].shape[0] = Di;
+    in[10].name = "backbone.layers.0.mixer.out_proj.weight"; in[10].ndim = 2; in[10].shape[0] = 1; in[10].shape[1] = Di;
+    for (i = 0; i < 11; i++) in[i].data = zero;
+    ASSERT_OK(uniql_safetensors_write(in, 11, UNIQL_DTYPE_BF16, NULL, &img, &size, &e));
+    fv.name = "model.safetensors";
+    fv.data = img;
+    fv.size = size;
+    if (uniql_model_load(cfg, strlen(cfg), NULL, 0, &fv, 1, NULL, &m, &e) != UNIQL_OK) {
+        free(zero);
+        uniql_free_buffer(img, NULL);
+        UQ__FAILF("load: %s", e.message);
+    }
+    memset(&so, 0, sizeof so);
+    so.max_ctx = 8;
+    ASSERT_OK(uniql_state_bytes(m, &so, &bytes));
+    UQ_NOTE("%.2f MB checkpoint, runtime state %.0f MB", (double)size / 1048576.0, (double)bytes / 1048576.0);
+    ASSERT(bytes >= (uint64_t)Di * N * 4);
+    so.max_bytes = (uint64_t)64 << 20;
+    live = tutil_alloc_live;
+    tutil_alloc_peak = live;
+    ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_state_create_ex(m, &so, &st));
+    ASSERT(st == NULL && tutil_alloc_peak == live);   /* nothing allocated */
+    uniql_model_free(m);
+    uniql_free_buffer(img, NULL);
+    free(zero);
+    /* on a model of ordinary size the answer is the allocation, to the byte */
+    m = tutil_load_ref("nemotron_h", 0);
+    ASSERT(m != NULL);
+    so.max_ctx = 37;
+    so.max_batch = 5;
+    so.max_bytes = 0;
+    ASSERT_OK(uniql_state_bytes(m, &so, &bytes));
+    live = tutil_alloc_live;
+    ASSERT_OK(uniql_state_create_ex(m, &so, &st));
+    ASSERT_EQ((long long)bytes, (long long)(tutil_alloc_live - live));
+    uniql_state_free(st);
+    so.max_bytes = bytes;
+    ASSERT_OK(uniql_state_create_ex(m, &so, &st));
+    uniql_state_free(st);
+    so.max_bytes = bytes - 1;
+    ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_state_create_ex(m, &so, &st));
+    uniql_model_free(m);
+    PASS();
+}
+
+/* calibration sizes its state by the tokens it sees: seq_len 2^31-1 on 300 tokens is a
+   300-position state (it failed as "out of memory"); a state cap gives its own message */
+TEST calibration_state_follows_the_tokens(void)
+{
+    uniql_model *m = tutil_load_ref("llama", 0);
+    uniql_calib_options o;
+    uniql_calib *cb = NULL;
+    uniql_error e;
+    int tok[300], i;
+    ASSERT(m != NULL);
+    for (i = 0; i < 300; i++) tok[i] = (i * 37 + 11) % 256;
+    memset(&o, 0, sizeof o);
+    o.seq_len = 2147483647;
+    o.importance_only = 1;
+    if (uniql_calibrate(m, tok, 300, &o, &cb, &e) != UNIQL_OK) { uniql_model_free(m); UQ__FAILF("%s", e.message); }
+    ASSERT_EQ(300, uniql_calib_tokens(cb));
+    ASSERT_EQ(1, uniql_calib_sequences(cb));
+    uniql_calib_free(cb);
+    o.max_state_bytes = 1024;
+    ASSERT_ERR(UNIQL_ERR_BUDGET, uniql_calibrate(m, tok, 300, &o, &cb, &e));
+    ASSERT(strstr(e.message, "runtime state for 300 positions") != NULL);
+    uniql_model_free(m);
+    PASS();
+}
+
+/* ---- .uniql: values checked at load, selection from the tables ---- */
+
+/* a NaN scale in a Mamba layer, or a NaN in an F32 vector, of a .uniql file is refused at
+   load (it used to run with exit 0 and plausible text) */
+TEST packed_nonfinite_refused_at_load(void)
+{
+    uniql_model *m = tutil_load_ref("nemotron_h", 1), *q = NULL, *pm = NULL;
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    uniql_error e;
+    char *cfg;
+    size_t cfg_n = 0, size = 0;
+    void *img = NULL;
+    static const char *const victims[3] = { "layers.0.mamba.in_x", "layers.3.mlp.up", "final_norm" };
+    int v;
+    ASSERT(m != NULL);
+    cfg = (char *)tutil_read_file("tests/data/ref/nemotron_h/config.json", &cfg_n);
+    ASSERT(cfg != NULL);
+    ASSERT_OK(uniql_model_quantize(m, NULL, NULL, &q, &e));
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.config_len = cfg_n;
+    ASSERT_OK(uniql_pack_model(q, &d, NULL, &img, &size, &e));
+    for (v = 0; v < 3; v++) {
+        unsigned char *c = (unsigned char *)malloc(size);
+        const uniql_pack_tensor *t;
+        ASSERT(c != NULL);
+        memcpy(c, img, size);
+        ASSERT_OK(uniql_packed_open(c, size, 0, NULL, &pk, &e));
+        ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &pm, &e));   /* the clean file loads */
+        uniql_model_free(pm);
+        t = uniql_packed_find(&pk, victims[v]);
+        ASSERT(t != NULL);
+        if (t->m.scales) {
+            uint16_t nan16 = 0x7E00;
+            memcpy((unsigned char *)c + ((const unsigned char *)t->m.scales - c) + 2 * 5, &nan16, 2);
+        } else {
+            float nan32 = NAN;
+            memcpy((unsigned char *)c + ((const unsigned char *)t->m.data - c) + 4 * 7, &nan32, 4);
+        }
+        ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_packed_model_load(&pk, NULL, NULL, NULL, &pm, &e));
+        if (!strstr(e.message, victims[v])) { uniql_packed_free(&pk); free(c); UQ__FAILF("'%s'", e.message); }
+        uniql_packed_free(&pk);
+        free(c);
+    }
+    uniql_free_buffer(img, NULL);
+    free(cfg);
+    uniql_model_free(q);
+    uniql_model_free(m);
+    PASS();
+}
+
+/* --mem-mb and the LSAQ plan on a 512-layer file: sizes come from the tensor table (no
+   model is built: the selection allocates a few KB, a load of 512 layers half a MB) and
+   equal the weight bytes of the model then loaded, at every rate and for the plan */
+TEST packed_selection_from_the_tables(void)
+{
+    enum { LL = 512, NR = 4 };
+    static const double rates[NR] = { 0.1, 0.2, 0.3, 0.5 };
+    uniql_model *fp = tutil_load_ref("llama", 1), *ref = NULL, big, *q4 = NULL, *q8 = NULL, *pm = NULL;
+    uniql_sort_options sopt;
+    uniql_layer *layers;
+    uniql_kept *kept, full[LL], k[LL];
+    unsigned char up[LL];
+    double imp[LL];
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    uniql_error e;
+    uniql_model_quant_options qo;
+    char *cfg, *t, big_cfg[2048];
+    size_t cfg_n = 0, size = 0, live;
+    void *img = NULL;
+    int i, l, ri = -2, bits[LL];
+    uint64_t b = 0, total = 0;
+    ASSERT(fp != NULL);
+    /* random order in the prunable layout: transposed o/down, rope_pairs (cheap, no calibration) */
+    memset(&sopt, 0, sizeof sopt);
+    sopt.order = UNIQL_ORDER_RANDOM;
+    sopt.layout = UNIQL_LAYOUT_PRUNABLE;
+    sopt.seed = 7;
+    ASSERT_OK(uniql_sort_model(fp, NULL, &sopt, &ref, &e));
+    uniql_model_free(fp);
+    cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_n);
+    ASSERT(cfg && (t = strstr(cfg, "\"num_hidden_layers\": 2")) != NULL);
+    snprintf(big_cfg, sizeof big_cfg, "%.*s\"num_hidden_layers\": 512%s", (int)(t - cfg), cfg, t + strlen("\"num_hidden_layers\": 2"));
+    free(cfg);
+    /* the reference's two layers repeated 256 times (views into its weights) */
+    layers = (uniql_layer *)malloc(sizeof *layers * LL);
+    kept = (uniql_kept *)malloc(sizeof *kept * NR * LL);
+    ASSERT(layers && kept);
+    big = *ref;
+    big.config.n_layers = LL;
+    for (l = 0; l < LL; l++) { layers[l] = ref->layers[l % 2]; big.config.block[l] = ref->config.block[0]; }
+    big.layers = layers;
+    big.storage = NULL;
+    memset(&qo, 0, sizeof qo);
+    ASSERT_OK(uniql_model_quantize(&big, NULL, &qo, &q4, &e));
+    qo.bits = 8;
+    ASSERT_OK(uniql_model_quantize(&big, NULL, &qo, &q8, &e));
+    for (l = 0; l < LL; l++) {
+        full[l] = uniql_kept_full(&big.config, l);
+        up[l] = (unsigned char)(l % 3 == 0);
+        imp[l] = (double)((l * 7919) % 1000);
+    }
+    for (i = 0; i < NR; i++)
+        for (l = 0; l < LL; l++) {
+            uniql_kept *kk = &kept[i * LL + l];
+            *kk = full[l];
+            kk->d_int = full[l].d_int - 8 * (i + 1);
+            kk->v_dim = full[l].v_dim - (i + 1);
+            kk->qk_dim = full[l].qk_dim - 2 * (i + 1);
+        }
+    memset(&d, 0, sizeof d);
+    d.config_json = big_cfg;
+    d.config_len = strlen(big_cfg);
+    d.n_rates = NR;
+    d.rates = rates;
+    d.kept = kept;
+    d.lsaq_importance = imp;
+    d.upgrade = q8;
+    d.upgrade_layers = up;
+    ASSERT_OK(uniql_pack_model(q4, &d, NULL, &img, &size, &e));
+    uniql_model_free(q8);
+    uniql_model_free(q4);
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &e));
+    for (i = -1; i < NR; i++) {
+        uint64_t want;
+        ASSERT_OK(uniql_packed_kept(&pk, i, k, &e));
+        ASSERT_OK(uniql_packed_model_load(&pk, k, NULL, NULL, &pm, &e));
+        want = uniql_model_weight_bytes(pm);
+        uniql_model_free(pm);
+        live = tutil_alloc_live;
+        tutil_alloc_peak = live;
+        ASSERT_OK(uniql_packed_select_rate(&pk, want, NULL, &ri, &b, &e));
+        ASSERT(tutil_alloc_peak - live < 64 * 1024);   /* no model was loaded */
+        ASSERT(ri == i && b == want);
+        if (i >= 0) {
+            ASSERT(uniql_packed_select_rate(&pk, want - 1, NULL, &ri, &b, &e) == (i + 1 < NR ? UNIQL_OK : UNIQL_ERR_BUDGET));
+            if (i + 1 < NR) ASSERT_EQ(i + 1, ri);
+        }
+    }
+    /* the LSAQ plan at rate 1: its total is the loaded model's bytes */
+    ASSERT_OK(uniql_packed_kept(&pk, 1, k, &e));
+    ASSERT_OK(uniql_packed_model_load(&pk, k, NULL, NULL, &pm, &e));
+    b = uniql_model_weight_bytes(pm);
+    uniql_model_free(pm);
+    live = tutil_alloc_live;
+    tutil_alloc_peak = live;
+    ASSERT_OK(uniql_packed_plan_bits(&pk, k, "lsaq", b + b / 20, NULL, bits, &total, &e));
+    ASSERT(tutil_alloc_peak - live < 64 * 1024);
+    ASSERT_OK(uniql_packed_model_load(&pk, k, bits, NULL, &pm, &e));
+    ASSERT_EQ((long long)total, (long long)uniql_model_weight_bytes(pm));
+    for (l = 0, i = 0; l < LL; l++) { ASSERT(bits[l] == 4 || up[l]); i += bits[l] == 8; }
+    UQ_NOTE("512 layers: plan within +5%%: %d layers at int8, %llu bytes", i, (unsigned long long)total);
+    ASSERT(i > 0);
+    uniql_model_free(pm);
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    free(layers);
+    free(kept);
+    uniql_model_free(ref);
+    PASS();
+}
+
 /* ---- the programs' command-line values (tools/cli.h) ---- */
 
 /* every numeric option of every program goes through these: the whole string, a range,
@@ -1003,6 +1281,10 @@ SUITE(bad_suite)
     RUN_TEST(load_dir_holds_each_file_once);
     RUN_TEST(index_with_many_shard_names_fails_fast);
     RUN_TEST(packed_tables_are_checked);
+    RUN_TEST(state_size_is_asked_and_capped);
+    RUN_TEST(calibration_state_follows_the_tokens);
+    RUN_TEST(packed_nonfinite_refused_at_load);
+    RUN_TEST(packed_selection_from_the_tables);
     RUN_TEST(cli_numbers_are_parsed_strictly);
     RUN_TEST(cli_output_never_loses_or_unlinks);
 }

@@ -53,6 +53,7 @@ static void usage(FILE *f, const char *argv0)
         "  --calib FILE        calibration text, UTF-8 (default data/calib.txt)\n"
         "  --calib-tokens N    use at most N calibration tokens (default 8192)\n"
         "  --seq-len N         tokens per calibration sequence (default 256)\n"
+        "  --max-state-mb M    refuse a calibration runtime state above M MB (default 4096)\n"
         "  --group G           int4 group size 32, 64 or 128 (default 128; halved where it\n"
         "                      does not divide a row)\n"
         "  --asym              asymmetric int4 (scale + zero point per group)\n"
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
     size_t olen = 0;
     int calib_tokens = 8192, seq_len = 256, group = 128, asym = 0, embed_bits = 8, random_order = 0, i, l, L;
     double rates[UNIQL_PACK_MAX_RATES] = {0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35}, budget_mb = 0;
-    uint64_t budget_bytes = 0;
+    uint64_t budget_bytes = 0, max_state = (uint64_t)4096 << 20;
+    double max_state_mb = 4096;
     cli_out outf;
     int n_rates = 7;
     uniql_model *m = NULL, *sorted = NULL, *q4 = NULL, *q8 = NULL;
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
                                        !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
-                                       !strcmp(a, "--order") || !strcmp(a, "--threads"))) {
+                                       !strcmp(a, "--order") || !strcmp(a, "--threads") || !strcmp(a, "--max-state-mb"))) {
             fprintf(stderr, "pack: %s needs a value\n", a);
             return 2;
         }
@@ -166,6 +168,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 1, UQ_POOL_MAX, &n_threads);
         else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &calib_tokens);
         else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &seq_len);
+        else if (!strcmp(a, "--max-state-mb")) ok = cli_mb(a, v, 1e9, &max_state_mb, &max_state);
         else if (!strcmp(a, "--group")) {
             ok = cli_int(a, v, 32, 128, &group);
             if (ok && group != 32 && group != 64 && group != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
@@ -292,6 +295,7 @@ int main(int argc, char **argv)
     co.seq_len = seq_len;
     co.lsaq = !no_lsaq;
     co.parallel = pool ? &par : NULL;
+    co.max_state_bytes = max_state;   /* the state follows the config: a hostile one is refused, not allocated */
     if (uniql_calibrate(m, tok, n_tok, &co, &cb, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration: %s\n", err.message); goto done; }
     uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi);
     if (!no_lsaq) uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);

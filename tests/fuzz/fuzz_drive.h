@@ -70,7 +70,7 @@ static const uniql_result fz_codes_uniql[] = {
 /* uniql_packed_model_load: uniql_config_parse's codes + MISSING, SHAPE, UNSUPPORTED, OOM */
 static const uniql_result fz_codes_packed_load[] = {
     UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
-    UNIQL_ERR_FORMAT, UNIQL_ERR_SHAPE, UNIQL_ERR_UNSUPPORTED, (uniql_result)1
+    UNIQL_ERR_FORMAT, UNIQL_ERR_SHAPE, UNIQL_ERR_UNSUPPORTED, UNIQL_ERR_NONFINITE, (uniql_result)1
 };
 static const uniql_result fz_codes_model_load[] = {
     UNIQL_OK, UNIQL_ERR_PARSE, UNIQL_ERR_RANGE, UNIQL_ERR_OVERFLOW, UNIQL_ERR_OUT_OF_MEMORY, UNIQL_ERR_MISSING,
@@ -443,6 +443,27 @@ FZ_UNUSED static void fz_packed_model(const uniql_packed *p)
             r = uniql_packed_model_load(p, ri < 0 ? NULL : kept, b ? bits : NULL, NULL, &m, &e);
             if (!fz_check_result("uniql_packed_model_load", r, fz_codes_packed_load, &e) || r != UNIQL_OK) continue;
             if (uniql_model_check(m, NULL) != UNIQL_OK) FZ_FAIL("uniql: packed model fails uniql_model_check");
+            {
+                /* the selection's sizes come from the tensor table: they must be the loaded
+                   model's weight bytes (rate search at exactly that budget; LSAQ plan with
+                   an unlimited budget = every layer with a copy at 8 bits, as loaded here) */
+                uint64_t want = uniql_model_weight_bytes(m), got = 0;
+                int sel = -2, pb[UNIQL_MAX_LAYERS];
+                uniql_result rs;
+                memset(&e, 0, sizeof e);
+                if (b == 0) {
+                    rs = uniql_packed_select_rate(p, want, NULL, &sel, &got, &e);
+                    fz_check_known("uniql_packed_select_rate", rs, &e);
+                    if (rs == UNIQL_OK && (got > want || (sel == ri && got != want)))
+                        FZ_FAIL("uniql: select_rate says %llu bytes at rate %d, the model at rate %d has %llu", (unsigned long long)got,
+                                sel, ri, (unsigned long long)want);
+                } else {
+                    rs = uniql_packed_plan_bits(p, ri < 0 ? NULL : kept, "lsaq", UINT64_MAX, NULL, pb, &got, &e);
+                    fz_check_known("uniql_packed_plan_bits", rs, &e);
+                    if (rs == UNIQL_OK && got != want)
+                        FZ_FAIL("uniql: plan_bits total %llu, the loaded model has %llu", (unsigned long long)got, (unsigned long long)want);
+                }
+            }
             for (t = 0; t < 3; t++) toks[t] %= m->config.vocab_size;
             logits = (float *)malloc(sizeof(float) * 3 * (size_t)m->config.vocab_size);
             if (logits && uniql_state_create(m, 4, 2, NULL, &s) == UNIQL_OK) {
