@@ -339,7 +339,7 @@ recover-ref: $(B)/pack
 # forward. `make asan` (CI) runs it.
 CLI_SAN   := $(STRICT) -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 CLI_PROGS := tools/pack examples/run_uniql examples/generate bench/bench_gemv bench/bench_linalg bench/bench_pack \
-	bench/bench_uniql tests/cli/mk_overflow
+	bench/bench_uniql bench/bench_recover tools/gen_checkpoint tests/cli/mk_overflow
 CLI_BINS  := $(addprefix $(B)/cli/,$(notdir $(CLI_PROGS)))
 .PHONY: test-cli
 define CLI_RULE

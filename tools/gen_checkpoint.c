@@ -20,8 +20,10 @@
    from (seed, tensor name), so the bytes do not depend on sharding or on the order of
    writing. Tensors are written in name order; every file is streamed (memory is a
    1 MB buffer), shards are cut at tensor boundaries. */
+#define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
+#include "cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,18 +126,14 @@ static void die(const char *msg, const char *arg)
     exit(1);
 }
 
-/* a whole-string decimal integer in [lo, hi], else exit 2 naming the option */
+/* a whole-string decimal integer in [lo, hi] (tools/cli.h, as every program), else exit 2
+   naming the option */
 static long cli_long(const char *opt, const char *s, long lo, long hi)
 {
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "gen_checkpoint: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s);
-        exit(2);
-    }
-    return v;
+    long long v = 0;
+    cli_prog = "gen_checkpoint";
+    if (!cli_ll(opt, s, lo, hi, &v)) exit(2);
+    return (long)v;
 }
 
 static void build_llama(const preset *p)

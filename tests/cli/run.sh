@@ -27,6 +27,8 @@ for v in -1 nan inf abc 0.25abc 0.9 0.3,0.2 0.1,,0.2; do expect 2 "--rates" "$B/
 expect 2 "--bits-budget-mb" "$B/pack" --bits-budget-mb 1e30 $M "$T/a.uniql"
 expect 2 "--group" "$B/pack" --group 96 $M "$T/a.uniql"
 expect 2 "--seq-len" "$B/pack" --seq-len 1 $M "$T/a.uniql"
+expect 2 "--threads" "$B/pack" --threads 0 $M "$T/a.uniql"
+expect 2 "--max-state-mb" "$B/pack" --max-state-mb nan $M "$T/a.uniql"
 expect 2 "needs a value" "$B/pack" $M "$T/a.uniql" --rates
 [ ! -e "$T/a.uniql" ] || fail "a refused pack run created its output"
 expect 0 "" "$B/pack" -q --calib-tokens 512 --seq-len 64 --bits-budget-mb 0.5 $M "$T/good.uniql"
@@ -47,6 +49,9 @@ expect 2 "REPS" "$B/bench_gemv" 1e3
 expect 2 "MAX_D" "$B/bench_linalg" abc
 expect 2 "--ppl-bytes" "$B/bench_pack" --ppl-bytes -4 $M "$T/good.uniql"
 expect 2 "--windows" "$B/bench_uniql" --windows 0
+expect 2 "--windows" "$B/bench_recover" --windows 0
+for v in 513 " 5" +5x 0; do expect 2 "--layers" "$B/gen_checkpoint" --layers "$v" tinyllama-1.1b "$T/gc"; done
+[ ! -e "$T/gc" ] || fail "a refused gen_checkpoint run created its output"
 
 # ---- tools/pack output: never truncated, never unlinked ----
 cp "$T/good.uniql" "$T/keep.uniql"
