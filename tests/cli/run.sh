@@ -47,7 +47,7 @@ expect 2 "--seed" "$B/generate" $M "The " 4 --seed -1
 expect 0 "" "$B/generate" $M "The " 8
 expect 2 "REPS" "$B/bench_gemv" 1e3
 expect 2 "MAX_D" "$B/bench_linalg" abc
-expect 2 "--ppl-bytes" "$B/bench_pack" --ppl-bytes -4 $M "$T/good.uniql"
+expect 2 "--ppl-windows" "$B/bench_pack" --ppl-windows -4 $M "$T/good.uniql"
 expect 2 "--windows" "$B/bench_uniql" --windows 0
 expect 2 "--windows" "$B/bench_recover" --windows 0
 for v in 513 " 5" +5x 0; do expect 2 "--layers" "$B/gen_checkpoint" --layers "$v" tinyllama-1.1b "$T/gc"; done
