@@ -2,21 +2,25 @@
    one .uniql file before and one after masked LoRA recovery, each at int4 + 0 / 15 / 25 /
    35 % pruning (every rate from the same single file), against the FP checkpoint.
 
-   usage: bench_recover [--windows W] [--window T] LABEL MODEL_DIR TEST BEFORE.uniql AFTER.uniql [...]
+   usage: bench_recover [--windows W] [--window T] [--i8] [--threads N] LABEL MODEL_DIR TEST BEFORE.uniql AFTER.uniql [...]
 
    TEST holds the held-out tokens: *.u16 / *.u32 little-endian ids, anything else bytes (the
    byte-level models). Perplexity is uniql_perplexity over the first W windows of T tokens
-   (default: every whole window of 256). Prints one markdown row per model; every number is
-   measured in this run. Public API only. */
+   (default: every whole window of 256). Activations stay fp32 (UNIQL_ACT_F32, the exact
+   reference path) unless --i8 asks for the runtime's int8 default. Prints one markdown row
+   per model; every number is measured in this run. Public API only. */
 #define _POSIX_C_SOURCE 200809L
 #define UNIQL_IMPLEMENTATION
 #include "../uniql.h"
 #include "../tools/cli.h"
+#include "../tools/uq_threads.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int g_windows = 0, g_window = 256;
+static int g_windows = 0, g_window = 256, g_i8 = 0;
+static uniql_parallel g_par;
+static uq_pool *g_pool;
 
 static int *read_tokens(const char *path, int vocab, size_t *n)
 {
@@ -45,7 +49,11 @@ static double ppl_of(const uniql_model *m, const int *tok, size_t n)
 {
     double p = -1;
     uniql_error e;
-    if (uniql_perplexity(m, tok, n, g_window, g_windows, NULL, &p, NULL, NULL, &e) != UNIQL_OK) {
+    uniql_state_options so;
+    memset(&so, 0, sizeof so);
+    so.activations = g_i8 ? UNIQL_ACT_I8 : UNIQL_ACT_F32;
+    so.parallel = g_pool ? &g_par : NULL;
+    if (uniql_perplexity_ex(m, tok, n, g_window, g_windows, &so, &p, NULL, NULL, &e) != UNIQL_OK) {
         fprintf(stderr, "bench_recover: perplexity: %s\n", e.message);
         return -1;
     }
@@ -97,13 +105,16 @@ static void cell(double v, double fp)
 
 int main(int argc, char **argv)
 {
-    int a, first = 1;
+    int a, first = 1, threads = 1;
     cli_prog = "bench_recover";
     for (a = 1; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--windows") && a + 1 < argc) { if (!cli_int(argv[a], argv[a + 1], 1, 1 << 30, &g_windows)) return 2; a++; }
         else if (!strcmp(argv[a], "--window") && a + 1 < argc) { if (!cli_int(argv[a], argv[a + 1], 2, 1 << 20, &g_window)) return 2; a++; }
-        else { fprintf(stderr, "usage: %s [--windows W] [--window T] LABEL MODEL_DIR TEST BEFORE.uniql AFTER.uniql [...]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[a], "--threads") && a + 1 < argc) { if (!cli_int(argv[a], argv[a + 1], 1, UQ_POOL_MAX, &threads)) return 2; a++; }
+        else if (!strcmp(argv[a], "--i8")) g_i8 = 1;
+        else { fprintf(stderr, "usage: %s [--windows W] [--window T] [--i8] [--threads N] LABEL MODEL_DIR TEST BEFORE.uniql AFTER.uniql [...]\n", argv[0]); return 2; }
     }
+    if (threads > 1 && (g_pool = uq_pool_create(threads)) != NULL) g_par = uq_pool_parallel(g_pool);
     if (a == argc || (argc - a) % 5) { fprintf(stderr, "bench_recover: arguments come in groups of 5 (see the top of bench/bench_recover.c)\n"); return 2; }
     for (; a + 4 < argc; a += 5) {
         uniql_model *m = NULL;
@@ -129,5 +140,6 @@ int main(int argc, char **argv)
         fflush(stdout);
         free(tok);
     }
+    if (g_pool) uq_pool_destroy(g_pool);
     return 0;
 }

@@ -73,8 +73,8 @@ fi
 # ---- A: exports (CPU, in parallel) + the masked references of the committed test exports ----
 for M in $MODELS; do
     [ -d "$ROOT/$M" ] || { echo "skip $M (no $ROOT/$M)"; continue; }
-    if bpe "$M"; then cal="--calib-ids $W/bpe_calib.u32"; else cal="--calib data/calib.txt"; fi
-    bg sh -c "'$PACK' --threads 3 --no-lsaq $cal --calib-tokens 8192 --seq-len 256 --export-hf '$W/exp_$M' '$ROOT/$M' '$W/before_$M.uniql' \
+    if bpe "$M"; then cal="--calib-ids $W/bpe_calib.u32 --seq-len 512"; else cal="--calib data/calib.txt --seq-len 256"; fi
+    bg sh -c "'$PACK' --threads 3 --no-lsaq $cal --calib-tokens 8192 --export-hf '$W/exp_$M' '$ROOT/$M' '$W/before_$M.uniql' \
         > '$W/res/pack_before_$M.log' 2>&1 && echo 'exported $M' || echo 'EXPORT FAILED $M (see pack_before_$M.log)'"
 done
 mkdir -p "$W/res/masked"
@@ -96,11 +96,12 @@ LEFT=$(( LIMIT - $(el) - 75 ))
 echo "== B: $LEFT s of training per model"
 for M in $MODELS; do
     [ -f "$W/exp_$M/order.json" ] || continue
-    if bpe "$M"; then tr="$W/bpe_train.u16"; te=tests/data/bpe/test.u16; else tr="$DEV/text/train.txt"; te=data/test.txt; fi
+    # the windows the models were trained with: 512 BPE tokens, 256 bytes
+    if bpe "$M"; then tr="$W/bpe_train.u16"; te=tests/data/bpe/test.u16; sq=512; else tr="$DEV/text/train.txt"; te=data/test.txt; sq=256; fi
     for lr in ${LR:-1e-3} $( [ "$M" = "$EXTRA_MODEL" ] && echo "$EXTRA_LR" ); do
         R=$M; [ "$lr" = "${LR:-1e-3}" ] || R=$M.lr$lr
         bg sh -c "$PY tools/train/recover.py train '$W/exp_$M' '$W/rec_$R' --tokens '$tr' --test-tokens '$te' --seconds $LEFT \
-            --reserve 30 --batch $BATCH --seq 256 --lr $lr --eval-windows 64 ${DEVICE:+--device $DEVICE} \
+            --reserve 30 --batch $BATCH --seq $sq --lr $lr --eval-windows 64 ${DEVICE:+--device $DEVICE} \
             > '$W/res/train_$R.log' 2>&1 && echo 'trained $R' || echo 'TRAIN FAILED $R (see train_$R.log)'"
     done
 done
