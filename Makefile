@@ -119,20 +119,23 @@ test-neon: | $(B)
 # ---- end block: quant ----
 
 # ---- block: train (trained models: make demo, perplexity reference) ----
-# The uncompressed default model first: greedy and top-p text from the fp16 checkpoint
-# with examples/generate.c (tokens/s printed), then the pack block's stages. The models
-# are retrained with tools/train/run_device.sh on a GPU machine (tools/train/README.md);
-# `make data` rebuilds data/*.txt from the Debian package python3.11-doc.
-GEN_MODEL  ?= models/llama-bytes-6m
-GEN_PROMPT ?= The Python interpreter
+# The uncompressed default model first: greedy and top-p text from its bf16 checkpoint
+# with examples/generate.c (prompt and output through the model's tokenizer.json,
+# tokens/s printed), then the pack block's stages. The default is the BPE hybrid
+# models/nemotronh-bpe-17m (README, Trained models: the best held-out perplexity of the
+# suite); GEN_MODEL=models/llama-bpe-21m (or a byte model) for another. The models are
+# retrained on a GPU machine (tools/train/README.md); `make data` rebuilds data/*.txt.
+GEN_MODEL  ?= models/nemotronh-bpe-17m
+GEN_PROMPT ?= The Linux kernel
+GEN_TOKENS ?= 48
 .PHONY: demo-fp16 data
 demo: demo-fp16
 demo-fp16: $(B)/generate
 	@test -d $(GEN_MODEL) || { echo "demo: $(GEN_MODEL) not found"; exit 1; }
-	@echo "== $(GEN_MODEL) (fp16 checkpoint, uncompressed): greedy"
-	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT) " 160
+	@echo "== $(GEN_MODEL) (bf16 checkpoint, uncompressed): greedy"
+	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT)" $(GEN_TOKENS)
 	@echo "== $(GEN_MODEL): top-p 0.9, temperature 0.8, seed 1"
-	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT) " 160 --top-p 0.9 --temp 0.8 --seed 1
+	@./$(B)/generate $(GEN_MODEL) "$(GEN_PROMPT)" $(GEN_TOKENS) --top-p 0.9 --temp 0.8 --seed 1
 
 data:
 	@python3 tools/data/build_text.py
@@ -153,13 +156,18 @@ bench-uniql: $(B)/bench_uniql
 
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----
 # tools/pack: HF checkpoint -> .uniql; build/run_uniql: open, choose rate / bit plan, run.
-# `make demo` packs the default model once (cached in build/demo/) and runs it at
-# 0/15/25/35 % pruning, then a memory-budget + LSAQ plan. Packed files are kept until
-# `make clean` (order-only on the packer): delete them to repack after changing tools/pack.
-DEMO_MODEL ?= models/llama-bytes-6m
-DEMO_CALIB ?= data/calib.txt
+# `make demo` packs the default model once (cached in build/demo/; calibration: 2048
+# tokens of data/corpus/calib.txt through the model's tokenizer, which the .uniql then
+# carries) and runs it at 0/15/25/35 % pruning, then a memory budget + LSAQ plan. Packed
+# files are kept until `make clean` (order-only on the packer): delete them to repack
+# after changing tools/pack. DEMO_MODEL=... DEMO_MEM_MB=... DEMO_BITS_MB=... for another model.
+DEMO_MODEL ?= $(GEN_MODEL)
+DEMO_CALIB ?= data/corpus/calib.txt
 DEMO_FILE  := $(B)/demo/$(notdir $(DEMO_MODEL)).uniql
-DEMO_PROMPT ?= The function returns
+DEMO_PROMPT ?= $(GEN_PROMPT)
+DEMO_PACK  ?= --calib-tokens 2048 --seq-len 512 --bits-budget-mb 14
+DEMO_MEM_MB ?= 10.5
+DEMO_BITS_MB ?= 12.5
 
 .PHONY: demo bench-pack
 
@@ -172,24 +180,28 @@ $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
 $(DEMO_FILE): | $(B)/pack
 	@test -d $(DEMO_MODEL) || { echo "demo: $(DEMO_MODEL) not found (the trained models)"; exit 1; }
 	@mkdir -p $(dir $@)
-	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 --bits-budget-mb 4.2 $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
+	@echo "== packing $(DEMO_MODEL) once (calibrate, sort, int4, rate tables, LSAQ int8 copies) -> $@"
+	@./$(B)/pack --quiet --calib $(DEMO_CALIB) $(DEMO_PACK) $(DEMO_MODEL) $@.tmp && mv $@.tmp $@
 
 demo: $(B)/run_uniql $(DEMO_FILE)
-	@echo "== $(DEMO_FILE): $$(stat -c %s $(DEMO_FILE)) bytes on disk; $(DEMO_MODEL) in fp16: $$(stat -c %s $(DEMO_MODEL)/model.safetensors) bytes"
+	@echo "== $(DEMO_FILE): $$(stat -c %s $(DEMO_FILE)) bytes on disk; $(DEMO_MODEL) in bf16: $$(stat -c %s $(DEMO_MODEL)/model.safetensors) bytes"
 	@for r in 0 0.15 0.25 0.35; do echo "== pruning rate $$r"; \
-		./$(B)/run_uniql $(DEMO_FILE) --rate $$r --prompt "$(DEMO_PROMPT)" --tokens 64 | grep -v '^file\|^plan: pruning' || exit 1; done
-	@echo "== memory budget 2.4 MB of weights + LSAQ int8 upgrades within 3.2 MB"
-	@./$(B)/run_uniql $(DEMO_FILE) --mem-mb 2.4 --bits-budget-mb 3.2 --prompt "$(DEMO_PROMPT)" --tokens 64
+		./$(B)/run_uniql $(DEMO_FILE) --rate $$r --prompt "$(DEMO_PROMPT)" --tokens $(GEN_TOKENS) | grep -v '^file\|^plan: pruning' || exit 1; done
+	@echo "== memory budget $(DEMO_MEM_MB) MB of weights + LSAQ int8 upgrades within $(DEMO_BITS_MB) MB"
+	@./$(B)/run_uniql $(DEMO_FILE) --mem-mb $(DEMO_MEM_MB) --bits-budget-mb $(DEMO_BITS_MB) --prompt "$(DEMO_PROMPT)" --tokens $(GEN_TOKENS)
 
 $(B)/bench_pack: bench/bench_pack.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_pack.c $(LDLIBS)
 
-# every trained model, packed once (all-int4, default rate tables) and cached
-BENCH_MODELS ?= llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
+# every trained model, packed once (all-int4, default rate tables) and cached; BPE models
+# (a tokenizer.json) calibrate on 4096 tokens of data/corpus/calib.txt in sequences of 512,
+# byte models on 4096 bytes of data/calib.txt in sequences of 256
+BENCH_MODELS ?= nemotronh-bpe-17m llama-bpe-21m llama-bytes-6m mamba2-bytes-6m nemotronh-bytes-6m
 $(B)/bench/%.uniql: | $(B)/pack
 	@test -d models/$* || { echo "bench-pack: models/$* not found"; exit 1; }
 	@mkdir -p $(dir $@)
-	@./$(B)/pack --calib $(DEMO_CALIB) --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
+	@if [ -f models/$*/tokenizer.json ]; then a="--calib data/corpus/calib.txt --seq-len 512"; else a="--calib data/calib.txt"; fi; \
+		./$(B)/pack --quiet $$a --calib-tokens 4096 models/$* $@.tmp && mv $@.tmp $@
 
 bench-pack: $(B)/bench_pack $(foreach m,$(BENCH_MODELS),$(B)/bench/$(m).uniql)
 	@./$(B)/bench_pack $(foreach m,$(BENCH_MODELS),models/$(m) $(B)/bench/$(m).uniql)

@@ -10,7 +10,7 @@
    was the whole file, see "Packed files"). Public API only.
 
        make build/run_uniql
-       ./build/run_uniql build/demo/llama.uniql --rate 0.25 --prompt "The module" --tokens 64
+       ./build/run_uniql build/demo/nemotronh-bpe-17m.uniql --rate 0.25 --prompt "The Linux kernel" --tokens 48
        ./build/run_uniql FILE --mem-mb 2.5 --bits-budget-mb 3
 */
 #define _POSIX_C_SOURCE 200809L
@@ -98,7 +98,7 @@ static void usage(FILE *f, const char *a0)
         "  --prompt TEXT       prompt text (default \"The \"): tokenized with the tokenizer the\n"
         "                      file carries (the output is decoded text, streamed), or bytes\n"
         "                      for a byte-level model\n"
-        "  --tokens N          bytes to generate greedily (default 64)\n"
+        "  --tokens N          tokens to generate greedily (default 64; bytes for a byte-level model)\n"
         "  --max-state-mb M    refuse a runtime state (KV cache, SSM state) above M MB (default 4096)\n"
         "  --quiet             print only the measurement line\n", a0);
 }
