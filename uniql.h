@@ -1157,6 +1157,8 @@ typedef struct uniql_file_view {
 typedef struct uniql_load_options {
     void *alloc_user;           /* passed to UNIQL_MALLOC/UNIQL_FREE for everything the model owns */
     int weights_f32;            /* convert every weight matrix to an owned fp32 copy */
+    int no_finite_check;        /* skip the NaN/Inf scan of the weight matrices (API 10:
+                                   the caller runs uniql_model_check_finite per part) */
 } uniql_load_options;
 
 /* Build a model from config.json text and safetensors files in memory. `index_json`
@@ -1538,6 +1540,11 @@ typedef struct uniql_sort_options {
     void *alloc_user;
     const uniql_parallel *parallel;  /* threads (API 2b) for the sorting's linear algebra; results
                                         do not depend on it */
+    int layers_only;            /* the result's embed, lm_head and final_norm are m's own
+                                   (views: m must outlive it), not fp32 copies (API 10) */
+    uniql_rng *rng;             /* UNIQL_ORDER_RANDOM: NULL = a stream seeded with `seed`;
+                                   else this stream is used and advanced, so sorting layer
+                                   views one after another draws what one call would */
 } uniql_sort_options;
 
 /* A new model, function unchanged up to float rounding, whose every prunable dimension is
@@ -1833,6 +1840,8 @@ typedef struct uniql_model_quant_options {
     int embed_per_row;  /* 1 (with embed_bits 4): the official per-row 4-bit embedding */
     uniql_scale_rule scale_rule;   /* symmetric 4-bit matrices: UNIQLH (default) or OFFICIAL */
     int layers_only;    /* 1: quantize the layers only; embed / lm_head / final_norm are m's (RTN) */
+    int globals_only;   /* 1: quantize embed / lm_head only; the layers are m's (RTN; API 10: a
+                           layer-by-layer pack quantizes the globals once, the layers one by one) */
     /* GPTQ (method UNIQL_QUANT_GPTQ) */
     const int *calib_tokens;   /* calibration token ids (required for GPTQ) */
     size_t n_calib_tokens;
@@ -2344,6 +2353,139 @@ UNIQLDEF uniql_result uniql_safetensors_write(const uniql_safetensors_input *t, 
    not a permutation), those of uniql_safetensors_write. */
 UNIQLDEF uniql_result uniql_export_hf(const uniql_model *m, uniql_dtype dtype, void *alloc_user, void **out,
                                       size_t *out_size, uniql_error *err);
+
+/* =====================================================================================
+   API 10. Layer-by-layer compression (bounded memory)
+   ===================================================================================== */
+
+/* The pipeline of API 7 and 9 holds a whole model at each stage: the fp32 sorted copy of
+   every weight, the correlations of every layer, the whole packed image. For real sizes
+   (a 1 B model on a laptop, 8 B in 24 GB) the stages run one layer at a time instead, as
+   the official code does (compress/compress_model.py, quantize/quantize_model.py): keep
+   the calibration activations at the current layer boundary, calibrate that layer from
+   them, sort it, quantize it, write it, free it, and push the activations through the
+   uncompressed layer (or, for GPTQ, the quantized one) to feed the next layer.
+   tools/pack.c is that loop. The pieces below are the existing stages applied to a
+   "layer view": a model made of some of another model's layers. Sorting and quantizing a
+   layer view gives exactly the layers uniql_sort_model and uniql_model_quantize (RTN) give
+   for the whole model (every statistic is per layer, and the view's calibration sees the
+   same activations in the same chunks), and the streaming writer lays out the same bytes
+   as uniql_pack_model, so the layer loop reproduces the whole-model file byte for byte
+   (tested in tests/test_layerwise.c and by tools/pack's --whole-model switch). */
+
+/* A view of layers [begin, end) of m as a model of end - begin layers: the config is
+   copied (n_layers and the block table shifted), `layers` points into m's table, embed,
+   lm_head and final_norm are m's. Nothing is allocated: the view owns nothing (storage
+   NULL, never uniql_model_free it) and m must outlive it. Running the view runs those
+   layers; its observer sees them as layers 0 .. end-begin-1. Errors: INVALID_ARG (NULL,
+   0 <= begin < end <= n_layers violated). */
+UNIQLDEF uniql_result uniql_model_layers(const uniql_model *m, int begin, int end, uniql_model *view);
+
+/* Run n_tokens rows of the residual stream (x, n_tokens x hidden_size, ld ldx floats)
+   through every layer of m, in place, continuing the state: positions pos .. pos+n-1,
+   KV caches and SSM states as uniql_forward keeps them; the embedding, final norm and
+   lm_head are not used. Chunks of the state's max_batch tokens, each through the same
+   code as uniql_forward's (so a layer view fed with the hidden states uniql_forward
+   computes gives bit-identical outputs and observer calls). Errors: INVALID_ARG (NULL,
+   n_tokens < 1, another model than the state's), SHAPE (ldx < hidden_size), RANGE (past
+   max_ctx), NONFINITE (a NaN/Inf in x or in an output row; x then holds partial
+   results, reset the state), and errors of uniql_matmul. */
+UNIQLDEF uniql_result uniql_forward_hidden(const uniql_model *m, uniql_state *s, float *x, int n_tokens, size_t ldx,
+                                           const uniql_observer *obs);
+
+/* Calibration from hidden states (uniql_calibrate for a layer view). */
+typedef struct uniql_calib_stream {
+    float *x;           /* n_tokens x hidden_size (ld floats apart): the residual stream entering
+                           the model's first layer; overwritten with the stream leaving its last
+                           layer (the next view's input) */
+    size_t ld;
+    int *topk;          /* LSAQ (opt->lsaq) only, may be NULL: n_tokens x lsaq_k ints, the top-k
+                           sets of the logit lens of the rows of x. Read if topk_valid (the sets
+                           the previous view returned), else computed; on return the sets of the
+                           output rows, and topk_valid is set to 1 */
+    int topk_valid;
+} uniql_calib_stream;
+
+/* uniql_calibrate with the calibration tokens replaced by their hidden states at the
+   model's first layer: sequences of opt->seq_len rows, each from a fresh state, chunks of
+   opt->max_batch rows, statistics and importance exactly as uniql_calibrate accumulates
+   them (layer indices of m). Calibrating a model with uniql_calibrate, or calibrating its
+   layer views one after another with this function (each fed the previous one's x and
+   topk), gives the same numbers bit for bit: the same rows reach the same code in the
+   same chunks. The logit lens of LSAQ uses m's final_norm and lm_head (a layer view has
+   its model's). Errors: as uniql_calibrate (INVALID_ARG for NULL io/x, n_tokens < 1, ld <
+   hidden_size), plus NONFINITE for a NaN/Inf in x; on error x may be partly advanced. */
+UNIQLDEF uniql_result uniql_calibrate_stream(const uniql_model *m, uniql_calib_stream *io, size_t n_tokens,
+                                             const uniql_calib_options *opt, uniql_calib **out, uniql_error *err);
+
+/* Skipping the load-time NaN/Inf scan. uniql_model_load reads every byte of every weight
+   to check it is finite; for a memory-mapped checkpoint that pulls the whole file into
+   memory at once. With uniql_load_options.no_finite_check the matrices are not scanned
+   at load (vectors always are: they are converted anyway), and the caller checks each
+   part before using it with this function: every element of every weight matrix of
+   layers [0, n_layers) of m (a layer view checks its layers), and of the embedding and
+   lm_head if `globals`. Float dtypes are scanned; quantized ones are finite by
+   construction (their fp16 scales are checked). UNIQL_ERR_NONFINITE with the tensor
+   named in err. */
+UNIQLDEF uniql_result uniql_model_check_finite(const uniql_model *m, int globals, uniql_error *err);
+
+/* ---- Streaming .uniql writer ----
+   The file of uniql_pack_model without holding it: tensors are serialized one at a time
+   into a store the caller keeps (a scratch file), then uniql_pack_assemble writes the
+   header and copies the blobs into their final places. All I/O goes through the caller's
+   callbacks (the library still touches no file). */
+
+/* Append n bytes at the end of the caller's store / write n bytes at `offset` of the
+   output; read n bytes at `offset` of the store. Return UNIQL_OK or an error that is
+   passed back (UNIQL_ERR_IO, typically). */
+typedef uniql_result (*uniql_append_fn)(void *user, const void *p, size_t n);
+typedef uniql_result (*uniql_write_at_fn)(void *user, uint64_t offset, const void *p, size_t n);
+typedef uniql_result (*uniql_read_at_fn)(void *user, uint64_t offset, void *p, size_t n);
+
+/* The tensors uniql_pack_model writes for one part of m, with the names it gives them:
+   layer < 0: embed, lm_head (absent when tied), final_norm; else layer `layer` of m,
+   named "layers.<name_layer>." (a layer view's layer 0 is its model's layer name_layer),
+   plus the "@8" copies from upgrade's layer `layer` when upgrade != NULL. names: cap x 64
+   chars of caller scratch holding the names (in[i].name points there). *n receives the
+   count. Errors: INVALID_ARG (NULL, layer out of range), RANGE (cap too small; 2 x 40
+   always suffices), SHAPE (upgrade shapes differ). */
+UNIQLDEF uniql_result uniql_pack_part_inputs(const uniql_model *m, int layer, int name_layer, const uniql_model *upgrade,
+                                             uniql_pack_input *in, char *names, int cap, int *n);
+
+/* The "meta" JSON object uniql_pack_model stores (API 9), from per-layer kept RoPE pair
+   lists (rope_pairs[l]: n_kv_heads x head_dim/2 ints or NULL; rope_pairs itself may be
+   NULL) instead of a model. d->upgrade is not read: d->upgrade_layers (may be NULL) gives
+   the "upgrades" flags. *meta is a NUL-terminated buffer from UNIQL_MALLOC(alloc_user)
+   (uniql_free_buffer), *len its length. Errors: INVALID_ARG (as uniql_pack_model: rates,
+   kept sizes), SHAPE, OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_pack_meta(const uniql_config *c, const int *const *rope_pairs, const uniql_pack_model_desc *d,
+                                      void *alloc_user, char **meta, size_t *len, uniql_error *err);
+
+/* Serialize one tensor the way the container stores it: its logical storage rows packed
+   (data of every storage row, then its scales, then its zero points, back to back) and
+   appended to the store. *bytes (may be NULL) = data + scale + zero bytes. Errors:
+   INVALID_ARG (NULL, a quantized view without scales / zeros), those of
+   uniql_pack_tensor_bytes, and the callback's. */
+UNIQLDEF uniql_result uniql_pack_blob_write(const uniql_matrix *m, uniql_append_fn append, void *user, uint64_t *bytes);
+
+/* A tensor already serialized into the store by uniql_pack_blob_write at offset `at`. */
+typedef struct uniql_pack_entry {
+    const char *name;
+    uniql_dtype dtype;
+    int rows, cols, transposed, group;   /* group: Q4 / Q4Z only (else ignored) */
+    uint64_t at;
+} uniql_pack_entry;
+
+/* Write a complete .uniql file through write_at: the same bytes uniql_pack_write produces
+   for these tensors (name order, 64-byte aligned blobs, checksum), blobs read from the
+   store with read_at in pieces of at most 1 MB (scratch: that plus the header). Writes go
+   to increasing offsets except the 8-byte checksum at offset 40, written last.
+   *file_size (may be NULL) receives the size. Errors: those of uniql_pack_write, and the
+   callbacks'. */
+UNIQLDEF uniql_result uniql_pack_assemble(const char *config_json, size_t config_len, const char *meta_json, size_t meta_len,
+                                          const uniql_pack_entry *entries, int n_entries, uniql_read_at_fn read_at,
+                                          void *read_user, uniql_write_at_fn write_at, void *write_user, void *alloc_user,
+                                          uint64_t *file_size, uniql_error *err);
 
 #ifdef __cplusplus
 }
@@ -10733,6 +10875,8 @@ typedef struct uniql__loader {
     const uniql_config *c;
     uniql_model *m;
     int weights_f32;
+    int no_finite_check;       /* matrices: scan deferred to uniql_model_check_finite */
+    int scanning_matrix;       /* the tensor being loaded is a weight matrix */
     void *user;
     uniql_error *err;
     const char *prefix;        /* "model." or "backbone." */
@@ -10808,7 +10952,7 @@ static uniql_result uniql__ld_tensor(uniql__loader *L, int ndim, int64_t d0, int
         uniql__shape_str(want, ndim, want_s, sizeof want_s);
         return uniql__fail(L->err, UNIQL_ERR_SHAPE, "tensor '%.150s' has shape %s, config expects %s", L->name, have_s, want_s);
     }
-    {
+    if (!(L->no_finite_check && L->scanning_matrix)) {
         long long bad = uniql__tensor_nonfinite(t);
         if (bad >= 0)
             return uniql__fail(L->err, UNIQL_ERR_NONFINITE, "tensor '%.200s': element %lld is NaN or Inf", L->name, bad);
@@ -10824,7 +10968,12 @@ static uniql_result uniql__ld_matrix(uniql__loader *L, int layer, const char *su
     const uniql_tensor *t;
     size_t es, n;
     UNIQL__TRY(uniql__ld_name(L, layer, suffix));
-    UNIQL__TRY(uniql__ld_tensor(L, 2, rows, cols, 0, &t));
+    L->scanning_matrix = !L->weights_f32;   /* an fp32 conversion reads the bytes anyway */
+    {
+        uniql_result r = uniql__ld_tensor(L, 2, rows, cols, 0, &t);
+        L->scanning_matrix = 0;
+        if (r != UNIQL_OK) return r;
+    }
     es = uniql__dtype_size(t->dtype);
     n = (size_t)rows * (size_t)cols;
     memset(out, 0, sizeof *out);
@@ -11171,6 +11320,7 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
         L.c = &m->config;
         L.m = m;
         L.weights_f32 = o.weights_f32;
+        L.no_finite_check = o.no_finite_check;
         L.user = o.alloc_user;
         L.err = err;
         r = uniql__ld_model(&L);
@@ -12208,17 +12358,34 @@ static uniql_result uniql__layer_forward(const uniql_model *m, uniql_state *s, i
     return UNIQL_OK;
 }
 
+
+/* The layers of m on the n hidden rows in s->x (the residual stream, in place), with the
+   cos/sin tables of positions pos..pos+n-1 already in s: the token forward and the
+   hidden-state forward (API 10) share it, so both do the same arithmetic. */
+static uniql_result uniql__forward_layers(const uniql_model *m, uniql_state *s, int n, const uniql_observer *obs)
+{
+    int l;
+    for (l = 0; l < m->config.n_layers; l++) UNIQL__TRY(uniql__layer_forward(m, s, l, n, obs));
+    return UNIQL_OK;
+}
+
+static void uniql__forward_rope_tables(const uniql_model *m, uniql_state *s, int n)
+{
+    int t;
+    if (m->config.rope_type != UNIQL_ROPE_NONE)
+        for (t = 0; t < n; t++)
+            uniql_rope_cos_sin(s->inv_freq, s->half, s->pos + t, s->cos_t + (size_t)t * s->half, s->sin_t + (size_t)t * s->half);
+}
+
 static uniql_result uniql__forward_chunk(const uniql_model *m, uniql_state *s, const int *tokens, int n, float *logits,
                                          int all_logits, const uniql_observer *obs)
 {
     const uniql_config *c = &m->config;
-    int D = c->hidden_size, V = c->vocab_size, t, l;
+    int D = c->hidden_size, V = c->vocab_size, t;
     size_t cnt = (size_t)n * D;
     for (t = 0; t < n; t++) UNIQL__TRY(uniql__matrix_row(&m->embed, tokens[t], s->x + (size_t)t * D, s->row));
-    if (c->rope_type != UNIQL_ROPE_NONE)
-        for (t = 0; t < n; t++)
-            uniql_rope_cos_sin(s->inv_freq, s->half, s->pos + t, s->cos_t + (size_t)t * s->half, s->sin_t + (size_t)t * s->half);
-    for (l = 0; l < c->n_layers; l++) UNIQL__TRY(uniql__layer_forward(m, s, l, n, obs));
+    uniql__forward_rope_tables(m, s, n);
+    UNIQL__TRY(uniql__forward_layers(m, s, n, obs));
     uniql__rmsnorm(s->xn, s->x, m->final_norm, n, D, c->norm_eps);
     s->pos += n;   /* the caches hold these tokens now, whatever follows */
     /* NaN/Inf anywhere upstream reaches the residual stream (NaN + x = NaN, and RMSNorm of
@@ -12665,8 +12832,9 @@ static const char *uniql__site_name(int s)
     return s >= 0 && s <= 14 ? names[s] : "?";
 }
 
-UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, size_t n_tokens,
-                                      const uniql_calib_options *opt, uniql_calib **out, uniql_error *err)
+/* uniql_calibrate (tokens) and uniql_calibrate_stream (io: hidden states), one body */
+static uniql_result uniql__calibrate(const uniql_model *m, const int *tokens, uniql_calib_stream *io, size_t n_tokens,
+                                     const uniql_calib_options *opt, uniql_calib **out, uniql_error *err)
 {
     uniql_calib_options o;
     uniql_calib *cb = NULL;
@@ -12679,9 +12847,13 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
     size_t i, s0;
     int l, maxGN = 1, maxN = 1;
     if (out) *out = NULL;
-    if (!m || !tokens || !out || n_tokens < 1) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: NULL argument or no tokens");
+    if (!m || (!tokens && (!io || !io->x)) || !out || n_tokens < 1)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: NULL argument or no tokens");
     UNIQL__TRY(uniql_model_check(m, err));
     c = &m->config;
+    if (io && io->ld < (size_t)c->hidden_size)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: hidden-state rows of %lu floats < hidden size %d",
+                           (unsigned long)io->ld, c->hidden_size);
     memset(&o, 0, sizeof o);
     if (opt) o = *opt;
     user = o.alloc_user;
@@ -12694,7 +12866,7 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
     if (!o.lsaq_k) o.lsaq_k = 10;
     if (!o.layer_end) o.layer_end = c->n_layers;
     if (o.lsaq && o.lsaq_k > c->vocab_size) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: lsaq_k > vocab");
-    for (i = 0; i < n_tokens; i++)
+    for (i = 0; tokens && i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: token %lu = %d outside the vocabulary", (unsigned long)i, tokens[i]);
     cb = (uniql_calib *)UNIQL_MALLOC(sizeof *cb, user);
@@ -12796,9 +12968,20 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
         cx.tk_layer = -1;
         for (c0 = 0; c0 < len && r == UNIQL_OK; c0 += o.max_batch) {
             int nb = len - c0 < o.max_batch ? len - c0 : o.max_batch;
+            size_t row0 = s0 + (size_t)c0, K = (size_t)o.lsaq_k;
             cx.last = c0 + nb == len ? nb - 1 : -1;
             cx.tk_layer = -1;
-            r = uniql_forward(m, st, tokens + s0 + c0, nb, NULL, 0, &obs);
+            if (!io) r = uniql_forward(m, st, tokens + row0, nb, NULL, 0, &obs);
+            else {
+                /* the sets of these rows from the previous view stand for its last lens */
+                if (cb->lsaq && io->topk && io->topk_valid && o.layer_begin == 0) {
+                    memcpy(cx.tk_in, io->topk + row0 * K, sizeof(int) * K * (size_t)nb);
+                    cx.tk_layer = 0;
+                }
+                r = uniql_forward_hidden(m, st, io->x + row0 * io->ld, nb, io->ld, &obs);
+                if (r == UNIQL_OK && cx.err == UNIQL_OK && cb->lsaq && io->topk && o.layer_end == c->n_layers)
+                    memcpy(io->topk + row0 * K, cx.tk_in, sizeof(int) * K * (size_t)nb);
+            }
             if (r == UNIQL_OK && cx.err != UNIQL_OK) r = cx.err;
         }
         cb->seqs++;
@@ -12812,8 +12995,20 @@ UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, s
             return uniql__fail(err, r, "calibrate: layer %d, %s: %s", cx.err_layer, uniql__site_name(cx.err_site), uniql_result_string(r));
         return uniql__fail(err, r, "calibrate: forward failed: %s", uniql_result_string(r));
     }
+    if (io && io->topk && cb->lsaq && o.layer_end == c->n_layers) io->topk_valid = 1;
+    else if (io) io->topk_valid = 0;
     *out = cb;
     return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_calibrate(const uniql_model *m, const int *tokens, size_t n_tokens,
+                                      const uniql_calib_options *opt, uniql_calib **out, uniql_error *err)
+{
+    if (!tokens) {
+        if (out) *out = NULL;
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: NULL argument or no tokens");
+    }
+    return uniql__calibrate(m, tokens, NULL, n_tokens, opt, out, err);
 }
 
 UNIQLDEF long long uniql_calib_tokens(const uniql_calib *cb) { return cb ? cb->tokens : 0; }
@@ -13401,8 +13596,14 @@ UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *
     S.cb = cb;
     S.dst = dst;
     S.err = err;
-    uniql_rng_seed(&S.rng, S.o.seed);
-    r = uniql__copy_globals(dst, m);
+    if (S.o.rng) S.rng = *S.o.rng;
+    else uniql_rng_seed(&S.rng, S.o.seed);
+    if (S.o.layers_only) {
+        dst->embed = m->embed;
+        dst->lm_head = m->lm_head;
+        dst->final_norm = m->final_norm;
+        r = UNIQL_OK;
+    } else r = uniql__copy_globals(dst, m);
     for (l = 0; l < m->config.n_layers && r == UNIQL_OK; l++) {
         const uniql_layer *src = &m->layers[l];
         uniql_layer *ly = &dst->layers[l];
@@ -13425,6 +13626,7 @@ UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *
         uniql_model_free(dst);
         return uniql__fail(err, r, "sort_model: %s", uniql_result_string(r));
     }
+    if (S.o.rng) *S.o.rng = S.rng;
     *out = dst;
     return UNIQL_OK;
 }
@@ -14245,10 +14447,16 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
                 return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: calibration token %lu = %d outside the vocabulary",
                                    (unsigned long)t, Q.o.calib_tokens[t]);
     }
-    /* scratch for the largest logical matrix */
-    big = uniql__mat_elems(&m->embed);
-    if (uniql__mat_elems(&m->lm_head) > big) big = uniql__mat_elems(&m->lm_head);
-    for (l = 0; l < c->n_layers; l++) {
+    if ((gptq || Q.o.layers_only) && Q.o.globals_only)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: globals_only goes with neither layers_only nor GPTQ");
+    /* scratch for the largest logical matrix that is quantized here (a layer view must not
+       pay for the embedding) */
+    big = 0;
+    if (!Q.o.layers_only) {
+        big = uniql__mat_elems(&m->embed);
+        if (uniql__mat_elems(&m->lm_head) > big) big = uniql__mat_elems(&m->lm_head);
+    }
+    for (l = 0; l < c->n_layers && !Q.o.globals_only; l++) {
         const uniql_layer *ly = &m->layers[l];
         const uniql_matrix *ms[8];
         int k, n = 0;
@@ -14275,7 +14483,8 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
         if (r != UNIQL_OK) uniql__fail(err, r, "quantize: embedding / lm_head: %s", uniql_result_string(r));
     }
     if (r == UNIQL_OK && gptq) r = uniql__mq_gptq(&Q, bits, lb, tied, err);
-    for (l = 0; l < c->n_layers && r == UNIQL_OK && !gptq; l++)
+    for (l = 0; l < c->n_layers && r == UNIQL_OK && !gptq && Q.o.globals_only; l++) dst->layers[l] = m->layers[l];
+    for (l = 0; l < c->n_layers && r == UNIQL_OK && !gptq && !Q.o.globals_only; l++)
         if ((r = uniql__mq_layer(&Q, l, bits ? bits[l] : Q.o.bits)) != UNIQL_OK)
             uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
     UNIQL_FREE(Q.buf, Q.o.alloc_user);
@@ -14968,24 +15177,129 @@ typedef struct uniql__pack_plan {
     uint64_t db, sb, zb, doff, soff, zoff;
 } uniql__pack_plan;
 
-static int uniql__pack_name_cmp(const void *a, const void *b)
+static uint64_t uniql__align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+static int uniql__pack_entry_cmp(const void *a, const void *b)
 {
-    const uniql_pack_input *x = *(const uniql_pack_input *const *)a, *y = *(const uniql_pack_input *const *)b;
+    const uniql_pack_entry *x = *(const uniql_pack_entry *const *)a, *y = *(const uniql_pack_entry *const *)b;
     return strcmp(x->name, y->name);
 }
 
-static uint64_t uniql__align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+/* The layout both writers share: tensors in name order (*ord_out, owned by the caller
+   afterwards), blob offsets (*plan_out, indexed like *ord_out), the JSON header (hb) and
+   the sizes. Checks names (non-empty, unique, UTF-8), shapes and the meta object. */
+static uniql_result uniql__pack_layout(const char *config_json, size_t config_len, const char *meta_json, size_t meta_len,
+                                       const uniql_pack_entry *e, int n, void *user, const uniql_pack_entry ***ord_out,
+                                       uniql__pack_plan **plan_out, uniql__sb *hb, uint64_t *doff_out, uint64_t *data_out,
+                                       uniql_error *err)
+{
+    const uniql_pack_entry **ord;
+    uniql__pack_plan *plan;
+    uniql_json_doc md;
+    uniql_result r = UNIQL_OK;
+    uint64_t data = 0, hdr_len;
+    int i;
+    *ord_out = NULL;
+    *plan_out = NULL;
+    if (meta_json) {
+        r = uniql_json_parse(meta_json, meta_len, 0, user, &md, err);
+        if (r != UNIQL_OK) return r;
+        r = md.root->type == UNIQL_JSON_OBJECT ? UNIQL_OK : UNIQL_ERR_FORMAT;
+        uniql_json_free(&md);
+        if (r != UNIQL_OK) return uniql__fail(err, r, "pack: meta is not a JSON object");
+    }
+    ord = (const uniql_pack_entry **)UNIQL_MALLOC(sizeof(*ord) * (size_t)(n + 1), user);
+    plan = (uniql__pack_plan *)UNIQL_MALLOC(sizeof(*plan) * (size_t)(n + 1), user);
+    *ord_out = ord;
+    *plan_out = plan;
+    if (!ord || !plan) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory");
+    for (i = 0; i < n; i++) {
+        if (!e[i].name || !e[i].name[0]) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor %d has no name", i);
+        ord[i] = &e[i];
+    }
+    qsort(ord, (size_t)n, sizeof(*ord), uniql__pack_entry_cmp);
+    for (i = 0; i < n; i++) {
+        const uniql_pack_entry *t = ord[i];
+        uniql__pack_plan *pl = &plan[i];
+        if (i > 0 && !strcmp(ord[i - 1]->name, t->name))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name '%s' given twice", t->name);
+        r = uniql_pack_tensor_bytes(t->dtype, t->rows, t->cols, t->transposed != 0,
+                                    uniql__pack_is_quant(t->dtype) && t->dtype != UNIQL_DTYPE_Q8 ? t->group : 0,
+                                    &pl->db, &pl->sb, &pl->zb);
+        if (r != UNIQL_OK) return uniql__fail(err, r, "pack: tensor '%s': bad dtype or shape", t->name);
+        pl->doff = data; data = uniql__align64(data + pl->db);
+        pl->soff = data; data = uniql__align64(data + pl->sb);
+        pl->zoff = data; data = uniql__align64(data + pl->zb);
+        if (data > ((uint64_t)1 << 62)) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: data too large");
+    }
+    /* JSON header */
+    uniql__sb_str(hb, "{\"format\":\"uniql\",\"version\":1,\"config\":");
+    if (!uniql__sb_json_string(hb, config_json ? config_json : "", config_len))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: config text is not valid UTF-8");
+    uniql__sb_str(hb, ",\"meta\":");
+    if (meta_json) uniql__sb_put(hb, meta_json, meta_len); else uniql__sb_str(hb, "{}");
+    uniql__sb_str(hb, ",\n\"tensors\":[");
+    for (i = 0; i < n; i++) {
+        const uniql_pack_entry *t = ord[i];
+        uniql__pack_plan *pl = &plan[i];
+        int q = uniql__pack_is_quant(t->dtype);
+        uniql__sb_str(hb, i ? ",\n{\"name\":" : "\n{\"name\":");
+        if (!uniql__sb_json_string(hb, t->name, strlen(t->name)))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name %d is not valid UTF-8", i);
+        uniql__sb_fmt(hb, ",\"dtype\":\"%s\",\"rows\":%d,\"cols\":%d,\"transposed\":%d,\"group\":%d",
+                      uniql__pack_dtype_names[t->dtype], t->rows, t->cols, t->transposed != 0,
+                      q && t->dtype != UNIQL_DTYPE_Q8 ? t->group : 0);
+        uniql__sb_fmt(hb, ",\"data\":[%llu,%llu]", (unsigned long long)pl->doff, (unsigned long long)pl->db);
+        if (q) uniql__sb_fmt(hb, ",\"scales\":[%llu,%llu]", (unsigned long long)pl->soff, (unsigned long long)pl->sb);
+        if (t->dtype == UNIQL_DTYPE_Q4Z)
+            uniql__sb_fmt(hb, ",\"zeros\":[%llu,%llu]", (unsigned long long)pl->zoff, (unsigned long long)pl->zb);
+        uniql__sb_str(hb, "}");
+    }
+    uniql__sb_str(hb, "]}\n");
+    if (hb->oom) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (header)");
+    hdr_len = hb->n;
+    if (hdr_len > UNIQL_PACK_MAX_HEADER) return uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: header too large");
+    *doff_out = uniql__align64(UNIQL_PACK_FIXED_HEADER + hdr_len);
+    *data_out = data;
+    return UNIQL_OK;
+}
+
+/* the 48 fixed bytes (checksum 0) */
+static void uniql__pack_fixed(unsigned char *f, uint64_t hdr_len, uint64_t doff, uint64_t data)
+{
+    memcpy(f, uniql__pack_magic, 8);
+    uniql__put_u32(f + 8, UNIQL_PACK_VERSION);
+    uniql__put_u32(f + 12, 0);
+    uniql__put_u64(f + 16, hdr_len);
+    uniql__put_u64(f + 24, doff);
+    uniql__put_u64(f + 32, data);
+    uniql__put_u64(f + 40, 0);
+}
+
+/* the entry of a view (type, shape, group) for the layout */
+static uniql_pack_entry uniql__pack_entry_of(const uniql_pack_input *t)
+{
+    uniql_pack_entry e;
+    memset(&e, 0, sizeof e);
+    e.name = t->name;
+    e.dtype = t->m.dtype;
+    e.rows = t->m.rows;
+    e.cols = t->m.cols;
+    e.transposed = t->m.transposed != 0;
+    e.group = t->m.group;
+    return e;
+}
 
 UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_len, const char *meta_json,
                                        size_t meta_len, const uniql_pack_input *tensors, int n_tensors,
                                        void *alloc_user, void **out, size_t *out_size, uniql_error *err)
 {
-    const uniql_pack_input **ord = NULL;
+    const uniql_pack_entry **ord = NULL;
+    uniql_pack_entry *ent = NULL;
     uniql__pack_plan *plan = NULL;
     uniql__sb hb;
-    uniql_json_doc md;
     uniql_result r = UNIQL_OK;
-    uint64_t data = 0, hdr_len, doff, total;
+    uint64_t data = 0, doff = 0, total;
     unsigned char *f = NULL;
     int i;
     memset(&hb, 0, sizeof hb);
@@ -14994,16 +15308,8 @@ UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_le
     if (out_size) *out_size = 0;
     if (!out || !out_size || (!config_json && config_len) || n_tensors < 0 || (n_tensors && !tensors))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: NULL argument or negative count");
-    if (meta_json) {
-        r = uniql_json_parse(meta_json, meta_len, 0, alloc_user, &md, err);
-        if (r != UNIQL_OK) return r;
-        r = md.root->type == UNIQL_JSON_OBJECT ? UNIQL_OK : UNIQL_ERR_FORMAT;
-        uniql_json_free(&md);
-        if (r != UNIQL_OK) return uniql__fail(err, r, "pack: meta is not a JSON object");
-    }
-    ord = (const uniql_pack_input **)UNIQL_MALLOC(sizeof(*ord) * (size_t)(n_tensors + 1), alloc_user);
-    plan = (uniql__pack_plan *)UNIQL_MALLOC(sizeof(*plan) * (size_t)(n_tensors + 1), alloc_user);
-    if (!ord || !plan) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory"); goto done; }
+    ent = (uniql_pack_entry *)UNIQL_MALLOC(sizeof(*ent) * (size_t)(n_tensors + 1), alloc_user);
+    if (!ent) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory");
     for (i = 0; i < n_tensors; i++) {
         const uniql_matrix *m = &tensors[i].m;
         if (!tensors[i].name || !tensors[i].name[0] || !m->data ||
@@ -15011,71 +15317,21 @@ UNIQLDEF uniql_result uniql_pack_write(const char *config_json, size_t config_le
             r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor %d has no name, data, scales or zeros", i);
             goto done;
         }
-        ord[i] = &tensors[i];
+        ent[i] = uniql__pack_entry_of(&tensors[i]);
+        ent[i].at = (uint64_t)i;   /* which view */
     }
-    qsort(ord, (size_t)n_tensors, sizeof(*ord), uniql__pack_name_cmp);
-    for (i = 0; i < n_tensors; i++) {
-        const uniql_matrix *m = &ord[i]->m;
-        uniql__pack_plan *pl = &plan[i];
-        if (i > 0 && !strcmp(ord[i - 1]->name, ord[i]->name)) {
-            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name '%s' given twice", ord[i]->name);
-            goto done;
-        }
-        r = uniql_pack_tensor_bytes(m->dtype, m->rows, m->cols, m->transposed != 0,
-                                    uniql__pack_is_quant(m->dtype) && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0,
-                                    &pl->db, &pl->sb, &pl->zb);
-        if (r != UNIQL_OK) { uniql__fail(err, r, "pack: tensor '%s': bad dtype or shape", ord[i]->name); goto done; }
-        pl->doff = data; data = uniql__align64(data + pl->db);
-        pl->soff = data; data = uniql__align64(data + pl->sb);
-        pl->zoff = data; data = uniql__align64(data + pl->zb);
-        if (data > ((uint64_t)1 << 62)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: data too large"); goto done; }
-    }
-    /* JSON header */
-    uniql__sb_str(&hb, "{\"format\":\"uniql\",\"version\":1,\"config\":");
-    if (!uniql__sb_json_string(&hb, config_json ? config_json : "", config_len)) {
-        r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: config text is not valid UTF-8");
-        goto done;
-    }
-    uniql__sb_str(&hb, ",\"meta\":");
-    if (meta_json) uniql__sb_put(&hb, meta_json, meta_len); else uniql__sb_str(&hb, "{}");
-    uniql__sb_str(&hb, ",\n\"tensors\":[");
-    for (i = 0; i < n_tensors; i++) {
-        const uniql_matrix *m = &ord[i]->m;
-        uniql__pack_plan *pl = &plan[i];
-        int q = uniql__pack_is_quant(m->dtype);
-        uniql__sb_str(&hb, i ? ",\n{\"name\":" : "\n{\"name\":");
-        if (!uniql__sb_json_string(&hb, ord[i]->name, strlen(ord[i]->name))) {
-            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: tensor name %d is not valid UTF-8", i);
-            goto done;
-        }
-        uniql__sb_fmt(&hb, ",\"dtype\":\"%s\",\"rows\":%d,\"cols\":%d,\"transposed\":%d,\"group\":%d",
-                      uniql__pack_dtype_names[m->dtype], m->rows, m->cols, m->transposed != 0,
-                      q && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0);
-        uniql__sb_fmt(&hb, ",\"data\":[%llu,%llu]", (unsigned long long)pl->doff, (unsigned long long)pl->db);
-        if (q) uniql__sb_fmt(&hb, ",\"scales\":[%llu,%llu]", (unsigned long long)pl->soff, (unsigned long long)pl->sb);
-        if (m->dtype == UNIQL_DTYPE_Q4Z)
-            uniql__sb_fmt(&hb, ",\"zeros\":[%llu,%llu]", (unsigned long long)pl->zoff, (unsigned long long)pl->zb);
-        uniql__sb_str(&hb, "}");
-    }
-    uniql__sb_str(&hb, "]}\n");
-    if (hb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (header)"); goto done; }
-    hdr_len = hb.n;
-    if (hdr_len > UNIQL_PACK_MAX_HEADER) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: header too large"); goto done; }
-    doff = uniql__align64(UNIQL_PACK_FIXED_HEADER + hdr_len);
+    r = uniql__pack_layout(config_json, config_len, meta_json, meta_len, ent, n_tensors, alloc_user, &ord, &plan, &hb,
+                           &doff, &data, err);
+    if (r != UNIQL_OK) goto done;
     total = doff + data;
     if (total > (uint64_t)((size_t)-1)) { r = uniql__fail(err, UNIQL_ERR_OVERFLOW, "pack: file too large"); goto done; }
     f = (unsigned char *)UNIQL_MALLOC((size_t)total, alloc_user);
     if (!f) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory (%llu bytes)", (unsigned long long)total); goto done; }
     memset(f, 0, (size_t)total);
-    memcpy(f, uniql__pack_magic, 8);
-    uniql__put_u32(f + 8, UNIQL_PACK_VERSION);
-    uniql__put_u32(f + 12, 0);
-    uniql__put_u64(f + 16, hdr_len);
-    uniql__put_u64(f + 24, doff);
-    uniql__put_u64(f + 32, data);
-    memcpy(f + UNIQL_PACK_FIXED_HEADER, hb.p, (size_t)hdr_len);
+    uniql__pack_fixed(f, hb.n, doff, data);
+    memcpy(f + UNIQL_PACK_FIXED_HEADER, hb.p, hb.n);
     for (i = 0; i < n_tensors; i++) {
-        const uniql_matrix *m = &ord[i]->m;
+        const uniql_matrix *m = &tensors[ord[i]->at].m;
         uniql__pack_plan *pl = &plan[i];
         size_t S = (size_t)(m->transposed ? m->cols : m->rows), s, rb = (size_t)(pl->db / S), ng = (size_t)(pl->sb / 2 / S);
         unsigned char *d = f + doff + pl->doff;
@@ -15093,6 +15349,7 @@ done:
     if (hb.p) UNIQL_FREE(hb.p, alloc_user);
     if (ord) UNIQL_FREE((void *)ord, alloc_user);
     if (plan) UNIQL_FREE(plan, alloc_user);
+    UNIQL_FREE(ent, alloc_user);
     return r;
 }
 
@@ -15411,16 +15668,126 @@ static void uniql__sb_doubles(uniql__sb *b, const char *key, const double *v, in
     uniql__sb_str(b, "]");
 }
 
+/* The named tensors of one part of m (layer < 0: the globals), as uniql_pack_model lists
+   them; NL bytes per name in `names`. */
+#define UNIQL__PK_NAME 64
+static uniql_result uniql__pk_part(const uniql_model *m, int layer, int name_layer, const uniql_model *upgrade,
+                                   uniql_pack_input *in, char *names, int cap, int *count, uniql_error *err)
+{
+    const uniql_config *c = &m->config;
+    int n = 0, s;
+#define UNIQL__PK_ADD(view, ...) do { if (n == cap) return uniql__fail(err, UNIQL_ERR_RANGE, "pack model: more than %d tensors", cap); \
+        snprintf(names + UNIQL__PK_NAME * (size_t)n, UNIQL__PK_NAME, __VA_ARGS__); \
+        in[n].name = names + UNIQL__PK_NAME * (size_t)n; in[n].m = (view); n++; } while (0)
+    *count = 0;
+    if (layer < 0) {
+        UNIQL__PK_ADD(m->embed, "embed");
+        if (!c->tie_embeddings) UNIQL__PK_ADD(m->lm_head, "lm_head");
+        UNIQL__PK_ADD(uniql_matrix_f32(m->final_norm, 1, c->hidden_size, (size_t)c->hidden_size), "final_norm");
+    } else {
+        const uniql_layer *ly = &m->layers[layer];
+        uniql_kept f;
+        uniql__pk_full_kept(c, layer, &f);
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            if (!uniql__pk_applies(sp, ly->type)) continue;
+            if (sp->kind == 0) {
+                const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)ly + sp->off);
+                if (!w->data) continue;
+                UNIQL__PK_ADD(*w, "layers.%d.%s", name_layer, sp->name);
+                if (upgrade) {
+                    const uniql_matrix *u = (const uniql_matrix *)(const void *)((const char *)&upgrade->layers[layer] + sp->off);
+                    if (!u->data || u->rows != w->rows || u->cols != w->cols || u->transposed != w->transposed)
+                        return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d %s: upgrade copy differs in shape", name_layer,
+                                           sp->name);
+                    UNIQL__PK_ADD(*u, "layers.%d.%s@8", name_layer, sp->name);
+                }
+            } else {
+                const float *v = *(const float *const *)(const void *)((const char *)ly + sp->off);
+                int nb, fb, kb;
+                if (!v) continue;
+                uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
+                UNIQL__PK_ADD(uniql_matrix_f32(v, 1, nb * fb * (sp->conv ? c->conv_kernel : 1), 0), "layers.%d.%s", name_layer,
+                              sp->name);
+            }
+        }
+    }
+#undef UNIQL__PK_ADD
+    *count = n;
+    return UNIQL_OK;
+}
+
+/* the meta object (API 9) into mb; rates and kept tables checked here */
+static uniql_result uniql__pk_meta(const uniql_config *c, const int *const *rope_pairs, const uniql_pack_model_desc *d,
+                                   const unsigned char *upgrades, uniql__sb *mb, uniql_error *err)
+{
+    int L = c->n_layers, l, i;
+    if (d->n_rates < 0 || d->n_rates > UNIQL_PACK_MAX_RATES || (d->n_rates && (!d->rates || !d->kept)))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: NULL or out-of-range argument");
+    for (l = 0; l < L; l++)
+        for (i = 0; i < d->n_rates; i++)
+            if (!uniql__pk_kept_ok(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]))
+                return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: rate table %d, layer %d: kept sizes out of range", i, l);
+    for (i = 0; i < d->n_rates; i++)
+        if (!(d->rates[i] >= 0 && d->rates[i] < 1) || (i && !(d->rates[i] > d->rates[i - 1])))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: rates must ascend strictly in [0, 1)");
+    uniql__sb_fmt(mb, "{\"kind\":\"uniql-model\",\"n_layers\":%d,\"rope_pairs\":[", L);
+    for (l = 0; l < L; l++) {
+        const int *rp = rope_pairs ? rope_pairs[l] : NULL;
+        if (l) uniql__sb_str(mb, ",");
+        if ((c->block[l] == UNIQL_BLOCK_DECODER || c->block[l] == UNIQL_BLOCK_ATTENTION) && rp && c->rope_type != UNIQL_ROPE_NONE) {
+            int j, np = c->n_kv_heads * (c->head_dim / 2);
+            uniql__sb_str(mb, "[");
+            for (j = 0; j < np; j++) uniql__sb_fmt(mb, j ? ",%d" : "%d", rp[j]);
+            uniql__sb_str(mb, "]");
+        } else uniql__sb_str(mb, "null");
+    }
+    uniql__sb_str(mb, "],\n\"rates\":[");
+    for (i = 0; i < d->n_rates; i++) uniql__sb_fmt(mb, i ? ",%.17g" : "%.17g", d->rates[i]);
+    uniql__sb_str(mb, "],\n\"kept\":[");
+    for (i = 0; i < d->n_rates; i++) {
+        uniql__sb_str(mb, i ? ",\n[" : "[");
+        for (l = 0; l < L; l++) {
+            uniql_kept km = uniql__pk_mask(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
+            if (l) uniql__sb_str(mb, ",");
+            uniql__sb_kept(mb, &km);
+        }
+        uniql__sb_str(mb, "]");
+    }
+    uniql__sb_str(mb, "]");
+    if (d->block_influence) uniql__sb_doubles(mb, "block_influence", d->block_influence, L);
+    if (d->lsaq_importance) uniql__sb_doubles(mb, "lsaq", d->lsaq_importance, L);
+    uniql__sb_str(mb, ",\"upgrades\":[");
+    for (l = 0; l < L; l++) uniql__sb_str(mb, l ? (upgrades && upgrades[l] ? ",1" : ",0") : (upgrades && upgrades[l] ? "1" : "0"));
+    uniql__sb_str(mb, "]");
+    if (d->tokenizer_json) {
+        uint64_t h = 0xcbf29ce484222325ull;
+        size_t q;
+        for (q = 0; q < d->tokenizer_len; q++) h = (h ^ (unsigned char)d->tokenizer_json[q]) * 0x100000001b3ull;
+        uniql__sb_str(mb, ",\n\"tokenizer\":{\"json\":");
+        if (!uniql__sb_json_string(mb, d->tokenizer_json, d->tokenizer_len))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer.json is not valid UTF-8");
+        uniql__sb_str(mb, ",\"config\":");
+        if (!d->tokenizer_config) uniql__sb_str(mb, "null");
+        else if (!uniql__sb_json_string(mb, d->tokenizer_config, d->tokenizer_config_len))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer_config.json is not valid UTF-8");
+        uniql__sb_fmt(mb, ",\"fnv1a64\":\"%08lx%08lx\"}", (unsigned long)(h >> 32), (unsigned long)(h & 0xFFFFFFFFu));
+    }
+    uniql__sb_str(mb, "}");
+    if (mb->oom) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)");
+    return UNIQL_OK;
+}
+
 UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_model_desc *d, void *alloc_user,
                                        void **out, size_t *out_size, uniql_error *err)
 {
     const uniql_config *c;
     uniql_pack_input *in = NULL;
     char *names = NULL;
+    const int **pairs = NULL;
     uniql__sb mb;
-    int L, l, s, i, n = 0, cap;
+    int L, l, n = 0, cap, k;
     uniql_result r = UNIQL_OK;
-    const size_t NL = 64;
     memset(&mb, 0, sizeof mb);
     mb.user = alloc_user;
     if (out) *out = NULL;
@@ -15431,111 +15798,30 @@ UNIQLDEF uniql_result uniql_pack_model(const uniql_model *m, const uniql_pack_mo
     L = c->n_layers;
     UNIQL__TRY(uniql_model_check(m, err));
     for (l = 0; l < L; l++) {
-        uniql_kept k, f;
-        uniql__pk_layer_kept(&m->layers[l], &k);
+        uniql_kept kk, f;
+        uniql__pk_layer_kept(&m->layers[l], &kk);
         uniql__pk_full_kept(c, l, &f);
-        if (memcmp(&k, &f, sizeof k))
+        if (memcmp(&kk, &f, sizeof kk))
             return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d is already pruned (pack the full sorted model)", l);
-        for (i = 0; i < d->n_rates; i++)
-            if (!uniql__pk_kept_ok(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]))
-                return uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: rate table %d, layer %d: kept sizes out of range", i, l);
     }
-    for (i = 0; i < d->n_rates; i++)
-        if (!(d->rates[i] >= 0 && d->rates[i] < 1) || (i && !(d->rates[i] > d->rates[i - 1])))
-            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: rates must ascend strictly in [0, 1)");
     cap = 3 + L * UNIQL__PK_NSPEC * 2;
     in = (uniql_pack_input *)UNIQL_MALLOC(sizeof(*in) * (size_t)cap, alloc_user);
-    names = (char *)UNIQL_MALLOC(NL * (size_t)cap, alloc_user);
-    if (!in || !names) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory"); goto done; }
-#define UNIQL__PK_ADD(view, ...) do { snprintf(names + NL * (size_t)n, NL, __VA_ARGS__); \
-        in[n].name = names + NL * (size_t)n; in[n].m = (view); n++; } while (0)
-    UNIQL__PK_ADD(m->embed, "embed");
-    if (!c->tie_embeddings) UNIQL__PK_ADD(m->lm_head, "lm_head");
-    UNIQL__PK_ADD(uniql_matrix_f32(m->final_norm, 1, c->hidden_size, (size_t)c->hidden_size), "final_norm");
-    for (l = 0; l < L; l++) {
-        const uniql_layer *ly = &m->layers[l];
-        uniql_kept f;
-        uniql__pk_full_kept(c, l, &f);
-        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
-            const uniql__pk_spec *sp = &uniql__pk_specs[s];
-            if (!uniql__pk_applies(sp, ly->type)) continue;
-            if (sp->kind == 0) {
-                const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)ly + sp->off);
-                if (!w->data) continue;
-                UNIQL__PK_ADD(*w, "layers.%d.%s", l, sp->name);
-                if (d->upgrade && d->upgrade_layers[l]) {
-                    const uniql_matrix *u = (const uniql_matrix *)(const void *)((const char *)&d->upgrade->layers[l] + sp->off);
-                    if (!u->data || u->rows != w->rows || u->cols != w->cols || u->transposed != w->transposed) {
-                        r = uniql__fail(err, UNIQL_ERR_SHAPE, "pack model: layer %d %s: upgrade copy differs in shape", l, sp->name);
-                        goto done;
-                    }
-                    UNIQL__PK_ADD(*u, "layers.%d.%s@8", l, sp->name);
-                }
-            } else {
-                const float *v = *(const float *const *)(const void *)((const char *)ly + sp->off);
-                int nb, fb, kb;
-                if (!v) continue;
-                uniql__pk_dim(c, &f, sp->dim, &nb, &fb, &kb);
-                UNIQL__PK_ADD(uniql_matrix_f32(v, 1, nb * fb * (sp->conv ? c->conv_kernel : 1), 0), "layers.%d.%s", l, sp->name);
-            }
-        }
+    names = (char *)UNIQL_MALLOC(UNIQL__PK_NAME * (size_t)cap, alloc_user);
+    pairs = (const int **)UNIQL_MALLOC(sizeof(*pairs) * (size_t)L, alloc_user);
+    if (!in || !names || !pairs) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory"); goto done; }
+    for (l = -1; l < L && r == UNIQL_OK; l++) {
+        r = uniql__pk_part(m, l, l, l >= 0 && d->upgrade && d->upgrade_layers[l] ? d->upgrade : NULL, in + n,
+                           names + UNIQL__PK_NAME * (size_t)n, cap - n, &k, err);
+        n += k;
     }
-#undef UNIQL__PK_ADD
-    /* meta */
-    uniql__sb_fmt(&mb, "{\"kind\":\"uniql-model\",\"n_layers\":%d,\"rope_pairs\":[", L);
-    for (l = 0; l < L; l++) {
-        const uniql_layer *ly = &m->layers[l];
-        if (l) uniql__sb_str(&mb, ",");
-        if ((ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) && ly->attn.rope_pairs &&
-            c->rope_type != UNIQL_ROPE_NONE) {
-            int j, np = c->n_kv_heads * (c->head_dim / 2);
-            uniql__sb_str(&mb, "[");
-            for (j = 0; j < np; j++) uniql__sb_fmt(&mb, j ? ",%d" : "%d", ly->attn.rope_pairs[j]);
-            uniql__sb_str(&mb, "]");
-        } else uniql__sb_str(&mb, "null");
-    }
-    uniql__sb_str(&mb, "],\n\"rates\":[");
-    for (i = 0; i < d->n_rates; i++) uniql__sb_fmt(&mb, i ? ",%.17g" : "%.17g", d->rates[i]);
-    uniql__sb_str(&mb, "],\n\"kept\":[");
-    for (i = 0; i < d->n_rates; i++) {
-        uniql__sb_str(&mb, i ? ",\n[" : "[");
-        for (l = 0; l < L; l++) {
-            uniql_kept km = uniql__pk_mask(c, l, &d->kept[(size_t)i * (size_t)L + (size_t)l]);
-            if (l) uniql__sb_str(&mb, ",");
-            uniql__sb_kept(&mb, &km);
-        }
-        uniql__sb_str(&mb, "]");
-    }
-    uniql__sb_str(&mb, "]");
-    if (d->block_influence) uniql__sb_doubles(&mb, "block_influence", d->block_influence, L);
-    if (d->lsaq_importance) uniql__sb_doubles(&mb, "lsaq", d->lsaq_importance, L);
-    uniql__sb_str(&mb, ",\"upgrades\":[");
-    for (l = 0; l < L; l++) uniql__sb_str(&mb, l ? (d->upgrade && d->upgrade_layers[l] ? ",1" : ",0") : (d->upgrade && d->upgrade_layers[l] ? "1" : "0"));
-    uniql__sb_str(&mb, "]");
-    if (d->tokenizer_json) {
-        uint64_t h = 0xcbf29ce484222325ull;
-        size_t q;
-        for (q = 0; q < d->tokenizer_len; q++) h = (h ^ (unsigned char)d->tokenizer_json[q]) * 0x100000001b3ull;
-        uniql__sb_str(&mb, ",\n\"tokenizer\":{\"json\":");
-        if (!uniql__sb_json_string(&mb, d->tokenizer_json, d->tokenizer_len)) {
-            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer.json is not valid UTF-8");
-            goto done;
-        }
-        uniql__sb_str(&mb, ",\"config\":");
-        if (!d->tokenizer_config) uniql__sb_str(&mb, "null");
-        else if (!uniql__sb_json_string(&mb, d->tokenizer_config, d->tokenizer_config_len)) {
-            r = uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer_config.json is not valid UTF-8");
-            goto done;
-        }
-        uniql__sb_fmt(&mb, ",\"fnv1a64\":\"%08lx%08lx\"}", (unsigned long)(h >> 32), (unsigned long)(h & 0xFFFFFFFFu));
-    }
-    uniql__sb_str(&mb, "}");
-    if (mb.oom) { r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)"); goto done; }
-    r = uniql_pack_write(d->config_json, d->config_len, mb.p, mb.n, in, n, alloc_user, out, out_size, err);
+    for (l = 0; l < L; l++) pairs[l] = m->layers[l].attn.rope_pairs;
+    if (r == UNIQL_OK) r = uniql__pk_meta(c, pairs, d, d->upgrade ? d->upgrade_layers : NULL, &mb, err);
+    if (r == UNIQL_OK) r = uniql_pack_write(d->config_json, d->config_len, mb.p, mb.n, in, n, alloc_user, out, out_size, err);
 done:
     if (mb.p) UNIQL_FREE(mb.p, alloc_user);
     if (in) UNIQL_FREE(in, alloc_user);
     if (names) UNIQL_FREE(names, alloc_user);
+    if (pairs) UNIQL_FREE((void *)pairs, alloc_user);
     return r;
 }
 
@@ -16959,6 +17245,272 @@ UNIQLDEF uniql_result uniql_apply_order(const uniql_model *m, const uniql_order 
     }
     *out = dst;
     return UNIQL_OK;
+}
+
+/* =====================================================================================
+   IMPL 11. Layer-by-layer compression (layer views, hidden-state forward and
+   calibration, deferred finiteness checks, streaming .uniql writer)
+   ===================================================================================== */
+
+UNIQLDEF uniql_result uniql_model_layers(const uniql_model *m, int begin, int end, uniql_model *view)
+{
+    int l;
+    if (!m || !view || !m->layers || begin < 0 || end <= begin || end > m->config.n_layers) return UNIQL_ERR_INVALID_ARG;
+    *view = *m;
+    view->config.n_layers = end - begin;
+    for (l = begin; l < end; l++) view->config.block[l - begin] = m->config.block[l];
+    for (l = end - begin; l < UNIQL_MAX_LAYERS; l++) view->config.block[l] = 0;
+    view->layers = m->layers + begin;
+    view->storage = NULL;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_forward_hidden(const uniql_model *m, uniql_state *s, float *x, int n_tokens, size_t ldx,
+                                           const uniql_observer *obs)
+{
+    int done, D, t;
+    if (!m || !s || !x || n_tokens < 1 || s->m != m) return UNIQL_ERR_INVALID_ARG;
+    D = m->config.hidden_size;
+    if (ldx < (size_t)D) return UNIQL_ERR_SHAPE;
+    if (n_tokens > s->max_ctx - s->pos) return UNIQL_ERR_RANGE;
+    for (done = 0; done < n_tokens; done += s->max_batch) {
+        int n = n_tokens - done < s->max_batch ? n_tokens - done : s->max_batch;
+        float *xc = x + (size_t)done * ldx;
+        for (t = 0; t < n; t++) memcpy(s->x + (size_t)t * D, xc + (size_t)t * ldx, sizeof(float) * (size_t)D);
+        if (!uniql__finite_f32(s->x, (size_t)n * D)) return UNIQL_ERR_NONFINITE;
+        uniql__forward_rope_tables(m, s, n);
+        UNIQL__TRY(uniql__forward_layers(m, s, n, obs));
+        s->pos += n;
+        if (!uniql__finite_f32(s->x, (size_t)n * D)) return UNIQL_ERR_NONFINITE;
+        for (t = 0; t < n; t++) memcpy(xc + (size_t)t * ldx, s->x + (size_t)t * D, sizeof(float) * (size_t)D);
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_calibrate_stream(const uniql_model *m, uniql_calib_stream *io, size_t n_tokens,
+                                             const uniql_calib_options *opt, uniql_calib **out, uniql_error *err)
+{
+    if (!io || !io->x) {
+        if (out) *out = NULL;
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "calibrate: NULL argument or no tokens");
+    }
+    return uniql__calibrate(m, NULL, io, n_tokens, opt, out, err);
+}
+
+/* every element of a float-typed view (its logical rows, any layout) finite? */
+static long long uniql__view_nonfinite(const uniql_matrix *w)
+{
+    size_t S, L, i, es;
+    if (!w->data || (w->dtype != UNIQL_DTYPE_F32 && w->dtype != UNIQL_DTYPE_F16 && w->dtype != UNIQL_DTYPE_BF16)) return -1;
+    S = (size_t)(w->transposed ? w->cols : w->rows);
+    L = (size_t)(w->transposed ? w->rows : w->cols);
+    es = uniql__dtype_size(w->dtype);
+    for (i = 0; i < S; i++) {
+        uniql_tensor t;
+        long long bad;
+        memset(&t, 0, sizeof t);
+        t.dtype = w->dtype;
+        t.nbytes = L * es;
+        t.data = (const unsigned char *)w->data + uniql__pack_phys_row(w, i) * w->stride;
+        bad = uniql__tensor_nonfinite(&t);
+        if (bad >= 0) return (long long)(i * L) + bad;
+    }
+    return -1;
+}
+
+/* fp16 scales of a quantized view finite? (the quantizer never writes others) */
+static int uniql__view_scales_ok(const uniql_matrix *w)
+{
+    size_t S, ng, i, j;
+    if (!uniql__pack_is_quant(w->dtype) || !w->data) return 1;
+    S = (size_t)(w->transposed ? w->cols : w->rows);
+    ng = w->dtype == UNIQL_DTYPE_Q8 ? 1 : (size_t)(((w->transposed ? w->rows : w->cols) + w->group - 1) / w->group);
+    for (i = 0; i < S; i++) {
+        const uint16_t *sc = w->scales + uniql__pack_phys_row(w, i) * w->scale_stride;
+        for (j = 0; j < ng; j++)
+            if ((sc[j] & 0x7C00u) == 0x7C00u) return 0;
+    }
+    return 1;
+}
+
+UNIQLDEF uniql_result uniql_model_check_finite(const uniql_model *m, int globals, uniql_error *err)
+{
+    int l, s;
+    long long bad;
+    if (!m || !m->layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "check_finite: NULL model");
+    if (globals) {
+        if ((bad = uniql__view_nonfinite(&m->embed)) >= 0 || !uniql__view_scales_ok(&m->embed))
+            return uniql__fail(err, UNIQL_ERR_NONFINITE, "embedding: element %lld is NaN or Inf", bad);
+        if ((bad = uniql__view_nonfinite(&m->lm_head)) >= 0 || !uniql__view_scales_ok(&m->lm_head))
+            return uniql__fail(err, UNIQL_ERR_NONFINITE, "lm_head: element %lld is NaN or Inf", bad);
+    }
+    for (l = 0; l < m->config.n_layers; l++)
+        for (s = 0; s < UNIQL__PK_NSPEC; s++) {
+            const uniql__pk_spec *sp = &uniql__pk_specs[s];
+            const uniql_matrix *w = (const uniql_matrix *)(const void *)((const char *)&m->layers[l] + sp->off);
+            if (sp->kind != 0 || !uniql__pk_applies(sp, m->layers[l].type)) continue;
+            if ((bad = uniql__view_nonfinite(w)) >= 0 || !uniql__view_scales_ok(w))
+                return uniql__fail(err, UNIQL_ERR_NONFINITE, "layer %d %s: element %lld is NaN or Inf", l, sp->name, bad);
+        }
+    return UNIQL_OK;
+}
+
+/* ---- streaming .uniql writer ---- */
+
+UNIQLDEF uniql_result uniql_pack_part_inputs(const uniql_model *m, int layer, int name_layer, const uniql_model *upgrade,
+                                             uniql_pack_input *in, char *names, int cap, int *n)
+{
+    if (n) *n = 0;
+    if (!m || !m->layers || !in || !names || !n || cap < 0 || layer >= m->config.n_layers || (layer >= 0 && name_layer < 0) ||
+        (upgrade && (!upgrade->layers || upgrade->config.n_layers != m->config.n_layers)))
+        return UNIQL_ERR_INVALID_ARG;
+    return uniql__pk_part(m, layer, name_layer, layer >= 0 ? upgrade : NULL, in, names, cap, n, NULL);
+}
+
+UNIQLDEF uniql_result uniql_pack_meta(const uniql_config *c, const int *const *rope_pairs, const uniql_pack_model_desc *d,
+                                      void *alloc_user, char **meta, size_t *len, uniql_error *err)
+{
+    uniql__sb mb;
+    uniql_result r;
+    if (meta) *meta = NULL;
+    if (len) *len = 0;
+    if (!c || !d || !meta || !len || c->n_layers < 1 || c->n_layers > UNIQL_MAX_LAYERS)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack meta: NULL argument");
+    memset(&mb, 0, sizeof mb);
+    mb.user = alloc_user;
+    r = uniql__pk_meta(c, rope_pairs, d, d->upgrade_layers, &mb, err);
+    if (r != UNIQL_OK) {
+        if (mb.p) UNIQL_FREE(mb.p, alloc_user);
+        return r;
+    }
+    *meta = mb.p;
+    *len = mb.n;
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_blob_write(const uniql_matrix *m, uniql_append_fn append, void *user, uint64_t *bytes)
+{
+    uint64_t db, sb, zb;
+    size_t S, s, rb, ng;
+    int q;
+    if (bytes) *bytes = 0;
+    if (!m || !append || !m->data) return UNIQL_ERR_INVALID_ARG;
+    q = uniql__pack_is_quant(m->dtype);
+    if ((q && !m->scales) || (m->dtype == UNIQL_DTYPE_Q4Z && !m->zeros)) return UNIQL_ERR_INVALID_ARG;
+    UNIQL__TRY(uniql_pack_tensor_bytes(m->dtype, m->rows, m->cols, m->transposed != 0,
+                                       q && m->dtype != UNIQL_DTYPE_Q8 ? m->group : 0, &db, &sb, &zb));
+    S = (size_t)(m->transposed ? m->cols : m->rows);
+    rb = (size_t)(db / S);
+    ng = (size_t)(sb / 2 / S);
+    for (s = 0; s < S; s++) UNIQL__TRY(append(user, (const unsigned char *)m->data + uniql__pack_phys_row(m, s) * m->stride, rb));
+    for (s = 0; s < S && ng; s++) UNIQL__TRY(append(user, m->scales + uniql__pack_phys_row(m, s) * m->scale_stride, ng * 2));
+    for (s = 0; s < S && zb; s++) UNIQL__TRY(append(user, m->zeros + uniql__pack_phys_row(m, s) * m->scale_stride, ng));
+    if (bytes) *bytes = db + sb + zb;
+    return UNIQL_OK;
+}
+
+/* sequential output with the running checksum (bytes 40..47 excluded) */
+typedef struct uniql__pack_out {
+    uniql_write_at_fn write_at;
+    void *user;
+    uint64_t pos, hash;
+    unsigned char *buf;     /* zeros / copy buffer */
+    size_t cap;
+} uniql__pack_out;
+
+static uniql_result uniql__pack_put(uniql__pack_out *o, const unsigned char *p, size_t n)
+{
+    if (!n) return UNIQL_OK;
+    if (o->pos >= 48) o->hash = uniql__fnv1a(o->hash, p, n);
+    else {
+        /* only the fixed header straddles the checksum field; it is written in one piece */
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (o->pos + i < 40 || o->pos + i >= 48) o->hash = uniql__fnv1a(o->hash, p + i, 1);
+    }
+    UNIQL__TRY(o->write_at(o->user, o->pos, p, n));
+    o->pos += n;
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pack_zeros(uniql__pack_out *o, uint64_t upto)
+{
+    memset(o->buf, 0, o->cap);
+    while (o->pos < upto) {
+        size_t k = upto - o->pos < (uint64_t)o->cap ? (size_t)(upto - o->pos) : o->cap;
+        UNIQL__TRY(uniql__pack_put(o, o->buf, k));
+    }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__pack_copy(uniql__pack_out *o, uniql_read_at_fn read_at, void *read_user, uint64_t from, uint64_t n)
+{
+    while (n) {
+        size_t k = n < (uint64_t)o->cap ? (size_t)n : o->cap;
+        UNIQL__TRY(read_at(read_user, from, o->buf, k));
+        UNIQL__TRY(uniql__pack_put(o, o->buf, k));
+        from += k;
+        n -= k;
+    }
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_pack_assemble(const char *config_json, size_t config_len, const char *meta_json, size_t meta_len,
+                                          const uniql_pack_entry *entries, int n_entries, uniql_read_at_fn read_at,
+                                          void *read_user, uniql_write_at_fn write_at, void *write_user, void *alloc_user,
+                                          uint64_t *file_size, uniql_error *err)
+{
+    const uniql_pack_entry **ord = NULL;
+    uniql__pack_plan *plan = NULL;
+    uniql__sb hb;
+    uniql__pack_out o;
+    uniql_result r;
+    uint64_t doff = 0, data = 0;
+    unsigned char fixed[UNIQL_PACK_FIXED_HEADER], sum[8];
+    int i;
+    memset(&hb, 0, sizeof hb);
+    hb.user = alloc_user;
+    memset(&o, 0, sizeof o);
+    if (file_size) *file_size = 0;
+    if ((!config_json && config_len) || n_entries < 0 || (n_entries && !entries) || !read_at || !write_at)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack: NULL argument or negative count");
+    r = uniql__pack_layout(config_json, config_len, meta_json, meta_len, entries, n_entries, alloc_user, &ord, &plan, &hb,
+                           &doff, &data, err);
+    o.write_at = write_at;
+    o.user = write_user;
+    o.hash = 0xcbf29ce484222325ull;
+    o.cap = (size_t)1 << 20;
+    if (r == UNIQL_OK && !(o.buf = (unsigned char *)UNIQL_MALLOC(o.cap, alloc_user)))
+        r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack: out of memory");
+    if (r != UNIQL_OK) goto done;
+    /* from here on every failure is a callback's */
+    uniql__pack_fixed(fixed, hb.n, doff, data);
+    r = uniql__pack_put(&o, fixed, sizeof fixed);
+    if (r == UNIQL_OK) r = uniql__pack_put(&o, (const unsigned char *)hb.p, hb.n);
+    if (r == UNIQL_OK) r = uniql__pack_zeros(&o, doff);
+    for (i = 0; i < n_entries && r == UNIQL_OK; i++) {
+        const uniql_pack_entry *e = ord[i];
+        const uniql__pack_plan *pl = &plan[i];
+        r = uniql__pack_zeros(&o, doff + pl->doff);
+        if (r == UNIQL_OK) r = uniql__pack_copy(&o, read_at, read_user, e->at, pl->db);
+        if (r == UNIQL_OK) r = uniql__pack_zeros(&o, doff + pl->soff);
+        if (r == UNIQL_OK) r = uniql__pack_copy(&o, read_at, read_user, e->at + pl->db, pl->sb);
+        if (r == UNIQL_OK) r = uniql__pack_zeros(&o, doff + pl->zoff);
+        if (r == UNIQL_OK) r = uniql__pack_copy(&o, read_at, read_user, e->at + pl->db + pl->sb, pl->zb);
+    }
+    if (r == UNIQL_OK) r = uniql__pack_zeros(&o, doff + data);
+    if (r == UNIQL_OK) {
+        uniql__put_u64(sum, o.hash);
+        r = write_at(write_user, 40, sum, 8);
+    }
+    if (r == UNIQL_OK && file_size) *file_size = doff + data;
+    if (r != UNIQL_OK) uniql__fail(err, r, "pack: writing the file: %s", uniql_result_string(r));
+done:
+    if (o.buf) UNIQL_FREE(o.buf, alloc_user);
+    if (hb.p) UNIQL_FREE(hb.p, alloc_user);
+    if (ord) UNIQL_FREE((void *)ord, alloc_user);
+    if (plan) UNIQL_FREE(plan, alloc_user);
+    return r;
 }
 
 #endif /* UNIQL_IMPLEMENTATION_DONE */
