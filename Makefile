@@ -46,7 +46,7 @@ $(B):
 $(B)/test: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
 
-test: $(B)/test $(B)/readme_example
+test: $(B)/test $(B)/readme_example $(B)/pack
 	@./$(B)/test
 
 # the same sources with clang, warnings as errors (portability of the header itself)
@@ -58,7 +58,7 @@ $(B)/test_asan: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LDLIBS)
 
-asan: $(B)/test_asan test-cli
+asan: $(B)/test_asan $(B)/pack test-cli
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/test_asan
 
 $(B)/test_ubsan: $(TEST_DEP) | $(B)
@@ -171,7 +171,7 @@ DEMO_BITS_MB ?= 12.5
 
 .PHONY: demo bench-pack
 
-$(B)/pack: tools/pack.c uniql.h | $(B)
+$(B)/pack: tools/pack.c tools/cli.h tools/uq_threads.h uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ tools/pack.c $(LDLIBS)
 
 $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)

@@ -45,6 +45,7 @@ SUITE_EXTERN(gptq_suite);
 SUITE_EXTERN(uniql_suite);
 SUITE_EXTERN(pack_suite);
 SUITE_EXTERN(layerwise_suite);
+SUITE_EXTERN(packtool_suite);
 SUITE_EXTERN(bad_suite);
 SUITE_EXTERN(ppl_suite);
 SUITE_EXTERN(bpe_suite);
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
     RUN_SUITE(uniql_suite);
     RUN_SUITE(pack_suite);
     RUN_SUITE(layerwise_suite);
+    RUN_SUITE(packtool_suite);
     RUN_SUITE(bad_suite);
     RUN_SUITE(ppl_suite);
     RUN_SUITE(bpe_suite);

@@ -1,0 +1,181 @@
+/* test_packtool.c - tools/pack as a user runs it (build/pack, built by `make test`):
+   the layer-by-layer pack writes the same bytes as the whole-model path on every
+   reference family; an interrupted pack (stopped, killed, or with a damaged record)
+   resumes and still writes those bytes; a changed job does not resume; and the peak RSS
+   stays under the bound pack states, a bound the whole-model path exceeds. Runs shell
+   commands through system(), so it needs a POSIX shell; elsewhere it is skipped. */
+#include "../uniql.h"
+#include "uq_test.h"
+#include "tutil.h"
+#include <stdarg.h>
+#include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/wait.h>
+#define PT_POSIX 1
+#endif
+
+#define PT_DIR "build/packtool"
+
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+#ifdef PT_POSIX
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+#else
+    return st;
+#endif
+}
+
+static int same_files(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    unsigned char *x = tutil_read_file(a, &na), *y = tutil_read_file(b, &nb);
+    int same = x && y && na == nb && na > 48 && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static int log_has(const char *path, const char *needle)
+{
+    unsigned char *t = tutil_read_file(path, NULL);
+    int has = t && strstr((const char *)t, needle) != NULL;
+    free(t);
+    return has;
+}
+
+/* "peak RSS X MB (bound Y MB" / "peak RSS X MB" from a log; 0 if absent */
+static double log_num(const char *path, const char *key)
+{
+    unsigned char *t = tutil_read_file(path, NULL);
+    const char *p = t ? strstr((const char *)t, key) : NULL;
+    double v = p ? atof(p + strlen(key)) : 0;
+    free(t);
+    return v;
+}
+
+static int have_pack(void)
+{
+#ifndef PT_POSIX
+    return 0;
+#else
+    FILE *f = fopen("build/pack", "rb");
+    if (!f) return 0;
+    fclose(f);
+    return sh("mkdir -p " PT_DIR) == 0;
+#endif
+}
+
+#define PACK "./build/pack -q --calib-tokens 300 --seq-len 64 "
+
+TEST packtool_layerwise_equals_whole_model(void)
+{
+    static const char *const fams[4] = {"llama", "qwen2", "mamba2", "nemotron_h"};
+    int f;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    for (f = 0; f < 4; f++) {
+        ASSERT_EQ(0, sh(PACK "--whole-model tests/data/ref/%s " PT_DIR "/%s.whole.uniql", fams[f], fams[f]));
+        ASSERT_EQ(0, sh(PACK "tests/data/ref/%s " PT_DIR "/%s.layer.uniql", fams[f], fams[f]));
+        {
+            char a[256], b[256];
+            snprintf(a, sizeof a, PT_DIR "/%s.whole.uniql", fams[f]);
+            snprintf(b, sizeof b, PT_DIR "/%s.layer.uniql", fams[f]);
+            ASSERTm(fams[f], same_files(a, b));
+        }
+        ASSERT(sh("test -e " PT_DIR "/%s.layer.uniql.partial", fams[f]) != 0);   /* cleaned up */
+    }
+    UQ_NOTE("llama (3 shards + index), qwen2, mamba2, nemotron_h: layer by layer == --whole-model, byte for byte");
+    PASS();
+}
+
+TEST packtool_resume(void)
+{
+    const char *out = PT_DIR "/resume.uniql", *ref = PT_DIR "/resume.whole.uniql", *lg = PT_DIR "/resume.log";
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    sh("rm -rf %s %s.partial", out, out);
+    ASSERT_EQ(0, sh(PACK "--whole-model --random-order tests/data/ref/qwen2 %s", ref));
+    /* stopped: exit 3, the partial state kept, then continued */
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 2 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("test -d %s.partial && test ! -e %s", out, out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --random-order tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(log_has(lg, "globals and 2 of 3 layers done"));
+    ASSERT(same_files(ref, out));
+    /* what a kill in the middle of layer 2 leaves: its blobs appended to the store, its
+       activations half written, its record half written (never renamed); all ignored */
+    sh("rm -f %s", out);
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 1 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("printf 'garbage' >> %s.partial/data.bin && printf 'UQACTS1' > %s.partial/acts-1.bin && "
+                    "printf 'uniql-pack-part 1' > %s.partial/layer-0001.rec.tmp", out, out, out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --random-order tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(log_has(lg, "globals and 1 of 3 layers done"));
+    ASSERT(same_files(ref, out));
+    /* a damaged record: resumed from the layer before it */
+    sh("rm -f %s", out);
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 2 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("sed -i 's/^bi .*/bi x/' %s.partial/layer-0001.rec", out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --random-order tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(log_has(lg, "globals and 1 of 3 layers done"));
+    ASSERT(same_files(ref, out));
+    /* damaged store bytes: that layer's checksum fails, resumed before it */
+    sh("rm -f %s", out);
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 2 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("printf '\\377\\377\\377\\377' | dd of=%s.partial/data.bin bs=1 seek=$(( $(stat -c %%s %s.partial/data.bin) - 100 )) "
+                    "conv=notrunc 2>/dev/null", out, out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --random-order tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(log_has(lg, "globals and 1 of 3 layers done"));
+    ASSERT(same_files(ref, out));
+    /* another job (other sequence length) never resumes a partial state; --restart neither */
+    sh("rm -f %s", out);
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 2 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 32 --random-order tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(!log_has(lg, "resuming"));
+    ASSERT_EQ(0, sh(PACK "--random-order --whole-model --seq-len 32 tests/data/ref/qwen2 %s.w32", out));
+    ASSERT_EQ(0, sh("cmp -s %s %s.w32", out, out));
+    ASSERT_EQ(3, sh(PACK "--random-order --stop-after 2 tests/data/ref/qwen2 %s", out));
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --random-order --restart tests/data/ref/qwen2 %s 2>%s", out, lg));
+    ASSERT(!log_has(lg, "resuming"));
+    ASSERT(same_files(ref, out));
+    UQ_NOTE("stopped after 2 layers; a kill mid-layer (stray blobs, activations, .tmp record); a damaged record, damaged store bytes: resumed, same bytes; other job / --restart: started over");
+    PASS();
+}
+
+/* The stated bound holds on a trained model, and it is not loose enough to hold the
+   whole-model path (which keeps the fp32 sorted model and every layer's statistics). */
+TEST packtool_peak_memory_within_bound(void)
+{
+    static const char *const models[2] = {"llama-bytes-6m", "nemotronh-bytes-6m"};
+    int i;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    for (i = 0; i < 2; i++) {
+        char lw[256], lwh[256];
+        double rss, bound, whole;
+        if (sh("test -f models/%s/model.safetensors", models[i]) != 0) SKIPm("trained models missing");
+        snprintf(lw, sizeof lw, PT_DIR "/mem-%s.log", models[i]);
+        snprintf(lwh, sizeof lwh, PT_DIR "/mem-%s-whole.log", models[i]);
+        ASSERT_EQ(0, sh("./build/pack --calib-tokens 256 models/%s " PT_DIR "/mem.uniql 2>%s", models[i], lw));
+        ASSERT_EQ(0, sh("./build/pack --calib-tokens 256 --whole-model models/%s " PT_DIR "/mem.whole.uniql 2>%s", models[i], lwh));
+        ASSERT(same_files(PT_DIR "/mem.uniql", PT_DIR "/mem.whole.uniql"));
+        rss = log_num(lw, "peak RSS ");
+        bound = log_num(lw, "(bound ");
+        whole = log_num(lwh, "peak RSS ");
+        if (rss <= 0) SKIPm("no getrusage peak here");
+        UQ_NOTE("%s, 256 tokens: layer by layer %.1f MB <= stated bound %.1f MB < whole-model path %.1f MB", models[i], rss, bound, whole);
+        ASSERT(bound > 0);
+        ASSERT_LE(rss, bound);
+        ASSERT(whole > bound);
+    }
+    PASS();
+}
+
+SUITE(packtool_suite)
+{
+    RUN_TEST(packtool_layerwise_equals_whole_model);
+    RUN_TEST(packtool_resume);
+    RUN_TEST(packtool_peak_memory_within_bound);
+}
