@@ -90,7 +90,12 @@ TEST packtool_layerwise_equals_whole_model(void)
         }
         ASSERT(sh("test -e " PT_DIR "/%s.layer.uniql.partial", fams[f]) != 0);   /* cleaned up */
     }
-    UQ_NOTE("llama (3 shards + index), qwen2, mamba2, nemotron_h: layer by layer == --whole-model, byte for byte");
+    /* --no-lsaq (no logit lens, no LSAQ importance in the file) is the same on both paths */
+    ASSERT_EQ(0, sh(PACK "--no-lsaq --whole-model tests/data/ref/llama " PT_DIR "/nolsaq.whole.uniql"));
+    ASSERT_EQ(0, sh(PACK "--no-lsaq tests/data/ref/llama " PT_DIR "/nolsaq.layer.uniql"));
+    ASSERT(same_files(PT_DIR "/nolsaq.whole.uniql", PT_DIR "/nolsaq.layer.uniql"));
+    ASSERT(!same_files(PT_DIR "/nolsaq.layer.uniql", PT_DIR "/llama.layer.uniql"));
+    UQ_NOTE("llama (3 shards + index), qwen2, mamba2, nemotron_h: layer by layer == --whole-model, byte for byte (llama also with --no-lsaq)");
     PASS();
 }
 

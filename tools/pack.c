@@ -1005,7 +1005,7 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         if (fseek(pt.store, (long)pt.end, SEEK_SET) != 0) { fprintf(stderr, "pack: cannot seek the store\n"); goto done; }
 #endif
         if (!store_part(&pt, Q, 0, l, Q8, r) || !flush_file(pt.store) || !store_sum(pt.store, r->start, pt.end, &r->sum)) {
-            fprintf(stderr, "pack: cannot write the store of %s\n", pt.base);
+            fprintf(stderr, "pack: cannot write the store of %s: %s (%s left unchanged)\n", pt.base, strerror(errno), o->out_path);
             goto done;
         }
         r->end = pt.end;

@@ -65,10 +65,17 @@ expect 2 "not a regular file" "$B/pack" -q --calib-tokens 512 $M "$T/link.uniql"
 expect 2 "one of the inputs" "$B/pack" -q --calib-tokens 512 $M $M/config.json
 expect 1 "cannot create" "$B/pack" -q --calib-tokens 512 $M "$T/no/such/dir.uniql"
 # a write that fails half way (file-size limit: 64 KB of a 130 KB file) leaves the old file
-(ulimit -f 128; exec "$B/pack" -q --calib-tokens 512 --seq-len 64 --rates 0.2 $M "$T/keep.uniql") >/dev/null 2>"$T/err"; rc=$?
+# (--whole-model writes OUT in one piece; the layer-by-layer default fails earlier, on its
+# OUT.partial/ store, and must leave OUT alone as well)
+(ulimit -f 128; exec "$B/pack" -q --whole-model --calib-tokens 512 --seq-len 64 --rates 0.2 $M "$T/keep.uniql") >/dev/null 2>"$T/err"; rc=$?
 [ "$rc" = 1 ] || fail "pack under ulimit -f: exit $rc: $(head -c 300 "$T/err")"
 grep -q "left unchanged" "$T/err" || fail "pack under ulimit -f: $(head -c 300 "$T/err")"
 cmp -s "$T/good.uniql" "$T/keep.uniql" || fail "a failed write changed the existing output"
+(ulimit -f 128; exec "$B/pack" -q --calib-tokens 512 --seq-len 64 --rates 0.2 $M "$T/keep.uniql") >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "layer-by-layer pack under ulimit -f: exit $rc: $(head -c 300 "$T/err")"
+grep -q "left unchanged" "$T/err" || fail "layer-by-layer pack under ulimit -f: $(head -c 300 "$T/err")"
+cmp -s "$T/good.uniql" "$T/keep.uniql" || fail "a failed layer-by-layer pack changed the existing output"
+rm -rf "$T/keep.uniql.partial"
 ls "$T" | grep -q '\.tmp\.' && fail "a temporary file was left behind"
 ok
 
