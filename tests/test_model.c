@@ -1,7 +1,8 @@
 /* test_model.c - the runtimes against Hugging Face transformers 5.17 (tests/data/ref, made
    by tests/ref/make_ref.py: float64 logits over a 40-byte prompt and 32 greedy tokens for a
-   tiny Llama 3 (llama3 RoPE, biases, GQA), Qwen2 (q/k/v biases, tied), Mamba2 (n_groups 2)
-   and Nemotron-H (M * M -)), decode against recomputation, the fused kept-index RoPE, the
+   tiny Llama 3 (llama3 RoPE, biases, GQA), Qwen2 (q/k/v biases, tied), Mamba2 (n_groups 2),
+   Nemotron-H (M * M -) and Bamba (M * M *, an MLP in every layer, partial rotary, dt limits;
+   plus generate()'s cached decode logits)), decode against recomputation, the fused kept-index RoPE, the
    pruned layouts (each checked against the unpruned model with the pruned parts zeroed),
    the observer, sampling, and the model-level load errors. */
 #include "../uniql.h"
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const FAMS[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+static const char *const FAMS[5] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
 
 /* ---- reference files ---- */
 
@@ -68,6 +69,7 @@ TEST logits_match_hf_llama(void) { return check_logits(0); }
 TEST logits_match_hf_qwen2(void) { return check_logits(1); }
 TEST logits_match_hf_mamba2(void) { return check_logits(2); }
 TEST logits_match_hf_nemotron_h(void) { return check_logits(3); }
+TEST logits_match_hf_bamba(void) { return check_logits(4); }
 
 static uq_status check_greedy(int f)
 {
@@ -105,6 +107,57 @@ TEST greedy_matches_hf_llama(void) { return check_greedy(0); }
 TEST greedy_matches_hf_qwen2(void) { return check_greedy(1); }
 TEST greedy_matches_hf_mamba2(void) { return check_greedy(2); }
 TEST greedy_matches_hf_nemotron_h(void) { return check_greedy(3); }
+TEST greedy_matches_hf_bamba(void) { return check_greedy(4); }
+
+/* Bamba decode against HF. transformers 5.17 has two decode answers that disagree: the full
+   recompute (ref.bin: the top-1 - top-2 margin of every greedy step) and generate() with its
+   cache (decode.bin: every step's logits). Its cached single-token SSM update leaves out the
+   dt clamp to time_step_limit that its chunked prefill applies (the tiny model's limits
+   [0.02, 2.5] bind), so from step 1 on the two differ (up to 0.38 here). uniql.h clamps in
+   both, so its decode follows HF's recompute: checked through the margins of all 32 steps.
+   (A dev build without the clamp for single tokens met decode.bin to 3e-6 at every step.)
+   Step 0, the prompt's last position, is the same in both and is checked against decode.bin. */
+TEST decode_steps_match_hf_bamba(void)
+{
+    ref_t r;
+    uniql_model *m = tutil_load_ref("bamba", 0);
+    unsigned char *buf;
+    size_t size;
+    uniql_state *s;
+    float *lg;
+    const float *gen;
+    int h[2], t, i;
+    double e0, e_margin = 0, e_gen = 0, scale;
+    ASSERT(m != NULL && ref_load("bamba", &r));
+    buf = tutil_read_file("tests/data/ref/bamba/decode.bin", &size);
+    ASSERT(buf && size >= 16 && !memcmp(buf, "UQDEC001", 8));
+    memcpy(h, buf + 8, sizeof h);
+    ASSERT(h[0] == r.ng && h[1] == r.vocab && size == 16 + 4 * (size_t)h[0] * h[1]);
+    gen = (const float *)(void *)(buf + 16);
+    scale = tutil_max_abs(gen, (size_t)r.ng * r.vocab);
+    ASSERT_OK(uniql_state_create(m, r.np + r.ng, 0, NULL, &s));
+    lg = (float *)malloc(sizeof(float) * r.vocab);
+    ASSERT_OK(uniql_forward(m, s, r.prompt, r.np, lg, 0, NULL));
+    e0 = tutil_max_diff(lg, gen, (size_t)r.vocab);
+    for (t = 0; t < r.ng; t++) {
+        double a = -INFINITY, b = -INFINITY, d = tutil_max_diff(lg, gen + (size_t)t * r.vocab, (size_t)r.vocab);
+        for (i = 0; i < r.vocab; i++) {
+            if (lg[i] > a) { b = a; a = lg[i]; }
+            else if (lg[i] > b) b = lg[i];
+        }
+        if (fabs((a - b) - r.margin[t]) > e_margin) e_margin = fabs((a - b) - r.margin[t]);
+        if (d > e_gen) e_gen = d;
+        ASSERT_OK(uniql_forward(m, s, &r.gen_nocache[t], 1, lg, 0, NULL));
+    }
+    UQ_NOTE("bamba, %d decode steps: |margin - HF recompute margin| <= %.3g; step 0 vs HF generate %.3g; later steps vs "
+            "generate's cached path (no dt clamp) up to %.3g (scale %.4g)", r.ng, e_margin, e0, e_gen, scale);
+    ASSERT_LE(e0, 1e-4 * scale);
+    ASSERT_LE(e_margin, 1e-4 * scale);
+    free(lg); free(buf); free(r.buf);
+    uniql_state_free(s);
+    uniql_model_free(m);
+    PASS();
+}
 
 /* ---- 2. decode with the cache == full recompute; chunked prefill == one prefill ---- */
 
@@ -151,11 +204,12 @@ TEST decode_equals_recompute_llama(void) { return check_decode(0); }
 TEST decode_equals_recompute_qwen2(void) { return check_decode(1); }
 TEST decode_equals_recompute_mamba2(void) { return check_decode(2); }
 TEST decode_equals_recompute_nemotron_h(void) { return check_decode(3); }
+TEST decode_equals_recompute_bamba(void) { return check_decode(4); }
 
 TEST fp32_conversion_gives_the_same_logits(void)
 {
     int f;
-    for (f = 0; f < 4; f++) {
+    for (f = 0; f < 5; f++) {
         ref_t r;
         uniql_model *a = tutil_load_ref(FAMS[f], 0), *b = tutil_load_ref(FAMS[f], 1);
         float *la, *lb;
@@ -737,6 +791,7 @@ TEST pruned_mamba2_equals_zeroed_full_model(void) { return check_pruned(2, 0, 0,
 TEST pruned_nemotron_h_equals_zeroed_full_model(void) { return check_pruned(3, 4, 5, 100, 9, 11, 0); }
 /* Bamba: 5 of the 8 units of a partial-rotary head (rotary pairs and pass-through units in
    shuffled order), 9 of 16 v dims, 61 of 96 channels in every layer, both SSM cuts */
+TEST pruned_bamba_equals_zeroed_full_model(void) { return check_pruned(4, 5, 9, 61, 10, 7, 0); }
 /* The layouts the packer will produce: per-head prefixes as blocked views of the stored
    matrices (V and in_proj straight from the file bytes), transposed o/down/out_proj. */
 TEST pruned_models_as_views(void)
@@ -745,6 +800,7 @@ TEST pruned_models_as_views(void)
     ASSERTm("uniql_matmul honours block/transposed views", matmul_supports_views());
     if ((st = check_pruned(0, 5, 11, 77, 0, 0, 1)) != UQ_PASS) return st;
     if ((st = check_pruned(2, 0, 0, 0, 7, 9, 1)) != UQ_PASS) return st;
+    if ((st = check_pruned(4, 5, 9, 61, 10, 7, 1)) != UQ_PASS) return st;
     return check_pruned(3, 4, 5, 100, 9, 11, 1);
 }
 
@@ -1081,14 +1137,18 @@ SUITE(model_suite)
     RUN_TEST(logits_match_hf_qwen2);
     RUN_TEST(logits_match_hf_mamba2);
     RUN_TEST(logits_match_hf_nemotron_h);
+    RUN_TEST(logits_match_hf_bamba);
     RUN_TEST(greedy_matches_hf_llama);
     RUN_TEST(greedy_matches_hf_qwen2);
     RUN_TEST(greedy_matches_hf_mamba2);
     RUN_TEST(greedy_matches_hf_nemotron_h);
+    RUN_TEST(greedy_matches_hf_bamba);
+    RUN_TEST(decode_steps_match_hf_bamba);
     RUN_TEST(decode_equals_recompute_llama);
     RUN_TEST(decode_equals_recompute_qwen2);
     RUN_TEST(decode_equals_recompute_mamba2);
     RUN_TEST(decode_equals_recompute_nemotron_h);
+    RUN_TEST(decode_equals_recompute_bamba);
     RUN_TEST(fp32_conversion_gives_the_same_logits);
     RUN_TEST(rope_matches_hf_formula);
     RUN_TEST(rope_kept_equals_rotate_then_gather);
@@ -1097,6 +1157,7 @@ SUITE(model_suite)
     RUN_TEST(permuted_rope_pairs_equal_standard_layout);
     RUN_TEST(pruned_mamba2_equals_zeroed_full_model);
     RUN_TEST(pruned_nemotron_h_equals_zeroed_full_model);
+    RUN_TEST(pruned_bamba_equals_zeroed_full_model);
     RUN_TEST(pruned_models_as_views);
     RUN_TEST(model_check_rejects_inconsistent_views);
     RUN_TEST(observer_sees_every_site_of_the_hybrid);

@@ -759,6 +759,7 @@ TEST model_pack_llama(void) { return pack_family("llama"); }
 TEST model_pack_qwen2(void) { return pack_family("qwen2"); }
 TEST model_pack_mamba2(void) { return pack_family("mamba2"); }
 TEST model_pack_nemotron_h(void) { return pack_family("nemotron_h"); }
+TEST model_pack_bamba(void) { return pack_family("bamba"); }
 
 /* ---- the real pipeline: calibrate, sort (prunable layout), quantize, pack, load ---- */
 
@@ -886,6 +887,7 @@ static uq_status pipeline_family(const char *dir)
 TEST pipeline_llama(void) { return pipeline_family("llama"); }
 TEST pipeline_nemotron_h(void) { return pipeline_family("nemotron_h"); }
 TEST pipeline_mamba2(void) { return pipeline_family("mamba2"); }
+TEST pipeline_bamba(void) { return pipeline_family("bamba"); }
 
 /* Hostile packed models: flip every byte of the fixed and JSON headers of a real packed
    model and open it WITHOUT the checksum (so the structural checks alone must hold);
@@ -957,11 +959,13 @@ SUITE(pack_suite)
     RUN_TEST(model_header_flips_never_crash);
     RUN_TEST(pipeline_llama);
     RUN_TEST(pipeline_nemotron_h);
+    RUN_TEST(pipeline_bamba);
     RUN_TEST(pipeline_mamba2);
     RUN_TEST(model_pack_llama);
     RUN_TEST(model_pack_qwen2);
     RUN_TEST(model_pack_mamba2);
     RUN_TEST(model_pack_nemotron_h);
+    RUN_TEST(model_pack_bamba);
     RUN_TEST(container_roundtrip_bit_exact);
     RUN_TEST(container_truncated_and_corrupt_rejected);
     RUN_TEST(container_header_rules);

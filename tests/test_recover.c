@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const RFAMS[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+static const char *const RFAMS[5] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
 
 static int *rec_tokens(int n, uint64_t seed)
 {
@@ -222,6 +222,8 @@ TEST export_round_trip_llama(void) { return check_round_trip(0); }
 TEST export_round_trip_qwen2_no_vo(void) { return check_round_trip(1); }
 TEST export_round_trip_mamba2(void) { return check_round_trip(2); }
 TEST export_round_trip_nemotron_h(void) { return check_round_trip(3); }
+/* Bamba: partial rotary (pass-through dims exported sorted, rotary pairs ranked), Mamba + MLP layers */
+TEST export_round_trip_bamba(void) { return check_round_trip(4); }
 
 /* Qwen2's V/O decomposition folds v's bias into an o_proj bias HF's Qwen2 does not have */
 TEST export_refuses_what_hf_cannot_hold(void)
@@ -575,6 +577,7 @@ SUITE(recover_suite)
     RUN_TEST(export_round_trip_qwen2_no_vo);
     RUN_TEST(export_round_trip_mamba2);
     RUN_TEST(export_round_trip_nemotron_h);
+    RUN_TEST(export_round_trip_bamba);
     RUN_TEST(export_refuses_what_hf_cannot_hold);
     RUN_TEST(reapplied_order_packs_to_the_same_bytes_llama);
     RUN_TEST(reapplied_order_packs_to_the_same_bytes_nemotron_h);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const FAMS[4] = { "llama", "qwen2", "mamba2", "nemotron_h" };
+static const char *const FAMS[5] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
 
 /* deterministic "text": bytes with some repetition so activations have structure */
 static int *make_tokens(int n, uint64_t seed)
@@ -209,6 +209,7 @@ static uq_status check_calib_stats(int f)
 }
 TEST calib_stats_equal_direct_sums_llama(void) { return check_calib_stats(0); }
 TEST calib_stats_equal_direct_sums_nemotron_h(void) { return check_calib_stats(3); }
+TEST calib_stats_equal_direct_sums_bamba(void) { return check_calib_stats(4); }
 
 TEST importance_is_reproducible_and_range_limited(void)
 {
@@ -317,6 +318,7 @@ TEST sorting_keeps_logits_llama(void) { return check_sort_equivalence(0); }
 TEST sorting_keeps_logits_qwen2(void) { return check_sort_equivalence(1); }
 TEST sorting_keeps_logits_mamba2(void) { return check_sort_equivalence(2); }
 TEST sorting_keeps_logits_nemotron_h(void) { return check_sort_equivalence(3); }
+TEST sorting_keeps_logits_bamba(void) { return check_sort_equivalence(4); }
 
 /* Solve (C + lam I) X = I by Gauss-Jordan in the test: leverage_i = 1 - lam X_ii */
 static void test_leverage(int d, const double *C, double lam, double *out)
@@ -603,6 +605,7 @@ TEST pruned_equals_hand_sliced_llama(void) { return check_prune(0, 0.25); }
 TEST pruned_equals_hand_sliced_qwen2(void) { return check_prune(1, 0.35); }
 TEST pruned_equals_hand_sliced_mamba2(void) { return check_prune(2, 0.25); }
 TEST pruned_equals_hand_sliced_nemotron_h(void) { return check_prune(3, 0.15); }
+TEST pruned_equals_hand_sliced_bamba(void) { return check_prune(4, 0.25); }
 
 /* Pruning an unsorted Llama (rotate_half layout) keeps pairs 0..k-1: equal to the model whose
    dropped k rows are zeroed (then q.k ignores them exactly) with the v cut done by hand. */
@@ -642,6 +645,130 @@ TEST prune_of_unsorted_rope_model_keeps_leading_pairs(void)
     a = tutil_prefill_logits(p, tok, n, 16);
     b = tutil_prefill_logits(&Z, tok, n, 16);
     ASSERT(a && b);
+    ASSERT_LE(tutil_max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * tutil_max_abs(b, (size_t)n * c->vocab_size));
+    free(a); free(b);
+    afree(&ar);
+    uniql_model_free(p);
+    uniql_model_free(m);
+    free(tok);
+    PASS();
+}
+
+/* Bamba's partial-rotary heads after sorting (SPEC 1.2, official "quarter pairs" + plain
+   top-k): per KV group the stored units follow the interleave of API 6, the rotary pairs
+   (i, i + R/2) in decreasing s_i + s_{i+R/2}, the pass-through dims in decreasing s_i, with
+   s_i = sum over the group's query heads of |col_i(C_Q^1/2)| |col_i(C_K^1/2)| (recomputed
+   here from the calibration with our own eigendecomposition-free check: the stored k rows
+   are matched to the original ones to recover which dim went where). */
+TEST bamba_sorted_units_follow_the_scores(void)
+{
+    uniql_model *m = tutil_load_ref("bamba", 1), *s;
+    const uniql_config *c;
+    int *tok = make_tokens(NCAL, 13), l, g, h, i, j, u, bad = 0, units = 0;
+    uniql_calib *cb;
+    ASSERT(m);
+    c = &m->config;
+    cb = calibrate(m, tok, NCAL, 0);
+    ASSERT(cb);
+    ASSERT_OK(uniql_sort_model(m, cb, NULL, &s, NULL));
+    for (l = 0; l < c->n_layers; l++) {
+        int hd = c->head_dim, R = c->rotary_dim, nr = R / 2, half = hd / 2, rep = c->n_heads / c->n_kv_heads, D = c->hidden_size;
+        const float *k0, *k1;
+        double *Cq, *Ck, *Sq, *Sk;
+        if (c->block[l] != UNIQL_BLOCK_DECODER) continue;
+        ASSERT(R < hd && s->layers[l].attn.rope_pairs);
+        k0 = (const float *)m->layers[l].attn.k.data;
+        k1 = (const float *)s->layers[l].attn.k.data;
+        Cq = (double *)malloc(sizeof(double) * hd * hd * 4);
+        Ck = Cq + hd * hd; Sq = Ck + hd * hd; Sk = Sq + hd * hd;
+        for (g = 0; g < c->n_kv_heads; g++) {
+            double sc[128], prev_r = 1e300, prev_p = 1e300;
+            int orig[128], kr = 0, kp = 0;
+            memset(sc, 0, sizeof sc);
+            ASSERT_OK(uniql_calib_corr(cb, l, UNIQL_STAT_K, g, Ck, (size_t)hd));
+            ASSERT_OK(uniql_sqrt_psd_f64(hd, Ck, (size_t)hd, UNIQL_EIG_FLOOR_DEFAULT, Sk, (size_t)hd, NULL, 0, NULL));
+            for (h = g * rep; h < (g + 1) * rep; h++) {
+                ASSERT_OK(uniql_calib_corr(cb, l, UNIQL_STAT_Q, h, Cq, (size_t)hd));
+                ASSERT_OK(uniql_sqrt_psd_f64(hd, Cq, (size_t)hd, UNIQL_EIG_FLOOR_DEFAULT, Sq, (size_t)hd, NULL, 0, NULL));
+                for (i = 0; i < hd; i++) {
+                    double a = 0, b = 0;
+                    for (j = 0; j < hd; j++) { a += Sq[j * hd + i] * Sq[j * hd + i]; b += Sk[j * hd + i] * Sk[j * hd + i]; }
+                    sc[i] += sqrt(a) * sqrt(b);
+                }
+            }
+            for (i = 0; i < hd; i++) {   /* stored row i of KV head g = original row orig[i] */
+                for (j = 0; j < hd; j++)
+                    if (!memcmp(k1 + (size_t)(g * hd + i) * D, k0 + (size_t)(g * hd + j) * D, sizeof(float) * D)) break;
+                ASSERT(j < hd);
+                orig[i] = j;
+            }
+            for (u = 0; u < half; u++, units++) {
+                int a = orig[2 * u], b = orig[2 * u + 1], p = s->layers[l].attn.rope_pairs[g * half + u];
+                if (uniql_rope_unit_rotary(c, u)) {
+                    double v = sc[a] + sc[a + nr];
+                    ASSERT(a < nr && b == a + nr && p == a);
+                    if (v > prev_r * (1 + 1e-9)) bad++;
+                    prev_r = v;
+                    kr++;
+                } else {
+                    ASSERT(a >= R && b >= R && p >= nr && p < half);
+                    if (sc[a] > prev_p * (1 + 1e-9) || sc[b] > sc[a] * (1 + 1e-9)) bad++;
+                    prev_p = sc[b];
+                    kp++;
+                }
+            }
+            ASSERT(kr == nr && kp == (hd - R) / 2);
+        }
+        free(Cq);
+    }
+    UQ_NOTE("Bamba partial-rotary units: %d checked, %d out of score order", units, bad);
+    ASSERT(units > 0);
+    ASSERT_EQ(0, bad);
+    uniql_model_free(s);
+    uniql_calib_free(cb);
+    uniql_model_free(m);
+    free(tok);
+    PASS();
+}
+
+/* Pruning an unsorted Bamba (HF layout) to 10 of 16 q/k dims keeps the first 5 units of the
+   interleave: rotary pairs 0, 1, 2 (dims 0-2, 4-6) and pass-through dims 8-11. Equal to the
+   full model with the other k rows zeroed (dims 3, 7 and 12-15). */
+TEST prune_of_unsorted_partial_rope_model_keeps_leading_units(void)
+{
+    uniql_model *m = tutil_load_ref("bamba", 1), *p, Z;
+    uniql_kept kept[8];
+    int *tok = make_tokens(48, 2), l, h, n = 40;
+    static const int drop[6] = { 3, 7, 12, 13, 14, 15 };
+    const uniql_config *c;
+    float *a, *b;
+    arena ar;
+    ASSERT(m);
+    c = &m->config;
+    ASSERT(c->head_dim == 16 && c->rotary_dim == 8);
+    memset(&ar, 0, sizeof ar);
+    for (l = 0; l < c->n_layers; l++) { kept[l] = uniql_kept_full(c, l); kept[l].qk_dim = 10; }
+    ASSERT_OK(uniql_model_prune(m, kept, 1, NULL, &p, NULL));
+    Z = *m;
+    Z.storage = NULL;
+    Z.layers = (uniql_layer *)amalloc(&ar, sizeof(uniql_layer) * c->n_layers);
+    memcpy(Z.layers, m->layers, sizeof(uniql_layer) * c->n_layers);
+    for (l = 0; l < c->n_layers; l++) {
+        int hd = c->head_dim, D = c->hidden_size, KV = c->n_kv_heads, j;
+        float *k;
+        if (c->block[l] != UNIQL_BLOCK_DECODER) continue;
+        ASSERT(p->layers[l].attn.rope_pairs != NULL);
+        for (j = 0; j < 5; j++) ASSERT_EQ(j % 2 == 0 ? j / 2 : 4 + j / 2, p->layers[l].attn.rope_pairs[j]);
+        k = (float *)amalloc(&ar, sizeof(float) * KV * hd * D);
+        memcpy(k, m->layers[l].attn.k.data, sizeof(float) * KV * hd * D);
+        for (h = 0; h < KV; h++)
+            for (j = 0; j < 6; j++) memset(k + (size_t)(h * hd + drop[j]) * D, 0, sizeof(float) * D);
+        Z.layers[l].attn.k = uniql_matrix_f32(k, KV * hd, D, (size_t)D);
+    }
+    a = tutil_prefill_logits(p, tok, n, 16);
+    b = tutil_prefill_logits(&Z, tok, n, 16);
+    ASSERT(a && b);
+    UQ_NOTE("bamba, unsorted, q/k cut to 10 of 16: |pruned - zeroed| = %.3g", tutil_max_diff(a, b, (size_t)n * c->vocab_size));
     ASSERT_LE(tutil_max_diff(a, b, (size_t)n * c->vocab_size), 1e-5 * tutil_max_abs(b, (size_t)n * c->vocab_size));
     free(a); free(b);
     afree(&ar);
@@ -778,6 +905,7 @@ static uq_status check_quantize(int f)
 TEST quantize_model_llama(void) { return check_quantize(0); }
 TEST quantize_model_mamba2(void) { return check_quantize(2); }
 TEST quantize_model_nemotron_h(void) { return check_quantize(3); }
+TEST quantize_model_bamba(void) { return check_quantize(4); }
 
 /* SPEC 1.5: quantize once, prune by views. Pruning the quantized prunable-layout model by
    views equals quantizing the compact pruned model (no requantization on the device), and
@@ -837,6 +965,7 @@ static uq_status check_quant_prefix(int f)
 TEST quantized_prefix_views_equal_requantized_llama(void) { return check_quant_prefix(0); }
 TEST quantized_prefix_views_equal_requantized_qwen2(void) { return check_quant_prefix(1); }
 TEST quantized_prefix_views_equal_requantized_nemotron_h(void) { return check_quant_prefix(3); }
+TEST quantized_prefix_views_equal_requantized_bamba(void) { return check_quant_prefix(4); }
 
 /* ---- 6. bad input ---- */
 
@@ -901,24 +1030,31 @@ SUITE(uniql_suite)
 {
     RUN_TEST(calib_stats_equal_direct_sums_llama);
     RUN_TEST(calib_stats_equal_direct_sums_nemotron_h);
+    RUN_TEST(calib_stats_equal_direct_sums_bamba);
     RUN_TEST(importance_is_reproducible_and_range_limited);
     RUN_TEST(sorting_keeps_logits_llama);
     RUN_TEST(sorting_keeps_logits_qwen2);
     RUN_TEST(sorting_keeps_logits_mamba2);
     RUN_TEST(sorting_keeps_logits_nemotron_h);
+    RUN_TEST(sorting_keeps_logits_bamba);
     RUN_TEST(sorted_orders_follow_the_scores);
+    RUN_TEST(bamba_sorted_units_follow_the_scores);
     RUN_TEST(pruned_equals_hand_sliced_llama);
     RUN_TEST(pruned_equals_hand_sliced_qwen2);
     RUN_TEST(pruned_equals_hand_sliced_mamba2);
     RUN_TEST(pruned_equals_hand_sliced_nemotron_h);
+    RUN_TEST(pruned_equals_hand_sliced_bamba);
     RUN_TEST(prune_of_unsorted_rope_model_keeps_leading_pairs);
+    RUN_TEST(prune_of_unsorted_partial_rope_model_keeps_leading_units);
     RUN_TEST(layer_rates_meet_the_target_and_follow_importance);
     RUN_TEST(kept_sizes_respect_units_and_the_global_rate);
     RUN_TEST(quantize_model_llama);
     RUN_TEST(quantize_model_mamba2);
     RUN_TEST(quantize_model_nemotron_h);
+    RUN_TEST(quantize_model_bamba);
     RUN_TEST(quantized_prefix_views_equal_requantized_llama);
     RUN_TEST(quantized_prefix_views_equal_requantized_qwen2);
     RUN_TEST(quantized_prefix_views_equal_requantized_nemotron_h);
+    RUN_TEST(quantized_prefix_views_equal_requantized_bamba);
     RUN_TEST(bad_input_gives_codes);
 }

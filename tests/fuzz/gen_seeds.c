@@ -160,38 +160,45 @@ static void mlp(twriter *w, const uniql_config *c, const char *pre, int l, const
 
 static void mamba(twriter *w, const uniql_config *c, const char *pre, int l)
 {
-    char n[128];
+    char n[128], s[64];
+    const char *mix = c->arch == UNIQL_ARCH_BAMBA ? "mamba." : "mixer.";
     int D = c->hidden_size, H = c->ssm_heads, Di = H * c->ssm_head_dim, GN = c->ssm_groups * c->ssm_state;
     int conv = Di + 2 * GN, proj = Di + conv + H;
-    L(n, pre, l, "mixer.in_proj.weight"); add(w, n, 2, proj, D, 0);
+    sprintf(s, "%sin_proj.weight", mix); L(n, pre, l, s); add(w, n, 2, proj, D, 0);
     if (c->ssm_proj_bias) {
-        L(n, pre, l, "mixer.in_proj.bias"); add(w, n, 1, proj, 0, 0);
-        L(n, pre, l, "mixer.out_proj.bias"); add(w, n, 1, D, 0, 0);
+        sprintf(s, "%sin_proj.bias", mix); L(n, pre, l, s); add(w, n, 1, proj, 0, 0);
+        sprintf(s, "%sout_proj.bias", mix); L(n, pre, l, s); add(w, n, 1, D, 0, 0);
     }
-    L(n, pre, l, "mixer.conv1d.weight"); add(w, n, 3, conv, 1, c->conv_kernel);
-    if (c->conv_bias) { L(n, pre, l, "mixer.conv1d.bias"); add(w, n, 1, conv, 0, 0); }
-    L(n, pre, l, "mixer.A_log"); add(w, n, 1, H, 0, 0);
-    L(n, pre, l, "mixer.D"); add(w, n, 1, H, 0, 0);
-    L(n, pre, l, "mixer.dt_bias"); add(w, n, 1, H, 0, 0);
-    L(n, pre, l, "mixer.norm.weight"); add(w, n, 1, Di, 0, 0);
-    L(n, pre, l, "mixer.out_proj.weight"); add(w, n, 2, D, Di, 0);
+    sprintf(s, "%sconv1d.weight", mix); L(n, pre, l, s); add(w, n, 3, conv, 1, c->conv_kernel);
+    if (c->conv_bias) { sprintf(s, "%sconv1d.bias", mix); L(n, pre, l, s); add(w, n, 1, conv, 0, 0); }
+    sprintf(s, "%sA_log", mix); L(n, pre, l, s); add(w, n, 1, H, 0, 0);
+    sprintf(s, "%sD", mix); L(n, pre, l, s); add(w, n, 1, H, 0, 0);
+    sprintf(s, "%sdt_bias", mix); L(n, pre, l, s); add(w, n, 1, H, 0, 0);
+    sprintf(s, "%snorm.weight", mix); L(n, pre, l, s); add(w, n, 1, Di, 0, 0);
+    sprintf(s, "%sout_proj.weight", mix); L(n, pre, l, s); add(w, n, 2, D, Di, 0);
 }
 
 static void model_tensors(twriter *w, const uniql_config *c)
 {
-    int llama = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2, l;
+    int bamba = c->arch == UNIQL_ARCH_BAMBA, llama = c->arch == UNIQL_ARCH_LLAMA || c->arch == UNIQL_ARCH_QWEN2 || bamba, l;
     const char *pre = llama ? "model." : "backbone.";
     char n[128];
     sprintf(n, "%s%s", pre, llama ? "embed_tokens.weight" : "embeddings.weight"); add(w, n, 2, c->vocab_size, c->hidden_size, 0);
-    sprintf(n, "%s%s", pre, llama ? "norm.weight" : "norm_f.weight"); add(w, n, 1, c->hidden_size, 0, 0);
+    sprintf(n, "%s%s", pre, bamba ? "final_layernorm.weight" : llama ? "norm.weight" : "norm_f.weight"); add(w, n, 1, c->hidden_size, 0, 0);
     if (!c->tie_embeddings) add(w, "lm_head.weight", 2, c->vocab_size, c->hidden_size, 0);
     for (l = 0; l < c->n_layers; l++) {
         switch (c->block[l]) {
         case UNIQL_BLOCK_DECODER:
             L(n, pre, l, "input_layernorm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
-            L(n, pre, l, "post_attention_layernorm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
+            L(n, pre, l, bamba ? "pre_ff_layernorm.weight" : "post_attention_layernorm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
             attn(w, c, pre, l, "self_attn.", (c->qkv_bias ? 1 : 0) | (c->o_bias ? 2 : 0));
-            mlp(w, c, pre, l, "mlp.");
+            mlp(w, c, pre, l, bamba ? "feed_forward." : "mlp.");
+            break;
+        case UNIQL_BLOCK_MAMBA_MLP:   /* Bamba */
+            L(n, pre, l, "input_layernorm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
+            L(n, pre, l, "pre_ff_layernorm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
+            mamba(w, c, pre, l);
+            mlp(w, c, pre, l, "feed_forward.");
             break;
         case UNIQL_BLOCK_ATTENTION:
             L(n, pre, l, "norm.weight"); add(w, n, 1, c->hidden_size, 0, 0);
@@ -354,8 +361,8 @@ static const char *const json_extra[] = {
 
 int main(int argc, char **argv)
 {
-    static const char *const archs[] = { "llama", "qwen2", "mamba2", "nemotron_h" };
-    static const char *const ref_dtype[] = { "BF16", "F16", "F32", "BF16" };
+    static const char *const archs[] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
+    static const char *const ref_dtype[] = { "BF16", "F16", "F32", "BF16", "BF16" };
     const char *ref, *out;
     int a, k, n_written = 0;
     char path[1024], name[128];
@@ -366,7 +373,7 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "extra_%d.json", k);
         n_written += write_file(out, "json", name, json_extra[k], strlen(json_extra[k]), NULL, 0);
     }
-    for (a = 0; a < 4; a++) {
+    for (a = 0; a < 5; a++) {
         size_t n;
         char *cfg_text;
         unsigned char *raw;
@@ -411,6 +418,11 @@ int main(int argc, char **argv)
             cfg_text = set_num(cfg_text, "head_dim", 4);
             cfg_text = set_num(cfg_text, "state_size", 4);
             cfg_text = set_num(cfg_text, "n_groups", 2);
+        } else if (a == 4) {   /* Bamba: head_dim 8 / 2 = 4 (2 rotary, 2 pass-through), d_inner 16 = 4 x 4 */
+            cfg_text = set_num(cfg_text, "mamba_n_heads", 4);
+            cfg_text = set_num(cfg_text, "mamba_d_head", 4);
+            cfg_text = set_num(cfg_text, "mamba_d_state", 4);
+            cfg_text = set_num(cfg_text, "mamba_n_groups", 2);
         } else {
             cfg_text = set_num(cfg_text, "head_dim", 4);
             cfg_text = set_num(cfg_text, "mamba_num_heads", 4);
@@ -418,7 +430,7 @@ int main(int argc, char **argv)
             cfg_text = set_num(cfg_text, "ssm_state_size", 4);
             cfg_text = set_num(cfg_text, "n_groups", 2);
         }
-        if (a != 3) cfg_text = set_num(cfg_text, "num_hidden_layers", 1);
+        if (a != 3 && a != 4) cfg_text = set_num(cfg_text, "num_hidden_layers", 1);   /* hybrids keep their pattern */
         snprintf(name, sizeof name, "%s_tiny.json", archs[a]);
         n_written += write_file(out, "config", name, cfg_text, strlen(cfg_text), NULL, 0);
         memset(&e, 0, sizeof e);
