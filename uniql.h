@@ -492,8 +492,12 @@ UNIQLDEF uniql_result uniql_svd_f32(int m, int n, const float *A, size_t lda, fl
    DESCENDING (the same order as singular values and "keep the first r" slicing); Z is
    n x n (ld ldz), column j the unit eigenvector of w[j]; Z may be NULL (values only,
    O(n^2) after the reduction). Method: Householder tridiagonalisation, then implicit QL
-   with Wilkinson shifts (at most 30 iterations per eigenvalue, else
-   UNIQL_ERR_NO_CONVERGENCE). Cost ~ 4/3 n^3 (reduction) + 4/3 n^3 (forming Q) +
+   with Wilkinson shifts, as LAPACK's dsteqr: the tridiagonal is split into unreduced
+   blocks, each scaled on its own and iterated from its smaller end (QL or QR), at most
+   30 n iterations in all, else UNIQL_ERR_NO_CONVERGENCE. Badly scaled input (entries
+   from 1e-300 to 1e300 in one matrix) converges. The input is scaled by a power of two
+   to max 1; an eigenvalue beyond DBL_MAX (entries near 1e308) is UNIQL_ERR_RANGE, never
+   an infinite w. Cost ~ 4/3 n^3 (reduction) + 4/3 n^3 (forming Q) +
    ~5 n^3 (QL rotations applied to Z, deferred and applied in cache-sized strips) flops;
    scratch 2 n^2 + ~170 n doubles (n^2 + ~170 n when Z is NULL). */
 UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double *w,
@@ -1605,9 +1609,15 @@ typedef struct uniql_kept {
    L * global_rate before clipping, SPEC 1.3's L * phi_avg * softmax). Clipped layers sit
    at max_rate and c is raised for the others (water filling) until the mean is met, so
    the result is exact up to rounding. Less important layers are pruned harder.
-   eps <= 0: 0.1; max_rate <= 0: 0.85. global_rate must be in [0, max_rate).
+   eps <= 0: 0.1; max_rate <= 0: 0.85. global_rate must be in [0, max_rate). The
+   weights are handled in the log domain, so a layer whose softmax weight underflows
+   double (importance gaps far above eps) still takes its share.
+   On success the mean equals global_rate to 1e-9 relative; when it cannot (the layers
+   that carry parameters cannot absorb the rate below max_rate) the result is
+   UNIQL_ERR_RANGE, never a silently lower mean.
    Errors: INVALID_ARG (n_layers < 1, NULL, global_rate outside [0, max_rate), negative
-   params, all params 0), NONFINITE (importance). */
+   params, all params 0), NONFINITE (importance, or a NaN eps / max_rate / global_rate),
+   RANGE (the target mean is not reachable). */
 UNIQLDEF uniql_result uniql_layer_rates(int n_layers, const double *importance, const double *params,
                                         double global_rate, double eps, double max_rate, double *rates);
 
@@ -5127,21 +5137,30 @@ UNIQLDEF uniql_result uniql_svd_f32(int m, int n, const float *A, size_t lda, fl
    annihilates T[i][0..i-2] with H_i = I - tau_i v v^T (v kept in row i) and updates the
    leading i x i block B <- H B H = B - v w^T - w v^T, w = p - (tau/2)(v.p) v, p = tau B v.
    Afterwards diag = d, subdiagonal e[k] = T_{k+1,k}. Zt (if non-NULL) receives
-   Q^T = H_2 ... H_{n-1}, built as ((H_2) H_3) ... so that step i only touches its i x i block. */
+   Q^T = H_2 ... H_{n-1}, built as ((H_2) H_3) ... so that step i only touches its i x i block.
+   A row whose largest entry is below 2^-300 is scaled to max 1 (a power of two, exact)
+   before its reflector is formed, as LAPACK's dlarfg does: tau v v^T does not change, but
+   |x|^2 no longer underflows (a subnormal |x|^2 made tau infinite and the result NaN).
+   Rows in the normal range are untouched, so their results are bit for bit as before. */
 static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, double *pv, double *Zt)
 {
     int i, r, c;
     for (i = n - 1; i >= 1; i--) {
-        double *x = T + (size_t)i * n, ss, xn, alpha, beta, K;
-        int l = i;
+        double *x = T + (size_t)i * n, ss, xn, alpha, beta, K, xmax = 0.0;
+        int l = i, ex = 0;
         tau[i] = 0.0;
+        for (r = 0; r < l; r++) if (fabs(x[r]) > xmax) xmax = fabs(x[r]);
+        if (xmax > 0.0 && xmax < 0x1p-300) {
+            ex = uniql__scale_exponent(xmax);
+            for (r = 0; r < l; r++) x[r] = ldexp(x[r], -ex);
+        }
         ss = uniql__dot_f64(x, x, l - 1);
-        if (ss == 0.0) { e[i - 1] = x[l - 1]; continue; }
+        if (ss == 0.0) { e[i - 1] = ldexp(x[l - 1], ex); continue; }
         xn = sqrt(ss + x[l - 1] * x[l - 1]);
         alpha = x[l - 1] >= 0 ? -xn : xn;
         beta = 1.0 / (xn * (xn + fabs(x[l - 1])));
         x[l - 1] -= alpha;
-        e[i - 1] = alpha;
+        e[i - 1] = ldexp(alpha, ex);
         tau[i] = beta;
         /* pv = B v from the lower triangle: row r gives B[r][0..r] v and B[r][0..r) v_r */
         for (r = 0; r < l; r++) pv[r] = 0.0;
@@ -5215,18 +5234,55 @@ static void uniql__rotbuf_flush(uniql__rotbuf *rb)
 
 /* Implicit QL with Wilkinson shifts on the tridiagonal (d, e). Each plane rotation of the
    chase acts on rows i, i+1 of Zt (eigenvectors kept as contiguous rows); rb (NULL for
-   values only) defers them. A subdiagonal is negligible when |e_m| <= eps (|d_m| + |d_m+1|). */
-static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf *rb)
+   values only) defers them. A subdiagonal is negligible when |e_m| <= eps (|d_m| + |d_m+1|),
+   and inside a block (scaled to max 1) also when |e_m| < sqrt(DBL_MIN) ~ 1.5e-154: far
+   under the rounding of the block's eigenvalues, and a smaller one would stop the chase
+   (the bulge s * e_m underflows) instead of splitting it.
+   Badly scaled input (one entry 1e200 among O(1) and 1e-201 ones) needs two things the
+   plain QL iteration lacks, both as in LAPACK's dsteqr: (1) the matrix is first split into
+   unreduced blocks and each block is scaled by a power of two (exact) to max 1 on its own,
+   so a block of tiny entries is not iterated in the subnormal range; (2) the iteration runs
+   from the end with the smaller diagonal entry: QL deflates at the top, so a block whose
+   large entries sit at the top is iterated reversed (QR on the original order). Otherwise
+   the chase starts in the large entries and its bulge underflows before it reaches the
+   small ones: no progress, UNIQL_ERR_NO_CONVERGENCE. Reversal is free: the block's d and e
+   are reversed in place and each rotation on reversed rows (i, i+1) is recorded for the
+   original rows (lo+hi-i-1, lo+hi-i) with its sine negated. */
+static int uniql__ql_small(const double *d, const double *e, int m, double floor)
 {
-    int l, m, i, iter;
-    for (l = 0; l < n; l++) {
-        iter = 0;
+    double a = fabs(e[m]);
+    return a <= DBL_EPSILON * (fabs(d[m]) + fabs(d[m + 1])) || a < floor;
+}
+
+#define UNIQL__QL_FLOOR 1.4916681462400413e-154 /* sqrt(DBL_MIN) */
+
+static void uniql__ql_reverse(double *d, double *e, int lo, int hi)
+{
+    int a, b;
+    for (a = lo, b = hi; a < b; a++, b--) { double t = d[a]; d[a] = d[b]; d[b] = t; }
+    for (a = lo, b = hi - 1; a < b; a++, b--) { double t = e[a]; e[a] = e[b]; e[b] = t; }
+}
+
+/* the unreduced block d[lo..hi], e[lo..hi-1] to convergence; e[lo..hi] are 0 after */
+static uniql_result uniql__ql_block(int lo, int hi, double *d, double *e, uniql__rotbuf *rb, long *budget)
+{
+    double amax = 0.0;
+    int l, m, i, k, ex, rev;
+    for (k = lo; k <= hi; k++) {
+        if (fabs(d[k]) > amax) amax = fabs(d[k]);
+        if (k < hi && fabs(e[k]) > amax) amax = fabs(e[k]);
+    }
+    ex = uniql__scale_exponent(amax);
+    for (k = lo; k <= hi; k++) { d[k] = ldexp(d[k], -ex); e[k] = k < hi ? ldexp(e[k], -ex) : 0.0; }
+    rev = fabs(d[hi]) < fabs(d[lo]);
+    if (rev) uniql__ql_reverse(d, e, lo, hi);
+    for (l = lo; l <= hi; l++) {
         for (;;) {
             double g, r, s, c, p;
-            for (m = l; m + 1 < n; m++)
-                if (fabs(e[m]) <= DBL_EPSILON * (fabs(d[m]) + fabs(d[m + 1]))) break;
+            for (m = l; m < hi; m++)
+                if (uniql__ql_small(d, e, m, UNIQL__QL_FLOOR)) break;
             if (m == l) break;
-            if (++iter > 30) return UNIQL_ERR_NO_CONVERGENCE;
+            if (--*budget < 0) return UNIQL_ERR_NO_CONVERGENCE;
             if (rb && rb->count + (m - l) > rb->cap) uniql__rotbuf_flush(rb);
             /* shift: the eigenvalue of the leading 2 x 2 block closer to d_l */
             g = (d[l + 1] - d[l]) / (2.0 * e[l]);
@@ -5247,9 +5303,9 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf
                 d[i + 1] = g + p;
                 g = c * r - b;
                 if (rb) {
-                    rb->idx[rb->count] = i;
+                    rb->idx[rb->count] = rev ? lo + hi - i - 1 : i;
                     rb->c[rb->count] = c;
-                    rb->s[rb->count] = s;
+                    rb->s[rb->count] = rev ? -s : s;
                     rb->count++;
                 }
             }
@@ -5258,6 +5314,23 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf
             e[l] = g;
             e[m] = 0.0;
         }
+    }
+    if (rev) uniql__ql_reverse(d, e, lo, hi);
+    for (k = lo; k <= hi; k++) { d[k] = ldexp(d[k], ex); e[k] = 0.0; }
+    return UNIQL_OK;
+}
+
+static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf *rb)
+{
+    int lo = 0, hi;
+    long budget = 30L * n;   /* iterations for the whole matrix, as LAPACK's dsteqr */
+    uniql_result r;
+    while (lo < n) {
+        for (hi = lo; hi + 1 < n; hi++)
+            if (uniql__ql_small(d, e, hi, 0.0)) break;
+        e[hi] = 0.0;
+        if (hi > lo && (r = uniql__ql_block(lo, hi, d, e, rb, &budget)) != UNIQL_OK) return r;
+        lo = hi + 1;
     }
     if (rb) uniql__rotbuf_flush(rb);
     return UNIQL_OK;
@@ -5293,7 +5366,10 @@ static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double 
     rb.idx = (int *)(void *)(rb.s + UNIQL__ROT_CAP(n));
     rb.Zt = Zt;
     r = uniql__tridiag_ql(n, w, aux, Zt ? &rb : NULL);
-    for (i = 0; i < n; i++) w[i] = ldexp(w[i], ex);
+    for (i = 0; i < n; i++) {
+        w[i] = ldexp(w[i], ex);
+        if (r == UNIQL_OK && !isfinite(w[i])) r = UNIQL_ERR_RANGE; /* |lambda| > DBL_MAX */
+    }
     return r;
 }
 
@@ -13636,10 +13712,11 @@ UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *
 UNIQLDEF uniql_result uniql_layer_rates(int n_layers, const double *importance, const double *params,
                                         double global_rate, double eps, double max_rate, double *rates)
 {
-    double *w, smax, tot = 0, sumP = 0;
+    double *lw, smin, sumP = 0, got = 0;
     unsigned char *clip;
     int l, it;
     if (n_layers < 1 || !importance || !rates) return UNIQL_ERR_INVALID_ARG;
+    if (isnan(eps) || isnan(max_rate) || isnan(global_rate)) return UNIQL_ERR_NONFINITE;
     if (!(eps > 0)) eps = 0.1;
     if (!(max_rate > 0)) max_rate = 0.85;
     if (!(global_rate >= 0) || !(global_rate < max_rate) || max_rate > 1 || !isfinite(eps)) return UNIQL_ERR_INVALID_ARG;
@@ -13648,37 +13725,53 @@ UNIQLDEF uniql_result uniql_layer_rates(int n_layers, const double *importance, 
         if (params && (!(params[l] >= 0) || !isfinite(params[l]))) return UNIQL_ERR_INVALID_ARG;
         sumP += params ? params[l] : 1.0;
     }
-    if (!(sumP > 0)) return UNIQL_ERR_INVALID_ARG;
-    w = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)n_layers + (size_t)n_layers, NULL);
-    if (!w) return UNIQL_ERR_OUT_OF_MEMORY;
-    clip = (unsigned char *)(w + n_layers);
-    /* softmax(-s / eps), shifted by the smallest s for range */
-    smax = importance[0];
-    for (l = 1; l < n_layers; l++) if (importance[l] < smax) smax = importance[l];
-    for (l = 0; l < n_layers; l++) { w[l] = exp(-(importance[l] - smax) / eps); tot += w[l]; clip[l] = 0; }
-    for (l = 0; l < n_layers; l++) w[l] /= tot;
-    /* water filling: c such that sum_l P_l min(max, c w_l) = global * sum P */
+    if (!(sumP > 0) || !isfinite(sumP)) return UNIQL_ERR_INVALID_ARG;
+    for (l = 0; l < n_layers; l++) rates[l] = 0;
+    if (global_rate == 0) return UNIQL_OK;
+    lw = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)n_layers + (size_t)n_layers, NULL);
+    if (!lw) return UNIQL_ERR_OUT_OF_MEMORY;
+    clip = (unsigned char *)(lw + n_layers);
+    /* log of the softmax(-s / eps) weights up to a constant (it cancels in c): in the log
+       domain a layer whose weight underflows (importance gap / eps > 745) still gets its
+       share; the old linear form gave it 0 and missed the mean (0.2125 for 0.25) */
+    smin = importance[0];
+    for (l = 1; l < n_layers; l++) if (importance[l] < smin) smin = importance[l];
+    for (l = 0; l < n_layers; l++) { lw[l] = -((importance[l] - smin) / eps); clip[l] = 0; }
+    /* water filling: c with sum_l P_l min(max, c w_l) = global * sum P. Layers that would
+       exceed max_rate sit there and c is solved again for the others (at most L rounds;
+       the need left stays > 0: a clipped layer holds less than its c w_l) */
     for (it = 0; it <= n_layers; it++) {
-        double need = global_rate * sumP, free_w = 0, cst;
+        double need = global_rate * sumP, top = -(double)INFINITY, sum = 0;
         int changed = 0;
         for (l = 0; l < n_layers; l++) {
             double P = params ? params[l] : 1.0;
             if (clip[l]) need -= P * max_rate;
-            else free_w += P * w[l];
+            else if (P > 0 && lw[l] > top) top = lw[l];
         }
-        cst = free_w > 0 ? need / free_w : 0;
+        if (!(need > 0) || !isfinite(top)) break;   /* nothing left to give a rate: checked below */
+        /* c w_l = need e_l / sum_j P_j e_j with e_l = exp(lw_l - top) <= 1: the same e_l
+           in numerator and sum, so the mean is need up to the rounding of the sum, however
+           far apart the exponents are (a shared log(c) added to lw_l = -1e9 lost 1e-7) */
+        for (l = 0; l < n_layers; l++) {
+            double P = params ? params[l] : 1.0;
+            if (!clip[l] && P > 0) sum += P * exp(lw[l] - top);
+        }
         for (l = 0; l < n_layers; l++) {
             if (clip[l]) { rates[l] = max_rate; continue; }
-            rates[l] = cst * w[l];
-            if (rates[l] > max_rate) { clip[l] = 1; changed = 1; }
+            rates[l] = need * (exp(lw[l] - top) / sum);
+            if (!(rates[l] <= max_rate)) { clip[l] = 1; changed = 1; rates[l] = max_rate; }
         }
         if (!changed) break;
     }
+    UNIQL_FREE(lw, NULL);
+    /* the contract: the parameter-weighted mean is the target, or an error */
     for (l = 0; l < n_layers; l++) {
+        if (!(rates[l] >= 0)) rates[l] = 0;
         if (rates[l] > max_rate) rates[l] = max_rate;
-        if (rates[l] < 0) rates[l] = 0;
+        got += (params ? params[l] : 1.0) * rates[l];
     }
-    UNIQL_FREE(w, NULL);
+    got /= sumP;
+    if (!(fabs(got - global_rate) <= 1e-9 * global_rate)) return UNIQL_ERR_RANGE;
     return UNIQL_OK;
 }
 

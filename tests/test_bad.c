@@ -1248,6 +1248,126 @@ TEST cli_output_never_loses_or_unlinks(void)
 #endif
 }
 
+/* uniql_layer_rates: the parameter-weighted mean is the target or the call fails. The
+   known answer: importance {0,1,1,1}, eps 1e-3: layer 0's softmax weight is e^1000 times
+   the others', so it sits at max_rate 0.85 and the three others share the rest equally,
+   (0.25 * 4 - 0.85) / 3 = 0.05 each (the linear softmax underflowed them to 0: mean
+   0.2125). Random inputs: mean within 1e-9, rates in [0, max_rate], a less important layer
+   never gets a lower rate. NaN eps / max_rate / target are NONFINITE. */
+TEST layer_rates_mean_is_exact_or_an_error(void)
+{
+    static const double imp[4] = { 0, 1, 1, 1 }, gap[2] = { 0, 1e6 };
+    double r[16], imp2[16], P[16], nan = strtod("nan", NULL);
+    unsigned s = 12345;
+    int l, t, a, b;
+    ASSERT_OK(uniql_layer_rates(4, imp, NULL, 0.25, 1e-3, 0.85, r));
+    ASSERT_IN_RANGE(0.85, r[0], 1e-12);
+    for (l = 1; l < 4; l++) ASSERT_IN_RANGE(0.05, r[l], 1e-12);
+    /* a gap of 1e9 in the exponent: the second layer still takes its share */
+    ASSERT_OK(uniql_layer_rates(2, gap, NULL, 0.5, 1e-3, 0.85, r));
+    ASSERT_IN_RANGE(0.85, r[0], 1e-12);
+    ASSERT_IN_RANGE(0.15, r[1], 1e-12);
+    for (t = 0; t < 200; t++) {
+        int L = 1 + t % 16;
+        double target, eps, mx, mean = 0, sp = 0;
+        for (l = 0; l < L; l++) {
+            s = s * 1103515245u + 12345u; imp2[l] = (double)(s >> 8) / 16777216.0 * (t % 3 ? 1.0 : 100.0);
+            s = s * 1103515245u + 12345u; P[l] = 1.0 + (double)(s >> 20);
+        }
+        mx = 0.3 + 0.6 * (double)(t % 7) / 6.0;
+        target = mx * (double)(t % 10) / 10.0;
+        eps = t % 4 == 0 ? 1e-4 : 0.05 * (1 + t % 5);
+        ASSERT_OK(uniql_layer_rates(L, imp2, P, target, eps, mx, r));
+        for (l = 0; l < L; l++) {
+            ASSERT(r[l] >= 0 && r[l] <= mx);
+            mean += P[l] * r[l];
+            sp += P[l];
+        }
+        ASSERT_IN_RANGE(target, mean / sp, 1e-9 * target);
+        for (a = 0; a < L; a++)
+            for (b = 0; b < L; b++)
+                if (imp2[a] < imp2[b]) ASSERT(r[a] >= r[b] - 1e-15);
+    }
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_layer_rates(4, imp, NULL, 0.25, nan, 0.85, r));
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_layer_rates(4, imp, NULL, 0.25, 0.1, nan, r));
+    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_layer_rates(4, imp, NULL, nan, 0.1, 0.85, r));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_layer_rates(4, imp, NULL, 0.25, HUGE_VAL, 0.85, r));
+    PASS();
+}
+
+/* the backward error of an eigendecomposition, max_ij |A Z - Z diag(w)| / max|A|, and
+   max |Z^T Z - I|: both are O(n eps) for a backward-stable method, whatever the scaling */
+static void bad_eig_errors(int n, const double *A, const double *w, const double *Z, double *res, double *orth)
+{
+    double amax = 0;
+    int i, j, t;
+    *res = *orth = 0;
+    for (i = 0; i < n; i++)
+        for (j = i; j < n; j++) amax = fabs(A[i * n + j]) > amax ? fabs(A[i * n + j]) : amax;
+    for (t = 0; t < n; t++)
+        for (i = 0; i < n; i++) {
+            double s = 0, o = 0;
+            for (j = 0; j < n; j++) {
+                s += (i <= j ? A[i * n + j] : A[j * n + i]) / amax * Z[j * n + t];
+                o += Z[j * n + i] * Z[j * n + t];
+            }
+            s -= w[t] / amax * Z[i * n + t];
+            if (fabs(s) > *res) *res = fabs(s);
+            if (fabs(o - (i == t)) > *orth) *orth = fabs(o - (i == t));
+        }
+}
+
+/* uniql_eigh_f64 on badly scaled input: the 5x5 of the issue (one 1e200 pair, entries O(1)
+   and ~1e-201) made the QL iteration stall (bulge underflow: NO_CONVERGENCE); a 100 x 100
+   matrix graded from 1 to 1e-20 needed 57 iterations for one eigenvalue (the budget was 30
+   per value; it is 30 n in all now); entries graded over 1e-600 made the reduction divide
+   by a subnormal |x|^2 (NaN). Each must now succeed with backward error and orthogonality
+   O(n eps). Eigenvalues beyond DBL_MAX are UNIQL_ERR_RANGE (it returned OK with inf). */
+TEST eigh_badly_scaled_converges_and_overflow_is_range(void)
+{
+    static const double A5[25] = {
+        -4.57244e-202, 0.352224, 3.98583e-202, 3.06679e-202, -0.371909,
+        0, 1e+200, 1e+200, -3.30072e-202, 2.5038e-202,
+        0, 0, 0.452303, -0.413818, -1.16706e-202,
+        0, 0, 0, -0.00980081, 0.164437,
+        0, 0, 0, 0, 8.65795e-204 };
+    static const int sizes[3] = { 100, 60, 40 };
+    static const double spans[3] = { 10, 300, 600 };
+    double w[100], res, orth, *A = (double *)malloc(100 * 100 * sizeof(double)), *Z = (double *)malloc(100 * 100 * sizeof(double));
+    unsigned s = 99;
+    int i, j, k;
+    ASSERT(A && Z);
+    ASSERT_OK(uniql_eigh_f64(5, A5, 5, w, Z, 5, NULL));
+    bad_eig_errors(5, A5, w, Z, &res, &orth);
+    ASSERT_LE(res, 1e-14);
+    ASSERT_LE(orth, 1e-14);
+    ASSERT_IN_RANGE(1.618033988749895e200, w[0], 1e186);   /* the 1e200 pair: 1e200 (1 +- sqrt 5) / 2 */
+    ASSERT_IN_RANGE(-0.618033988749895e200, w[4], 1e186);
+    for (k = 0; k < 3; k++) {
+        int n = sizes[k];
+        for (i = 0; i < n; i++)
+            for (j = 0; j < n; j++) {
+                s = s * 1103515245u + 12345u;
+                A[i * n + j] = ((double)(s >> 8) / 16777216.0 - 0.5) * pow(10.0, -(i + j) * spans[k] / n);
+            }
+        ASSERT_OK(uniql_eigh_f64(n, A, (size_t)n, w, Z, (size_t)n, NULL));
+        bad_eig_errors(n, A, w, Z, &res, &orth);
+        ASSERT_LE(res, 1e-13);
+        ASSERT_LE(orth, 1e-13);
+    }
+    /* all entries 8e307: the eigenvalue 3 * 8e307 is not a double */
+    for (i = 0; i < 9; i++) A[i] = 8e307;
+    ASSERT_ERR(UNIQL_ERR_RANGE, uniql_eigh_f64(3, A, 3, w, NULL, 0, NULL));
+    ASSERT_ERR(UNIQL_ERR_RANGE, uniql_sqrt_psd_f64(3, A, 3, 1e-6, Z, 3, NULL, 0, NULL));
+    /* diag(1e308, 5, -1e308) is: exact values */
+    memset(A, 0, 9 * sizeof(double));
+    A[0] = 1e308; A[4] = -1e308; A[8] = 5;
+    ASSERT_OK(uniql_eigh_f64(3, A, 3, w, Z, 3, NULL));
+    ASSERT_EQ(1, w[0] == 1e308 && w[1] == 5 && w[2] == -1e308);
+    free(A); free(Z);
+    PASS();
+}
+
 /* every result code has its own sentence (API 1 documents them all) */
 TEST every_result_code_has_a_string(void)
 {
@@ -1287,4 +1407,6 @@ SUITE(bad_suite)
     RUN_TEST(packed_selection_from_the_tables);
     RUN_TEST(cli_numbers_are_parsed_strictly);
     RUN_TEST(cli_output_never_loses_or_unlinks);
+    RUN_TEST(layer_rates_mean_is_exact_or_an_error);
+    RUN_TEST(eigh_badly_scaled_converges_and_overflow_is_range);
 }
