@@ -228,7 +228,9 @@ FUZZ_MAXLEN   ?= 4096
 FUZZ_MAXLEN_model ?= 16384
 FUZZ_MAXLEN_uniql ?= 24576
 FUZZ_MAXLEN_tokenizer ?= 65536
-FUZZ_HARNESSES := json config safetensors model uniql order tokenizer
+FUZZ_HARNESSES := json config safetensors model uniql order tokenizer cli
+# harnesses with a uniql.h result driver for fuzz-distill (cli keeps its hand-made corpus)
+FUZZ_DISTILLED := $(filter-out cli,$(FUZZ_HARNESSES))
 FUZZ_FLAGS    := -std=c99 -Wall -Wextra -Wpedantic -Werror -O1 -g -DUNIQL_NO_SIMD \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN      := $(addprefix $(B)/fuzz/fuzz_,$(FUZZ_HARNESSES))
@@ -238,9 +240,9 @@ FUZZ_RUN      = mkdir -p $(B)/fuzz/artifacts $(B)/fuzz/corpus/$(1) && nice -n 10
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-one fuzz-distill fuzz-replay
 
 # test_bad.c includes the drivers
-$(B)/test $(B)/test_asan $(B)/test_ubsan: tests/fuzz/fuzz_drive.h
+$(B)/test $(B)/test_asan $(B)/test_ubsan: tests/fuzz/fuzz_drive.h tests/fuzz/fuzz_cli.h tools/cli.h
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_drive.h uniql.h
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_drive.h tests/fuzz/fuzz_cli.h tools/cli.h uniql.h
 	@mkdir -p $(B)/fuzz/artifacts
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< -lm
 
@@ -254,6 +256,7 @@ fuzz-seeds: $(B)/fuzz/gen_seeds
 	@mkdir -p $(addprefix $(B)/fuzz/seeds/,$(FUZZ_HARNESSES)) $(addprefix $(B)/fuzz/corpus/,$(FUZZ_HARNESSES))
 	./$(B)/fuzz/gen_seeds tests/data/ref $(B)/fuzz/seeds
 	@for f in tests/data/recover/*/order.json; do cp $$f $(B)/fuzz/seeds/order/$$(basename $$(dirname $$f)).json; done
+	@cp tests/data/bad/cli/* $(B)/fuzz/seeds/cli/
 	@# tokenizer seeds: u16 text length, text, tokenizer.json (our committed tokenizers, a mini one)
 	@for t in tests/data/tok/*/tokenizer.json tests/fuzz/tokenizer_mini.json; do for x in 0 1 2; do \
 		case $$x in 0) txt='Hello world, DON'"'"'T 123 <s>';; 1) txt='caf\303\251 \346\274\242 \360\237\230\200  x';; 2) txt='';; esac; \
@@ -272,7 +275,7 @@ $(B)/fuzz/distill: tests/fuzz/distill.c tests/fuzz/fuzz_drive.h uniql.h
 	$(CC) $(STRICT) -O2 -o $@ $< -lm
 
 fuzz-distill: $(B)/fuzz/distill
-	@for h in $(FUZZ_HARNESSES); do mkdir -p tests/data/bad/$$h; \
+	@for h in $(FUZZ_DISTILLED); do mkdir -p tests/data/bad/$$h; \
 		./$(B)/fuzz/distill $$h tests/data/bad/$$h $(B)/fuzz/corpus/$$h $(B)/fuzz/artifacts || exit 1; done
 	@cd tests/data/bad && find . -type f ! -name MANIFEST | sed 's|^\./||' | LC_ALL=C sort > MANIFEST
 	@echo "tests/data/bad: $$(wc -l < tests/data/bad/MANIFEST) files"

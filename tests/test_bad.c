@@ -15,6 +15,7 @@ static char bad_fail_msg[1024];
 #define FZ_FAIL(...) (bad_fail_count++, snprintf(bad_fail_msg, sizeof bad_fail_msg, __VA_ARGS__))
 #include "fuzz/fuzz_drive.h"
 #include "../tools/cli.h"
+#include "fuzz/fuzz_cli.h"
 #ifdef CLI_POSIX
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -28,10 +29,10 @@ static char bad_fail_msg[1024];
    check the memory side). */
 TEST bad_corpus_replays_cleanly(void)
 {
-    static const char *const names[7] = { "json", "config", "safetensors", "model", "uniql", "order", "tokenizer" };
+    static const char *const names[8] = { "json", "config", "safetensors", "model", "uniql", "order", "tokenizer", "cli" };
     FILE *mf = fopen("tests/data/bad/MANIFEST", "r");
     char line[512], first_fail[1600] = "";
-    int count[7] = { 0, 0, 0, 0, 0, 0, 0 }, errors[7] = { 0, 0, 0, 0, 0, 0, 0 }, fails = 0, h;
+    int count[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, errors[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, fails = 0, h;
     if (!mf) FAILm("tests/data/bad/MANIFEST missing (run the tests from the repository root)");
     while (fgets(line, sizeof line, mf)) {
         char path[600];
@@ -40,9 +41,9 @@ TEST bad_corpus_replays_cleanly(void)
         uniql_result r = UNIQL_OK;
         line[len] = 0;
         if (!len) continue;
-        for (h = 0; h < 7; h++)
+        for (h = 0; h < 8; h++)
             if (!strncmp(line, names[h], strlen(names[h])) && line[strlen(names[h])] == '/') break;
-        if (h == 7) { fclose(mf); UQ__FAILF("MANIFEST line '%.200s' names no harness", line); }
+        if (h == 8) { fclose(mf); UQ__FAILF("MANIFEST line '%.200s' names no harness", line); }
         snprintf(path, sizeof path, "tests/data/bad/%s", line);
         d = tutil_read_file(path, &n);
         if (!d) { fclose(mf); UQ__FAILF("cannot read %.300s", path); }
@@ -54,7 +55,12 @@ TEST bad_corpus_replays_cleanly(void)
         case 3: r = fz_model(d, n); break;
         case 4: r = fz_uniql(d, n); break;
         case 5: r = fz_order(d, n); break;
-        default: r = fz_tokenizer(d, n); break;
+        case 6: r = fz_tokenizer(d, n); break;
+#ifdef CLI_POSIX
+        default: r = fz_cli(d, n); break;   /* option values: tools/cli.h against strtod / regex */
+#else
+        default: break;
+#endif
         }
         free(d);
         count[h]++;
@@ -65,10 +71,10 @@ TEST bad_corpus_replays_cleanly(void)
     }
     fclose(mf);
     UQ_NOTE("replayed json %d (%d errors), config %d (%d), safetensors %d (%d), model %d (%d), uniql %d (%d), order %d (%d), "
-            "tokenizer %d (%d)", count[0], errors[0], count[1], errors[1], count[2], errors[2], count[3], errors[3], count[4],
-            errors[4], count[5], errors[5], count[6], errors[6]);
+            "tokenizer %d (%d), cli %d (%d)", count[0], errors[0], count[1], errors[1], count[2], errors[2], count[3], errors[3], count[4],
+            errors[4], count[5], errors[5], count[6], errors[6], count[7], errors[7]);
     if (fails) UQ__FAILF("%d files broke a driver property; first: %.400s", fails, first_fail);
-    for (h = 0; h < 7; h++) ASSERTm("every harness has a bad corpus", count[h] > 0);
+    for (h = 0; h < 8; h++) ASSERTm("every harness has a bad corpus", count[h] > 0);
     PASS();
 }
 
