@@ -225,16 +225,15 @@ typedef struct result {
     int ok;
 } result;
 
-static result run_child(char *const argv[], const char *const *keys, int nkeys)
+/* run argv[0] with stdout captured into out (NUL-terminated; stderr dropped when quiet);
+   fills r->rss_mb (the child's peak RSS) and r->ok (exit status 0) */
+static void spawn_capture(const char *bin, char *const argv[], int quiet, char *out, size_t cap, result *r)
 {
-    result r;
-    int fd[2], status, k;
+    int fd[2], status;
     pid_t pid;
     struct rusage ru;
-    char out[65536];
     size_t len = 0;
     ssize_t got;
-    memset(&r, 0, sizeof r);
     if (pipe(fd)) die("pipe", NULL);
     fflush(stdout);
     pid = fork();
@@ -243,16 +242,26 @@ static result run_child(char *const argv[], const char *const *keys, int nkeys)
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execv(argv[0], argv);
+        if (quiet && !freopen("/dev/null", "w", stderr)) _exit(126);
+        execv(bin, argv);
         _exit(127);
     }
     close(fd[1]);
-    while ((got = read(fd[0], out + len, sizeof out - 1 - len)) > 0) len += (size_t)got;
+    while ((got = read(fd[0], out + len, cap - 1 - len)) > 0) len += (size_t)got;
     close(fd[0]);
     out[len] = 0;
     if (wait4(pid, &status, 0, &ru) < 0) die("wait4", NULL);
-    r.rss_mb = (double)ru.ru_maxrss / 1024.0;
-    r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    r->rss_mb = (double)ru.ru_maxrss / 1024.0;
+    r->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static result run_child(char *const argv[], const char *const *keys, int nkeys)
+{
+    result r;
+    int k;
+    static char out[65536];
+    memset(&r, 0, sizeof r);
+    spawn_capture(argv[0], argv, 0, out, sizeof out, &r);
     for (k = 0; k < nkeys; k++) {
         char pat[64];
         const char *p;
@@ -270,12 +279,8 @@ static result run_llamacpp(const char *dir, const char *gguf, int P, int G, int 
 {
     char bin[1024], ps[32], gs[32], ts[32], rs[32];
     char *argv[20];
-    int fd[2], status, a = 0;
-    pid_t pid;
-    struct rusage ru;
+    int a = 0;
     static char out[1 << 20];
-    size_t len = 0;
-    ssize_t got;
     result r;
     const char *p;
     memset(&r, 0, sizeof r);
@@ -289,24 +294,7 @@ static result run_llamacpp(const char *dir, const char *gguf, int P, int G, int 
     argv[a++] = (char *)"-p"; argv[a++] = ps; argv[a++] = (char *)"-n"; argv[a++] = gs;
     argv[a++] = (char *)"-t"; argv[a++] = ts; argv[a++] = (char *)"-r"; argv[a++] = rs;
     argv[a++] = (char *)"-o"; argv[a++] = (char *)"json"; argv[a] = NULL;
-    if (pipe(fd)) die("pipe", NULL);
-    fflush(stdout);
-    pid = fork();
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        if (!freopen("/dev/null", "w", stderr)) _exit(126);
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    while ((got = read(fd[0], out + len, sizeof out - 1 - len)) > 0) len += (size_t)got;
-    close(fd[0]);
-    out[len] = 0;
-    if (wait4(pid, &status, 0, &ru) < 0) die("wait4", NULL);
-    r.rss_mb = (double)ru.ru_maxrss / 1024.0;
-    r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    spawn_capture(bin, argv, 1, out, sizeof out, &r);
     /* each test object carries "n_prompt": P, "n_gen": G ... "avg_ts": v */
     for (p = out; (p = strstr(p, "\"n_prompt\":")) != NULL; p++) {
         int np = atoi(p + 11);
