@@ -1873,6 +1873,46 @@ typedef struct uniql_model_quant_options {
 UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
                                            uniql_model **out, uniql_error *err);
 
+/* ---- Residual-stream rotation (the official offline Hadamard transform) ----------------
+
+   QuaRot-style (Ashkboos et al., arXiv 2404.00456): the residual stream h of every token is
+   replaced by R h with R an orthogonal D x D matrix, folded offline into the weights, so
+   the function is unchanged and the weights that quantization sees have their outliers
+   spread over all inputs. The official UniQL code applies it after sorting and before
+   GPTQ (quantize_model.py configure_model; off for Qwen2.5). With every RMSNorm weight w
+   first folded into the matrices that read the norm (W diag(w), the norm's weight becomes
+   1; rms(R h) = rms(h) as R is orthogonal):
+     embedding rows e -> R e;  lm_head L -> L diag(w_final) R^T;
+     matrices reading a normed residual (q/k/v, gate/up, every Mamba in_proj part)
+       W -> W diag(w_norm) R^T;
+     matrices writing to the residual (o_proj, down_proj, out_proj) W -> R W, bias b -> R b.
+   Inner dimensions (heads, MLP channels, SSM state) are untouched, so sorting, kept sizes,
+   rope_pairs and every pruning prefix stay valid, and a model may be rotated before or
+   after sorting. The rotation is computed in double from fp32 inputs, so only the final
+   rounding to fp32 differs from exact (logits unchanged to ~1e-6 relative, tested).
+
+   R is the normalized Hadamard matrix H_D / sqrt(D), built as the Kronecker product of a
+   Sylvester matrix H_{2^k} and, unless D is a power of two, a Paley (type I) matrix of
+   order p = q + 1 with q prime, q = 3 (mod 4) (p = 12, 20, 24, 44, 48, 60, 68, 72, 80, 84,
+   ..., 224, ...): D = 2^k p with the largest such k (e.g. 96 = 8 x 12, 72 = 72,
+   896 = 4 x 224); applied per vector in O(D (k + p)) operations. Other D (28 * 2^k, which
+   the official code takes from a stored matrix) are UNIQL_ERR_UNSUPPORTED. For D a power of two R equals the official transform
+   (fast_hadamard_transform, natural Sylvester order, scale 1/sqrt(D)). */
+
+/* R x for x of length n, in place (double). Errors: UNIQL_ERR_INVALID_ARG (NULL, n < 1),
+   UNIQL_ERR_UNSUPPORTED (no construction for n, see above). Scratch: n doubles from
+   UNIQL_MALLOC(.., user). */
+UNIQLDEF uniql_result uniql_hadamard_apply(int n, double *x, void *user);
+
+/* A new model equal in function to m, with norms folded and the residual stream rotated
+   (above). Every weight becomes an owned fp32 copy (any dtype in; orientation, kept sizes
+   and rope_pairs kept; a tied lm_head is untied, as the official code does), every norm
+   weight of the residual stream is 1. Release with uniql_model_free; m is not needed
+   afterwards. Errors: INVALID_ARG, UNSUPPORTED (hidden size without a construction),
+   NONFINITE, OUT_OF_MEMORY. */
+UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *alloc_user, uniql_model **out, uniql_error *err);
+
+
 
 /* =====================================================================================
    API 8. LSAQ: layer importance and bit allocation
@@ -2075,6 +2115,10 @@ UNIQLDEF void uniql_packed_free(uniql_packed *p);
      "tokenizer" (optional): {"json": the tokenizer.json text, "config": the
                  tokenizer_config.json text or null, "fnv1a64": "16 hex digits", FNV-1a 64
                  of the json text}, so that a device needs only the .uniql file (API 5b).
+     "rotation", "quantizer": optional strings saying how the stored weights were made
+                   (uniql_pack_model_desc; e.g. "hadamard", "gptq"). Informational: the
+                   stored weights already include the rotation, so a loader needs nothing;
+                   files without them (older writers) mean no rotation, RTN.
    Pruning at load is pure view arithmetic on the sorted layout (API 6 PRUNED LAYOUTS):
    q/k/v rows and a transposed o_proj's storage rows are per-head blocks (kept prefix of
    each), gate/up rows and a transposed down_proj's storage rows are a prefix, Mamba z/x
@@ -2106,6 +2150,10 @@ typedef struct uniql_pack_model_desc {
     size_t tokenizer_len;
     const char *tokenizer_config;   /* NULL or its tokenizer_config.json text */
     size_t tokenizer_config_len;
+    const char *rotation;           /* NULL, or how the residual stream was rotated ("hadamard",
+                                       uniql_model_rotate): meta "rotation" */
+    const char *quantizer;          /* NULL, or how the weights were quantized (e.g. "gptq",
+                                       "rtn", "rtn+clip"): meta "quantizer" */
 } uniql_pack_model_desc;
 
 /* Pack a (sorted, quantized) model into a .uniql image, as uniql_pack_write (the caller
@@ -14260,29 +14308,20 @@ static const double *uniql__mq_hess(uniql__mq *Q, int k, uniql_result *r)
     return *r == UNIQL_OK ? Q->H : NULL;
 }
 
-/* layer l of Q->m into Q->dst at width b; with the Hessians of Q->acc if they are on */
-static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
+/* Layer s's type, kept sizes and fp32 copies of all its vectors (norms, biases, rope_pairs,
+   conv taps, A_log, D, dt_bias, gated-norm weight) into d, owned by dst; matrices are the
+   caller's. */
+static uniql_result uniql__copy_layer_vectors(uniql_model *dst, const uniql_config *c, const uniql_layer *s, uniql_layer *d)
 {
-    const uniql_config *c = &Q->m->config;
-    const uniql_layer *s = &Q->m->layers[l];
-    uniql_layer *d = &Q->dst->layers[l];
-    uniql_model *dst = Q->dst;
-    const double *H;
     uniql_result r;
-    *d = *s;   /* kept sizes, type; every pointer is replaced below */
+    *d = *s;   /* kept sizes, type; every pointer is replaced (vectors here, matrices by the caller) */
     r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
     if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
     if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
         const uniql_attention *a = &s->attn;
         uniql_attention *na = &d->attn;
         int NH = c->n_heads, KV = c->n_kv_heads;
-        H = uniql__mq_hess(Q, UNIQL__HS_ATTN_IN, &r);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->q, b, H, 0, &na->q);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->k, b, H, 0, &na->k);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->v, b, H, 0, &na->v);
-        H = uniql__mq_hess(Q, UNIQL__HS_O_IN, &r);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->o, b, H, 0, &na->o);
-        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->q_bias, NH * a->qk_dim, &na->q_bias);
+        r = uniql__copy_vec(dst, a->q_bias, NH * a->qk_dim, &na->q_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->k_bias, KV * a->qk_dim, &na->k_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->v_bias, KV * a->v_dim, &na->v_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->o_bias, c->hidden_size, &na->o_bias);
@@ -14295,12 +14334,7 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
     if (r == UNIQL_OK && uniql__blk_mlp(s->type)) {
         const uniql_mlp *p = &s->mlp;
         uniql_mlp *np = &d->mlp;
-        H = uniql__mq_hess(Q, UNIQL__HS_MLP_IN, &r);
-        if (r == UNIQL_OK && c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(Q, &p->gate, b, H, 0, &np->gate);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &p->up, b, H, 0, &np->up);
-        H = uniql__mq_hess(Q, UNIQL__HS_DOWN_IN, &r);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &p->down, b, H, 0, &np->down);
-        if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
+        r = uniql__copy_vec(dst, p->gate_bias, p->d_int, &np->gate_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->up_bias, p->d_int, &np->up_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, p->down_bias, c->hidden_size, &np->down_bias);
     }
@@ -14308,15 +14342,7 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
         const uniql_mamba *a = &s->mamba;
         uniql_mamba *nb = &d->mamba;
         int NH = c->ssm_heads, HP = NH * a->head_dim_kept, GN = c->ssm_groups * a->state_kept, K = c->conv_kernel;
-        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_IN, &r);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_z, b, H, 0, &nb->in_z);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_x, b, H, 0, &nb->in_x);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_B, b, H, 0, &nb->in_B);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_C, b, H, 0, &nb->in_C);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->in_dt, b, H, 0, &nb->in_dt);
-        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_OUT, &r);
-        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &a->out, b, H, 0, &nb->out);
-        if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
+        r = uniql__copy_vec(dst, a->bias_z, HP, &nb->bias_z);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_x, HP, &nb->bias_x);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_B, GN, &nb->bias_B);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->bias_C, GN, &nb->bias_C);
@@ -14332,6 +14358,42 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->dt_bias, NH, &nb->dt_bias);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->norm, HP, &nb->norm);
         if (r == UNIQL_OK) r = uniql__copy_vec(dst, a->out_bias, c->hidden_size, &nb->out_bias);
+    }
+    return r;
+}
+
+/* layer l of Q->m into Q->dst at width b; with the Hessians of Q->acc if they are on */
+static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
+{
+    const uniql_config *c = &Q->m->config;
+    const uniql_layer *s = &Q->m->layers[l];
+    uniql_layer *d = &Q->dst->layers[l];
+    const double *H;
+    uniql_result r = uniql__copy_layer_vectors(Q->dst, c, s, d);
+    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+        H = uniql__mq_hess(Q, UNIQL__HS_ATTN_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.q, b, H, 0, &d->attn.q);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.k, b, H, 0, &d->attn.k);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.v, b, H, 0, &d->attn.v);
+        H = uniql__mq_hess(Q, UNIQL__HS_O_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.o, b, H, 0, &d->attn.o);
+    }
+    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+        H = uniql__mq_hess(Q, UNIQL__HS_MLP_IN, &r);
+        if (r == UNIQL_OK && c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(Q, &s->mlp.gate, b, H, 0, &d->mlp.gate);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mlp.up, b, H, 0, &d->mlp.up);
+        H = uniql__mq_hess(Q, UNIQL__HS_DOWN_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mlp.down, b, H, 0, &d->mlp.down);
+    }
+    if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_IN, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_z, b, H, 0, &d->mamba.in_z);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_x, b, H, 0, &d->mamba.in_x);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_B, b, H, 0, &d->mamba.in_B);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_C, b, H, 0, &d->mamba.in_C);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_dt, b, H, 0, &d->mamba.in_dt);
+        H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_OUT, &r);
+        if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.out, b, H, 0, &d->mamba.out);
     }
     return r;
 }
@@ -14581,6 +14643,204 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
         if ((r = uniql__mq_layer(&Q, l, bits ? bits[l] : Q.o.bits)) != UNIQL_OK)
             uniql__fail(err, r, "quantize: layer %d: %s", l, uniql_result_string(r));
     UNIQL_FREE(Q.buf, Q.o.alloc_user);
+    if (r == UNIQL_OK) r = uniql_model_check(dst, err);
+    if (r != UNIQL_OK) {
+        uniql_model_free(dst);
+        return r;
+    }
+    *out = dst;
+    return UNIQL_OK;
+}
+
+/* ---- residual-stream rotation (Hadamard) ---- */
+
+static int uniql__is_prime(int q)
+{
+    int d;
+    if (q < 2) return 0;
+    for (d = 2; d * d <= q; d++) if (q % d == 0) return 0;
+    return 1;
+}
+
+/* n = 2^k p: p = 1, or p = q + 1 with q prime, q = 3 mod 4 (Paley I), k as large as
+   possible; returns p, or 0 when there is no such factorisation */
+static int uniql__hadamard_order(int n)
+{
+    int p = n;
+    if (n < 1) return 0;
+    while (p % 2 == 0) p /= 2;
+    if (p == 1) return 1;
+    for (; p <= n; p *= 2) {
+        if (uniql__is_prime(p - 1) && (p - 1) % 4 == 3) return p;
+        if (n % (2 * p)) break;
+    }
+    return 0;
+}
+
+UNIQLDEF uniql_result uniql_hadamard_apply(int n, double *x, void *user)
+{
+    int p, P2, a, b, i, j, h;
+    double *y, sc;
+    signed char *chi;
+    if (!x || n < 1) return UNIQL_ERR_INVALID_ARG;
+    if (!(p = uniql__hadamard_order(n))) return UNIQL_ERR_UNSUPPORTED;
+    P2 = n / p;
+    if (p > 1) {
+        /* Paley I: H = I + S, S = [[0, 1^T], [-1, Q]], Q[i][j] = chi(j - i) the quadratic
+           character mod q; S is skew for q = 3 mod 4, so H H^T = (q + 1) I */
+        int q = p - 1;
+        y = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)p + (size_t)q, user);
+        if (!y) return UNIQL_ERR_OUT_OF_MEMORY;
+        chi = (signed char *)(y + p);
+        for (i = 0; i < q; i++) chi[i] = -1;
+        chi[0] = 0;
+        for (i = 1; i < q; i++) chi[(int)((long long)i * i % q)] = 1;
+        for (a = 0; a < P2; a++) {
+            double *xa = x + (size_t)a * p;
+            double s0 = xa[0];
+            for (j = 1; j < p; j++) s0 += xa[j];
+            y[0] = s0;
+            for (i = 1; i < p; i++) {
+                double s = -xa[0] + xa[i];
+                for (j = 1; j < p; j++) if (j != i) s += chi[((j - i) % q + q) % q] * xa[j];
+                y[i] = s;
+            }
+            memcpy(xa, y, sizeof(double) * (size_t)p);
+        }
+        UNIQL_FREE(y, user);
+    }
+    /* Sylvester H_{P2} across the blocks (fast Walsh-Hadamard transform, stride p) */
+    for (h = 1; h < P2; h *= 2)
+        for (a = 0; a < P2; a += 2 * h)
+            for (i = a; i < a + h; i++)
+                for (b = 0; b < p; b++) {
+                    double u = x[(size_t)i * p + b], v = x[(size_t)(i + h) * p + b];
+                    x[(size_t)i * p + b] = u + v;
+                    x[(size_t)(i + h) * p + b] = u - v;
+                }
+    sc = 1.0 / sqrt((double)n);
+    for (i = 0; i < n; i++) x[i] *= sc;
+    return UNIQL_OK;
+}
+
+typedef struct uniql__rot {
+    uniql_model *dst;
+    int D;
+    double *x;          /* D doubles */
+    void *user;
+} uniql__rot;
+
+/* W (rows x D) reading the residual through a norm of weight w: W diag(w) R^T, row by row */
+static uniql_result uniql__rot_in(uniql__rot *R, const uniql_matrix *W, const float *w, uniql_matrix *out)
+{
+    float *d;
+    int r, k;
+    if (!W->data) return UNIQL_OK;
+    UNIQL__TRY(uniql__dense(R->dst, W, &d));
+    for (r = 0; r < W->rows; r++) {
+        float *row = d + (size_t)r * R->D;
+        for (k = 0; k < R->D; k++) R->x[k] = (double)row[k] * (w ? (double)w[k] : 1.0);
+        UNIQL__TRY(uniql_hadamard_apply(R->D, R->x, R->user));
+        for (k = 0; k < R->D; k++) row[k] = (float)R->x[k];
+    }
+    return uniql__own_matrix(R->dst, d, W->rows, W->cols, W->transposed, out);
+}
+
+/* W (D x cols) writing to the residual, and its bias: R W, R b */
+static uniql_result uniql__rot_out(uniql__rot *R, const uniql_matrix *W, const float *bias, uniql_matrix *out,
+                                   const float **bias_out)
+{
+    float *d;
+    int c, k;
+    UNIQL__TRY(uniql__dense(R->dst, W, &d));
+    for (c = 0; c < W->cols; c++) {
+        for (k = 0; k < R->D; k++) R->x[k] = d[(size_t)k * W->cols + c];
+        UNIQL__TRY(uniql_hadamard_apply(R->D, R->x, R->user));
+        for (k = 0; k < R->D; k++) d[(size_t)k * W->cols + c] = (float)R->x[k];
+    }
+    *bias_out = NULL;
+    if (bias) {
+        float *b = uniql__own_f32(R->dst, (size_t)R->D, 1);
+        if (!b) return UNIQL_ERR_OUT_OF_MEMORY;
+        for (k = 0; k < R->D; k++) R->x[k] = bias[k];
+        UNIQL__TRY(uniql_hadamard_apply(R->D, R->x, R->user));
+        for (k = 0; k < R->D; k++) b[k] = (float)R->x[k];
+        *bias_out = b;
+    }
+    return uniql__own_matrix(R->dst, d, W->rows, W->cols, W->transposed, out);
+}
+
+UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *user, uniql_model **out, uniql_error *err)
+{
+    const uniql_config *c;
+    uniql_model *dst = NULL;
+    uniql__rot R;
+    uniql_result r;
+    float *ones, *e;
+    int l, k, D;
+    if (out) *out = NULL;
+    if (!m || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "rotate: NULL argument");
+    UNIQL__TRY(uniql_model_check(m, err));
+    c = &m->config;
+    D = c->hidden_size;
+    if (!uniql__hadamard_order(D))
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "rotate: no Hadamard construction for hidden size %d", D);
+    for (l = 0; l < c->n_layers; l++)
+        if (m->layers[l].type != UNIQL_BLOCK_DECODER && m->layers[l].type != UNIQL_BLOCK_ATTENTION &&
+            m->layers[l].type != UNIQL_BLOCK_MLP && m->layers[l].type != UNIQL_BLOCK_MAMBA)
+            return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "rotate: layer %d: block type %d", l, (int)m->layers[l].type);
+    if ((r = uniql__model_shell(m, user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "rotate: out of memory");
+    memset(&R, 0, sizeof R);
+    R.dst = dst;
+    R.D = D;
+    R.user = user;
+    R.x = (double *)uniql__own(&dst->storage, sizeof(double) * (size_t)D, user);
+    ones = uniql__own_f32(dst, (size_t)D, 1);
+    r = R.x && ones ? UNIQL_OK : UNIQL_ERR_OUT_OF_MEMORY;
+    if (r == UNIQL_OK) for (k = 0; k < D; k++) ones[k] = 1.0f;
+    /* embedding rows e -> R e; lm_head L -> L diag(w_final) R^T (untied) */
+    if (r == UNIQL_OK && (r = uniql__dense(dst, &m->embed, &e)) == UNIQL_OK) {
+        int t;
+        for (t = 0; t < c->vocab_size && r == UNIQL_OK; t++) {
+            float *row = e + (size_t)t * D;
+            for (k = 0; k < D; k++) R.x[k] = row[k];
+            r = uniql_hadamard_apply(D, R.x, user);
+            for (k = 0; k < D; k++) row[k] = (float)R.x[k];
+        }
+        dst->embed = uniql_matrix_f32(e, c->vocab_size, D, (size_t)D);
+    }
+    if (r == UNIQL_OK) r = uniql__rot_in(&R, &m->lm_head, m->final_norm, &dst->lm_head);
+    if (r != UNIQL_OK) uniql__fail(err, r, "rotate: embedding / lm_head: %s", uniql_result_string(r));
+    dst->final_norm = ones;
+    dst->config.tie_embeddings = 0;
+    for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
+        const uniql_layer *s = &m->layers[l];
+        uniql_layer *d = &dst->layers[l];
+        const float *mlp_norm = s->type == UNIQL_BLOCK_DECODER ? s->mlp_norm : s->norm;
+        r = uniql__copy_layer_vectors(dst, c, s, d);
+        d->norm = ones;
+        if (s->mlp_norm) d->mlp_norm = ones;
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+            r = uniql__rot_in(&R, &s->attn.q, s->norm, &d->attn.q);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->attn.k, s->norm, &d->attn.k);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->attn.v, s->norm, &d->attn.v);
+            if (r == UNIQL_OK) r = uniql__rot_out(&R, &s->attn.o, s->attn.o_bias, &d->attn.o, &d->attn.o_bias);
+        }
+        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+            if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__rot_in(&R, &s->mlp.gate, mlp_norm, &d->mlp.gate);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mlp.up, mlp_norm, &d->mlp.up);
+            if (r == UNIQL_OK) r = uniql__rot_out(&R, &s->mlp.down, s->mlp.down_bias, &d->mlp.down, &d->mlp.down_bias);
+        }
+        if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+            r = uniql__rot_in(&R, &s->mamba.in_z, s->norm, &d->mamba.in_z);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_x, s->norm, &d->mamba.in_x);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_B, s->norm, &d->mamba.in_B);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_C, s->norm, &d->mamba.in_C);
+            if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_dt, s->norm, &d->mamba.in_dt);
+            if (r == UNIQL_OK) r = uniql__rot_out(&R, &s->mamba.out, s->mamba.out_bias, &d->mamba.out, &d->mamba.out_bias);
+        }
+        if (r != UNIQL_OK) uniql__fail(err, r, "rotate: layer %d: %s", l, uniql_result_string(r));
+    }
     if (r == UNIQL_OK) r = uniql_model_check(dst, err);
     if (r != UNIQL_OK) {
         uniql_model_free(dst);
@@ -15865,6 +16125,16 @@ static uniql_result uniql__pk_meta(const uniql_config *c, const int *const *rope
         else if (!uniql__sb_json_string(mb, d->tokenizer_config, d->tokenizer_config_len))
             return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: tokenizer_config.json is not valid UTF-8");
         uniql__sb_fmt(mb, ",\"fnv1a64\":\"%08lx%08lx\"}", (unsigned long)(h >> 32), (unsigned long)(h & 0xFFFFFFFFu));
+    }
+    if (d->rotation) {
+        uniql__sb_str(mb, ",\"rotation\":");
+        if (!uniql__sb_json_string(mb, d->rotation, strlen(d->rotation)))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: rotation is not UTF-8");
+    }
+    if (d->quantizer) {
+        uniql__sb_str(mb, ",\"quantizer\":");
+        if (!uniql__sb_json_string(mb, d->quantizer, strlen(d->quantizer)))
+            return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "pack model: quantizer is not UTF-8");
     }
     uniql__sb_str(mb, "}");
     if (mb->oom) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "pack model: out of memory (meta)");

@@ -638,6 +638,103 @@ TEST quantize_model_options(void)
     PASS();
 }
 
+/* ---- 6. Hadamard rotation of the residual stream ---- */
+
+static int popcount_u(unsigned v) { int c = 0; while (v) { c += (int)(v & 1u); v >>= 1; } return c; }
+
+/* R from unit vectors: orthogonal to 1e-13, every entry +-1/sqrt(n); for n = 2^k the
+   Sylvester matrix (-1)^popcount(i & j) / sqrt(n) of the official fast_hadamard_transform */
+TEST hadamard_orthogonal(void)
+{
+    static const int ns[12] = { 1, 2, 4, 8, 12, 20, 24, 72, 96, 256, 448, 896 };
+    int t, i, j, k;
+    double x[2];
+    for (t = 0; t < 12; t++) {
+        int n = ns[t];
+        double *R = (double *)malloc(sizeof(double) * (size_t)n * n), worst = 0, ent = 0;
+        for (j = 0; j < n; j++) {
+            double *col = (double *)calloc((size_t)n, sizeof(double));
+            col[j] = 1;
+            ASSERT_OK(uniql_hadamard_apply(n, col, NULL));
+            for (i = 0; i < n; i++) R[(size_t)i * n + j] = col[i];
+            free(col);
+        }
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < n; j++) {
+                double dot = 0, e = fabs(fabs(R[(size_t)i * n + j]) * sqrt((double)n) - 1);
+                for (k = 0; k < n; k++) dot += R[(size_t)i * n + k] * R[(size_t)j * n + k];
+                if (fabs(dot - (i == j)) > worst) worst = fabs(dot - (i == j));
+                if (e > ent) ent = e;
+                if ((n & (n - 1)) == 0) {
+                    double want = (popcount_u((unsigned)(i & j)) % 2 ? -1.0 : 1.0) / sqrt((double)n);
+                    ASSERT_IN_RANGE(want, R[(size_t)i * n + j], 1e-15);
+                }
+            }
+        }
+        ASSERT_LE(worst, 1e-13);
+        ASSERT_LE(ent, 1e-13);
+        free(R);
+    }
+    ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_hadamard_apply(28, x, NULL));
+    ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_hadamard_apply(14, x, NULL));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_hadamard_apply(0, x, NULL));
+    PASS();
+}
+
+/* folded norms + rotated residual: the same function (logits to 1e-5 of their scale), all
+   residual norm weights 1, a tied lm_head untied; and rotation commutes with pruning */
+TEST rotate_model_same_function(void)
+{
+    int f, T = 40, *tok = rand_tokens(T, 3);
+    for (f = 0; f < 4; f++) {
+        uniql_model *m = tutil_load_ref(GFAMS[f], 1), *rm, *s, *rs, *p1, *p2;
+        uniql_calib *cb;
+        uniql_calib_options co;
+        uniql_sort_options so;
+        uniql_kept kept[16];
+        double rates[16];
+        float *a, *b;
+        size_t N;
+        int l, k;
+        uniql_error e;
+        ASSERT(m);
+        N = (size_t)T * m->config.vocab_size;
+        if (uniql_model_rotate(m, NULL, &rm, &e) != UNIQL_OK) FAILm(e.message);
+        for (k = 0; k < m->config.hidden_size; k++) {
+            ASSERT_EQ(0, rm->final_norm[k] != 1.0f);
+            for (l = 0; l < m->config.n_layers; l++) ASSERT_EQ(0, rm->layers[l].norm[k] != 1.0f);
+        }
+        ASSERT(rm->lm_head.data != rm->embed.data);
+        a = tutil_prefill_logits(m, tok, T, 16);
+        b = tutil_prefill_logits(rm, tok, T, 16);
+        ASSERT(a && b);
+        UQ_NOTE("%s: rotated vs original logits: max |diff| %.3g of max |logit| %.3g", GFAMS[f], tutil_max_diff(a, b, N), tutil_max_abs(a, N));
+        ASSERT_LE(tutil_max_diff(a, b, N), 1e-5 * tutil_max_abs(a, N));
+        free(a); free(b);
+        /* sorted, then rotated, then pruned == sorted, then pruned */
+        memset(&co, 0, sizeof co);
+        co.seq_len = 20;
+        ASSERT_OK(uniql_calibrate(m, tok, (size_t)T, &co, &cb, NULL));
+        memset(&so, 0, sizeof so);
+        so.layout = UNIQL_LAYOUT_PRUNABLE;
+        ASSERT_OK(uniql_sort_model(m, cb, &so, &s, NULL));
+        ASSERT_OK(uniql_model_rotate(s, NULL, &rs, NULL));
+        for (l = 0; l < m->config.n_layers; l++) rates[l] = 0.3;
+        ASSERT_OK(uniql_kept_from_rates(&m->config, rates, NULL, kept));
+        ASSERT_OK(uniql_model_prune(s, kept, 0, NULL, &p1, NULL));
+        ASSERT_OK(uniql_model_prune(rs, kept, 0, NULL, &p2, NULL));
+        a = tutil_prefill_logits(p1, tok, T, 16);
+        b = tutil_prefill_logits(p2, tok, T, 16);
+        ASSERT(a && b);
+        ASSERT_LE(tutil_max_diff(a, b, N), 1e-5 * tutil_max_abs(a, N));
+        free(a); free(b);
+        uniql_model_free(p1); uniql_model_free(p2); uniql_model_free(rs); uniql_model_free(s); uniql_calib_free(cb);
+        uniql_model_free(rm); uniql_model_free(m);
+    }
+    free(tok);
+    PASS();
+}
+
 SUITE(gptq_suite)
 {
     RUN_TEST(gptq_diagonal_hessian_equals_rtn);
@@ -657,4 +754,6 @@ SUITE(gptq_suite)
     RUN_TEST(quantize_gptq_closer_than_rtn);
     RUN_TEST(quantize_embedding_per_row);
     RUN_TEST(quantize_model_options);
+    RUN_TEST(hadamard_orthogonal);
+    RUN_TEST(rotate_model_same_function);
 }
