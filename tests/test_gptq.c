@@ -735,6 +735,43 @@ TEST rotate_model_same_function(void)
     PASS();
 }
 
+/* .uniql records the rotation and the quantizer as meta strings; without them nothing is written */
+TEST pack_records_rotation(void)
+{
+    uniql_model *m = tutil_load_ref("llama", 0), *r, *q;
+    size_t cfg_len, size;
+    char *cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_len);
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    const uniql_json *v;
+    void *img;
+    int k;
+    ASSERT(m && cfg);
+    ASSERT_OK(uniql_model_rotate(m, NULL, &r, NULL));
+    for (k = 0; k < 2; k++) {
+        memset(&d, 0, sizeof d);
+        d.config_json = cfg;
+        d.config_len = cfg_len;
+        if (k) { d.rotation = "hadamard"; d.quantizer = "rtn"; }
+        ASSERT_OK(uniql_model_quantize(r, NULL, NULL, &q, NULL));
+        ASSERT_OK(uniql_pack_model(q, &d, NULL, &img, &size, NULL));
+        ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, NULL));
+        v = uniql_json_get(pk.meta, "rotation");
+        if (k) { ASSERT(v && v->type == UNIQL_JSON_STRING); ASSERT_STR_EQ("hadamard", v->u.str); }
+        else ASSERT(v == NULL);
+        v = uniql_json_get(pk.meta, "quantizer");
+        if (k) { ASSERT(v && v->type == UNIQL_JSON_STRING); ASSERT_STR_EQ("rtn", v->u.str); }
+        else ASSERT(v == NULL);
+        uniql_packed_free(&pk);
+        uniql_free_buffer(img, NULL);
+        uniql_model_free(q);
+    }
+    uniql_model_free(r);
+    uniql_model_free(m);
+    free(cfg);
+    PASS();
+}
+
 SUITE(gptq_suite)
 {
     RUN_TEST(gptq_diagonal_hessian_equals_rtn);
@@ -756,4 +793,5 @@ SUITE(gptq_suite)
     RUN_TEST(quantize_model_options);
     RUN_TEST(hadamard_orthogonal);
     RUN_TEST(rotate_model_same_function);
+    RUN_TEST(pack_records_rotation);
 }
