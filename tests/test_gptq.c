@@ -772,6 +772,158 @@ TEST pack_records_rotation(void)
     PASS();
 }
 
+/* ---- the official code as an oracle (tests/ref/official_gptq_ref.py) -------------------
+   tests/data/ref/gptq/official_gptq.bin holds the integers and fp32 scales the official
+   quantize/gptq.py (GPTQ class, fasterquant(group 128, percdamp 0.01, 4 bits)) and the official
+   per-row 4-bit embedding (quant_embedding_layers.py from_fp16) gave on constructed matrices.
+   The matrices are rebuilt here from the same splitmix64 stream (the script's make_case), so the
+   Hessian H = X^T X is the same exact integer matrix on both sides. uniql.h runs with
+   UNIQL_SCALE_OFFICIAL (GPTQ in double, the official in fp32): integers must agree for
+   >= 99.9 % of the weights (issue 14's target), stored scales are fp16(official s). */
+static uint64_t oracle_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static int oracle_below(uint64_t *s, int n) { return (int)(oracle_next(s) % (uint64_t)n); }
+
+/* W rows x cols (row-major), X tokens x cols: the script's make_case, draw for draw */
+static void oracle_case(int rows, int cols, int tokens, uint64_t seed, int dead, float *W, float *X)
+{
+    static const int e[6] = {0, 0, 0, 1, 2, 3};
+    int *shift = (int *)malloc(sizeof(int) * (size_t)cols), *shared = (int *)malloc(sizeof(int) * (size_t)cols);
+    int i, j, t, out_row;
+    uint64_t s = seed;
+    for (j = 0; j < cols; j++) shift[j] = 1 << e[oracle_below(&s, 6)];
+    for (j = 0; j < cols; j++) shared[j] = oracle_below(&s, 2);
+    for (t = 0; t < tokens; t++) {
+        int c = oracle_below(&s, 7) - 3;
+        for (j = 0; j < cols; j++)   /* nothing is drawn for the dead input, as in the script */
+            X[(size_t)t * cols + j] = j == dead ? 0.0f : (float)(shift[j] * (oracle_below(&s, 15) - 7 + c * shared[j]));
+    }
+    out_row = oracle_below(&s, rows);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) {
+            int k = (oracle_below(&s, 31) - 15);
+            k *= 1 + oracle_below(&s, 4);
+            if (oracle_below(&s, 64) == 0) k *= 4;
+            if (i == out_row) k *= 2;
+            W[(size_t)i * cols + j] = (float)k / 256.0f;
+        }
+    free(shift); free(shared);
+}
+
+static uint32_t oracle_u32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+TEST gptq_official_oracle(void)
+{
+    static const struct { int rows, cols, tokens, dead; uint64_t seed; } cs[4] = {
+        {64, 256, 256, 5, 101}, {48, 384, 256, -1, 102}, {32, 200, 320, -1, 103}, {80, 96, 0, -1, 104}};
+    size_t size = 0, off = 12;
+    unsigned char *b = tutil_read_file("tests/data/ref/gptq/official_gptq.bin", &size);
+    long same_all = 0, n_all = 0;
+    int ci;
+    ASSERT(b);
+    ASSERT(size >= 12 && !memcmp(b, "UQGR", 4) && oracle_u32(b + 4) == 1 && oracle_u32(b + 8) == 4);
+    for (ci = 0; ci < 4; ci++) {
+        int R = cs[ci].rows, D = cs[ci].cols, T = cs[ci].tokens, kind, group, ng, i, j, t, same = 0, same_sc = 0, maxd = 0;
+        float *W = (float *)malloc(sizeof(float) * (size_t)R * D), *X = (float *)malloc(sizeof(float) * ((size_t)T * D + 1));
+        int *Q = (int *)malloc(sizeof(int) * (size_t)R * D);
+        uint16_t *sc;
+        const unsigned char *codes;
+        const unsigned char *scales;
+        ASSERT(off + 20 <= size);
+        kind = (int)oracle_u32(b + off);
+        ASSERT_EQ(ci == 3, kind);
+        ASSERT(oracle_u32(b + off + 4) == (uint32_t)R && oracle_u32(b + off + 8) == (uint32_t)D && oracle_u32(b + off + 16) == (uint32_t)T);
+        group = (int)oracle_u32(b + off + 12);
+        ng = (D + group - 1) / group;
+        codes = b + off + 20;
+        scales = codes + ((size_t)R * D + 1) / 2;
+        off = (size_t)(scales - b) + 4 * (size_t)R * ng;
+        ASSERT(off <= size);
+        sc = (uint16_t *)malloc(sizeof(uint16_t) * (size_t)R * (ng > 4 ? ng : 4));
+        oracle_case(R, D, T, cs[ci].seed, cs[ci].dead, W, X);
+        if (!kind) {
+            double *H = (double *)calloc((size_t)D * D, sizeof(double));
+            uniql_gptq_options o;
+            uniql_matrix Wv, q;
+            uniql_result res;
+            void *buf;
+            for (t = 0; t < T; t++)
+                for (i = 0; i < D; i++) {
+                    double xi = X[(size_t)t * D + i];
+                    if (xi != 0)
+                        for (j = 0; j < D; j++) H[(size_t)i * D + j] += xi * X[(size_t)t * D + j];
+                }
+            memset(&o, 0, sizeof o);
+            o.group = 128; o.damp = 0.01; o.block = 128; o.scale_rule = UNIQL_SCALE_OFFICIAL;
+            Wv = uniql_matrix_f32(W, R, D, (size_t)D);
+            buf = gptq_new(&o, &Wv, H, &q, &res);
+            ASSERT_OK(res);
+            decode_q4(&q, Q, sc);
+            free(buf);
+            /* the error compensation matters: round-to-nearest on the same grid is far from it */
+            {
+                int *Qr = (int *)malloc(sizeof(int) * (size_t)R * D), n_rtn = 0;
+                uint16_t *scr = (uint16_t *)malloc(sizeof(uint16_t) * (size_t)R * ng);
+                buf = gptq_new(&o, &Wv, NULL, &q, &res);
+                ASSERT_OK(res);
+                decode_q4(&q, Qr, scr);
+                for (i = 0; i < R * D; i++) n_rtn += Qr[i] != Q[i];
+                UQ_NOTE("case %d: round-to-nearest differs from GPTQ in %d of %d integers", ci, n_rtn, R * D);
+                ASSERT(n_rtn * 10 > R * D);
+                free(buf); free(Qr); free(scr);
+            }
+            free(H);
+        } else {
+            /* the per-row embedding through the model quantizer: the case's rows replace the
+               first rows of the tiny Llama's embedding (hidden 96 = D) */
+            uniql_model *m = tutil_load_ref("llama", 1), *qm;
+            uniql_model_quant_options o;
+            float *row = (float *)malloc(sizeof(float) * (size_t)D);
+            ASSERT(m && m->config.hidden_size == D && m->config.vocab_size >= R);
+            memcpy((float *)m->embed.data, W, sizeof(float) * (size_t)R * D);
+            memset(&o, 0, sizeof o);
+            o.embed_bits = 4; o.embed_per_row = 1; o.lm_head_bits = 8;
+            ASSERT_OK(uniql_model_quantize(m, NULL, &o, &qm, NULL));
+            for (i = 0; i < R; i++) {
+                float s = uniql_fp16_to_fp32(qm->embed.scales[(size_t)i * qm->embed.scale_stride]);
+                ASSERT_OK(uniql_dequantize_row(&qm->embed, i, row));
+                sc[i] = qm->embed.scales[(size_t)i * qm->embed.scale_stride];
+                for (j = 0; j < D; j++) Q[(size_t)i * D + j] = s > 0 ? (int)rintf(row[j] / s) : 0;
+            }
+            free(row);
+            uniql_model_free(qm);
+            uniql_model_free(m);
+        }
+        for (i = 0; i < R * D; i++) {
+            int byte = codes[i / 2], off_code = ((i & 1) ? byte >> 4 : byte & 15) - 8, d = abs(off_code - Q[i]);
+            same += d == 0;
+            if (d > maxd) maxd = d;
+        }
+        for (i = 0; i < R * ng; i++) {
+            float s32;
+            uint32_t u = oracle_u32(scales + 4 * (size_t)i);
+            memcpy(&s32, &u, 4);
+            same_sc += uniql_fp32_to_fp16(s32) == sc[i];
+        }
+        UQ_NOTE("official oracle case %d (%s %dx%d, %d tokens): %d / %d integers equal (max |diff| %d), %d / %d scales == fp16(official)",
+                ci, kind ? "embedding" : "GPTQ", R, D, T, same, R * D, maxd, same_sc, R * ng);
+        ASSERT(1000.0 * same >= 999.0 * R * D);
+        ASSERT(maxd <= 1);
+        ASSERT(1000.0 * same_sc >= 999.0 * R * ng);
+        same_all += same; n_all += (long)R * D;
+        free(W); free(X); free(Q); free(sc);
+    }
+    ASSERT_EQ(size, off);
+    UQ_NOTE("official oracle: %ld / %ld integers equal (%.3f %%)", same_all, n_all, 100.0 * same_all / n_all);
+    free(b);
+    PASS();
+}
+
 SUITE(gptq_suite)
 {
     RUN_TEST(gptq_diagonal_hessian_equals_rtn);
@@ -794,4 +946,5 @@ SUITE(gptq_suite)
     RUN_TEST(hadamard_orthogonal);
     RUN_TEST(rotate_model_same_function);
     RUN_TEST(pack_records_rotation);
+    RUN_TEST(gptq_official_oracle);
 }
