@@ -45,6 +45,32 @@
      uniql_order_parse + uniql_apply_order take the fine-tuned checkpoint back
      (tools/pack --order).
 
+   CONTENTS (search for a section's title, e.g. "API 7b.", to jump there; the API sections
+   come first, the IMPL sections follow in pipeline order, compiled with UNIQL_IMPLEMENTATION)
+
+     API 1    Results and errors                 IMPL 1    Results and errors
+     API 2    Half precision conversions         IMPL 2    Half precision conversions
+     API 2b   Threads: the caller's parallel-for IMPL 2b   Threads
+     API 3    Matrix views, quantized formats    IMPL 3    Matrix views, matmul dispatch
+                                                 IMPL 4    Quantization and kernels (scalar,
+                                                           AVX2, NEON)
+     API 4    Linear algebra (SVD, eigen,        IMPL 5    Linear algebra, ridge leverage,
+              correlations, leverage)                      QA-SVD
+     API 5    File readers (JSON, safetensors)   IMPL 6    File readers
+     API 5b   Tokenizer and Unicode              IMPL 6b   Tokenizer and Unicode
+     API 6    Models and runtimes (Llama/Qwen2,  IMPL 7    Runtimes
+              Mamba2, Nemotron-H, Bamba)
+     API 7    UniQL: calibration, sorting,       IMPL 8    UniQL (calibration, sorting,
+              layer rates, pruning                         QA-SVD, rates, pruning, whole-model
+                                                           quantizer, Hadamard rotation)
+     API 7b   Quantization: GPTQ, the whole-     IMPL 8b   GPTQ of one matrix, presets
+              model quantizer, Hadamard rotation,
+              presets (UNIQL_PRESET_OFFICIAL)
+     API 8    LSAQ importance and bit plans      IMPL 9    LSAQ
+     API 9    Packed .uniql files                IMPL 10   Packed .uniql files
+     API 9b   Recovery hand-over (export, order  IMPL 10b  Recovery
+              files)
+
    OPTIONS (define before the #include that has UNIQL_IMPLEMENTATION)
 
      UNIQL_MALLOC(size, user) / UNIQL_FREE(ptr, user)
@@ -1911,6 +1937,90 @@ UNIQLDEF uniql_result uniql_hadamard_apply(int n, double *x, void *user);
    afterwards. Errors: INVALID_ARG, UNSUPPORTED (hidden size without a construction),
    NONFINITE, OUT_OF_MEMORY. */
 UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *alloc_user, uniql_model **out, uniql_error *err);
+
+/* ---- Presets: the official code's choices (SPEC 1.7) next to uniql.h's defaults ----------
+
+   uniql_preset_fill fills every options struct of the pipeline (calibrate -> sort -> layer
+   rates -> kept sizes -> rotate -> quantize) for one model, so that a program (tools/pack
+   --preset official) runs the paper's pipeline as its authors run it. UNIQL_PRESET_UNIQLH
+   gives the zero (default) options. UNIQL_PRESET_OFFICIAL, choice by choice (official file of
+   github.com/enyac-group/UniQL 4634bde; uniql.h's default; why the default differs):
+
+     quantizer        GPTQ 4-bit symmetric g128, damp 0.01, scale max|w| 2/15, q clamped to
+                      [-8, 7], each layer's GPTQ output feeding the next (quantize/gptq.py,
+                      quantize_model.py) -> quant.method GPTQ, scale_rule OFFICIAL, block 128.
+                      Default: RTN with the uniql.h scale (smallest fp16 >= max(max/7, -min/8):
+                      never clips, |w - q s| <= s/2 provable; GPTQ needs calibration tokens).
+                      Tested identical to the official integers (tests/test_gptq.c oracle).
+     rotation         Hadamard rotation of the residual stream after sorting, norms folded
+                      (quantize_model.py; off for Qwen2) -> rotate = 1 except UNIQL_ARCH_QWEN2.
+                      Default: none (a plain model stays readable in HF layout).
+     embed / lm_head  embeddings RTN 4-bit, one fp16 scale per row; lm_head GPTQ 4-bit g128
+                      -> embed_bits 4, embed_per_row 1, lm_head_bits 4. Default: int8 per row
+                      for both (on the project's small-vocabulary models the embedding is a
+                      large share of the weights and int4 costs measurable perplexity).
+     ridge lambda     1 (MLP; Mamba2 inner channels 1e-4) on correlations summed per sequence
+                      and divided by the number of sequences, i.e. seq_len times uniql.h's
+                      per-token mean -> sort.ridge_lambda = 1 / seq_len (Mamba2: 1e-4 /
+                      seq_len), eig_floor = 1e-6 / seq_len. Default: 1e-4 / 1e-6 absolute on
+                      the per-token mean (independent of the sequence length).
+     layer importance block influence on the last token of each sequence
+                      (get_layer_ratio.py, final_token_only) -> importance
+                      UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST. Default: the mean over all tokens
+                      (seq_len times more samples of the same quantity).
+     layer rates      phi = L phi_avg softmax(-s / 0.1), clamped to [0, 0.85], no
+                      redistribution after the clamp, unweighted (one rate per decoder layer,
+                      its fine_grained mode off) -> rates_official = 1
+                      (uniql_layer_rates_official). Default: uniql_layer_rates with parameter
+                      weights and exact water filling (the mean rate is met exactly, in
+                      parameters, also when layers hit the clamp).
+     kept widths      multiples of 128 (MLP), 16 (attention head dims q/k and v), 16 (Mamba
+                      state) -> units {qk 16, v 16, mlp 128, mamba 1, state 16} (a size smaller
+                      than its unit stays full: uniql_kept_from_rates). Default {2, 1, 8, 1, 1}:
+                      the finest cut the prunable layout keeps whole-group.
+     calibration      128 x 2048 tokens (sorting), 256 x 2048 (GPTQ): the caller's tokens and
+                      seq_len are used for both (the project's models are trained at 512).
+   Differences the preset does NOT reproduce (documented, not optional here):
+     - C_K: the official attn_qk_compression_gqa takes K's correlation BEFORE RoPE (only C_Q
+       after); uniql.h takes both after RoPE (the scores then see what the dot product sees).
+     - GQA group score: official sqrt(sum_h (|C_Q,h^1/2| |C_K^1/2|)^2), uniql.h sum_h.
+     - Partial rotary pass-through dims: the official code scores them with the ROTATED half's
+       scores (s_{i-R}); uniql.h with their own (API 7, uniql_sort_model).
+     - Bamba / Mamba dt * B: the official ssd_BC_compression scales B by the raw dt projection
+       (no dt_bias, no softplus, no clamp) and forms B, C without in_proj biases; uniql.h uses
+       the dt the runtime uses.
+     - Mamba2 / Nemotron-H inner channels: official ridge leverage on the SSM chunk states
+       (Triton-only code); uniql.h on the out_proj input.
+     - The official Hadamard for 28 * 2^k sizes comes from a stored matrix: UNSUPPORTED here. */
+
+typedef enum uniql_preset_kind {
+    UNIQL_PRESET_UNIQLH = 0,     /* uniql.h's defaults (all options zero) */
+    UNIQL_PRESET_OFFICIAL = 1    /* the official code's choices, above */
+} uniql_preset_kind;
+
+typedef struct uniql_preset {
+    uniql_calib_options calib;       /* seq_len set; lsaq, threads, ... left to the caller */
+    uniql_sort_options sort;         /* layout UNIQL_LAYOUT_PRUNABLE in both presets */
+    uniql_importance importance;     /* which uniql_calib_importance feeds the layer rates */
+    int rates_official;              /* 1: uniql_layer_rates_official, 0: uniql_layer_rates */
+    uniql_kept_units units;          /* for uniql_kept_from_rates */
+    int rotate;                      /* 1: uniql_model_rotate after sorting, before quantizing */
+    uniql_model_quant_options quant; /* method, widths, scales; the caller adds calib_tokens /
+                                        n_calib_tokens for GPTQ, parallel, alloc_user */
+    const char *quantizer_name;      /* "rtn" / "gptq": for uniql_pack_model_desc.quantizer */
+} uniql_preset;
+
+/* Fill *p for preset `kind`, model config c, calibration sequence length seq_len (0 = 256).
+   Errors: INVALID_ARG (NULL, unknown kind, seq_len < 0). */
+UNIQLDEF uniql_result uniql_preset_fill(uniql_preset_kind kind, const uniql_config *c, int seq_len, uniql_preset *p);
+
+/* The official layer-rate rule (compress/get_layer_ratio.py allocate_layerwise_sparsity):
+   rates[l] = min(max_rate, max(0, L * global_rate * softmax(-importance / eps)_l)), with no
+   redistribution, so the mean of the rates is below global_rate when a layer is clamped.
+   eps <= 0: 0.1; max_rate <= 0: 0.85. Errors: INVALID_ARG (n_layers < 1, NULL, global_rate
+   outside [0, 1)), NONFINITE (importance). */
+UNIQLDEF uniql_result uniql_layer_rates_official(int n_layers, const double *importance, double global_rate, double eps,
+                                                 double max_rate, double *rates);
 
 
 
@@ -15250,6 +15360,60 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
 done:
     UNIQL_FREE(base, o.alloc_user);
     return res;
+}
+
+/* ---- Presets (API 7b) ---- */
+
+UNIQLDEF uniql_result uniql_preset_fill(uniql_preset_kind kind, const uniql_config *c, int seq_len, uniql_preset *p)
+{
+    int T;
+    if (!c || !p || seq_len < 0 || (kind != UNIQL_PRESET_UNIQLH && kind != UNIQL_PRESET_OFFICIAL)) return UNIQL_ERR_INVALID_ARG;
+    memset(p, 0, sizeof *p);
+    T = seq_len ? seq_len : 256;
+    p->calib.seq_len = T;
+    p->sort.layout = UNIQL_LAYOUT_PRUNABLE;
+    p->quant.seq_len = T;
+    p->quantizer_name = "rtn";
+    if (kind == UNIQL_PRESET_UNIQLH) return UNIQL_OK;
+    /* correlations summed per sequence and divided by the number of sequences are T times
+       uniql.h's per-token mean: lambda_official on them is lambda_official / T here */
+    p->sort.ridge_lambda = (c->arch == UNIQL_ARCH_MAMBA2 ? 1e-4 : 1.0) / (double)T;
+    p->sort.eig_floor = 1e-6 / (double)T;
+    p->importance = UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST;
+    p->rates_official = 1;
+    p->units.qk_unit = 16; p->units.v_unit = 16; p->units.mlp_unit = 128; p->units.mamba_unit = 1; p->units.state_unit = 16;
+    p->rotate = c->arch != UNIQL_ARCH_QWEN2;
+    p->quant.method = UNIQL_QUANT_GPTQ;
+    p->quant.bits = 4;
+    p->quant.group = 128;
+    p->quant.scale_rule = UNIQL_SCALE_OFFICIAL;
+    p->quant.damp = 0.01;
+    p->quant.block = 128;
+    p->quant.embed_bits = 4;
+    p->quant.embed_per_row = 1;
+    p->quant.lm_head_bits = 4;
+    p->quantizer_name = "gptq";
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_layer_rates_official(int n_layers, const double *importance, double global_rate, double eps,
+                                                 double max_rate, double *rates)
+{
+    double mx = -HUGE_VAL, sum = 0;
+    int l;
+    if (n_layers < 1 || !importance || !rates || !(global_rate >= 0 && global_rate < 1)) return UNIQL_ERR_INVALID_ARG;
+    if (eps <= 0) eps = 0.1;
+    if (max_rate <= 0) max_rate = 0.85;
+    for (l = 0; l < n_layers; l++) {
+        if (!isfinite(importance[l])) return UNIQL_ERR_NONFINITE;
+        if (-importance[l] / eps > mx) mx = -importance[l] / eps;
+    }
+    for (l = 0; l < n_layers; l++) sum += exp(-importance[l] / eps - mx);
+    for (l = 0; l < n_layers; l++) {
+        double v = (double)n_layers * global_rate * exp(-importance[l] / eps - mx) / sum;
+        rates[l] = v < 0 ? 0 : v > max_rate ? max_rate : v;
+    }
+    return UNIQL_OK;
 }
 
 /* =====================================================================================

@@ -25,7 +25,8 @@
    W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
    --only: a comma-separated subset of uniql (the perplexity tables of UniQL), lsaq (the
    LSAQ table), speed (timings: the whole-model sort, ridge leverage vs SVD-based leverage;
-   run these under the exclusive CPU lock); default all three.
+   run these under the exclusive CPU lock), quant (RTN vs RTN + clip vs GPTQ vs Hadamard + GPTQ
+   at int4, 0 / 15 / 25 / 35 % pruned); default uniql, lsaq, speed.
    --threads: a thread pool (tools/uq_threads.h) for calibration, sorting, quantization and
    perplexity; results are identical for every thread count (uniql.h API 2b).
    Prints markdown tables; every number is measured in this run. */
@@ -86,7 +87,7 @@ static const int *g_test;
 static size_t g_ntest;
 static const uniql_parallel *g_par;
 static uniql_state_options g_so;
-static int g_do_uniql = 1, g_do_lsaq = 1, g_do_speed = 1;
+static int g_do_uniql = 1, g_do_lsaq = 1, g_do_speed = 1, g_do_quant = 0;
 
 static double ppl(const uniql_model *m)
 {
@@ -352,6 +353,92 @@ static void eval_lsaq(const uniql_model *m, const double *imp_bi, const double *
     }
 }
 
+/* the quantizers (issue 14): one quantized model per method, on the sorted (prunable) model,
+   then pruned by views at the block-influence kept sizes: RTN, RTN + clip search, GPTQ, and
+   GPTQ after the Hadamard rotation of the residual stream. int4 group g_group, embeddings
+   int8 (as the UniQL table), uniql.h scale rule. GPTQ runs on the calibration stream (the same
+   tokens as the sorting statistics, sequences of WIN). The pruned rows of a GPTQ model are
+   prefixes of matrices GPTQ made for the full width: what they show is how much of GPTQ's
+   gain survives the cut. */
+static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double *imp_bi, const int *calib, size_t ncal)
+{
+    static const double R[3] = { 0.15, 0.25, 0.35 };
+    static const char *const name[4] = { "RTN", "RTN + clip search", "GPTQ", "Hadamard + GPTQ" };
+    const uniql_config *c = &m->config;
+    uniql_model *sorted, *rot = NULL, *pr;
+    uniql_sort_options so;
+    uniql_error e;
+    double params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS], pp[4][4], p_fp[4], t_q[4];
+    uniql_kept kept[3][UNIQL_MAX_LAYERS];
+    int l, k, meth, L = c->n_layers;
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    so.parallel = g_par;
+    die_if(uniql_sort_model(m, cb, &so, &sorted, &e), "sort", &e);
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(c, l, NULL);
+    for (k = 0; k < 3; k++) {
+        die_if(uniql_layer_rates(L, imp_bi, params, R[k], 0, 0, rates), "rates", NULL);
+        die_if(uniql_kept_from_rates(c, rates, NULL, kept[k]), "kept", NULL);
+    }
+    p_fp[0] = ppl(sorted);
+    for (k = 0; k < 3; k++) {
+        die_if(uniql_model_prune(sorted, kept[k], 0, NULL, &pr, &e), "prune", &e);
+        p_fp[k + 1] = ppl(pr);
+        uniql_model_free(pr);
+    }
+    for (meth = 0; meth < 4; meth++) {
+        uniql_model_quant_options o;
+        uniql_model *q;
+        double t = now();
+        memset(&o, 0, sizeof o);
+        o.group = g_group;
+        o.embed_bits = 8;
+        o.parallel = g_par;
+        o.clip = meth == 1;
+        if (meth >= 2) {
+            o.method = UNIQL_QUANT_GPTQ;
+            o.calib_tokens = calib;
+            o.n_calib_tokens = ncal;
+            o.seq_len = WIN;
+        }
+        if (meth == 3) {
+            uniql_result r = uniql_model_rotate(sorted, NULL, &rot, &e);
+            if (r == UNIQL_ERR_UNSUPPORTED) {   /* hidden size without a Hadamard construction */
+                printf("(Hadamard: %s)\n", e.message);
+                for (k = 0; k < 4; k++) pp[meth][k] = -1;
+                t_q[meth] = 0;
+                continue;
+            }
+            die_if(r, "rotate", &e);
+        }
+        die_if(uniql_model_quantize(meth == 3 ? rot : sorted, NULL, &o, &q, &e), "quantize", &e);
+        t_q[meth] = now() - t;
+        pp[meth][0] = ppl(q);
+        for (k = 0; k < 3; k++) {
+            die_if(uniql_model_prune(q, kept[k], 0, NULL, &pr, &e), "prune", &e);
+            pp[meth][k + 1] = ppl(pr);
+            uniql_model_free(pr);
+        }
+        uniql_model_free(q);
+        printf("%s: quantized in %.1f s, perplexity %.4f / %.4f / %.4f / %.4f at 0 / 15 / 25 / 35 %%\n", name[meth], t_q[meth],
+               pp[meth][0], pp[meth][1], pp[meth][2], pp[meth][3]);
+        fflush(stdout);
+    }
+    printf("\n| quantizer (int4 g%d, embeddings int8; one model per row, pruned by views) | 0%% | 15%% | 25%% | 35%% |\n", g_group);
+    printf("|---|---|---|---|---|\n");
+    printf("| FP, sorted (no quantization) | %.4f | %.4f | %.4f | %.4f |\n", p_fp[0], p_fp[1], p_fp[2], p_fp[3]);
+    for (meth = 0; meth < 4; meth++) {
+        if (pp[meth][0] < 0) continue;
+        printf("| %s |", name[meth]);
+        for (k = 0; k < 4; k++) printf(" %.4f (%+.2f%%) |", pp[meth][k], 100 * (pp[meth][k] / p_fp[k] - 1));
+        printf("\n");
+    }
+    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ)\n", (unsigned long)ncal);
+    fflush(stdout);
+    uniql_model_free(rot);
+    uniql_model_free(sorted);
+}
+
 static void eval_model(const char *dir, const int *calib, size_t ncalib)
 {
     uniql_model *m;
@@ -374,7 +461,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     memset(&co, 0, sizeof co);
     co.seq_len = WIN;
     co.lsaq = g_do_lsaq;
-    co.importance_only = !g_do_uniql && !g_do_speed;
+    co.importance_only = !g_do_uniql && !g_do_speed && !g_do_quant;
     co.parallel = g_par;
     t_cal = now();
     die_if(uniql_calibrate(m, calib, ncal, &co, &cb, &e), "calibrate", &e);
@@ -395,6 +482,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     if (g_do_uniql) eval_uniql(m, cb, imp_bi);
     if (g_do_speed) eval_sort_speed(m, cb);
     if (g_do_lsaq) eval_lsaq(m, imp_bi, imp_lsaq);
+    if (g_do_quant) eval_quant(m, cb, imp_bi, calib, ncal);
     printf("\n(%s: %.0f s wall, %.0f s CPU for the whole model)\n", dir, now() - t_all, cpu() - c_all);
     uniql_calib_free(cb);
     uniql_model_free(m);
@@ -437,15 +525,16 @@ int main(int argc, char **argv)
             g_do_uniql = strstr(v, "uniql") != NULL;
             g_do_lsaq = strstr(v, "lsaq") != NULL;
             g_do_speed = strstr(v, "speed") != NULL;
-            if (strspn(v, "uniqlsapdeq,") != strlen(v) || !(g_do_uniql || g_do_lsaq || g_do_speed))
-                ok = cli_bad("--only", v, "must be a comma-separated list of uniql, lsaq, speed");
+            g_do_quant = strstr(v, "quant") != NULL;
+            if (strspn(v, "uniqlsapdequant,") != strlen(v) || !(g_do_uniql || g_do_lsaq || g_do_speed || g_do_quant))
+                ok = cli_bad("--only", v, "must be a comma-separated list of uniql, lsaq, speed, quant");
         }
         else if (!strcmp(argv[i], "--calib") && i + 1 < argc) calib_path = argv[++i];
         else if (!strcmp(argv[i], "--test") && i + 1 < argc) test_path = argv[++i];
         else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed]\n"
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed,quant]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;
         }

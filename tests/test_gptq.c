@@ -924,6 +924,157 @@ TEST gptq_official_oracle(void)
     PASS();
 }
 
+/* ---- presets (uniql_preset_fill, uniql_layer_rates_official) ---- */
+
+TEST preset_fill_values(void)
+{
+    uniql_config c;
+    uniql_preset p;
+    memset(&c, 0, sizeof c);
+    c.arch = UNIQL_ARCH_LLAMA;
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_UNIQLH, &c, 0, &p));
+    ASSERT_EQ(256, p.calib.seq_len);
+    ASSERT_EQ(UNIQL_LAYOUT_PRUNABLE, p.sort.layout);
+    ASSERT(p.sort.ridge_lambda == 0 && p.rotate == 0 && p.rates_official == 0 && p.quant.method == UNIQL_QUANT_RTN);
+    ASSERT(p.quant.embed_bits == 0 && p.units.mlp_unit == 0 && p.importance == UNIQL_IMPORTANCE_BLOCK_INFLUENCE);
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_OFFICIAL, &c, 512, &p));
+    ASSERT(p.sort.ridge_lambda == 1.0 / 512 && p.sort.eig_floor == 1e-6 / 512);
+    ASSERT(p.importance == UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST && p.rates_official == 1 && p.rotate == 1);
+    ASSERT(p.units.mlp_unit == 128 && p.units.qk_unit == 16 && p.units.v_unit == 16 && p.units.state_unit == 16);
+    ASSERT(p.quant.method == UNIQL_QUANT_GPTQ && p.quant.scale_rule == UNIQL_SCALE_OFFICIAL && p.quant.group == 128);
+    ASSERT(p.quant.damp == 0.01 && p.quant.embed_bits == 4 && p.quant.embed_per_row == 1 && p.quant.lm_head_bits == 4);
+    ASSERT_STR_EQ("gptq", p.quantizer_name);
+    c.arch = UNIQL_ARCH_QWEN2;        /* the official code does not rotate Qwen2.5 */
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_OFFICIAL, &c, 512, &p));
+    ASSERT_EQ(0, p.rotate);
+    c.arch = UNIQL_ARCH_MAMBA2;       /* Mamba2 inner channels: lambda 1e-4 on per-sequence sums */
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_OFFICIAL, &c, 100, &p));
+    ASSERT(p.sort.ridge_lambda == 1e-4 / 100 && p.rotate == 1);
+    ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_preset_fill((uniql_preset_kind)7, &c, 0, &p));
+    ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_preset_fill(UNIQL_PRESET_OFFICIAL, &c, -1, &p));
+    ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_preset_fill(UNIQL_PRESET_OFFICIAL, NULL, 0, &p));
+    PASS();
+}
+
+/* the official rule clamps without redistributing; uniql_layer_rates water-fills */
+TEST layer_rates_official_clamp(void)
+{
+    double s[2] = {0, 1}, r[2], w[2], eq[3] = {0.3, 0.3, 0.3}, r3[3], bad[2] = {0, NAN};
+    double p1 = exp(-10.0) / (1 + exp(-10.0));
+    int l;
+    ASSERT_OK(uniql_layer_rates_official(2, s, 0.5, 0, 0, r));
+    ASSERT_EQ(0, r[0] != 0.85);                  /* 2 * 0.5 * 0.99995 clamped */
+    ASSERT_LE(fabs(r[1] - p1), 1e-15);           /* 2 * 0.5 * e^-10 / (1 + e^-10), not raised */
+    ASSERT_OK(uniql_layer_rates(2, s, NULL, 0.5, 0, 0, w));
+    ASSERT_LE(fabs(w[0] + w[1] - 1.0), 1e-12);   /* water filling meets the mean exactly */
+    ASSERT(w[1] > 0.1);
+    ASSERT_OK(uniql_layer_rates_official(3, eq, 0.25, 0, 0, r3));   /* equal importance: the global rate */
+    for (l = 0; l < 3; l++) ASSERT_LE(fabs(r3[l] - 0.25), 1e-15);
+    ASSERT_EQ(UNIQL_ERR_NONFINITE, uniql_layer_rates_official(2, bad, 0.5, 0, 0, r));
+    ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_layer_rates_official(2, s, 1.0, 0, 0, r));
+    ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_layer_rates_official(0, s, 0.5, 0, 0, r));
+    PASS();
+}
+
+/* the whole official pipeline on the tiny Llama, through the preset only: a valid .uniql
+   that loads at every stored rate and gives there exactly the in-memory model pruned to
+   the same kept sizes; every knob visible in the result */
+TEST preset_official_pipeline_packs(void)
+{
+    uniql_model *m = tutil_load_ref("llama", 1), *s = NULL, *r = NULL, *q = NULL, *q_def = NULL, *pm, *pl;
+    int T = 192, *tok = rand_tokens(T, 5), L, l, k, i, n_rates = 0;
+    size_t cfg_len, size;
+    char *cfg = (char *)tutil_read_file("tests/data/ref/llama/config.json", &cfg_len);
+    double bi[16], bi_mean[16], rr[16], rates[2] = {0.15, 0.35}, got[4];
+    uniql_kept kept[2 * 16], kd[16];
+    uniql_preset p, pd;
+    uniql_calib *cb;
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    const uniql_json *v;
+    uniql_error e;
+    void *img;
+    int diff_mean = 0;
+    ASSERT(m && cfg && tok);
+    L = m->config.n_layers;
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_OFFICIAL, &m->config, 32, &p));
+    ASSERT_OK(uniql_preset_fill(UNIQL_PRESET_UNIQLH, &m->config, 32, &pd));
+    if (uniql_calibrate(m, tok, (size_t)T, &p.calib, &cb, &e) != UNIQL_OK) FAILm(e.message);
+    ASSERT_OK(uniql_calib_importance(cb, p.importance, bi));
+    ASSERT_OK(uniql_calib_importance(cb, pd.importance, bi_mean));
+    for (l = 0; l < L; l++) diff_mean += bi[l] != bi_mean[l];
+    ASSERT(diff_mean > 0);                        /* last-token influence is its own statistic */
+    if (uniql_sort_model(m, cb, &p.sort, &s, &e) != UNIQL_OK) FAILm(e.message);
+    for (k = 0; k < 2; k++) {
+        ASSERT_OK(uniql_layer_rates_official(L, bi, rates[k], 0, 0, rr));
+        ASSERT_OK(uniql_kept_from_rates(&s->config, rr, &p.units, kept + k * L));
+        ASSERT_OK(uniql_kept_from_rates(&s->config, rr, NULL, kd));
+        for (l = 0; l < L; l++) {
+            const uniql_kept *kk = &kept[k * L + l], full = uniql_kept_full(&s->config, l);
+            ASSERT(kk->d_int == full.d_int || kk->d_int % 128 == 0);
+            ASSERT(kk->qk_dim == full.qk_dim || kk->qk_dim % 16 == 0);
+            ASSERT(kk->v_dim == full.v_dim || kk->v_dim % 16 == 0);
+        }
+    }
+    ASSERT(p.rotate);
+    if (uniql_model_rotate(s, NULL, &r, &e) != UNIQL_OK) FAILm(e.message);
+    p.quant.calib_tokens = tok;
+    p.quant.n_calib_tokens = (size_t)T;
+    if (uniql_model_quantize(r, NULL, &p.quant, &q, &e) != UNIQL_OK) FAILm(e.message);
+    ASSERT_OK(uniql_model_quantize(s, NULL, &pd.quant, &q_def, NULL));
+    ASSERT_EQ(UNIQL_DTYPE_Q4, q->embed.dtype);    /* 4-bit embedding and lm_head */
+    ASSERT_EQ(UNIQL_DTYPE_Q4, q->lm_head.dtype);
+    ASSERT_EQ(UNIQL_DTYPE_Q8, q_def->embed.dtype);
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg; d.config_len = cfg_len;
+    d.n_rates = 2; d.rates = rates; d.kept = kept;
+    d.block_influence = bi;
+    d.rotation = p.rotate ? "hadamard" : NULL;
+    d.quantizer = p.quantizer_name;
+    if (uniql_pack_model(q, &d, NULL, &img, &size, &e) != UNIQL_OK) FAILm(e.message);
+    if (uniql_packed_open(img, size, 0, NULL, &pk, &e) != UNIQL_OK) FAILm(e.message);
+    v = uniql_json_get(pk.meta, "rotation");
+    ASSERT(v && v->type == UNIQL_JSON_STRING);
+    ASSERT_STR_EQ("hadamard", v->u.str);
+    v = uniql_json_get(pk.meta, "quantizer");
+    ASSERT(v && v->type == UNIQL_JSON_STRING);
+    ASSERT_STR_EQ("gptq", v->u.str);
+    ASSERT_OK(uniql_packed_rates(&pk, got, 4, &n_rates, NULL));
+    ASSERT_EQ(2, n_rates);                        /* the two stored; index -1 is the full model */
+    for (k = -1; k < 2; k++) {
+        uniql_kept kk[16];
+        float *a, *b;
+        size_t N = (size_t)40 * m->config.vocab_size;
+        double md;
+        ASSERT_OK(uniql_packed_kept(&pk, k, kk, NULL));
+        if (uniql_packed_model_load(&pk, kk, NULL, NULL, &pl, &e) != UNIQL_OK) FAILm(e.message);
+        if (k >= 0) {
+            for (l = 0; l < L; l++) ASSERT_EQ(0, memcmp(&kk[l], &kept[k * L + l], sizeof(uniql_kept)));
+            ASSERT_OK(uniql_model_prune(q, kept + k * L, 0, NULL, &pm, NULL));
+        } else pm = NULL;
+        a = tutil_prefill_logits(pl, tok, 40, 16);
+        b = tutil_prefill_logits(pm ? pm : q, tok, 40, 16);
+        ASSERT(a && b);
+        for (i = 0; i < (int)N; i++) ASSERT(isfinite(a[i]));
+        md = tutil_max_diff(a, b, N);
+        UQ_NOTE("official preset .uniql at rate index %d: loaded vs in-memory logits max |diff| %.3g", k, md);
+        ASSERT_EQ(0, md != 0);
+        free(a); free(b);
+        uniql_model_free(pm);
+        uniql_model_free(pl);
+    }
+    uniql_packed_free(&pk);
+    uniql_free_buffer(img, NULL);
+    uniql_model_free(q_def);
+    uniql_model_free(q);
+    uniql_model_free(r);
+    uniql_model_free(s);
+    uniql_calib_free(cb);
+    uniql_model_free(m);
+    free(cfg); free(tok);
+    PASS();
+}
+
 SUITE(gptq_suite)
 {
     RUN_TEST(gptq_diagonal_hessian_equals_rtn);
@@ -947,4 +1098,7 @@ SUITE(gptq_suite)
     RUN_TEST(rotate_model_same_function);
     RUN_TEST(pack_records_rotation);
     RUN_TEST(gptq_official_oracle);
+    RUN_TEST(preset_fill_values);
+    RUN_TEST(layer_rates_official_clamp);
+    RUN_TEST(preset_official_pipeline_packs);
 }

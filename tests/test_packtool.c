@@ -178,9 +178,33 @@ TEST packtool_peak_memory_within_bound(void)
     PASS();
 }
 
+/* --preset official: the layer-by-layer default has no rotation or sequential GPTQ, so the
+   preset runs the whole-model path and says so: the default command and --whole-model write
+   the same bytes, the meta names the rotation and the quantizer, and the options the preset
+   fixes are refused */
+TEST packtool_preset_official(void)
+{
+    const char *a = PT_DIR "/official.uniql", *b = PT_DIR "/official.whole.uniql", *lg = PT_DIR "/official.log";
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --preset official tests/data/ref/llama %s 2>%s", a, lg));
+    ASSERT(log_has(lg, "--preset official: the whole-model path"));
+    ASSERT(log_has(lg, "GPTQ int4 g128"));
+    ASSERT_EQ(0, sh(PACK "--preset official --whole-model tests/data/ref/llama %s", b));
+    ASSERT(same_files(a, b));
+    ASSERT_EQ(0, sh("grep -aq '\"rotation\":\"hadamard\"' %s && grep -aq '\"quantizer\":\"' %s", a, a));
+    ASSERT(sh("test -e %s.partial", a) != 0);
+    ASSERT_EQ(2, sh(PACK "--preset official --group 64 tests/data/ref/llama %s.x 2>/dev/null", a));
+    ASSERT_EQ(2, sh(PACK "--preset official --random-order tests/data/ref/llama %s.x 2>/dev/null", a));
+    ASSERT_EQ(2, sh(PACK "--preset bogus tests/data/ref/llama %s.x 2>/dev/null", a));
+    ASSERT(sh("test -e %s.x", a) != 0);
+    UQ_NOTE("--preset official: default command == --whole-model byte for byte, meta rotation/quantizer, --group/--random-order/bogus refused (exit 2)");
+    PASS();
+}
+
 SUITE(packtool_suite)
 {
     RUN_TEST(packtool_layerwise_equals_whole_model);
     RUN_TEST(packtool_resume);
+    RUN_TEST(packtool_preset_official);
     RUN_TEST(packtool_peak_memory_within_bound);
 }

@@ -126,6 +126,15 @@ static void usage(FILE *f, const char *argv0)
         "  --no-lsaq           skip the LSAQ importance (the logit lens at every layer boundary,\n"
         "                      about half of the calibration time with a large vocabulary);\n"
         "                      the file then supports no --bits-budget-mb plans\n"
+        "  --preset P          uniqlh (default: uniql.h's own choices) or official: the official\n"
+        "                      UniQL code's choices (uniql.h API 7b, uniql_preset_fill): GPTQ with\n"
+        "                      the official scale rule on the calibration tokens, Hadamard rotation\n"
+        "                      (not for Qwen2), 4-bit per-row embeddings and 4-bit GPTQ lm_head,\n"
+        "                      ridge lambda 1 on per-sequence sums, last-token block influence,\n"
+        "                      clamped softmax rates, widths in multiples of 128 (MLP) / 16 (heads,\n"
+        "                      state). Fixes --group, --asym, --embed-bits; not with --order or\n"
+        "                      --random-order. Runs the --whole-model path (the rotation and the\n"
+        "                      sequential GPTQ act on the whole model)\n"
         "  --threads N         worker threads for calibration, sorting and quantization\n"
         "                      (default 1; the output is the same bytes for any N)\n"
         "  --whole-model       the reference path: every stage on the whole model in memory\n"
@@ -166,6 +175,7 @@ static void usage(FILE *f, const char *argv0)
 typedef struct pack_opts {
     const char *calib_path, *ids_path, *model_dir, *out_path, *export_dir, *order_path;
     int calib_tokens, seq_len, group, asym, embed_bits, random_order, whole, restart, stop_after, threads, rates_given, no_lsaq;
+    int official, fixed_given;   /* --preset official; --group / --asym / --embed-bits given */
     double rates[UNIQL_PACK_MAX_RATES], budget_mb, max_state_mb;
     uint64_t budget_bytes, max_state;
     int n_rates;
@@ -194,15 +204,16 @@ static uint64_t layer_bytes(const uniql_model *m, int l)
     return with - without;
 }
 
-/* rate tables (block-influence allocation, weighted by prunable parameters) */
-static int rate_tables(const uniql_config *c, const double *bi, const pack_opts *o, uniql_kept *kept)
+/* rate tables (block-influence allocation, weighted by prunable parameters; with --preset
+   official the clamped softmax of uniql_layer_rates_official and the preset's width units) */
+static int rate_tables(const uniql_config *c, const double *bi, const pack_opts *o, const uniql_preset *pre, uniql_kept *kept)
 {
     double params[UNIQL_MAX_LAYERS], lr[UNIQL_MAX_LAYERS];
     int l, i, L = c->n_layers;
     for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(c, l, NULL);
     for (i = 0; i < o->n_rates; i++)
-        if (uniql_layer_rates(L, bi, params, o->rates[i], 0, 0, lr) != UNIQL_OK ||
-            uniql_kept_from_rates(c, lr, NULL, kept + (size_t)i * (size_t)L) != UNIQL_OK) {
+        if ((o->official ? uniql_layer_rates_official(L, bi, o->rates[i], 0, 0, lr) : uniql_layer_rates(L, bi, params, o->rates[i], 0, 0, lr)) != UNIQL_OK ||
+            uniql_kept_from_rates(c, lr, o->official ? &pre->units : NULL, kept + (size_t)i * (size_t)L) != UNIQL_OK) {
             fprintf(stderr, "pack: layer rates for %.4g failed\n", o->rates[i]);
             return 0;
         }
@@ -398,7 +409,9 @@ static int export_hf(const pack_opts *o, const ckpt *ck, const uniql_model *sort
 
 static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok)
 {
-    uniql_model *m = ck->m, *sorted = NULL, *q4 = NULL, *q8 = NULL;
+    uniql_model *m = ck->m, *sorted = NULL, *q4 = NULL, *q8 = NULL, *rot = NULL;
+    const uniql_model *qsrc;
+    uniql_preset pre;
     uniql_calib *cb = NULL;
     uniql_calib_options co;
     uniql_sort_options so;
@@ -415,6 +428,10 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
     int l, L = m->config.n_layers, ok = 0, n_rates = o->n_rates;
     memset(&ord, 0, sizeof ord);
     memcpy(rates, o->rates, sizeof rates);
+    if (uniql_preset_fill(o->official ? UNIQL_PRESET_OFFICIAL : UNIQL_PRESET_UNIQLH, &m->config, o->seq_len, &pre) != UNIQL_OK) {
+        fprintf(stderr, "pack: preset: bad configuration\n");
+        goto done;
+    }
     if (o->order_path) {
         /* recovery: the checkpoint is already in sorted order; the order file says the rest */
         void *ob = NULL;
@@ -440,17 +457,17 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
         if (o->budget_mb > 0 && !ord.lsaq) { fprintf(stderr, "pack: --bits-budget-mb needs LSAQ importance, which %s lacks\n", o->order_path); goto done; }
     } else {
         progress("whole model: calibrating on %lu tokens of %s (sequences of %d)", (unsigned long)n_tok, o->calib_path, o->seq_len);
-        memset(&co, 0, sizeof co);
+        co = pre.calib;
         co.seq_len = o->seq_len;
         co.lsaq = !o->no_lsaq;
         co.parallel = o->par;
         co.max_state_bytes = o->max_state;   /* the state follows the config: a hostile one is refused, not allocated */
         if (uniql_calibrate(m, tok, n_tok, &co, &cb, &err) != UNIQL_OK) { fprintf(stderr, "pack: calibration: %s\n", err.message); goto done; }
-        uniql_calib_importance(cb, UNIQL_IMPORTANCE_BLOCK_INFLUENCE, bi);
+        uniql_calib_importance(cb, pre.importance, bi);   /* official: the last token of each sequence */
         if (o->no_lsaq) lsp = NULL;
         else uniql_calib_importance(cb, UNIQL_IMPORTANCE_LSAQ, lsaq);
         progress("sorting (%s order, prunable layout)", o->random_order ? "random" : "UniQL score");
-        memset(&so, 0, sizeof so);
+        so = pre.sort;   /* official: ridge lambda 1 on per-sequence sums = 1 / seq_len here */
         so.layout = UNIQL_LAYOUT_PRUNABLE;
         so.order = o->random_order ? UNIQL_ORDER_RANDOM : UNIQL_ORDER_SCORES;
         so.seed = 1;
@@ -458,21 +475,35 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
         if (uniql_sort_model(m, cb, &so, &sorted, &err) != UNIQL_OK) { fprintf(stderr, "pack: sorting: %s\n", err.message); goto done; }
         uniql_calib_free(cb);
         cb = NULL;
-        progress("rate tables for %d global rates (block-influence allocation)", n_rates);
+        progress("rate tables for %d global rates (%s)", n_rates, o->official ? "official: clamped softmax of last-token block influence, units 16 / 128"
+                                                                            : "block-influence allocation");
         kept = (uniql_kept *)malloc(sizeof(uniql_kept) * (size_t)n_rates * (size_t)L);
         if (!kept) { fprintf(stderr, "pack: out of memory\n"); goto done; }
-        if (!rate_tables(&sorted->config, bi, o, kept)) goto done;
+        if (!rate_tables(&sorted->config, bi, o, &pre, kept)) goto done;
     }
     if (o->export_dir && !export_hf(o, ck, sorted, n_rates, rates, kept, bip, lsp)) goto done;
-    progress("quantizing: int4 g%d%s, embeddings int%d", o->group, o->asym ? " asymmetric" : "", o->embed_bits);
-    memset(&qo, 0, sizeof qo);
-    qo.bits = 4; qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits; qo.parallel = o->par;
-    if (uniql_model_quantize(sorted, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
+    qsrc = sorted;
+    if (pre.rotate) {
+        progress("Hadamard rotation of the residual stream (norms folded)");
+        if (uniql_model_rotate(sorted, NULL, &rot, &err) != UNIQL_OK) { fprintf(stderr, "pack: rotation: %s\n", err.message); goto done; }
+        qsrc = rot;
+    }
+    qo = pre.quant;
+    qo.parallel = o->par;
+    if (o->official) {
+        progress("quantizing: GPTQ int4 g128 (official scale rule) on %lu calibration tokens, embeddings int4 per row, lm_head GPTQ int4",
+                 (unsigned long)n_tok);
+        qo.calib_tokens = tok; qo.n_calib_tokens = n_tok; qo.seq_len = o->seq_len;
+    } else {
+        progress("quantizing: int4 g%d%s, embeddings int%d", o->group, o->asym ? " asymmetric" : "", o->embed_bits);
+        qo.bits = 4; qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
+    }
+    if (uniql_model_quantize(qsrc, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
     memset(upgrade, 0, sizeof upgrade);
     if (o->budget_mb > 0) {
         uint64_t lb[2 * UNIQL_MAX_LAYERS], fixed;
         qo.bits = 8;
-        if (uniql_model_quantize(sorted, NULL, &qo, &q8, &err) != UNIQL_OK) { fprintf(stderr, "pack: int8 copies: %s\n", err.message); goto done; }
+        if (uniql_model_quantize(qsrc, NULL, &qo, &q8, &err) != UNIQL_OK) { fprintf(stderr, "pack: int8 copies: %s\n", err.message); goto done; }
         fixed = uniql_model_weight_bytes(q4);
         for (l = 0; l < L; l++) {
             lb[2 * l] = layer_bytes(q4, l);
@@ -487,6 +518,8 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
     d.n_rates = n_rates; d.rates = rates; d.kept = kept;
     d.block_influence = bip; d.lsaq_importance = lsp;
     d.upgrade = q8; d.upgrade_layers = upgrade;
+    d.rotation = pre.rotate ? "hadamard" : NULL;
+    d.quantizer = o->official ? pre.quantizer_name : NULL;
     if (ck->tk) {
         d.tokenizer_json = (const char *)ck->tj; d.tokenizer_len = ck->tj_len;
         d.tokenizer_config = (const char *)ck->tc; d.tokenizer_config_len = ck->tc_len;
@@ -503,6 +536,7 @@ done:
     uniql_calib_free(cb);
     uniql_model_free(q8);
     uniql_model_free(q4);
+    uniql_model_free(rot);
     uniql_model_free(sorted);
     return ok;
 }
@@ -1043,7 +1077,7 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         if (!kept || !ent) { free(kept); free(ent); fprintf(stderr, "pack: out of memory\n"); goto done; }
         progress("rate tables for %d global rates (block-influence allocation)", o->n_rates);
         memset(upgrade, 0, sizeof upgrade);
-        if (!rate_tables(c, bi, o, kept)) { free(kept); free(ent); goto done; }
+        if (!rate_tables(c, bi, o, NULL, kept)) { free(kept); free(ent); goto done; }
         if (o->budget_mb > 0) {
             uint64_t lb[2 * UNIQL_MAX_LAYERS];
             for (l = 0; l < L; l++) { lb[2 * l] = lr[l].bytes4; lb[2 * l + 1] = lr[l].bytes8; }
@@ -1221,7 +1255,7 @@ int main(int argc, char **argv)
         int ok = 1, takes = 1;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout, argv[0]); return 0; }
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) { quiet = 1; takes = 0; }
-        else if (!strcmp(a, "--asym")) { o.asym = 1; takes = 0; }
+        else if (!strcmp(a, "--asym")) { o.asym = 1; takes = 0; o.fixed_given = 1; }
         else if (!strcmp(a, "--random-order")) { o.random_order = 1; takes = 0; }
         else if (!strcmp(a, "--whole-model")) { o.whole = 1; takes = 0; }
         else if (!strcmp(a, "--restart")) { o.restart = 1; takes = 0; }
@@ -1230,7 +1264,7 @@ int main(int argc, char **argv)
                                        !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
                                        !strcmp(a, "--order") || !strcmp(a, "--threads") || !strcmp(a, "--stop-after") ||
-                                       !strcmp(a, "--max-state-mb"))) {
+                                       !strcmp(a, "--max-state-mb") || !strcmp(a, "--preset"))) {
             fprintf(stderr, "pack: %s needs a value\n", a);
             return 2;
         }
@@ -1238,15 +1272,22 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--calib-ids")) o.ids_path = v;
         else if (!strcmp(a, "--export-hf")) o.export_dir = v;
         else if (!strcmp(a, "--order")) o.order_path = v;
+        else if (!strcmp(a, "--preset")) {
+            if (!strcmp(v, "official")) o.official = 1;
+            else if (!strcmp(v, "uniqlh")) o.official = 0;
+            else ok = cli_bad(a, v, "must be uniqlh or official");
+        }
         else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &o.calib_tokens);
         else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &o.seq_len);
         else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 1, UQ_POOL_MAX, &o.threads);
         else if (!strcmp(a, "--max-state-mb")) ok = cli_mb(a, v, 1e9, &o.max_state_mb, &o.max_state);
         else if (!strcmp(a, "--stop-after")) ok = cli_int(a, v, 0, UNIQL_MAX_LAYERS, &o.stop_after);
         else if (!strcmp(a, "--group")) {
+            o.fixed_given = 1;
             ok = cli_int(a, v, 32, 128, &o.group);
             if (ok && o.group != 32 && o.group != 64 && o.group != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
         } else if (!strcmp(a, "--embed-bits")) {
+            o.fixed_given = 1;
             ok = cli_int(a, v, 4, 8, &o.embed_bits);
             if (ok && o.embed_bits != 4 && o.embed_bits != 8) ok = cli_bad(a, v, "must be 4 or 8");
         } else if (!strcmp(a, "--bits-budget-mb")) ok = cli_mb(a, v, 1e9, &o.budget_mb, &o.budget_bytes);
@@ -1260,12 +1301,23 @@ int main(int argc, char **argv)
         i += takes;
     }
     if (!o.model_dir || !o.out_path) { usage(stderr, argv[0]); return 2; }
+    if (o.official && (o.fixed_given || o.order_path || o.random_order)) {
+        fprintf(stderr, "pack: --preset official fixes the quantizer and needs calibration: --group, --asym, --embed-bits, --order, --random-order do not apply\n");
+        return 2;
+    }
     if (o.no_lsaq && o.budget_mb > 0) { fprintf(stderr, "pack: --bits-budget-mb needs the LSAQ importance that --no-lsaq skips\n"); return 2; }
     if (o.order_path && (o.rates_given || o.random_order || o.ids_path)) {
         fprintf(stderr, "pack: --order takes the rate tables and the order from its file: --rates, --random-order, --calib-ids do not apply\n");
         return 2;
     }
     if (o.order_path || o.export_dir) o.whole = 1;   /* both need the whole sorted model */
+    if (o.official && !o.whole) {
+        /* the rotation and the sequential GPTQ (each layer's calibration input is the output of
+           the layers already quantized) act on the whole model: the layer-by-layer path has
+           neither, so the preset runs the reference path, and says so */
+        progress("--preset official: the whole-model path (the layer-by-layer default has no rotation or sequential GPTQ)");
+        o.whole = 1;
+    }
 #ifdef CLI_POSIX
     if (cli_same_file(o.out_path, o.calib_path) || cli_file_in_dir(o.out_path, o.model_dir)) {
         fprintf(stderr, "pack: %s is one of the inputs (the calibration text or a file of %s): refused\n", o.out_path, o.model_dir);
