@@ -14427,7 +14427,7 @@ static uniql_result uniql__copy_layer_vectors(uniql_model *dst, const uniql_conf
     *d = *s;   /* kept sizes, type; every pointer is replaced (vectors here, matrices by the caller) */
     r = uniql__copy_vec(dst, s->norm, c->hidden_size, &d->norm);
     if (r == UNIQL_OK) r = uniql__copy_vec(dst, s->mlp_norm, c->hidden_size, &d->mlp_norm);
-    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+    if (r == UNIQL_OK && uniql__blk_attn(s->type)) {
         const uniql_attention *a = &s->attn;
         uniql_attention *na = &d->attn;
         int NH = c->n_heads, KV = c->n_kv_heads;
@@ -14480,7 +14480,7 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
     uniql_layer *d = &Q->dst->layers[l];
     const double *H;
     uniql_result r = uniql__copy_layer_vectors(Q->dst, c, s, d);
-    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+    if (r == UNIQL_OK && uniql__blk_attn(s->type)) {
         H = uniql__mq_hess(Q, UNIQL__HS_ATTN_IN, &r);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.q, b, H, 0, &d->attn.q);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.k, b, H, 0, &d->attn.k);
@@ -14488,14 +14488,14 @@ static uniql_result uniql__mq_layer(uniql__mq *Q, int l, int b)
         H = uniql__mq_hess(Q, UNIQL__HS_O_IN, &r);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->attn.o, b, H, 0, &d->attn.o);
     }
-    if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+    if (r == UNIQL_OK && uniql__blk_mlp(s->type)) {
         H = uniql__mq_hess(Q, UNIQL__HS_MLP_IN, &r);
         if (r == UNIQL_OK && c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__quant_matrix(Q, &s->mlp.gate, b, H, 0, &d->mlp.gate);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mlp.up, b, H, 0, &d->mlp.up);
         H = uniql__mq_hess(Q, UNIQL__HS_DOWN_IN, &r);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mlp.down, b, H, 0, &d->mlp.down);
     }
-    if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+    if (r == UNIQL_OK && uniql__blk_mamba(s->type)) {
         H = uniql__mq_hess(Q, UNIQL__HS_MAMBA_IN, &r);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_z, b, H, 0, &d->mamba.in_z);
         if (r == UNIQL_OK) r = uniql__quant_matrix(Q, &s->mamba.in_x, b, H, 0, &d->mamba.in_x);
@@ -14541,7 +14541,7 @@ static uniql_result uniql__mq_acc_init(uniql__mq *Q, int l)
     const uniql_layer *ly = &Q->m->layers[l];
     int dims[UNIQL__HS_N], k;
     for (k = 0; k < UNIQL__HS_N; k++) dims[k] = 0;
-    if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+    if (uniql__blk_attn(ly->type)) {
         dims[UNIQL__HS_ATTN_IN] = c->hidden_size;
         dims[UNIQL__HS_O_IN] = c->n_heads * ly->attn.v_dim;
     }
@@ -14725,7 +14725,7 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
         const uniql_layer *ly = &m->layers[l];
         const uniql_matrix *ms[8];
         int k, n = 0;
-        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) { ms[n++] = &ly->attn.q; ms[n++] = &ly->attn.o; }
+        if (uniql__blk_attn(ly->type)) { ms[n++] = &ly->attn.q; ms[n++] = &ly->attn.o; }
         if (uniql__blk_mlp(ly->type)) { ms[n++] = &ly->mlp.up; ms[n++] = &ly->mlp.down; }
         if (uniql__blk_mamba(ly->type)) { ms[n++] = &ly->mamba.in_z; ms[n++] = &ly->mamba.out; }
         for (k = 0; k < n; k++) if (uniql__mat_elems(ms[k]) > big) big = uniql__mat_elems(ms[k]);
@@ -14897,7 +14897,8 @@ UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *user, uniql
         return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "rotate: no Hadamard construction for hidden size %d", D);
     for (l = 0; l < c->n_layers; l++)
         if (m->layers[l].type != UNIQL_BLOCK_DECODER && m->layers[l].type != UNIQL_BLOCK_ATTENTION &&
-            m->layers[l].type != UNIQL_BLOCK_MLP && m->layers[l].type != UNIQL_BLOCK_MAMBA)
+            m->layers[l].type != UNIQL_BLOCK_MLP && m->layers[l].type != UNIQL_BLOCK_MAMBA &&
+            m->layers[l].type != UNIQL_BLOCK_MAMBA_MLP)
             return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "rotate: layer %d: block type %d", l, (int)m->layers[l].type);
     if ((r = uniql__model_shell(m, user, &dst)) != UNIQL_OK) return uniql__fail(err, r, "rotate: out of memory");
     memset(&R, 0, sizeof R);
@@ -14926,22 +14927,22 @@ UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *user, uniql
     for (l = 0; l < c->n_layers && r == UNIQL_OK; l++) {
         const uniql_layer *s = &m->layers[l];
         uniql_layer *d = &dst->layers[l];
-        const float *mlp_norm = s->type == UNIQL_BLOCK_DECODER ? s->mlp_norm : s->norm;
+        const float *mlp_norm = uniql__blk_two_norms(s->type) ? s->mlp_norm : s->norm;
         r = uniql__copy_layer_vectors(dst, c, s, d);
         d->norm = ones;
         if (s->mlp_norm) d->mlp_norm = ones;
-        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_ATTENTION)) {
+        if (r == UNIQL_OK && uniql__blk_attn(s->type)) {
             r = uniql__rot_in(&R, &s->attn.q, s->norm, &d->attn.q);
             if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->attn.k, s->norm, &d->attn.k);
             if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->attn.v, s->norm, &d->attn.v);
             if (r == UNIQL_OK) r = uniql__rot_out(&R, &s->attn.o, s->attn.o_bias, &d->attn.o, &d->attn.o_bias);
         }
-        if (r == UNIQL_OK && (s->type == UNIQL_BLOCK_DECODER || s->type == UNIQL_BLOCK_MLP)) {
+        if (r == UNIQL_OK && uniql__blk_mlp(s->type)) {
             if (c->mlp_act == UNIQL_MLP_SWIGLU) r = uniql__rot_in(&R, &s->mlp.gate, mlp_norm, &d->mlp.gate);
             if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mlp.up, mlp_norm, &d->mlp.up);
             if (r == UNIQL_OK) r = uniql__rot_out(&R, &s->mlp.down, s->mlp.down_bias, &d->mlp.down, &d->mlp.down_bias);
         }
-        if (r == UNIQL_OK && s->type == UNIQL_BLOCK_MAMBA) {
+        if (r == UNIQL_OK && uniql__blk_mamba(s->type)) {
             r = uniql__rot_in(&R, &s->mamba.in_z, s->norm, &d->mamba.in_z);
             if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_x, s->norm, &d->mamba.in_x);
             if (r == UNIQL_OK) r = uniql__rot_in(&R, &s->mamba.in_B, s->norm, &d->mamba.in_B);
@@ -14986,7 +14987,7 @@ UNIQLDEF uint64_t uniql_layer_bytes(const uniql_config *c, int layer, const uniq
     D = (uint64_t)c->hidden_size;
     t = c->block[layer];
     vec += D * (uniql__blk_two_norms(t) ? 2 : 1);   /* norms */
-    if (t == UNIQL_BLOCK_DECODER || t == UNIQL_BLOCK_ATTENTION) {
+    if (uniql__blk_attn(t)) {
         int H = c->n_heads, KV = c->n_kv_heads;
         n += uniql__mat_bytes(H * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
         n += uniql__mat_bytes(KV * k.qk_dim, c->hidden_size, bits, group, asymmetric, 0);
@@ -15043,7 +15044,7 @@ UNIQLDEF uint64_t uniql_model_bytes(const uniql_model *m)
     for (l = 0; l < c->n_layers; l++) {
         const uniql_layer *ly = &m->layers[l];
         vec += (uint64_t)c->hidden_size * (ly->mlp_norm ? 2 : 1);
-        if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
+        if (uniql__blk_attn(ly->type)) {
             const uniql_attention *a = &ly->attn;
             n += uniql__mview_bytes(&a->q) + uniql__mview_bytes(&a->k) + uniql__mview_bytes(&a->v) + uniql__mview_bytes(&a->o);
             if (a->q_bias) vec += (uint64_t)c->n_heads * a->qk_dim;
