@@ -620,6 +620,14 @@ typedef enum uniql_vo_split {
     UNIQL_VO_SPLIT_SQRT = 1   /* plain split: sqrt(Sigma) on each side, for comparison */
 } uniql_vo_split;
 
+/* How uniql_sort_model scores attention Q/K dims (API 7). */
+typedef enum uniql_qk_score {
+    UNIQL_QK_SCORE_UNIQLH = 0,  /* C_Q and C_K after RoPE; GQA group: sum over its query heads */
+    UNIQL_QK_SCORE_OFFICIAL = 1 /* the official attn_qk_compression_gqa: C_K BEFORE RoPE (from
+                                   the ATTN_IN correlation and mean: W_K C W_K^T + bias terms),
+                                   C_Q after; group score sqrt(sum_h (|.| |.|)^2) */
+} uniql_qk_score;
+
 /* One attention head (MHA), two SVDs (SPEC 1.2, official attn_vo_compression):
      SVD(C^{1/2} W_V) = U S V^T,  SVD(S V^T W_O) = U' S' V'^T,
      QA:   W_V' = C^{-1/2} U U' S',      W_O' = V'^T
@@ -1565,6 +1573,7 @@ typedef struct uniql_sort_options {
     uniql_vo_split vo_split;    /* UNIQL_VO_SPLIT_QA (default) or _SQRT (API 4) */
     int no_vo;                  /* keep V/O as they are (no joint decomposition) */
     uniql_layout layout;
+    uniql_qk_score qk_score;    /* Q/K scores: 0 = uniql.h's (below), UNIQL_QK_SCORE_OFFICIAL */
     double ridge_lambda;        /* 0 = UNIQL_RIDGE_LAMBDA_DEFAULT (1e-4, absolute) */
     double eig_floor;           /* 0 = UNIQL_EIG_FLOOR_DEFAULT (1e-6, absolute) */
     void *alloc_user;
@@ -1595,6 +1604,12 @@ typedef struct uniql_sort_options {
                     plain top-k in the pass-through half (its code scores the
                     pass-through dims with s of the rotated half, s_{i-R}: we take their
                     own). Without RoPE (Nemotron-H) single dims are sorted.
+                    qk_score UNIQL_QK_SCORE_OFFICIAL (set by UNIQL_PRESET_OFFICIAL):
+                    s_i = sqrt(sum_h (|col_i(C_Q,h^1/2)| |col_i(C_K,g^1/2)|)^2) with C_K,g
+                    the correlation of k BEFORE RoPE, W_K,g C W_K,g^T (+ W m b^T + b m^T W^T
+                    + b b^T with a k bias, m the ATTN_IN mean), C = ATTN_IN; the pairing and
+                    the layout are the same. Checked against the official code's kept sets
+                    (tests/test_gptq.c, official sorting oracle).
      attention V/O  the quantization-aware joint decomposition per KV group
                     (uniql_qasvd_head for MHA, uniql_qasvd_group for GQA) with C^{+-1/2}
                     of ATTN_IN; components in decreasing singular value order; a v_proj
@@ -1980,10 +1995,15 @@ UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *alloc_user,
                       the finest cut the prunable layout keeps whole-group.
      calibration      128 x 2048 tokens (sorting), 256 x 2048 (GPTQ): the caller's tokens and
                       seq_len are used for both (the project's models are trained at 512).
+     q/k scores       C_K BEFORE RoPE (only C_Q after), GQA group score
+                      sqrt(sum_h (|C_Q,h^1/2| |C_K^1/2|)^2) (compress_helpers.py
+                      attn_qk_compression_gqa) -> sort.qk_score UNIQL_QK_SCORE_OFFICIAL.
+                      Default: both after RoPE (the scores then see what the dot product
+                      sees), summed over the group's query heads.
    Differences the preset does NOT reproduce (documented, not optional here):
-     - C_K: the official attn_qk_compression_gqa takes K's correlation BEFORE RoPE (only C_Q
-       after); uniql.h takes both after RoPE (the scores then see what the dot product sees).
-     - GQA group score: official sqrt(sum_h (|C_Q,h^1/2| |C_K^1/2|)^2), uniql.h sum_h.
+     - Heads without RoPE (Nemotron-H): the official code calls attn_qk_compression_gqa with
+       rotate_half = True there too: dims i and i + hd/4 of the first half kept as pairs, the
+       second half chosen by the FIRST half's scores; uniql.h sorts single dims by their own.
      - Partial rotary pass-through dims: the official code scores them with the ROTATED half's
        scores (s_{i-R}); uniql.h with their own (API 7, uniql_sort_model).
      - Bamba / Mamba dt * B: the official ssd_BC_compression scales B by the raw dt projection
@@ -12900,6 +12920,9 @@ typedef struct uniql__cal_layer {
     int type, active, n_q, n_k, n_c, n_b;
     uniql__acc attn_in, mlp, mout;
     uniql__acc *q, *k, *mc, *mb;     /* per query head, KV head, Mamba group, Mamba head */
+    double *attn_sum;                /* sum over tokens of ATTN_IN (hidden): its mean, for the
+                                        official pre-RoPE C_K with a k bias */
+    long long attn_sum_n;
     double bi_sum, bi_last, jac_sum, jac_last;
     long long bi_n, bi_last_n, jac_n, jac_last_n;
 } uniql__cal_layer;
@@ -12987,7 +13010,14 @@ static void uniql__cal_obs(void *user, int layer, uniql_site site, int head, con
         }
         break;
     }
-    case UNIQL_SITE_ATTN_IN: if (cb->corr) r = uniql__acc_add(&L->attn_in, x, n, ld); break;
+    case UNIQL_SITE_ATTN_IN:
+        if (cb->corr) r = uniql__acc_add(&L->attn_in, x, n, ld);
+        if (cb->corr && L->attn_sum && r == UNIQL_OK) {
+            for (t = 0; t < n; t++)
+                for (i = 0; i < width && i < cx->D; i++) L->attn_sum[i] += (double)x[(size_t)t * ld + i];
+            L->attn_sum_n += n;
+        }
+        break;
     case UNIQL_SITE_Q_ROPE: if (cb->corr && head >= 0 && head < L->n_q) r = uniql__acc_add(&L->q[head], x, n, ld); break;
     case UNIQL_SITE_K_ROPE: if (cb->corr && head >= 0 && head < L->n_k) r = uniql__acc_add(&L->k[head], x, n, ld); break;
     case UNIQL_SITE_MLP_DOWN_IN: if (cb->corr) r = uniql__acc_add(&L->mlp, x, n, ld); break;
@@ -13030,6 +13060,7 @@ UNIQLDEF void uniql_calib_free(uniql_calib *cb)
         for (l = 0; l < cb->n_layers; l++) {
             uniql__cal_layer *L = &cb->layers[l];
             uniql__acc_free(&L->attn_in, user);
+            if (L->attn_sum) UNIQL_FREE(L->attn_sum, user);
             uniql__acc_free(&L->mlp, user);
             uniql__acc_free(&L->mout, user);
             for (h = 0; h < L->n_q; h++) uniql__acc_free(&L->q[h], user);
@@ -13125,6 +13156,11 @@ static uniql_result uniql__calibrate(const uniql_model *m, const int *tokens, un
         if (ly->type == UNIQL_BLOCK_DECODER || ly->type == UNIQL_BLOCK_ATTENTION) {
             r = uniql__acc_init(&L->attn_in, c->hidden_size, user);
             L->attn_in.corr.parallel = o.parallel;
+            if (r == UNIQL_OK) {
+                L->attn_sum = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)c->hidden_size, user);
+                if (!L->attn_sum) r = UNIQL_ERR_OUT_OF_MEMORY;
+                else memset(L->attn_sum, 0, sizeof(double) * (size_t)c->hidden_size);
+            }
             L->q = uniql__acc_array(c->n_heads, ly->attn.qk_dim, user, &r);
             if (L->q) L->n_q = c->n_heads;
             L->k = uniql__acc_array(c->n_kv_heads, ly->attn.qk_dim, user, &r);
@@ -13448,6 +13484,73 @@ static uniql_result uniql__copy_globals(uniql_model *dst, const uniql_model *src
 
 /* ---- scores ---- */
 
+/* |col_i(C^{1/2})| for i < d of the d x d matrix C (ld d; S: d x d scratch) */
+static uniql_result uniql__colnorms_of(int d, const double *C, double *S, double floor_, double *out, void *user)
+{
+    int i, j;
+    uniql_result r = uniql_sqrt_psd_f64(d, C, (size_t)d, floor_, S, (size_t)d, NULL, 0, user);
+    if (r == UNIQL_OK)
+        for (j = 0; j < d; j++) {
+            double s = 0;
+            for (i = 0; i < d; i++) s += S[(size_t)i * d + j] * S[(size_t)i * d + j];
+            out[j] = sqrt(s);
+        }
+    return r;
+}
+
+/* Official Q/K scores: C_K of KV head g BEFORE RoPE = the per-token mean of k k^T with
+   k = W_g x + b_g: W_g C W_g^T + (W_g m) b_g^T + b_g (W_g m)^T + b_g b_g^T (C, m: ATTN_IN's
+   correlation and mean), then its column norms (C_K^{1/2}). Cx: D x D, T: hd x (D + hd + 1)
+   scratch. */
+static uniql_result uniql__colnorms_kpre(const uniql_calib *cb, int layer, const float *Wk, const float *kb, int g,
+                                         int hd, int D, const double *Cx, double *T, double floor_, double *out,
+                                         void *user)
+{
+    const uniql__cal_layer *L = &cb->layers[layer];
+    double *Ck = T + (size_t)hd * D, *wm = Ck + (size_t)hd * hd, *S;
+    int i, j, t;
+    uniql_result r;
+    for (i = 0; i < hd; i++) {      /* T = W_g C */
+        const float *w = Wk + (size_t)(g * hd + i) * D;
+        double *ti = T + (size_t)i * D;
+        for (j = 0; j < D; j++) ti[j] = 0;
+        for (t = 0; t < D; t++) {
+            const double wt = (double)w[t], *ct = Cx + (size_t)t * D;
+            if (wt != 0) for (j = 0; j < D; j++) ti[j] += wt * ct[j];
+        }
+    }
+    for (i = 0; i < hd; i++)        /* Ck = T W_g^T (symmetric up to rounding: symmetrized) */
+        for (j = 0; j < hd; j++) {
+            const float *w = Wk + (size_t)(g * hd + j) * D;
+            const double *ti = T + (size_t)i * D;
+            double s = 0;
+            for (t = 0; t < D; t++) s += ti[t] * (double)w[t];
+            Ck[(size_t)i * hd + j] = s;
+        }
+    for (i = 0; i < hd; i++)
+        for (j = i + 1; j < hd; j++) {
+            double a = 0.5 * (Ck[(size_t)i * hd + j] + Ck[(size_t)j * hd + i]);
+            Ck[(size_t)i * hd + j] = Ck[(size_t)j * hd + i] = a;
+        }
+    if (kb) {
+        if (!L->attn_sum || L->attn_sum_n <= 0) return UNIQL_ERR_MISSING;
+        for (i = 0; i < hd; i++) {
+            const float *w = Wk + (size_t)(g * hd + i) * D;
+            double s = 0;
+            for (t = 0; t < D; t++) s += (double)w[t] * L->attn_sum[t];
+            wm[i] = s / (double)L->attn_sum_n;
+        }
+        for (i = 0; i < hd; i++)
+            for (j = 0; j < hd; j++) {
+                double bi = (double)kb[g * hd + i], bj = (double)kb[g * hd + j];
+                Ck[(size_t)i * hd + j] += wm[i] * bj + bi * wm[j] + bi * bj;
+            }
+    }
+    S = T;                          /* T no longer needed: hd x hd <= hd x D */
+    r = uniql__colnorms_of(hd, Ck, S, floor_, out, user);
+    return r;
+}
+
 /* |col_i(C^{1/2})| for i < d, from statistic (stat, head) of `layer` */
 static uniql_result uniql__colnorms(const uniql_calib *cb, int layer, uniql_calib_stat stat, int head, double floor_,
                                     double *out, void *user)
@@ -13508,8 +13611,9 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
     int H = c->n_heads, KV = c->n_kv_heads, hd = c->head_dim, half = hd / 2, D = c->hidden_size, rep = H / KV;
     int rope = c->rope_type != UNIQL_ROPE_NONE, R = uniql__rot_dim(c), nr = R / 2, g, h, j, i;
     int *kmap = NULL, *qmap = NULL, *vmap = NULL, *omap = NULL, *pairs = NULL, *perm = NULL, *pperm;
-    double *sc = NULL, *qn = NULL, *kn = NULL;
+    double *sc = NULL, *qn = NULL, *kn = NULL, *Cx = NULL, *Tk = NULL;
     float *Wq, *Wk, *Wv, *Wo, *nq, *nk, *nv, *no;
+    const int official = S->o.qk_score == UNIQL_QK_SCORE_OFFICIAL;
     uniql_result r = UNIQL_OK;
     int transposed_o = S->o.layout == UNIQL_LAYOUT_PRUNABLE;
     *na = *a;
@@ -13535,6 +13639,13 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
     pperm = perm + hd;
     qn = sc + hd;
     kn = qn + hd;
+    if (official && S->use_scores) {   /* ATTN_IN correlation + scratch for the pre-RoPE C_K */
+        if (uniql_calib_corr_dim(S->cb, l, UNIQL_STAT_ATTN_IN, 0) != D) { r = UNIQL_ERR_MISSING; goto done; }
+        Cx = (double *)UNIQL_MALLOC(sizeof(double) * ((size_t)D * D + (size_t)hd * (D + hd + 1)), user);
+        if (!Cx) { r = UNIQL_ERR_OUT_OF_MEMORY; goto done; }
+        Tk = Cx + (size_t)D * D;
+        if ((r = uniql_calib_corr(S->cb, l, UNIQL_STAT_ATTN_IN, 0, Cx, (size_t)D)) != UNIQL_OK) goto done;
+    }
     /* Q/K: order of dims per KV group. With RoPE: perm = the nr rotary pairs (i, i + nr) by
        pair score s_i + s_{i+nr}, pperm = the hd - R pass-through dims by their own score
        (partial rotary); the stored units interleave the two (UNIQL_ROPE UNITS, API 6), a
@@ -13543,12 +13654,16 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
         int n = rope ? nr : hd, u, kr = 0, kp = 0;
         if (S->use_scores) {
             for (i = 0; i < hd; i++) sc[i] = 0;
-            r = uniql__colnorms(S->cb, l, UNIQL_STAT_K, g, S->o.eig_floor, kn, user);
+            if (official)
+                r = uniql__colnorms_kpre(S->cb, l, Wk, a->k_bias, g, hd, D, Cx, Tk, S->o.eig_floor, kn, user);
+            else
+                r = uniql__colnorms(S->cb, l, UNIQL_STAT_K, g, S->o.eig_floor, kn, user);
             for (h = g * rep; h < (g + 1) * rep && r == UNIQL_OK; h++) {
                 r = uniql__colnorms(S->cb, l, UNIQL_STAT_Q, h, S->o.eig_floor, qn, user);
-                for (i = 0; i < hd && r == UNIQL_OK; i++) sc[i] += qn[i] * kn[i];
+                for (i = 0; i < hd && r == UNIQL_OK; i++) sc[i] += official ? (qn[i] * kn[i]) * (qn[i] * kn[i]) : qn[i] * kn[i];
             }
             if (r != UNIQL_OK) break;
+            if (official) for (i = 0; i < hd; i++) sc[i] = sqrt(sc[i]);
             if (rope && R < hd) r = uniql_argsort_desc_f64(hd - R, sc + R, pperm, user);
             if (rope) for (i = 0; i < nr; i++) sc[i] = sc[i] + sc[i + nr];
             if (r == UNIQL_OK) r = uniql_argsort_desc_f64(n, sc, perm, user);
@@ -13577,6 +13692,7 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
             }
         }
     }
+    if (Cx) { UNIQL_FREE(Cx, user); Cx = NULL; }
     if (r != UNIQL_OK) goto done;
     for (h = 0; h < H; h++)
         for (j = 0; j < hd; j++) qmap[h * hd + j] = h * hd + (kmap[(h / rep) * hd + j] - (h / rep) * hd);
@@ -13649,6 +13765,7 @@ build:
     if (r == UNIQL_OK) r = uniql__own_matrix(dst, no, D, H * hd, transposed_o, &na->o);
 done:
     if (sc) UNIQL_FREE(sc, user);
+    if (Cx) UNIQL_FREE(Cx, user);
     return r;
 }
 
@@ -13813,7 +13930,8 @@ UNIQLDEF uniql_result uniql_sort_model(const uniql_model *m, const uniql_calib *
     memset(&S, 0, sizeof S);
     if (opt) S.o = *opt;
     if ((int)S.o.order < 0 || (int)S.o.order > 1 || (int)S.o.layout < 0 || (int)S.o.layout > 1 || (int)S.o.vo_split < 0 ||
-        (int)S.o.vo_split > 1 || S.o.ridge_lambda < 0 || S.o.eig_floor < 0 || !isfinite(S.o.ridge_lambda) || !isfinite(S.o.eig_floor))
+        (int)S.o.vo_split > 1 || (int)S.o.qk_score < 0 || (int)S.o.qk_score > 1 || S.o.ridge_lambda < 0 ||
+        S.o.eig_floor < 0 || !isfinite(S.o.ridge_lambda) || !isfinite(S.o.eig_floor))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: bad options");
     if (S.o.order == UNIQL_ORDER_SCORES && !cb) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: sorting by scores needs a calibration");
     if (cb && cb->n_layers != m->config.n_layers) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "sort_model: calibration of another model");
@@ -15380,6 +15498,7 @@ UNIQLDEF uniql_result uniql_preset_fill(uniql_preset_kind kind, const uniql_conf
        uniql.h's per-token mean: lambda_official on them is lambda_official / T here */
     p->sort.ridge_lambda = (c->arch == UNIQL_ARCH_MAMBA2 ? 1e-4 : 1.0) / (double)T;
     p->sort.eig_floor = 1e-6 / (double)T;
+    p->sort.qk_score = UNIQL_QK_SCORE_OFFICIAL;
     p->importance = UNIQL_IMPORTANCE_BLOCK_INFLUENCE_LAST;
     p->rates_official = 1;
     p->units.qk_unit = 16; p->units.v_unit = 16; p->units.mlp_unit = 128; p->units.mamba_unit = 1; p->units.state_unit = 16;
