@@ -26,7 +26,8 @@
    --only: a comma-separated subset of uniql (the perplexity tables of UniQL), lsaq (the
    LSAQ table), speed (timings: the whole-model sort, ridge leverage vs SVD-based leverage;
    run these under the exclusive CPU lock), quant (RTN vs RTN + clip vs GPTQ vs Hadamard + GPTQ
-   at int4, 0 / 15 / 25 / 35 % pruned); default uniql, lsaq, speed.
+   at int4, 0 / 15 / 25 / 35 % pruned), preset (the official preset end to end vs uniql.h's
+   defaults, eval_preset); default uniql, lsaq, speed.
    --threads: a thread pool (tools/uq_threads.h) for calibration, sorting, quantization and
    perplexity; results are identical for every thread count (uniql.h API 2b).
    Prints markdown tables; every number is measured in this run. */
@@ -87,7 +88,7 @@ static const int *g_test;
 static size_t g_ntest;
 static const uniql_parallel *g_par;
 static uniql_state_options g_so;
-static int g_do_uniql = 1, g_do_lsaq = 1, g_do_speed = 1, g_do_quant = 0;
+static int g_do_uniql = 1, g_do_lsaq = 1, g_do_speed = 1, g_do_quant = 0, g_do_preset = 0;
 
 static double ppl(const uniql_model *m)
 {
@@ -439,6 +440,87 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
     uniql_model_free(sorted);
 }
 
+/* the official preset end to end (uniql_preset_fill: official sort options and q/k scores,
+   last-token block influence, clamped softmax rates, 128 / 16 width units, Hadamard rotation,
+   GPTQ with the official scale rule, 4-bit embedding and lm_head) next to uniql.h's defaults
+   (default sort, mean block influence, water-filled rates, RTN, int8 embeddings), both on
+   this calibration and at the global rates 0 / 15 / 25 / 35 %. Each pipeline's FP row is its
+   own sorted model pruned to its own kept sizes (the official rates, clamped at 0.85 without
+   redistribution, and its coarser widths keep other sizes than ours). */
+static void eval_preset(const uniql_model *m, const uniql_calib *cb, const int *calib, size_t ncal)
+{
+    static const double R[3] = { 0.15, 0.25, 0.35 };
+    static const char *const name[2] = { "uniql.h defaults", "official preset" };
+    const uniql_config *c = &m->config;
+    uniql_error e;
+    double imp[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS], params[UNIQL_MAX_LAYERS], pf[2][4], pq[2][4], kf[2][3];
+    int l, k, w, L = c->n_layers;
+    for (l = 0; l < L; l++) params[l] = (double)uniql_prunable_params(c, l, NULL);
+    for (w = 0; w < 2; w++) {
+        uniql_preset p;
+        uniql_model *s, *rot = NULL, *q, *pr;
+        uniql_kept kept[3][UNIQL_MAX_LAYERS];
+        double t = now();
+        die_if(uniql_preset_fill(w ? UNIQL_PRESET_OFFICIAL : UNIQL_PRESET_UNIQLH, c, WIN, &p), "preset", NULL);
+        p.sort.parallel = g_par;
+        die_if(uniql_sort_model(m, cb, &p.sort, &s, &e), "sort", &e);
+        die_if(uniql_calib_importance(cb, p.importance, imp), "importance", NULL);
+        for (k = 0; k < 3; k++) {
+            double kp = 0, tot = 0;
+            if (p.rates_official) die_if(uniql_layer_rates_official(L, imp, R[k], 0, 0, rates), "rates", NULL);
+            else die_if(uniql_layer_rates(L, imp, params, R[k], 0, 0, rates), "rates", NULL);
+            die_if(uniql_kept_from_rates(c, rates, p.rates_official ? &p.units : NULL, kept[k]), "kept", NULL);
+            for (l = 0; l < L; l++) {
+                kp += (double)uniql_prunable_params(c, l, &kept[k][l]);
+                tot += params[l];
+            }
+            kf[w][k] = tot > 0 ? 1 - kp / tot : 0;
+        }
+        pf[w][0] = ppl(s);
+        for (k = 0; k < 3; k++) {
+            die_if(uniql_model_prune(s, kept[k], 0, NULL, &pr, &e), "prune", &e);
+            pf[w][k + 1] = ppl(pr);
+            uniql_model_free(pr);
+        }
+        if (p.rotate) {
+            uniql_result r = uniql_model_rotate(s, NULL, &rot, &e);
+            if (r == UNIQL_ERR_UNSUPPORTED) printf("(Hadamard: %s; preset run without rotation)\n", e.message);
+            else die_if(r, "rotate", &e);
+        }
+        p.quant.parallel = g_par;
+        if (p.quant.method == UNIQL_QUANT_GPTQ) {
+            p.quant.calib_tokens = calib;
+            p.quant.n_calib_tokens = ncal;
+            p.quant.seq_len = WIN;
+        }
+        die_if(uniql_model_quantize(rot ? rot : s, NULL, &p.quant, &q, &e), "quantize", &e);
+        pq[w][0] = ppl(q);
+        for (k = 0; k < 3; k++) {
+            die_if(uniql_model_prune(q, kept[k], 0, NULL, &pr, &e), "prune", &e);
+            pq[w][k + 1] = ppl(pr);
+            uniql_model_free(pr);
+        }
+        printf("%s: %.1f s, FP %.4f / %.4f / %.4f / %.4f, quantized %.4f / %.4f / %.4f / %.4f at 0 / 15 / 25 / 35 %%"
+               " (pruned parameter share %.1f / %.1f / %.1f %%)\n", name[w], now() - t, pf[w][0], pf[w][1], pf[w][2], pf[w][3],
+               pq[w][0], pq[w][1], pq[w][2], pq[w][3], 100 * kf[w][0], 100 * kf[w][1], 100 * kf[w][2]);
+        fflush(stdout);
+        uniql_model_free(q);
+        uniql_model_free(rot);
+        uniql_model_free(s);
+    }
+    printf("\n| pipeline (global rate 0 / 15 / 25 / 35 %%) | 0%% | 15%% | 25%% | 35%% |\n|---|---|---|---|---|\n");
+    for (w = 0; w < 2; w++) {
+        printf("| %s, FP |", name[w]);
+        for (k = 0; k < 4; k++) printf(" %.4f |", pf[w][k]);
+        printf("\n| %s, quantized |", name[w]);
+        for (k = 0; k < 4; k++) printf(" %.4f (%+.2f%%) |", pq[w][k], 100 * (pq[w][k] / pf[w][k] - 1));
+        printf("\n");
+    }
+    printf("(pruned share of the prunable parameters, defaults / preset: %.1f / %.1f, %.1f / %.1f, %.1f / %.1f %%)\n",
+           100 * kf[0][0], 100 * kf[1][0], 100 * kf[0][1], 100 * kf[1][1], 100 * kf[0][2], 100 * kf[1][2]);
+    fflush(stdout);
+}
+
 static void eval_model(const char *dir, const int *calib, size_t ncalib)
 {
     uniql_model *m;
@@ -461,7 +543,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     memset(&co, 0, sizeof co);
     co.seq_len = WIN;
     co.lsaq = g_do_lsaq;
-    co.importance_only = !g_do_uniql && !g_do_speed && !g_do_quant;
+    co.importance_only = !g_do_uniql && !g_do_speed && !g_do_quant && !g_do_preset;
     co.parallel = g_par;
     t_cal = now();
     die_if(uniql_calibrate(m, calib, ncal, &co, &cb, &e), "calibrate", &e);
@@ -483,6 +565,7 @@ static void eval_model(const char *dir, const int *calib, size_t ncalib)
     if (g_do_speed) eval_sort_speed(m, cb);
     if (g_do_lsaq) eval_lsaq(m, imp_bi, imp_lsaq);
     if (g_do_quant) eval_quant(m, cb, imp_bi, calib, ncal);
+    if (g_do_preset) eval_preset(m, cb, calib, ncal);
     printf("\n(%s: %.0f s wall, %.0f s CPU for the whole model)\n", dir, now() - t_all, cpu() - c_all);
     uniql_calib_free(cb);
     uniql_model_free(m);
@@ -526,15 +609,16 @@ int main(int argc, char **argv)
             g_do_lsaq = strstr(v, "lsaq") != NULL;
             g_do_speed = strstr(v, "speed") != NULL;
             g_do_quant = strstr(v, "quant") != NULL;
-            if (strspn(v, "uniqlsapdequant,") != strlen(v) || !(g_do_uniql || g_do_lsaq || g_do_speed || g_do_quant))
-                ok = cli_bad("--only", v, "must be a comma-separated list of uniql, lsaq, speed, quant");
+            g_do_preset = strstr(v, "preset") != NULL;
+            if (strspn(v, "uniqlsapdequantr,") != strlen(v) || !(g_do_uniql || g_do_lsaq || g_do_speed || g_do_quant || g_do_preset))
+                ok = cli_bad("--only", v, "must be a comma-separated list of uniql, lsaq, speed, quant, preset");
         }
         else if (!strcmp(argv[i], "--calib") && i + 1 < argc) calib_path = argv[++i];
         else if (!strcmp(argv[i], "--test") && i + 1 < argc) test_path = argv[++i];
         else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed,quant]\n"
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed,quant,preset]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;
         }
