@@ -1508,6 +1508,10 @@ typedef struct uniql_calib_options {
                                         thread count */
     uint64_t max_state_bytes;   /* cap of the runtime state (uniql_state_options.max_bytes),
                                    0 = none; the state holds min(seq_len, n_tokens) positions */
+    int dtb_raw_dt;             /* MAMBA_DTB with the RAW dt projection (in_proj's dt rows times
+                                   MAMBA_IN: no dt_bias, in_proj bias, softplus or clamp), as
+                                   the official ssd_BC_compression forms dt * B; set by
+                                   UNIQL_PRESET_OFFICIAL. 0: the dt the runtime uses */
 } uniql_calib_options;
 
 typedef struct uniql_calib uniql_calib;   /* opaque; owns all its memory */
@@ -1995,6 +1999,8 @@ UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *alloc_user,
                       the finest cut the prunable layout keeps whole-group.
      calibration      128 x 2048 tokens (sorting), 256 x 2048 (GPTQ): the caller's tokens and
                       seq_len are used for both (the project's models are trained at 512).
+     dt * B           the raw dt projection (no dt_bias, softplus or clamp: ssd_BC_compression)
+                      -> calib.dtb_raw_dt = 1. Default: the dt the runtime uses.
      q/k scores       C_K BEFORE RoPE (only C_Q after), GQA group score
                       sqrt(sum_h (|C_Q,h^1/2| |C_K^1/2|)^2) (compress_helpers.py
                       attn_qk_compression_gqa) -> sort.qk_score UNIQL_QK_SCORE_OFFICIAL.
@@ -2006,9 +2012,8 @@ UNIQLDEF uniql_result uniql_model_rotate(const uniql_model *m, void *alloc_user,
        second half chosen by the FIRST half's scores; uniql.h sorts single dims by their own.
      - Partial rotary pass-through dims: the official code scores them with the ROTATED half's
        scores (s_{i-R}); uniql.h with their own (API 7, uniql_sort_model).
-     - Bamba / Mamba dt * B: the official ssd_BC_compression scales B by the raw dt projection
-       (no dt_bias, no softplus, no clamp) and forms B, C without in_proj biases; uniql.h uses
-       the dt the runtime uses.
+     - Mamba B, C: the official ssd_BC_compression forms them without in_proj biases (none of
+       the project's models has one); uniql.h with the biases the runtime uses.
      - Mamba2 / Nemotron-H inner channels: official ridge leverage on the SSM chunk states
        (Triton-only code); uniql.h on the out_proj input.
      - The official Hadamard for 28 * 2^k sizes comes from a stored matrix: UNSUPPORTED here. */
@@ -12947,6 +12952,9 @@ typedef struct uniql__cal_ctx {
     float *lens_work, *logits;   /* B x D, B x V */
     int *tk_in, *tk_out;         /* B x k top-k sets */
     int tk_layer;                /* layer whose input tk_in holds, or -1 */
+    int raw_dt;                  /* dtb_raw_dt: MAMBA_IN rows are kept in lens_work (free between
+                                    a layer's BLOCK_IN and BLOCK_OUT lenses) for the raw dt */
+    float *dtw;                  /* raw_dt: ssm_heads x D dt rows of in_proj */
 } uniql__cal_ctx;
 
 static void uniql__cal_fail(uniql__cal_ctx *cx, uniql_result r, int layer, int site)
@@ -13032,13 +13040,26 @@ static void uniql__cal_obs(void *user, int layer, uniql_site site, int head, con
             for (g = 0; g < L->n_c && r == UNIQL_OK; g++) r = uniql__acc_add(&L->mc[g], x + (size_t)g * N, n, ld);
         }
         break;
+    case UNIQL_SITE_MAMBA_IN:
+        if (cb->corr && cx->raw_dt)
+            for (t = 0; t < n; t++) memcpy(cx->lens_work + (size_t)t * cx->D, x + (size_t)t * ld, sizeof(float) * (size_t)cx->D);
+        break;
     case UNIQL_SITE_MAMBA_DT:
         if (cb->corr) {
             int h, H = c->ssm_heads, G = c->ssm_groups, N = L->n_b > 0 ? L->mb[0].d : 0, GN = G * N;
+            if (cx->raw_dt)
+                for (h = 0; h < L->n_b && r == UNIQL_OK; h++)
+                    r = uniql_dequantize_row(&cx->m->layers[layer].mamba.in_dt, h, cx->dtw + (size_t)h * cx->D);
             for (h = 0; h < L->n_b && r == UNIQL_OK; h++) {
                 const float *Bg = cx->bbuf + (size_t)(h / (H / G)) * N;
                 for (t = 0; t < n; t++) {
                     float dt = x[(size_t)t * ld + h];
+                    if (cx->raw_dt) {
+                        const float *w = cx->dtw + (size_t)h * cx->D, *xn = cx->lens_work + (size_t)t * cx->D;
+                        double a = 0;
+                        for (i = 0; i < cx->D; i++) a += (double)w[i] * xn[i];
+                        dt = (float)a;
+                    }
                     for (i = 0; i < N; i++) cx->rows[(size_t)t * N + i] = dt * Bg[(size_t)t * GN + i];
                 }
                 r = uniql__acc_add(&L->mb[h], cx->rows, n, (size_t)N);
@@ -13193,6 +13214,8 @@ static uniql_result uniql__calibrate(const uniql_model *m, const int *tokens, un
     cx.tk_layer = -1;
     {
         size_t B = (size_t)o.max_batch, fl = B * (size_t)c->hidden_size * 2 + B * (size_t)maxGN + B * (size_t)maxN;
+        cx.raw_dt = o.dtb_raw_dt && cb->corr && c->ssm_heads > 0;
+        if (cx.raw_dt) fl += (size_t)c->ssm_heads * (size_t)c->hidden_size;
         size_t V = cb->lsaq ? (size_t)c->vocab_size : 0, K = cb->lsaq ? (size_t)o.lsaq_k : 0, bytes;
         fl += B * V;
         if (!uniql__mul_size(fl, sizeof(float), &bytes) || !uniql__add_size(bytes, 2 * B * K * sizeof(int), &bytes) ||
@@ -13207,6 +13230,7 @@ static uniql_result uniql__calibrate(const uniql_model *m, const int *tokens, un
         cx.logits = cx.rows + B * (size_t)maxN;
         cx.tk_in = (int *)(void *)(cx.logits + B * V);
         cx.tk_out = cx.tk_in + B * K;
+        if (cx.raw_dt) cx.dtw = (float *)(void *)(cx.tk_out + B * K);
     }
     {
         uniql_state_options so;
@@ -15490,6 +15514,7 @@ UNIQLDEF uniql_result uniql_preset_fill(uniql_preset_kind kind, const uniql_conf
     memset(p, 0, sizeof *p);
     T = seq_len ? seq_len : 256;
     p->calib.seq_len = T;
+    if (kind == UNIQL_PRESET_OFFICIAL) p->calib.dtb_raw_dt = 1;
     p->sort.layout = UNIQL_LAYOUT_PRUNABLE;
     p->quant.seq_len = T;
     p->quantizer_name = "rtn";

@@ -19,7 +19,7 @@
    block-influence importance vs random importance, all through uniql_lsaq_plan with the
    exact per-layer sizes of uniql_layer_bytes.
 
-   usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T]
+   usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--act-order]
                       [--only LIST] [--calib F] [--test F] [--calib-ids F] [--test-ids F]
                       [model_dir ...]
    W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
@@ -82,7 +82,7 @@ static int *read_u16(const char *path, size_t *n)
 
 /* per-model settings: the token streams and window of the model's kind */
 static int WIN;                          /* window (and calibration sequence) length */
-static int g_windows, g_calib_seqs, g_group = 128;
+static int g_windows, g_calib_seqs, g_group = 128, g_act_order;
 static int o_windows, o_calib_seqs, o_window;   /* command line; 0 = the kind's default */
 static const int *g_test;
 static size_t g_ntest;
@@ -401,6 +401,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
             o.calib_tokens = calib;
             o.n_calib_tokens = ncal;
             o.seq_len = WIN;
+            o.act_order = g_act_order;
         }
         if (meth == 3) {
             uniql_result r = uniql_model_rotate(sorted, NULL, &rot, &e);
@@ -434,7 +435,8 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         for (k = 0; k < 4; k++) printf(" %.4f (%+.2f%%) |", pp[meth][k], 100 * (pp[meth][k] / p_fp[k] - 1));
         printf("\n");
     }
-    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ)\n", (unsigned long)ncal);
+    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ%s)\n", (unsigned long)ncal,
+           g_act_order ? ", act-order" : "");
     fflush(stdout);
     uniql_model_free(rot);
     uniql_model_free(sorted);
@@ -598,6 +600,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &o_calib_seqs); i++; }
         else if (!strcmp(argv[i], "--window") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 16, 1 << 16, &o_window); i++; }
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, UQ_POOL_MAX, &threads); i++; }
+        else if (!strcmp(argv[i], "--act-order")) g_act_order = 1;   /* GPTQ rows of --only quant */
         else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
             ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group);
             if (ok && g_group != 32 && g_group != 64 && g_group != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
@@ -618,7 +621,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--only uniql,lsaq,speed,quant,preset]\n"
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--act-order] [--only uniql,lsaq,speed,quant,preset]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;
         }

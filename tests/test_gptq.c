@@ -1221,11 +1221,12 @@ TEST official_sort_oracle_llama(void)
     return check_sort_oracle("models/llama-bpe-21m", "tests/data/ref/sort/llama-bpe-21m.json", min_pct);
 }
 
-/* Nemotron-H: q/k (no RoPE: the official code still pairs dims as rotate_half) and Mamba state
-   (official dt * B with the raw dt projection) are documented differences, printed only */
+/* Nemotron-H: q/k is a documented difference, printed only (no RoPE: the official code still
+   pairs dims as rotate_half there, the second half chosen by the first half's scores); the
+   Mamba state needs the preset's dtb_raw_dt (official dt * B with the raw dt projection) */
 TEST official_sort_oracle_nemotron_h(void)
 {
-    static const double min_pct[3] = { 99.0, -1, -1 };
+    static const double min_pct[3] = { 99.0, -1, 99.0 };
     return check_sort_oracle("models/nemotronh-bpe-17m", "tests/data/ref/sort/nemotronh-bpe-17m.json", min_pct);
 }
 
