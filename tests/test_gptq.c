@@ -1121,13 +1121,25 @@ static void count_hits(const uniql_json *set, const int *ours, int n, int lim, l
     }
 }
 
-typedef struct sort_agree { long hit[3], tot[3]; } sort_agree;   /* mlp, qk, state */
+typedef struct sort_agree { long hit[3], tot[3]; int verbose; } sort_agree;   /* mlp, qk, state */
+
+/* count_hits, and a line naming the layer / width where official entries are missing */
+static void count_where(const sort_agree *ag, const char *what, int l, int w, const uniql_json *set, const int *ours, int n, int lim,
+                        long *hit, long *tot)
+{
+    long h0 = *hit, t0 = *tot;
+    count_hits(set, ours, n, lim, hit, tot);
+    if (ag->verbose && *hit - h0 != *tot - t0)
+        printf("      %s layer %d width %d: %ld of %ld official entries not kept here\n", what, l, w, (*tot - t0) - (*hit - h0), *tot - t0);
+}
 
 static int sort_oracle_compare(const uniql_model *m, const uniql_model *s, const uniql_json *layers, sort_agree *ag)
 {
     const uniql_config *c = &m->config;
     int li, *perm = (int *)malloc(sizeof(int) * 65536);
+    int verbose = ag->verbose;
     memset(ag, 0, sizeof *ag);
+    ag->verbose = verbose;
     if (!perm) return 0;
     for (li = 0; li < (int)layers->len; li++) {
         const uniql_json *L = uniql_json_at(layers, li), *kind;
@@ -1138,7 +1150,7 @@ static int sort_oracle_compare(const uniql_model *m, const uniql_model *s, const
             for (k = 0; k < (int)kind->len; k++) {
                 const uniql_json *key, *set = uniql_json_member(kind, k, &key);
                 w = atoi(key->u.str);
-                count_hits(set, perm, w, lo->mlp.d_int, &ag->hit[0], &ag->tot[0]);
+                count_where(ag, "MLP", l, w, set, perm, w, lo->mlp.d_int, &ag->hit[0], &ag->tot[0]);
             }
         }
         if ((kind = uniql_json_get(L, "qk")) != NULL) {
@@ -1147,7 +1159,9 @@ static int sort_oracle_compare(const uniql_model *m, const uniql_model *s, const
                 const uniql_json *key, *sets = uniql_json_member(kind, k, &key);
                 w = atoi(key->u.str);
                 for (g = 0; g < c->n_kv_heads; g++) {
-                    if (rope) count_hits(uniql_json_at(sets, g), ls->attn.rope_pairs + g * half, w / 2, half, &ag->hit[1], &ag->tot[1]);
+                    if (rope)
+                        count_where(ag, "q/k", l, w, uniql_json_at(sets, g), ls->attn.rope_pairs + g * half, w / 2, half, &ag->hit[1],
+                                    &ag->tot[1]);
                     else {
                         if (!match_perm(&lo->attn.k, &ls->attn.k, g * hd, hd, perm)) { free(perm); return 0; }
                         count_hits(uniql_json_at(sets, g), perm, w, hd, &ag->hit[1], &ag->tot[1]);
@@ -1162,7 +1176,7 @@ static int sort_oracle_compare(const uniql_model *m, const uniql_model *s, const
                 w = atoi(key->u.str);
                 for (g = 0; g < c->ssm_groups; g++) {
                     if (!match_perm(&lo->mamba.in_B, &ls->mamba.in_B, g * N, N, perm)) { free(perm); return 0; }
-                    count_hits(uniql_json_at(sets, g), perm, w, N, &ag->hit[2], &ag->tot[2]);
+                    count_where(ag, "state", l, w, uniql_json_at(sets, g), perm, w, N, &ag->hit[2], &ag->tot[2]);
                 }
             }
         }
@@ -1198,9 +1212,11 @@ static uq_status check_sort_oracle(const char *dir, const char *ref, const doubl
     ASSERT_EQ(UNIQL_QK_SCORE_OFFICIAL, p.sort.qk_score);
     if (uniql_calibrate(m, tok, (size_t)n_seq * T, &p.calib, &cb, &e) != UNIQL_OK) FAILm(e.message);
     if (uniql_sort_model(m, cb, &p.sort, &s, &e) != UNIQL_OK) FAILm(e.message);
+    ag.verbose = 1;
     ASSERT(sort_oracle_compare(m, s, uniql_json_get(doc.root, "layers"), &ag));
     p.sort.qk_score = UNIQL_QK_SCORE_UNIQLH;              /* the same, with uniql.h's q/k scores */
     if (uniql_sort_model(m, cb, &p.sort, &sd, &e) != UNIQL_OK) FAILm(e.message);
+    agd.verbose = 0;
     ASSERT(sort_oracle_compare(m, sd, uniql_json_get(doc.root, "layers"), &agd));
     for (k = 0; k < 3; k++)
         if (ag.tot[k])

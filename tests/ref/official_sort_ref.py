@@ -304,10 +304,9 @@ def main():
                 xbc = causal_conv1d_fn(xbc.transpose(1, 2), cw, cb, "silu").transpose(1, 2)
                 xh, Bm, Cm = torch.split(xbc, [I, G * N, G * N], dim=-1)
                 dt = F.softplus(xn @ dtw.t() + W[p + "mixer.dt_bias"])
-                lim = cfg.get("time_step_limit", [0.0, float("inf")])
-                lo = float(lim[0]) if not isinstance(lim[0], dict) else 0.0
-                hi = float("inf") if isinstance(lim[1], dict) else float(lim[1])
-                dt = dt.clamp(lo, hi)
+                # transformers 5.17's NemotronHMamba2Mixer clamps dt to (time_step_min, inf): the
+                # config's time_step_limit is not used there
+                dt = dt.clamp(min=float(cfg.get("time_step_min", 0.001)))
                 A = -torch.exp(W[p + "mixer.A_log"])
                 b, L = xh.shape[0], xh.shape[1]
                 xh = xh.view(b, L, NH, P)
