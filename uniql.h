@@ -3881,18 +3881,22 @@ static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned c
     for (b = 0; b < 2 * np; b++) {
         int n = len - b * 32 < 32 ? len - b * 32 : 32, h = b & 1, q[32];
         unsigned char *rec = xa + (size_t)(b >> 1) * UNIQL__REC;
-        float amax = 0, id, d;
+        float amax = 0, id, d, f;
         n = n < 0 || b >= nb ? 0 : n;
         for (j = 0; j < n; j++) {
             float a = fabsf(x[b * 32 + j]);
             if (a > amax) amax = a;
         }
+        /* amax < 2^-60: 127 / amax would overflow (and x * inf = NaN for x = 0), so x
+           and amax are first multiplied by 2^64 (exact); d stays amax / 127 (it may be
+           subnormal: the products it makes are then below FLT_MIN anyway) */
+        f = amax < 0x1p-60f ? 0x1p64f : 1.0f;
         d = amax / 127.0f;
-        id = amax > 0 ? 127.0f / amax : 0.0f;
+        id = amax > 0 ? 127.0f / (amax * f) : 0.0f;
         for (j = 0; j < 32; j++) {
             q[j] = 0;
             if (j < n) {
-                float v = x[b * 32 + j] * id;
+                float v = (x[b * 32 + j] * f) * id;
                 q[j] = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
                 q[j] = q[j] > 127 ? 127 : q[j] < -127 ? -127 : q[j];
             }
@@ -4113,7 +4117,7 @@ static void uniql__qdot8_scalar(const uniql__qk *k, int b0, int nb, const unsign
 static void uniql__t8_quant_scalar(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa,
                                    float *d, int32_t *Z)
 {
-    float a[32][16], amax[16], id[16];
+    float a[32][16], amax[16], id[16], f[16];
     int g, i;
     for (g = 0; g < ng; g++) { amax[g] = 0.0f; Z[g] = 0; }
     for (i = 0; i < 32; i++) {
@@ -4123,14 +4127,17 @@ static void uniql__t8_quant_scalar(const uniql_matrix *W, const float *x, int c0
             if (fabsf(a[i][g]) > amax[g]) amax[g] = fabsf(a[i][g]);
         }
     }
+    /* amax < 2^-60: scale a and amax by 2^64 first (exact), as uniql__quant_act; amax = inf
+       (x s overflowed): id = 0 and the infinite a_c give +-127, so y = d (I - Z) = +-inf */
     for (g = 0; g < ng; g++) {
+        f[g] = amax[g] < 0x1p-60f ? 0x1p64f : 1.0f;
         d[g] = amax[g] / 127.0f;
-        id[g] = amax[g] > 0 ? 127.0f / amax[g] : 0.0f;
+        id[g] = amax[g] > 0 ? 127.0f / (amax[g] * f[g]) : 0.0f;
     }
     for (i = 0; i < 32; i++) {
         size_t p = i < nc ? uniql__phys(W, c0 + i) : 0;
         for (g = 0; g < ng; g++) {
-            float v = a[i][g] * id[g];
+            float v = isinf(a[i][g]) ? copysignf(127.0f, a[i][g]) : (a[i][g] * f[g]) * id[g];
             int q = (int)(v >= 0 ? v + 0.5f : v - 0.5f);
             q = q > 127 ? 127 : q < -127 ? -127 : q;
             qa[i * 16 + g] = (int8_t)q;
@@ -4559,7 +4566,9 @@ UNIQL__AVX2 static void uniql__t8_quant_avx2(const uniql_matrix *W, const float 
     float a[32][16];
     const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)), half = _mm256_set1_ps(0.5f);
     const __m256 signm = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
-    __m256 m0 = _mm256_setzero_ps(), m1 = m0, i0, i1;
+    const __m256 one = _mm256_set1_ps(1.0f), big = _mm256_set1_ps(0x1p64f), tiny = _mm256_set1_ps(0x1p-60f);
+    const __m256 inf = _mm256_set1_ps(HUGE_VALF);
+    __m256 m0 = _mm256_setzero_ps(), m1 = m0, i0, i1, f0, f1;
     __m256i z0 = _mm256_setzero_si256(), z1 = z0;
     int i, g, q4 = W->dtype == UNIQL_DTYPE_Q4;
     for (i = 0; i < 32; i++) {
@@ -4584,11 +4593,17 @@ UNIQL__AVX2 static void uniql__t8_quant_avx2(const uniql_matrix *W, const float 
         _mm256_storeu_ps(dd, _mm256_div_ps(m0, c127));
         _mm256_storeu_ps(dd + 8, _mm256_div_ps(m1, c127));
         for (g = 0; g < ng; g++) d[g] = dd[g];
-        i0 = _mm256_and_ps(_mm256_div_ps(c127, m0), _mm256_cmp_ps(m0, zero, _CMP_GT_OQ));
-        i1 = _mm256_and_ps(_mm256_div_ps(c127, m1), _mm256_cmp_ps(m1, zero, _CMP_GT_OQ));
+        f0 = _mm256_blendv_ps(one, big, _mm256_cmp_ps(m0, tiny, _CMP_LT_OQ));
+        f1 = _mm256_blendv_ps(one, big, _mm256_cmp_ps(m1, tiny, _CMP_LT_OQ));
+        i0 = _mm256_and_ps(_mm256_div_ps(c127, _mm256_mul_ps(m0, f0)), _mm256_cmp_ps(m0, zero, _CMP_GT_OQ));
+        i1 = _mm256_and_ps(_mm256_div_ps(c127, _mm256_mul_ps(m1, f1)), _mm256_cmp_ps(m1, zero, _CMP_GT_OQ));
     }
     for (i = 0; i < 32; i++) {
-        __m256 v0 = _mm256_mul_ps(_mm256_loadu_ps(a[i]), i0), v1 = _mm256_mul_ps(_mm256_loadu_ps(a[i] + 8), i1);
+        __m256 r0 = _mm256_loadu_ps(a[i]), r1 = _mm256_loadu_ps(a[i] + 8), c127 = _mm256_set1_ps(127.0f);
+        __m256 v0 = _mm256_mul_ps(_mm256_mul_ps(r0, f0), i0), v1 = _mm256_mul_ps(_mm256_mul_ps(r1, f1), i1);
+        /* infinite a (x s overflowed): +-127, as the scalar twin */
+        v0 = _mm256_blendv_ps(v0, _mm256_or_ps(_mm256_and_ps(r0, signm), c127), _mm256_cmp_ps(_mm256_and_ps(r0, absm), inf, _CMP_EQ_OQ));
+        v1 = _mm256_blendv_ps(v1, _mm256_or_ps(_mm256_and_ps(r1, signm), c127), _mm256_cmp_ps(_mm256_and_ps(r1, absm), inf, _CMP_EQ_OQ));
         __m256i q0 = _mm256_cvttps_epi32(_mm256_add_ps(v0, _mm256_or_ps(_mm256_and_ps(v0, signm), half)));
         __m256i q1 = _mm256_cvttps_epi32(_mm256_add_ps(v1, _mm256_or_ps(_mm256_and_ps(v1, signm), half)));
         __m256i p16;
