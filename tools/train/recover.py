@@ -154,8 +154,11 @@ def cmd_train(a):
         opt.step()
         return float(loss), ri
 
-    # time the first steps, then fit the number of steps to the budget
-    budget = a.seconds - (time.time() - t_start) - a.reserve
+    # fit the number of steps to the budget: the first steps (CUDA start-up, allocator
+    # warm-up) are slower than the rest, and several runs may share one GPU and end at
+    # different times, so the plan is re-made every 100 steps from the rate of the last 100
+    # (the linear decay then ends at the deadline; its slope changes only slightly)
+    deadline = t_start + a.seconds - a.reserve
     probe = 10
     t0 = time.time()
     losses = []
@@ -164,20 +167,33 @@ def cmd_train(a):
     if dev.startswith("cuda"):
         torch.cuda.synchronize()
     per = (time.time() - t0) / probe
-    total = int(max(probe + 1, min(a.steps, (budget - (time.time() - t0)) / per + probe)))
-    log(f"{per * 1000:.1f} ms/step: {total} steps fit in {a.seconds:.0f} s (max --steps {a.steps})")
+
+    def plan(s, per_step):
+        return int(max(s + 1, min(a.steps, s + (deadline - time.time()) / max(per_step, 1e-4))))
+
+    total = plan(probe, per)
+    log(f"{per * 1000:.1f} ms/step over the first {probe}: {total} steps planned in {a.seconds:.0f} s (max --steps {a.steps})")
     t1 = time.time()
     done = probe
-    for s in range(probe, total):
-        if time.time() - t_start > a.seconds - a.reserve / 2:
+    t_mark, s_mark = time.time(), probe
+    s = probe
+    while s < total:
+        if time.time() > deadline + a.reserve / 2:
             log(f"time guard at step {s}")
             break
         loss, ri = step(s, total)
         losses.append(loss)
         done = s + 1
         if s % 100 == 0 or s == total - 1:
-            log(f"step {s} loss {loss:.4f} ({'full' if ri is None else order['rates'][ri]})")
-    train_s = time.time() - t1 + per * probe
+            log(f"step {s}/{total} loss {loss:.4f} ({'full' if ri is None else order['rates'][ri]})")
+        s += 1
+        if s - s_mark == 100:
+            if dev.startswith("cuda"):
+                torch.cuda.synchronize()
+            per = (time.time() - t_mark) / 100
+            total = plan(s, per)
+            t_mark, s_mark = time.time(), s
+    train_s = time.time() - t0
     model.eval()
     after = evaluate_all(model, c, order, test, a.seq, a.eval_windows, a.batch, dev) if test is not None else None
     if after:
