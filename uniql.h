@@ -304,11 +304,16 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
 
 /* Kernel choice for uniql_matmul_ex. The instruction set (one of the first four) may be
    OR'ed with UNIQL_KERNEL_I8ACT:
-     AUTO    the best available: AVX2+FMA (x86-64, checked at run time), NEON (AArch64),
+     AUTO    the best available: VNNI, else AVX2+FMA (x86-64, checked at run time), NEON (AArch64),
              else the scalar reference. UNIQL_NO_SIMD compiles only SCALAR.
      SCALAR  the reference kernels (plain C, identical block structure).
      AVX2 / NEON  force that set; UNIQL_ERR_UNSUPPORTED if it is not compiled in or the
              CPU lacks it (AVX2 needs avx2, fma and f16c).
+     VNNI    the AVX2 set plus AVX-512 VNNI (avx512f, bw, vl, vnni, checked at run time;
+             x86-64 gcc / clang builds): with I8ACT, Q4 / Q4Z prefill tiles (2..4 tokens)
+             run two rows at once with vpdpbusd in 512-bit vectors. Same results as
+             SCALAR and AVX2, bit for bit (the same integer lane sums and float steps).
+             AUTO picks it first where the CPU has it.
      I8ACT   for Q4 / Q4Z / Q8 weights in row storage, and Q4 / Q4Z weights in transposed
              storage: integer dot products with int8 activations.
              Row storage: each token's activations are quantized once per matmul to int8
@@ -336,6 +341,7 @@ typedef enum uniql_kernel {
     UNIQL_KERNEL_SCALAR = 1,
     UNIQL_KERNEL_AVX2 = 2,
     UNIQL_KERNEL_NEON = 3,
+    UNIQL_KERNEL_VNNI = 4,
     UNIQL_KERNEL_I8ACT = 16
 } uniql_kernel;
 
@@ -3057,7 +3063,20 @@ typedef void (*uniql__t8q_fn)(const uniql_matrix *W, const float *x, int c0, int
                               int32_t *Z);
 typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, int32_t *I);
 
+/* optional: two storage rows of one Q4/Q4Z view against nt (1..4) tokens (the prefill
+   tile), the same arithmetic per row and token as qdot8; NULL where a kernel set has none */
+typedef void (*uniql__q4r2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
+                               const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
+                               const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out0,
+                               float *out1);
+
+/* the activation blocks of one token (uniql__quant_act's bytes); 0 if x holds a NaN/Inf
+   (xa then undefined) */
+typedef int (*uniql__qact_fn)(const float *x, int len, int nb, int up, unsigned char *xa);
+
 typedef struct uniql__kernels {
+    uniql__qact_fn qact;
+    uniql__q4r2_fn q4r2;
     uniql__t8q_fn t8q;
     uniql__t8_fn t8;
     uniql__q4x2_fn q4x2;
@@ -3070,7 +3089,7 @@ typedef struct uniql__kernels {
 
 static int uniql__kernels_for(int isa, uniql__kernels *k); /* IMPL 4 */
 static int uniql__isa_resolve(int kernel);                  /* IMPL 4: 0 = unavailable */
-static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned char *xa); /* IMPL 4 */
+static int uniql__quant_act_scalar(const float *x, int len, int nb, int up, unsigned char *xa); /* IMPL 4 */
 static int uniql__unit_pairs(const uniql__qk *k, int np);                                 /* IMPL 4 */
 static size_t uniql__act_bytes(int nb, int up);                                           /* IMPL 4 */
 
@@ -3100,7 +3119,7 @@ static void uniql__tail_block(uniql_dtype dt, const unsigned char *blk, int t, u
 static int uniql__kernel_ok(int kernel)
 {
     int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
-    return isa >= UNIQL_KERNEL_AUTO && isa <= UNIQL_KERNEL_NEON && (kernel & ~(int)UNIQL_KERNEL_I8ACT & ~3) == 0;
+    return isa >= UNIQL_KERNEL_AUTO && isa <= UNIQL_KERNEL_VNNI;
 }
 
 UNIQLDEF int uniql_kernel_available(int kernel)
@@ -3164,16 +3183,14 @@ static size_t uniql__act_row_bytes(const uniql__qk *k, int nb)
 
 /* Quantize tokens [0, nt) of X (columns [32 c0, 32 (c0 + cn)) of each, clipped to L) into
    activation blocks at xa, lda bytes apart. UNIQL_ERR_NONFINITE on NaN/Inf. */
-static uniql_result uniql__i8_quant(const uniql__qk *k, const float *X, size_t ldx, int nt, int L, int c0, int cn,
-                                    unsigned char *xa, size_t lda)
+static uniql_result uniql__i8_quant(const uniql__kernels *K, const uniql__qk *k, const float *X, size_t ldx, int nt, int L,
+                                    int c0, int cn, unsigned char *xa, size_t lda)
 {
-    int t, b, up = uniql__unit_pairs(k, (cn + 1) / 2);
+    int t, up = uniql__unit_pairs(k, (cn + 1) / 2);
     for (t = 0; t < nt; t++) {
         const float *x = X + (size_t)t * ldx + (size_t)c0 * 32;
         int len = L - c0 * 32 < cn * 32 ? L - c0 * 32 : cn * 32;
-        for (b = 0; b < len; b++)
-            if (!(fabsf(x[b]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
-        uniql__quant_act(x, len, cn, up, xa + (size_t)t * lda);
+        if (!K->qact(x, len, cn, up, xa + (size_t)t * lda)) return UNIQL_ERR_NONFINITE;
     }
     return UNIQL_OK;
 }
@@ -3223,6 +3240,23 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
             Y[(size_t)t0 * ldy + r] = c0 == 0 ? out[0] : Y[(size_t)t0 * ldy + r] + out[0];
             r++;
             Y[(size_t)t0 * ldy + r] = c0 == 0 ? out1 : Y[(size_t)t0 * ldy + r] + out1;
+            continue;
+        }
+        if (nt > 1 && K->q4r2 && uniql__is_q4(W->dtype) && r + 1 < r1) {
+            /* the prefill tile: two rows x nt tokens share every decoded pair and activation load */
+            size_t p1 = uniql__phys(W, r + 1);
+            const unsigned char *row1 = (const unsigned char *)W->data + p1 * W->stride;
+            float out1[UNIQL__NT] = { 0, 0, 0, 0 };
+            uniql__qk k1;
+            uniql__qk_row(W, p1, &k1);
+            K->q4r2(&k, &k1, c0, cn, row + (size_t)c0 * bb, row1 + (size_t)c0 * bb, l0, uniql__i8_last(W, row1, c0, cn, tmp1),
+                    xa, cv, lda, nt, out, out1);
+            for (t = 0; t < nt; t++) {
+                float *y = Y + (size_t)(t0 + t) * ldy + r;
+                y[0] = c0 == 0 ? out[t] : y[0] + out[t];
+                y[1] = c0 == 0 ? out1[t] : y[1] + out1[t];
+            }
+            r++;
             continue;
         }
         K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, l0, xa, cv, lda, nt, out);
@@ -3508,7 +3542,7 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
             j.all_tokens = 1;
             for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
                 int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
-                if ((res = uniql__i8_quant(&j.k0, X, ldx, n, W->cols, c0, cn, (unsigned char *)work + off, j.lda)) != UNIQL_OK)
+                if ((res = uniql__i8_quant(&K, &j.k0, X, ldx, n, W->cols, c0, cn, (unsigned char *)work + off, j.lda)) != UNIQL_OK)
                     return res;
                 off += uniql__act_bytes(cn, uniql__unit_pairs(&j.k0, (cn + 1) / 2));
             }
@@ -3524,7 +3558,7 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
                 int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
                 for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
                     int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
-                    if ((res = uniql__i8_quant(&j.k0, X + (size_t)t0 * ldx, ldx, nt, W->cols, c0, cn, xa, j.lda)) != UNIQL_OK)
+                    if ((res = uniql__i8_quant(&K, &j.k0, X + (size_t)t0 * ldx, ldx, nt, W->cols, c0, cn, xa, j.lda)) != UNIQL_OK)
                         return res;
                     j.t0 = t0; j.nt = nt; j.c0 = c0; j.cn = cn;
                     uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
@@ -3874,10 +3908,12 @@ static size_t uniql__act_bytes(int nb, int up)
     return (size_t)np * UNIQL__REC + (size_t)((np + up - 1) / up) * 32;
 }
 
-static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned char *xa)
+static int uniql__quant_act_scalar(const float *x, int len, int nb, int up, unsigned char *xa)
 {
     int b, j, np = (nb + 1) / 2, p;
     float *cv = (float *)(void *)(xa + (size_t)np * UNIQL__REC);
+    for (b = 0; b < len; b++)
+        if (!(fabsf(x[b]) <= 3.4028235e38f)) return 0;
     for (b = 0; b < 2 * np; b++) {
         int n = len - b * 32 < 32 ? len - b * 32 : 32, h = b & 1, q[32];
         unsigned char *rec = xa + (size_t)(b >> 1) * UNIQL__REC;
@@ -3921,6 +3957,7 @@ static void uniql__quant_act(const float *x, int len, int nb, int up, unsigned c
             c[L] = fmaf(dl, (float)s, c[L]);
         }
     }
+    return 1;
 }
 
 /* ---- 4c. Scalar reference kernels ---- */
@@ -4638,6 +4675,183 @@ UNIQL__AVX2 static void uniql__t8_quant_avx2(const uniql_matrix *W, const float 
     }
 }
 
+/* uniql__quant_act_scalar on AVX2: the same float operations per element (amax as a max,
+   v = (x f) id, round half away = add copysign(0.5, v) then truncate, clamp to +-127), the
+   unit vectors from exact integer lane sums (maddubs / madd of the stored int8) */
+UNIQL__AVX2 static int uniql__quant_act_avx2(const float *x, int len, int nb, int up, unsigned char *xa)
+{
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 signm = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    const __m256 half = _mm256_set1_ps(0.5f), fltmax = _mm256_set1_ps(3.4028235e38f);
+    const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    int b, j, np = (nb + 1) / 2, p;
+    float *cv = (float *)(void *)(xa + (size_t)np * UNIQL__REC);
+    __m256 bad = _mm256_setzero_ps(), c = bad;
+    for (b = 0; b < 2 * np; b++) {
+        int n = len - b * 32 < 32 ? len - b * 32 : 32, h = b & 1;
+        unsigned char *rec = xa + (size_t)(b >> 1) * UNIQL__REC;
+        float tmp[32], mx[8], amax, id, d, f;
+        const float *xb = x + (size_t)b * 32;
+        __m256 v[4], m, fv, iv;
+        __m256i q[4], w;
+        n = n < 0 || b >= nb ? 0 : n;
+        if (n < 32) {
+            memset(tmp, 0, sizeof tmp);
+            if (n > 0) memcpy(tmp, xb, sizeof(float) * (size_t)n);
+            xb = tmp;
+        }
+        for (j = 0; j < 4; j++) {
+            v[j] = _mm256_loadu_ps(xb + 8 * j);
+            bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v[j], absm), fltmax, _CMP_NLE_UQ)); /* NaN, Inf */
+        }
+        m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absm), _mm256_and_ps(v[1], absm)),
+                          _mm256_max_ps(_mm256_and_ps(v[2], absm), _mm256_and_ps(v[3], absm)));
+        _mm256_storeu_ps(mx, m);
+        amax = mx[0];
+        for (j = 1; j < 8; j++) amax = mx[j] > amax ? mx[j] : amax;
+        f = amax < 0x1p-60f ? 0x1p64f : 1.0f;
+        d = amax / 127.0f;
+        id = amax > 0 ? 127.0f / (amax * f) : 0.0f;
+        fv = _mm256_set1_ps(f);
+        iv = _mm256_set1_ps(id);
+        for (j = 0; j < 4; j++) {
+            __m256 t = _mm256_mul_ps(_mm256_mul_ps(v[j], fv), iv);
+            t = _mm256_add_ps(t, _mm256_or_ps(_mm256_and_ps(t, signm), half));
+            q[j] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvttps_epi32(t), lim), nlim);
+        }
+        /* 16 int32 -> 16 int8 in element order: XL (elements 0..15), XH (16..31) */
+        w = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+        _mm_storeu_si128((__m128i *)(void *)(rec + 16 * h), _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+        w = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xD8);
+        _mm_storeu_si128((__m128i *)(void *)(rec + 32 + 16 * h), _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+        _mm_storeu_ps((float *)(void *)(rec + 64 + 16 * h), _mm_set1_ps(d));
+    }
+    /* unit vectors: lane L = the sum of the 8 q of lane L, fmaf(dv, s, c) pair by pair */
+    for (p = 0; p < np; p++) {
+        const unsigned char *rec = xa + (size_t)p * UNIQL__REC;
+        __m256i xl = _mm256_loadu_si256((const __m256i *)(const void *)rec);
+        __m256i xh = _mm256_loadu_si256((const __m256i *)(const void *)(rec + 32));
+        __m256i s = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xl), ones16),
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xh), ones16));
+        if (p % up == 0) c = _mm256_setzero_ps();
+        c = _mm256_fmadd_ps(_mm256_loadu_ps((const float *)(const void *)(rec + 64)), _mm256_cvtepi32_ps(s), c);
+        _mm256_storeu_ps(cv + (size_t)(p / up) * 8, c);
+    }
+    return _mm256_movemask_ps(bad) == 0;
+}
+
+/* ---- AVX-512 VNNI (avx512f/bw/vl/vnni, checked at run time): the prefill tile of two
+   Q4 / Q4Z rows x up to 4 tokens. A 512-bit vector holds the 8 lanes of row 0 (low half)
+   and of row 1 (high half); each token's XL / XH / dv / CV are broadcast to both halves.
+   vpdpbusd(vpdpbusd(0, lo, XL), hi, XH) is the exact int32 lane sum that maddubs / madd
+   form in uniql__qdot8_q4_avx2 (no int16 saturation is reachable: |u q| <= 15 * 127), and
+   every float step (cvt, fma per pair, fnmadd / fma per unit, the final hsum of each
+   half) is uniql__qdot8_scalar's, so the results are the scalar reference's bit for bit. */
+#define UNIQL__HAVE_VNNI 1
+#define UNIQL__VNNI_T "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+#define UNIQL__VNNI __attribute__((target(UNIQL__VNNI_T)))
+#define UNIQL__VNNI_INLINE __attribute__((target(UNIQL__VNNI_T), always_inline)) inline
+
+static UNIQL__VNNI_INLINE __m512 uniql__vnni_bcast8(const unsigned char *p)
+{
+    return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)(const void *)p)));
+}
+
+/* scales and zero points of the lanes of unit u0 for two rows (row 0: lanes 0..7) */
+static UNIQL__VNNI_INLINE void uniql__vnni_unit_scales(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, int u0,
+                                                       __m512 *sv, __m512 *zv)
+{
+    if (k0->gb % 2 == 0) {
+        int g = (b0 + 2 * u0) / k0->gb, q4 = k0->dtype == UNIQL_DTYPE_Q4;
+        *sv = _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(_cvtsh_ss(k0->sc[g])), _mm512_set1_ps(_cvtsh_ss(k1->sc[g])));
+        *zv = _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(q4 ? 8.0f : (float)k0->zp[g]),
+                                   _mm512_set1_ps(q4 ? 8.0f : (float)k1->zp[g]));
+    } else {
+        float s[16], z[16];
+        uniql__unit_scales(k0, b0, nb, u0, s, z);
+        uniql__unit_scales(k1, b0, nb, u0, s + 8, z + 8);
+        *sv = _mm512_loadu_ps(s);
+        *zv = _mm512_loadu_ps(z);
+    }
+}
+
+#define UNIQL__VT(T, A) \
+    if (NT > (T)) { \
+        const unsigned char *rt_ = r + (size_t)(T) * lda; \
+        __m512i xl_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)rt_)); \
+        __m512i xh_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(rt_ + 32))); \
+        __m512i is_ = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xl_), hi, xh_); \
+        A = _mm512_fmadd_ps(uniql__vnni_bcast8(rt_ + 64), _mm512_cvtepi32_ps(is_), A); \
+    }
+#define UNIQL__VU(T, A, S) \
+    if (NT > (T)) S = _mm512_fmadd_ps(sv, _mm512_fnmadd_ps(zv, uniql__vnni_bcast8(cvu + (size_t)(T) * lda), A), S);
+#define UNIQL__VO(T, S) \
+    if (NT > (T)) { \
+        out0[T] += uniql__avx2_hsum(_mm512_castps512_ps256(S)); \
+        out1[T] += uniql__avx2_hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(S), 1))); \
+    }
+
+static UNIQL__VNNI_INLINE void uniql__q4r2_vnni_nt(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb,
+                                                   const unsigned char *d0, const unsigned char *d1, const unsigned char *l0,
+                                                   const unsigned char *l1, const unsigned char *rec, const unsigned char *cv,
+                                                   size_t lda, const int NT, float *out0, float *out1)
+{
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const __m512i flip = _mm512_set1_epi8(k0->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
+    int np = (nb + 1) / 2, up = uniql__unit_pairs(k0, np), u0, p;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, sv, zv;
+    for (u0 = 0; u0 < np; u0 += up) {
+        int u1 = u0 + up < np ? u0 + up : np;
+        const unsigned char *cvu = cv + (size_t)(u0 / up) * 32;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (p = u0; p < u1; p++) {
+            const unsigned char *r = rec + (size_t)p * UNIQL__REC;
+            const unsigned char *p0 = p == np - 1 && l0 ? l0 : d0 + (size_t)p * 32;
+            const unsigned char *p1 = p == np - 1 && l1 ? l1 : d1 + (size_t)p * 32;
+            __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)p0)),
+                                           _mm256_loadu_si256((const __m256i *)(const void *)p1), 1), lo, hi;
+            v = _mm512_xor_si512(v, flip);
+            lo = _mm512_and_si512(v, m4);
+            hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            UNIQL__VT(0, a0)
+            UNIQL__VT(1, a1)
+            UNIQL__VT(2, a2)
+            UNIQL__VT(3, a3)
+        }
+        uniql__vnni_unit_scales(k0, k1, b0, nb, u0, &sv, &zv);
+        UNIQL__VU(0, a0, s0)
+        UNIQL__VU(1, a1, s1)
+        UNIQL__VU(2, a2, s2)
+        UNIQL__VU(3, a3, s3)
+    }
+    UNIQL__VO(0, s0)
+    UNIQL__VO(1, s1)
+    UNIQL__VO(2, s2)
+    UNIQL__VO(3, s3)
+}
+#undef UNIQL__VT
+#undef UNIQL__VU
+#undef UNIQL__VO
+
+UNIQL__VNNI static void uniql__q4r2_vnni(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
+                                         const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
+                                         const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out0,
+                                         float *out1)
+{
+    if (nt >= 4) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 4, out0, out1);
+    else if (nt == 3) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 3, out0, out1);
+    else if (nt == 2) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 2, out0, out1);
+    else uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 1, out0, out1);
+}
+
+static int uniql__cpu_vnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+}
+
 static int uniql__cpu_avx2(void)
 {
     __builtin_cpu_init();
@@ -4795,6 +5009,9 @@ static int uniql__isa_resolve(int kernel)
 {
     int isa = kernel & ~(int)UNIQL_KERNEL_I8ACT;
     if (isa == UNIQL_KERNEL_SCALAR) return UNIQL_KERNEL_SCALAR;
+#if defined(UNIQL__HAVE_VNNI)
+    if ((isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_VNNI) && uniql__cpu_vnni()) return UNIQL_KERNEL_VNNI;
+#endif
 #if defined(UNIQL__HAVE_AVX2)
     if ((isa == UNIQL_KERNEL_AUTO || isa == UNIQL_KERNEL_AVX2) && uniql__cpu_avx2()) return UNIQL_KERNEL_AVX2;
 #endif
@@ -4814,9 +5031,11 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
     k->q4x2 = NULL;
     k->t8q = uniql__t8_quant_scalar;
     k->t8 = uniql__t8_dot_scalar;
+    k->qact = uniql__quant_act_scalar;
+    k->q4r2 = NULL;
     if (isa == UNIQL_KERNEL_SCALAR) return 1;
 #if defined(UNIQL__HAVE_AVX2)
-    if (isa == UNIQL_KERNEL_AVX2) {
+    if (isa == UNIQL_KERNEL_AVX2 || isa == UNIQL_KERNEL_VNNI) {
         k->fdot = uniql__fdot_avx2;
         k->faxpy = uniql__faxpy_avx2;
         k->qdot = uniql__qdot_avx2;
@@ -4825,6 +5044,10 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
         k->q4x2 = uniql__q4x2_avx2;
         k->t8q = uniql__t8_quant_avx2;
         k->t8 = uniql__t8_dot_avx2;
+        k->qact = uniql__quant_act_avx2;
+#if defined(UNIQL__HAVE_VNNI)
+        if (isa == UNIQL_KERNEL_VNNI) k->q4r2 = uniql__q4r2_vnni;
+#endif
         return 1;
     }
 #endif
@@ -12112,7 +12335,7 @@ static uniql_result uniql__state_build(const uniql_model *m, const uniql_state_o
     *out = NULL;
     if (!opt || opt->max_ctx < 1) return UNIQL_ERR_INVALID_ARG;
     if ((unsigned)opt->activations > (unsigned)UNIQL_ACT_I8) return UNIQL_ERR_INVALID_ARG;
-    if (opt->kernel < UNIQL_KERNEL_AUTO || opt->kernel > UNIQL_KERNEL_NEON) return UNIQL_ERR_INVALID_ARG;
+    if (opt->kernel < UNIQL_KERNEL_AUTO || opt->kernel > UNIQL_KERNEL_VNNI) return UNIQL_ERR_INVALID_ARG;
     if (!uniql_kernel_available(opt->kernel)) return UNIQL_ERR_UNSUPPORTED;
     max_ctx = opt->max_ctx;
     max_batch = opt->max_batch;

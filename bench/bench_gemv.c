@@ -176,6 +176,7 @@ int main(int argc, char **argv)
         { "q4   int8-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT },
         { "q4z  fp32-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO },
         { "q4z  int8-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT },
+        { "q4   int8-act AVX2", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AVX2 | UNIQL_KERNEL_I8ACT },
         { "q4   scalar  ", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR },
         { "q4   scalar i8", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT },
     };
@@ -183,7 +184,8 @@ int main(int argc, char **argv)
     size_t fi, rb = (size_t)FOOTPRINT * 2;
     unsigned char *rbuf;
     double bw;
-    const char *isa = uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2+FMA" : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar";
+    const char *isa = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? "AVX2+FMA, AVX-512 VNNI" :
+                      uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2+FMA" : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar";
     cli_prog = "bench_gemv";
     if (argc > 2 || (argc == 2 && !cli_int("REPS", argv[1], 1, 1000000, &reps))) {
         fprintf(stderr, "usage: %s [REPS]  (timed repetitions, default 15)\n", argv[0]);
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
         for (fi = 0; fi < sizeof fmts / sizeof fmts[0]; fi++) {
             mats ms;
             double t1, t8;
+            if (!uniql_kernel_available(fmts[fi].kernel)) continue;   /* a forced kernel set this CPU lacks */
             if (!build(&fmts[fi], W, rows, cols, &ms)) { printf("  %s: out of memory\n", fmts[fi].name); return 1; }
             t1 = time_matmul(&ms, X, 1, Y, fmts[fi].kernel, fmts[fi].kernel & UNIQL_KERNEL_SCALAR ? 2 : reps);
             t8 = time_matmul(&ms, X, 8, Y, fmts[fi].kernel, fmts[fi].kernel & UNIQL_KERNEL_SCALAR ? 1 : (reps + 2) / 3);

@@ -724,12 +724,97 @@ TEST int8_activation_tiny_scales(void)
     PASS();
 }
 
+/* The prefill tiles of the I8ACT row path: AVX2 (4-token tile, AVX2 activation quantizer)
+   and VNNI (two rows x 2..4 tokens with vpdpbusd) give the scalar reference's bits for
+   Q4 / Q4Z at every group, odd row counts (a single row left over), partial blocks, odd
+   block counts, the 4096-column chunk boundary, 1..9 tokens (tiles of 4 plus 1..3),
+   blocked (per-head) views, with and without the caller's work buffer, activations of
+   very different magnitudes per token (tiny, zero blocks, huge), and NaN / Inf anywhere
+   in a token. */
+TEST int8_prefill_tiles_equal_scalar(void)
+{
+    static const int shapes[][2] = { { 1, 64 }, { 2, 33 }, { 3, 96 }, { 7, 257 }, { 33, 2048 }, { 6, 4196 }, { 5, 8192 } };
+    static const int groups[3] = { 32, 64, 128 };
+    static const float scale_of[9] = { 1.0f, 1e-39f, 300.0f, 1e-30f, 1.0f, 0.0f, 7.5f, 3e-38f, 1.0f };
+    int kern[3], nk = 0, si, gi, dti, n, t, c, i, k, checked = 0;
+    trng r = { 321 };
+    size_t work_size = 1u << 20;
+    unsigned char *work = (unsigned char *)malloc(work_size);
+    if (uniql_kernel_available(UNIQL_KERNEL_AVX2)) kern[nk++] = UNIQL_KERNEL_AVX2;
+    if (uniql_kernel_available(UNIQL_KERNEL_VNNI)) kern[nk++] = UNIQL_KERNEL_VNNI;
+    if (uniql_kernel_available(UNIQL_KERNEL_NEON)) kern[nk++] = UNIQL_KERNEL_NEON;
+    if (!nk) { free(work); SKIPm("no SIMD kernel set on this CPU / build"); }
+    for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++)
+    for (gi = 0; gi < 3; gi++) {
+        int rows = shapes[si][0], cols = shapes[si][1];
+        float *w = (float *)malloc(sizeof(float) * (size_t)rows * cols), *X = (float *)malloc(sizeof(float) * 9 * (size_t)cols);
+        float *y0 = (float *)malloc(sizeof(float) * 9 * (size_t)rows), *y1 = (float *)malloc(sizeof(float) * 9 * (size_t)rows);
+        fill_adversarial(&r, w, rows, cols);
+        trng_fill_normal_f32(&r, X, (size_t)9 * cols, 1.0);
+        for (t = 0; t < 9; t++)
+            for (c = 0; c < cols; c++) X[(size_t)t * cols + c] *= scale_of[t];
+        for (c = 32; c < 64 && c < cols; c++) X[(size_t)4 * cols + c] = 0.0f;   /* a zero block in token 4 */
+        for (dti = 3; dti < 5; dti++) {
+            uniql_matrix m, v;
+            void *buf;
+            int vi;
+            ASSERT_OK(quantize_new((uniql_dtype)dti, groups[gi], 0, 0, w, rows, cols, &buf, &m));
+            for (vi = 0; vi < 2; vi++) {
+                const uniql_matrix *M = &m;
+                if (vi) {
+                    if (rows % 3 || uniql_matrix_block_prefix(&m, 3, 2, &v) != UNIQL_OK) continue;
+                    M = &v;
+                }
+                for (n = 1; n <= 9; n++) {
+                    ASSERT_OK(uniql_matmul_ex(M, X, n, (size_t)cols, y0, (size_t)M->rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
+                    for (k = 0; k < nk; k++) {
+                        uniql_matmul_options o;
+                        memset(&o, 0, sizeof o);
+                        o.kernel = kern[k] | UNIQL_KERNEL_I8ACT;
+                        ASSERT_OK(uniql_matmul_ex(M, X, n, (size_t)cols, y1, (size_t)M->rows, o.kernel));
+                        ASSERTm("I8ACT prefill tile == scalar bit for bit", !memcmp(y0, y1, sizeof(float) * (size_t)n * M->rows));
+                        o.work = work;
+                        o.work_size = work_size;
+                        ASSERT(uniql_matmul_work_bytes(M, n, o.kernel) <= work_size);
+                        memset(y1, 0, sizeof(float) * (size_t)n * M->rows);
+                        ASSERT_OK(uniql_matmul_par(M, X, n, (size_t)cols, y1, (size_t)M->rows, &o));
+                        ASSERTm("I8ACT prefill tile with work == scalar bit for bit", !memcmp(y0, y1, sizeof(float) * (size_t)n * M->rows));
+                        checked++;
+                    }
+                }
+            }
+            /* a NaN / Inf in the middle or at the end of any token of a tile */
+            for (i = 0; i < 4; i++) {
+                size_t at = (size_t)(i % 3) * cols + (size_t)(i < 2 ? cols / 2 : cols - 1);
+                float keep = X[at];
+                X[at] = i & 1 ? INFINITY : NAN;
+                for (k = 0; k < nk; k++) {
+                    uniql_matmul_options o;
+                    memset(&o, 0, sizeof o);
+                    o.kernel = kern[k] | UNIQL_KERNEL_I8ACT;
+                    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_matmul_ex(&m, X, 4, (size_t)cols, y1, (size_t)rows, o.kernel));
+                    o.work = work;
+                    o.work_size = work_size;
+                    ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_matmul_par(&m, X, 4, (size_t)cols, y1, (size_t)rows, &o));
+                }
+                X[at] = keep;
+            }
+            free(buf);
+        }
+        free(w); free(X); free(y0); free(y1);
+    }
+    free(work);
+    UQ_NOTE("%d (matrix, n, kernel) cases: SIMD prefill tiles == scalar, with and without work", checked);
+    PASS();
+}
+
 TEST matmul_rejects_bad_calls(void)
 {
     float w[4] = { 1, 2, 3, 4 }, x[2] = { 1, 1 }, y[2];
     uniql_matrix m = uniql_matrix_f32(w, 2, 2, 2), q = m;
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_matmul_ex(&m, x, 1, 2, y, 2, 7));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_matmul_ex(&m, x, 1, 2, y, 2, 32));
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_matmul_ex(&m, x, 1, 2, y, 2, 5));
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_matmul(&m, x, -1, 2, y, 2));
     ASSERT_ERR(UNIQL_ERR_SHAPE, uniql_matmul(&m, x, 2, 1, y, 2));
 #if !(defined(__aarch64__) && defined(__ARM_NEON)) || defined(UNIQL_NO_SIMD)
@@ -750,6 +835,7 @@ TEST matmul_rejects_bad_calls(void)
 SUITE(quant_suite)
 {
     RUN_TEST(int8_activation_tiny_scales);
+    RUN_TEST(int8_prefill_tiles_equal_scalar);
     RUN_TEST(quant_size_is_exact_and_quantize_stays_inside);
     RUN_TEST(round_trip_within_half_a_step);
     RUN_TEST(zero_and_constant_groups);
