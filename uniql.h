@@ -781,6 +781,7 @@ typedef struct uniql_tensor {
     int64_t shape[UNIQL_MAX_DIMS];
     size_t nbytes;
     const void *data;          /* points into the caller's buffer */
+    uint64_t offset;           /* where its bytes begin in the data area (after the header) */
 } uniql_tensor;
 
 typedef struct uniql_safetensors {
@@ -1924,6 +1925,24 @@ typedef struct uniql_model_quant_options {
 UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits, const uniql_model_quant_options *opt,
                                            uniql_model **out, uniql_error *err);
 
+/* uniql_model_load_dir + uniql_model_quantize (round to nearest) without holding the
+   checkpoint: the shards stay on disk (stdio), each tensor is read when the loader reaches
+   it, and every weight matrix is quantized as soon as it is read and its fp16 bytes
+   released, so the checkpoint and the quantized model are never in memory together.
+   Peak memory = the quantized model + the largest tensor's file bytes + its fp32
+   dequantized copy (the quantizer's input) + the shards' headers (tested with a
+   counting allocator in tests/test_speed.c). The result is the one uniql_model_quantize
+   gives for the model uniql_model_load_dir loads, bit for bit (the same function
+   quantizes the same views; Mamba2's in_proj is quantized part by part as there), with
+   the same `bits` (n_layers entries or NULL) and `qopt` (NULL: Q4 g128, int8
+   embeddings). opt as uniql_model_load_dir (weights_f32 is ignored). Errors: those of
+   both, plus UNIQL_ERR_UNSUPPORTED for GPTQ (it needs the calibration stream: load,
+   then quantize) and UNIQL_ERR_INVALID_ARG for layers_only / globals_only. Shard offsets
+   are reached with fseek (at most LONG_MAX bytes into a file). */
+UNIQLDEF uniql_result uniql_model_load_dir_quantized(const char *dir, const uniql_load_options *opt, const int *bits,
+                                                     const uniql_model_quant_options *qopt, uniql_model **out,
+                                                     uniql_error *err);
+
 /* ---- Residual-stream rotation (the official offline Hadamard transform) ----------------
 
    QuaRot-style (Ashkboos et al., arXiv 2404.00456): the residual stream h of every token is
@@ -2703,6 +2722,7 @@ UNIQLDEF uniql_result uniql_pack_assemble(const char *config_json, size_t config
 #include <math.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <limits.h>
 
 #ifndef UNIQL_MALLOC
 #define UNIQL_MALLOC(size, user) ((void)(user), malloc(size))
@@ -6899,10 +6919,23 @@ static const char *const uniql__st_other_dtypes[] = {
     "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64", NULL
 };
 
+/* file_size > size: buf holds only the first `size` bytes of a file of file_size bytes (the
+   header at least); the offsets are checked against the whole file and every data pointer
+   is NULL (the streaming loader reads each tensor's bytes itself, at .offset) */
+static uniql_result uniql__st_parse(const void *buf, size_t size, uint64_t file_size, void *alloc_user,
+                                    uniql_safetensors *st, uniql_error *err);
+
 UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void *alloc_user,
                                               uniql_safetensors *st, uniql_error *err)
 {
+    return uniql__st_parse(buf, size, (uint64_t)size, alloc_user, st, err);
+}
+
+static uniql_result uniql__st_parse(const void *buf, size_t size, uint64_t file_size, void *alloc_user,
+                                    uniql_safetensors *st, uniql_error *err)
+{
     const unsigned char *b = (const unsigned char *)buf;
+    int header_only = file_size > (uint64_t)size;
     uint64_t hlen = 0;
     size_t data_size, n = 0, k, cap;
     const uniql_json *m;
@@ -6928,7 +6961,9 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
     if (hlen > 100000000u)
         return uniql__fail(err, UNIQL_ERR_FORMAT, "safetensors: header of %llu bytes exceeds the 100 MB limit",
                            (unsigned long long)hlen);
-    data_size = size - 8 - (size_t)hlen;
+    if (file_size - 8 - hlen > (uint64_t)(size_t)-1)
+        return uniql__fail(err, UNIQL_ERR_OVERFLOW, "safetensors: data area too large for size_t");
+    data_size = (size_t)(file_size - 8 - hlen);
     if ((r = uniql_json_parse((const char *)b + 8, (size_t)hlen, 0, alloc_user, &st->header, err)) != UNIQL_OK) {
         uniql__err_prefix(err, "safetensors header: ");
         return r;
@@ -7014,7 +7049,8 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
                             t->name, (unsigned long long)begin, (unsigned long long)end, (unsigned long)data_size);
             break;
         }
-        t->data = b + 8 + (size_t)hlen + (size_t)begin;
+        t->data = header_only ? NULL : b + 8 + (size_t)hlen + (size_t)begin;
+        t->offset = begin;
         ranges[i].begin = (size_t)begin;
         ranges[i].end = (size_t)end;
         ranges[i].t = i;
@@ -7049,7 +7085,7 @@ UNIQLDEF uniql_result uniql_safetensors_parse(const void *buf, size_t size, void
     qsort(tensors, n, sizeof *tensors, uniql__tensor_name_cmp);
     st->n_tensors = (int)n;
     st->tensors = tensors;
-    st->data = b + 8 + (size_t)hlen;
+    st->data = header_only ? NULL : b + 8 + (size_t)hlen;
     st->data_size = data_size;
     st->mem = tensors;
     st->alloc_user = alloc_user;
@@ -11378,7 +11414,21 @@ typedef struct uniql__loader {
     uniql_error *err;
     const char *prefix;        /* "model." or "backbone." */
     char name[256];
+    /* streaming (uniql_model_load_dir_quantized): the shards stay on disk, each tensor is
+       read when the loader needs it into `tmp` (one tensor at a time) and every weight
+       matrix is quantized at once (qctx), so no fp16 matrix outlives its own loading */
+    FILE **fp;                 /* per shard, or NULL: the files are in memory */
+    const uint64_t *data_at;   /* file offset of each shard's data area */
+    int found;                 /* shard of the last uniql__ld_find hit */
+    unsigned char *tmp;
+    uniql_tensor cur;          /* the tensor in tmp */
+    void *qctx;                /* uniql__ldq: quantize weight matrices as they are loaded */
+    int defer_quant;           /* in_proj: quantize its parts, not the whole tensor */
 } uniql__loader;
+
+/* the quantize hook of the streaming loader (defined with uniql_model_quantize) */
+static uniql_result uniql__ldq_matrix(void *ctx, uniql_model *m, int layer, int lm_head, uniql_matrix *w, uniql_error *err,
+                                      const char *name);
 
 static size_t uniql__dtype_size(uniql_dtype t) { return t == UNIQL_DTYPE_F32 ? 4 : 2; }
 
@@ -11397,7 +11447,7 @@ static const uniql_tensor *uniql__ld_find(uniql__loader *L, const char *name)
     int f;
     for (f = 0; f < L->n_files; f++) {
         const uniql_tensor *t = uniql_safetensors_find(&L->st[f], name);
-        if (t) return t;
+        if (t) { L->found = f; return t; }
     }
     return NULL;
 }
@@ -11449,6 +11499,19 @@ static uniql_result uniql__ld_tensor(uniql__loader *L, int ndim, int64_t d0, int
         uniql__shape_str(want, ndim, want_s, sizeof want_s);
         return uniql__fail(L->err, UNIQL_ERR_SHAPE, "tensor '%.150s' has shape %s, config expects %s", L->name, have_s, want_s);
     }
+    if (L->fp) {
+        /* streaming: this tensor's bytes from its shard into tmp (the previous one's are freed) */
+        FILE *fp = L->fp[L->found];
+        uint64_t at = L->data_at[L->found] + t->offset;
+        UNIQL_FREE(L->tmp, L->user);
+        L->tmp = (unsigned char *)UNIQL_MALLOC(t->nbytes ? t->nbytes : 1, L->user);
+        if (!L->tmp) return uniql__fail(L->err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory reading '%.200s'", L->name);
+        if (at > (uint64_t)LONG_MAX || fseek(fp, (long)at, SEEK_SET) != 0 || fread(L->tmp, 1, t->nbytes, fp) != t->nbytes)
+            return uniql__fail(L->err, UNIQL_ERR_IO, "cannot read the %lu bytes of '%.200s'", (unsigned long)t->nbytes, L->name);
+        L->cur = *t;
+        L->cur.data = L->tmp;
+        t = &L->cur;
+    }
     if (!(L->no_finite_check && L->scanning_matrix)) {
         long long bad = uniql__tensor_nonfinite(t);
         if (bad >= 0)
@@ -11496,6 +11559,8 @@ static uniql_result uniql__ld_matrix(uniql__loader *L, int layer, const char *su
         memcpy(dst, t->data, t->nbytes);
         out->data = dst;
     }
+    if (L->qctx && !L->defer_quant)
+        return uniql__ldq_matrix(L->qctx, L->m, layer, layer < 0 && !strcmp(suffix, "lm_head.weight"), out, L->err, L->name);
     return UNIQL_OK;
 }
 
@@ -11593,12 +11658,24 @@ static uniql_result uniql__ld_mamba(uniql__loader *L, int l, const char *base, u
     char nm[64];
     mb->head_dim_kept = c->ssm_head_dim;
     mb->state_kept = c->ssm_state;
-    UNIQL__TRY(uniql__ld_matrix(L, l, uniql__cat(nm, sizeof nm, base, "in_proj.weight"), proj, D, &in));
+    L->defer_quant = 1;
+    {
+        uniql_result r = uniql__ld_matrix(L, l, uniql__cat(nm, sizeof nm, base, "in_proj.weight"), proj, D, &in);
+        L->defer_quant = 0;
+        if (r != UNIQL_OK) return r;
+    }
     UNIQL__TRY(uniql_matrix_slice(&in, 0, Di, D, &mb->in_z));
     UNIQL__TRY(uniql_matrix_slice(&in, Di, Di, D, &mb->in_x));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di, GN, D, &mb->in_B));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + GN, GN, D, &mb->in_C));
     UNIQL__TRY(uniql_matrix_slice(&in, 2 * Di + 2 * GN, H, D, &mb->in_dt));
+    if (L->qctx) {
+        /* the parts, as uniql_model_quantize quantizes them (in_proj's bytes are in tmp) */
+        uniql_matrix *part[5];
+        int k;
+        part[0] = &mb->in_z; part[1] = &mb->in_x; part[2] = &mb->in_B; part[3] = &mb->in_C; part[4] = &mb->in_dt;
+        for (k = 0; k < 5; k++) UNIQL__TRY(uniql__ldq_matrix(L->qctx, L->m, l, 0, part[k], L->err, L->name));
+    }
     if (c->ssm_proj_bias) {
         UNIQL__TRY(uniql__ld_name(L, l, uniql__cat(nm, sizeof nm, base, "in_proj.bias")));
         UNIQL__TRY(uniql__ld_tensor(L, 1, proj, 0, 0, &t));
@@ -11774,15 +11851,20 @@ static uniql_result uniql__check_unique_names(const uniql_safetensors *st, int n
     return r;
 }
 
-UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_len, const char *index_json,
-                                       size_t index_len, const uniql_file_view *files, int n_files,
-                                       const uniql_load_options *opt, uniql_model **out, uniql_error *err)
+/* uniql_model_load; streaming when fps != NULL: files[f] then holds only shard f's header
+   (its first 8 + header-length bytes), file_sizes[f] the shard's size, fps[f] the open file,
+   and qctx quantizes every weight matrix as it is read */
+static uniql_result uniql__model_load_impl(const char *config_json, size_t config_len, const char *index_json,
+                                           size_t index_len, const uniql_file_view *files, int n_files,
+                                           const uint64_t *file_sizes, FILE **fps, void *qctx,
+                                           const uniql_load_options *opt, uniql_model **out, uniql_error *err)
 {
     uniql_load_options o;
     uniql_safetensors *st = NULL;
     uniql_model *m = NULL;
     uniql__loader L;
     uniql_result r;
+    uint64_t *data_at = NULL;
     int f;
     if (!out || !config_json || n_files < 1 || !files) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load: NULL argument or no files");
     *out = NULL;
@@ -11799,8 +11881,11 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
     memset(m, 0, sizeof *m);
     m->alloc_user = o.alloc_user;
     r = uniql_config_parse(config_json, config_len, o.alloc_user, &m->config, err);
+    if (r == UNIQL_OK && fps && !(data_at = (uint64_t *)UNIQL_MALLOC(sizeof *data_at * (size_t)n_files, o.alloc_user)))
+        r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
     for (f = 0; f < n_files && r == UNIQL_OK; f++) {
-        r = uniql_safetensors_parse(files[f].data, files[f].size, o.alloc_user, &st[f], err);
+        r = uniql__st_parse(files[f].data, files[f].size, fps ? file_sizes[f] : (uint64_t)files[f].size, o.alloc_user, &st[f], err);
+        if (r == UNIQL_OK && fps) data_at[f] = file_sizes[f] - (uint64_t)st[f].data_size;
         if (r != UNIQL_OK) {
             char pre[72];
             snprintf(pre, sizeof pre, "%.60s: ", files[f].name ? files[f].name : "file");
@@ -11820,8 +11905,14 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
         L.no_finite_check = o.no_finite_check;
         L.user = o.alloc_user;
         L.err = err;
+        L.fp = fps;
+        L.data_at = data_at;
+        L.qctx = qctx;
+        if (qctx) L.weights_f32 = 0;
         r = uniql__ld_model(&L);
+        UNIQL_FREE(L.tmp, o.alloc_user);
     }
+    if (data_at) UNIQL_FREE(data_at, o.alloc_user);
     if (r == UNIQL_OK) r = uniql_model_check(m, err);
     for (f = 0; f < n_files; f++) uniql_safetensors_free(&st[f]);
     UNIQL_FREE(st, o.alloc_user);
@@ -11831,6 +11922,14 @@ UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_le
     }
     *out = m;
     return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_model_load(const char *config_json, size_t config_len, const char *index_json,
+                                       size_t index_len, const uniql_file_view *files, int n_files,
+                                       const uniql_load_options *opt, uniql_model **out, uniql_error *err)
+{
+    return uniql__model_load_impl(config_json, config_len, index_json, index_len, files, n_files, NULL, NULL, NULL, opt, out,
+                                  err);
 }
 
 UNIQLDEF void uniql_model_free(uniql_model *m)
@@ -11885,8 +11984,47 @@ static int uniql__str_ptr_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
-                                           uniql_error *err)
+/* the streaming loader's view of shard dir/name: its header read into a block of storage
+   (fv = the first 8 + header-length bytes), the file left open at *fp, its size in *size */
+static uniql_result uniql__open_shard(const char *dir, const char *name, void **storage, void *user, uniql_file_view *fv,
+                                      FILE **fp, uint64_t *size, uniql_error *err)
+{
+    char path[1024];
+    unsigned char h8[8], *buf;
+    uint64_t hlen = 0;
+    long len;
+    int k = snprintf(path, sizeof path, "%s/%s", dir, name);
+    *fp = NULL;
+    if (k < 0 || (size_t)k >= sizeof path) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "path too long");
+#ifdef UNIQL__POSIX_IO
+    {
+        struct stat sb;
+        if (stat(path, &sb) != 0) return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+        if (!S_ISREG(sb.st_mode)) return uniql__fail(err, UNIQL_ERR_IO, "'%.200s' is not a regular file (a FIFO, device or directory)", path);
+    }
+#endif
+    if (!(*fp = fopen(path, "rb"))) return uniql__fail(err, UNIQL_ERR_IO, "cannot open '%.200s'", path);
+    if (fseek(*fp, 0, SEEK_END) != 0 || (len = ftell(*fp)) < 0 || fseek(*fp, 0, SEEK_SET) != 0)
+        return uniql__fail(err, UNIQL_ERR_IO, "cannot seek in '%.200s'", path);
+    *size = (uint64_t)len;
+    if (fread(h8, 1, 8, *fp) != 8)
+        return uniql__fail(err, UNIQL_ERR_TRUNCATED, "%.200s: safetensors: truncated header (%ld bytes)", path, len);
+    for (k = 0; k < 8; k++) hlen |= (uint64_t)h8[k] << (8 * k);
+    if (hlen > 100000000u || hlen > *size - 8)
+        return uniql__fail(err, UNIQL_ERR_FORMAT, "%.200s: safetensors: header length %llu (file of %llu bytes, limit 100 MB)", path,
+                           (unsigned long long)hlen, (unsigned long long)*size);
+    if (!(buf = (unsigned char *)uniql__own(storage, (size_t)hlen + 9, user))) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+    memcpy(buf, h8, 8);
+    if (fread(buf + 8, 1, (size_t)hlen, *fp) != (size_t)hlen) return uniql__fail(err, UNIQL_ERR_IO, "short read from '%.200s'", path);
+    buf[8 + hlen] = 0;
+    fv->data = buf;
+    fv->size = (size_t)hlen + 8;
+    return UNIQL_OK;
+}
+
+/* uniql_model_load_dir; qctx != NULL: the streaming, quantizing load */
+static uniql_result uniql__load_dir_impl(const char *dir, const uniql_load_options *opt, void *qctx, uniql_model **out,
+                                         uniql_error *err)
 {
     void *storage = NULL, *user = opt ? opt->alloc_user : NULL;
     uniql_file_view cfg, idx, *files = NULL;
@@ -11894,6 +12032,8 @@ UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_opt
     uniql_result r = UNIQL_OK;
     int n_files = 0, have_index, absent = 0, k;
     const char **names = NULL;
+    FILE **fps = NULL;
+    uint64_t *sizes = NULL;
     memset(&doc, 0, sizeof doc);
     if (!dir || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load_dir: NULL argument");
     *out = NULL;
@@ -11941,13 +12081,22 @@ UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_opt
         files = (uniql_file_view *)uniql__own(&storage, sizeof *files * (size_t)n_files, user);
         if (!files) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
     }
+    if (r == UNIQL_OK && qctx) {
+        fps = (FILE **)uniql__own(&storage, sizeof *fps * (size_t)n_files, user);
+        sizes = (uint64_t *)uniql__own(&storage, sizeof *sizes * (size_t)n_files, user);
+        if (!fps || !sizes) r = uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "out of memory");
+        else memset(fps, 0, sizeof *fps * (size_t)n_files);
+    }
     for (k = 0; r == UNIQL_OK && k < n_files; k++) {
         files[k].name = names[k];
-        r = uniql__read_owned(dir, names[k], UINT64_MAX, &storage, user, &files[k], NULL, err);
+        r = qctx ? uniql__open_shard(dir, names[k], &storage, user, &files[k], &fps[k], &sizes[k], err)
+                 : uniql__read_owned(dir, names[k], UINT64_MAX, &storage, user, &files[k], NULL, err);
     }
     if (r == UNIQL_OK)
-        r = uniql_model_load((const char *)cfg.data, cfg.size, have_index ? (const char *)idx.data : NULL, idx.size, files,
-                             n_files, opt, out, err);
+        r = uniql__model_load_impl((const char *)cfg.data, cfg.size, have_index ? (const char *)idx.data : NULL, idx.size, files,
+                                   n_files, sizes, fps, qctx, opt, out, err);
+    for (k = 0; fps && k < n_files; k++)
+        if (fps[k]) fclose(fps[k]);
     uniql_json_free(&doc);
     if (r != UNIQL_OK) {
         uniql__own_free(storage, user);
@@ -11963,6 +12112,12 @@ UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_opt
         }
     }
     return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_model_load_dir(const char *dir, const uniql_load_options *opt, uniql_model **out,
+                                           uniql_error *err)
+{
+    return uniql__load_dir_impl(dir, opt, NULL, out, err);
 }
 
 
@@ -15140,6 +15295,72 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
     }
     *out = dst;
     return UNIQL_OK;
+}
+
+/* ---- the streaming, quantizing load (uniql_model_load_dir_quantized) ---- */
+typedef struct uniql__ldq {
+    uniql__mq Q;         /* options and destination of uniql__quant_matrix (Q.m unused) */
+    const int *bits;
+    int eb, lb;
+} uniql__ldq;
+
+/* w (a float view over the loader's tmp) -> its quantized copy owned by m, at the width
+   uniql_model_quantize gives it: layer l: bits[l] (or o.bits); embed: embed_bits (per_row
+   as asked); lm_head: lm_head_bits. A tied lm_head is the embedding view (the loader) */
+static uniql_result uniql__ldq_matrix(void *ctx, uniql_model *m, int layer, int lm_head, uniql_matrix *w, uniql_error *err,
+                                      const char *name)
+{
+    uniql__ldq *z = (uniql__ldq *)ctx;
+    uniql_matrix fp = *w;
+    size_t n = uniql__mat_elems(w);
+    int b, per_row = 0;
+    uniql_result r;
+    if (layer >= 0) {
+        b = z->bits ? z->bits[layer] : z->Q.o.bits;
+        if (b != 0 && b != 4 && b != 8 && b != 32) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: layer %d: %d bits", layer, b);
+    } else if (lm_head) {
+        b = z->lb;
+    } else {
+        b = z->eb;
+        per_row = z->Q.o.embed_per_row;
+    }
+    z->Q.dst = m;
+    z->Q.buf = (float *)UNIQL_MALLOC(sizeof(float) * (n ? n : 1), z->Q.o.alloc_user);
+    if (!z->Q.buf) return uniql__fail(err, UNIQL_ERR_OUT_OF_MEMORY, "quantize '%.200s': out of memory", name);
+    r = uniql__quant_matrix(&z->Q, &fp, b, NULL, per_row, w);
+    UNIQL_FREE(z->Q.buf, z->Q.o.alloc_user);
+    z->Q.buf = NULL;
+    if (r != UNIQL_OK) return uniql__fail(err, r, "quantize '%.200s': %s", name, uniql_result_string(r));
+    return UNIQL_OK;
+}
+
+UNIQLDEF uniql_result uniql_model_load_dir_quantized(const char *dir, const uniql_load_options *opt, const int *bits,
+                                                     const uniql_model_quant_options *qopt, uniql_model **out,
+                                                     uniql_error *err)
+{
+    uniql__ldq z;
+    const uniql_model_quant_options *o = &z.Q.o;
+    if (out) *out = NULL;
+    if (!dir || !out) return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load_dir_quantized: NULL argument");
+    memset(&z, 0, sizeof z);
+    if (qopt) z.Q.o = *qopt;
+    if (!z.Q.o.bits) z.Q.o.bits = 4;
+    z.eb = o->embed_bits ? o->embed_bits : 8;
+    z.lb = o->lm_head_bits ? o->lm_head_bits : z.eb;
+    z.bits = bits;
+    if ((z.eb != 4 && z.eb != 8 && z.eb != 32) || (z.lb != 4 && z.lb != 8 && z.lb != 32) || (o->bits != 4 && o->bits != 8))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: widths are 4, 8 or 32 (embed_bits %d, lm_head_bits %d, bits %d)",
+                           o->embed_bits, o->lm_head_bits, o->bits);
+    if (o->group != 0 && o->group != 32 && o->group != 64 && o->group != 128)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    if (o->method == UNIQL_QUANT_GPTQ)
+        return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "model_load_dir_quantized: GPTQ needs the calibration stream (load, then uniql_model_quantize)");
+    if ((int)o->method != 0 || (o->scale_rule != UNIQL_SCALE_UNIQLH && o->scale_rule != UNIQL_SCALE_OFFICIAL) ||
+        (o->scale_rule == UNIQL_SCALE_OFFICIAL && o->asymmetric) || (o->embed_per_row && z.eb != 4) || o->layers_only ||
+        o->globals_only)
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "model_load_dir_quantized: bad options (method, scale_rule with asymmetric, "
+                           "embed_per_row without 4-bit embeddings, layers_only, globals_only)");
+    return uniql__load_dir_impl(dir, opt, &z, out, err);
 }
 
 /* ---- residual-stream rotation (Hadamard) ---- */

@@ -10,9 +10,9 @@
 
    Every measurement runs in its own child process (this program with --one ...), so
    its peak RSS (ru_maxrss from wait4) is its own: loading included, nothing shared.
-     uniql int4       HF safetensors -> uniql_model_load_dir -> uniql_model_quantize (Q4
-                      g128, int8 embeddings), then the fp16 model is freed; int8
-                      activations (the runtime default)
+     uniql int4       HF safetensors -> uniql_model_load_dir_quantized (Q4 g128, int8
+                      embeddings, each matrix quantized as it is read: the fp16
+                      checkpoint is never held); int8 activations (the runtime default)
      uniql int4 fp32act  the same model through the exact fp32-activation path
      uniql F16        the HF checkpoint as loaded (F16 weights, fp32 activations)
      .uniql r         a packed file at pruning rate r (uniql_packed_model_load, views into
@@ -94,19 +94,16 @@ static int child_uniql(const char *mode, const char *path, double rate, int thre
             if (uniql_packed_kept(&pk, ri, kept, &e)) die(e.message, path);
         }
         if (uniql_packed_model_load(&pk, rate > 0 ? kept : NULL, NULL, NULL, &q, &e)) die(e.message, path);
+    } else if (!strcmp(mode, "q4") || !strcmp(mode, "q4f32")) {
+        /* quantized while loading: the fp16 checkpoint is never held with the int4 copy */
+        uniql_model_quant_options qo;
+        memset(&qo, 0, sizeof qo);
+        qo.embed_bits = 8;
+        qo.parallel = &par;
+        if (uniql_model_load_dir_quantized(path, NULL, NULL, &qo, &q, &e)) die(e.message, path);
     } else {
         if (uniql_model_load_dir(path, NULL, &m, &e)) die(e.message, path);
-        if (!strcmp(mode, "q4") || !strcmp(mode, "q4f32")) {
-            uniql_model_quant_options qo;
-            memset(&qo, 0, sizeof qo);
-            qo.embed_bits = 8;
-            qo.parallel = &par;
-            if (uniql_model_quantize(m, NULL, &qo, &q, &e)) die(e.message, path);
-            uniql_model_free(m);
-            m = NULL;
-        } else {
-            q = m;
-        }
+        q = m;
     }
     load_s = now() - t0;
     V = q->config.vocab_size;

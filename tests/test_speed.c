@@ -8,6 +8,8 @@
 #include "tutil.h"
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 /* A "job system" that runs the jobs serially but in a scrambled order with scrambled
    worker ids: any dependence on the order or on the worker shows up as different bits. */
@@ -169,6 +171,193 @@ TEST matmul_par_bit_identical(void)
     uq_pool_destroy(p3);
     ASSERTm("uniql_matmul_par == uniql_matmul_ex bit for bit", ok);
     UQ_NOTE("%d (matrix, n, kernel) cases x 4 runners x with / without work: identical bits", checked);
+    PASS();
+}
+
+/* logits of 5 prompt tokens and 2 decode steps (default activations) */
+static float *stream_logits(const uniql_model *m)
+{
+    static const int tok[7] = { 3, 17, 1, 42, 9, 5, 11 };
+    uniql_state *s;
+    int V = m->config.vocab_size, i;
+    float *lg = (float *)malloc(sizeof(float) * 7 * (size_t)V);
+    if (!lg || uniql_state_create(m, 16, 8, NULL, &s) != UNIQL_OK) { free(lg); return NULL; }
+    if (uniql_forward(m, s, tok, 5, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    for (i = 5; lg && i < 7; i++)
+        if (uniql_forward(m, s, tok + i, 1, lg + (size_t)i * V, 0, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    uniql_state_free(s);
+    return lg;
+}
+
+/* uniql_model_load_dir_quantized == uniql_model_load_dir + uniql_model_quantize: the
+   same logits bit for bit, every family, several option sets (widths per layer, groups,
+   Q4Z, 4-bit per-row embeddings, fp32 lm_head), same weight bytes */
+TEST load_dir_quantized_equals_load_then_quantize(void)
+{
+    static const char *fams[5] = { "llama", "qwen2", "mamba2", "nemotron_h", "bamba" };
+    int f, oi, cases = 0;
+    for (f = 0; f < 5; f++)
+        for (oi = 0; oi < 3; oi++) {
+            char dir[128];
+            uniql_model *m, *q, *z;
+            uniql_model_quant_options o;
+            uniql_error e;
+            int bits[64], l, V;
+            float *a, *b;
+            snprintf(dir, sizeof dir, "tests/data/ref/%s", fams[f]);
+            ASSERT_OK(uniql_model_load_dir(dir, NULL, &m, &e));
+            memset(&o, 0, sizeof o);
+            for (l = 0; l < m->config.n_layers && l < 64; l++) bits[l] = l % 3 == 0 ? 4 : l % 3 == 1 ? 8 : 32;
+            if (oi == 1) { o.group = 64; o.asymmetric = 1; o.lm_head_bits = 32; }
+            if (oi == 2) { o.group = 32; o.embed_bits = 4; o.embed_per_row = 1; }
+            ASSERT_OK(uniql_model_quantize(m, oi == 1 ? bits : NULL, &o, &q, &e));
+            uniql_model_free(m);
+            if (uniql_model_load_dir_quantized(dir, NULL, oi == 1 ? bits : NULL, &o, &z, &e) != UNIQL_OK) {
+                UQ_NOTE("%s: %s", dir, e.message);
+                FAILm("load_dir_quantized failed");
+            }
+            ASSERT_EQ(uniql_model_weight_bytes(q), uniql_model_weight_bytes(z));
+            V = q->config.vocab_size;
+            a = stream_logits(q);
+            b = stream_logits(z);
+            ASSERT(a && b);
+            ASSERTm("streamed quantized model == load + quantize, bit for bit", !memcmp(a, b, sizeof(float) * 7 * (size_t)V));
+            free(a); free(b);
+            uniql_model_free(q);
+            uniql_model_free(z);
+            cases++;
+        }
+    {
+        uniql_model *z = NULL;
+        uniql_model_quant_options o;
+        memset(&o, 0, sizeof o);
+        o.method = UNIQL_QUANT_GPTQ;
+        ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_model_load_dir_quantized("tests/data/ref/llama", NULL, NULL, &o, &z, NULL));
+        o.method = UNIQL_QUANT_RTN;
+        o.layers_only = 1;
+        ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_load_dir_quantized("tests/data/ref/llama", NULL, NULL, &o, &z, NULL));
+        ASSERT_ERR(UNIQL_ERR_IO, uniql_model_load_dir_quantized("tests/data/ref/no_such_model", NULL, NULL, NULL, &z, NULL));
+        ASSERT(z == NULL);
+    }
+    UQ_NOTE("%d (family, options) cases: identical logits", cases);
+    PASS();
+}
+
+/* Peak memory of the streaming load, measured with the tests' counting allocator (every
+   byte the library allocates) on a 24-layer Llama written here as two F16 shards of
+   3.6 MB: the peak above the model it returns stays within three times the largest
+   tensor (its file bytes + its fp32 copy) plus 1 MB (headers, JSON, tables), below the
+   checkpoint's own size, while load_dir + quantize peaks at the checkpoint + the
+   quantized copy. */
+TEST load_dir_quantized_never_holds_the_checkpoint(void)
+{
+    enum { D = 128, I = 256, NL = 24, H = 4, KV = 2, HD = 32, VOC = 256 };
+    static const char *dir = "build/test_stream_ckpt";
+    char path[256], names[NL * 9 + 2][96];
+    uniql_safetensors_input in[NL * 9 + 2];
+    trng r = { 77 };
+    float *w;
+    size_t wn = 0, file_bytes = 0, max_tensor = 0, live0, peak, model_bytes;
+    int n = 0, l, k, sh;
+    uniql_model *m, *q;
+    uniql_error e;
+    FILE *fp;
+    mkdir("build", 0755);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    fp = fopen(path, "wb");
+    ASSERT(fp != NULL);
+    fprintf(fp, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": %d, "
+                "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+                "\"num_key_value_heads\": %d, \"head_dim\": %d, \"vocab_size\": %d, \"rms_norm_eps\": 1e-5, "
+                "\"rope_theta\": 10000.0, \"max_position_embeddings\": 256, \"tie_word_embeddings\": true, "
+                "\"hidden_act\": \"silu\"}\n", D, I, NL, H, KV, HD, VOC);
+    fclose(fp);
+    w = (float *)malloc(sizeof(float) * (size_t)(VOC * D + NL * (2 * D * H * HD + 2 * D * KV * HD + 3 * D * I + 2 * D) + D));
+    memset(in, 0, sizeof in);
+#define UQ_T(NAME, R, C) do { \
+        snprintf(names[n], sizeof names[n], "%s", NAME); \
+        in[n].name = names[n]; in[n].ndim = (C) ? 2 : 1; in[n].shape[0] = (R); in[n].shape[1] = (C); in[n].data = w + wn; \
+        trng_fill_normal_f32(&r, w + wn, (size_t)(R) * (size_t)((C) ? (C) : 1), (C) ? 0.05 : 1.0); \
+        wn += (size_t)(R) * (size_t)((C) ? (C) : 1); \
+        if ((size_t)(R) * (size_t)((C) ? (C) : 1) * 2 > max_tensor) max_tensor = (size_t)(R) * (size_t)((C) ? (C) : 1) * 2; \
+        n++; } while (0)
+    UQ_T("model.embed_tokens.weight", VOC, D);
+    UQ_T("model.norm.weight", D, 0);
+    for (l = 0; l < NL; l++) {
+        char b[96];
+#define UQ_L(S, R, C) do { snprintf(b, sizeof b, "model.layers.%d.%s", l, S); UQ_T(b, R, C); } while (0)
+        UQ_L("input_layernorm.weight", D, 0);
+        UQ_L("post_attention_layernorm.weight", D, 0);
+        UQ_L("self_attn.q_proj.weight", H * HD, D);
+        UQ_L("self_attn.k_proj.weight", KV * HD, D);
+        UQ_L("self_attn.v_proj.weight", KV * HD, D);
+        UQ_L("self_attn.o_proj.weight", D, H * HD);
+        UQ_L("mlp.gate_proj.weight", I, D);
+        UQ_L("mlp.up_proj.weight", I, D);
+        UQ_L("mlp.down_proj.weight", D, I);
+#undef UQ_L
+    }
+#undef UQ_T
+    /* two shards and an index: tensors [0, n/2) and [n/2, n) */
+    {
+        char idx[65536];
+        size_t il = 0;
+        il += (size_t)snprintf(idx + il, sizeof idx - il, "{\"metadata\": {}, \"weight_map\": {");
+        for (sh = 0; sh < 2; sh++) {
+            int a = sh ? n / 2 : 0, z = sh ? n : n / 2;
+            void *img;
+            size_t size;
+            ASSERT_OK(uniql_safetensors_write(in + a, z - a, UNIQL_DTYPE_F16, NULL, &img, &size, &e));
+            snprintf(path, sizeof path, "%s/model-%05d-of-00002.safetensors", dir, sh + 1);
+            fp = fopen(path, "wb");
+            ASSERT(fp != NULL);
+            ASSERT_EQ(size, fwrite(img, 1, size, fp));
+            fclose(fp);
+            uniql_free_buffer(img, NULL);
+            file_bytes += size;
+            for (k = a; k < z; k++)
+                il += (size_t)snprintf(idx + il, sizeof idx - il, "%s\"%s\": \"model-%05d-of-00002.safetensors\"", k ? ", " : "", names[k], sh + 1);
+        }
+        il += (size_t)snprintf(idx + il, sizeof idx - il, "}}\n");
+        ASSERT(il < sizeof idx);
+        snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+        fp = fopen(path, "wb");
+        ASSERT(fp != NULL);
+        fwrite(idx, 1, il, fp);
+        fclose(fp);
+    }
+    free(w);
+    /* the streaming load */
+    live0 = tutil_alloc_live;
+    tutil_alloc_peak = live0;
+    ASSERT_OK(uniql_model_load_dir_quantized(dir, NULL, NULL, NULL, &q, &e));
+    peak = tutil_alloc_peak - live0;
+    model_bytes = tutil_alloc_live - live0;
+    UQ_NOTE("checkpoint %lu bytes, largest tensor %lu; streaming: model %lu bytes, peak %lu (model + %lu)",
+            (unsigned long)file_bytes, (unsigned long)max_tensor, (unsigned long)model_bytes, (unsigned long)peak,
+            (unsigned long)(peak - model_bytes));
+    ASSERT_LE(peak, model_bytes + 3 * max_tensor + ((size_t)1 << 20));
+    ASSERT_LE(peak, file_bytes);
+    /* the two-step path holds both */
+    live0 = tutil_alloc_live;
+    tutil_alloc_peak = live0;
+    ASSERT_OK(uniql_model_load_dir(dir, NULL, &m, &e));
+    {
+        uniql_model *q2;
+        float *a, *b;
+        ASSERT_OK(uniql_model_quantize(m, NULL, NULL, &q2, &e));
+        UQ_NOTE("load_dir + quantize: peak %lu bytes", (unsigned long)(tutil_alloc_peak - live0));
+        ASSERT(tutil_alloc_peak - live0 >= file_bytes + model_bytes / 2);
+        a = stream_logits(q);
+        b = stream_logits(q2);
+        ASSERT(a && b);
+        ASSERTm("streamed == load + quantize", !memcmp(a, b, sizeof(float) * 7 * VOC));
+        free(a); free(b);
+        uniql_model_free(q2);
+    }
+    uniql_model_free(m);
+    uniql_model_free(q);
     PASS();
 }
 
@@ -418,6 +607,8 @@ SUITE(speed_suite)
 {
     RUN_TEST(parallel_for_runs_every_job_once);
     RUN_TEST(matmul_par_bit_identical);
+    RUN_TEST(load_dir_quantized_equals_load_then_quantize);
+    RUN_TEST(load_dir_quantized_never_holds_the_checkpoint);
     RUN_TEST(forward_bit_identical_across_threads);
     RUN_TEST(corr_simd_scalar_threads_identical);
     RUN_TEST(quantize_and_calibrate_identical_across_threads);
