@@ -5,6 +5,7 @@
 #   text/train.txt      the byte models' training text (make data)
 #   text/bpe_train.txt  about BPE_MB MB of whole documents of the BPE corpus' train split, evenly spread
 #                       (data/corpus/train.txt, or train.txt inside CORPUS_TAR)
+# XZ=1 compresses both texts (*.txt.xz); run_recover_device.sh unpacks them.
 set -e
 DEV=${DEV:-.dev/recover}
 BPE_MB=${BPE_MB:-8}
@@ -30,4 +31,6 @@ open(dst, "w", encoding="utf-8").write("\n\n".join(docs) + "\n")
 print(f"{dst}: {len(docs)} of {len(all_docs)} documents (every {step:.2f}th), {sum(len(d.encode()) + 2 for d in docs)} bytes of {src}")
 PY
 [ -n "${tmp:-}" ] && rm -rf "$tmp"
+# XZ=1: both texts xz-compressed (run_recover_device.sh unpacks them), about 4x smaller
+if [ "${XZ:-0}" = 1 ]; then xz -f -9 "$DEV/text/train.txt" "$DEV/text/bpe_train.txt"; fi
 du -sh "$DEV"

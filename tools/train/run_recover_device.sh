@@ -50,6 +50,13 @@ PACK="$DEV/bin/pack"
 
 bpe() { case "$1" in *bpe*) return 0;; *) return 1;; esac; }
 
+# texts may travel xz-compressed (prepare_recover_dev.sh XZ=1: a 4x smaller carry, so more
+# models fit one call's 64 MiB): unpacked here once
+for z in "$DEV"/text/*.xz; do
+    [ -f "$z" ] || continue
+    [ -f "${z%.xz}" ] || $PY -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$z" "${z%.xz}"
+done
+
 # BPE training slice: tokenized here by the reference tokenizer (per document: encode with
 # the special tokens + EOS, as the models' own streams were made)
 if [ -f "$DEV/text/bpe_train.txt" ] && [ -f tests/data/bpe/tokenizer.json ]; then
