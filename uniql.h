@@ -483,6 +483,9 @@ typedef struct uniql_svd_opts {
                         0 = default sqrt(max(m,n)) * DBL_EPSILON (LAPACK dgesvj's default) */
     int max_sweeps;  /* sweep cap; 0 = default UNIQL_SVD_MAX_SWEEPS */
     void *user;      /* handed to UNIQL_MALLOC / UNIQL_FREE */
+    const uniql_parallel *parallel;  /* uniql_qasvd_head / _group: their products through the
+                                        caller's parallel-for (same bits for any thread count);
+                                        the Jacobi SVD itself stays on the calling thread */
 } uniql_svd_opts;
 
 #define UNIQL_SVD_MAX_SWEEPS 60
@@ -534,6 +537,13 @@ UNIQLDEF uniql_result uniql_svd_f32(int m, int n, const float *A, size_t lda, fl
    scratch 2 n^2 + ~170 n doubles (n^2 + ~170 n when Z is NULL). */
 UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double *w,
                                      double *Z, size_t ldz, void *user);
+/* The same through the caller's parallel-for (API 2b; NULL: the calling thread): the
+   reduction's matrix-vector products and rank-2 updates, the forming of Q and the QL
+   rotations on Z run as jobs cut by the problem size, so w and Z are bit for bit the same
+   for any thread count (uniql_eigh_f64 is this with par = NULL). Same scratch plus
+   ceil(n/64) (n + 1) doubles. */
+UNIQLDEF uniql_result uniql_eigh_f64_par(int n, const double *A, size_t lda, double *w,
+                                         double *Z, size_t ldz, const uniql_parallel *par, void *user);
 
 #define UNIQL_EIG_FLOOR_DEFAULT 1e-6
 
@@ -550,6 +560,12 @@ UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double 
 UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, double eig_floor,
                                          double *Csqrt, size_t lds, double *Cisqrt, size_t ldi,
                                          void *user);
+/* The same through the caller's parallel-for (eigh as uniql_eigh_f64_par, the SYRKs in
+   256 x 256 tiles, one job each): bit for bit the same result for any thread count;
+   scratch 280K doubles per worker instead of 280K. */
+UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc, double eig_floor,
+                                             double *Csqrt, size_t lds, double *Cisqrt, size_t ldi,
+                                             const uniql_parallel *par, void *user);
 
 /* ---- Streaming correlation C = (1/T) sum_t x_t^T x_t -------------------------------- */
 
@@ -600,6 +616,12 @@ UNIQLDEF void uniql_corr_free(uniql_corr *acc);
    scratch n^2 + 64 n + 280K doubles. */
 UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ldc, double lambda,
                                                double *scores, void *user);
+/* The same through the caller's parallel-for: the Cholesky panels' row operations in
+   column chunks, the trailing SYRKs and the triangular inverse's products in tiles or
+   column chunks, one job each; bit for bit the same scores for any thread count; scratch
+   280K doubles per worker instead of 280K. */
+UNIQLDEF uniql_result uniql_ridge_leverage_f64_par(int n, const double *C, size_t ldc, double lambda,
+                                                   double *scores, const uniql_parallel *par, void *user);
 
 /* perm[0..n) = indices of scores sorted descending, ties by lower index first (stable
    merge sort), so "keep the first r" keeps the r highest scores. NaN -> NONFINITE
@@ -5207,19 +5229,22 @@ static void uniql__gemm_tile(int kc, const double *a, const double *b, double *a
     for (i = 0; i < UNIQL__MR * UNIQL__NR; i++) acc[i] = c[i];
 }
 
-/* C += alpha op(A) B with op(A) M x K (A[i*lda+k] if ta == 0, A[k*lda+i] if ta == 1) and
-   B K x N row-major. upper != 0 (then M == N): only entries i <= j are touched (SYRK).
-   Goto-style blocking: an MC x KC block of op(A) stays in L2, a KC x NR panel of B in L1.
-   work: UNIQL__GEMM_WORK doubles. */
-static void uniql__gemm(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
-                        const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work)
+/* C[i0..i1) x [j0..j1) += alpha op(A) B, the block of the full product named by global
+   indices (see uniql__gemm): every element gets the same operations in the same order
+   whatever block it is computed in, so any cut of C into blocks gives the same bits. */
+static void uniql__gemm_block(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
+                              const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work,
+                              int i0, int i1, int j0, int j1)
 {
     double *Ap = work, *Bp = work + (size_t)UNIQL__MC * UNIQL__KC;
     double acc[UNIQL__MR * UNIQL__NR];
     int jc, pc, ic, jr, ir, i, j, k;
-    for (jc = 0; jc < N; jc += UNIQL__NC) {
-        int nc = N - jc < UNIQL__NC ? N - jc : UNIQL__NC;
-        int mlim = upper && jc + nc < M ? jc + nc : M;
+    if (i1 > M) i1 = M;
+    if (j1 > N) j1 = N;
+    for (jc = j0; jc < j1; jc += UNIQL__NC) {
+        int nc = j1 - jc < UNIQL__NC ? j1 - jc : UNIQL__NC;
+        int mlim = upper && jc + nc < i1 ? jc + nc : i1;
+        if (mlim <= i0) continue;
         for (pc = 0; pc < K; pc += UNIQL__KC) {
             int kc = K - pc < UNIQL__KC ? K - pc : UNIQL__KC;
             for (jr = 0; jr < nc; jr += UNIQL__NR) {
@@ -5231,7 +5256,7 @@ static void uniql__gemm(int M, int N, int K, double alpha, const double *A, size
                     for (; j < UNIQL__NR; j++) dst[j] = 0.0;
                 }
             }
-            for (ic = 0; ic < mlim; ic += UNIQL__MC) {
+            for (ic = i0; ic < mlim; ic += UNIQL__MC) {
                 int mc = mlim - ic < UNIQL__MC ? mlim - ic : UNIQL__MC;
                 for (ir = 0; ir < mc; ir += UNIQL__MR) {
                     double *dst = Ap + (size_t)ir * kc;
@@ -5259,6 +5284,59 @@ static void uniql__gemm(int M, int N, int K, double alpha, const double *A, size
             }
         }
     }
+}
+
+/* C += alpha op(A) B with op(A) M x K (A[i*lda+k] if ta == 0, A[k*lda+i] if ta == 1) and
+   B K x N row-major. upper != 0 (then M == N): only entries i <= j are touched (SYRK).
+   Goto-style blocking: an MC x KC block of op(A) stays in L2, a KC x NR panel of B in L1.
+   work: UNIQL__GEMM_WORK doubles. */
+static void uniql__gemm(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
+                        const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work)
+{
+    uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N);
+}
+
+/* The same product through the caller's parallel-for (API 2b): C is cut into tiles of
+   UNIQL__GEMM_TILE x UNIQL__GEMM_TILE (fixed by the problem, not by the thread count), one
+   job each, so the result is bit for bit uniql__gemm's. work: uniql__gemm_work_n(par)
+   doubles (one UNIQL__GEMM_WORK block per worker). */
+#define UNIQL__GEMM_TILE 256
+
+static size_t uniql__gemm_work_n(const uniql_parallel *par)
+{
+    return (size_t)uniql_parallel_workers(par) * UNIQL__GEMM_WORK;
+}
+
+typedef struct uniql__gemm_job {
+    int M, N, K, ta, upper, nti;
+    double alpha;
+    const double *A, *B;
+    size_t lda, ldb, ldc;
+    double *C, *work;
+} uniql__gemm_job;
+
+static void uniql__gemm_tile_job(void *ctx, int job, int worker)
+{
+    const uniql__gemm_job *g = (const uniql__gemm_job *)ctx;
+    int i0 = (job % g->nti) * UNIQL__GEMM_TILE, j0 = (job / g->nti) * UNIQL__GEMM_TILE;
+    if (g->upper && i0 > j0 + UNIQL__GEMM_TILE - 1) return;   /* wholly below the diagonal */
+    uniql__gemm_block(g->M, g->N, g->K, g->alpha, g->A, g->lda, g->ta, g->B, g->ldb, g->C, g->ldc, g->upper,
+                      g->work + (size_t)worker * UNIQL__GEMM_WORK, i0, i0 + UNIQL__GEMM_TILE, j0, j0 + UNIQL__GEMM_TILE);
+}
+
+static void uniql__gemm_par(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
+                            const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work,
+                            const uniql_parallel *par)
+{
+    uniql__gemm_job g;
+    int ntj;
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    g.M = M; g.N = N; g.K = K; g.ta = ta; g.upper = upper; g.alpha = alpha;
+    g.A = A; g.B = B; g.lda = lda; g.ldb = ldb; g.ldc = ldc; g.C = C; g.work = work;
+    g.nti = (M + UNIQL__GEMM_TILE - 1) / UNIQL__GEMM_TILE;
+    ntj = (N + UNIQL__GEMM_TILE - 1) / UNIQL__GEMM_TILE;
+    if (g.nti == 1 && ntj == 1) { uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N); return; }
+    uniql_parallel_for(par, g.nti * ntj, uniql__gemm_tile_job, &g);
 }
 
 /* ---- Jacobi SVD ----------------------------------------------------------------------- */
@@ -5582,13 +5660,102 @@ UNIQLDEF uniql_result uniql_svd_f32(int m, int n, const float *A, size_t lda, fl
    A row whose largest entry is below 2^-300 is scaled to max 1 (a power of two, exact)
    before its reflector is formed, as LAPACK's dlarfg does: tau v v^T does not change, but
    |x|^2 no longer underflows (a subnormal |x|^2 made tau infinite and the result NaN).
-   Rows in the normal range are untouched, so their results are bit for bit as before. */
-static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, double *pv, double *Zt)
+   The matrix-vector product, the rank-2 update and the forming of Q run as jobs through
+   the caller's parallel-for (below); the bits do not depend on the thread count. */
+/* The reduction's level-2 work as jobs of UNIQL__TRI_ROWS rows of the leading l x l block
+   (fixed by the problem; the caller's parallel-for from l >= UNIQL__TRI_PAR_MIN, the same
+   jobs in order on the calling thread below it or without one, so the bits never depend on
+   the thread count):
+     matvec  job q, rows [a, b): pv[r] = B[r][0..r] v for its rows (row r's part of the
+             lower triangle), and parts_q[c] = sum_{r in [a,b), r > c} v_r B[r][c] for c < b
+             (the column part, accumulated in row order);
+     reduce  job q, columns [a, b): pv[c] = beta (pv[c] + sum_{q' >= q} parts_q'[c]) and the
+             block's share kd[q] of v.pv (summed over q in order by the caller);
+     update  job q, rows [a, b): B[r][0..r] -= v_r w + w_r v.
+   Zt = H_2 ... H_{n-1}: every row of Zt goes through the reflectors H_i (i > r) in order on
+   its own, so jobs of UNIQL__TRI_QROWS rows apply all of them to their rows (each reflector
+   read once per job instead of once per row). */
+#define UNIQL__TRI_ROWS 64
+#define UNIQL__TRI_QROWS 16
+#define UNIQL__TRI_PAR_MIN 256
+
+static int uniql__tri_chunks(int n) { return (n + UNIQL__TRI_ROWS - 1) / UNIQL__TRI_ROWS; }
+
+typedef struct uniql__tri_job {
+    int n, l;
+    double *T, *pv, *parts, *kd, *Zt;
+    const double *x, *tau;
+    double beta;
+} uniql__tri_job;
+
+static void uniql__tri_matvec_job(void *ctx, int q, int worker)
 {
-    int i, r, c;
+    const uniql__tri_job *J = (const uniql__tri_job *)ctx;
+    int n = J->n, a = q * UNIQL__TRI_ROWS, b = a + UNIQL__TRI_ROWS < J->l ? a + UNIQL__TRI_ROWS : J->l, r;
+    double *part = J->parts + (size_t)q * n;
+    const double *x = J->x;
+    (void)worker;
+    memset(part, 0, (size_t)b * sizeof *part);
+    for (r = a; r < b; r++) {
+        const double *br = J->T + (size_t)r * n;
+        J->pv[r] = uniql__dot_f64(br, x, r) + br[r] * x[r];
+        uniql__axpy(part, x[r], br, r);
+    }
+}
+
+static void uniql__tri_reduce_job(void *ctx, int q, int worker)
+{
+    const uniql__tri_job *J = (const uniql__tri_job *)ctx;
+    int n = J->n, a = q * UNIQL__TRI_ROWS, b = a + UNIQL__TRI_ROWS < J->l ? a + UNIQL__TRI_ROWS : J->l, nq = uniql__tri_chunks(J->l), c, p;
+    double *pv = J->pv, kd = 0.0;
+    (void)worker;
+    for (c = a; c < b; c++) {
+        double s = pv[c];
+        for (p = q; p < nq; p++) s += J->parts[(size_t)p * n + c];
+        pv[c] = s * J->beta;
+        kd += J->x[c] * pv[c];
+    }
+    J->kd[q] = kd;
+}
+
+static void uniql__tri_update_job(void *ctx, int q, int worker)
+{
+    const uniql__tri_job *J = (const uniql__tri_job *)ctx;
+    int n = J->n, a = q * UNIQL__TRI_ROWS, b = a + UNIQL__TRI_ROWS < J->l ? a + UNIQL__TRI_ROWS : J->l, r, c;
+    const double *x = J->x, *pv = J->pv;
+    (void)worker;
+    for (r = a; r < b; r++) {
+        double *br = J->T + (size_t)r * n, vr = x[r], wr = pv[r];
+        for (c = 0; c <= r; c++) br[c] -= vr * pv[c] + wr * x[c];
+    }
+}
+
+static void uniql__tri_q_job(void *ctx, int q, int worker)
+{
+    const uniql__tri_job *J = (const uniql__tri_job *)ctx;
+    int n = J->n, a = q * UNIQL__TRI_QROWS, b = a + UNIQL__TRI_QROWS < n ? a + UNIQL__TRI_QROWS : n, i, r;
+    (void)worker;
+    for (i = a + 1 > 2 ? a + 1 : 2; i < n; i++) {
+        const double *v = J->T + (size_t)i * n;
+        int re = b < i ? b : i;
+        if (J->tau[i] == 0.0) continue;
+        for (r = a; r < re; r++) {
+            double *zr = J->Zt + (size_t)r * n;
+            uniql__axpy(zr, -J->tau[i] * uniql__dot_f64(zr, v, i), v, i);
+        }
+    }
+}
+
+static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, double *pv, double *Zt,
+                           double *parts, const uniql_parallel *par)
+{
+    int i, r;
+    uniql__tri_job J;
+    J.n = n; J.T = T; J.pv = pv; J.parts = parts; J.kd = parts + (size_t)uniql__tri_chunks(n) * n; J.Zt = Zt; J.tau = tau;
     for (i = n - 1; i >= 1; i--) {
         double *x = T + (size_t)i * n, ss, xn, alpha, beta, K, xmax = 0.0;
-        int l = i, ex = 0;
+        const uniql_parallel *p = i >= UNIQL__TRI_PAR_MIN ? par : NULL;
+        int l = i, ex = 0, nq = (i + UNIQL__TRI_ROWS - 1) / UNIQL__TRI_ROWS, q;
         tau[i] = 0.0;
         for (r = 0; r < l; r++) if (fabs(x[r]) > xmax) xmax = fabs(x[r]);
         if (xmax > 0.0 && xmax < 0x1p-300) {
@@ -5603,34 +5770,21 @@ static void uniql__tridiag(int n, double *T, double *d, double *e, double *tau, 
         x[l - 1] -= alpha;
         e[i - 1] = ldexp(alpha, ex);
         tau[i] = beta;
-        /* pv = B v from the lower triangle: row r gives B[r][0..r] v and B[r][0..r) v_r */
-        for (r = 0; r < l; r++) pv[r] = 0.0;
-        for (r = 0; r < l; r++) {
-            const double *br = T + (size_t)r * n;
-            pv[r] += uniql__dot_f64(br, x, r) + br[r] * x[r];
-            uniql__axpy(pv, x[r], br, r);
-        }
-        for (r = 0; r < l; r++) pv[r] *= beta;
-        K = 0.5 * beta * uniql__dot_f64(x, pv, l);
+        J.l = l; J.x = x; J.beta = beta;
+        uniql_parallel_for(p, nq, uniql__tri_matvec_job, &J);   /* pv = beta B v */
+        uniql_parallel_for(p, nq, uniql__tri_reduce_job, &J);
+        K = 0.0;
+        for (q = 0; q < nq; q++) K += J.kd[q];
+        K *= 0.5 * beta;
         uniql__axpy(pv, -K, x, l);
-        for (r = 0; r < l; r++) {
-            double *br = T + (size_t)r * n, vr = x[r], wr = pv[r];
-            for (c = 0; c <= r; c++) br[c] -= vr * pv[c] + wr * x[c];
-        }
+        uniql_parallel_for(p, nq, uniql__tri_update_job, &J);   /* B -= v w^T + w v^T */
     }
     for (i = 0; i < n; i++) d[i] = T[(size_t)i * n + i];
     e[n - 1] = 0.0;
     if (!Zt) return;
     memset(Zt, 0, (size_t)n * n * sizeof *Zt);
     for (i = 0; i < n; i++) Zt[(size_t)i * n + i] = 1.0;
-    for (i = 2; i < n; i++) {
-        const double *v = T + (size_t)i * n;
-        if (tau[i] == 0.0) continue;
-        for (r = 0; r < i; r++) {
-            double *zr = Zt + (size_t)r * n;
-            uniql__axpy(zr, -tau[i] * uniql__dot_f64(zr, v, i), v, i);
-        }
-    }
+    uniql_parallel_for(n >= UNIQL__TRI_PAR_MIN ? par : NULL, (n + UNIQL__TRI_QROWS - 1) / UNIQL__TRI_QROWS, uniql__tri_q_job, &J);
 }
 
 /* Deferred plane rotations for the eigenvectors. The QL recurrence never reads Z, so the
@@ -5645,31 +5799,39 @@ typedef struct uniql__rotbuf {
     int *idx;        /* rotation k acts on rows idx[k] + 1 and idx[k] */
     double *c, *s;
     double *Zt;
+    const uniql_parallel *par;   /* strips are independent: one job each */
 } uniql__rotbuf;
 
-static void uniql__rotbuf_flush(uniql__rotbuf *rb)
+static void uniql__rotbuf_strip_job(void *ctx, int strip, int worker)
 {
-    int c0, k, j, n = rb->n;
-    for (c0 = 0; c0 < n; c0 += UNIQL__ROT_STRIP) {
-        int w = n - c0 < UNIQL__ROT_STRIP ? n - c0 : UNIQL__ROT_STRIP;
-        for (k = 0; k < rb->count; k++) {
-            double *x = rb->Zt + (size_t)(rb->idx[k] + 1) * n + c0, *y = rb->Zt + (size_t)rb->idx[k] * n + c0;
-            double c = rb->c[k], s = rb->s[k];
-            if (w == UNIQL__ROT_STRIP) {
-                for (j = 0; j < UNIQL__ROT_STRIP; j++) {
-                    double t = x[j];
-                    x[j] = c * t + s * y[j];
-                    y[j] = c * y[j] - s * t;
-                }
-            } else {
-                for (j = 0; j < w; j++) {
-                    double t = x[j];
-                    x[j] = c * t + s * y[j];
-                    y[j] = c * y[j] - s * t;
-                }
+    const uniql__rotbuf *rb = (const uniql__rotbuf *)ctx;
+    int k, j, n = rb->n, c0 = strip * UNIQL__ROT_STRIP;
+    int w = n - c0 < UNIQL__ROT_STRIP ? n - c0 : UNIQL__ROT_STRIP;
+    (void)worker;
+    for (k = 0; k < rb->count; k++) {
+        double *x = rb->Zt + (size_t)(rb->idx[k] + 1) * n + c0, *y = rb->Zt + (size_t)rb->idx[k] * n + c0;
+        double c = rb->c[k], s = rb->s[k];
+        if (w == UNIQL__ROT_STRIP) {
+            for (j = 0; j < UNIQL__ROT_STRIP; j++) {
+                double t = x[j];
+                x[j] = c * t + s * y[j];
+                y[j] = c * y[j] - s * t;
+            }
+        } else {
+            for (j = 0; j < w; j++) {
+                double t = x[j];
+                x[j] = c * t + s * y[j];
+                y[j] = c * y[j] - s * t;
             }
         }
     }
+}
+
+static void uniql__rotbuf_flush(uniql__rotbuf *rb)
+{
+    if (rb->count > 0)
+        uniql_parallel_for(rb->n >= UNIQL__TRI_PAR_MIN ? rb->par : NULL, (rb->n + UNIQL__ROT_STRIP - 1) / UNIQL__ROT_STRIP,
+                           uniql__rotbuf_strip_job, rb);
     rb->count = 0;
 }
 
@@ -5783,12 +5945,14 @@ static uniql_result uniql__tridiag_ql(int n, double *d, double *e, uniql__rotbuf
 #define UNIQL__ROT_CAP(n) ((size_t)(n) * 64)
 static size_t uniql__eigh_aux(int n)
 {
-    return (3 * (size_t)n + 2 * UNIQL__ROT_CAP(n)) * sizeof(double) + UNIQL__ROT_CAP(n) * sizeof(int);
+    size_t parts = (size_t)uniql__tri_chunks(n) * ((size_t)n + 1);   /* the reduction's partial sums */
+    return (3 * (size_t)n + parts + 2 * UNIQL__ROT_CAP(n)) * sizeof(double) + UNIQL__ROT_CAP(n) * sizeof(int);
 }
 
 static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double *w, double *Zt,
-                                     double *T, double *aux)
+                                     double *T, double *aux, const uniql_parallel *par)
 {
+    double *parts = aux + 3 * (size_t)n, *rot = parts + (size_t)uniql__tri_chunks(n) * ((size_t)n + 1);
     double amax = 0.0;
     int i, j, ex;
     uniql__rotbuf rb;
@@ -5798,11 +5962,12 @@ static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double 
     ex = uniql__scale_exponent(amax);
     for (i = 0; i < n; i++)
         for (j = 0; j <= i; j++) T[(size_t)i * n + j] = ldexp(A[(size_t)j * lda + i], -ex);
-    uniql__tridiag(n, T, w, aux, aux + n, aux + 2 * (size_t)n, Zt);
+    uniql__tridiag(n, T, w, aux, aux + n, aux + 2 * (size_t)n, Zt, parts, par);
     rb.n = n;
     rb.count = 0;
     rb.cap = (int)UNIQL__ROT_CAP(n);
-    rb.c = aux + 3 * (size_t)n;
+    rb.par = par;
+    rb.c = rot;
     rb.s = rb.c + UNIQL__ROT_CAP(n);
     rb.idx = (int *)(void *)(rb.s + UNIQL__ROT_CAP(n));
     rb.Zt = Zt;
@@ -5816,6 +5981,12 @@ static uniql_result uniql__eigh_rows(int n, const double *A, size_t lda, double 
 
 UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double *w,
                                      double *Z, size_t ldz, void *user)
+{
+    return uniql_eigh_f64_par(n, A, lda, w, Z, ldz, NULL, user);
+}
+
+UNIQLDEF uniql_result uniql_eigh_f64_par(int n, const double *A, size_t lda, double *w,
+                                         double *Z, size_t ldz, const uniql_parallel *par, void *user)
 {
     uniql__scratch z = { 0, 0 };
     size_t oT, oZt, oAux, oW, oOrd;
@@ -5839,7 +6010,7 @@ UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double 
     aux = (double *)(void *)(base + oAux);
     wu = (double *)(void *)(base + oW);
     ord = (int *)(void *)(base + oOrd);
-    r = uniql__eigh_rows(n, A, lda, wu, Zt, T, aux);
+    r = uniql__eigh_rows(n, A, lda, wu, Zt, T, aux, par);
     if (r == UNIQL_OK) {
         uniql__order_desc(n, wu, ord, ord + n);
         for (t = 0; t < n; t++) w[t] = wu[ord[t]];
@@ -5853,7 +6024,7 @@ UNIQLDEF uniql_result uniql_eigh_f64(int n, const double *A, size_t lda, double 
 
 /* out = sum_k f_k z_k z_k^T = Y^T Y with Y[k] = sqrt(f_k) z_k: one SYRK, then mirrored. */
 static void uniql__spectral_fn(int n, const double *Zt, const double *f, double *Y, double *out,
-                               size_t ldo, double *gw)
+                               size_t ldo, double *gw, const uniql_parallel *par)
 {
     int i, j;
     for (i = 0; i < n; i++) {
@@ -5861,7 +6032,7 @@ static void uniql__spectral_fn(int n, const double *Zt, const double *f, double 
         for (j = 0; j < n; j++) Y[(size_t)i * n + j] = s * Zt[(size_t)i * n + j];
     }
     for (i = 0; i < n; i++) memset(out + (size_t)i * ldo, 0, (size_t)n * sizeof *out);
-    uniql__gemm(n, n, n, 1.0, Y, (size_t)n, 1, Y, (size_t)n, out, ldo, 1, gw);
+    uniql__gemm_par(n, n, n, 1.0, Y, (size_t)n, 1, Y, (size_t)n, out, ldo, 1, gw, par);
     for (i = 0; i < n; i++)
         for (j = 0; j < i; j++) out[(size_t)i * ldo + j] = out[(size_t)j * ldo + i];
 }
@@ -5869,6 +6040,13 @@ static void uniql__spectral_fn(int n, const double *Zt, const double *f, double 
 UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, double eig_floor,
                                          double *Csqrt, size_t lds, double *Cisqrt, size_t ldi,
                                          void *user)
+{
+    return uniql_sqrt_psd_f64_par(n, C, ldc, eig_floor, Csqrt, lds, Cisqrt, ldi, NULL, user);
+}
+
+UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc, double eig_floor,
+                                             double *Csqrt, size_t lds, double *Cisqrt, size_t ldi,
+                                             const uniql_parallel *par, void *user)
 {
     uniql__scratch z = { 0, 0 };
     size_t oT, oZt, oAux, oW, oF, oG;
@@ -5885,26 +6063,26 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64(int n, const double *C, size_t ldc, dou
     oAux = uniql__scratch_take(&z, uniql__eigh_aux(n), 1);
     oW = uniql__scratch_take(&z, (size_t)n, sizeof(double));
     oF = uniql__scratch_take(&z, (size_t)n, sizeof(double));
-    oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
+    oG = uniql__scratch_take(&z, uniql__gemm_work_n(par), sizeof(double));
     if (z.overflow) return UNIQL_ERR_OVERFLOW;
     base = (unsigned char *)UNIQL_MALLOC(z.bytes, user);
     if (!base) return UNIQL_ERR_OUT_OF_MEMORY;
     T = (double *)(void *)(base + oT); Zt = (double *)(void *)(base + oZt);
     aux = (double *)(void *)(base + oAux); w = (double *)(void *)(base + oW);
     f = (double *)(void *)(base + oF); gw = (double *)(void *)(base + oG);
-    r = uniql__eigh_rows(n, C, ldc, w, Zt, T, aux);
+    r = uniql__eigh_rows(n, C, ldc, w, Zt, T, aux, par);
     if (r == UNIQL_OK) {
         for (i = 0; i < n; i++) w[i] = w[i] > eig_floor ? w[i] : eig_floor;
         if (Csqrt) {
             for (i = 0; i < n; i++) f[i] = sqrt(w[i]);
-            uniql__spectral_fn(n, Zt, f, T, Csqrt, lds, gw);
+            uniql__spectral_fn(n, Zt, f, T, Csqrt, lds, gw, par);
         }
         if (Cisqrt) {
             for (i = 0; i < n && r == UNIQL_OK; i++) {
                 if (w[i] <= 0.0) r = UNIQL_ERR_NOT_SPD;
                 else f[i] = 1.0 / sqrt(w[i]);
             }
-            if (r == UNIQL_OK) uniql__spectral_fn(n, Zt, f, T, Cisqrt, ldi, gw);
+            if (r == UNIQL_OK) uniql__spectral_fn(n, Zt, f, T, Cisqrt, ldi, gw, par);
         }
     }
     UNIQL_FREE(base, user);
@@ -6089,26 +6267,53 @@ UNIQLDEF void uniql_corr_free(uniql_corr *acc)
 #define UNIQL__CHOL_NB 64
 
 /* In-place blocked right-looking Cholesky A = R^T R (R upper, row-major, ld n; only the
-   upper triangle is read or written). A panel of NB rows is finished with row operations,
-   then the trailing block takes one SYRK update from the panel. Returns 0, or -1 when a
-   pivot is not positive (A not positive definite). */
-static int uniql__chol_upper(int n, double *R, double *gw)
+   upper triangle is read or written). A panel of NB rows is finished with row operations
+   (the panel's diagonal block first, then the columns right of it in chunks of
+   UNIQL__GEMM_TILE, one job each), then the trailing block takes one SYRK update from the
+   panel (uniql__gemm_par). Every element gets the same operations in the same order for
+   any thread count. Returns 0, or -1 when a pivot is not positive (A not positive
+   definite). gw: uniql__gemm_work_n(par) doubles. */
+typedef struct uniql__chol_job {
+    int n, k0, k1;
+    double *R;
+    const double *inv;
+} uniql__chol_job;
+
+static void uniql__chol_cols_job(void *ctx, int job, int worker)
+{
+    const uniql__chol_job *J = (const uniql__chol_job *)ctx;
+    int n = J->n, j0 = J->k1 + job * UNIQL__GEMM_TILE, w = n - j0 < UNIQL__GEMM_TILE ? n - j0 : UNIQL__GEMM_TILE, k, c;
+    double *R = J->R;
+    (void)worker;
+    for (k = J->k0; k < J->k1; k++) {
+        double *rk = R + (size_t)k * n + j0, inv = J->inv[k - J->k0];
+        for (c = J->k0; c < k; c++) uniql__axpy(rk, -R[(size_t)c * n + k], R + (size_t)c * n + j0, w);
+        for (c = 0; c < w; c++) rk[c] *= inv;
+    }
+}
+
+static int uniql__chol_upper(int n, double *R, double *gw, const uniql_parallel *par)
 {
     int k0, k, c;
+    double inv[UNIQL__CHOL_NB];
+    uniql__chol_job J;
     for (k0 = 0; k0 < n; k0 += UNIQL__CHOL_NB) {
         int k1 = n - k0 < UNIQL__CHOL_NB ? n : k0 + UNIQL__CHOL_NB;
         for (k = k0; k < k1; k++) {
-            double *rk = R + (size_t)k * n, piv, inv;
-            for (c = k0; c < k; c++) uniql__axpy(rk + k, -R[(size_t)c * n + k], R + (size_t)c * n + k, n - k);
+            double *rk = R + (size_t)k * n, piv;
+            for (c = k0; c < k; c++) uniql__axpy(rk + k, -R[(size_t)c * n + k], R + (size_t)c * n + k, k1 - k);
             if (!(rk[k] > 0.0)) return -1;
             piv = sqrt(rk[k]);
             rk[k] = piv;
-            inv = 1.0 / piv;
-            for (c = k + 1; c < n; c++) rk[c] *= inv;
+            inv[k - k0] = 1.0 / piv;
+            for (c = k + 1; c < k1; c++) rk[c] *= inv[k - k0];
         }
-        if (k1 < n)
-            uniql__gemm(n - k1, n - k1, k1 - k0, -1.0, R + (size_t)k0 * n + k1, (size_t)n, 1,
-                        R + (size_t)k0 * n + k1, (size_t)n, R + (size_t)k1 * n + k1, (size_t)n, 1, gw);
+        if (k1 < n) {
+            J.n = n; J.k0 = k0; J.k1 = k1; J.R = R; J.inv = inv;
+            uniql_parallel_for(par, (n - k1 + UNIQL__GEMM_TILE - 1) / UNIQL__GEMM_TILE, uniql__chol_cols_job, &J);
+            uniql__gemm_par(n - k1, n - k1, k1 - k0, -1.0, R + (size_t)k0 * n + k1, (size_t)n, 1,
+                            R + (size_t)k0 * n + k1, (size_t)n, R + (size_t)k1 * n + k1, (size_t)n, 1, gw, par);
+        }
     }
     return 0;
 }
@@ -6116,20 +6321,35 @@ static int uniql__chol_upper(int n, double *R, double *gw)
 /* In-place R <- R^{-1} for upper triangular R (strict lower triangle must be zero, and
    stays zero). Block rows from the bottom: with W = R^{-1} known below block I,
    W[I, >I] = -R_II^{-1} (R[I, >I] W[>I, >I]). The product only needs the rows k <= j of W
-   for column j, so it runs in column chunks with a growing K. tmp: NB * n doubles. */
-static void uniql__trinv_upper(int n, double *R, double *tmp, double *gw)
+   for column j, so it runs in column chunks of UNIQL__KC with a growing K, one job per
+   chunk. tmp: NB * n doubles, gw: uniql__gemm_work_n(par) doubles. */
+typedef struct uniql__trinv_job {
+    int n, i0, i1, rest;
+    double *R, *tmp, *gw;
+} uniql__trinv_job;
+
+static void uniql__trinv_chunk_job(void *ctx, int job, int worker)
 {
-    int i0, i, j, k, j0;
+    const uniql__trinv_job *J = (const uniql__trinv_job *)ctx;
+    int n = J->n, i1 = J->i1, nb = J->i1 - J->i0, rest = J->rest;
+    int nch = (rest + UNIQL__KC - 1) / UNIQL__KC, j0 = (nch - 1 - job) * UNIQL__KC;  /* largest K first */
+    int nc = rest - j0 < UNIQL__KC ? rest - j0 : UNIQL__KC;
+    uniql__gemm(nb, nc, j0 + nc, 1.0, J->R + (size_t)J->i0 * n + i1, (size_t)n, 0,
+                J->R + (size_t)i1 * n + i1 + j0, (size_t)n, J->tmp + j0, (size_t)rest, 0,
+                J->gw + (size_t)worker * UNIQL__GEMM_WORK);
+}
+
+static void uniql__trinv_upper(int n, double *R, double *tmp, double *gw, const uniql_parallel *par)
+{
+    int i0, i, j, k;
+    uniql__trinv_job J;
     for (i0 = ((n - 1) / UNIQL__CHOL_NB) * UNIQL__CHOL_NB; i0 >= 0; i0 -= UNIQL__CHOL_NB) {
         int i1 = n - i0 < UNIQL__CHOL_NB ? n : i0 + UNIQL__CHOL_NB, nb = i1 - i0, rest = n - i1;
         /* tmp = R[I, i1..n) W[i1..n, i1..n) */
         if (rest > 0) {
             memset(tmp, 0, (size_t)nb * rest * sizeof *tmp);
-            for (j0 = 0; j0 < rest; j0 += UNIQL__KC) {
-                int nc = rest - j0 < UNIQL__KC ? rest - j0 : UNIQL__KC;
-                uniql__gemm(nb, nc, j0 + nc, 1.0, R + (size_t)i0 * n + i1, (size_t)n, 0,
-                            R + (size_t)i1 * n + i1 + j0, (size_t)n, tmp + j0, (size_t)rest, 0, gw);
-            }
+            J.n = n; J.i0 = i0; J.i1 = i1; J.rest = rest; J.R = R; J.tmp = tmp; J.gw = gw;
+            uniql_parallel_for(par, (rest + UNIQL__KC - 1) / UNIQL__KC, uniql__trinv_chunk_job, &J);
         }
         /* diagonal block inverse, rows from the bottom (row i still holds R while built) */
         for (i = i1 - 1; i >= i0; i--) {
@@ -6145,14 +6365,20 @@ static void uniql__trinv_upper(int n, double *R, double *tmp, double *gw)
         /* W[I, i1..n) = -W_II tmp */
         if (rest > 0) {
             for (i = i0; i < i1; i++) memset(R + (size_t)i * n + i1, 0, (size_t)rest * sizeof *R);
-            uniql__gemm(nb, rest, nb, -1.0, R + (size_t)i0 * n + i0, (size_t)n, 0, tmp, (size_t)rest,
-                        R + (size_t)i0 * n + i1, (size_t)n, 0, gw);
+            uniql__gemm_par(nb, rest, nb, -1.0, R + (size_t)i0 * n + i0, (size_t)n, 0, tmp, (size_t)rest,
+                            R + (size_t)i0 * n + i1, (size_t)n, 0, gw, par);
         }
     }
 }
 
 UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ldc, double lambda,
                                                double *scores, void *user)
+{
+    return uniql_ridge_leverage_f64_par(n, C, ldc, lambda, scores, NULL, user);
+}
+
+UNIQLDEF uniql_result uniql_ridge_leverage_f64_par(int n, const double *C, size_t ldc, double lambda,
+                                                   double *scores, const uniql_parallel *par, void *user)
 {
     uniql__scratch z = { 0, 0 };
     size_t oR, oT, oG;
@@ -6166,7 +6392,7 @@ UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ld
     if (!uniql__finite_upper(C, n, ldc)) return UNIQL_ERR_NONFINITE;
     oR = uniql__scratch_take(&z, (size_t)n * n, sizeof(double));
     oT = uniql__scratch_take(&z, (size_t)n * UNIQL__CHOL_NB, sizeof(double));
-    oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
+    oG = uniql__scratch_take(&z, uniql__gemm_work_n(par), sizeof(double));
     if (z.overflow) return UNIQL_ERR_OVERFLOW;
     base = (unsigned char *)UNIQL_MALLOC(z.bytes, user);
     if (!base) return UNIQL_ERR_OUT_OF_MEMORY;
@@ -6177,9 +6403,9 @@ UNIQLDEF uniql_result uniql_ridge_leverage_f64(int n, const double *C, size_t ld
         memcpy(ri + i, C + (size_t)i * ldc + i, (size_t)(n - i) * sizeof *ri);
         ri[i] += lambda;
     }
-    if (uniql__chol_upper(n, R, gw) != 0) r = UNIQL_ERR_NOT_SPD;
+    if (uniql__chol_upper(n, R, gw, par) != 0) r = UNIQL_ERR_NOT_SPD;
     else {
-        uniql__trinv_upper(n, R, tmp, gw);
+        uniql__trinv_upper(n, R, tmp, gw, par);
         for (i = 0; i < n; i++) {
             const double *wi = R + (size_t)i * n + i;
             double s = uniql__dot_f64(wi, wi, n - i);
@@ -6243,7 +6469,7 @@ static uniql_result uniql__vo_first_svd(int h, int d, const double *Csqrt, size_
     for (i = 0; i < h; i++)
         for (j = 0; j < d; j++) WvT[(size_t)i * d + j] = Wv[(size_t)j * ldv + i];
     memset(A1, 0, (size_t)h * d * sizeof *A1);
-    uniql__gemm(h, d, h, 1.0, Csqrt, ldc, 0, WvT, (size_t)d, A1, (size_t)d, 0, gw);
+    uniql__gemm_par(h, d, h, 1.0, Csqrt, ldc, 0, WvT, (size_t)d, A1, (size_t)d, 0, gw, opts ? opts->parallel : NULL);
     return uniql_svd_f64(h, d, A1, (size_t)d, S1, U1, (size_t)d, V1, (size_t)d, opts, NULL);
 }
 
@@ -6256,6 +6482,7 @@ UNIQLDEF uniql_result uniql_qasvd_head(int hidden, int head_dim,
 {
     int h = hidden, d = head_dim, i, j;
     void *user = opts ? opts->user : NULL;
+    const uniql_parallel *par = opts ? opts->parallel : NULL;
     uniql__scratch z = { 0, 0 };
     size_t oA, oB, oU1, oS1, oV1, oWoT, oA2, oU2, oS2, oV2, oG;
     unsigned char *base;
@@ -6272,7 +6499,7 @@ UNIQLDEF uniql_result uniql_qasvd_head(int hidden, int head_dim,
     oU2 = uniql__scratch_take(&z, (size_t)d * d, sizeof(double));
     oS2 = uniql__scratch_take(&z, (size_t)d, sizeof(double));
     oV2 = uniql__scratch_take(&z, (size_t)h * d, sizeof(double));
-    oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
+    oG = uniql__scratch_take(&z, uniql__gemm_work_n(par), sizeof(double));
     if (z.overflow) return UNIQL_ERR_OVERFLOW;
     base = (unsigned char *)UNIQL_MALLOC(z.bytes, user);
     if (!base) return UNIQL_ERR_OUT_OF_MEMORY;
@@ -6289,16 +6516,16 @@ UNIQLDEF uniql_result uniql_qasvd_head(int hidden, int head_dim,
     for (j = 0; j < d; j++)
         for (i = 0; i < h; i++) WoT[(size_t)j * h + i] = Wo[(size_t)i * ldo + j];
     memset(A2, 0, (size_t)d * h * sizeof *A2);
-    uniql__gemm(d, h, d, 1.0, V1, (size_t)d, 1, WoT, (size_t)h, A2, (size_t)h, 0, gw);
+    uniql__gemm_par(d, h, d, 1.0, V1, (size_t)d, 1, WoT, (size_t)h, A2, (size_t)h, 0, gw, par);
     for (i = 0; i < d; i++)
         for (j = 0; j < h; j++) A2[(size_t)i * h + j] *= S1[i];
     r = uniql_svd_f64(d, h, A2, (size_t)h, S2, U2, (size_t)d, V2, (size_t)d, opts, NULL);
     if (r != UNIQL_OK) goto done;
     /* W_V' = C^{-1/2} (U1 U2) diag(fv),  W_O' = diag(fo) V2^T */
     memset(Ah, 0, (size_t)h * d * sizeof *Ah);
-    uniql__gemm(h, d, d, 1.0, U1, (size_t)d, 0, U2, (size_t)d, Ah, (size_t)d, 0, gw);
+    uniql__gemm_par(h, d, d, 1.0, U1, (size_t)d, 0, U2, (size_t)d, Ah, (size_t)d, 0, gw, par);
     memset(Bh, 0, (size_t)h * d * sizeof *Bh);
-    uniql__gemm(h, d, h, 1.0, Cisqrt, ldc, 0, Ah, (size_t)d, Bh, (size_t)d, 0, gw);
+    uniql__gemm_par(h, d, h, 1.0, Cisqrt, ldc, 0, Ah, (size_t)d, Bh, (size_t)d, 0, gw, par);
     for (j = 0; j < d; j++) {
         double fv = split == UNIQL_VO_SPLIT_QA ? S2[j] : sqrt(S2[j]);
         double fo = split == UNIQL_VO_SPLIT_QA ? 1.0 : sqrt(S2[j]);
@@ -6325,6 +6552,7 @@ UNIQLDEF uniql_result uniql_qasvd_group(int hidden, int head_dim, int n_q,
 {
     int h = hidden, d = head_dim, i, j, q;
     void *user = opts ? opts->user : NULL;
+    const uniql_parallel *par = opts ? opts->parallel : NULL;
     uniql__scratch z = { 0, 0 };
     size_t oA, oB, oU1, oS1, oV1, oG;
     unsigned char *base;
@@ -6336,7 +6564,7 @@ UNIQLDEF uniql_result uniql_qasvd_group(int hidden, int head_dim, int n_q,
     oU1 = uniql__scratch_take(&z, (size_t)h * d, sizeof(double));
     oS1 = uniql__scratch_take(&z, (size_t)d, sizeof(double));
     oV1 = uniql__scratch_take(&z, (size_t)d * d, sizeof(double));
-    oG = uniql__scratch_take(&z, UNIQL__GEMM_WORK, sizeof(double));
+    oG = uniql__scratch_take(&z, uniql__gemm_work_n(par), sizeof(double));
     if (z.overflow) return UNIQL_ERR_OVERFLOW;
     base = (unsigned char *)UNIQL_MALLOC(z.bytes, user);
     if (!base) return UNIQL_ERR_OUT_OF_MEMORY;
@@ -6349,7 +6577,7 @@ UNIQLDEF uniql_result uniql_qasvd_group(int hidden, int head_dim, int n_q,
     if (sigma) for (j = 0; j < d; j++) sigma[j] = S1[j];
     /* W_Vg' = C^{-1/2} U1 diag(fv) */
     memset(Bh, 0, (size_t)h * d * sizeof *Bh);
-    uniql__gemm(h, d, h, 1.0, Cisqrt, ldc, 0, U1, (size_t)d, Bh, (size_t)d, 0, gw);
+    uniql__gemm_par(h, d, h, 1.0, Cisqrt, ldc, 0, U1, (size_t)d, Bh, (size_t)d, 0, gw, par);
     for (j = 0; j < d; j++) {
         double fv = split == UNIQL_VO_SPLIT_QA ? S1[j] : sqrt(S1[j]);
         for (i = 0; i < h; i++)
@@ -6362,7 +6590,7 @@ UNIQLDEF uniql_result uniql_qasvd_group(int hidden, int head_dim, int n_q,
         for (i = 0; i < h; i++)
             for (j = 0; j < d; j++) Ah[(size_t)i * d + j] = wo[(size_t)i * ldo + j];
         memset(Bh, 0, (size_t)h * d * sizeof *Bh);
-        uniql__gemm(h, d, d, 1.0, Ah, (size_t)d, 0, V1, (size_t)d, Bh, (size_t)d, 0, gw);
+        uniql__gemm_par(h, d, d, 1.0, Ah, (size_t)d, 0, V1, (size_t)d, Bh, (size_t)d, 0, gw, par);
         for (j = 0; j < d; j++) {
             double fo = split == UNIQL_VO_SPLIT_QA ? 1.0 : sqrt(S1[j]);
             for (i = 0; i < h; i++)
@@ -13993,7 +14221,7 @@ static uniql_result uniql__colnorms(const uniql_calib *cb, int layer, uniql_cali
 
 /* ridge leverage scores of statistic (stat) of `layer` */
 static uniql_result uniql__leverage(const uniql_calib *cb, int layer, uniql_calib_stat stat, double lambda, double *out,
-                                    void *user)
+                                    const uniql_parallel *par, void *user)
 {
     int d = uniql_calib_corr_dim(cb, layer, stat, 0);
     double *C;
@@ -14002,7 +14230,7 @@ static uniql_result uniql__leverage(const uniql_calib *cb, int layer, uniql_cali
     C = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)d * d, user);
     if (!C) return UNIQL_ERR_OUT_OF_MEMORY;
     r = uniql_calib_corr(cb, layer, stat, 0, C, (size_t)d);
-    if (r == UNIQL_OK) r = uniql_ridge_leverage_f64(d, C, (size_t)d, lambda, out, user);
+    if (r == UNIQL_OK) r = uniql_ridge_leverage_f64_par(d, C, (size_t)d, lambda, out, par, user);
     UNIQL_FREE(C, user);
     return r;
 }
@@ -14139,6 +14367,7 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
         uniql_svd_opts so;
         memset(&so, 0, sizeof so);
         so.user = user;
+        so.parallel = S->o.parallel;
         if (uniql_calib_corr_dim(S->cb, l, UNIQL_STAT_ATTN_IN, 0) != D) { r = UNIQL_ERR_MISSING; goto done; }
         C = (double *)UNIQL_MALLOC(sizeof(double) * 3 * (size_t)D * D, user);
         nv = uniql__own_f32(dst, (size_t)KV * hd, (size_t)D);
@@ -14147,7 +14376,7 @@ static uniql_result uniql__sort_attention(uniql__sorter *S, int l, const uniql_a
         Cs = C + (size_t)D * D;
         Ci = Cs + (size_t)D * D;
         r = uniql_calib_corr(S->cb, l, UNIQL_STAT_ATTN_IN, 0, C, (size_t)D);
-        if (r == UNIQL_OK) r = uniql_sqrt_psd_f64(D, C, (size_t)D, S->o.eig_floor, Cs, (size_t)D, Ci, (size_t)D, user);
+        if (r == UNIQL_OK) r = uniql_sqrt_psd_f64_par(D, C, (size_t)D, S->o.eig_floor, Cs, (size_t)D, Ci, (size_t)D, S->o.parallel, user);
         for (g = 0; g < KV && r == UNIQL_OK; g++) {
             const float *wv = Wv + (size_t)g * hd * D, *wo = Wo + (size_t)g * rep * hd;
             float *wvn = nv + (size_t)g * hd * D, *won = no + (size_t)g * rep * hd;
@@ -14208,7 +14437,7 @@ static uniql_result uniql__sort_mlp(uniql__sorter *S, int l, const uniql_mlp *p,
         if (S->use_scores) {
             double *sc = (double *)UNIQL_MALLOC(sizeof(double) * (size_t)I, user);
             if (!sc) r = UNIQL_ERR_OUT_OF_MEMORY;
-            if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MLP_DOWN_IN, S->o.ridge_lambda, sc, user);
+            if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MLP_DOWN_IN, S->o.ridge_lambda, sc, S->o.parallel, user);
             if (r == UNIQL_OK) r = uniql_argsort_desc_f64(I, sc, perm, user);
             if (sc) UNIQL_FREE(sc, user);
         } else {
@@ -14274,7 +14503,7 @@ static uniql_result uniql__sort_mamba(uniql__sorter *S, int l, const uniql_mamba
             for (j = 0; j < N && r == UNIQL_OK; j++) bmap[g * N + j] = g * N + perm[j];
         }
         /* inner channels, per head: ridge leverage of the out_proj input */
-        if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MAMBA_OUT_IN, S->o.ridge_lambda, lev, user);
+        if (r == UNIQL_OK) r = uniql__leverage(S->cb, l, UNIQL_STAT_MAMBA_OUT_IN, S->o.ridge_lambda, lev, S->o.parallel, user);
         for (h = 0; h < H && r == UNIQL_OK; h++) {
             r = uniql_argsort_desc_f64(P, lev + (size_t)h * P, perm, user);
             for (j = 0; j < P && r == UNIQL_OK; j++) xmap[h * P + j] = h * P + perm[j];
@@ -15880,11 +16109,11 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *opt, const u
             ui[j] = a == b ? dg[a] + o.damp * mean : uniql__sym_at(H, ldh, a, b);
         }
     }
-    if (H && uniql__chol_upper(n, U, gw) != 0) {
+    if (H && uniql__chol_upper(n, U, gw, NULL) != 0) {
         res = uniql__fail(err, UNIQL_ERR_NOT_SPD, "gptq: the damped Hessian (damp %g) is not positive definite", o.damp);
         goto done;
     }
-    if (H) uniql__trinv_upper(n, U, tmp, gw);
+    if (H) uniql__trinv_upper(n, U, tmp, gw, NULL);
     for (i = 0; H && i < (size_t)n; i++)
         for (j = i; j < (size_t)n; j++) {
             size_t i2 = (size_t)n - 1 - j, j2 = (size_t)n - 1 - i;

@@ -8,6 +8,7 @@
 #include "../uniql.h"
 #include "uq_test.h"
 #include "tutil.h"
+#include "../tools/uq_threads.h"
 #include <stdlib.h>
 #include <string.h>
 #include <float.h>
@@ -675,6 +676,86 @@ TEST ridge_leverage_limits(void)
     PASS();
 }
 
+/* ---- threads: the sorting kernels through the caller's parallel-for -------------------- */
+
+/* eigh / sqrt_psd / ridge leverage / qasvd at sizes where every threaded part runs as
+   several jobs (reduction chunks of 64 rows, Q rows, rotation strips of 128 columns, GEMM
+   tiles of 256, Cholesky column chunks, triangular-inverse chunks): the known answers at
+   that size, and the same bits with no parallel-for, a 1-thread and a 3-thread pool. */
+TEST linalg_threads_same_bits_and_known_answers(void)
+{
+    trng r = { 77 };
+    enum { N = 600, NL = 700, HD = 24, NQ = 2 };
+    double *Q = dalloc(N * N), lam[N], rl[N], *C = dalloc(N * N), *K = dalloc(N * N);
+    double *QL = dalloc((size_t)NL * NL), *mu = dalloc(NL), *CL = dalloc((size_t)NL * NL);
+    double *w[3], *Z[3], *Cs[3], *Ci[3], *sc[3], e1 = 0, e2 = 0, lmax = 0, worst = 0;
+    float *Wv = (float *)calloc((size_t)HD * N, sizeof(float)), *Wo = (float *)calloc((size_t)N * NQ * HD, sizeof(float));
+    float *Wvn[3], *Won[3];
+    uq_pool *p1 = uq_pool_create(1), *p3 = uq_pool_create(3);
+    uniql_parallel pars[2];
+    const uniql_parallel *pp[3];
+    int v, i, j, t;
+    pars[0] = uq_pool_parallel(p1);
+    pars[1] = uq_pool_parallel(p3);
+    pp[0] = NULL; pp[1] = &pars[0]; pp[2] = &pars[1];
+    rand_orth(&r, N, N, Q);
+    for (i = 0; i < N; i++) lam[i] = (i % 11 == 3) ? 0.5 : pow(10.0, -5.0 * i / (N - 1)) * 4.0;   /* SPD, cond 1e5, repeats */
+    build_sym(N, Q, lam, C);
+    for (i = 0; i < N; i++) rl[i] = sqrt(lam[i]);
+    build_sym(N, Q, rl, K);   /* the known C^{1/2} */
+    qsort(lam, N, sizeof *lam, cmp_desc);
+    lmax = lam[0];
+    rand_orth(&r, NL, NL, QL);
+    for (i = 0; i < NL; i++) mu[i] = (i % 9 == 4) ? 0.0 : pow(10.0, -7.0 + 8.0 * trng_unif(&r));
+    build_sym(NL, QL, mu, CL);
+    for (i = 0; i < HD * N; i++) Wv[i] = (float)(0.05 * trng_normal(&r));
+    for (i = 0; i < N * NQ * HD; i++) Wo[i] = (float)(0.05 * trng_normal(&r));
+    for (v = 0; v < 3; v++) {
+        uniql_svd_opts so;
+        w[v] = dalloc(N); Z[v] = dalloc(N * N); Cs[v] = dalloc(N * N); Ci[v] = dalloc(N * N); sc[v] = dalloc(NL);
+        Wvn[v] = (float *)calloc((size_t)HD * N, sizeof(float));
+        Won[v] = (float *)calloc((size_t)N * NQ * HD, sizeof(float));
+        ASSERT_OK(uniql_eigh_f64_par(N, C, N, w[v], Z[v], N, pp[v], NULL));
+        ASSERT_OK(uniql_sqrt_psd_f64_par(N, C, N, 1e-12, Cs[v], N, Ci[v], N, pp[v], NULL));
+        ASSERT_OK(uniql_ridge_leverage_f64_par(NL, CL, NL, 1e-4, sc[v], pp[v], NULL));
+        memset(&so, 0, sizeof so);
+        so.parallel = pp[v];
+        ASSERT_OK(uniql_qasvd_group(N, HD, NQ, Cs[v], Ci[v], N, Wv, N, Wo, NQ * HD, UNIQL_VO_SPLIT_QA, Wvn[v], N, Won[v],
+                                    NQ * HD, NULL, &so));
+    }
+    /* known answers (the threaded path, 3 workers) */
+    for (i = 0; i < N; i++) ASSERT_IN_RANGE(lam[i], w[2][i], 1e-13 * lmax);
+    for (i = 0; i < N; i++)
+        for (j = 0; j < N; j++) {
+            double s = 0;
+            for (t = 0; t < N; t++) s += Z[2][(size_t)i * N + t] * w[2][t] * Z[2][(size_t)j * N + t];
+            e1 = fmax(e1, fabs(s - C[(size_t)i * N + j]));
+            e2 = fmax(e2, fabs(Cs[2][(size_t)i * N + j] - K[(size_t)i * N + j]));
+        }
+    ASSERT_LE(e1, 1e-13 * lmax);   /* Z diag(w) Z^T = C */
+    ASSERT_LE(orth_err(N, N, Z[2]), 1e-12);
+    ASSERT_LE(e2, 1e-12);          /* |C^{1/2} - known| */
+    for (i = 0; i < NL; i++) worst = fmax(worst, fabs(sc[2][i] - ridge_known(NL, QL, mu, 1e-4, i)));
+    ASSERT_LE(worst, 1e-10);
+    /* the same bits for any thread count */
+    for (v = 1; v < 3; v++) {
+        ASSERT_EQ(0, memcmp(w[0], w[v], sizeof(double) * N));
+        ASSERT_EQ(0, memcmp(Z[0], Z[v], sizeof(double) * N * N));
+        ASSERT_EQ(0, memcmp(Cs[0], Cs[v], sizeof(double) * N * N));
+        ASSERT_EQ(0, memcmp(Ci[0], Ci[v], sizeof(double) * N * N));
+        ASSERT_EQ(0, memcmp(sc[0], sc[v], sizeof(double) * NL));
+        ASSERT_EQ(0, memcmp(Wvn[0], Wvn[v], sizeof(float) * HD * N));
+        ASSERT_EQ(0, memcmp(Won[0], Won[v], sizeof(float) * N * NQ * HD));
+    }
+    UQ_NOTE("n = %d eigh / sqrt_psd, n = %d ridge leverage, qasvd_group %d x %d x %d: known answers (eig %.1e, root %.1e, "
+            "leverage %.1e), bits equal at 0 / 1 / 3 workers", N, NL, N, HD, NQ, e1 / lmax, e2, worst);
+    for (v = 0; v < 3; v++) { free(w[v]); free(Z[v]); free(Cs[v]); free(Ci[v]); free(sc[v]); free(Wvn[v]); free(Won[v]); }
+    free(Q); free(C); free(K); free(QL); free(mu); free(CL); free(Wv); free(Wo);
+    uq_pool_destroy(p1);
+    uq_pool_destroy(p3);
+    PASS();
+}
+
 TEST argsort_is_stable_descending(void)
 {
     double s[7] = { 1, 3, 3, 2, 3, -INFINITY, INFINITY };
@@ -1116,4 +1197,5 @@ SUITE(linalg_suite)
     RUN_TEST(qasvd_int4_rtn_qa_vs_sqrt_split);
     RUN_TEST(qasvd_errors);
     RUN_TEST(linalg_paths_run_without_leaks_under_failure);
+    RUN_TEST(linalg_threads_same_bits_and_known_answers);
 }
