@@ -941,7 +941,15 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         }
         pt.end = 0;
         for (l = 0; l < L; l++) { char name[32]; snprintf(name, sizeof name, "layer-%04d.rec", l); part_path(&pt, name, path, sizeof path); remove(path); }
-        if (uniql_model_check_finite(m, 1, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+        /* every weight is checked before any work (a NaN in the last layer fails now, not
+           after hours), one layer view at a time with its mapped pages dropped after it:
+           checking the whole model at once made the entire checkpoint resident (peak RSS
+           = the file size; 2.5 GB on the 22-layer 1.1B shape) */
+        for (l = 0; l < L; l++) {
+            uniql_model_layers(m, l, l + 1, &V);
+            if (uniql_model_check_finite(&V, l == 0, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
+            ckpt_drop_pages(ck);
+        }
         progress("quantizing the embedding%s to int%d", c->tie_embeddings ? "" : " and lm_head", o->embed_bits);
         memset(&qo, 0, sizeof qo);
         qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits; qo.globals_only = 1; qo.parallel = o->par;
