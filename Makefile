@@ -47,7 +47,7 @@ $(B):
 $(B)/test: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
 
-test: $(B)/test $(B)/readme_example $(B)/pack
+test: $(B)/test $(B)/readme_example $(B)/pack $(B)/gen_checkpoint
 	@./$(B)/test
 
 # the same sources with clang, warnings as errors (portability of the header itself)
@@ -59,7 +59,7 @@ $(B)/test_asan: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LDLIBS)
 
-asan: $(B)/test_asan $(B)/pack test-cli
+asan: $(B)/test_asan $(B)/pack $(B)/gen_checkpoint test-cli
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/test_asan
 
 $(B)/test_ubsan: $(TEST_DEP) | $(B)

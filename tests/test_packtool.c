@@ -178,6 +178,44 @@ TEST packtool_peak_memory_within_bound(void)
     PASS();
 }
 
+/* Peak RSS does not grow with the layer count: the same small Llama shape
+   (build/gen_checkpoint llama-tiny-test, 2 MB of f16 weights per layer) packed with 2 and
+   with 24 layers (more than the working set, so a pass over the whole mapped file
+   shows too). Whatever a layer leaves behind (its mapped checkpoint pages, its
+   statistics, its fp32 copies) would add up over 22 more layers; the peak may grow by less
+   than one layer's checkpoint bytes in all, and both runs stay under the bound pack
+   states. The peak is getrusage's ru_maxrss of the pack process (pack prints it; the test
+   skips where it is not available). */
+TEST packtool_peak_memory_flat_in_layers(void)
+{
+    static const int layers[2] = {2, 24};
+    double rss[2], bound[2], ckpt[2], layer_mb;
+    int i;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    if (sh("test -x build/gen_checkpoint") != 0) SKIPm("build/gen_checkpoint missing");
+    for (i = 0; i < 2; i++) {
+        char lg[256];
+        snprintf(lg, sizeof lg, PT_DIR "/flat%d.log", layers[i]);
+        ASSERT_EQ(0, sh("rm -rf " PT_DIR "/flat%d && ./build/gen_checkpoint --layers %d llama-tiny-test " PT_DIR "/flat%d >/dev/null 2>&1",
+                        layers[i], layers[i], layers[i]));
+        ASSERT_EQ(0, sh("./build/pack --calib-tokens 256 --seq-len 64 " PT_DIR "/flat%d " PT_DIR "/flat%d.uniql 2>%s",
+                        layers[i], layers[i], lg));
+        rss[i] = log_num(lg, "peak RSS ");
+        bound[i] = log_num(lg, "(bound ");
+        ckpt[i] = log_num(lg, "checkpoint ");
+        if (rss[i] <= 0) SKIPm("no getrusage peak here");
+        ASSERT(bound[i] > 0);
+        ASSERT_LE(rss[i], bound[i]);
+    }
+    layer_mb = (ckpt[1] - ckpt[0]) / (layers[1] - layers[0]);
+    UQ_NOTE("llama-tiny-test, 256 tokens: peak RSS %.1f MB at 2 layers, %.1f MB at 24 (checkpoint %.1f / %.1f MB, %.2f MB a layer; bound %.1f MB)",
+            rss[0], rss[1], ckpt[0], ckpt[1], layer_mb, bound[1]);
+    ASSERT(layer_mb > 1.5 && layer_mb < 2.5);
+    ASSERT(rss[1] - rss[0] < layer_mb);
+    sh("rm -rf " PT_DIR "/flat2 " PT_DIR "/flat8 " PT_DIR "/flat2.uniql " PT_DIR "/flat8.uniql");
+    PASS();
+}
+
 /* --preset official: the layer-by-layer default has no rotation or sequential GPTQ, so the
    preset runs the whole-model path and says so: the default command and --whole-model write
    the same bytes, the meta names the rotation and the quantizer, and the options the preset
@@ -207,4 +245,5 @@ SUITE(packtool_suite)
     RUN_TEST(packtool_resume);
     RUN_TEST(packtool_preset_official);
     RUN_TEST(packtool_peak_memory_within_bound);
+    RUN_TEST(packtool_peak_memory_flat_in_layers);
 }

@@ -4,6 +4,7 @@
 
      gen_checkpoint [options] PRESET OUTDIR
        PRESET   tinyllama-1.1b | llama3-8b | qwen2.5-0.5b | qwen2.5-1.5b | mamba2-1.3b
+                | llama-tiny-test (hidden 256, MLP 1024, vocab 2048, 8 layers: for tests)
        --dtype f16|bf16     weight dtype (default f16)
        --seed N             (default 1)
        --layers N           override the number of layers (quick runs)
@@ -47,6 +48,9 @@ static const preset PRESETS[] = {
     { "qwen2.5-0.5b", 0, 1, 151936, 896, 4864, 24, 14, 2, 1, 1000000.0, 1e-6, 32768, 0, 0, 0, 0 },
     { "qwen2.5-1.5b", 0, 1, 151936, 1536, 8960, 28, 12, 2, 1, 1000000.0, 1e-6, 32768, 0, 0, 0, 0 },
     { "mamba2-1.3b", 1, 0, 50288, 2048, 0, 48, 0, 0, 1, 0, 1e-5, 0, 128, 64, 1, 4 },
+    /* not a published model: a small Llama shape (2 MB of f16 weights per layer) for the
+       peak-memory growth test of tools/pack (tests/test_packtool.c) */
+    { "llama-tiny-test", 0, 0, 2048, 256, 1024, 8, 8, 2, 0, 10000.0, 1e-5, 2048, 0, 0, 0, 0 },
 };
 
 enum { FILL_NORMAL = 0, FILL_ONE, FILL_ZERO, FILL_ALOG, FILL_DTBIAS };
@@ -245,7 +249,7 @@ int main(int argc, char **argv)
     }
     if (!p || !dir) {
         fprintf(stderr, "usage: gen_checkpoint [--dtype f16|bf16] [--seed N] [--layers N] [--shard-mb N] PRESET OUTDIR\n"
-                        "presets: tinyllama-1.1b llama3-8b qwen2.5-0.5b qwen2.5-1.5b mamba2-1.3b\n");
+                        "presets: tinyllama-1.1b llama3-8b qwen2.5-0.5b qwen2.5-1.5b mamba2-1.3b llama-tiny-test\n");
         return 2;
     }
     if (strcmp(dtype, "f16") && strcmp(dtype, "bf16")) die("--dtype must be f16 or bf16", dtype);
