@@ -153,6 +153,10 @@ $(B)/bench_uniql: uniql.h bench/bench_uniql.c | $(B)
 bench-uniql: $(B)/bench_uniql
 	@nice -n 10 ./$(B)/bench_uniql $(BENCH_UNIQL_ARGS)
 
+# where int4 costs perplexity: one class of matrices quantized at a time (README, quantizers)
+$(B)/bench_quant_diag: uniql.h bench/bench_quant_diag.c tools/cli.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_quant_diag.c $(LDLIBS)
+
 # ---- end block: uniql ----
 
 # ---- block: pack (packed .uniql files: tools/pack, demo stages) ----

@@ -1886,6 +1886,15 @@ UNIQLDEF uniql_result uniql_gptq_quantize(const uniql_gptq_options *o, const uni
    no group divides gets a partial last group), so a transposed o/down/out_proj of
    UNIQL_LAYOUT_PRUNABLE keeps every pruning prefix whole-group: the quantized model can
    still be pruned by views (uniql_model_prune, the .uniql loader) with no requantization.
+   group_transposed (0 = group) sets the group of the transposed matrices alone (halved
+   the same way). Why it exists: a transposed group is `group` consecutive OUTPUTS of one
+   input, so an output row with outlier weights (a residual-stream channel that o/down
+   write large values to) sets the scale of every group it is in, for every input; on
+   llama-bpe-21m (rows 410 / 508 of down_proj, max|w| ~20x the typical column RMS)
+   down_proj alone costs +5.9 % perplexity transposed vs +2.8 % in row storage with RTN
+   (README, "Evaluation: quantizers"). A smaller group there bounds how many outputs share
+   such a scale, at 16 bits of scale per group. uniql_layer_bytes takes one group: with
+   group_transposed, count with uniql_model_bytes of the quantized model.
    With GPTQ, a prefix is not what GPTQ of the pruned model would give (the error pushed
    onto pruned inputs is lost); the README measures how much that costs.
    Embedding: embed_bits 8 (default, Q8 per row), 4 (Q4 groups along the row) or 32 (fp32
@@ -1934,6 +1943,8 @@ typedef struct uniql_model_quant_options {
     double damp;        /* uniql_gptq_options.damp (0 = 0.01) */
     int act_order;      /* uniql_gptq_options.act_order */
     int block;          /* uniql_gptq_options.block (0 = 128) */
+    int group_transposed;  /* Q4 / Q4Z group of TRANSPOSED matrices only (o/down/out_proj of
+                              UNIQL_LAYOUT_PRUNABLE): 32, 64, 128; 0 = `group` (below) */
 } uniql_model_quant_options;
 
 /* The quantized model (above). `bits` (n_layers entries, may be NULL) and `opt` (may be
@@ -15144,7 +15155,8 @@ static uniql_result uniql__quant_matrix(uniql__mq *Q, const uniql_matrix *W, int
     }
     memset(&d, 0, sizeof d);
     d.dtype = bits == 8 ? UNIQL_DTYPE_Q8 : Q->o.asymmetric ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
-    d.group = uniql__mq_group(Q->o.group, W->transposed ? W->rows : W->cols);
+    d.group = uniql__mq_group(W->transposed && Q->o.group_transposed ? Q->o.group_transposed : Q->o.group,
+                              W->transposed ? W->rows : W->cols);
     d.clip = Q->o.clip;
     d.transposed = W->transposed;
     d.parallel = Q->o.parallel;
@@ -15456,8 +15468,9 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
     if ((eb != 4 && eb != 8 && eb != 32) || (lb != 4 && lb != 8 && lb != 32) || (Q.o.bits != 4 && Q.o.bits != 8))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: widths are 4, 8 or 32 (embed_bits %d, lm_head_bits %d, bits %d)",
                            Q.o.embed_bits, Q.o.lm_head_bits, Q.o.bits);
-    if (Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128)
-        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    if ((Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128) ||
+        (Q.o.group_transposed != 0 && Q.o.group_transposed != 32 && Q.o.group_transposed != 64 && Q.o.group_transposed != 128))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group and group_transposed must be 32, 64 or 128");
     if ((int)Q.o.method < 0 || (int)Q.o.method > 1 || (Q.o.scale_rule != UNIQL_SCALE_UNIQLH && Q.o.scale_rule != UNIQL_SCALE_OFFICIAL) ||
         (Q.o.scale_rule == UNIQL_SCALE_OFFICIAL && Q.o.asymmetric) || (Q.o.embed_per_row && eb != 4) ||
         !(Q.o.damp >= 0) || !isfinite(Q.o.damp) || Q.o.block < 0 || Q.o.seq_len < 0 || Q.o.max_batch < 0)

@@ -19,7 +19,8 @@
    block-influence importance vs random importance, all through uniql_lsaq_plan with the
    exact per-layer sizes of uniql_layer_bytes.
 
-   usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--act-order]
+   usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G]
+                      [--threads T] [--act-order]
                       [--only LIST] [--calib F] [--test F] [--calib-ids F] [--test-ids F]
                       [model_dir ...]
    W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
@@ -28,6 +29,8 @@
    run these under the exclusive CPU lock), quant (RTN vs RTN + clip vs GPTQ vs Hadamard + GPTQ
    at int4, 0 / 15 / 25 / 35 % pruned), preset (the official preset end to end vs uniql.h's
    defaults, eval_preset); default uniql, lsaq, speed.
+   --group-transposed (the quant table only): the group of the transposed o/down/out_proj alone
+   (uniql_model_quant_options.group_transposed); default: --group.
    --threads: a thread pool (tools/uq_threads.h) for calibration, sorting, quantization and
    perplexity; results are identical for every thread count (uniql.h API 2b).
    Prints markdown tables; every number is measured in this run. */
@@ -82,7 +85,7 @@ static int *read_u16(const char *path, size_t *n)
 
 /* per-model settings: the token streams and window of the model's kind */
 static int WIN;                          /* window (and calibration sequence) length */
-static int g_windows, g_calib_seqs, g_group = 128, g_act_order;
+static int g_windows, g_calib_seqs, g_group = 128, g_act_order, g_group_tr;
 static int o_windows, o_calib_seqs, o_window;   /* command line; 0 = the kind's default */
 static const int *g_test;
 static size_t g_ntest;
@@ -369,7 +372,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
     uniql_model *sorted, *rot = NULL, *pr;
     uniql_sort_options so;
     uniql_error e;
-    double params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS], pp[4][4], p_fp[4], t_q[4];
+    double params[UNIQL_MAX_LAYERS], rates[UNIQL_MAX_LAYERS], pp[4][4], p_fp[4], t_q[4], mb[4];
     uniql_kept kept[3][UNIQL_MAX_LAYERS];
     int l, k, meth, L = c->n_layers;
     memset(&so, 0, sizeof so);
@@ -395,6 +398,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         o.group = g_group;
         o.embed_bits = 8;
         o.parallel = g_par;
+        o.group_transposed = g_group_tr;
         o.clip = meth == 1;
         if (meth >= 2) {
             o.method = UNIQL_QUANT_GPTQ;
@@ -415,6 +419,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         }
         die_if(uniql_model_quantize(meth == 3 ? rot : sorted, NULL, &o, &q, &e), "quantize", &e);
         t_q[meth] = now() - t;
+        mb[meth] = (double)uniql_model_bytes(q) / 1e6;
         pp[meth][0] = ppl(q);
         for (k = 0; k < 3; k++) {
             die_if(uniql_model_prune(q, kept[k], 0, NULL, &pr, &e), "prune", &e);
@@ -422,10 +427,11 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
             uniql_model_free(pr);
         }
         uniql_model_free(q);
-        printf("%s: quantized in %.1f s, perplexity %.4f / %.4f / %.4f / %.4f at 0 / 15 / 25 / 35 %%\n", name[meth], t_q[meth],
-               pp[meth][0], pp[meth][1], pp[meth][2], pp[meth][3]);
+        printf("%s: quantized in %.1f s, %.3f MB, perplexity %.4f / %.4f / %.4f / %.4f at 0 / 15 / 25 / 35 %%\n", name[meth], t_q[meth],
+               mb[meth], pp[meth][0], pp[meth][1], pp[meth][2], pp[meth][3]);
         fflush(stdout);
     }
+    if (g_group_tr) printf("\n(transposed o/down/out_proj: group %d)", g_group_tr);
     printf("\n| quantizer (int4 g%d, embeddings int8; one model per row, pruned by views) | 0%% | 15%% | 25%% | 35%% |\n", g_group);
     printf("|---|---|---|---|---|\n");
     printf("| FP, sorted (no quantization) | %.4f | %.4f | %.4f | %.4f |\n", p_fp[0], p_fp[1], p_fp[2], p_fp[3]);
@@ -606,6 +612,11 @@ int main(int argc, char **argv)
             if (ok && g_group != 32 && g_group != 64 && g_group != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
             i++;
         }
+        else if (!strcmp(argv[i], "--group-transposed") && i + 1 < argc) {   /* --only quant: o/down/out_proj group */
+            ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group_tr);
+            if (ok && g_group_tr != 32 && g_group_tr != 64 && g_group_tr != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
+            i++;
+        }
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             const char *v = argv[++i];
             g_do_uniql = strstr(v, "uniql") != NULL;
@@ -621,7 +632,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--threads T] [--act-order] [--only uniql,lsaq,speed,quant,preset]\n"
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G] [--threads T] [--act-order]\n"
+                   "          [--only uniql,lsaq,speed,quant,preset]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;
         }

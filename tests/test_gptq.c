@@ -600,6 +600,107 @@ TEST quantize_embedding_per_row(void)
     PASS();
 }
 
+/* one matrix of the quantized model == uniql_quantize of the fp32 matrix at `group` (RTN) */
+static int same_as_rtn(const uniql_matrix *W, const uniql_matrix *Q, int group)
+{
+    uniql_quant_desc d;
+    uniql_matrix r;
+    float *w;
+    void *buf;
+    size_t bytes, S = (size_t)(W->transposed ? W->cols : W->rows), L = (size_t)(W->transposed ? W->rows : W->cols), i;
+    int ok;
+    memset(&d, 0, sizeof d);
+    d.dtype = UNIQL_DTYPE_Q4;
+    d.group = group;
+    d.transposed = W->transposed;
+    if (Q->dtype != UNIQL_DTYPE_Q4 || Q->group != group || Q->transposed != W->transposed) return 0;
+    if (uniql_quant_size(&d, W->rows, W->cols, &bytes) != UNIQL_OK) return 0;
+    w = (float *)malloc(sizeof(float) * (size_t)W->rows * (size_t)W->cols);
+    buf = malloc(bytes);
+    ok = w && buf && uniql_dequantize(W, w, (size_t)W->cols) == UNIQL_OK &&
+         uniql_quantize(&d, w, W->rows, W->cols, (size_t)W->cols, buf, bytes, &r) == UNIQL_OK;
+    for (i = 0; ok && i < S; i++) {   /* storage rows: nibbles and scales */
+        ok = !memcmp((const unsigned char *)r.data + i * r.stride, (const unsigned char *)Q->data + i * Q->stride, (L + 1) / 2) &&
+             !memcmp(r.scales + i * r.scale_stride, Q->scales + i * Q->scale_stride, sizeof(uint16_t) * ((L + group - 1) / group));
+    }
+    free(w);
+    free(buf);
+    return ok;
+}
+
+/* group_transposed: the transposed o/down/out_proj of a prunable model get their own group,
+   every other matrix keeps `group`; each equals uniql_quantize at its group byte for byte
+   (Bamba: hidden 64, so groups 64 and 32 both divide every storage row); the model still
+   prunes by views and runs */
+TEST quantize_group_transposed(void)
+{
+    uniql_model *m = tutil_load_ref("bamba", 1), *s, *q, *p;
+    uniql_calib_options co;
+    uniql_sort_options so;
+    uniql_model_quant_options o;
+    uniql_calib *cb;
+    uniql_kept kept[UNIQL_MAX_LAYERS];
+    double rates[UNIQL_MAX_LAYERS];
+    int *tok = rand_tokens(64, 9), l, pass, n_tr = 0;
+    float *lg;
+    ASSERT(m);
+    memset(&co, 0, sizeof co);
+    co.seq_len = 32;
+    ASSERT_OK(uniql_calibrate(m, tok, 64, &co, &cb, NULL));
+    memset(&so, 0, sizeof so);
+    so.layout = UNIQL_LAYOUT_PRUNABLE;
+    ASSERT_OK(uniql_sort_model(m, cb, &so, &s, NULL));
+    for (pass = 0; pass < 2; pass++) {
+        int g = pass ? 32 : 64, gt = pass ? 64 : 32;   /* both ways round */
+        memset(&o, 0, sizeof o);
+        o.group = g;
+        o.group_transposed = gt;
+        ASSERT_OK(uniql_model_quantize(s, NULL, &o, &q, NULL));
+        for (l = 0; l < s->config.n_layers; l++) {
+            const uniql_layer *a = &s->layers[l], *b = &q->layers[l];
+            if (a->type == UNIQL_BLOCK_DECODER || a->type == UNIQL_BLOCK_ATTENTION) {
+                ASSERT(a->attn.o.transposed);
+                ASSERT(same_as_rtn(&a->attn.q, &b->attn.q, g));
+                ASSERT(same_as_rtn(&a->attn.v, &b->attn.v, g));
+                ASSERT(same_as_rtn(&a->attn.o, &b->attn.o, gt));
+                n_tr++;
+            }
+            if (a->type == UNIQL_BLOCK_MAMBA || a->type == UNIQL_BLOCK_MAMBA_MLP) {
+                ASSERT(a->mamba.out.transposed);
+                ASSERT(same_as_rtn(&a->mamba.in_x, &b->mamba.in_x, g));
+                ASSERT(same_as_rtn(&a->mamba.out, &b->mamba.out, gt));
+                n_tr++;
+            }
+            ASSERT(a->mlp.down.transposed);
+            ASSERT(same_as_rtn(&a->mlp.up, &b->mlp.up, g));
+            ASSERT(same_as_rtn(&a->mlp.down, &b->mlp.down, gt));
+            n_tr++;
+        }
+        for (l = 0; l < s->config.n_layers; l++) rates[l] = 0.3;
+        ASSERT_OK(uniql_kept_from_rates(&s->config, rates, NULL, kept));
+        ASSERT_OK(uniql_model_prune(q, kept, 0, NULL, &p, NULL));
+        lg = tutil_prefill_logits(p, tok, 16, 8);
+        ASSERT(lg != NULL);
+        free(lg);
+        uniql_model_free(p);
+        uniql_model_free(q);
+    }
+    ASSERT(n_tr >= 12);
+    /* 0 = group: the transposed matrices follow it */
+    memset(&o, 0, sizeof o);
+    o.group = 32;
+    ASSERT_OK(uniql_model_quantize(s, NULL, &o, &q, NULL));
+    ASSERT(same_as_rtn(&s->layers[0].mlp.down, &q->layers[0].mlp.down, 32));
+    uniql_model_free(q);
+    o.group_transposed = 48;
+    ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(s, NULL, &o, &q, NULL));
+    uniql_model_free(s);
+    uniql_calib_free(cb);
+    uniql_model_free(m);
+    free(tok);
+    PASS();
+}
+
 /* options that cannot work are refused; layers_only borrows the model's globals */
 TEST quantize_model_options(void)
 {
@@ -1264,6 +1365,7 @@ SUITE(gptq_suite)
     RUN_TEST(quantize_gptq_stream_nemotron_h);
     RUN_TEST(quantize_gptq_closer_than_rtn);
     RUN_TEST(quantize_embedding_per_row);
+    RUN_TEST(quantize_group_transposed);
     RUN_TEST(quantize_model_options);
     RUN_TEST(hadamard_orthogonal);
     RUN_TEST(rotate_model_same_function);
