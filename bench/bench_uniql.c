@@ -20,7 +20,7 @@
    exact per-layer sizes of uniql_layer_bytes.
 
    usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G]
-                      [--threads T] [--act-order]
+                      [--damp D] [--methods LIST] [--threads T] [--act-order]
                       [--only LIST] [--calib F] [--test F] [--calib-ids F] [--test-ids F]
                       [model_dir ...]
    W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
@@ -31,6 +31,9 @@
    defaults, eval_preset); default uniql, lsaq, speed.
    --group-transposed (the quant table only): the group of the transposed o/down/out_proj alone
    (uniql_model_quant_options.group_transposed); default: --group.
+   --damp D (the quant table's GPTQ rows): uniql_model_quant_options.damp, the fraction of the
+   mean Hessian diagonal added to it (default 0.01). --methods LIST: which quant rows to run,
+   of rtn, clip, gptq, hadamard (hadamard = Hadamard + GPTQ); default all four.
    --threads: a thread pool (tools/uq_threads.h) for calibration, sorting, quantization and
    perplexity; results are identical for every thread count (uniql.h API 2b).
    Prints markdown tables; every number is measured in this run. */
@@ -86,6 +89,8 @@ static int *read_u16(const char *path, size_t *n)
 /* per-model settings: the token streams and window of the model's kind */
 static int WIN;                          /* window (and calibration sequence) length */
 static int g_windows, g_calib_seqs, g_group = 128, g_act_order, g_group_tr;
+static double g_damp;                    /* --damp: GPTQ damping (0 = uniql.h's default 0.01) */
+static unsigned g_methods = 15;          /* --methods: bit k = quant table row k (rtn, clip, gptq, hadamard) */
 static int o_windows, o_calib_seqs, o_window;   /* command line; 0 = the kind's default */
 static const int *g_test;
 static size_t g_ntest;
@@ -394,6 +399,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         uniql_model_quant_options o;
         uniql_model *q;
         double t = now();
+        if (!(g_methods >> meth & 1)) { for (k = 0; k < 4; k++) pp[meth][k] = -1; continue; }
         memset(&o, 0, sizeof o);
         o.group = g_group;
         o.embed_bits = 8;
@@ -406,6 +412,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
             o.n_calib_tokens = ncal;
             o.seq_len = WIN;
             o.act_order = g_act_order;
+            o.damp = g_damp;
         }
         if (meth == 3) {
             uniql_result r = uniql_model_rotate(sorted, NULL, &rot, &e);
@@ -441,8 +448,8 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         for (k = 0; k < 4; k++) printf(" %.4f (%+.2f%%) |", pp[meth][k], 100 * (pp[meth][k] / p_fp[k] - 1));
         printf("\n");
     }
-    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ%s)\n", (unsigned long)ncal,
-           g_act_order ? ", act-order" : "");
+    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ, damp %g%s)\n",
+           (unsigned long)ncal, g_damp > 0 ? g_damp : 0.01, g_act_order ? ", act-order" : "");
     fflush(stdout);
     uniql_model_free(rot);
     uniql_model_free(sorted);
@@ -617,6 +624,16 @@ int main(int argc, char **argv)
             if (ok && g_group_tr != 32 && g_group_tr != 64 && g_group_tr != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
             i++;
         }
+        else if (!strcmp(argv[i], "--damp") && i + 1 < argc) {   /* --only quant: GPTQ damping, fraction of mean diag(H) */
+            ok = cli_double(argv[i], argv[i + 1], 0, 10, CLI_OPEN_LO, &g_damp);
+            i++;
+        }
+        else if (!strcmp(argv[i], "--methods") && i + 1 < argc) {   /* --only quant: which rows */
+            const char *v = argv[++i];
+            g_methods = (strstr(v, "rtn") ? 1u : 0u) | (strstr(v, "clip") ? 2u : 0u) | (strstr(v, "gptq") ? 4u : 0u) |
+                        (strstr(v, "hadamard") ? 8u : 0u);
+            if (strspn(v, "rtnclipgqhadm,") != strlen(v) || !g_methods) ok = cli_bad(argv[i - 1], v, "a list of rtn, clip, gptq, hadamard");
+        }
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             const char *v = argv[++i];
             g_do_uniql = strstr(v, "uniql") != NULL;
@@ -632,7 +649,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--calib-ids") && i + 1 < argc) calib_ids = argv[++i];
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G] [--threads T] [--act-order]\n"
+            printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G] [--damp D] [--methods LIST]\n"
+                   "          [--threads T] [--act-order]\n"
                    "          [--only uniql,lsaq,speed,quant,preset]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;

@@ -628,6 +628,39 @@ static int same_as_rtn(const uniql_matrix *W, const uniql_matrix *Q, int group)
     return ok;
 }
 
+/* a transposed matrix at group g, against the Q4 definition (API 1, quantization) alone:
+   storage row i (input i) of L outputs holds ceil(L / g) fp16 scales, scale j covers
+   outputs j g .. j g + g - 1, s = the smallest fp16 >= max(max w / 7, -min w / 8) over
+   them, and every weight is within s / 2 of its dequantized value */
+static int tr_known_answer(const uniql_matrix *W, const uniql_matrix *Q, int g)
+{
+    int R = W->rows, C = W->cols, i, j, r, ok = 1;
+    size_t ng = (size_t)((R + g - 1) / g);
+    float *w = (float *)malloc(sizeof(float) * (size_t)R * (size_t)C), *v = (float *)malloc(sizeof(float) * (size_t)R * (size_t)C);
+    if (!w || !v || !W->transposed || !Q->transposed || Q->dtype != UNIQL_DTYPE_Q4 || Q->group != g || Q->scale_stride != ng ||
+        Q->rows != R || Q->cols != C || uniql_dequantize(W, w, (size_t)C) != UNIQL_OK || uniql_dequantize(Q, v, (size_t)C) != UNIQL_OK)
+        ok = 0;
+    for (i = 0; ok && i < C; i++)
+        for (j = 0; ok && (size_t)j < ng; j++) {
+            float mx = 0, mn = 0, x, s;
+            uint16_t h;
+            for (r = j * g; r < R && r < (j + 1) * g; r++) {
+                if (w[(size_t)r * C + i] > mx) mx = w[(size_t)r * C + i];
+                if (w[(size_t)r * C + i] < mn) mn = w[(size_t)r * C + i];
+            }
+            x = mx / 7.0f > -mn / 8.0f ? mx / 7.0f : -mn / 8.0f;
+            h = uniql_fp32_to_fp16(x);
+            if (uniql_fp16_to_fp32(h) < x) h++;
+            else if (h > 0 && uniql_fp16_to_fp32((uint16_t)(h - 1)) >= x) h--;
+            ok = Q->scales[(size_t)i * Q->scale_stride + (size_t)j] == h;
+            s = uniql_fp16_to_fp32(h);
+            for (r = j * g; ok && r < R && r < (j + 1) * g; r++) ok = fabsf(w[(size_t)r * C + i] - v[(size_t)r * C + i]) <= 0.5f * s;
+        }
+    free(w);
+    free(v);
+    return ok;
+}
+
 /* group_transposed: the transposed o/down/out_proj of a prunable model get their own group,
    every other matrix keeps `group`; each equals uniql_quantize at its group byte for byte
    (Bamba: hidden 64, so groups 64 and 32 both divide every storage row); the model still
@@ -642,8 +675,16 @@ TEST quantize_group_transposed(void)
     uniql_kept kept[UNIQL_MAX_LAYERS];
     double rates[UNIQL_MAX_LAYERS];
     int *tok = rand_tokens(64, 9), l, pass, n_tr = 0;
-    float *lg;
-    ASSERT(m);
+    float *lg, *lg2;
+    size_t cfg_len, size, size2;
+    char *cfg = (char *)tutil_read_file("tests/data/ref/bamba/config.json", &cfg_len);
+    uniql_pack_model_desc d;
+    uniql_packed pk;
+    const uniql_pack_tensor *t;
+    uniql_model *pl;
+    void *img, *img2;
+    double rate = 0.3;
+    ASSERT(m && cfg);
     memset(&co, 0, sizeof co);
     co.seq_len = 32;
     ASSERT_OK(uniql_calibrate(m, tok, 64, &co, &cb, NULL));
@@ -674,6 +715,9 @@ TEST quantize_group_transposed(void)
             ASSERT(a->mlp.down.transposed);
             ASSERT(same_as_rtn(&a->mlp.up, &b->mlp.up, g));
             ASSERT(same_as_rtn(&a->mlp.down, &b->mlp.down, gt));
+            ASSERT(tr_known_answer(&a->mlp.down, &b->mlp.down, gt));
+            if (a->type == UNIQL_BLOCK_DECODER || a->type == UNIQL_BLOCK_ATTENTION) ASSERT(tr_known_answer(&a->attn.o, &b->attn.o, gt));
+            else ASSERT(tr_known_answer(&a->mamba.out, &b->mamba.out, gt));
             n_tr++;
         }
         for (l = 0; l < s->config.n_layers; l++) rates[l] = 0.3;
@@ -681,19 +725,82 @@ TEST quantize_group_transposed(void)
         ASSERT_OK(uniql_model_prune(q, kept, 0, NULL, &p, NULL));
         lg = tutil_prefill_logits(p, tok, 16, 8);
         ASSERT(lg != NULL);
+        /* the .uniql path: the tensor directory records each matrix's own group, and the
+           loaded model (full and pruned by the file's rate table) is the same model */
+        memset(&d, 0, sizeof d);
+        d.config_json = cfg;
+        d.config_len = cfg_len;
+        d.n_rates = 1;
+        d.rates = &rate;
+        d.kept = kept;
+        ASSERT_OK(uniql_pack_model(q, &d, NULL, &img, &size, NULL));
+        ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, NULL));
+        t = uniql_packed_find(&pk, "layers.0.mlp.down");
+        ASSERT(t && t->m.transposed && t->m.group == gt && t->m.scale_stride == (size_t)(64 / gt));
+        t = uniql_packed_find(&pk, "layers.0.mlp.up");
+        ASSERT(t && !t->m.transposed && t->m.group == g);
+        t = uniql_packed_find(&pk, "layers.1.attn.o");
+        ASSERT(t && t->m.transposed && t->m.group == gt);
+        ASSERT_OK(uniql_packed_model_load(&pk, kept, NULL, NULL, &pl, NULL));
+        ASSERT_EQ(gt, pl->layers[0].mlp.down.group);
+        lg2 = tutil_prefill_logits(pl, tok, 16, 8);
+        ASSERT(lg2 != NULL);
+        ASSERT_MEM_EQ(lg, lg2, sizeof(float) * 16 * (size_t)s->config.vocab_size);
+        free(lg2);
+        uniql_model_free(pl);
         free(lg);
+        ASSERT_OK(uniql_packed_model_load(&pk, NULL, NULL, NULL, &pl, NULL));
+        lg = tutil_prefill_logits(q, tok, 16, 8);
+        lg2 = tutil_prefill_logits(pl, tok, 16, 8);
+        ASSERT(lg && lg2);
+        ASSERT_MEM_EQ(lg, lg2, sizeof(float) * 16 * (size_t)s->config.vocab_size);
+        free(lg);
+        free(lg2);
+        uniql_model_free(pl);
+        uniql_packed_free(&pk);
+        uniql_free_buffer(img, NULL);
         uniql_model_free(p);
         uniql_model_free(q);
     }
     ASSERT(n_tr >= 12);
-    /* 0 = group: the transposed matrices follow it */
+    /* GPTQ follows the same groups (its own rounding, so only the layout is checked) */
+    memset(&o, 0, sizeof o);
+    o.group = 64;
+    o.group_transposed = 32;
+    o.method = UNIQL_QUANT_GPTQ;
+    o.calib_tokens = tok;
+    o.n_calib_tokens = 64;
+    o.seq_len = 32;
+    ASSERT_OK(uniql_model_quantize(s, NULL, &o, &q, NULL));
+    for (l = 0; l < s->config.n_layers; l++) {
+        ASSERT_EQ(32, q->layers[l].mlp.down.group);
+        ASSERT_EQ(64, q->layers[l].mlp.up.group);
+        ASSERT_EQ(2u, (unsigned)q->layers[l].mlp.down.scale_stride);
+    }
+    uniql_model_free(q);
+    /* 0 = group: the transposed matrices follow it, and the file is the same bytes as with
+       group_transposed == group (the option changes nothing unless it differs) */
     memset(&o, 0, sizeof o);
     o.group = 32;
     ASSERT_OK(uniql_model_quantize(s, NULL, &o, &q, NULL));
     ASSERT(same_as_rtn(&s->layers[0].mlp.down, &q->layers[0].mlp.down, 32));
+    ASSERT(tr_known_answer(&s->layers[0].mlp.down, &q->layers[0].mlp.down, 32));
+    memset(&d, 0, sizeof d);
+    d.config_json = cfg;
+    d.config_len = cfg_len;
+    ASSERT_OK(uniql_pack_model(q, &d, NULL, &img, &size, NULL));
+    uniql_model_free(q);
+    o.group_transposed = 32;
+    ASSERT_OK(uniql_model_quantize(s, NULL, &o, &q, NULL));
+    ASSERT_OK(uniql_pack_model(q, &d, NULL, &img2, &size2, NULL));
+    ASSERT_EQ(size, size2);
+    ASSERT_MEM_EQ(img, img2, size);
+    uniql_free_buffer(img, NULL);
+    uniql_free_buffer(img2, NULL);
     uniql_model_free(q);
     o.group_transposed = 48;
     ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_quantize(s, NULL, &o, &q, NULL));
+    free(cfg);
     uniql_model_free(s);
     uniql_calib_free(cb);
     uniql_model_free(m);

@@ -239,11 +239,45 @@ TEST packtool_preset_official(void)
     PASS();
 }
 
+/* --group-transposed: the same bytes on both paths, recorded per tensor in the file (the
+   transposed down_proj at 32, the rest at --group), refused with --preset official */
+TEST packtool_group_transposed(void)
+{
+    const char *a = PT_DIR "/gt.layer.uniql", *b = PT_DIR "/gt.whole.uniql";
+    unsigned char *img;
+    size_t size;
+    uniql_packed pk;
+    const uniql_pack_tensor *t;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    ASSERT_EQ(0, sh(PACK "--group 64 --group-transposed 32 tests/data/ref/bamba %s", a));
+    ASSERT_EQ(0, sh(PACK "--group 64 --group-transposed 32 --whole-model tests/data/ref/bamba %s", b));
+    ASSERT(same_files(a, b));
+    img = tutil_read_file(a, &size);
+    ASSERT(img != NULL);
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, NULL));
+    t = uniql_packed_find(&pk, "layers.0.mlp.down");
+    ASSERT(t && t->m.transposed && t->m.group == 32);
+    t = uniql_packed_find(&pk, "layers.1.attn.o");
+    ASSERT(t && t->m.transposed && t->m.group == 32);
+    t = uniql_packed_find(&pk, "layers.0.mamba.out");
+    ASSERT(t && t->m.transposed && t->m.group == 32);
+    t = uniql_packed_find(&pk, "layers.0.mlp.up");
+    ASSERT(t && !t->m.transposed && t->m.group == 64);
+    uniql_packed_free(&pk);
+    free(img);
+    ASSERT_EQ(2, sh(PACK "--group-transposed 48 tests/data/ref/llama %s.x 2>/dev/null", a));
+    ASSERT_EQ(2, sh(PACK "--preset official --group-transposed 32 tests/data/ref/llama %s.x 2>/dev/null", a));
+    ASSERT(sh("test -e %s.x", a) != 0);
+    UQ_NOTE("bamba (hidden 64), --group 64 --group-transposed 32: layer by layer == --whole-model; down/o/out at g32, up at g64 in the tensor directory");
+    PASS();
+}
+
 SUITE(packtool_suite)
 {
     RUN_TEST(packtool_layerwise_equals_whole_model);
     RUN_TEST(packtool_resume);
     RUN_TEST(packtool_preset_official);
+    RUN_TEST(packtool_group_transposed);
     RUN_TEST(packtool_peak_memory_within_bound);
     RUN_TEST(packtool_peak_memory_flat_in_layers);
 }

@@ -103,6 +103,10 @@ static void usage(FILE *f, const char *argv0)
         "  --max-state-mb M    refuse a calibration runtime state above M MB (default 4096)\n"
         "  --group G           int4 group size 32, 64 or 128 (default 128; halved where it\n"
         "                      does not divide a row)\n"
+        "  --group-transposed G  group of the transposed o/down/out_proj alone, 32, 64 or 128\n"
+        "                      (default: --group). A transposed group is G outputs of one\n"
+        "                      input, so an outlier output row sets a scale of every input\n"
+        "                      (README, \"Evaluation: quantizers\")\n"
         "  --asym              asymmetric int4 (scale + zero point per group)\n"
         "  --embed-bits B      8 (default) or 4 for the embedding and lm_head\n"
         "  --rates LIST        global pruning rates of the stored rate tables, comma-separated\n"
@@ -111,6 +115,8 @@ static void usage(FILE *f, const char *argv0)
         "  --bits-budget-mb N  LSAQ: also store 8-bit copies of the layers the LSAQ plan\n"
         "                      upgrades within N MB of weights (at 0%% pruning), so a device\n"
         "                      can re-plan for any smaller budget without recalibrating\n"
+        , argv0);
+    fprintf(f,
         "  --random-order      sort every dimension in a random order (the baseline)\n"
         "  --calib-ids FILE    calibration tokens as little-endian uint32 ids (a model with its\n"
         "                      own vocabulary); replaces --calib\n"
@@ -132,7 +138,7 @@ static void usage(FILE *f, const char *argv0)
         "                      (not for Qwen2), 4-bit per-row embeddings and 4-bit GPTQ lm_head,\n"
         "                      ridge lambda 1 on per-sequence sums, last-token block influence,\n"
         "                      clamped softmax rates, widths in multiples of 128 (MLP) / 16 (heads,\n"
-        "                      state). Fixes --group, --asym, --embed-bits; not with --order or\n"
+        "                      state). Fixes --group(-transposed), --asym, --embed-bits; not with --order or\n"
         "                      --random-order. Runs the --whole-model path (the rotation and the\n"
         "                      sequential GPTQ act on the whole model)\n"
         "  --threads N         worker threads for calibration, sorting and quantization\n"
@@ -142,7 +148,7 @@ static void usage(FILE *f, const char *argv0)
         "  --restart           ignore OUT.partial (start over) instead of resuming from it\n"
         "  --stop-after N      stop after N layers as if interrupted (exit 3; for tests)\n"
         "  -q, --quiet         no progress on stderr\n"
-        "  -h, --help          this text\n", argv0);
+        "  -h, --help          this text\n");
     fputs("\n"
         "Layer by layer (the default), resumable: the work is kept in OUT.partial/ and an\n"
         "interrupted pack (Ctrl-C, a crash, --stop-after) continues at the next unfinished\n"
@@ -174,7 +180,7 @@ static void usage(FILE *f, const char *argv0)
 
 typedef struct pack_opts {
     const char *calib_path, *ids_path, *model_dir, *out_path, *export_dir, *order_path;
-    int calib_tokens, seq_len, group, asym, embed_bits, random_order, whole, restart, stop_after, threads, rates_given, no_lsaq;
+    int calib_tokens, seq_len, group, group_tr, asym, embed_bits, random_order, whole, restart, stop_after, threads, rates_given, no_lsaq;
     int official, fixed_given;   /* --preset official; --group / --asym / --embed-bits given */
     double rates[UNIQL_PACK_MAX_RATES], budget_mb, max_state_mb;
     uint64_t budget_bytes, max_state;
@@ -495,8 +501,9 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
                  (unsigned long)n_tok);
         qo.calib_tokens = tok; qo.n_calib_tokens = n_tok; qo.seq_len = o->seq_len;
     } else {
-        progress("quantizing: int4 g%d%s, embeddings int%d", o->group, o->asym ? " asymmetric" : "", o->embed_bits);
-        qo.bits = 4; qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
+        progress("quantizing: int4 g%d (transposed matrices g%d)%s, embeddings int%d", o->group, o->group_tr ? o->group_tr : o->group,
+                 o->asym ? " asymmetric" : "", o->embed_bits);
+        qo.bits = 4; qo.group = o->group; qo.group_transposed = o->group_tr; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
     }
     if (uniql_model_quantize(qsrc, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
     memset(upgrade, 0, sizeof upgrade);
@@ -800,6 +807,7 @@ static uint64_t job_hash(const pack_opts *o, const ckpt *ck, const int *tok, siz
     k = snprintf(s, sizeof s, "pack-job 1 %d %d %d %d %d %d %.17g n_rates %d%s", o->seq_len, o->group, o->asym, o->embed_bits,
                  o->random_order, (int)n_tok, o->budget_mb, o->n_rates, o->no_lsaq ? " no-lsaq" : "");
     h = fnv(h, s, (size_t)k);
+    if (o->group_tr) { k = snprintf(s, sizeof s, " group-transposed %d", o->group_tr); h = fnv(h, s, (size_t)k); }   /* 0: the old hash */
     for (i = 0; i < o->n_rates; i++) { k = snprintf(s, sizeof s, " %.17g", o->rates[i]); h = fnv(h, s, (size_t)k); }
     h = fnv(h, ck->cfg, ck->cfg_len);
     for (i = 0; i < ck->n; i++) {
@@ -1020,7 +1028,8 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         uniql_calib_free(cb);
         tc = now_s();
         memset(&qo, 0, sizeof qo);
-        qo.bits = 4; qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits; qo.layers_only = 1;
+        qo.bits = 4; qo.group = o->group; qo.group_transposed = o->group_tr; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
+        qo.layers_only = 1;
         qo.parallel = o->par;
         if (uniql_model_quantize(S, NULL, &qo, &Q, &err) != UNIQL_OK) { fprintf(stderr, "pack: layer %d: quantization: %s\n", l, err.message); goto done; }
         if (o->budget_mb > 0) {
@@ -1269,7 +1278,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--restart")) { o.restart = 1; takes = 0; }
         else if (!strcmp(a, "--no-lsaq")) { o.no_lsaq = 1; takes = 0; }
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
-                                       !strcmp(a, "--group") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
+                                       !strcmp(a, "--group") || !strcmp(a, "--group-transposed") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
                                        !strcmp(a, "--order") || !strcmp(a, "--threads") || !strcmp(a, "--stop-after") ||
                                        !strcmp(a, "--max-state-mb") || !strcmp(a, "--preset"))) {
@@ -1294,6 +1303,10 @@ int main(int argc, char **argv)
             o.fixed_given = 1;
             ok = cli_int(a, v, 32, 128, &o.group);
             if (ok && o.group != 32 && o.group != 64 && o.group != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
+        } else if (!strcmp(a, "--group-transposed")) {
+            o.fixed_given = 1;
+            ok = cli_int(a, v, 32, 128, &o.group_tr);
+            if (ok && o.group_tr != 32 && o.group_tr != 64 && o.group_tr != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
         } else if (!strcmp(a, "--embed-bits")) {
             o.fixed_given = 1;
             ok = cli_int(a, v, 4, 8, &o.embed_bits);
@@ -1310,7 +1323,7 @@ int main(int argc, char **argv)
     }
     if (!o.model_dir || !o.out_path) { usage(stderr, argv[0]); return 2; }
     if (o.official && (o.fixed_given || o.order_path || o.random_order)) {
-        fprintf(stderr, "pack: --preset official fixes the quantizer and needs calibration: --group, --asym, --embed-bits, --order, --random-order do not apply\n");
+        fprintf(stderr, "pack: --preset official fixes the quantizer and needs calibration: --group, --group-transposed, --asym, --embed-bits, --order, --random-order do not apply\n");
         return 2;
     }
     if (o.no_lsaq && o.budget_mb > 0) { fprintf(stderr, "pack: --bits-budget-mb needs the LSAQ importance that --no-lsaq skips\n"); return 2; }
