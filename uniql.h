@@ -15080,6 +15080,9 @@ typedef struct uniql__mq {
     uniql_result obs_err;
 } uniql__mq;
 
+/* a valid uniql_model_quant_options.group / group_transposed: 0 (the default) or 32, 64, 128 */
+static int uniql__mq_group_ok(int g) { return g == 0 || g == 32 || g == 64 || g == 128; }
+
 /* group for a storage row of length L: o.group halved while it does not divide L */
 static int uniql__mq_group(int group, int L)
 {
@@ -15468,8 +15471,7 @@ UNIQLDEF uniql_result uniql_model_quantize(const uniql_model *m, const int *bits
     if ((eb != 4 && eb != 8 && eb != 32) || (lb != 4 && lb != 8 && lb != 32) || (Q.o.bits != 4 && Q.o.bits != 8))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: widths are 4, 8 or 32 (embed_bits %d, lm_head_bits %d, bits %d)",
                            Q.o.embed_bits, Q.o.lm_head_bits, Q.o.bits);
-    if ((Q.o.group != 0 && Q.o.group != 32 && Q.o.group != 64 && Q.o.group != 128) ||
-        (Q.o.group_transposed != 0 && Q.o.group_transposed != 32 && Q.o.group_transposed != 64 && Q.o.group_transposed != 128))
+    if (!uniql__mq_group_ok(Q.o.group) || !uniql__mq_group_ok(Q.o.group_transposed))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group and group_transposed must be 32, 64 or 128");
     if ((int)Q.o.method < 0 || (int)Q.o.method > 1 || (Q.o.scale_rule != UNIQL_SCALE_UNIQLH && Q.o.scale_rule != UNIQL_SCALE_OFFICIAL) ||
         (Q.o.scale_rule == UNIQL_SCALE_OFFICIAL && Q.o.asymmetric) || (Q.o.embed_per_row && eb != 4) ||
@@ -15593,8 +15595,8 @@ UNIQLDEF uniql_result uniql_model_load_dir_quantized(const char *dir, const uniq
     if ((z.eb != 4 && z.eb != 8 && z.eb != 32) || (z.lb != 4 && z.lb != 8 && z.lb != 32) || (o->bits != 4 && o->bits != 8))
         return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: widths are 4, 8 or 32 (embed_bits %d, lm_head_bits %d, bits %d)",
                            o->embed_bits, o->lm_head_bits, o->bits);
-    if (o->group != 0 && o->group != 32 && o->group != 64 && o->group != 128)
-        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group must be 32, 64 or 128");
+    if (!uniql__mq_group_ok(o->group) || !uniql__mq_group_ok(o->group_transposed))
+        return uniql__fail(err, UNIQL_ERR_INVALID_ARG, "quantize: group and group_transposed must be 32, 64 or 128");
     if (o->method == UNIQL_QUANT_GPTQ)
         return uniql__fail(err, UNIQL_ERR_UNSUPPORTED, "model_load_dir_quantized: GPTQ needs the calibration stream (load, then uniql_model_quantize)");
     if ((int)o->method != 0 || (o->scale_rule != UNIQL_SCALE_UNIQLH && o->scale_rule != UNIQL_SCALE_OFFICIAL) ||

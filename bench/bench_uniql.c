@@ -615,13 +615,11 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, UQ_POOL_MAX, &threads); i++; }
         else if (!strcmp(argv[i], "--act-order")) g_act_order = 1;   /* GPTQ rows of --only quant */
         else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
-            ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group);
-            if (ok && g_group != 32 && g_group != 64 && g_group != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
+            ok = cli_group(argv[i], argv[i + 1], &g_group);
             i++;
         }
         else if (!strcmp(argv[i], "--group-transposed") && i + 1 < argc) {   /* --only quant: o/down/out_proj group */
-            ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group_tr);
-            if (ok && g_group_tr != 32 && g_group_tr != 64 && g_group_tr != 128) ok = cli_bad(argv[i], argv[i + 1], "must be 32, 64 or 128");
+            ok = cli_group(argv[i], argv[i + 1], &g_group_tr);
             i++;
         }
         else if (!strcmp(argv[i], "--damp") && i + 1 < argc) {   /* --only quant: GPTQ damping, fraction of mean diag(H) */

@@ -234,6 +234,9 @@ TEST load_dir_quantized_equals_load_then_quantize(void)
         o.method = UNIQL_QUANT_GPTQ;
         ASSERT_ERR(UNIQL_ERR_UNSUPPORTED, uniql_model_load_dir_quantized("tests/data/ref/llama", NULL, NULL, &o, &z, NULL));
         o.method = UNIQL_QUANT_RTN;
+        o.group_transposed = 48;   /* checked like uniql_model_quantize's options */
+        ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_load_dir_quantized("tests/data/ref/llama", NULL, NULL, &o, &z, NULL));
+        o.group_transposed = 0;
         o.layers_only = 1;
         ASSERT_ERR(UNIQL_ERR_INVALID_ARG, uniql_model_load_dir_quantized("tests/data/ref/llama", NULL, NULL, &o, &z, NULL));
         ASSERT_ERR(UNIQL_ERR_IO, uniql_model_load_dir_quantized("tests/data/ref/no_such_model", NULL, NULL, NULL, &z, NULL));

@@ -113,6 +113,16 @@ CLI_UNUSED static int cli_int(const char *opt, const char *s, int lo, int hi, in
     return 1;
 }
 
+/* an int4 group size (--group, --group-transposed): 32, 64 or 128 */
+CLI_UNUSED static int cli_group(const char *opt, const char *s, int *out)
+{
+    int g = 0;
+    if (!cli_int(opt, s, 32, 128, &g)) return 0;
+    if (g != 32 && g != 64 && g != 128) return cli_bad(opt, s, "must be 32, 64 or 128");
+    *out = g;
+    return 1;
+}
+
 /* unsigned 64-bit (seeds): digits only, no sign */
 CLI_UNUSED static int cli_u64(const char *opt, const char *s, uint64_t *out)
 {

@@ -1301,12 +1301,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--stop-after")) ok = cli_int(a, v, 0, UNIQL_MAX_LAYERS, &o.stop_after);
         else if (!strcmp(a, "--group")) {
             o.fixed_given = 1;
-            ok = cli_int(a, v, 32, 128, &o.group);
-            if (ok && o.group != 32 && o.group != 64 && o.group != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
+            ok = cli_group(a, v, &o.group);
         } else if (!strcmp(a, "--group-transposed")) {
             o.fixed_given = 1;
-            ok = cli_int(a, v, 32, 128, &o.group_tr);
-            if (ok && o.group_tr != 32 && o.group_tr != 64 && o.group_tr != 128) ok = cli_bad(a, v, "must be 32, 64 or 128");
+            ok = cli_group(a, v, &o.group_tr);
         } else if (!strcmp(a, "--embed-bits")) {
             o.fixed_given = 1;
             ok = cli_int(a, v, 4, 8, &o.embed_bits);
