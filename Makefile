@@ -147,7 +147,7 @@ data:
 # UniQL + LSAQ evaluation on the trained models (models/, data/calib.txt, data/test.txt);
 # BENCH_UNIQL_ARGS e.g. "--windows 8" for a quicker run.
 .PHONY: bench-uniql
-$(B)/bench_uniql: uniql.h bench/bench_uniql.c | $(B)
+$(B)/bench_uniql: uniql.h bench/bench_uniql.c tools/cli.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ bench/bench_uniql.c $(LDLIBS)
 
 bench-uniql: $(B)/bench_uniql
@@ -359,7 +359,7 @@ recover-ref: $(B)/pack
 # forward. `make asan` (CI) runs it.
 CLI_SAN   := $(STRICT) -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 CLI_PROGS := tools/pack examples/run_uniql examples/generate bench/bench_gemv bench/bench_linalg bench/bench_pack \
-	bench/bench_uniql bench/bench_recover tools/gen_checkpoint tests/cli/mk_overflow
+	bench/bench_uniql bench/bench_recover bench/bench_quant_diag tools/gen_checkpoint tests/cli/mk_overflow
 CLI_BINS  := $(addprefix $(B)/cli/,$(notdir $(CLI_PROGS)))
 .PHONY: test-cli
 define CLI_RULE

@@ -294,8 +294,8 @@ int main(int argc, char **argv)
         int ok = 1;
         if (!strcmp(argv[i], "--windows") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_windows); i++; }
         else if (!strcmp(argv[i], "--calib-seqs") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, 1 << 20, &g_calib_seqs); i++; }
-        else if (!strcmp(argv[i], "--group") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group); i++; }
-        else if (!strcmp(argv[i], "--group-transposed") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 32, 128, &g_group_tr); i++; }
+        else if (!strcmp(argv[i], "--group") && i + 1 < argc) { ok = cli_group(argv[i], argv[i + 1], &g_group); i++; }
+        else if (!strcmp(argv[i], "--group-transposed") && i + 1 < argc) { ok = cli_group(argv[i], argv[i + 1], &g_group_tr); i++; }
         else if (!strcmp(argv[i], "--damp") && i + 1 < argc) { ok = cli_double(argv[i], argv[i + 1], 0, 10, 0, &damp); i++; }
         else if (!strcmp(argv[i], "--gptq")) gptq = 1;
         else if (!strcmp(argv[i], "--q8")) q8 = 1;

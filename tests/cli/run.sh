@@ -26,6 +26,9 @@ for v in 4294967312 -1 abc 16abc 0x10 1e3 ""; do expect 2 "--calib-tokens" "$B/p
 for v in -1 nan inf abc 0.25abc 0.9 0.3,0.2 0.1,,0.2; do expect 2 "--rates" "$B/pack" --rates "$v" $M "$T/a.uniql"; done
 expect 2 "--bits-budget-mb" "$B/pack" --bits-budget-mb 1e30 $M "$T/a.uniql"
 expect 2 "--group" "$B/pack" --group 96 $M "$T/a.uniql"
+expect 2 "--group-transposed" "$B/pack" --group-transposed 48 $M "$T/a.uniql"
+expect 2 "--group" "$B/bench_quant_diag" --group 96 $M
+expect 2 "--group-transposed" "$B/bench_uniql" --group-transposed 33 $M
 expect 2 "--seq-len" "$B/pack" --seq-len 1 $M "$T/a.uniql"
 expect 2 "--threads" "$B/pack" --threads 0 $M "$T/a.uniql"
 expect 2 "--max-state-mb" "$B/pack" --max-state-mb nan $M "$T/a.uniql"
