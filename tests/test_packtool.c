@@ -212,7 +212,7 @@ TEST packtool_peak_memory_flat_in_layers(void)
             rss[0], rss[1], ckpt[0], ckpt[1], layer_mb, bound[1]);
     ASSERT(layer_mb > 1.5 && layer_mb < 2.5);
     ASSERT(rss[1] - rss[0] < layer_mb);
-    sh("rm -rf " PT_DIR "/flat2 " PT_DIR "/flat8 " PT_DIR "/flat2.uniql " PT_DIR "/flat8.uniql");
+    for (i = 0; i < 2; i++) sh("rm -rf " PT_DIR "/flat%d " PT_DIR "/flat%d.uniql " PT_DIR "/flat%d.log", layers[i], layers[i], layers[i]);
     PASS();
 }
 
