@@ -293,7 +293,10 @@ UNIQLDEF int uniql_matrix_storage_rows(const uniql_matrix *m);
 /* Y[i][r] = sum_c W[r][c] * X[i][c] for i < n tokens, r < W->rows.
    X is n x W->cols with row stride ldx (floats), Y is n x W->rows with stride ldy.
    X and Y must not overlap. n == 1 is the decode GEMV; n > 1 the prefill GEMM (each
-   decoded weight block is reused for up to 4 tokens). Every dtype, both orientations,
+   decoded weight block is reused for up to 4 tokens; F32/F16/BF16 in row storage: register
+   tiles of 3 rows x 4 tokens, one fused multiply-add chain per output lane, so a token's
+   outputs are the same bits for every n, every place in the batch and every thread count,
+   and SIMD == scalar bit for bit; uniql__fgemm_scalar states the order). Every dtype, both orientations,
    blocks and prefixes. Activations stay fp32 (UNIQL_KERNEL_AUTO). No allocation: the
    kernels work in bounded stack buffers (< 40 KB).
    Errors: UNIQL_ERR_INVALID_ARG (NULL, negative n, a quantized view without scales /
@@ -3090,6 +3093,9 @@ typedef struct uniql__qk {
 
 /* float dtypes: out[t] = sum_{e<L} w[e] * X[t*ldx + e], t < nt */
 typedef void (*uniql__fdot_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out);
+/* float dtypes, row storage: rows [r0, r1) of Y = W X for all n tokens (the register-tiled
+   GEMM; uniql__fgemm_scalar states the arithmetic) */
+typedef void (*uniql__fgemm_fn)(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy, int r0, int r1);
 /* float dtypes: Y[t*ldy + e] += coef[t] * w[e] */
 typedef void (*uniql__faxpy_fn)(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt);
 /* quantized, fp32 activations: out[t] += sum over blocks [b0, b0+nb) (data = first block,
@@ -3134,6 +3140,7 @@ typedef struct uniql__kernels {
     uniql__t8_fn t8;
     uniql__q4x2_fn q4x2;
     uniql__fdot_fn fdot;
+    uniql__fgemm_fn fgemm;   /* NULL: fdot one row at a time */
     uniql__faxpy_fn faxpy;
     uniql__qdot_fn qdot;
     uniql__qaxpy_fn qaxpy;
@@ -3187,6 +3194,10 @@ static void uniql__matmul_rows(const uniql_matrix *W, const uniql__kernels *K, c
     int L = W->cols, nbf = L / 32, tl = L % 32, t0, r, t;
     int quant = uniql__is_quant(W->dtype);
     size_t bb = uniql__block_bytes(W->dtype);
+    if (!quant && K->fgemm) {
+        K->fgemm(W, X, n, ldx, Y, ldy, r0, r1);
+        return;
+    }
     for (t0 = 0; t0 < n; t0 += UNIQL__NT) {
         int nt = n - t0 < UNIQL__NT ? n - t0 : UNIQL__NT;
         const float *Xt = X + (size_t)t0 * ldx;
@@ -3582,6 +3593,7 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
         return UNIQL_OK;
     }
     j.per_job = uniql__rows_per_job(W);
+    if (!uniql__is_quant(W->dtype) && K.fgemm) j.per_job = 24;   /* whole 3-row and 8-row tiles of uniql__fgemm_avx2 */
     if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype)) {
         int nb = (W->cols + 31) / 32, njobs = (W->rows + j.per_job - 1) / j.per_job, t0, c0;
         size_t need;
@@ -4064,6 +4076,31 @@ static void uniql__fdot_scalar(uniql_dtype dt, const unsigned char *row, int L, 
     }
 }
 
+/* Float dtypes in row storage, every token count (decode, prefill, calibration): output
+   (r, t) is eight partial sums, lane j over the columns e = j (mod 8) below L8 = 8 floor(L/8)
+   in increasing e, each step one fused multiply-add (fmaf: rounded once), then
+   ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the columns e >= L8 added in order
+   (multiply, add). The same for every token count, every place of the token in the batch
+   and every row split (the job split and the thread count do not change a bit). The AVX2
+   twin (register tiles of up to 3 rows x 4 tokens, 8 rows x 1 token) does these
+   operations in this order: equal bit for bit (tests/test_quant.c). */
+static void uniql__fgemm_scalar(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy, int r0, int r1)
+{
+    int L = W->cols, L8 = L & ~7, r, t, e, j;
+    for (r = r0; r < r1; r++) {
+        const unsigned char *row = (const unsigned char *)W->data + uniql__phys(W, r) * W->stride;
+        for (t = 0; t < n; t++) {
+            const float *x = X + (size_t)t * ldx;
+            float l[8] = { 0, 0, 0, 0, 0, 0, 0, 0 }, s;
+            for (e = 0; e < L8; e += 8)
+                for (j = 0; j < 8; j++) l[j] = fmaf(uniql__load_f(W->dtype, row, e + j), x[e + j], l[j]);
+            s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+            for (e = L8; e < L; e++) s += uniql__load_f(W->dtype, row, e) * x[e];
+            Y[(size_t)t * ldy + r] = s;
+        }
+    }
+}
+
 static void uniql__faxpy_scalar(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
 {
     int t, e;
@@ -4303,6 +4340,99 @@ UNIQL__AVX2 static void uniql__fdot_avx2(uniql_dtype dt, const unsigned char *ro
         out[t] = s;
     }
 }
+
+/* Register tiles of uniql__fgemm_scalar, one 8-lane accumulator per output: R (<= 3) rows
+   x T (<= 4) tokens, and R (<= 8) rows x 1 token. R, T and dt are constants after inlining
+   (the guards vanish; named accumulators so that they live in registers). */
+#define UNIQL__FG_W(i) __m256 w##i = R > i ? uniql__avx2_load8(dt, rw[i] + (size_t)e * es) : _mm256_setzero_ps()
+#define UNIQL__FG_X(t) if (T > t) { __m256 x = _mm256_loadu_ps(X + (size_t)t * ldx + e);                         \
+        a0##t = _mm256_fmadd_ps(w0, x, a0##t);                                                                 \
+        if (R > 1) a1##t = _mm256_fmadd_ps(w1, x, a1##t);                                                      \
+        if (R > 2) a2##t = _mm256_fmadd_ps(w2, x, a2##t); }
+#define UNIQL__FG_OUT(i, t, acc) if (R > i && T > t) {                                                           \
+        float s_ = uniql__avx2_hsum(acc);                                                                      \
+        for (e = L8; e < L; e++) s_ += uniql__load_f(dt, rw[i], e) * X[(size_t)t * ldx + e];                    \
+        Y[(size_t)t * ldy + r + i] = s_; }
+
+static UNIQL__AVX2_INLINE void uniql__fg_tile_avx2(uniql_dtype dt, const unsigned char *const *rw, int L, const float *X,
+                                                   size_t ldx, float *Y, size_t ldy, int r, const int R, const int T)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int L8 = L & ~7, e;
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    for (e = 0; e < L8; e += 8) {
+        UNIQL__FG_W(0); UNIQL__FG_W(1); UNIQL__FG_W(2);
+        UNIQL__FG_X(0) UNIQL__FG_X(1) UNIQL__FG_X(2) UNIQL__FG_X(3)
+    }
+    UNIQL__FG_OUT(0, 0, a00) UNIQL__FG_OUT(0, 1, a01) UNIQL__FG_OUT(0, 2, a02) UNIQL__FG_OUT(0, 3, a03)
+    UNIQL__FG_OUT(1, 0, a10) UNIQL__FG_OUT(1, 1, a11) UNIQL__FG_OUT(1, 2, a12) UNIQL__FG_OUT(1, 3, a13)
+    UNIQL__FG_OUT(2, 0, a20) UNIQL__FG_OUT(2, 1, a21) UNIQL__FG_OUT(2, 2, a22) UNIQL__FG_OUT(2, 3, a23)
+}
+
+#define UNIQL__FG_R(i) if (R > i) a##i = _mm256_fmadd_ps(uniql__avx2_load8(dt, rw[i] + (size_t)e * es), x, a##i);
+static UNIQL__AVX2_INLINE void uniql__fg_col_avx2(uniql_dtype dt, const unsigned char *const *rw, int L, const float *X,
+                                                  size_t ldx, float *Y, size_t ldy, int r, const int R)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int L8 = L & ~7, e;
+    const int T = 1;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (e = 0; e < L8; e += 8) {
+        __m256 x = _mm256_loadu_ps(X + e);
+        UNIQL__FG_R(0) UNIQL__FG_R(1) UNIQL__FG_R(2) UNIQL__FG_R(3) UNIQL__FG_R(4) UNIQL__FG_R(5) UNIQL__FG_R(6) UNIQL__FG_R(7)
+    }
+    UNIQL__FG_OUT(0, 0, a0) UNIQL__FG_OUT(1, 0, a1) UNIQL__FG_OUT(2, 0, a2) UNIQL__FG_OUT(3, 0, a3)
+    UNIQL__FG_OUT(4, 0, a4) UNIQL__FG_OUT(5, 0, a5) UNIQL__FG_OUT(6, 0, a6) UNIQL__FG_OUT(7, 0, a7)
+}
+#undef UNIQL__FG_W
+#undef UNIQL__FG_X
+#undef UNIQL__FG_OUT
+#undef UNIQL__FG_R
+
+#define UNIQL__FG_TILES(DT)                                                                              \
+    switch (nt == 1 ? nr : 8 + nr * 4 + nt) {                                                             \
+    case 1: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 1); break;                             \
+    case 2: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 2); break;                             \
+    case 3: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 3); break;                             \
+    case 4: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 4); break;                             \
+    case 5: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 5); break;                             \
+    case 6: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 6); break;                             \
+    case 7: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 7); break;                             \
+    case 8: uniql__fg_col_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 8); break;                             \
+    case 14: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 1, 2); break;                            \
+    case 15: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 1, 3); break;                            \
+    case 16: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 1, 4); break;                            \
+    case 18: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 2, 2); break;                            \
+    case 19: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 2, 3); break;                            \
+    case 20: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 2, 4); break;                            \
+    case 22: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 3, 2); break;                            \
+    case 23: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 3, 3); break;                            \
+    default: uniql__fg_tile_avx2(DT, rw, L, Xt, ldx, Yt, ldy, r, 3, 4); break;                            \
+    }
+
+/* uniql__fgemm_scalar's arithmetic in register tiles: 4-token tiles outside, 3-row tiles
+   inside (the tile's 4 token rows stay in L1 while the job's weight rows stream past);
+   one token: 8-row tiles (8 independent FMA chains for the decode GEMV) */
+UNIQL__AVX2 static void uniql__fgemm_avx2(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
+                                          int r0, int r1)
+{
+    int L = W->cols, t0, r, i;
+    for (t0 = 0; t0 < n; t0 += 4) {
+        int nt = n - t0 < 4 ? n - t0 : 4, rt = nt == 1 ? 8 : 3;
+        const float *Xt = X + (size_t)t0 * ldx;
+        float *Yt = Y + (size_t)t0 * ldy;
+        for (r = r0; r < r1; r += rt) {
+            int nr = r1 - r < rt ? r1 - r : rt;
+            const unsigned char *rw[8];
+            for (i = 0; i < nr; i++) rw[i] = (const unsigned char *)W->data + uniql__phys(W, r + i) * W->stride;
+            if (W->dtype == UNIQL_DTYPE_F16) { UNIQL__FG_TILES(UNIQL_DTYPE_F16) }
+            else if (W->dtype == UNIQL_DTYPE_BF16) { UNIQL__FG_TILES(UNIQL_DTYPE_BF16) }
+            else { UNIQL__FG_TILES(UNIQL_DTYPE_F32) }
+        }
+    }
+}
+#undef UNIQL__FG_TILES
 
 UNIQL__AVX2 static void uniql__faxpy_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *coef, float *Y, size_t ldy, int nt)
 {
@@ -5077,6 +5207,7 @@ static int uniql__isa_resolve(int kernel)
 static int uniql__kernels_for(int isa, uniql__kernels *k)
 {
     k->fdot = uniql__fdot_scalar;
+    k->fgemm = uniql__fgemm_scalar;
     k->faxpy = uniql__faxpy_scalar;
     k->qdot = uniql__qdot_scalar;
     k->qaxpy = uniql__qaxpy_scalar;
@@ -5090,6 +5221,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
 #if defined(UNIQL__HAVE_AVX2)
     if (isa == UNIQL_KERNEL_AVX2 || isa == UNIQL_KERNEL_VNNI) {
         k->fdot = uniql__fdot_avx2;
+        k->fgemm = uniql__fgemm_avx2;
         k->faxpy = uniql__faxpy_avx2;
         k->qdot = uniql__qdot_avx2;
         k->qaxpy = uniql__qaxpy_avx2;
@@ -5107,6 +5239,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
 #if defined(UNIQL__HAVE_NEON)
     if (isa == UNIQL_KERNEL_NEON) {
         k->fdot = uniql__fdot_neon;
+        k->fgemm = NULL;   /* fdot_neon row by row (within the fp32 tolerance of the scalar reference) */
         k->qdot = uniql__qdot_neon;
         k->qdot8 = uniql__qdot8_neon;
         return 1;
@@ -13312,17 +13445,27 @@ UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const 
     return UNIQL_OK;
 }
 
-UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits)
+/* uniql_logit_lens through `par` (the lm_head rows as jobs: same bits for any thread count) */
+static uniql_result uniql__logit_lens_par(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits,
+                                          const uniql_parallel *par)
 {
     int t, D;
+    uniql_matmul_options mo;
     if (!m || !h || !work || !logits || n < 1) return UNIQL_ERR_INVALID_ARG;
     D = m->config.hidden_size;
     if (ld < (size_t)D) return UNIQL_ERR_SHAPE;
     for (t = 0; t < n; t++)
         if (!uniql__finite_f32(h + (size_t)t * ld, (size_t)D)) return UNIQL_ERR_NONFINITE;
     for (t = 0; t < n; t++) uniql__rmsnorm(work + (size_t)t * D, h + (size_t)t * ld, m->final_norm, 1, D, m->config.norm_eps);
-    UNIQL__TRY(uniql_matmul(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size));
+    memset(&mo, 0, sizeof mo);
+    mo.parallel = par;
+    UNIQL__TRY(uniql_matmul_par(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size, &mo));
     return uniql__finite_f32(logits, (size_t)n * m->config.vocab_size) ? UNIQL_OK : UNIQL_ERR_NONFINITE;
+}
+
+UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits)
+{
+    return uniql__logit_lens_par(m, h, n, ld, work, logits, NULL);
 }
 
 /* ---- sampling ---- */
@@ -13587,6 +13730,7 @@ typedef struct uniql__cal_ctx {
     int raw_dt;                  /* dtb_raw_dt: MAMBA_IN rows are kept in lens_work (free between
                                     a layer's BLOCK_IN and BLOCK_OUT lenses) for the raw dt */
     float *dtw;                  /* raw_dt: ssm_heads x D dt rows of in_proj */
+    const uniql_parallel *par;   /* the caller's threads (the logit lens GEMM) */
 } uniql__cal_ctx;
 
 static void uniql__cal_fail(uniql__cal_ctx *cx, uniql_result r, int layer, int site)
@@ -13598,7 +13742,7 @@ static void uniql__cal_fail(uniql__cal_ctx *cx, uniql_result r, int layer, int s
 static uniql_result uniql__cal_topk(uniql__cal_ctx *cx, const float *x, int n, size_t ld, int *tk)
 {
     int t, k = cx->cb->lsaq_k, V = cx->m->config.vocab_size;
-    UNIQL__TRY(uniql_logit_lens(cx->m, x, n, ld, cx->lens_work, cx->logits));
+    UNIQL__TRY(uniql__logit_lens_par(cx->m, x, n, ld, cx->lens_work, cx->logits, cx->par));
     for (t = 0; t < n; t++) UNIQL__TRY(uniql_topk(cx->logits + (size_t)t * V, V, k, tk + (size_t)t * k));
     return UNIQL_OK;
 }
@@ -13844,6 +13988,7 @@ static uniql_result uniql__calibrate(const uniql_model *m, const int *tokens, un
     cx.D = c->hidden_size;
     cx.last = -1;
     cx.tk_layer = -1;
+    cx.par = o.parallel;
     {
         size_t B = (size_t)o.max_batch, fl = B * (size_t)c->hidden_size * 2 + B * (size_t)maxGN + B * (size_t)maxN;
         cx.raw_dt = o.dtb_raw_dt && cb->corr && c->ssm_heads > 0;

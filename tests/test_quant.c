@@ -6,6 +6,7 @@
 #include "../uniql.h"
 #include "uq_test.h"
 #include "tutil.h"
+#include "../tools/uq_threads.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -808,6 +809,99 @@ TEST int8_prefill_tiles_equal_scalar(void)
     PASS();
 }
 
+/* Float weights in row storage (the prefill / calibration GEMM, uniql__fgemm_*): the AVX2
+   register tiles equal the scalar reference bit for bit (same fused multiply-adds in the
+   same order), a token's outputs are the same bits whatever the batch (n = 1..9, any place
+   in it) and the thread count (none / 1 / 3 workers), and every output is within the
+   rounding bound of its summation tree against the exact sum in double:
+   |y - sum w x| <= gamma_k sum |w x|, k = floor(L/8) + 3 + 2 (L mod 8), gamma_k = k u / (1 - k u),
+   u = 2^-24 (lane chains of floor(L/8) FMAs, the 3-level lane sum, a multiply and an add per
+   tail column), plus k 2^-149 for results in the subnormal range. Shapes: tails of every width, 3-row / 8-row tile edges, 2051 columns. */
+TEST float_gemm_tiles_equal_scalar(void)
+{
+    static const int shapes[][2] = { { 1, 1 }, { 2, 7 }, { 3, 8 }, { 5, 9 }, { 8, 16 }, { 9, 100 }, { 25, 257 }, { 50, 600 }, { 30, 2051 } };
+    const int N = 9, simd = uniql_kernel_available(UNIQL_KERNEL_AVX2) ? UNIQL_KERNEL_AVX2 : 0;
+    uq_pool *p1 = uq_pool_create(1), *p3 = uq_pool_create(3);
+    uniql_parallel pars[2];
+    trng r = { 2024 };
+    size_t si;
+    int dti, n, t, i, checked = 0, views;
+    double worst = 0;
+    uq_status st = UQ_PASS;
+    pars[0] = uq_pool_parallel(p1);
+    pars[1] = uq_pool_parallel(p3);
+    for (si = 0; si < sizeof shapes / sizeof shapes[0] && st == UQ_PASS; si++) {
+        int rows = shapes[si][0], cols = shapes[si][1];
+        size_t ldx = (size_t)cols + 5, ny = (size_t)N * rows;
+        float *w = (float *)malloc(sizeof(float) * rows * cols), *X = (float *)malloc(sizeof(float) * N * ldx);
+        float *ys = (float *)malloc(sizeof(float) * ny), *ya = (float *)malloc(sizeof(float) * ny);
+        float *y1 = (float *)malloc(sizeof(float) * ny), *d = (float *)malloc(sizeof(float) * rows * cols);
+        fill_adversarial(&r, w, rows, cols);
+        trng_fill_normal_f32(&r, X, (size_t)N * ldx, 1.0);
+        for (dti = 0; dti < 3 && st == UQ_PASS; dti++) {
+            uniql_matrix m, v;
+            void *buf = float_matrix((uniql_dtype)dti, 0, w, rows, cols, &m);
+            for (views = 0; views < 2 && st == UQ_PASS; views++) {
+                const uniql_matrix *M = &m;
+                int R, C, L8, k;
+                if (views) {
+                    if (rows < 3 || cols < 3 || uniql_matrix_prefix(&m, rows - rows / 3, cols - cols / 3, &v) != UNIQL_OK) break;
+                    M = &v;
+                }
+                R = M->rows; C = M->cols; L8 = C / 8 * 8;
+                k = C / 8 + 3 + 2 * (C - L8);
+                uniql_dequantize(M, d, (size_t)C);
+                /* each token alone (n = 1, the decode GEMV), scalar */
+                for (t = 0; t < N && st == UQ_PASS; t++)
+                    if (uniql_matmul_ex(M, X + (size_t)t * ldx, 1, ldx, y1 + (size_t)t * R, (size_t)R, UNIQL_KERNEL_SCALAR) != UNIQL_OK) st = UQ_FAIL;
+                for (n = 1; n <= N && st == UQ_PASS; n++) {
+                    int v2;
+                    if (uniql_matmul_ex(M, X, n, ldx, ys, (size_t)R, UNIQL_KERNEL_SCALAR) != UNIQL_OK) { st = UQ_FAIL; break; }
+                    if (memcmp(ys, y1, sizeof(float) * (size_t)n * R)) { UQ_NOTE("dtype %d %dx%d n %d: batch != alone", dti, R, C, n); st = UQ_FAIL; break; }
+                    for (t = 0; t < n; t++)
+                        for (i = 0; i < R; i++) {
+                            double s = 0, a = 0, g = (double)k * 0x1p-24 / (1.0 - (double)k * 0x1p-24), e;
+                            int c;
+                            for (c = 0; c < C; c++) {
+                                double pr = (double)d[(size_t)i * C + c] * X[(size_t)t * ldx + c];
+                                s += pr;
+                                a += fabs(pr);
+                            }
+                            e = fabs(ys[(size_t)t * R + i] - s);
+                            if (a > 0 && e / a > worst) worst = e / a;
+                            if (!(e <= g * a * (1 + 1e-12) + k * 0x1p-149)) { UQ_NOTE("dtype %d %dx%d n %d: |err| %.3g > bound %.3g", dti, R, C, n, e, g * a); st = UQ_FAIL; }
+                        }
+                    for (v2 = 0; v2 < 4 && st == UQ_PASS; v2++) {
+                        uniql_matmul_options o;
+                        memset(&o, 0, sizeof o);
+                        if (v2 == 0) {
+                            if (!simd) continue;
+                            if (uniql_matmul_ex(M, X, n, ldx, ya, (size_t)R, simd) != UNIQL_OK) { st = UQ_FAIL; break; }
+                        } else {
+                            o.kernel = simd ? simd : UNIQL_KERNEL_SCALAR;
+                            o.parallel = v2 == 1 ? NULL : &pars[v2 - 2];
+                            if (uniql_matmul_par(M, X, n, ldx, ya, (size_t)R, &o) != UNIQL_OK) { st = UQ_FAIL; break; }
+                        }
+                        if (memcmp(ys, ya, sizeof(float) * (size_t)n * R)) {
+                            UQ_NOTE("dtype %d %dx%d n %d variant %d: not the scalar bits", dti, R, C, n, v2);
+                            st = UQ_FAIL;
+                        }
+                        checked++;
+                    }
+                }
+            }
+            free(buf);
+        }
+        free(w); free(X); free(ys); free(ya); free(y1); free(d);
+    }
+    uq_pool_destroy(p1);
+    uq_pool_destroy(p3);
+    UQ_NOTE("%d SIMD / threaded results equal to the scalar bits (%s); worst |err| / sum |w x| %.3g", checked,
+            simd ? "AVX2" : "no AVX2 here: threads only", worst);
+    if (st != UQ_PASS) FAILm("float GEMM: see the note above");
+    PASS();
+}
+
 TEST matmul_rejects_bad_calls(void)
 {
     float w[4] = { 1, 2, 3, 4 }, x[2] = { 1, 1 }, y[2];
@@ -845,6 +939,7 @@ SUITE(quant_suite)
     RUN_TEST(block_prefix_rules);
     RUN_TEST(matmul_every_dtype_matches_dequantized_reference);
     RUN_TEST(simd_matmul_equals_scalar);
+    RUN_TEST(float_gemm_tiles_equal_scalar);
     RUN_TEST(int8_activation_path);
     RUN_TEST(int8_activation_transposed);
     RUN_TEST(matmul_rejects_bad_calls);
