@@ -272,12 +272,147 @@ TEST packtool_group_transposed(void)
     PASS();
 }
 
+/* --quantizer gptq with --order (the re-pack after recovery): the .uniql is what the library
+   gives. Known answer: the export of tests/data/recover/llama with its order re-applied
+   (uniql_apply_order, prunable layout) and uniql_model_quantize (method GPTQ, the same
+   group / group_transposed / damp and the same 300 calibration ids in sequences of 64);
+   the file loaded at every stored rate (and the full model) has the logits of that model
+   pruned to the file's kept sizes, and its meta names the quantizer */
+TEST packtool_order_gptq_equals_library(void)
+{
+    const char *dir = "tests/data/recover/llama", *out = PT_DIR "/order_gptq.uniql", *rtn = PT_DIR "/order_rtn.uniql";
+    const char *ids = PT_DIR "/order_gptq.ids", *lg = PT_DIR "/order_gptq.log";
+    enum { NT = 300, NE = 48 };
+    int tok[NT], k, n_rates = 0, checked = 0;
+    unsigned char le[4 * NT];
+    char path[256], *otext = NULL;
+    size_t olen = 0, size = 0;
+    unsigned char *img = NULL;
+    FILE *f;
+    uniql_model *hf = NULL, *sorted = NULL, *q = NULL;
+    uniql_order ord;
+    uniql_model_quant_options qo;
+    uniql_packed pk;
+    uniql_error e;
+    double worst = 0;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    for (k = 0; k < NT; k++) {
+        tok[k] = (k * 37 + 11) % 256;   /* byte vocabulary (256) */
+        le[4 * k] = (unsigned char)tok[k]; le[4 * k + 1] = le[4 * k + 2] = le[4 * k + 3] = 0;
+    }
+    f = fopen(ids, "wb");
+    ASSERT(f && fwrite(le, 1, sizeof le, f) == sizeof le);
+    fclose(f);
+    ASSERT_EQ(0, sh("./build/pack --order %s/order.json --quantizer gptq --calib-ids %s --seq-len 64 --group-transposed 32 --damp 0.1 "
+                    "%s %s 2>%s", dir, ids, dir, out, lg));
+    ASSERT(log_has(lg, "GPTQ on 300 calibration tokens"));
+    ASSERT_EQ(0, sh(PACK "--order %s/order.json %s %s", dir, dir, rtn));
+    ASSERT(!same_files(out, rtn));
+    ASSERT_EQ(0, sh("grep -aq '\"quantizer\":\"gptq\"' %s && ! grep -aq '\"quantizer\"' %s", out, rtn));
+
+    memset(&ord, 0, sizeof ord);
+    ASSERT_OK(uniql_model_load_dir(dir, NULL, &hf, &e));
+    snprintf(path, sizeof path, "%s/order.json", dir);
+    otext = (char *)tutil_read_file(path, &olen);
+    ASSERT(otext != NULL);
+    ASSERT_OK(uniql_order_parse(otext, olen, &hf->config, NULL, &ord, &e));
+    ASSERT_OK(uniql_apply_order(hf, &ord, UNIQL_LAYOUT_PRUNABLE, NULL, &sorted, &e));
+    memset(&qo, 0, sizeof qo);
+    qo.method = UNIQL_QUANT_GPTQ;
+    qo.bits = 4; qo.group = 128; qo.group_transposed = 32; qo.embed_bits = 8;
+    qo.calib_tokens = tok; qo.n_calib_tokens = NT; qo.seq_len = 64; qo.damp = 0.1;
+    ASSERT_OK(uniql_model_quantize(sorted, NULL, &qo, &q, &e));
+
+    img = tutil_read_file(out, &size);
+    ASSERT(img != NULL);
+    ASSERT_OK(uniql_packed_open(img, size, 0, NULL, &pk, &e));
+    {
+        double rates[16];
+        ASSERT_OK(uniql_packed_rates(&pk, rates, 16, &n_rates, &e));
+        ASSERT_EQ(ord.n_rates, n_rates);
+        ASSERT(n_rates >= 1);
+    }
+    for (k = -1; k < n_rates; k++) {
+        uniql_kept kept[UNIQL_MAX_LAYERS];
+        uniql_model *pm = NULL, *lp = NULL;
+        float *a, *b;
+        double d;
+        ASSERT_OK(uniql_packed_kept(&pk, k, kept, &e));
+        if (k >= 0) ASSERT_EQ(0, memcmp(kept, ord.kept + (size_t)k * ord.n_layers, sizeof(uniql_kept) * (size_t)ord.n_layers));
+        ASSERT_OK(uniql_packed_model_load(&pk, k >= 0 ? kept : NULL, NULL, NULL, &pm, &e));
+        if (k >= 0) ASSERT_OK(uniql_model_prune(q, kept, 0, NULL, &lp, &e));
+        a = tutil_prefill_logits(pm, tok, NE, 16);
+        b = tutil_prefill_logits(lp ? lp : q, tok, NE, 16);
+        d = a && b ? tutil_max_diff(a, b, (size_t)NE * (size_t)q->config.vocab_size) : 1e30;
+        free(a); free(b);
+        uniql_model_free(pm);
+        uniql_model_free(lp);
+        if (d > worst) worst = d;
+        ASSERT(d <= 1e-6);
+        checked++;
+    }
+    UQ_NOTE("pack --order --quantizer gptq (damp 0.1, group-transposed 32, 300 ids) == uniql_model_quantize GPTQ of the re-ordered export: "
+            "%d loads (full + %d rates), max |logit diff| %.2g", checked, n_rates, worst);
+    uniql_packed_free(&pk);
+    free(img);
+    free(otext);
+    uniql_order_free(&ord);
+    uniql_model_free(q);
+    uniql_model_free(sorted);
+    uniql_model_free(hf);
+    PASS();
+}
+
+/* --quantizer without --order: gptq runs the whole-model path and says so (the default
+   command == --whole-model, byte for byte); clip runs layer by layer and equals the whole
+   model path; both differ from RTN; the option errors are exit 2 with a message naming
+   the problem, before any output exists */
+TEST packtool_quantizer_options(void)
+{
+    const char *a = PT_DIR "/qz.uniql", *lg = PT_DIR "/qz.log", *m = "tests/data/ref/llama", *dir = "tests/data/recover/llama";
+    const char *ids = PT_DIR "/order_gptq.ids";
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    ASSERT_EQ(0, sh("./build/pack --calib-tokens 300 --seq-len 64 --quantizer gptq --damp 0.05 --act-order %s %s.gptq 2>%s", m, a, lg));
+    ASSERT(log_has(lg, "--quantizer gptq: the whole-model path"));
+    ASSERT(log_has(lg, "damp 0.05, act-order"));
+    ASSERT_EQ(0, sh(PACK "--quantizer gptq --damp 0.05 --act-order --whole-model %s %s.gptqw", m, a));
+    ASSERT_EQ(0, sh("cmp -s %s.gptq %s.gptqw", a, a));
+    ASSERT_EQ(0, sh(PACK "--quantizer clip %s %s.clip", m, a));
+    ASSERT_EQ(0, sh(PACK "--quantizer clip --whole-model %s %s.clipw", m, a));
+    ASSERT_EQ(0, sh("cmp -s %s.clip %s.clipw && grep -aq '\"quantizer\":\"rtn+clip\"' %s.clip", a, a, a));
+    ASSERT_EQ(0, sh(PACK "--quantizer rtn %s %s.rtn && " PACK "%s %s.def && cmp -s %s.rtn %s.def", m, a, m, a, a, a));
+    ASSERT(sh("cmp -s %s.rtn %s.clip", a, a) != 0);
+    ASSERT(sh("cmp -s %s.rtn %s.gptqw", a, a) != 0);
+    /* errors: exit 2, a clear message, no output */
+    sh("rm -f %s", a);
+    ASSERT_EQ(2, sh(PACK "--order %s/order.json --quantizer gptq %s %s 2>%s", dir, dir, a, lg));
+    ASSERT(log_has(lg, "needs calibration tokens"));
+    ASSERT_EQ(2, sh(PACK "--quantizer gptq --calib-ids %s --damp -1 %s %s 2>%s", ids, m, a, lg));
+    ASSERT(log_has(lg, "--damp '-1'"));
+    ASSERT_EQ(2, sh(PACK "--quantizer gptq --calib-ids %s --damp nan %s %s 2>%s", ids, m, a, lg));
+    ASSERT(log_has(lg, "--damp 'nan'"));
+    ASSERT_EQ(2, sh(PACK "--quantizer foo %s %s 2>%s", m, a, lg));
+    ASSERT(log_has(lg, "--quantizer 'foo': must be rtn, clip or gptq"));
+    ASSERT_EQ(2, sh(PACK "--damp 0.1 %s %s 2>%s", m, a, lg));
+    ASSERT(log_has(lg, "need --quantizer gptq"));
+    ASSERT_EQ(2, sh(PACK "--order %s/order.json --calib-ids %s %s %s 2>%s", dir, ids, dir, a, lg));
+    ASSERT(log_has(lg, "only with --quantizer gptq"));
+    ASSERT_EQ(2, sh(PACK "--order %s/order.json --quantizer gptq --calib-ids %s --rates 0.1 %s %s 2>/dev/null", dir, ids, dir, a));
+    ASSERT_EQ(2, sh(PACK "--preset official --quantizer gptq %s %s 2>/dev/null", m, a));
+    ASSERT(sh("test -e %s", a) != 0);
+    sh("rm -f %s.gptq %s.gptqw %s.clip %s.clipw %s.rtn %s.def", a, a, a, a, a, a);
+    UQ_NOTE("--quantizer gptq: whole-model path (default == --whole-model); clip: layer by layer == whole; rtn == default; 8 bad uses exit 2");
+    PASS();
+}
+
 SUITE(packtool_suite)
 {
     RUN_TEST(packtool_layerwise_equals_whole_model);
     RUN_TEST(packtool_resume);
     RUN_TEST(packtool_preset_official);
     RUN_TEST(packtool_group_transposed);
+    RUN_TEST(packtool_order_gptq_equals_library);
+    RUN_TEST(packtool_quantizer_options);
     RUN_TEST(packtool_peak_memory_within_bound);
     RUN_TEST(packtool_peak_memory_flat_in_layers);
 }

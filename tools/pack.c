@@ -109,6 +109,13 @@ static void usage(FILE *f, const char *argv0)
         "                      (README, \"Evaluation: quantizers\")\n"
         "  --asym              asymmetric int4 (scale + zero point per group)\n"
         "  --embed-bits B      8 (default) or 4 for the embedding and lm_head\n"
+        "  --quantizer Q       rtn (default: round to nearest), clip (RTN with a clip search per\n"
+        "                      group) or gptq (GPTQ layer by layer on the calibration stream,\n"
+        "                      uniql.h API 7b: each layer against the error of the layers before\n"
+        "                      it; runs the whole-model path). Recorded in the file's meta\n"
+        "                      (\"gptq\", \"rtn+clip\"; none for rtn)\n"
+        "  --damp D            GPTQ relative damping of the Hessian, D > 0 (default 0.01)\n"
+        "  --act-order         GPTQ: columns by decreasing Hessian diagonal\n"
         "  --rates LIST        global pruning rates of the stored rate tables, comma-separated\n"
         "                      (default 0.05,0.10,0.15,0.20,0.25,0.30,0.35; 0 = the full model,\n"
         "                      always available)\n"
@@ -127,7 +134,9 @@ static void usage(FILE *f, const char *argv0)
         "                      runs the whole-model path\n"
         "  --order FILE        MODEL_DIR is a checkpoint in that layout (e.g. after recovery):\n"
         "                      re-apply FILE's order and rate tables, no calibration, no scores\n"
-        "                      (--calib, --calib-ids, --rates, --random-order do not apply);\n"
+        "                      (--rates, --random-order do not apply; --calib / --calib-ids,\n"
+        "                      --calib-tokens, --seq-len only with --quantizer gptq, which needs\n"
+        "                      one of the first two: they feed the GPTQ stream alone);\n"
         "                      runs the whole-model path\n"
         "  --no-lsaq           skip the LSAQ importance (the logit lens at every layer boundary,\n"
         "                      about half of the calibration time with a large vocabulary);\n"
@@ -138,7 +147,8 @@ static void usage(FILE *f, const char *argv0)
         "                      (not for Qwen2), 4-bit per-row embeddings and 4-bit GPTQ lm_head,\n"
         "                      ridge lambda 1 on per-sequence sums, last-token block influence,\n"
         "                      clamped softmax rates, widths in multiples of 128 (MLP) / 16 (heads,\n"
-        "                      state). Fixes --group(-transposed), --asym, --embed-bits; not with --order or\n"
+        "                      state). Fixes --group(-transposed), --asym, --embed-bits,\n"
+        "                      --quantizer, --damp, --act-order; not with --order or\n"
         "                      --random-order. Runs the --whole-model path (the rotation and the\n"
         "                      sequential GPTQ act on the whole model)\n"
         "  --threads N         worker threads for calibration, sorting and quantization\n"
@@ -166,6 +176,9 @@ static void usage(FILE *f, const char *argv0)
         "+ 4 B V + 16 MB               logit-lens batch (B = 64 rows) and fixed overhead\n"
         "(or, while the embedding / lm_head are quantized at the start, e V D + 5 V D).\n"
         "The checkpoint itself is mapped and its pages dropped after each layer.\n"
+        "The whole-model path (--whole-model, --order, --export-hf, --preset official,\n"
+        "--quantizer gptq) has no such bound: the fp32 model, its sorted copy and the quantized\n"
+        "one are in memory together, and GPTQ adds its stream (4 T D) and one matrix's Hessian.\n"
         "\n", f);
     fputs(
         "OUT.uniql is written to a temporary file beside it (created before the work starts),\n"
@@ -182,12 +195,21 @@ typedef struct pack_opts {
     const char *calib_path, *ids_path, *model_dir, *out_path, *export_dir, *order_path;
     int calib_tokens, seq_len, group, group_tr, asym, embed_bits, random_order, whole, restart, stop_after, threads, rates_given, no_lsaq;
     int official, fixed_given;   /* --preset official; --group / --asym / --embed-bits given */
+    int quantizer, quantizer_given, act_order, damp_given, calib_given;   /* --quantizer (QZ_*), --act-order, --damp, --calib */
+    double damp;                 /* --damp: GPTQ relative damping (0: the library's 0.01) */
     double rates[UNIQL_PACK_MAX_RATES], budget_mb, max_state_mb;
     uint64_t budget_bytes, max_state;
     int n_rates;
     const uniql_parallel *par;
     cli_out *out;
 } pack_opts;
+
+/* --quantizer: round to nearest (the default; the bytes of every earlier command), RTN with
+   the clip search of API 3, GPTQ on the calibration stream (uniql_model_quantize) */
+enum { QZ_RTN = 0, QZ_CLIP = 1, QZ_GPTQ = 2 };
+static const char *const qz_names[3] = {"rtn", "clip", "gptq"};
+/* the .uniql meta "quantizer" (informational): none for RTN, as every earlier file */
+static const char *qz_meta(const pack_opts *o) { return o->quantizer == QZ_GPTQ ? "gptq" : o->quantizer == QZ_CLIP ? "rtn+clip" : NULL; }
 
 /* bytes of one layer's matrices in a model (views count their referenced bytes) */
 static uint64_t layer_bytes(const uniql_model *m, int l)
@@ -501,9 +523,19 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
                  (unsigned long)n_tok);
         qo.calib_tokens = tok; qo.n_calib_tokens = n_tok; qo.seq_len = o->seq_len;
     } else {
-        progress("quantizing: int4 g%d (transposed matrices g%d)%s, embeddings int%d", o->group, o->group_tr ? o->group_tr : o->group,
-                 o->asym ? " asymmetric" : "", o->embed_bits);
+        progress("quantizing: %s int4 g%d (transposed matrices g%d)%s, embeddings int%d", o->quantizer == QZ_GPTQ ? "GPTQ" : o->quantizer == QZ_CLIP ? "RTN + clip search" : "RTN",
+                 o->group, o->group_tr ? o->group_tr : o->group, o->asym ? " asymmetric" : "", o->embed_bits);
         qo.bits = 4; qo.group = o->group; qo.group_transposed = o->group_tr; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
+        qo.clip = o->quantizer == QZ_CLIP;
+        if (o->quantizer == QZ_GPTQ) {
+            /* sequential GPTQ: each layer against the stream the layers already quantized give
+               (with --order the tokens feed this stream alone; nothing else is calibrated) */
+            progress("GPTQ on %lu calibration tokens of %s (sequences of %d), damp %g%s", (unsigned long)n_tok, o->calib_path, o->seq_len,
+                     o->damp > 0 ? o->damp : 0.01, o->act_order ? ", act-order" : "");
+            qo.method = UNIQL_QUANT_GPTQ;
+            qo.calib_tokens = tok; qo.n_calib_tokens = n_tok; qo.seq_len = o->seq_len;
+            qo.damp = o->damp; qo.act_order = o->act_order;
+        }
     }
     if (uniql_model_quantize(qsrc, NULL, &qo, &q4, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
     memset(upgrade, 0, sizeof upgrade);
@@ -526,7 +558,7 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
     d.block_influence = bip; d.lsaq_importance = lsp;
     d.upgrade = q8; d.upgrade_layers = upgrade;
     d.rotation = pre.rotate ? "hadamard" : NULL;
-    d.quantizer = o->official ? pre.quantizer_name : NULL;
+    d.quantizer = o->official ? pre.quantizer_name : qz_meta(o);
     if (ck->tk) {
         d.tokenizer_json = (const char *)ck->tj; d.tokenizer_len = ck->tj_len;
         d.tokenizer_config = (const char *)ck->tc; d.tokenizer_config_len = ck->tc_len;
@@ -808,6 +840,7 @@ static uint64_t job_hash(const pack_opts *o, const ckpt *ck, const int *tok, siz
                  o->random_order, (int)n_tok, o->budget_mb, o->n_rates, o->no_lsaq ? " no-lsaq" : "");
     h = fnv(h, s, (size_t)k);
     if (o->group_tr) { k = snprintf(s, sizeof s, " group-transposed %d", o->group_tr); h = fnv(h, s, (size_t)k); }   /* 0: the old hash */
+    if (o->quantizer) { k = snprintf(s, sizeof s, " quantizer %s", qz_names[o->quantizer]); h = fnv(h, s, (size_t)k); }   /* rtn: the old hash */
     for (i = 0; i < o->n_rates; i++) { k = snprintf(s, sizeof s, " %.17g", o->rates[i]); h = fnv(h, s, (size_t)k); }
     h = fnv(h, ck->cfg, ck->cfg_len);
     for (i = 0; i < ck->n; i++) {
@@ -961,6 +994,7 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         progress("quantizing the embedding%s to int%d", c->tie_embeddings ? "" : " and lm_head", o->embed_bits);
         memset(&qo, 0, sizeof qo);
         qo.group = o->group; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits; qo.globals_only = 1; qo.parallel = o->par;
+        qo.clip = o->quantizer == QZ_CLIP;
         if (uniql_model_quantize(m, NULL, &qo, &G, &err) != UNIQL_OK) { fprintf(stderr, "pack: quantization: %s\n", err.message); goto done; }
         gr.layer = -1;
         gr.start = 0;
@@ -1031,6 +1065,7 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         qo.bits = 4; qo.group = o->group; qo.group_transposed = o->group_tr; qo.asymmetric = o->asym; qo.embed_bits = o->embed_bits;
         qo.layers_only = 1;
         qo.parallel = o->par;
+        qo.clip = o->quantizer == QZ_CLIP;
         if (uniql_model_quantize(S, NULL, &qo, &Q, &err) != UNIQL_OK) { fprintf(stderr, "pack: layer %d: quantization: %s\n", l, err.message); goto done; }
         if (o->budget_mb > 0) {
             qo.bits = 8;
@@ -1105,6 +1140,7 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
         d.n_rates = o->n_rates; d.rates = o->rates; d.kept = kept;
         d.block_influence = bi; d.lsaq_importance = o->no_lsaq ? NULL : lsaq;
         d.upgrade_layers = upgrade;
+        d.quantizer = qz_meta(o);
         if (ck->tk) {
             d.tokenizer_json = (const char *)ck->tj; d.tokenizer_len = ck->tj_len;
             d.tokenizer_config = (const char *)ck->tc; d.tokenizer_config_len = ck->tc_len;
@@ -1277,15 +1313,17 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--whole-model")) { o.whole = 1; takes = 0; }
         else if (!strcmp(a, "--restart")) { o.restart = 1; takes = 0; }
         else if (!strcmp(a, "--no-lsaq")) { o.no_lsaq = 1; takes = 0; }
+        else if (!strcmp(a, "--act-order")) { o.act_order = 1; takes = 0; }
         else if (a[0] == '-' && a[1] && !v && (!strcmp(a, "--calib") || !strcmp(a, "--calib-tokens") || !strcmp(a, "--seq-len") ||
                                        !strcmp(a, "--group") || !strcmp(a, "--group-transposed") || !strcmp(a, "--embed-bits") || !strcmp(a, "--bits-budget-mb") ||
                                        !strcmp(a, "--rates") || !strcmp(a, "--calib-ids") || !strcmp(a, "--export-hf") ||
                                        !strcmp(a, "--order") || !strcmp(a, "--threads") || !strcmp(a, "--stop-after") ||
-                                       !strcmp(a, "--max-state-mb") || !strcmp(a, "--preset"))) {
+                                       !strcmp(a, "--max-state-mb") || !strcmp(a, "--preset") || !strcmp(a, "--quantizer") ||
+                                       !strcmp(a, "--damp"))) {
             fprintf(stderr, "pack: %s needs a value\n", a);
             return 2;
         }
-        else if (!strcmp(a, "--calib")) o.calib_path = v;
+        else if (!strcmp(a, "--calib")) { o.calib_path = v; o.calib_given = 1; }
         else if (!strcmp(a, "--calib-ids")) o.ids_path = v;
         else if (!strcmp(a, "--export-hf")) o.export_dir = v;
         else if (!strcmp(a, "--order")) o.order_path = v;
@@ -1294,6 +1332,13 @@ int main(int argc, char **argv)
             else if (!strcmp(v, "uniqlh")) o.official = 0;
             else ok = cli_bad(a, v, "must be uniqlh or official");
         }
+        else if (!strcmp(a, "--quantizer")) {
+            int q;
+            for (q = 0; q < 3 && strcmp(v, qz_names[q]); q++) {}
+            if (q < 3) { o.quantizer = q; o.quantizer_given = 1; }
+            else ok = cli_bad(a, v, "must be rtn, clip or gptq");
+        }
+        else if (!strcmp(a, "--damp")) { o.damp_given = 1; ok = cli_double(a, v, 0.0, 100.0, CLI_OPEN_LO, &o.damp); }
         else if (!strcmp(a, "--calib-tokens")) ok = cli_int(a, v, 16, INT_MAX, &o.calib_tokens);
         else if (!strcmp(a, "--seq-len")) ok = cli_int(a, v, 2, INT_MAX, &o.seq_len);
         else if (!strcmp(a, "--threads")) ok = cli_int(a, v, 1, UQ_POOL_MAX, &o.threads);
@@ -1320,16 +1365,32 @@ int main(int argc, char **argv)
         i += takes;
     }
     if (!o.model_dir || !o.out_path) { usage(stderr, argv[0]); return 2; }
-    if (o.official && (o.fixed_given || o.order_path || o.random_order)) {
-        fprintf(stderr, "pack: --preset official fixes the quantizer and needs calibration: --group, --group-transposed, --asym, --embed-bits, --order, --random-order do not apply\n");
+    if (o.official && (o.fixed_given || o.order_path || o.random_order || o.quantizer_given || o.damp_given || o.act_order)) {
+        fprintf(stderr, "pack: --preset official fixes the quantizer and needs calibration: --group, --group-transposed, --asym, --embed-bits, --quantizer, --damp, --act-order, --order, --random-order do not apply\n");
+        return 2;
+    }
+    if (o.quantizer != QZ_GPTQ && (o.damp_given || o.act_order)) {
+        fprintf(stderr, "pack: --damp and --act-order are GPTQ options: they need --quantizer gptq\n");
         return 2;
     }
     if (o.no_lsaq && o.budget_mb > 0) { fprintf(stderr, "pack: --bits-budget-mb needs the LSAQ importance that --no-lsaq skips\n"); return 2; }
-    if (o.order_path && (o.rates_given || o.random_order || o.ids_path)) {
-        fprintf(stderr, "pack: --order takes the rate tables and the order from its file: --rates, --random-order, --calib-ids do not apply\n");
+    if (o.order_path && (o.rates_given || o.random_order || (o.quantizer != QZ_GPTQ && (o.ids_path || o.calib_given)))) {
+        fprintf(stderr, "pack: --order takes the rate tables and the order from its file: --rates, --random-order do not apply, "
+                        "and --calib / --calib-ids only with --quantizer gptq (its calibration stream)\n");
+        return 2;
+    }
+    if (o.order_path && o.quantizer == QZ_GPTQ && !o.ids_path && !o.calib_given) {
+        /* nothing else is calibrated with --order: no default text is guessed for GPTQ */
+        fprintf(stderr, "pack: --quantizer gptq with --order needs calibration tokens: give --calib FILE or --calib-ids FILE\n");
         return 2;
     }
     if (o.order_path || o.export_dir) o.whole = 1;   /* both need the whole sorted model */
+    if (o.quantizer == QZ_GPTQ && !o.whole) {
+        /* sequential GPTQ needs the model's own stream through the layers already quantized:
+           the layer-by-layer path does not have it */
+        progress("--quantizer gptq: the whole-model path (the layer-by-layer default has no sequential GPTQ stream)");
+        o.whole = 1;
+    }
     if (o.official && !o.whole) {
         /* the rotation and the sequential GPTQ (each layer's calibration input is the output of
            the layers already quantized) act on the whole model: the layer-by-layer path has
@@ -1354,7 +1415,7 @@ int main(int argc, char **argv)
 
     progress("loading %s%s", o.model_dir, o.whole ? "" : " (mapped)");
     if (!ckpt_open(o.model_dir, !o.whole, &ck)) goto done;
-    if (!o.order_path) {
+    if (!o.order_path || o.quantizer == QZ_GPTQ) {
         if (!o.ids_path && !ck.tk && ck.m->config.vocab_size < 256) {
             fprintf(stderr, "pack: vocabulary of %d < 256: not a byte-level model\n", ck.m->config.vocab_size);
             goto done;

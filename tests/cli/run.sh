@@ -30,6 +30,9 @@ expect 2 "--group-transposed" "$B/pack" --group-transposed 48 $M "$T/a.uniql"
 expect 2 "--group" "$B/bench_quant_diag" --group 96 $M
 expect 2 "--group-transposed" "$B/bench_uniql" --group-transposed 33 $M
 expect 2 "--seq-len" "$B/pack" --seq-len 1 $M "$T/a.uniql"
+for v in -1 0 nan inf abc 1e3 ""; do expect 2 "--damp" "$B/pack" --quantizer gptq --damp "$v" $M "$T/a.uniql"; done
+expect 2 "--quantizer" "$B/pack" --quantizer foo $M "$T/a.uniql"
+expect 2 "needs calibration tokens" "$B/pack" --order tests/data/recover/llama/order.json --quantizer gptq tests/data/recover/llama "$T/a.uniql"
 expect 2 "--threads" "$B/pack" --threads 0 $M "$T/a.uniql"
 expect 2 "--max-state-mb" "$B/pack" --max-state-mb nan $M "$T/a.uniql"
 expect 2 "needs a value" "$B/pack" $M "$T/a.uniql" --rates
