@@ -14,11 +14,21 @@
 #      .uniql BEFORE recovery (only its sha256 comes back: it is rebuilt bit for bit from
 #      the same binary and inputs on the CPU machine); check-hf: our forward == transformers
 #   B. GPU, all models at once: recover.py train (time-guarded to fit LIMIT)
-#   C. CPU: bin/pack --order on the merged checkpoint -> $OUT/M.after.uniql
-# Outputs ($OUT, at most 8 files): one <M>.after.uniql per run (the five models, and
-# EXTRA_MODEL once more at EXTRA_LR: <M>.lr<EXTRA_LR>.after.uniql) and results.tar.gz (logs,
+#   C. CPU: bin/pack --order on the merged checkpoint -> $OUT/M.after.uniql (round to nearest);
+#      with AFTER_QUANT=gptq, for the runs of the models in AFTER_QUANT_MODELS (default
+#      llama-bpe-21m), also $OUT/M.after_gptq.uniql: the same order, --quantizer gptq
+#      $AFTER_PACK_ARGS (default --group-transposed 32 --damp 0.1) on the calibration tokens of
+#      step A's before file (BPE: --calib-ids bpe_calib.u32 --seq-len 512, bytes: --calib
+#      data/calib.txt --seq-len 256; --calib-tokens 8192)
+# Outputs ($OUT, at most 8 files, 16 MiB each, 64 MiB in all): one <M>.after.uniql per run
+# (the five models, and EXTRA_MODEL once more at EXTRA_LR: <M>.lr<EXTRA_LR>.after.uniql; no
+# extra run with EXTRA_MODEL=none), the <M>.after_gptq.uniql files, and results.tar.gz (logs,
 # recover.json and lora.safetensors of each run, order files, sha256 sums, the masked
-# references tests/data/recover/<fam>/masked.bin made here, check-hf results).
+# references tests/data/recover/<fam>/masked.bin made here, check-hf results). The file
+# count is checked at the start and the expected bytes (the before files' sizes) after step
+# A, before any training: a run whose outputs would not come back stops there. Every
+# after file can also be rebuilt on the CPU machine from the run's lora.safetensors (W +=
+# (alpha/r) B A merged in fp32, then the same pack command).
 set -u
 LIMIT=${LIMIT:-540}
 DEV=${DEV:-.dev/recover}
@@ -30,6 +40,10 @@ BATCH=${BATCH:-32}
 EXTRA_MODEL=${EXTRA_MODEL:-llama-bpe-21m}   # one more run of this model at EXTRA_LR (lr sensitivity)
 EXTRA_LR=${EXTRA_LR:-3e-4}
 PY=${PY:-python3}
+AFTER_QUANT=${AFTER_QUANT:-}                        # gptq: step C also writes <R>.after_gptq.uniql
+AFTER_QUANT_MODELS=${AFTER_QUANT_MODELS:-llama-bpe-21m}
+AFTER_PACK_ARGS=${AFTER_PACK_ARGS:---group-transposed 32 --damp 0.1}
+case "$AFTER_QUANT" in ""|gptq) ;; *) echo "AFTER_QUANT must be empty or gptq"; exit 2;; esac
 W=${WORK:-/tmp/recover_work}
 T0=$(date +%s)
 el() { echo $(( $(date +%s) - T0 )); }
@@ -49,6 +63,18 @@ PACK="$DEV/bin/pack"
 [ -x "$PACK" ] || { echo "no $PACK"; exit 1; }
 
 bpe() { case "$1" in *bpe*) return 0;; *) return 1;; esac; }
+# calibration of the before file (step A) = of the GPTQ after file (step C)
+calib() { if bpe "$1"; then echo "--calib-ids $W/bpe_calib.u32 --seq-len 512"; else echo "--calib data/calib.txt --seq-len 256"; fi; }
+gptq_after() { [ "$AFTER_QUANT" = gptq ] && case " $AFTER_QUANT_MODELS " in *" $1 "*) return 0;; esac; return 1; }
+# the runs of a model: itself at LR, and once more at EXTRA_LR if it is EXTRA_MODEL
+nruns() { if [ "$1" = "$EXTRA_MODEL" ]; then echo 2; else echo 1; fi; }
+# what comes back must fit: at most 8 files (results.tar.gz is one of them)
+NF=1
+for M in $MODELS; do
+    [ -d "$ROOT/$M" ] || continue
+    k=$(nruns "$M"); NF=$((NF + k)); gptq_after "$M" && NF=$((NF + k))
+done
+[ "$NF" -le 8 ] || { echo "== $NF output files (> 8): set fewer MODELS, EXTRA_MODEL=none or AFTER_QUANT_MODELS"; exit 2; }
 
 # texts may travel xz-compressed (prepare_recover_dev.sh XZ=1: a 4x smaller carry, so more
 # models fit one call's 64 MiB): unpacked here once
@@ -80,7 +106,7 @@ fi
 # ---- A: exports (CPU, in parallel) + the masked references of the committed test exports ----
 for M in $MODELS; do
     [ -d "$ROOT/$M" ] || { echo "skip $M (no $ROOT/$M)"; continue; }
-    if bpe "$M"; then cal="--calib-ids $W/bpe_calib.u32 --seq-len 512"; else cal="--calib data/calib.txt --seq-len 256"; fi
+    cal=$(calib "$M")
     bg sh -c "'$PACK' --threads 3 --no-lsaq $cal --calib-tokens 8192 --export-hf '$W/exp_$M' '$ROOT/$M' '$W/before_$M.uniql' \
         > '$W/res/pack_before_$M.log' 2>&1 && echo 'exported $M' || echo 'EXPORT FAILED $M (see pack_before_$M.log)'"
 done
@@ -97,6 +123,16 @@ for M in $MODELS; do
     cp "$W/exp_$M/order.json" "$W/res/order_$M.json"
 done
 ( cd "$W" && sha256sum before_*.uniql exp_*/order.json exp_*/model.safetensors > res/sha256_before.txt )
+# the after files are about as large as the before files (less the tokenizer): stop now,
+# before any training, if they would not come back (16 MiB each, 64 MiB with ~6 MiB of results)
+TOT=6291456
+for M in $MODELS; do
+    [ -f "$W/before_$M.uniql" ] || continue
+    b=$(stat -c %s "$W/before_$M.uniql"); k=$(nruns "$M"); gptq_after "$M" && k=$((k * 2))
+    [ "$b" -le 16777216 ] || { echo "== before_$M.uniql is $b bytes (> 16 MiB): its after file would not come back"; exit 2; }
+    TOT=$((TOT + k * b))
+done
+[ "$TOT" -le 67108864 ] || { echo "== about $TOT bytes of output (> 64 MiB): set fewer MODELS, EXTRA_MODEL=none or AFTER_QUANT_MODELS"; exit 2; }
 
 # ---- B: recovery, every model at once on the one GPU ----
 LEFT=$(( LIMIT - $(el) - 75 ))
@@ -121,6 +157,11 @@ for M in $RUNS; do
     [ -f "$W/rec_$M/model.safetensors" ] || continue
     bg sh -c "'$PACK' --threads 3 --order '$W/rec_$M/order.json' '$W/rec_$M' '$OUT/$M.after.uniql' > '$W/res/pack_after_$M.log' 2>&1 ||
         echo 'PACK AFTER FAILED $M'"
+    B=${M%%.lr*}   # the model of run M (M or M.lr<LR>)
+    if gptq_after "$B"; then
+        bg sh -c "'$PACK' --threads 3 --order '$W/rec_$M/order.json' --quantizer gptq $AFTER_PACK_ARGS $(calib "$B") --calib-tokens 8192 \
+            '$W/rec_$M' '$OUT/$M.after_gptq.uniql' > '$W/res/pack_after_gptq_$M.log' 2>&1 || echo 'PACK AFTER GPTQ FAILED $M'"
+    fi
 done
 waitall
 for M in $RUNS; do
@@ -128,7 +169,7 @@ for M in $RUNS; do
     mkdir -p "$W/res/rec_$M"
     cp "$W/rec_$M/recover.json" "$W/rec_$M/lora.safetensors" "$W/res/rec_$M/" 2>/dev/null
 done
-( cd "$OUT" && sha256sum *.after.uniql > "$W/res/sha256_after.txt" 2>/dev/null )
+( cd "$OUT" && sha256sum *.after.uniql *.after_gptq.uniql > "$W/res/sha256_after.txt" 2>/dev/null )
 echo "== end at $(el) s"
 ls -la "$OUT"
 }
