@@ -606,6 +606,16 @@ UNIQLDEF uniql_result uniql_corr_add_f64(uniql_corr *acc, const double *X, int n
 UNIQLDEF uniql_result uniql_corr_finalize(const uniql_corr *acc, double *C, size_t ldc);
 UNIQLDEF void uniql_corr_free(uniql_corr *acc);
 
+/* C (M x N, ld ldc) += alpha op(A) B: op(A) is M x K (A[i*lda+k], or A[k*lda+i] when
+   trans_a), B K x N row-major. The packed GEMM of the linear algebra (eigh, square roots,
+   ridge leverage; 4 x 8 register tiles over blocks of 256 k): every C[i][j] gets the
+   products a*b rounded, then added in k order per block, the block sums times alpha added
+   to C in block order. kernel: UNIQL_KERNEL_AUTO / SCALAR / AVX2 (multiply then add, no
+   FMA: the same bits as SCALAR); UNIQL_ERR_UNSUPPORTED where AVX2 is absent. Scratch of
+   ~2.2 MB by UNIQL_MALLOC(user). */
+UNIQLDEF uniql_result uniql_gemm_f64(int M, int N, int K, double alpha, const double *A, size_t lda, int trans_a,
+                                     const double *B, size_t ldb, double *C, size_t ldc, int kernel, void *user);
+
 /* ---- Ridge leverage scores and sorting ---------------------------------------------- */
 
 #define UNIQL_RIDGE_LAMBDA_DEFAULT 1e-4
@@ -5373,12 +5383,46 @@ static void uniql__gemm_tile(int kc, const double *a, const double *b, double *a
     for (i = 0; i < UNIQL__MR * UNIQL__NR; i++) acc[i] = c[i];
 }
 
+typedef void (*uniql__gemm_tile_fn)(int kc, const double *a, const double *b, double *acc);
+
+#if defined(UNIQL__HAVE_AVX2)
+/* uniql__gemm_tile in AVX2 registers: every c[i][j] += a[i] * b[j] as a multiply then an
+   add (no FMA: two roundings, exactly the scalar tile's), in k order: the same bits. */
+UNIQL__AVX2 static void uniql__gemm_tile_avx2(int kc, const double *a, const double *b, double *acc)
+{
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    int k;
+    for (k = 0; k < kc; k++, a += UNIQL__MR, b += UNIQL__NR) {
+        __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4), x;
+        x = _mm256_broadcast_sd(a);     c00 = _mm256_add_pd(c00, _mm256_mul_pd(x, b0)); c01 = _mm256_add_pd(c01, _mm256_mul_pd(x, b1));
+        x = _mm256_broadcast_sd(a + 1); c10 = _mm256_add_pd(c10, _mm256_mul_pd(x, b0)); c11 = _mm256_add_pd(c11, _mm256_mul_pd(x, b1));
+        x = _mm256_broadcast_sd(a + 2); c20 = _mm256_add_pd(c20, _mm256_mul_pd(x, b0)); c21 = _mm256_add_pd(c21, _mm256_mul_pd(x, b1));
+        x = _mm256_broadcast_sd(a + 3); c30 = _mm256_add_pd(c30, _mm256_mul_pd(x, b0)); c31 = _mm256_add_pd(c31, _mm256_mul_pd(x, b1));
+    }
+    _mm256_storeu_pd(acc, c00); _mm256_storeu_pd(acc + 4, c01);
+    _mm256_storeu_pd(acc + 8, c10); _mm256_storeu_pd(acc + 12, c11);
+    _mm256_storeu_pd(acc + 16, c20); _mm256_storeu_pd(acc + 20, c21);
+    _mm256_storeu_pd(acc + 24, c30); _mm256_storeu_pd(acc + 28, c31);
+}
+#endif
+
+/* the tile kernel for `kernel` (AUTO: AVX2 where the CPU has it); NULL if unavailable */
+static uniql__gemm_tile_fn uniql__gemm_tile_for(int kernel)
+{
+    if (kernel == UNIQL_KERNEL_SCALAR) return uniql__gemm_tile;
+#if defined(UNIQL__HAVE_AVX2)
+    if ((kernel == UNIQL_KERNEL_AUTO || kernel == UNIQL_KERNEL_AVX2 || kernel == UNIQL_KERNEL_VNNI) && uniql__cpu_avx2())
+        return uniql__gemm_tile_avx2;
+#endif
+    return kernel == UNIQL_KERNEL_AUTO ? uniql__gemm_tile : NULL;
+}
+
 /* C[i0..i1) x [j0..j1) += alpha op(A) B, the block of the full product named by global
    indices (see uniql__gemm): every element gets the same operations in the same order
    whatever block it is computed in, so any cut of C into blocks gives the same bits. */
 static void uniql__gemm_block(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
                               const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work,
-                              int i0, int i1, int j0, int j1)
+                              int i0, int i1, int j0, int j1, uniql__gemm_tile_fn tile)
 {
     double *Ap = work, *Bp = work + (size_t)UNIQL__MC * UNIQL__KC;
     double acc[UNIQL__MR * UNIQL__NR];
@@ -5417,7 +5461,7 @@ static void uniql__gemm_block(int M, int N, int K, double alpha, const double *A
                         int mr = mc - ir < UNIQL__MR ? mc - ir : UNIQL__MR;
                         int gi = ic + ir, gj = jc + jr;
                         if (upper && gi > gj + UNIQL__NR - 1) continue; /* below the diagonal */
-                        uniql__gemm_tile(kc, Ap + (size_t)ir * kc, Bp + (size_t)jr * kc, acc);
+                        tile(kc, Ap + (size_t)ir * kc, Bp + (size_t)jr * kc, acc);
                         for (i = 0; i < mr; i++) {
                             double *crow = C + (size_t)(gi + i) * ldc + gj;
                             for (j = 0; j < nr; j++)
@@ -5437,7 +5481,7 @@ static void uniql__gemm_block(int M, int N, int K, double alpha, const double *A
 static void uniql__gemm(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
                         const double *B, size_t ldb, double *C, size_t ldc, int upper, double *work)
 {
-    uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N);
+    uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N, uniql__gemm_tile_for(UNIQL_KERNEL_AUTO));
 }
 
 /* The same product through the caller's parallel-for (API 2b): C is cut into tiles of
@@ -5457,6 +5501,7 @@ typedef struct uniql__gemm_job {
     const double *A, *B;
     size_t lda, ldb, ldc;
     double *C, *work;
+    uniql__gemm_tile_fn tile;
 } uniql__gemm_job;
 
 static void uniql__gemm_tile_job(void *ctx, int job, int worker)
@@ -5465,7 +5510,7 @@ static void uniql__gemm_tile_job(void *ctx, int job, int worker)
     int i0 = (job % g->nti) * UNIQL__GEMM_TILE, j0 = (job / g->nti) * UNIQL__GEMM_TILE;
     if (g->upper && i0 > j0 + UNIQL__GEMM_TILE - 1) return;   /* wholly below the diagonal */
     uniql__gemm_block(g->M, g->N, g->K, g->alpha, g->A, g->lda, g->ta, g->B, g->ldb, g->C, g->ldc, g->upper,
-                      g->work + (size_t)worker * UNIQL__GEMM_WORK, i0, i0 + UNIQL__GEMM_TILE, j0, j0 + UNIQL__GEMM_TILE);
+                      g->work + (size_t)worker * UNIQL__GEMM_WORK, i0, i0 + UNIQL__GEMM_TILE, j0, j0 + UNIQL__GEMM_TILE, g->tile);
 }
 
 static void uniql__gemm_par(int M, int N, int K, double alpha, const double *A, size_t lda, int ta,
@@ -5477,10 +5522,29 @@ static void uniql__gemm_par(int M, int N, int K, double alpha, const double *A, 
     if (M <= 0 || N <= 0 || K <= 0) return;
     g.M = M; g.N = N; g.K = K; g.ta = ta; g.upper = upper; g.alpha = alpha;
     g.A = A; g.B = B; g.lda = lda; g.ldb = ldb; g.ldc = ldc; g.C = C; g.work = work;
+    g.tile = uniql__gemm_tile_for(UNIQL_KERNEL_AUTO);
     g.nti = (M + UNIQL__GEMM_TILE - 1) / UNIQL__GEMM_TILE;
     ntj = (N + UNIQL__GEMM_TILE - 1) / UNIQL__GEMM_TILE;
-    if (g.nti == 1 && ntj == 1) { uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N); return; }
+    if (g.nti == 1 && ntj == 1) { uniql__gemm_block(M, N, K, alpha, A, lda, ta, B, ldb, C, ldc, upper, work, 0, M, 0, N, g.tile); return; }
     uniql_parallel_for(par, g.nti * ntj, uniql__gemm_tile_job, &g);
+}
+
+UNIQLDEF uniql_result uniql_gemm_f64(int M, int N, int K, double alpha, const double *A, size_t lda, int trans_a,
+                                     const double *B, size_t ldb, double *C, size_t ldc, int kernel, void *user)
+{
+    uniql__gemm_tile_fn tile;
+    double *work;
+    if (M < 0 || N < 0 || K < 0 || (trans_a != 0 && trans_a != 1)) return UNIQL_ERR_INVALID_ARG;
+    if (!M || !N || !K) return UNIQL_OK;
+    if (!A || !B || !C) return UNIQL_ERR_INVALID_ARG;
+    if (lda < (size_t)(trans_a ? M : K) || ldb < (size_t)N || ldc < (size_t)N) return UNIQL_ERR_SHAPE;
+    if (!uniql__kernel_ok(kernel) || (kernel & UNIQL_KERNEL_I8ACT)) return UNIQL_ERR_INVALID_ARG;
+    if (!(tile = uniql__gemm_tile_for(kernel))) return UNIQL_ERR_UNSUPPORTED;
+    work = (double *)UNIQL_MALLOC(sizeof(double) * UNIQL__GEMM_WORK, user);
+    if (!work) return UNIQL_ERR_OUT_OF_MEMORY;
+    uniql__gemm_block(M, N, K, alpha, A, lda, trans_a, B, ldb, C, ldc, 0, work, 0, M, 0, N, tile);
+    UNIQL_FREE(work, user);
+    return UNIQL_OK;
 }
 
 /* ---- Jacobi SVD ----------------------------------------------------------------------- */

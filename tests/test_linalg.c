@@ -1170,6 +1170,63 @@ TEST linalg_paths_run_without_leaks_under_failure(void)
     PASS();
 }
 
+/* uniql_gemm_f64 (the packed GEMM under eigh, the square roots and ridge leverage): the
+   AVX2 tile equals the scalar tile bit for bit (multiply, then add, in the same order), and
+   both are within the rounding bound of their summation against a long double reference:
+   |C - C_exact| <= gamma_k (|C0| + |alpha| sum |a b|), k = K + 2 ceil(K/256) + 2,
+   u = 2^-53. Shapes with tile edges (4 x 8), k blocks (256), both orientations of A. */
+TEST gemm_f64_simd_equals_scalar_and_known_answer(void)
+{
+    static const int sh[][4] = { { 1, 1, 1, 0 }, { 5, 9, 3, 1 }, { 37, 29, 300, 0 }, { 70, 65, 513, 1 }, { 130, 17, 257, 0 }, { 4, 8, 256, 1 } };
+    int simd = uniql_kernel_available(UNIQL_KERNEL_AVX2), si, i, j, k;
+    double worst = 0, alpha = -0.75;
+    trng r = { 77 };
+    for (si = 0; si < (int)(sizeof sh / sizeof sh[0]); si++) {
+        int M = sh[si][0], N = sh[si][1], K = sh[si][2], ta = sh[si][3], nblk = (K + 255) / 256;
+        size_t lda = (size_t)(ta ? M : K) + 3, ldb = (size_t)N + 2, ldc = (size_t)N + 1;
+        double *A = (double *)malloc(sizeof(double) * (size_t)(ta ? K : M) * lda), *B = (double *)malloc(sizeof(double) * (size_t)K * ldb);
+        double *C0 = (double *)malloc(sizeof(double) * (size_t)M * ldc), *Cs = (double *)malloc(sizeof(double) * (size_t)M * ldc);
+        double *Ca = (double *)malloc(sizeof(double) * (size_t)M * ldc), g = (double)(K + 2 * nblk + 2) * 0x1p-53;
+        int ok = 1;
+        g = g / (1 - g);
+        for (i = 0; i < (ta ? K : M) * (int)lda; i++) A[i] = trng_normal(&r);
+        for (i = 0; i < K * (int)ldb; i++) B[i] = trng_normal(&r);
+        for (i = 0; i < M * (int)ldc; i++) C0[i] = trng_normal(&r);
+        memcpy(Cs, C0, sizeof(double) * (size_t)M * ldc);
+        memcpy(Ca, C0, sizeof(double) * (size_t)M * ldc);
+        ASSERT_OK(uniql_gemm_f64(M, N, K, alpha, A, lda, ta, B, ldb, Cs, ldc, UNIQL_KERNEL_SCALAR, NULL));
+        if (simd) {
+            ASSERT_OK(uniql_gemm_f64(M, N, K, alpha, A, lda, ta, B, ldb, Ca, ldc, UNIQL_KERNEL_AVX2, NULL));
+            ok = !memcmp(Cs, Ca, sizeof(double) * (size_t)M * ldc);
+        }
+        for (i = 0; i < M && ok; i++)
+            for (j = 0; j < N; j++) {
+                long double s = 0, m = 0;
+                double e;
+                for (k = 0; k < K; k++) {
+                    long double p = (long double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) * B[(size_t)k * ldb + j];
+                    s += p;
+                    m += p < 0 ? -p : p;
+                }
+                e = fabs((double)((long double)Cs[(size_t)i * ldc + j] - ((long double)C0[(size_t)i * ldc + j] + alpha * s)));
+                m = fabs(C0[(size_t)i * ldc + j]) + fabs(alpha) * m;
+                if (e / (double)m > worst) worst = e / (double)m;
+                if (!(e <= g * (double)m)) ok = 0;
+            }
+        free(A); free(B); free(C0); free(Cs); free(Ca);
+        if (!ok) { UQ_NOTE("%d x %d x %d (trans %d)", M, N, K, ta); FAILm("AVX2 != scalar or outside the bound"); }
+    }
+    {
+        double a = 1, b = 1, c = 0;
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_gemm_f64(-1, 1, 1, 1.0, &a, 1, 0, &b, 1, &c, 1, 0, NULL));
+        ASSERT_EQ(UNIQL_ERR_SHAPE, uniql_gemm_f64(1, 2, 2, 1.0, &a, 1, 0, &b, 2, &c, 2, 0, NULL));
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_gemm_f64(1, 1, 1, 1.0, &a, 1, 2, &b, 1, &c, 1, 0, NULL));
+        ASSERT_OK(uniql_gemm_f64(0, 1, 1, 1.0, NULL, 1, 0, NULL, 1, NULL, 1, 0, NULL));
+    }
+    UQ_NOTE("%s; worst |err| / (|C0| + |alpha| sum |a b|) %.3g", simd ? "AVX2 == scalar bit for bit" : "no AVX2: scalar only", worst);
+    PASS();
+}
+
 SUITE(linalg_suite)
 {
     RUN_TEST(svd_known_spectra_condition_1_to_1e12);
@@ -1198,4 +1255,5 @@ SUITE(linalg_suite)
     RUN_TEST(qasvd_errors);
     RUN_TEST(linalg_paths_run_without_leaks_under_failure);
     RUN_TEST(linalg_threads_same_bits_and_known_answers);
+    RUN_TEST(gemm_f64_simd_equals_scalar_and_known_answer);
 }
