@@ -47,7 +47,7 @@ $(B):
 $(B)/test: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ $(TEST_SRC) $(LDLIBS)
 
-test: $(B)/test $(B)/readme_example $(B)/pack $(B)/gen_checkpoint
+test: $(B)/test $(B)/readme_example $(B)/pack $(B)/gen_checkpoint $(B)/merge_lora
 	@./$(B)/test
 
 # the same sources with clang, warnings as errors (portability of the header itself)
@@ -59,7 +59,7 @@ $(B)/test_asan: $(TEST_DEP) | $(B)
 	@$(CC) $(STRICT) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LDLIBS)
 
-asan: $(B)/test_asan $(B)/pack $(B)/gen_checkpoint test-cli
+asan: $(B)/test_asan $(B)/pack $(B)/gen_checkpoint $(B)/merge_lora test-cli
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(B)/test_asan
 
 $(B)/test_ubsan: $(TEST_DEP) | $(B)
@@ -178,6 +178,10 @@ DEMO_BITS_MB ?= 12.5
 
 $(B)/pack: tools/pack.c tools/cli.h tools/uq_threads.h uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ tools/pack.c $(LDLIBS)
+
+# recovery adapters merged onto an export without Python (README "Evaluation: recovery")
+$(B)/merge_lora: tools/train/merge_lora.c uniql.h | $(B)
+	@$(CC) $(STRICT) $(OPT) -o $@ tools/train/merge_lora.c $(LDLIBS)
 
 $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ examples/run_uniql.c $(LDLIBS)
@@ -359,7 +363,8 @@ recover-ref: $(B)/pack
 # forward. `make asan` (CI) runs it.
 CLI_SAN   := $(STRICT) -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 CLI_PROGS := tools/pack examples/run_uniql examples/generate bench/bench_gemv bench/bench_linalg bench/bench_pack \
-	bench/bench_uniql bench/bench_recover bench/bench_quant_diag tools/gen_checkpoint tests/cli/mk_overflow
+	bench/bench_uniql bench/bench_recover bench/bench_quant_diag tools/gen_checkpoint tests/cli/mk_overflow \
+	tools/train/merge_lora
 CLI_BINS  := $(addprefix $(B)/cli/,$(notdir $(CLI_PROGS)))
 .PHONY: test-cli
 define CLI_RULE

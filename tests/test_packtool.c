@@ -405,6 +405,133 @@ TEST packtool_quantizer_options(void)
     PASS();
 }
 
+/* tools/train/merge_lora (the C twin of recover.py merge): known adapters change exactly
+   the named weights, by W + (B @ A) * alpha / r to fp32 rounding, and no other byte; zero
+   adapters leave the export's bytes (and so its pack --order) unchanged; bad adapters are
+   refused without writing anything */
+static int ml_lora(const char *path, int rows_b, int zero_b, int only_a)
+{
+    enum { R = 2, DI = 120, DO = 96, QI = 96 };
+    static float a1[R * DI], b1[DO * R], a2[R * QI], b2[DO * R];
+    uniql_safetensors_input t[4];
+    void *img = NULL;
+    size_t size = 0;
+    FILE *f;
+    int i, n = 0, ok;
+    for (i = 0; i < R * DI; i++) a1[i] = 0.01f * (float)((i * 7) % 11 - 5);
+    for (i = 0; i < R * QI; i++) a2[i] = 0.015f * (float)((i * 5) % 13 - 6);
+    for (i = 0; i < DO * R; i++) {
+        b1[i] = zero_b ? 0.0f : 0.02f * (float)((i * 5) % 9 - 4);
+        b2[i] = zero_b ? 0.0f : 0.03f * (float)((i * 3) % 7 - 3);
+    }
+    memset(t, 0, sizeof t);
+    t[n].name = "model.layers.0.mlp.down_proj.lora_A"; t[n].ndim = 2; t[n].shape[0] = R; t[n].shape[1] = DI; t[n++].data = a1;
+    if (!only_a) { t[n].name = "model.layers.0.mlp.down_proj.lora_B"; t[n].ndim = 2; t[n].shape[0] = rows_b; t[n].shape[1] = R; t[n++].data = b1; }
+    t[n].name = "model.layers.1.self_attn.q_proj.lora_A"; t[n].ndim = 2; t[n].shape[0] = R; t[n].shape[1] = QI; t[n++].data = a2;
+    t[n].name = "model.layers.1.self_attn.q_proj.lora_B"; t[n].ndim = 2; t[n].shape[0] = DO; t[n].shape[1] = R; t[n++].data = b2;
+    if (uniql_safetensors_write(t, n, UNIQL_DTYPE_F32, NULL, &img, &size, NULL) != UNIQL_OK) return 0;
+    f = fopen(path, "wb");
+    ok = f && fwrite(img, 1, size, f) == size;
+    if (f) ok = (fclose(f) == 0) && ok;
+    uniql_free_buffer(img, NULL);
+    return ok;
+}
+
+TEST packtool_merge_lora(void)
+{
+    const char *ex = "tests/data/recover/llama", *lora = PT_DIR "/ml_lora.safetensors";
+    unsigned char *eb = NULL, *mb = NULL, *lb = NULL;
+    size_t en = 0, mn = 0, ln = 0;
+    uniql_safetensors es, ms, ls;
+    int i, changed = 0, merged_seen = 0;
+    double worst = 0;
+    FILE *f;
+    if (!have_pack()) SKIPm("build/pack or a POSIX shell missing");
+    f = fopen("build/merge_lora", "rb");
+    if (!f) SKIPm("build/merge_lora missing (make test builds it)");
+    fclose(f);
+    sh("rm -rf " PT_DIR "/ml_out " PT_DIR "/ml_zero " PT_DIR "/ml_bad");
+    ASSERT(ml_lora(lora, 96, 0, 0));
+    ASSERT_EQ(0, sh("./build/merge_lora --alpha 4 %s %s " PT_DIR "/ml_out 2>/dev/null", ex, lora));
+    eb = tutil_read_file("tests/data/recover/llama/model.safetensors", &en);
+    mb = tutil_read_file(PT_DIR "/ml_out/model.safetensors", &mn);
+    lb = tutil_read_file(lora, &ln);
+    ASSERT(eb && mb && lb && en == mn);
+    ASSERT_EQ(UNIQL_OK, uniql_safetensors_parse(eb, en, NULL, &es, NULL));
+    ASSERT_EQ(UNIQL_OK, uniql_safetensors_parse(mb, mn, NULL, &ms, NULL));
+    ASSERT_EQ(UNIQL_OK, uniql_safetensors_parse(lb, ln, NULL, &ls, NULL));
+    ASSERT_EQ(es.n_tensors, ms.n_tensors);
+    ASSERT(!memcmp(eb, mb, (size_t)((const unsigned char *)es.tensors[0].data - eb)));   /* same header */
+    for (i = 0; i < es.n_tensors; i++) {
+        const uniql_tensor *w = &es.tensors[i], *m = uniql_safetensors_find(&ms, w->name), *A, *B;
+        char an[256], bn[256];
+        size_t L = strlen(w->name), o, c, k, rows, cols;
+        ASSERT(m && m->nbytes == w->nbytes);
+        A = B = NULL;
+        if (L > 7 && !strcmp(w->name + L - 7, ".weight") && L < 200) {
+            snprintf(an, sizeof an, "%.*s.lora_A", (int)(L - 7), w->name);
+            snprintf(bn, sizeof bn, "%.*s.lora_B", (int)(L - 7), w->name);
+            A = uniql_safetensors_find(&ls, an);
+            B = uniql_safetensors_find(&ls, bn);
+        }
+        if (!A) { ASSERTm(w->name, !memcmp(w->data, m->data, w->nbytes)); continue; }
+        ASSERT(B);
+        merged_seen++;
+        rows = (size_t)w->shape[0];
+        cols = (size_t)w->shape[1];
+        for (o = 0; o < rows; o++)
+            for (c = 0; c < cols; c++) {
+                float wv, mv, av, bv;
+                double d = 0, da = 0, want;
+                for (k = 0; k < 2; k++) {
+                    memcpy(&av, (const unsigned char *)A->data + 4 * (k * cols + c), 4);
+                    memcpy(&bv, (const unsigned char *)B->data + 4 * (o * 2 + k), 4);
+                    d += (double)av * bv;
+                    da += fabs((double)av * bv);
+                }
+                memcpy(&wv, (const unsigned char *)w->data + 4 * (o * cols + c), 4);
+                memcpy(&mv, (const unsigned char *)m->data + 4 * (o * cols + c), 4);
+                want = wv + 2.0 * d;   /* alpha 4 / r 2 */
+                /* fp32: the r-term sum, the scaling and the add, each one rounding */
+                ASSERT_LE(fabs(mv - want), 4 * 6e-8 * (fabs(wv) + 2.0 * da) + 1e-30);
+                if (fabs(mv - want) > worst) worst = fabs(mv - want);
+                if (mv != wv) changed++;
+            }
+    }
+    ASSERT_EQ(2, merged_seen);
+    ASSERT(changed > 1000);
+    ASSERT(same_files(PT_DIR "/ml_out/order.json", "tests/data/recover/llama/order.json"));
+    ASSERT(same_files(PT_DIR "/ml_out/config.json", "tests/data/recover/llama/config.json"));
+    uniql_safetensors_free(&es);
+    uniql_safetensors_free(&ms);
+    uniql_safetensors_free(&ls);
+    free(eb);
+    free(mb);
+    free(lb);
+    printf("    note: merge_lora: 2 projections, %d weights changed, max |W' - (W + s B A)| %.2e\n", changed, worst);
+
+    /* zero adapters: the export's bytes, and the same .uniql from pack --order */
+    ASSERT(ml_lora(lora, 96, 1, 0));
+    ASSERT_EQ(0, sh("./build/merge_lora %s %s " PT_DIR "/ml_zero 2>/dev/null", ex, lora));
+    ASSERT(same_files(PT_DIR "/ml_zero/model.safetensors", "tests/data/recover/llama/model.safetensors"));
+    ASSERT_EQ(0, sh("./build/pack -q --order %s/order.json %s " PT_DIR "/ml_ex.uniql", ex, ex));
+    ASSERT_EQ(0, sh("./build/pack -q --order " PT_DIR "/ml_zero/order.json " PT_DIR "/ml_zero " PT_DIR "/ml_zero.uniql"));
+    ASSERT(same_files(PT_DIR "/ml_ex.uniql", PT_DIR "/ml_zero.uniql"));
+
+    /* refused: B of the wrong height, A without B, a bad alpha; nothing written */
+    ASSERT(ml_lora(lora, 95, 0, 0));
+    ASSERT_EQ(1, sh("./build/merge_lora %s %s " PT_DIR "/ml_bad 2>" PT_DIR "/ml_bad.log", ex, lora));
+    ASSERT(log_has(PT_DIR "/ml_bad.log", "do not fit"));
+    ASSERT(ml_lora(lora, 96, 0, 1));
+    ASSERT_EQ(1, sh("./build/merge_lora %s %s " PT_DIR "/ml_bad 2>" PT_DIR "/ml_bad.log", ex, lora));
+    ASSERT(log_has(PT_DIR "/ml_bad.log", "has no lora_B"));
+    ASSERT_EQ(2, sh("./build/merge_lora --alpha nan %s %s " PT_DIR "/ml_bad 2>/dev/null", ex, lora));
+    ASSERT_EQ(1, sh("./build/merge_lora %s tests/data/recover/llama/config.json " PT_DIR "/ml_bad 2>/dev/null", ex));
+    ASSERT_EQ(0, sh("test ! -e " PT_DIR "/ml_bad"));
+    sh("rm -rf " PT_DIR "/ml_out " PT_DIR "/ml_zero " PT_DIR "/ml_ex.uniql " PT_DIR "/ml_zero.uniql %s", lora);
+    PASS();
+}
+
 SUITE(packtool_suite)
 {
     RUN_TEST(packtool_layerwise_equals_whole_model);
@@ -413,6 +540,7 @@ SUITE(packtool_suite)
     RUN_TEST(packtool_group_transposed);
     RUN_TEST(packtool_order_gptq_equals_library);
     RUN_TEST(packtool_quantizer_options);
+    RUN_TEST(packtool_merge_lora);
     RUN_TEST(packtool_peak_memory_within_bound);
     RUN_TEST(packtool_peak_memory_flat_in_layers);
 }

@@ -34,6 +34,12 @@ for v in -1 0 nan inf abc 1e3 ""; do expect 2 "--damp" "$B/pack" --quantizer gpt
 expect 2 "--quantizer" "$B/pack" --quantizer foo $M "$T/a.uniql"
 expect 2 "needs calibration tokens" "$B/pack" --order tests/data/recover/llama/order.json --quantizer gptq tests/data/recover/llama "$T/a.uniql"
 expect 2 "--threads" "$B/pack" --threads 0 $M "$T/a.uniql"
+for v in nan -1 0 abc 1e7 ""; do expect 2 "--alpha" "$B/merge_lora" --alpha "$v" tests/data/recover/llama x "$T/ml"; done
+expect 2 "usage" "$B/merge_lora" tests/data/recover/llama
+expect 1 "merge_lora" "$B/merge_lora" tests/data/recover/llama tests/data/recover/llama/config.json "$T/ml"
+expect 1 "merge_lora" "$B/merge_lora" "$T/none" tests/data/recover/llama/model.safetensors "$T/ml"
+expect 1 "not a LoRA tensor" "$B/merge_lora" tests/data/recover/llama tests/data/recover/llama/model.safetensors "$T/ml"
+[ ! -e "$T/ml" ] || fail "a refused merge_lora run created its output folder"
 expect 2 "--max-state-mb" "$B/pack" --max-state-mb nan $M "$T/a.uniql"
 expect 2 "needs a value" "$B/pack" $M "$T/a.uniql" --rates
 [ ! -e "$T/a.uniql" ] || fail "a refused pack run created its output"
