@@ -4329,28 +4329,6 @@ static UNIQL__AVX2_INLINE __m256 uniql__avx2_load8(uniql_dtype dt, const unsigne
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)), 16));
 }
 
-UNIQL__AVX2 static void uniql__fdot_avx2(uniql_dtype dt, const unsigned char *row, int L, const float *X, size_t ldx, int nt, float *out)
-{
-    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
-    int e = 0, t;
-    __m256 a[UNIQL__NT][2];
-    for (t = 0; t < UNIQL__NT; t++) a[t][0] = a[t][1] = _mm256_setzero_ps();
-    for (; e + 16 <= L; e += 16) {
-        __m256 w0 = uniql__avx2_load8(dt, row + (size_t)e * es), w1 = uniql__avx2_load8(dt, row + (size_t)(e + 8) * es);
-        for (t = 0; t < nt; t++) {
-            const float *x = X + (size_t)t * ldx + e;
-            a[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x), a[t][0]);
-            a[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + 8), a[t][1]);
-        }
-    }
-    for (t = 0; t < nt; t++) {
-        float s = uniql__avx2_hsum(_mm256_add_ps(a[t][0], a[t][1]));
-        int c;
-        for (c = e; c < L; c++) s += uniql__load_f(dt, row, c) * X[(size_t)t * ldx + c];
-        out[t] = s;
-    }
-}
-
 /* Register tiles of uniql__fgemm_scalar, one 8-lane accumulator per output: R (<= 3) rows
    x T (<= 4) tokens, and R (<= 8) rows x 1 token. R, T and dt are constants after inlining
    (the guards vanish; named accumulators so that they live in registers). */
@@ -5230,8 +5208,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
     if (isa == UNIQL_KERNEL_SCALAR) return 1;
 #if defined(UNIQL__HAVE_AVX2)
     if (isa == UNIQL_KERNEL_AVX2 || isa == UNIQL_KERNEL_VNNI) {
-        k->fdot = uniql__fdot_avx2;
-        k->fgemm = uniql__fgemm_avx2;
+        k->fgemm = uniql__fgemm_avx2;   /* every float matmul: fdot stays the (unused) scalar one */
         k->faxpy = uniql__faxpy_avx2;
         k->qdot = uniql__qdot_avx2;
         k->qaxpy = uniql__qaxpy_avx2;
