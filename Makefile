@@ -180,7 +180,7 @@ $(B)/pack: tools/pack.c tools/cli.h tools/uq_threads.h uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ tools/pack.c $(LDLIBS)
 
 # recovery adapters merged onto an export without Python (README "Evaluation: recovery")
-$(B)/merge_lora: tools/train/merge_lora.c uniql.h | $(B)
+$(B)/merge_lora: tools/train/merge_lora.c tools/cli.h uniql.h | $(B)
 	@$(CC) $(STRICT) $(OPT) -o $@ tools/train/merge_lora.c $(LDLIBS)
 
 $(B)/run_uniql: examples/run_uniql.c uniql.h | $(B)

@@ -23,26 +23,13 @@
 #endif
 #define UNIQL_IMPLEMENTATION
 #include "../../uniql.h"
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "../cli.h"
 #ifdef _WIN32
 #include <direct.h>
 #define ML_MKDIR(p) _mkdir(p)
 #else
-#include <sys/stat.h>
 #define ML_MKDIR(p) mkdir((p), 0777)
 #endif
-
-static int die(const char *fmt, const char *a, const char *b)
-{
-    fprintf(stderr, "merge_lora: ");
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n");
-    return 1;
-}
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -56,22 +43,23 @@ static int join(char *out, size_t n, const char *dir, const char *name)
     return k > 0 && (size_t)k < n;
 }
 
-static int write_file(const char *path, const void *data, size_t n)
+/* DIR/name -> *buf (uniql_read_file), or a message and 0 */
+static int read_in(const char *dir, const char *name, void **buf, size_t *n)
 {
-    char tmp[4200];
-    FILE *f;
-    int ok;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return 0;
-    f = fopen(tmp, "wb");
-    if (!f) return 0;
-    ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (ok) {
-        remove(path);   /* rename over an existing file fails on some systems */
-        ok = rename(tmp, path) == 0;
-    }
-    if (!ok) remove(tmp);
-    return ok;
+    char path[4096];
+    uniql_error err;
+    if (!join(path, sizeof path, dir, name)) return cli_msg("%s/%s: path too long", dir, name);
+    if (uniql_read_file(path, NULL, buf, n, &err) != UNIQL_OK) return cli_msg("%s: %s", path, err.message);
+    return 1;
+}
+
+/* OUT_DIR/name <- data, through cli_out: a temporary file beside it, fsynced, renamed over */
+static int write_out(const char *dir, const char *name, const void *data, size_t n)
+{
+    char path[4096];
+    cli_out o;
+    if (!join(path, sizeof path, dir, name)) return cli_msg("%s/%s: path too long", dir, name);
+    return cli_out_open(&o, path) == 1 && cli_out_commit(&o, data, n);
 }
 
 /* a tensor's float at index i, from possibly unaligned file bytes */
@@ -86,7 +74,7 @@ int main(int argc, char **argv)
 {
     const char *ex_dir, *lora_path, *out_dir;
     double alpha = 16.0;   /* recover.py's default (r 8, alpha 16) */
-    char path[4096], name[1024];
+    char name[1024];
     void *eb = NULL, *lb = NULL, *cb = NULL, *ob = NULL;
     size_t en = 0, ln = 0, cn = 0, on = 0;
     uniql_safetensors es, ls;
@@ -94,14 +82,9 @@ int main(int argc, char **argv)
     unsigned char *out = NULL;
     int i, argi = 1, merged = 0, rc = 1, have_es = 0, have_ls = 0;
 
+    cli_prog = "merge_lora";
     if (argi + 1 < argc && !strcmp(argv[argi], "--alpha")) {
-        char *end = NULL;
-        errno = 0;
-        alpha = strtod(argv[argi + 1], &end);
-        if (!*argv[argi + 1] || *end || errno || !(alpha > 0) || alpha > 1e6) {
-            fprintf(stderr, "merge_lora: --alpha: a positive number up to 1e6, not '%s'\n", argv[argi + 1]);
-            return 2;
-        }
+        if (!cli_double("--alpha", argv[argi + 1], 0.0, 1e6, CLI_OPEN_LO, &alpha)) return 2;
         argi += 2;
     }
     if (argc - argi != 3 || argv[argi][0] == '-') {
@@ -115,23 +98,16 @@ int main(int argc, char **argv)
     lora_path = argv[argi + 1];
     out_dir = argv[argi + 2];
 
-    if (!join(path, sizeof path, ex_dir, "model.safetensors")) return die("path too long: %s%s", ex_dir, "");
-    if (uniql_read_file(path, NULL, &eb, &en, &err) != UNIQL_OK) { die("%s: %s", path, err.message); goto done; }
-    if (uniql_safetensors_parse(eb, en, NULL, &es, &err) != UNIQL_OK) { die("%s: %s", path, err.message); goto done; }
+    if (!read_in(ex_dir, "model.safetensors", &eb, &en) || !read_in(ex_dir, "config.json", &cb, &cn) ||
+        !read_in(ex_dir, "order.json", &ob, &on))
+        goto done;
+    if (uniql_safetensors_parse(eb, en, NULL, &es, &err) != UNIQL_OK) { cli_msg("%s/model.safetensors: %s", ex_dir, err.message); goto done; }
     have_es = 1;
-    if (uniql_read_file(lora_path, NULL, &lb, &ln, &err) != UNIQL_OK) { die("%s: %s", lora_path, err.message); goto done; }
-    if (uniql_safetensors_parse(lb, ln, NULL, &ls, &err) != UNIQL_OK) { die("%s: %s", lora_path, err.message); goto done; }
+    if (uniql_read_file(lora_path, NULL, &lb, &ln, &err) != UNIQL_OK) { cli_msg("%s: %s", lora_path, err.message); goto done; }
+    if (uniql_safetensors_parse(lb, ln, NULL, &ls, &err) != UNIQL_OK) { cli_msg("%s: %s", lora_path, err.message); goto done; }
     have_ls = 1;
-    if (!join(path, sizeof path, ex_dir, "config.json") || uniql_read_file(path, NULL, &cb, &cn, &err) != UNIQL_OK) {
-        die("%s: %s", path, err.message);
-        goto done;
-    }
-    if (!join(path, sizeof path, ex_dir, "order.json") || uniql_read_file(path, NULL, &ob, &on, &err) != UNIQL_OK) {
-        die("%s: %s", path, err.message);
-        goto done;
-    }
     out = (unsigned char *)malloc(en ? en : 1);
-    if (!out) { die("out of memory%s%s", "", ""); goto done; }
+    if (!out) { cli_msg("out of memory"); goto done; }
     memcpy(out, eb, en);
 
     /* every lora_B must have its lora_A (checked here; the loop below checks the converse) */
@@ -139,12 +115,12 @@ int main(int argc, char **argv)
         const char *nm = ls.tensors[i].name;
         size_t L = strlen(nm);
         if (ends_with(nm, ".lora_B")) {
-            if (L - 7 + 8 > sizeof name) { die("name too long: %s%s", nm, ""); goto done; }
+            if (L - 7 + 8 > sizeof name) { cli_msg("name too long: %s", nm); goto done; }
             memcpy(name, nm, L - 7);
             strcpy(name + L - 7, ".lora_A");
-            if (!uniql_safetensors_find(&ls, name)) { die("%s has no %s", nm, name); goto done; }
+            if (!uniql_safetensors_find(&ls, name)) { cli_msg("%s has no %s", nm, name); goto done; }
         } else if (!ends_with(nm, ".lora_A")) {
-            die("%s: not a LoRA tensor (NAME.lora_A / NAME.lora_B)%s", nm, "");
+            cli_msg("%s: not a LoRA tensor (NAME.lora_A / NAME.lora_B)", nm);
             goto done;
         }
     }
@@ -153,31 +129,31 @@ int main(int argc, char **argv)
         size_t L = strlen(A->name), rows, cols, o, c, k, r;
         float scale;
         if (!ends_with(A->name, ".lora_A")) continue;
-        if (L - 7 + 8 > sizeof name) { die("name too long: %s%s", A->name, ""); goto done; }
+        if (L - 7 + 8 > sizeof name) { cli_msg("name too long: %s", A->name); goto done; }
         memcpy(name, A->name, L - 7);
         strcpy(name + L - 7, ".lora_B");
         B = uniql_safetensors_find(&ls, name);
         strcpy(name + L - 7, ".weight");
         W = uniql_safetensors_find(&es, name);
-        if (!B) { die("%s has no lora_B%s", A->name, ""); goto done; }
-        if (!W) { die("%s: the export has no %s", A->name, name); goto done; }
+        if (!B) { cli_msg("%s has no lora_B", A->name); goto done; }
+        if (!W) { cli_msg("%s: the export has no %s", A->name, name); goto done; }
         if (A->dtype != UNIQL_DTYPE_F32 || B->dtype != UNIQL_DTYPE_F32 || W->dtype != UNIQL_DTYPE_F32) {
-            die("%s: adapters and weight must be F32 (the export of tools/pack --export-hf is)%s", name, "");
+            cli_msg("%s: adapters and weight must be F32 (the export of tools/pack --export-hf is)", name);
             goto done;
         }
         if (A->ndim != 2 || B->ndim != 2 || W->ndim != 2 || A->shape[0] != B->shape[1] || B->shape[0] != W->shape[0] ||
             A->shape[1] != W->shape[1] || A->shape[0] < 1 || A->shape[0] > 4096) {
-            die("%s: shapes of lora_A / lora_B do not fit the weight (want A [r, in], B [out, r], 1 <= r <= 4096)%s",
-                name, "");
+            cli_msg("%s: shapes of lora_A / lora_B do not fit the weight (want A [r, in], B [out, r], 1 <= r <= 4096)",
+                name);
             goto done;
         }
         r = (size_t)A->shape[0];
         rows = (size_t)W->shape[0];
         cols = (size_t)W->shape[1];
         for (k = 0; k < r * cols; k++)
-            if (!isfinite(f32_at(A, k))) { die("%s: non-finite lora_A value%s", name, ""); goto done; }
+            if (!isfinite(f32_at(A, k))) { cli_msg("%s: non-finite lora_A value", name); goto done; }
         for (k = 0; k < rows * r; k++)
-            if (!isfinite(f32_at(B, k))) { die("%s: non-finite lora_B value%s", name, ""); goto done; }
+            if (!isfinite(f32_at(B, k))) { cli_msg("%s: non-finite lora_B value", name); goto done; }
         scale = (float)(alpha / (double)r);
         for (o = 0; o < rows; o++) {
             unsigned char *row = out + ((const unsigned char *)W->data - (const unsigned char *)eb) + 4 * o * cols;
@@ -192,12 +168,12 @@ int main(int argc, char **argv)
         }
         merged++;
     }
-    if (!merged) { die("%s holds no LoRA pair%s", lora_path, ""); goto done; }
+    if (!merged) { cli_msg("%s holds no LoRA pair", lora_path); goto done; }
 
-    if (ML_MKDIR(out_dir) != 0 && errno != EEXIST) { die("cannot create %s: %s", out_dir, strerror(errno)); goto done; }
-    if (!join(path, sizeof path, out_dir, "model.safetensors") || !write_file(path, out, en)) { die("cannot write %s%s", path, ""); goto done; }
-    if (!join(path, sizeof path, out_dir, "config.json") || !write_file(path, cb, cn)) { die("cannot write %s%s", path, ""); goto done; }
-    if (!join(path, sizeof path, out_dir, "order.json") || !write_file(path, ob, on)) { die("cannot write %s%s", path, ""); goto done; }
+    if (ML_MKDIR(out_dir) != 0 && errno != EEXIST) { cli_msg("cannot create %s: %s", out_dir, strerror(errno)); goto done; }
+    if (!write_out(out_dir, "model.safetensors", out, en) || !write_out(out_dir, "config.json", cb, cn) ||
+        !write_out(out_dir, "order.json", ob, on))
+        goto done;
     fprintf(stderr, "merge_lora: %d projections merged (alpha %g) into %s\n", merged, alpha, out_dir);
     rc = 0;
 done:
