@@ -726,7 +726,8 @@ TEST int8_activation_tiny_scales(void)
 }
 
 /* The prefill tiles of the I8ACT row path: AVX2 (4-token tile, AVX2 activation quantizer)
-   and VNNI (two rows x 2..4 tokens with vpdpbusd) give the scalar reference's bits for
+   and VNNI (two rows x 2..4 tokens, and two rows x 1 token: the decode GEMV, both with
+   vpdpbusd) give the scalar reference's bits for
    Q4 / Q4Z at every group, odd row counts (a single row left over), partial blocks, odd
    block counts, the 4096-column chunk boundary, 1..9 tokens (tiles of 4 plus 1..3),
    blocked (per-head) views, with and without the caller's work buffer, activations of
