@@ -4966,7 +4966,7 @@ static UNIQL__VNNI_INLINE void uniql__vnni_unit_scales(const uniql__qk *k0, cons
 static UNIQL__VNNI_INLINE void uniql__q4r2_vnni_nt(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb,
                                                    const unsigned char *d0, const unsigned char *d1, const unsigned char *l0,
                                                    const unsigned char *l1, const unsigned char *rec, const unsigned char *cv,
-                                                   size_t lda, const int NT, float *out0, float *out1)
+                                                   size_t lda, size_t pfd, const int NT, float *out0, float *out1)
 {
     const __m512i m4 = _mm512_set1_epi8(15);
     const __m512i flip = _mm512_set1_epi8(k0->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
@@ -4982,6 +4982,10 @@ static UNIQL__VNNI_INLINE void uniql__q4r2_vnni_nt(const uniql__qk *k0, const un
             const unsigned char *p1 = p == np - 1 && l1 ? l1 : d1 + (size_t)p * 32;
             __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)p0)),
                                            _mm256_loadu_si256((const __m256i *)(const void *)p1), 1), lo, hi;
+            if (NT == 1) { /* the decode GEMV: prefetch along the weight stream */
+                _mm_prefetch((const char *)(d0 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
+                _mm_prefetch((const char *)(d1 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
+            }
             v = _mm512_xor_si512(v, flip);
             lo = _mm512_and_si512(v, m4);
             hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
@@ -5010,49 +5014,21 @@ UNIQL__VNNI static void uniql__q4r2_vnni(const uniql__qk *k0, const uniql__qk *k
                                          const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out0,
                                          float *out1)
 {
-    if (nt >= 4) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 4, out0, out1);
-    else if (nt == 3) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 3, out0, out1);
-    else if (nt == 2) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 2, out0, out1);
-    else uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 1, out0, out1);
+    if (nt >= 4) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 4, out0, out1);
+    else if (nt == 3) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 3, out0, out1);
+    else if (nt == 2) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 2, out0, out1);
+    else uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 1, out0, out1);
 }
 
 /* Q4 / Q4Z, two rows x one token (the decode GEMV), the 512-bit twin of uniql__q4x2_avx2:
-   row 0 in the low half, row 1 in the high half, the token's XL / XH / dv / CV broadcast to
-   both; the same integer lane sums and float steps as uniql__q4r2_vnni_nt with one token,
-   so again uniql__qdot8_scalar's bits. pfd: prefetch distance in bytes along the rows. */
+   the prefill tile's code with one token (so again uniql__qdot8_scalar's bits), plus a
+   software prefetch pfd bytes ahead along the rows. */
 UNIQL__VNNI static void uniql__q4x2_vnni(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
                                          const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
                                          const unsigned char *rec, const unsigned char *cv, size_t pfd, float *out0,
                                          float *out1)
 {
-    const __m512i m4 = _mm512_set1_epi8(15);
-    const __m512i flip = _mm512_set1_epi8(k0->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
-    int np = (nb + 1) / 2, up = uniql__unit_pairs(k0, np), u0, p;
-    __m512 s = _mm512_setzero_ps(), sv, zv;
-    for (u0 = 0; u0 < np; u0 += up) {
-        int u1 = u0 + up < np ? u0 + up : np;
-        __m512 a = _mm512_setzero_ps();
-        for (p = u0; p < u1; p++) {
-            const unsigned char *r = rec + (size_t)p * UNIQL__REC;
-            const unsigned char *p0 = p == np - 1 && l0 ? l0 : d0 + (size_t)p * 32;
-            const unsigned char *p1 = p == np - 1 && l1 ? l1 : d1 + (size_t)p * 32;
-            __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)p0)),
-                                           _mm256_loadu_si256((const __m256i *)(const void *)p1), 1), lo, hi, is;
-            _mm_prefetch((const char *)(d0 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
-            _mm_prefetch((const char *)(d1 + (size_t)p * 32 + pfd), UNIQL__PF_HINT);
-            v = _mm512_xor_si512(v, flip);
-            lo = _mm512_and_si512(v, m4);
-            hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            is = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo,
-                                                         _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(const void *)r))),
-                                     hi, _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(const void *)(r + 32))));
-            a = _mm512_fmadd_ps(uniql__vnni_bcast8(r + 64), _mm512_cvtepi32_ps(is), a);
-        }
-        uniql__vnni_unit_scales(k0, k1, b0, nb, u0, &sv, &zv);
-        s = _mm512_fmadd_ps(sv, _mm512_fnmadd_ps(zv, uniql__vnni_bcast8(cv + (size_t)(u0 / up) * 32), a), s);
-    }
-    *out0 += uniql__avx2_hsum(_mm512_castps512_ps256(s));
-    *out1 += uniql__avx2_hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+    uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, 0, pfd, 1, out0, out1);
 }
 
 static int uniql__cpu_vnni(void)
