@@ -1227,6 +1227,86 @@ TEST gemm_f64_simd_equals_scalar_and_known_answer(void)
     PASS();
 }
 
+/* The QL rotation kernel of eigh (uniql_rotate_rows_f64): AVX2 equals the scalar loop bit
+   for bit on strips of every width (vector tails 1..3, 8 and 128 columns, padded rows), and
+   both are plane rotations: (c, s) = (0, 1) maps (x, y) to (y, -x) exactly; every column's
+   2-norm is kept to count * 8 u; the list applied again in reverse with -s restores Z to
+   count * 16 u of the column norm. */
+TEST rotate_rows_f64_simd_equals_scalar_and_known_answer(void)
+{
+    static const int widths[] = { 1, 3, 4, 7, 8, 33, 128, 131 };
+    const int rows = 37, count = 600;
+    int simd = uniql_kernel_available(UNIQL_KERNEL_AVX2), wi, i, j, k;
+    int *idx = (int *)malloc(sizeof(int) * count), *ridx = (int *)malloc(sizeof(int) * count);
+    double *c = (double *)malloc(sizeof(double) * count), *s = (double *)malloc(sizeof(double) * count);
+    double *rc = (double *)malloc(sizeof(double) * count), *rs = (double *)malloc(sizeof(double) * count);
+    double worst_norm = 0, worst_back = 0, u = 0x1p-53;
+    trng r = { 4242 };
+    for (k = 0; k < count; k++) {
+        double th = 6.283185307179586 * trng_unif(&r);
+        /* chase-like runs (falling and rising by one) mixed with random pairs */
+        idx[k] = k % 3 == 0 || k == 0 ? (int)(trng_unif(&r) * (rows - 1)) : idx[k - 1] + (k % 6 < 3 ? -1 : 1);
+        if (idx[k] < 0) idx[k] = 0;
+        if (idx[k] > rows - 2) idx[k] = rows - 2;
+        c[k] = cos(th);
+        s[k] = sin(th);
+    }
+    for (k = 0; k < count; k++) { ridx[k] = idx[count - 1 - k]; rc[k] = c[count - 1 - k]; rs[k] = -s[count - 1 - k]; }
+    for (wi = 0; wi < (int)(sizeof widths / sizeof widths[0]); wi++) {
+        int w = widths[wi];
+        size_t ld = (size_t)w + 3, nz = (size_t)rows * ld;
+        double *Z0 = (double *)malloc(sizeof(double) * nz), *Zs = (double *)malloc(sizeof(double) * nz), *Za = (double *)malloc(sizeof(double) * nz);
+        for (i = 0; i < (int)nz; i++) Z0[i] = trng_normal(&r);
+        memcpy(Zs, Z0, sizeof(double) * nz);
+        memcpy(Za, Z0, sizeof(double) * nz);
+        ASSERT_OK(uniql_rotate_rows_f64(rows, w, Zs, ld, count, idx, c, s, UNIQL_KERNEL_SCALAR));
+        if (simd) {
+            ASSERT_OK(uniql_rotate_rows_f64(rows, w, Za, ld, count, idx, c, s, UNIQL_KERNEL_AVX2));
+            if (memcmp(Zs, Za, sizeof(double) * nz)) { UQ_NOTE("width %d", w); FAILm("AVX2 rotations != scalar"); }
+        }
+        for (i = 0; i < rows; i++)   /* the padding columns are never touched */
+            for (j = w; j < (int)ld; j++) ASSERT(Zs[(size_t)i * ld + j] == Z0[(size_t)i * ld + j]);
+        for (j = 0; j < w; j++) {
+            double n0 = 0, n1 = 0, e;
+            for (i = 0; i < rows; i++) { n0 += Z0[(size_t)i * ld + j] * Z0[(size_t)i * ld + j]; n1 += Zs[(size_t)i * ld + j] * Zs[(size_t)i * ld + j]; }
+            e = fabs(sqrt(n1) - sqrt(n0)) / sqrt(n0);
+            if (e > worst_norm) worst_norm = e;
+            ASSERT(e <= count * 8 * u);
+        }
+        ASSERT_OK(uniql_rotate_rows_f64(rows, w, Zs, ld, count, ridx, rc, rs, UNIQL_KERNEL_AUTO));
+        for (j = 0; j < w; j++) {
+            double n0 = 0, d = 0;
+            for (i = 0; i < rows; i++) {
+                double a = Z0[(size_t)i * ld + j], b = Zs[(size_t)i * ld + j];
+                n0 += a * a;
+                d += (a - b) * (a - b);
+            }
+            if (sqrt(d / n0) > worst_back) worst_back = sqrt(d / n0);
+            ASSERT(sqrt(d) <= count * 16 * u * sqrt(n0));
+        }
+        free(Z0); free(Zs); free(Za);
+    }
+    {   /* exact: (c, s) = (0, 1) on x = row 1, y = row 0: x' = y, y' = -x */
+        double Z[6] = { 1, 2, 3, 4, 5, 6 }, zc = 0, zs = 1, zero[6];
+        int i0 = 0, bad = 2;
+        ASSERT_OK(uniql_rotate_rows_f64(2, 3, Z, 3, 1, &i0, &zc, &zs, UNIQL_KERNEL_AUTO));
+        ASSERT(Z[3] == 1 && Z[4] == 2 && Z[5] == 3 && Z[0] == -4 && Z[1] == -5 && Z[2] == -6);
+        memcpy(zero, Z, sizeof zero);
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_rotate_rows_f64(2, 3, Z, 3, 1, &bad, &zc, &zs, UNIQL_KERNEL_AUTO));
+        i0 = -1;
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_rotate_rows_f64(2, 3, Z, 3, 1, &i0, &zc, &zs, UNIQL_KERNEL_AUTO));
+        ASSERT(!memcmp(zero, Z, sizeof zero));   /* a refused call leaves Z as it was */
+        i0 = 0;
+        ASSERT_EQ(UNIQL_ERR_SHAPE, uniql_rotate_rows_f64(2, 3, Z, 2, 1, &i0, &zc, &zs, UNIQL_KERNEL_AUTO));
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_rotate_rows_f64(2, 3, NULL, 3, 1, &i0, &zc, &zs, UNIQL_KERNEL_AUTO));
+        ASSERT_EQ(UNIQL_ERR_INVALID_ARG, uniql_rotate_rows_f64(2, 3, Z, 3, 1, &i0, &zc, &zs, UNIQL_KERNEL_I8ACT));
+    }
+    free(idx); free(ridx); free(c); free(s); free(rc); free(rs);
+    UQ_NOTE("%s; worst column-norm change %.3g, worst restore %.3g (relative)", simd ? "AVX2 == scalar bit for bit" : "no AVX2: scalar only",
+            worst_norm, worst_back);
+    PASS();
+}
+
 SUITE(linalg_suite)
 {
     RUN_TEST(svd_known_spectra_condition_1_to_1e12);
@@ -1256,4 +1336,5 @@ SUITE(linalg_suite)
     RUN_TEST(linalg_paths_run_without_leaks_under_failure);
     RUN_TEST(linalg_threads_same_bits_and_known_answers);
     RUN_TEST(gemm_f64_simd_equals_scalar_and_known_answer);
+    RUN_TEST(rotate_rows_f64_simd_equals_scalar_and_known_answer);
 }
