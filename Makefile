@@ -9,7 +9,7 @@ B       := build
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_DEP := uniql.h tests/uq_test.h tests/tutil.h tools/uq_threads.h $(TEST_SRC)
 
-.PHONY: all test test-clang asan ubsan valgrind bench-runtime bench-linalg clean help
+.PHONY: all test test-gnu test-clang asan ubsan valgrind bench-runtime bench-linalg clean help
 
 all: $(B)/test
 
@@ -24,6 +24,7 @@ help:
 	@echo "make build/generate the example: greedy continuation of a byte prompt"
 	@echo "make bench-linalg  SVD / eigen / leverage / correlation timings (vs LAPACK if found)"
 	@echo "make demo      the main job on the embedded default model"
+	@echo "make test-gnu     SIMD == scalar tests built in gcc's default GNU mode, and -march=native"
 	@echo "make test-clang   the tests built with clang (warnings as errors)"
 	@echo "make test-nosimd  the tests with UNIQL_NO_SIMD (scalar kernels only)"
 	@echo "make test-neon    quant kernels and fused RoPE for aarch64 under qemu-user (skipped without the tools)"
@@ -49,6 +50,15 @@ $(B)/test: $(TEST_DEP) | $(B)
 
 test: $(B)/test $(B)/readme_example $(B)/pack $(B)/gen_checkpoint $(B)/merge_lora
 	@./$(B)/test
+
+# the SIMD-equals-scalar tests built the way most users compile: the compiler's default GNU
+# mode (gcc contracts a*b + c into FMA there unless the header stops it) and -march=native
+test-gnu: | $(B)
+	@$(CC) -std=gnu11 -Wall -Wextra -Werror $(OPT) -o $(B)/test_gnu $(TEST_SRC) $(LDLIBS)
+	@$(CC) -std=gnu11 -Wall -Wextra -Werror $(OPT) -march=native -o $(B)/test_gnu_native $(TEST_SRC) $(LDLIBS)
+	@for b in test_gnu test_gnu_native; do for t in simd scalar identical same_bits; do \
+		out=$$(./$(B)/$$b -t $$t | tail -n 1); echo "$$b -t $$t: $$out"; \
+		case "$$out" in *" 0 failed") ;; *) exit 1 ;; esac; done; done
 
 # the same sources with clang, warnings as errors (portability of the header itself)
 test-clang: | $(B)

@@ -2772,6 +2772,22 @@ UNIQLDEF uniql_result uniql_pack_assemble(const char *config_json, size_t config
 #ifndef UNIQL_IMPLEMENTATION_DONE
 #define UNIQL_IMPLEMENTATION_DONE
 
+/* No implicit FMA contraction in the implementation, whatever -std / -march / -ffp-contract
+   the caller compiles with. GCC contracts a*b + c into one fused operation by default in its
+   GNU modes (-std=gnu*, the default), also through the SIMD intrinsics, and clang does within
+   an expression; either changes the rounding of kernels whose SIMD twins are defined to
+   round exactly like the scalar reference (the eigh rotations, the double GEMM tile, F16
+   conversions). Measured: an n = 1024 eigh built with plain `gcc -O2` gave other eigenvector
+   bits from its AVX2 kernel than from the scalar one; with -std=c99 (contraction off) or this
+   pragma, the same bits. Fused products the kernels want are written explicitly (fma(),
+   _mm256_fmadd_ps), which this does not touch. Restored at the end of the implementation. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -19168,6 +19184,11 @@ done:
     return r;
 }
 
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT DEFAULT
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 #endif /* UNIQL_IMPLEMENTATION_DONE */
 #endif /* UNIQL_IMPLEMENTATION */
 
