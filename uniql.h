@@ -3155,7 +3155,11 @@ typedef void (*uniql__q4x2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0,
    for up to 16 output groups, and the integer sums of one group */
 typedef void (*uniql__t8q_fn)(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa, float *d,
                               int32_t *Z);
-typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, int32_t *I);
+/* ... and one group's blocks: the integer sums I_r of nblk 32-blocks, then
+   part[j] = fmaf(d, (float)(I_j - Z), part[j]) for j < nout; pf (or NULL): row pointers
+   of the next input block at the same offset, prefetched */
+typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, float d,
+                             int32_t Z, int nout, const unsigned char *const *pf, float *part);
 
 /* optional: two storage rows of one Q4/Q4Z view against nt (1..4) tokens (the prefill
    tile), the same arithmetic per row and token as qdot8; NULL where a kernel set has none */
@@ -3413,30 +3417,33 @@ static void uniql__matmul_cols(const uniql_matrix *W, const uniql__kernels *K, c
 static void uniql__t8_range(const uniql_matrix *W, const uniql__kernels *K, const float *x, int c0, int c1, int g0, int g1,
                             float *part)
 {
-    int G = W->group, gb = G / 32, nbR = (W->rows + 31) / 32, cb, i, g, j;
-    const unsigned char *rows[32], *gr[32];
+    int G = W->group, gb = G / 32, nbR = (W->rows + 31) / 32, cb, i, g;
+    const unsigned char *rows[32], *next[32], *gr[32], *gp[32];
     int8_t qa[32 * 16];
     float d[UNIQL__T8_GROUPS];
-    int32_t Z[UNIQL__T8_GROUPS], I[32 * 4 * 32];
+    int32_t Z[UNIQL__T8_GROUPS];
     int gs;
     for (gs = g0; gs < g1; gs += UNIQL__T8_GROUPS) {
         int ge = gs + UNIQL__T8_GROUPS < g1 ? gs + UNIQL__T8_GROUPS : g1;
         for (cb = c0; cb < c1; cb += 32) {
-            int nc = c1 - cb < 32 ? c1 - cb : 32;
+            int nc = c1 - cb < 32 ? c1 - cb : 32, nn = W->cols - cb - 32 < 32 ? W->cols - cb - 32 : 32;
             for (i = 0; i < nc; i++) rows[i] = (const unsigned char *)W->data + uniql__phys(W, cb + i) * W->stride;
+            /* the next block's rows, prefetched while this one is summed (decode streams them) */
+            for (i = 0; i < nc; i++) next[i] = i < nn ? (const unsigned char *)W->data + uniql__phys(W, cb + 32 + i) * W->stride : NULL;
             K->t8q(W, x, cb, nc, gs, ge - gs, qa, d, Z);
             for (g = gs; g < ge; g++) {
                 int b0 = g * gb, done = 0;
                 /* the group's blocks, at most 128 (4096 outputs) per kernel call */
                 while (done < gb && b0 + done < nbR) {
-                    int nblk = gb - done < 128 ? gb - done : 128, r0 = (b0 + done) * 32;
+                    int nblk = gb - done < 128 ? gb - done : 128, r0 = (b0 + done) * 32, nout;
                     if (nblk > nbR - b0 - done) nblk = nbR - b0 - done;
-                    for (i = 0; i < nc; i++) gr[i] = rows[i] + (size_t)(b0 + done) * 16;
-                    K->t8(W->dtype, gr, nc, qa + (g - gs), nblk, I);
-                    for (j = 0; j < 32 * nblk && r0 + j < W->rows; j++) {
-                        float *pr = part + (r0 + j - g0 * G);
-                        *pr = fmaf(d[g - gs], (float)(I[j] - Z[g - gs]), *pr);
+                    nout = W->rows - r0 < 32 * nblk ? W->rows - r0 : 32 * nblk;
+                    for (i = 0; i < nc; i++) {
+                        gr[i] = rows[i] + (size_t)(b0 + done) * 16;
+                        gp[i] = next[i] ? next[i] + (size_t)(b0 + done) * 16 : gr[i];
                     }
+                    K->t8(W->dtype, gr, nc, qa + (g - gs), nblk, d[g - gs], Z[g - gs], nout, nn > 0 ? gp : NULL,
+                          part + (r0 - g0 * G));
                     done += nblk;
                 }
             }
@@ -4309,11 +4316,14 @@ static void uniql__t8_quant_scalar(const uniql_matrix *W, const float *x, int c0
 }
 
 /* I[j] = sum_{i < nc} qa[16 i] * u(row i, element j) for the nblk 32-blocks starting at
-   each row pointer (j < 32 nblk; Q4: u = nibble ^ 8, Q4Z: u = nibble) */
-static void uniql__t8_dot_scalar(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk,
-                                 int32_t *I)
+   each row pointer (j < 32 nblk; Q4: u = nibble ^ 8, Q4Z: u = nibble), then
+   part[j] = fmaf(d, (float)(I[j] - Z), part[j]) for j < nout (pf: a hint, unused here) */
+static void uniql__t8_dot_scalar(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, float d,
+                                 int32_t Z, int nout, const unsigned char *const *pf, float *part)
 {
+    int32_t I[32 * 128];
     int i, b, j, fl = dt == UNIQL_DTYPE_Q4 ? 8 : 0;
+    (void)pf;
     for (j = 0; j < 32 * nblk; j++) I[j] = 0;
     for (i = 0; i < nc; i++) {
         int q = qa[16 * i];
@@ -4326,6 +4336,7 @@ static void uniql__t8_dot_scalar(uniql_dtype dt, const unsigned char *const *row
             }
         }
     }
+    for (j = 0; j < nout; j++) part[j] = fmaf(d, (float)(I[j] - Z), part[j]);
 }
 
 /* ---- 4d. AVX2 + FMA + F16C twins (x86-64; compiled with target attributes so the
@@ -4733,23 +4744,46 @@ UNIQL__AVX2 static void uniql__qdot8_avx2(const uniql__qk *k, int b0, int nb, co
 #undef UNIQL__NIBBLES
 #undef UNIQL__UNIT
 
+/* part[j0 + j] = fma(d, (float)(I_j - Z), part[j0 + j]) for the 8 sums in A, j0 + j < nout */
+static UNIQL__AVX2_INLINE void uniql__t8_finish(__m256i A, __m256 dv, __m256i zv, float d, int32_t Z, int j0, int nout,
+                                                float *part)
+{
+    if (j0 + 8 <= nout) {
+        __m256 pv = _mm256_loadu_ps(part + j0);
+        _mm256_storeu_ps(part + j0, _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(_mm256_sub_epi32(A, zv)), pv));
+    } else if (j0 < nout) {
+        int32_t t[8];
+        int j;
+        _mm256_storeu_si256((__m256i *)(void *)t, A);
+        for (j = 0; j0 + j < nout; j++) part[j0 + j] = fmaf(d, (float)(t[j] - Z), part[j0 + j]);
+    }
+}
+
 /* uniql__t8_dot_scalar on AVX2: two storage rows at a time, their bytes interleaved
    (unpack) so that maddubs multiplies each output's pair of weights (rows i, i + 1) with
    the pair (qa_i, qa_i+1); int16 sums (|.| <= 2 * 15 * 127 per step) are widened into
-   the int32 outputs every 8 row pairs. */
+   int32 every 8 row pairs, and each block pair's 64 outputs are finished at once:
+   part = fma(d, cvt(I - Z), part), the scalar twin's fmaf lane for lane. */
 UNIQL__AVX2 static void uniql__t8_dot_avx2(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa,
-                                           int nblk, int32_t *I)
+                                           int nblk, float d, int32_t Z, int nout, const unsigned char *const *pf,
+                                           float *part)
 {
     const __m256i m4 = _mm256_set1_epi8(15), flip = _mm256_set1_epi8(dt == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
-    int b, i, j;
+    const __m256i zv = _mm256_set1_epi32(Z);
+    const __m256 dv = _mm256_set1_ps(d);
+    int b, i;
     int16_t qp[16];
     for (i = 0; i < 16; i++) {
         int a = 2 * i < nc ? qa[32 * i] : 0, c = 2 * i + 1 < nc ? qa[32 * i + 16] : 0;
         qp[i] = (int16_t)(uint16_t)((unsigned)(uint8_t)(int8_t)a | ((unsigned)(uint8_t)(int8_t)c << 8));
     }
-    for (j = 0; j < 32 * nblk; j++) I[j] = 0;
     for (b = 0; b < nblk; b += 2) {
         int two = b + 1 < nblk, i0;
+        /* a0..a3: block b, elements 0-7, 8-15, 16-23, 24-31; a4..a7: block b + 1 (named
+           registers: an array here became a memset on the stack) */
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        if (pf && !(b & 3))
+            for (i = 0; i < nc; i++) _mm_prefetch((const char *)(pf[i] + (size_t)b * 16), _MM_HINT_T0);
         for (i0 = 0; i0 < nc; i0 += 16) {
             __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
             int i1 = i0 + 16 < nc ? i0 + 16 : nc;
@@ -4772,21 +4806,28 @@ UNIQL__AVX2 static void uniql__t8_dot_avx2(uniql_dtype dt, const unsigned char *
                 s2 = _mm256_add_epi16(s2, _mm256_maddubs_epi16(_mm256_and_si256(H, m4), q));
                 s3 = _mm256_add_epi16(s3, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 4), m4), q));
             }
-            /* widen: low 128 bits -> block b, high -> block b + 1; s0: elements 0..7, s1: 16..23,
-               s2: 8..15, s3: 24..31 */
-#define UNIQL__T8W(S, OFF) do { \
-                __m256i *o_ = (__m256i *)(void *)(I + 32 * b + (OFF)); \
-                _mm256_storeu_si256(o_, _mm256_add_epi32(_mm256_loadu_si256(o_), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(S)))); \
-                if (two) { \
-                    __m256i *p_ = (__m256i *)(void *)(I + 32 * (b + 1) + (OFF)); \
-                    _mm256_storeu_si256(p_, _mm256_add_epi32(_mm256_loadu_si256(p_), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(S, 1)))); \
-                } \
-            } while (0)
-            UNIQL__T8W(s0, 0);
-            UNIQL__T8W(s1, 16);
-            UNIQL__T8W(s2, 8);
-            UNIQL__T8W(s3, 24);
-#undef UNIQL__T8W
+            /* widen: low 128 bits -> block b, high -> block b + 1; s0: elements 0..7,
+               s2: 8..15, s1: 16..23, s3: 24..31 */
+            a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s0)));
+            a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s2)));
+            a2 = _mm256_add_epi32(a2, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s1)));
+            a3 = _mm256_add_epi32(a3, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s3)));
+            if (two) {
+                a4 = _mm256_add_epi32(a4, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s0, 1)));
+                a5 = _mm256_add_epi32(a5, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s2, 1)));
+                a6 = _mm256_add_epi32(a6, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s1, 1)));
+                a7 = _mm256_add_epi32(a7, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s3, 1)));
+            }
+        }
+        uniql__t8_finish(a0, dv, zv, d, Z, 32 * b, nout, part);
+        uniql__t8_finish(a1, dv, zv, d, Z, 32 * b + 8, nout, part);
+        uniql__t8_finish(a2, dv, zv, d, Z, 32 * b + 16, nout, part);
+        uniql__t8_finish(a3, dv, zv, d, Z, 32 * b + 24, nout, part);
+        if (two) {
+            uniql__t8_finish(a4, dv, zv, d, Z, 32 * b + 32, nout, part);
+            uniql__t8_finish(a5, dv, zv, d, Z, 32 * b + 40, nout, part);
+            uniql__t8_finish(a6, dv, zv, d, Z, 32 * b + 48, nout, part);
+            uniql__t8_finish(a7, dv, zv, d, Z, 32 * b + 56, nout, part);
         }
     }
 }

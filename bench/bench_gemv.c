@@ -3,6 +3,8 @@
    in the same run. Every matrix is replicated so the bytes touched per measurement
    exceed the last-level cache several times (a decode step streams weights from DRAM).
    Times are the minimum over repetitions (the machine may be shared). Public API only.
+   "q4 T": the same matrix in transposed storage (groups along the outputs), the layout
+   of o_proj / down_proj / out_proj in a prunable .uniql.
 
    usage: bench_gemv [reps]      (default 15) */
 #define _POSIX_C_SOURCE 200809L
@@ -97,6 +99,7 @@ typedef struct fmt {
     const char *name;
     uniql_dtype dtype;
     int kernel;
+    int transposed;   /* storage rows = inputs (o/down/out_proj of the prunable layout) */
 } fmt;
 
 /* copies of one matrix (each its own allocation), and the bytes one GEMV reads */
@@ -124,6 +127,7 @@ static int build(const fmt *f, const float *W, int rows, int cols, mats *out)
         memset(&d, 0, sizeof d);
         d.dtype = f->dtype;
         d.group = 128;
+        d.transposed = f->transposed;
         if (uniql_quant_size(&d, rows, cols, &need) != UNIQL_OK || !(first = malloc(need))) return 0;
         if (uniql_quantize(&d, W, rows, cols, (size_t)cols, first, need, &m) != UNIQL_OK) return 0;
     }
@@ -169,16 +173,18 @@ int main(int argc, char **argv)
 {
     static const int shapes[2][2] = { { 4096, 4096 }, { 4096, 11008 } };
     static const fmt fmts[] = {
-        { "fp32", UNIQL_DTYPE_F32, UNIQL_KERNEL_AUTO },
-        { "q8   fp32-act", UNIQL_DTYPE_Q8, UNIQL_KERNEL_AUTO },
-        { "q8   int8-act", UNIQL_DTYPE_Q8, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT },
-        { "q4   fp32-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO },
-        { "q4   int8-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT },
-        { "q4z  fp32-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO },
-        { "q4z  int8-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT },
-        { "q4   int8-act AVX2", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AVX2 | UNIQL_KERNEL_I8ACT },
-        { "q4   scalar  ", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR },
-        { "q4   scalar i8", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT },
+        { "fp32", UNIQL_DTYPE_F32, UNIQL_KERNEL_AUTO, 0 },
+        { "q8   fp32-act", UNIQL_DTYPE_Q8, UNIQL_KERNEL_AUTO, 0 },
+        { "q8   int8-act", UNIQL_DTYPE_Q8, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT, 0 },
+        { "q4   fp32-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO, 0 },
+        { "q4   int8-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT, 0 },
+        { "q4 T fp32-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO, 1 },
+        { "q4 T int8-act", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT, 1 },
+        { "q4z  fp32-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO, 0 },
+        { "q4z  int8-act", UNIQL_DTYPE_Q4Z, UNIQL_KERNEL_AUTO | UNIQL_KERNEL_I8ACT, 0 },
+        { "q4   int8-act AVX2", UNIQL_DTYPE_Q4, UNIQL_KERNEL_AVX2 | UNIQL_KERNEL_I8ACT, 0 },
+        { "q4   scalar  ", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR, 0 },
+        { "q4   scalar i8", UNIQL_DTYPE_Q4, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT, 0 },
     };
     int reps = 15, si;
     size_t fi, rb = (size_t)FOOTPRINT * 2;
