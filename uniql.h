@@ -3428,8 +3428,9 @@ static void uniql__t8_range(const uniql_matrix *W, const uniql__kernels *K, cons
         for (cb = c0; cb < c1; cb += 32) {
             int nc = c1 - cb < 32 ? c1 - cb : 32, nn = W->cols - cb - 32 < 32 ? W->cols - cb - 32 : 32;
             for (i = 0; i < nc; i++) rows[i] = (const unsigned char *)W->data + uniql__phys(W, cb + i) * W->stride;
-            /* the next block's rows, prefetched while this one is summed (decode streams them) */
-            for (i = 0; i < nc; i++) next[i] = i < nn ? (const unsigned char *)W->data + uniql__phys(W, cb + 32 + i) * W->stride : NULL;
+            /* the next block's rows, prefetched while this one is summed (decode streams them);
+               past its end the current row stands in (a harmless prefetch) */
+            for (i = 0; i < nc; i++) next[i] = i < nn ? (const unsigned char *)W->data + uniql__phys(W, cb + 32 + i) * W->stride : rows[i];
             K->t8q(W, x, cb, nc, gs, ge - gs, qa, d, Z);
             for (g = gs; g < ge; g++) {
                 int b0 = g * gb, done = 0;
@@ -3440,7 +3441,7 @@ static void uniql__t8_range(const uniql_matrix *W, const uniql__kernels *K, cons
                     nout = W->rows - r0 < 32 * nblk ? W->rows - r0 : 32 * nblk;
                     for (i = 0; i < nc; i++) {
                         gr[i] = rows[i] + (size_t)(b0 + done) * 16;
-                        gp[i] = next[i] ? next[i] + (size_t)(b0 + done) * 16 : gr[i];
+                        gp[i] = next[i] + (size_t)(b0 + done) * 16;
                     }
                     K->t8(W->dtype, gr, nc, qa + (g - gs), nblk, d[g - gs], Z[g - gs], nout, nn > 0 ? gp : NULL,
                           part + (r0 - g0 * G));
