@@ -116,13 +116,14 @@ bench: $(B)/bench_gemv
 	@./$(B)/bench_gemv
 
 # NEON kernels under qemu (AArch64 cross gcc + qemu-user); skipped when the tools are absent.
-# Only the quant suite runs: it holds the SIMD-vs-scalar tests, and emulation is slow.
+# Only the quant suite and the other SIMD-vs-scalar tests run (emulation is slow).
 NEON_CC   ?= aarch64-linux-gnu-gcc
 NEON_QEMU ?= qemu-aarch64
 test-neon: | $(B)
 	@if command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) >/dev/null 2>&1; then \
 		$(NEON_CC) $(STRICT) $(OPT) -march=armv8.2-a+dotprod -static -o $(B)/test_neon $(TEST_SRC) $(LDLIBS) && \
 		$(NEON_QEMU) -cpu max $(B)/test_neon -s quant && $(NEON_QEMU) -cpu max $(B)/test_neon -t rope_fused && \
+		$(NEON_QEMU) -cpu max $(B)/test_neon -t attention_simd && \
 		$(NEON_CC) $(STRICT) $(OPT) -march=armv8-a -static -o $(B)/test_neon_v80 $(TEST_SRC) $(LDLIBS) && \
 		$(NEON_QEMU) $(B)/test_neon_v80 -s quant; \
 	else echo "test-neon: skipped ($(NEON_CC) or $(NEON_QEMU) not installed; apt-get install gcc-aarch64-linux-gnu qemu-user)"; fi

@@ -1382,7 +1382,9 @@ typedef struct uniql_state_options {
     int max_batch;                  /* tokens per forward chunk; <= 0: 64 */
     void *alloc_user;
     uniql_activations activations;
-    int kernel;                     /* instruction set (UNIQL_KERNEL_AUTO / SCALAR / AVX2 / NEON) */
+    int kernel;                     /* instruction set (UNIQL_KERNEL_AUTO / SCALAR / AVX2 / NEON) of the
+                                       matmuls; SCALAR also runs attention's plain loops instead
+                                       of their 4-lane twin (same bits either way) */
     const uniql_parallel *parallel; /* threads (API 2b) for matmul rows, attention heads and SSM
                                        heads; the struct must outlive the state (it is kept by
                                        pointer). NULL: the calling thread only. Results are
@@ -13297,11 +13299,126 @@ static uniql_result uniql__smm(uniql_state *s, const uniql_matrix *W, const floa
     return uniql__matmul_run(W, X, n, ldx, Y, ldy, s->kernel, s->par, s->xa, s->xa_bytes);
 }
 
+/* ---- attention inner loops: the scalar reference and its 4-lane twin ----
+   scores: sc_j = uniql__dot(q, k_j, qd) * scale (four running sums s0..s3 over the
+   elements i = 0, 1, 2, 3 mod 4, the tail added to s0, then (s0 + s1) + (s2 + s3)).
+   values: o = sum_j p_j v_j, each element accumulated as o_i + p_j * v_ji (a product, then
+   a sum: no FMA) in key order. A 4-lane vector of single-precision products and sums is
+   exactly s0..s3 (or o_i .. o_i+3) with the same roundings, so the twin (SSE2 on x86-64,
+   NEON on AArch64: both part of the base instruction set, no run-time check) gives the
+   reference's bits; it computes four keys' scores at once (four independent chains) and
+   keeps 16 output elements in registers across all keys. */
+static void uniql__attn_scores_scalar(const float *q, const float *kc, size_t ldk, int qd, int T, float scale, float *sc)
+{
+    int j;
+    for (j = 0; j < T; j++) sc[j] = uniql__dot(q, kc + (size_t)j * ldk, qd) * scale;
+}
+
+static void uniql__attn_values_scalar(const float *p, const float *vc, size_t ldv, int vd, int T, float *o)
+{
+    int j, i;
+    memset(o, 0, sizeof(float) * (size_t)vd);
+    for (j = 0; j < T; j++) {
+        const float *vj = vc + (size_t)j * ldv;
+        for (i = 0; i < vd; i++) o[i] += p[j] * vj[i];
+    }
+}
+
+#if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(_M_X64)) && (defined(__SSE2__) || defined(_M_X64))
+#include <emmintrin.h>
+#define UNIQL__HAVE_V4 1
+typedef __m128 uniql__v4;
+#define UNIQL__V4_LOAD(p) _mm_loadu_ps(p)
+#define UNIQL__V4_STORE(p, v) _mm_storeu_ps((p), (v))
+#define UNIQL__V4_ZERO() _mm_setzero_ps()
+#define UNIQL__V4_SET1(x) _mm_set1_ps(x)
+#define UNIQL__V4_ADD(a, b) _mm_add_ps((a), (b))
+#define UNIQL__V4_MUL(a, b) _mm_mul_ps((a), (b))
+#elif !defined(UNIQL_NO_SIMD) && defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define UNIQL__HAVE_V4 1
+typedef float32x4_t uniql__v4;
+#define UNIQL__V4_LOAD(p) vld1q_f32(p)
+#define UNIQL__V4_STORE(p, v) vst1q_f32((p), (v))
+#define UNIQL__V4_ZERO() vdupq_n_f32(0.0f)
+#define UNIQL__V4_SET1(x) vdupq_n_f32(x)
+#define UNIQL__V4_ADD(a, b) vaddq_f32((a), (b))
+#define UNIQL__V4_MUL(a, b) vmulq_f32((a), (b))
+#endif
+
+#if defined(UNIQL__HAVE_V4)
+/* the end of uniql__dot from its four lane sums: the tail into s0, then the pairwise sum */
+static float uniql__dot_finish(uniql__v4 acc, const float *a, const float *b, int i, int n)
+{
+    float l[4];
+    UNIQL__V4_STORE(l, acc);
+    for (; i < n; i++) l[0] += a[i] * b[i];
+    return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+static void uniql__attn_scores_v4(const float *q, const float *kc, size_t ldk, int qd, int T, float scale, float *sc)
+{
+    int j = 0, i, n4 = qd & ~3;
+    for (; j + 4 <= T; j += 4) {
+        const float *k0 = kc + (size_t)j * ldk, *k1 = k0 + ldk, *k2 = k1 + ldk, *k3 = k2 + ldk;
+        uniql__v4 a0 = UNIQL__V4_ZERO(), a1 = a0, a2 = a0, a3 = a0;
+        for (i = 0; i < n4; i += 4) {
+            uniql__v4 x = UNIQL__V4_LOAD(q + i);
+            a0 = UNIQL__V4_ADD(a0, UNIQL__V4_MUL(x, UNIQL__V4_LOAD(k0 + i)));
+            a1 = UNIQL__V4_ADD(a1, UNIQL__V4_MUL(x, UNIQL__V4_LOAD(k1 + i)));
+            a2 = UNIQL__V4_ADD(a2, UNIQL__V4_MUL(x, UNIQL__V4_LOAD(k2 + i)));
+            a3 = UNIQL__V4_ADD(a3, UNIQL__V4_MUL(x, UNIQL__V4_LOAD(k3 + i)));
+        }
+        sc[j] = uniql__dot_finish(a0, q, k0, n4, qd) * scale;
+        sc[j + 1] = uniql__dot_finish(a1, q, k1, n4, qd) * scale;
+        sc[j + 2] = uniql__dot_finish(a2, q, k2, n4, qd) * scale;
+        sc[j + 3] = uniql__dot_finish(a3, q, k3, n4, qd) * scale;
+    }
+    for (; j < T; j++) {
+        const float *k0 = kc + (size_t)j * ldk;
+        uniql__v4 a0 = UNIQL__V4_ZERO();
+        for (i = 0; i < n4; i += 4) a0 = UNIQL__V4_ADD(a0, UNIQL__V4_MUL(UNIQL__V4_LOAD(q + i), UNIQL__V4_LOAD(k0 + i)));
+        sc[j] = uniql__dot_finish(a0, q, k0, n4, qd) * scale;
+    }
+}
+
+static void uniql__attn_values_v4(const float *p, const float *vc, size_t ldv, int vd, int T, float *o)
+{
+    int i0 = 0, j, i;
+    for (; i0 + 16 <= vd; i0 += 16) {
+        uniql__v4 o0 = UNIQL__V4_ZERO(), o1 = o0, o2 = o0, o3 = o0;
+        for (j = 0; j < T; j++) {
+            const float *vj = vc + (size_t)j * ldv + i0;
+            uniql__v4 pj = UNIQL__V4_SET1(p[j]);
+            o0 = UNIQL__V4_ADD(o0, UNIQL__V4_MUL(pj, UNIQL__V4_LOAD(vj)));
+            o1 = UNIQL__V4_ADD(o1, UNIQL__V4_MUL(pj, UNIQL__V4_LOAD(vj + 4)));
+            o2 = UNIQL__V4_ADD(o2, UNIQL__V4_MUL(pj, UNIQL__V4_LOAD(vj + 8)));
+            o3 = UNIQL__V4_ADD(o3, UNIQL__V4_MUL(pj, UNIQL__V4_LOAD(vj + 12)));
+        }
+        UNIQL__V4_STORE(o + i0, o0);
+        UNIQL__V4_STORE(o + i0 + 4, o1);
+        UNIQL__V4_STORE(o + i0 + 8, o2);
+        UNIQL__V4_STORE(o + i0 + 12, o3);
+    }
+    for (; i0 + 4 <= vd; i0 += 4) {
+        uniql__v4 o0 = UNIQL__V4_ZERO();
+        for (j = 0; j < T; j++) o0 = UNIQL__V4_ADD(o0, UNIQL__V4_MUL(UNIQL__V4_SET1(p[j]), UNIQL__V4_LOAD(vc + (size_t)j * ldv + i0)));
+        UNIQL__V4_STORE(o + i0, o0);
+    }
+    for (i = i0; i < vd; i++) {
+        float acc = 0;
+        for (j = 0; j < T; j++) acc += p[j] * vc[(size_t)j * ldv + i];
+        o[i] = acc;
+    }
+}
+#endif
+
 /* One query head h over the chunk's n tokens: causal softmax(q k^T * scale) v, reading
-   KV head h / rep (repeat_kv). One job per head; the score row is the worker's. */
+   KV head h / rep (repeat_kv). One job per head; the score row is the worker's. The
+   probabilities p_j = e_j * (1 / sum e) replace the scores in place before the values. */
 typedef struct uniql__attn_job {
     uniql_state *s;
-    int l, n, rep, qd, vd;
+    int l, n, rep, qd, vd, simd;
     size_t ldq, ldk, ldv, lda;
     float scale;
 } uniql__attn_job;
@@ -13318,20 +13435,21 @@ static void uniql__attn_head_job(void *ctx, int h, int worker)
         const float *qv = s->q + t * a->ldq + (size_t)h * a->qd;
         float *o = s->att + t * a->lda + (size_t)h * a->vd, mx = -INFINITY, inv;
         double sum = 0;
-        for (j = 0; j < T; j++) {
-            float sc = uniql__dot(qv, kc + (size_t)j * a->ldk, a->qd) * a->scale;
-            scores[j] = sc;
-            if (sc > mx) mx = sc;
-        }
+#if defined(UNIQL__HAVE_V4)
+        if (a->simd) uniql__attn_scores_v4(qv, kc, a->ldk, a->qd, T, a->scale, scores);
+        else
+#endif
+            uniql__attn_scores_scalar(qv, kc, a->ldk, a->qd, T, a->scale, scores);
+        for (j = 0; j < T; j++)
+            if (scores[j] > mx) mx = scores[j];
         for (j = 0; j < T; j++) { scores[j] = expf(scores[j] - mx); sum += scores[j]; }
         inv = (float)(1.0 / sum);
-        memset(o, 0, sizeof(float) * (size_t)a->vd);
-        for (j = 0; j < T; j++) {
-            const float *vj = vc + (size_t)j * a->ldv;
-            float p = scores[j] * inv;
-            int i;
-            for (i = 0; i < a->vd; i++) o[i] += p * vj[i];
-        }
+        for (j = 0; j < T; j++) scores[j] *= inv;
+#if defined(UNIQL__HAVE_V4)
+        if (a->simd) uniql__attn_values_v4(scores, vc, a->ldv, a->vd, T, o);
+        else
+#endif
+            uniql__attn_values_scalar(scores, vc, a->ldv, a->vd, T, o);
     }
 }
 
@@ -13372,6 +13490,7 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
         uniql__attn_job aj;
         aj.s = s; aj.l = l; aj.n = n; aj.rep = rep; aj.qd = qd; aj.vd = vd;
         aj.ldq = ldq; aj.ldk = ldk; aj.ldv = ldv; aj.lda = lda; aj.scale = scale;
+        aj.simd = uniql__isa_resolve(s->kernel) != UNIQL_KERNEL_SCALAR;
         uniql_parallel_for(s->par, H, uniql__attn_head_job, &aj);
     }
     uniql__observe(obs, l, UNIQL_SITE_ATTN_O_IN, -1, s->att, n, (int)lda, lda);

@@ -385,6 +385,70 @@ static float *forward_logits(const uniql_model *m, const int *tok, int n, int n_
     return lg;
 }
 
+/* The attention loops (scores q.k, then sum p v) in the 4-lane twin (SSE2 / NEON) give
+   the scalar reference's bits: whole forwards (prefill of 30 tokens in chunks of 16, then
+   6 decode steps) with the state's kernel SCALAR and AUTO, int8 activations (the integer
+   matmuls equal the scalar ones bit for bit, so any difference would be attention's), on
+   the attention families at full size (head dims 16 and 12) and pruned with units of 1
+   (q/k: 2, whole RoPE pairs), so kept q/k and v dims that are not multiples of 4 run the
+   lane tails. */
+static float *forward_logits_kernel(const uniql_model *m, const int *tok, int n, int n_dec, int kernel)
+{
+    uniql_state_options o;
+    uniql_state *s;
+    int V = m->config.vocab_size, i;
+    float *lg = (float *)malloc(sizeof(float) * (size_t)(n + n_dec) * (size_t)V);
+    memset(&o, 0, sizeof o);
+    o.max_ctx = n + n_dec + 1;
+    o.max_batch = 16;
+    o.activations = UNIQL_ACT_I8;
+    o.kernel = kernel;
+    if (!lg || uniql_state_create_ex(m, &o, &s) != UNIQL_OK) { free(lg); return NULL; }
+    if (uniql_forward(m, s, tok, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    for (i = 0; lg && i < n_dec; i++)
+        if (uniql_forward(m, s, tok + n + i, 1, lg + (size_t)(n + i) * V, 0, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
+    uniql_state_free(s);
+    return lg;
+}
+
+TEST attention_simd_scalar_identical(void)
+{
+    const char *fams[] = { "llama", "qwen2", "nemotron_h", "bamba" };
+    int tok[40], i, f, pr, cases = 0;
+    for (i = 0; i < 40; i++) tok[i] = (i * 53 + 7) % 200;
+    for (f = 0; f < 4; f++) {
+        uniql_model *m = tutil_load_ref(fams[f], 0);
+        ASSERT(m != NULL);
+        for (pr = 0; pr < 2; pr++) {
+            uniql_model *pm = NULL, *mq = NULL;
+            uniql_error e;
+            float *a, *b;
+            int V = m->config.vocab_size;
+            if (pr) {
+                double rates[64];
+                uniql_kept kept[64];
+                uniql_kept_units u = { 2, 1, 1, 1, 1 };   /* q/k in whole RoPE pairs */
+                ASSERT(m->config.n_layers <= 64);
+                for (i = 0; i < m->config.n_layers; i++) rates[i] = 0.3 + 0.05 * (i % 3);
+                ASSERT_OK(uniql_kept_from_rates(&m->config, rates, &u, kept));
+                if (uniql_model_prune(m, kept, 1, NULL, &pm, &e) != UNIQL_OK) FAILm(e.message);
+            }
+            ASSERT_OK(uniql_model_quantize(pr ? pm : m, NULL, NULL, &mq, &e));
+            a = forward_logits_kernel(mq, tok, 30, 6, UNIQL_KERNEL_SCALAR);
+            b = forward_logits_kernel(mq, tok, 30, 6, UNIQL_KERNEL_AUTO);
+            ASSERT(a && b);
+            ASSERTm("attention: SIMD forward == scalar forward bit for bit", !memcmp(a, b, sizeof(float) * 36 * (size_t)V));
+            free(a); free(b);
+            uniql_model_free(mq);
+            uniql_model_free(pm);
+            cases++;
+        }
+        uniql_model_free(m);
+    }
+    UQ_NOTE("%d (family, full / pruned) forwards: kernel AUTO == SCALAR bit for bit", cases);
+    PASS();
+}
+
 TEST forward_bit_identical_across_threads(void)
 {
     const char *fams[] = { "llama", "qwen2", "mamba2", "nemotron_h" };
@@ -613,6 +677,7 @@ SUITE(speed_suite)
     RUN_TEST(load_dir_quantized_equals_load_then_quantize);
     RUN_TEST(load_dir_quantized_never_holds_the_checkpoint);
     RUN_TEST(forward_bit_identical_across_threads);
+    RUN_TEST(attention_simd_scalar_identical);
     RUN_TEST(corr_simd_scalar_threads_identical);
     RUN_TEST(quantize_and_calibrate_identical_across_threads);
     RUN_TEST(int8_activations_keep_perplexity);
