@@ -204,6 +204,15 @@ typedef struct pack_opts {
     cli_out *out;
 } pack_opts;
 
+/* The output's temporary file, created only when the file is about to be written: main
+   checks at start that it can be created and removes it again, so a pack killed before
+   its end (SIGKILL, power) leaves no OUT.tmp.XXXXXX behind, only OUT.partial/. */
+static int out_ready(const pack_opts *o)
+{
+    if (o->out->open) return 1;
+    return cli_out_open(o->out, o->out_path) == 1;
+}
+
 /* --quantizer: round to nearest (the default; the bytes of every earlier command), RTN with
    the clip search of API 3, GPTQ on the calibration stream (uniql_model_quantize) */
 enum { QZ_RTN = 0, QZ_CLIP = 1, QZ_GPTQ = 2 };
@@ -564,7 +573,7 @@ static int pack_whole(const pack_opts *o, ckpt *ck, const int *tok, size_t n_tok
         d.tokenizer_config = (const char *)ck->tc; d.tokenizer_config_len = ck->tc_len;
     }
     if (uniql_pack_model(q4, &d, NULL, &img, &img_size, &err) != UNIQL_OK) { fprintf(stderr, "pack: %s\n", err.message); goto done; }
-    if (!cli_out_commit(o->out, img, img_size)) goto done;
+    if (!out_ready(o) || !cli_out_commit(o->out, img, img_size)) goto done;
     progress("done: %s, %.3f MB (%lu bytes)", o->out_path, (double)img_size / 1048576.0, (unsigned long)img_size);
     if (peak_rss() > 0) progress("peak RSS %.1f MB", peak_rss() / 1048576.0);
     ok = 1;
@@ -1168,6 +1177,11 @@ static int pack_layerwise(const pack_opts *o, ckpt *ck, const int *tok, size_t n
             goto done;
         }
         progress("writing %s (%d tensors from %.1f MB of %s)", o->out_path, n_ent, (double)pt.end / 1048576.0, pt.base);
+        if (!out_ready(o)) {
+            uniql_free_buffer(meta, NULL);
+            free(kept); free(ent);
+            goto done;
+        }
         if (uniql_pack_assemble((const char *)ck->cfg, ck->cfg_len, meta, meta_len, ent, n_ent, store_read_at, pt.store,
                                 out_write_at, o->out, NULL, &fsize, &err) != UNIQL_OK) {
             fprintf(stderr, "pack: cannot write %s: %s\n", o->out_path, err.message);
@@ -1404,8 +1418,10 @@ int main(int argc, char **argv)
         return 2;
     }
 #endif
-    /* the output's temporary file first: an unwritable destination fails now, not after calibration */
+    /* can the output's temporary file be made? An unwritable destination fails now, not
+       after calibration; the file itself goes again until the end (out_ready) */
     if ((i = cli_out_open(&outf, o.out_path)) != 1) return i < 0 ? 2 : 1;
+    cli_out_abort(&outf);
     o.out = &outf;
     if (o.threads > 1) {
         if (!(pool = uq_pool_create(o.threads))) { fprintf(stderr, "pack: cannot start %d threads\n", o.threads); goto done; }
