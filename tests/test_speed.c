@@ -364,9 +364,10 @@ TEST load_dir_quantized_never_holds_the_checkpoint(void)
     PASS();
 }
 
-/* logits of a prefill of `n` tokens and of the decode steps that follow, with a runner */
+/* logits of a prefill of `n` tokens and of the decode steps that follow, with a runner,
+   activations and kernel (0: AUTO) */
 static float *forward_logits(const uniql_model *m, const int *tok, int n, int n_dec, const uniql_parallel *par,
-                             uniql_activations act)
+                             uniql_activations act, int kernel)
 {
     uniql_state_options o;
     uniql_state *s;
@@ -377,6 +378,7 @@ static float *forward_logits(const uniql_model *m, const int *tok, int n, int n_
     o.max_batch = 16;
     o.parallel = par;
     o.activations = act;
+    o.kernel = kernel;
     if (!lg || uniql_state_create_ex(m, &o, &s) != UNIQL_OK) { free(lg); return NULL; }
     if (uniql_forward(m, s, tok, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
     for (i = 0; lg && i < n_dec; i++)
@@ -392,25 +394,6 @@ static float *forward_logits(const uniql_model *m, const int *tok, int n, int n_
    the attention families at full size (head dims 16 and 12) and pruned with units of 1
    (q/k: 2, whole RoPE pairs), so kept q/k and v dims that are not multiples of 4 run the
    lane tails. */
-static float *forward_logits_kernel(const uniql_model *m, const int *tok, int n, int n_dec, int kernel)
-{
-    uniql_state_options o;
-    uniql_state *s;
-    int V = m->config.vocab_size, i;
-    float *lg = (float *)malloc(sizeof(float) * (size_t)(n + n_dec) * (size_t)V);
-    memset(&o, 0, sizeof o);
-    o.max_ctx = n + n_dec + 1;
-    o.max_batch = 16;
-    o.activations = UNIQL_ACT_I8;
-    o.kernel = kernel;
-    if (!lg || uniql_state_create_ex(m, &o, &s) != UNIQL_OK) { free(lg); return NULL; }
-    if (uniql_forward(m, s, tok, n, lg, 1, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
-    for (i = 0; lg && i < n_dec; i++)
-        if (uniql_forward(m, s, tok + n + i, 1, lg + (size_t)(n + i) * V, 0, NULL) != UNIQL_OK) { free(lg); lg = NULL; }
-    uniql_state_free(s);
-    return lg;
-}
-
 TEST attention_simd_scalar_identical(void)
 {
     const char *fams[] = { "llama", "qwen2", "nemotron_h", "bamba" };
@@ -434,8 +417,8 @@ TEST attention_simd_scalar_identical(void)
                 if (uniql_model_prune(m, kept, 1, NULL, &pm, &e) != UNIQL_OK) FAILm(e.message);
             }
             ASSERT_OK(uniql_model_quantize(pr ? pm : m, NULL, NULL, &mq, &e));
-            a = forward_logits_kernel(mq, tok, 30, 6, UNIQL_KERNEL_SCALAR);
-            b = forward_logits_kernel(mq, tok, 30, 6, UNIQL_KERNEL_AUTO);
+            a = forward_logits(mq, tok, 30, 6, NULL, UNIQL_ACT_I8, UNIQL_KERNEL_SCALAR);
+            b = forward_logits(mq, tok, 30, 6, NULL, UNIQL_ACT_I8, UNIQL_KERNEL_AUTO);
             ASSERT(a && b);
             ASSERTm("attention: SIMD forward == scalar forward bit for bit", !memcmp(a, b, sizeof(float) * 36 * (size_t)V));
             free(a); free(b);
@@ -469,10 +452,10 @@ TEST forward_bit_identical_across_threads(void)
             for (a = 1; a <= 2 && ok; a++) {
                 const uniql_model *mm = q ? mq : m;
                 int V = mm->config.vocab_size;
-                float *ref = forward_logits(mm, tok, 30, 6, NULL, (uniql_activations)a);
+                float *ref = forward_logits(mm, tok, 30, 6, NULL, (uniql_activations)a, 0);
                 if (!ref) { ok = 0; break; }
                 for (p = 0; p < 3 && ok; p++) {
-                    float *lg = forward_logits(mm, tok, 30, 6, &pars[p], (uniql_activations)a);
+                    float *lg = forward_logits(mm, tok, 30, 6, &pars[p], (uniql_activations)a, 0);
                     ok = lg && !memcmp(lg, ref, sizeof(float) * 36 * (size_t)V);
                     if (!ok) UQ_NOTE("%s quantized %d activations %d runner %d differs", fams[f], q, a, p);
                     free(lg);
@@ -640,8 +623,8 @@ TEST int8_activations_keep_perplexity(void)
         } else
             p_f32 = p_i8 = 1.0;
         V = q->config.vocab_size;
-        l0 = forward_logits(q, t, nl, 0, NULL, UNIQL_ACT_F32);
-        l1 = forward_logits(q, t, nl, 0, NULL, UNIQL_ACT_AUTO);
+        l0 = forward_logits(q, t, nl, 0, NULL, UNIQL_ACT_F32, 0);
+        l1 = forward_logits(q, t, nl, 0, NULL, UNIQL_ACT_AUTO, 0);
         ASSERT(l0 && l1);
         for (k = 0; k < nl * V; k++) {
             double dd = fabs((double)l0[k] - l1[k]);
