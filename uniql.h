@@ -314,8 +314,10 @@ UNIQLDEF uniql_result uniql_matmul(const uniql_matrix *W, const float *X, int n,
              CPU lacks it (AVX2 needs avx2, fma and f16c).
      VNNI    the AVX2 set plus AVX-512 VNNI (avx512f, bw, vl, vnni, checked at run time;
              x86-64 gcc / clang builds): with I8ACT, Q4 / Q4Z prefill tiles (2..4 tokens)
-             run two rows at once with vpdpbusd in 512-bit vectors. Same results as
-             SCALAR and AVX2, bit for bit (the same integer lane sums and float steps).
+             run two rows at once with vpdpbusd in 512-bit vectors, and float weights
+             (F32 / F16 / BF16) with 2..8+ tokens run 4 rows x 8 tokens per tile, two
+             rows' 8-lane FMA chains per 512-bit vector. Same results as SCALAR and
+             AVX2, bit for bit (the same integer lane sums, FMA chains and float steps).
              AUTO picks it first where the CPU has it.
      I8ACT   for Q4 / Q4Z / Q8 weights in row storage, and Q4 / Q4Z weights in transposed
              storage: integer dot products with int8 activations.
@@ -574,8 +576,9 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc,
 
 /* Accumulates x_t^T x_t over batches of activations (rows = tokens) without keeping them:
    a d x d double sum (upper triangle), updated by a packed SYRK (d^2 flops per token, a
-   4 x 8 register tile, AVX2 + FMA when available; products of float inputs are exact
-   in double, sums are double, so the AVX2 and scalar kernels agree bit for bit). Blocks
+   4 x 8 register tile, AVX2 + FMA when available, 8 x 8 on AVX-512F; products of float
+   inputs are exact in double, sums are double and in token order, so the SIMD and scalar
+   kernels agree bit for bit). Blocks
    of 256 tokens are packed once, then the upper triangle is cut into 128 x 128 output
    tiles, one job each through `parallel` (API 2b): bit-identical for any thread count.
    All memory is owned by the struct: uniql_corr_init allocates it in one block
@@ -589,7 +592,8 @@ typedef struct uniql_corr {
     void *user;
     /* set by the caller after uniql_corr_init (init zeroes them): */
     const uniql_parallel *parallel;  /* threads for the tiles; NULL: the calling thread */
-    int kernel;        /* UNIQL_KERNEL_AUTO (AVX2 + FMA for float input where available) or
+    int kernel;        /* UNIQL_KERNEL_AUTO (for float input: AVX-512F, else AVX2 + FMA where
+                          available), UNIQL_KERNEL_AVX2 (the 4 x 8 AVX2 tile) or
                           UNIQL_KERNEL_SCALAR (the reference); double input is always scalar */
 } uniql_corr;
 
@@ -3163,6 +3167,14 @@ typedef void (*uniql__t8q_fn)(const uniql_matrix *W, const float *x, int c0, int
 typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, const int8_t *qa, int nblk, float d,
                              int32_t Z, int nout, const unsigned char *const *pf, float *part);
 
+/* optional (IMPL 4c''): the transposed prefill tile. rows[i] (i < nc <= 32): storage row
+   i's first of nblk (<= 4) 32-blocks. For each token t < nt: I_j = sum_{i < nc}
+   qa[t * qs + 16 i] * u(i, j) (u as in uniql__t8_dot_scalar), then part[t * 128 + j] =
+   fmaf(d[16 t], (float)(I_j - Z[16 t]), part[t * 128 + j]) for j < nout: uniql__t8_dot's
+   arithmetic with the weights unpacked once for all nt tokens */
+typedef void (*uniql__t8r_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa, size_t qs,
+                              const float *d, const int32_t *Z, int nt, int nout, float *part);
+
 /* optional: two storage rows of one Q4/Q4Z view against nt (1..4) tokens (the prefill
    tile), the same arithmetic per row and token as qdot8; NULL where a kernel set has none */
 typedef void (*uniql__q4r2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
@@ -3179,6 +3191,7 @@ typedef struct uniql__kernels {
     uniql__q4r2_fn q4r2;
     uniql__t8q_fn t8q;
     uniql__t8_fn t8;
+    uniql__t8r_fn t8r;       /* NULL: the transposed prefill runs t8 token by token */
     uniql__q4x2_fn q4x2;
     uniql__fdot_fn fdot;
     uniql__fgemm_fn fgemm;   /* NULL: fdot one row at a time */
@@ -3495,6 +3508,68 @@ static void uniql__t8_reduce_job(void *ctx, int job, int worker)
     }
 }
 
+/* ---- the transposed prefill (n >= 2 with a t8r kernel). The same arithmetic as the
+   part / reduce jobs above, output by output: y = part_0 + part_1 + ... over the chunks of
+   UNIQL__T8_ROWS inputs in order, each part an fmaf chain over the chunk's 32-input blocks
+   from 0. What changes is the loop order: a job owns UNIQL__T8P_NT tokens x up to 16 output
+   groups over ALL inputs (so it needs no partial buffers and no reduction, and any split
+   gives the same bits), quantizes its tokens' activations of one chunk at a time, and
+   unpacks the weights of one 32-input block x 128 outputs once for all its tokens. ---- */
+#define UNIQL__T8P_NT 8
+
+typedef struct uniql__t8p_job {
+    const uniql_matrix *W;
+    const uniql__kernels *K;
+    const float *X;
+    size_t ldx;
+    float *Y;
+    size_t ldy;
+    int n, ng, gjobs;        /* tokens, output groups, group ranges (of 16) per token tile */
+} uniql__t8p_job;
+
+static void uniql__t8p_job_fn(void *ctx, int job, int worker)
+{
+    const uniql__t8p_job *J = (const uniql__t8p_job *)ctx;
+    const uniql_matrix *W = J->W;
+    int t0 = (job / J->gjobs) * UNIQL__T8P_NT, gs = (job % J->gjobs) * UNIQL__T8_GROUPS;
+    int nt = J->n - t0 < UNIQL__T8P_NT ? J->n - t0 : UNIQL__T8P_NT, ge = gs + UNIQL__T8_GROUPS < J->ng ? gs + UNIQL__T8_GROUPS : J->ng;
+    int gb = W->group / 32, nbR = (W->rows + 31) / 32, c0, b, t, g, i;
+    int8_t qa[UNIQL__T8_ROWS / 32][UNIQL__T8P_NT][32 * 16];
+    float d[UNIQL__T8_ROWS / 32][UNIQL__T8P_NT][16], part[UNIQL__T8P_NT * 128];
+    int32_t Z[UNIQL__T8_ROWS / 32][UNIQL__T8P_NT][16];
+    const unsigned char *rows[32];
+    (void)worker;
+    for (c0 = 0; c0 < W->cols; c0 += UNIQL__T8_ROWS) {
+        int c1 = c0 + UNIQL__T8_ROWS < W->cols ? c0 + UNIQL__T8_ROWS : W->cols, ncb = (c1 - c0 + 31) / 32;
+        for (b = 0; b < ncb; b++)
+            for (t = 0; t < nt; t++)
+                J->K->t8q(W, J->X + (size_t)(t0 + t) * J->ldx, c0 + 32 * b, c1 - c0 - 32 * b < 32 ? c1 - c0 - 32 * b : 32, gs,
+                          ge - gs, qa[b][t], d[b][t], Z[b][t]);
+        for (g = gs; g < ge; g++) {
+            int sb;
+            for (sb = 0; sb < gb && g * gb + sb < nbR; sb += 4) {
+                int blk0 = g * gb + sb, nblk = gb - sb < 4 ? gb - sb : 4, r0, nout;
+                if (nblk > nbR - blk0) nblk = nbR - blk0;
+                r0 = blk0 * 32;
+                nout = W->rows - r0 < 32 * nblk ? W->rows - r0 : 32 * nblk;
+                memset(part, 0, sizeof part);
+                for (b = 0; b < ncb; b++) {
+                    int cb = c0 + 32 * b, nc = c1 - cb < 32 ? c1 - cb : 32;
+                    for (i = 0; i < nc; i++) rows[i] = (const unsigned char *)W->data + uniql__phys(W, cb + i) * W->stride + (size_t)blk0 * 16;
+                    J->K->t8r(W->dtype, rows, nc, nblk, &qa[b][0][g - gs], 32 * 16, &d[b][0][g - gs], &Z[b][0][g - gs], nt, nout, part);
+                }
+                for (t = 0; t < nt; t++) {
+                    float *y = J->Y + (size_t)(t0 + t) * J->ldy + (size_t)r0;
+                    const float *pt = part + (size_t)t * 128;
+                    if (c0 == 0) memcpy(y, pt, sizeof(float) * (size_t)nout);
+                    else
+                        for (i = 0; i < nout; i++) y[i] += pt[i];
+                }
+            }
+        }
+    }
+}
+
 static uniql_result uniql__t8_matmul(const uniql_matrix *W, const uniql__kernels *K, const float *X, int n, size_t ldx,
                                      float *Y, size_t ldy, const uniql_parallel *par, void *work, size_t work_size)
 {
@@ -3504,6 +3579,13 @@ static uniql_result uniql__t8_matmul(const uniql_matrix *W, const uniql__kernels
     for (t = 0; t < n; t++)
         for (c = 0; c < W->cols; c++)
             if (!(fabsf(X[(size_t)t * ldx + (size_t)c]) <= 3.4028235e38f)) return UNIQL_ERR_NONFINITE;
+    if (n >= 2 && K->t8r) {
+        uniql__t8p_job P;
+        P.W = W; P.K = K; P.X = X; P.ldx = ldx; P.Y = Y; P.ldy = ldy; P.n = n; P.ng = ng;
+        P.gjobs = (ng + UNIQL__T8_GROUPS - 1) / UNIQL__T8_GROUPS;
+        uniql_parallel_for(par, ((n + UNIQL__T8P_NT - 1) / UNIQL__T8P_NT) * P.gjobs, uniql__t8p_job_fn, &P);
+        return UNIQL_OK;
+    }
     memset(&J, 0, sizeof J);
     J.W = W; J.K = K; J.X = X; J.ldx = ldx; J.Y = Y; J.ldy = ldy; J.njobs = njobs; J.ng = ng;
     if (work && work_size >= per_token && !((uintptr_t)work & 31u)) {
@@ -3638,7 +3720,7 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
         return UNIQL_OK;
     }
     j.per_job = uniql__rows_per_job(W);
-    if (!uniql__is_quant(W->dtype) && K.fgemm) j.per_job = 24;   /* whole 3-row and 8-row tiles of uniql__fgemm_avx2 */
+    if (!uniql__is_quant(W->dtype) && K.fgemm) j.per_job = 24;   /* whole 3-, 4- and 8-row tiles (uniql__fgemm_avx2 / _vnni) */
     if ((kernel & UNIQL_KERNEL_I8ACT) && uniql__is_quant(W->dtype)) {
         int nb = (W->cols + 31) / 32, njobs = (W->rows + j.per_job - 1) / j.per_job, t0, c0;
         size_t need;
@@ -4835,6 +4917,75 @@ UNIQL__AVX2 static void uniql__t8_dot_avx2(uniql_dtype dt, const unsigned char *
     }
 }
 
+/* uniql__t8r_fn on AVX2 (and, with vpdpbusd, on the VNNI set): the nc rows x 32 nblk
+   outputs are unpacked once into u8 quads, P[k][j] = the 4 bytes u(4k..4k+3, j) (missing
+   rows 0), then per token the 8 quads of its activations are broadcast as int32 and
+   I_j = sum_k dot4(P[k][j], qa quad k) is formed 8 outputs at a time: maddubs + madd on
+   AVX2, vpdpbusd on VNNI; both exact integer sums (no int16 saturation: |2 u q| <= 3810),
+   finished with uniql__t8_finish's fmaf lane for lane. */
+#define UNIQL__T8R_UNPACK()                                                                                      \
+    {                                                                                                            \
+        const __m128i m4 = _mm_set1_epi8(15), flip = _mm_set1_epi8(dt == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);       \
+        int k, b, j;                                                                                             \
+        for (k = 0; k < 8; k++)                                                                                  \
+            for (b = 0; b < nblk; b++) {                                                                         \
+                __m128i a[4], lo[4], hi[4], t0, t1, t2, t3;                                                      \
+                unsigned char *dst = P + (size_t)k * 512 + (size_t)b * 128;                                      \
+                for (j = 0; j < 4; j++) {                                                                        \
+                    int i = 4 * k + j;                                                                           \
+                    a[j] = i < nc ? _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(rows[i] + 16 * b)), flip) \
+                                  : _mm_setzero_si128();                                                         \
+                    lo[j] = _mm_and_si128(a[j], m4);                                                             \
+                    hi[j] = _mm_and_si128(_mm_srli_epi16(a[j], 4), m4);                                          \
+                }                                                                                                \
+                t0 = _mm_unpacklo_epi8(lo[0], lo[1]); t1 = _mm_unpackhi_epi8(lo[0], lo[1]);                      \
+                t2 = _mm_unpacklo_epi8(lo[2], lo[3]); t3 = _mm_unpackhi_epi8(lo[2], lo[3]);                      \
+                _mm_storeu_si128((__m128i *)(void *)dst, _mm_unpacklo_epi16(t0, t2));                            \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 16), _mm_unpackhi_epi16(t0, t2));                     \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 32), _mm_unpacklo_epi16(t1, t3));                     \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 48), _mm_unpackhi_epi16(t1, t3));                     \
+                t0 = _mm_unpacklo_epi8(hi[0], hi[1]); t1 = _mm_unpackhi_epi8(hi[0], hi[1]);                      \
+                t2 = _mm_unpacklo_epi8(hi[2], hi[3]); t3 = _mm_unpackhi_epi8(hi[2], hi[3]);                      \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 64), _mm_unpacklo_epi16(t0, t2));                     \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 80), _mm_unpackhi_epi16(t0, t2));                     \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 96), _mm_unpacklo_epi16(t1, t3));                     \
+                _mm_storeu_si128((__m128i *)(void *)(dst + 112), _mm_unpackhi_epi16(t1, t3));                    \
+            }                                                                                                    \
+    }
+
+/* the broadcast quads of token t: quad k = qa[16 (4k)], .., qa[16 (4k + 3)] */
+#define UNIQL__T8R_QUADS()                                                                                       \
+    for (k = 0; k < 8; k++) {                                                                                    \
+        const int8_t *q = qa + (size_t)t * qs + 64 * k;                                                          \
+        bq[k] = _mm256_set1_epi32((int)((uint32_t)(uint8_t)q[0] | (uint32_t)(uint8_t)q[16] << 8 |                \
+                                        (uint32_t)(uint8_t)q[32] << 16 | (uint32_t)(uint8_t)q[48] << 24));       \
+    }
+
+UNIQL__AVX2 static void uniql__t8r_avx2(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa,
+                                        size_t qs, const float *d, const int32_t *Z, int nt, int nout, float *part)
+{
+    unsigned char P[8 * 512];
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i bq[8];
+    int t, k, v;
+    UNIQL__T8R_UNPACK()
+    for (t = 0; t < nt; t++) {
+        const __m256 dv = _mm256_set1_ps(d[16 * t]);
+        const __m256i zv = _mm256_set1_epi32(Z[16 * t]);
+        UNIQL__T8R_QUADS()
+        for (v = 0; v < 4 * nblk; v += 2) {   /* two independent sums per pass */
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+            for (k = 0; k < 8; k++) {
+                const unsigned char *pk = P + (size_t)k * 512 + 32 * v;
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(const void *)pk), bq[k]), ones));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(pk + 32)), bq[k]), ones));
+            }
+            uniql__t8_finish(a0, dv, zv, d[16 * t], Z[16 * t], 8 * v, nout, part + (size_t)t * 128);
+            uniql__t8_finish(a1, dv, zv, d[16 * t], Z[16 * t], 8 * v + 8, nout, part + (size_t)t * 128);
+        }
+    }
+}
+
 /* uniql__t8_quant_scalar with F16C / AVX2: 16 groups per vector pair, the same float
    operations (round half away = add copysign(0.5, v), truncate) */
 UNIQL__AVX2 static void uniql__t8_quant_avx2(const uniql_matrix *W, const float *x, int c0, int nc, int gs, int ng, int8_t *qa,
@@ -5100,6 +5251,120 @@ UNIQL__VNNI static void uniql__q4x2_vnni(const uniql__qk *k0, const uniql__qk *k
     uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, 0, pfd, 1, out0, out1);
 }
 
+/* uniql__t8r_avx2 with vpdpbusd (one instruction per quad instead of maddubs + madd + add) */
+UNIQL__VNNI static void uniql__t8r_vnni(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa,
+                                        size_t qs, const float *d, const int32_t *Z, int nt, int nout, float *part)
+{
+    unsigned char P[8 * 512];
+    __m256i bq[8];
+    int t, k, v;
+    UNIQL__T8R_UNPACK()
+    for (t = 0; t < nt; t++) {
+        const __m256 dv = _mm256_set1_ps(d[16 * t]);
+        const __m256i zv = _mm256_set1_epi32(Z[16 * t]);
+        UNIQL__T8R_QUADS()
+        for (v = 0; v < 4 * nblk; v += 4) {   /* one block: 4 independent sums (dpbusd latency) */
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+            for (k = 0; k < 8; k++) {
+                const unsigned char *pk = P + (size_t)k * 512 + 32 * v;
+                a0 = _mm256_dpbusd_epi32(a0, _mm256_loadu_si256((const __m256i *)(const void *)pk), bq[k]);
+                a1 = _mm256_dpbusd_epi32(a1, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 32)), bq[k]);
+                a2 = _mm256_dpbusd_epi32(a2, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 64)), bq[k]);
+                a3 = _mm256_dpbusd_epi32(a3, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 96)), bq[k]);
+            }
+            uniql__t8_finish(a0, dv, zv, d[16 * t], Z[16 * t], 8 * v, nout, part + (size_t)t * 128);
+            uniql__t8_finish(a1, dv, zv, d[16 * t], Z[16 * t], 8 * v + 8, nout, part + (size_t)t * 128);
+            uniql__t8_finish(a2, dv, zv, d[16 * t], Z[16 * t], 8 * v + 16, nout, part + (size_t)t * 128);
+            uniql__t8_finish(a3, dv, zv, d[16 * t], Z[16 * t], 8 * v + 24, nout, part + (size_t)t * 128);
+        }
+    }
+}
+#undef UNIQL__T8R_UNPACK
+#undef UNIQL__T8R_QUADS
+
+/* The float GEMM of the 512-bit CPUs (the VNNI set: every such CPU has AVX-512F): the
+   3 x 4 tile of uniql__fg_tile_avx2 widened to 2 row pairs x 8 tokens. A vector holds row
+   r's 8 lanes (low half) and row r + 1's (high half), each token's 8 activations are
+   broadcast to both halves, so every half is the AVX2 tile's 8-lane FMA chain of one
+   (row, token) and is summed and finished the same way: uniql__fgemm_scalar's bits. Rows
+   past nr and tokens past nt run on row / token 0's data and are not stored. */
+static UNIQL__VNNI_INLINE __m512 uniql__vnni_load8x2(uniql_dtype dt, const unsigned char *p0, const unsigned char *p1)
+{
+    __m256i h;
+    if (dt == UNIQL_DTYPE_F32)
+        return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd((const double *)(const void *)p0)),
+                                                   _mm256_loadu_pd((const double *)(const void *)p1), 1));
+    h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p0)),
+                                _mm_loadu_si128((const __m128i *)(const void *)p1), 1);
+    if (dt == UNIQL_DTYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* finish the two halves of acc: rows 2p, 2p + 1 of the tile, token row x / output y */
+static UNIQL__VNNI_INLINE void uniql__vnni_fg_out(uniql_dtype dt, const unsigned char *const *rw, int i, int nr, int L8, int L,
+                                                  const float *x, float *y, __m512 acc)
+{
+    int h, e;
+    for (h = 0; h < 2 && i + h < nr; h++) {
+        __m256 v = h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)) : _mm512_castps512_ps256(acc);
+        float s_ = uniql__avx2_hsum(v);
+        for (e = L8; e < L; e++) s_ += uniql__load_f(dt, rw[i + h], e) * x[e];
+        y[i + h] = s_;
+    }
+}
+
+#define UNIQL__FZ_W(p) __m512 w##p = uniql__vnni_load8x2(dt, rw[2 * p] + (size_t)e * es, rw[2 * p + 1] + (size_t)e * es)
+#define UNIQL__FZ_X(t) { __m512 x = uniql__vnni_bcast8((const unsigned char *)(xs[t] + e));                        \
+        a0##t = _mm512_fmadd_ps(w0, x, a0##t); a1##t = _mm512_fmadd_ps(w1, x, a1##t); }
+#define UNIQL__FZ_OUT(t) if (t < nt) {                                                                           \
+        uniql__vnni_fg_out(dt, rw, 0, nr, L8, L, xs[t], ys[t], a0##t); uniql__vnni_fg_out(dt, rw, 2, nr, L8, L, xs[t], ys[t], a1##t); }
+
+static UNIQL__VNNI_INLINE void uniql__fg_tile_vnni(uniql_dtype dt, const unsigned char *const *rw, int nr, int L,
+                                                   const float *const *xs, int nt, float *const *ys)
+{
+    size_t es = dt == UNIQL_DTYPE_F32 ? 4 : 2;
+    int L8 = L & ~7, e;
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a04 = a00, a05 = a00, a06 = a00, a07 = a00;
+    __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00, a15 = a00, a16 = a00, a17 = a00;
+    for (e = 0; e < L8; e += 8) {
+        UNIQL__FZ_W(0); UNIQL__FZ_W(1);
+        UNIQL__FZ_X(0) UNIQL__FZ_X(1) UNIQL__FZ_X(2) UNIQL__FZ_X(3) UNIQL__FZ_X(4) UNIQL__FZ_X(5) UNIQL__FZ_X(6) UNIQL__FZ_X(7)
+    }
+    UNIQL__FZ_OUT(0) UNIQL__FZ_OUT(1) UNIQL__FZ_OUT(2) UNIQL__FZ_OUT(3) UNIQL__FZ_OUT(4) UNIQL__FZ_OUT(5) UNIQL__FZ_OUT(6) UNIQL__FZ_OUT(7)
+}
+#undef UNIQL__FZ_W
+#undef UNIQL__FZ_X
+#undef UNIQL__FZ_OUT
+
+UNIQL__VNNI static void uniql__fgemm_vnni(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
+                                          int r0, int r1)
+{
+    int L = W->cols, t0, r, i;
+    for (t0 = 0; t0 < n; t0 += 8) {
+        int nt = n - t0 < 8 ? n - t0 : 8;
+        const float *xs[8];
+        float *ys[8];
+        if (nt == 1) {   /* one token: the AVX2 8-row column tile (a GEMV, bound by the weight stream) */
+            uniql__fgemm_avx2(W, X + (size_t)t0 * ldx, 1, ldx, Y + (size_t)t0 * ldy, ldy, r0, r1);
+            continue;
+        }
+        for (i = 0; i < 8; i++) {
+            xs[i] = X + (size_t)(t0 + (i < nt ? i : 0)) * ldx;
+            ys[i] = Y + (size_t)(t0 + (i < nt ? i : 0)) * ldy;
+        }
+        for (r = r0; r < r1; r += 4) {
+            int nr = r1 - r < 4 ? r1 - r : 4;
+            const unsigned char *rw[4];
+            float *yr[8];
+            for (i = 0; i < 4; i++) rw[i] = (const unsigned char *)W->data + uniql__phys(W, r + (i < nr ? i : 0)) * W->stride;
+            for (i = 0; i < 8; i++) yr[i] = ys[i] + r;
+            if (W->dtype == UNIQL_DTYPE_F16) uniql__fg_tile_vnni(UNIQL_DTYPE_F16, rw, nr, L, xs, nt, yr);
+            else if (W->dtype == UNIQL_DTYPE_BF16) uniql__fg_tile_vnni(UNIQL_DTYPE_BF16, rw, nr, L, xs, nt, yr);
+            else uniql__fg_tile_vnni(UNIQL_DTYPE_F32, rw, nr, L, xs, nt, yr);
+        }
+    }
+}
+
 static int uniql__cpu_vnni(void)
 {
     __builtin_cpu_init();
@@ -5287,6 +5552,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
     k->q4x2 = NULL;
     k->t8q = uniql__t8_quant_scalar;
     k->t8 = uniql__t8_dot_scalar;
+    k->t8r = NULL;
     k->qact = uniql__quant_act_scalar;
     k->q4r2 = NULL;
     if (isa == UNIQL_KERNEL_SCALAR) return 1;
@@ -5300,11 +5566,14 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
         k->q4x2 = uniql__q4x2_avx2;
         k->t8q = uniql__t8_quant_avx2;
         k->t8 = uniql__t8_dot_avx2;
+        k->t8r = uniql__t8r_avx2;
         k->qact = uniql__quant_act_avx2;
 #if defined(UNIQL__HAVE_VNNI)
         if (isa == UNIQL_KERNEL_VNNI) {
             k->q4r2 = uniql__q4r2_vnni;
             k->q4x2 = uniql__q4x2_vnni;
+            k->fgemm = uniql__fgemm_vnni;
+            k->t8r = uniql__t8r_vnni;
         }
 #endif
         return 1;
@@ -6490,6 +6759,30 @@ __attribute__((target("avx2,fma"))) static void uniql__syrk_4x8_avx2(int nb, con
     _mm256_storeu_pd(acc + 24, c30); _mm256_storeu_pd(acc + 28, c31);
 }
 #define UNIQL__HAVE_SYRK_AVX2 1
+
+/* The 8 x 8 tile on AVX-512F: the 8 rows of one panel (a = panel ir / 8) against panel b,
+   one 8-lane vector per row, the same products and token-order sums as the scalar kernel
+   (so the same bits, as for the AVX2 twin). */
+__attribute__((target("avx2,fma,avx512f"))) static void uniql__syrk_8x8_avx512(int nb, const double *a, const double *b, double *acc)
+{
+    __m512d c0 = _mm512_setzero_pd(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    int k;
+    for (k = 0; k < nb; k++, a += 8, b += 8) {
+        __m512d bv = _mm512_loadu_pd(b);   /* panels are 32-byte aligned */
+        c0 = _mm512_fmadd_pd(_mm512_set1_pd(a[0]), bv, c0); c1 = _mm512_fmadd_pd(_mm512_set1_pd(a[1]), bv, c1);
+        c2 = _mm512_fmadd_pd(_mm512_set1_pd(a[2]), bv, c2); c3 = _mm512_fmadd_pd(_mm512_set1_pd(a[3]), bv, c3);
+        c4 = _mm512_fmadd_pd(_mm512_set1_pd(a[4]), bv, c4); c5 = _mm512_fmadd_pd(_mm512_set1_pd(a[5]), bv, c5);
+        c6 = _mm512_fmadd_pd(_mm512_set1_pd(a[6]), bv, c6); c7 = _mm512_fmadd_pd(_mm512_set1_pd(a[7]), bv, c7);
+    }
+    _mm512_storeu_pd(acc, c0); _mm512_storeu_pd(acc + 8, c1); _mm512_storeu_pd(acc + 16, c2); _mm512_storeu_pd(acc + 24, c3);
+    _mm512_storeu_pd(acc + 32, c4); _mm512_storeu_pd(acc + 40, c5); _mm512_storeu_pd(acc + 48, c6); _mm512_storeu_pd(acc + 56, c7);
+}
+
+static int uniql__cpu_avx512f(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512f");
+}
 #endif
 
 typedef void (*uniql__syrk_fn)(int nb, const double *a, const double *b, double *acc);
@@ -6499,6 +6792,7 @@ typedef struct uniql__corr_job {
     const double *P;         /* packed block: panel p at P + p * nb * 8 */
     int nb, nt;              /* tokens in the block, tiles per side */
     uniql__syrk_fn kern;
+    int rows;                /* rows of kern's tile: 4 (4 x 8) or 8 (8 x 8) */
 } uniql__corr_job;
 
 /* job = output tile (bi, bj), bi <= bj, numbered row by row of the upper triangle */
@@ -6506,7 +6800,7 @@ static void uniql__corr_tile_job(void *ctx, int job, int worker)
 {
     const uniql__corr_job *J = (const uniql__corr_job *)ctx;
     int d = J->acc->d, bi = 0, bj, i0, i1, j0, j1, ir, jr, r, c, rest = job;
-    double acc[32];
+    double acc[64];
     (void)worker;
     while (rest >= J->nt - bi) { rest -= J->nt - bi; bi++; }
     bj = bi + rest;
@@ -6514,10 +6808,16 @@ static void uniql__corr_tile_job(void *ctx, int job, int worker)
     j0 = bj * UNIQL__CORR_TILE; j1 = j0 + UNIQL__CORR_TILE < d ? j0 + UNIQL__CORR_TILE : d;
     for (jr = j0; jr < j1; jr += 8) {
         const double *b = J->P + (size_t)(jr / 8) * (size_t)J->nb * 8;
-        for (ir = i0; ir < i1 && ir <= jr + 7; ir += 4) {
+        for (ir = i0; ir < i1 && ir <= jr + 7; ir += J->rows) {
             const double *a = J->P + (size_t)(ir / 8) * (size_t)J->nb * 8 + (ir % 8);
+#if defined(__GNUC__) || defined(__clang__)
+            /* the 4 sum lines this tile adds into, requested before its nb-token kernel runs:
+               rows d doubles apart defeat the hardware prefetcher, and without this the add
+               below waited on memory as long as the kernel took (perf, 1.1B-shape pack) */
+            for (r = 0; r < J->rows && ir + r < d; r++) __builtin_prefetch(J->acc->sum + (size_t)(ir + r) * (size_t)d + jr, 1, 3);
+#endif
             J->kern(J->nb, a, b, acc);
-            for (r = 0; r < 4 && ir + r < d; r++) {
+            for (r = 0; r < J->rows && ir + r < d; r++) {
                 double *row = J->acc->sum + (size_t)(ir + r) * (size_t)d;
                 for (c = 0; c < 8 && jr + c < d; c++)
                     if (ir + r <= jr + c) row[jr + c] += acc[r * 8 + c];
@@ -6546,10 +6846,15 @@ static uniql_result uniql__corr_add(uniql_corr *acc, const float *xf, const doub
     J.P = acc->buf;
     J.nt = nt;
     J.kern = uniql__syrk_4x8_scalar;
+    J.rows = 4;
 #if defined(UNIQL__HAVE_SYRK_AVX2) && defined(UNIQL__HAVE_AVX2)
     /* FMA == multiply-then-add only when the products are exact: float inputs */
     if (xf && (acc->kernel == UNIQL_KERNEL_AUTO || acc->kernel == UNIQL_KERNEL_AVX2) && uniql__cpu_avx2())
         J.kern = uniql__syrk_4x8_avx2;
+    if (xf && acc->kernel == UNIQL_KERNEL_AUTO && uniql__cpu_avx512f()) {
+        J.kern = uniql__syrk_8x8_avx512;
+        J.rows = 8;
+    }
 #endif
     for (t0 = 0; t0 < n; t0 += UNIQL__CORR_BLOCK) {
         int nb = n - t0 < UNIQL__CORR_BLOCK ? n - t0 : UNIQL__CORR_BLOCK;

@@ -568,6 +568,19 @@ TEST corr_float_data_matches_naive_double_sum(void)
     ASSERT_OK(uniql_corr_finalize(&acc, C2, D));
     uniql_corr_free(&acc);
     ASSERT_MEM_EQ(C, C2, sizeof C);
+    /* and so does each kernel by name (AUTO above: the 8 x 8 AVX-512F tile where the CPU
+       has it; AVX2: the 4 x 8 tile; SCALAR: the reference) */
+    for (i = 0; i < 2; i++) {
+        int k = i == 0 ? UNIQL_KERNEL_SCALAR : UNIQL_KERNEL_AVX2;
+        if (k == UNIQL_KERNEL_AVX2 && !uniql_kernel_available(UNIQL_KERNEL_AVX2)) continue;
+        ASSERT_OK(uniql_corr_init(&acc, D, NULL));
+        acc.kernel = k;
+        ASSERT_OK(uniql_corr_add_f32(&acc, X, 250, LD));
+        ASSERT_OK(uniql_corr_add_f32(&acc, X + 250 * LD, T - 250, LD));
+        ASSERT_OK(uniql_corr_finalize(&acc, C2, D));
+        uniql_corr_free(&acc);
+        ASSERT_MEM_EQ(C, C2, sizeof C);
+    }
     PASS();
 }
 

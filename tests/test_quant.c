@@ -607,7 +607,8 @@ TEST int8_activation_path(void)
 }
 
 /* I8ACT on transposed Q4 / Q4Z views (o/down/out_proj of the prunable layout): SIMD ==
-   scalar bit for bit, the same bits with and without scratch, blocked (per-head) views,
+   scalar bit for bit (the scalar set runs token by token, the SIMD sets' prefill tile
+   n >= 2 tokens at a time), the same bits with and without scratch, blocked (per-head) views,
    and the error bound of API 3: |dy_r| <= sum over input blocks of
    max_c |x_c s(c, g)| / 254 * sum_c |w_rc| / s(c, g), plus float rounding. */
 TEST int8_activation_transposed(void)
@@ -616,33 +617,48 @@ TEST int8_activation_transposed(void)
     static const int groups[3] = { 32, 64, 128 };
     trng r = { 77 };
     size_t si;
-    int dti, gi, n, simd = simd_kernel();
+    static const int ns[5] = { 1, 2, 5, 9, 12 };
+    int dti, gi, n, ni, simd = simd_kernel(), vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? UNIQL_KERNEL_VNNI : 0;
+    uq_pool *pool = uq_pool_create(3);
+    uniql_parallel par = uq_pool_parallel(pool);
     double worst = 0;
     for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (gi = 0; gi < 3; gi++)
             for (dti = 3; dti < 5; dti++) {
                 int rows = shapes[si][0], cols = shapes[si][1], i, j, c;
-                float *w = (float *)malloc(sizeof(float) * rows * cols), *X = (float *)malloc(sizeof(float) * 5 * cols);
-                float *y0 = (float *)malloc(sizeof(float) * 5 * rows), *y1 = (float *)malloc(sizeof(float) * 5 * rows);
+                float *w = (float *)malloc(sizeof(float) * rows * cols), *X = (float *)malloc(sizeof(float) * 12 * cols);
+                float *y0 = (float *)malloc(sizeof(float) * 12 * rows), *y1 = (float *)malloc(sizeof(float) * 12 * rows);
                 float *dq = (float *)malloc(sizeof(float) * rows * cols);
                 size_t wb;
                 void *buf, *work;
                 uniql_matrix m;
                 uniql_matmul_options o;
                 fill_adversarial(&r, w, rows, cols);
-                trng_fill_normal_f32(&r, X, (size_t)5 * cols, 1.0);
+                trng_fill_normal_f32(&r, X, (size_t)12 * cols, 1.0);
                 X[0] = 300.0f;
                 ASSERT_OK(quantize_new((uniql_dtype)dti, groups[gi], 0, 1, w, rows, cols, &buf, &m));
                 ASSERT_OK(uniql_dequantize(&m, dq, (size_t)cols));
-                wb = uniql_matmul_work_bytes(&m, 5, UNIQL_KERNEL_I8ACT);
+                wb = uniql_matmul_work_bytes(&m, 12, UNIQL_KERNEL_I8ACT);
                 ASSERT(wb > 0);
                 work = malloc(wb + 32);
-                for (n = 1; n <= 5; n += 4) {
+                for (ni = 0; ni < 5; ni++) {
+                    n = ns[ni];
+                    /* scalar: token by token (uniql__t8_dot); AVX2 / VNNI with n >= 2: the
+                       prefill tile (uniql__t8r, tokens x group ranges, no partial buffers) */
                     ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
                     if (simd) {
                         ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, simd | UNIQL_KERNEL_I8ACT));
                         ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * rows);
                     }
+                    if (vnni) {
+                        ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, vnni | UNIQL_KERNEL_I8ACT));
+                        ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * rows);
+                    }
+                    memset(&o, 0, sizeof o);
+                    o.kernel = UNIQL_KERNEL_I8ACT;
+                    o.parallel = &par;
+                    ASSERT_OK(uniql_matmul_par(&m, X, n, (size_t)cols, y1, (size_t)rows, &o));
+                    ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * rows);
                     memset(&o, 0, sizeof o);
                     o.kernel = UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT;
                     o.work = (unsigned char *)work + ((32u - ((uintptr_t)work & 31u)) & 31u);
@@ -675,17 +691,83 @@ TEST int8_activation_transposed(void)
                 if (cols % 2 == 0 && cols >= 4) {
                     uniql_matrix v;
                     ASSERT_OK(uniql_matrix_block_prefix(&m, cols / 2, cols / 2 - 1, &v));
-                    ASSERT_OK(uniql_matmul_ex(&v, X, 1, (size_t)v.cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
-                    if (simd) {
-                        ASSERT_OK(uniql_matmul_ex(&v, X, 1, (size_t)v.cols, y1, (size_t)rows, simd | UNIQL_KERNEL_I8ACT));
-                        ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)rows);
+                    for (n = 1; n <= 9; n += 8) {
+                        ASSERT_OK(uniql_matmul_ex(&v, X, n, (size_t)v.cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
+                        if (simd) {
+                            ASSERT_OK(uniql_matmul_ex(&v, X, n, (size_t)v.cols, y1, (size_t)rows, simd | UNIQL_KERNEL_I8ACT));
+                            ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * rows);
+                        }
+                        if (vnni) {
+                            ASSERT_OK(uniql_matmul_ex(&v, X, n, (size_t)v.cols, y1, (size_t)rows, vnni | UNIQL_KERNEL_I8ACT));
+                            ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * rows);
+                        }
                     }
                 }
                 X[cols - 1] = NAN;
                 ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_matmul_ex(&m, X, 1, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_I8ACT));
                 free(buf); free(work); free(w); free(X); free(y0); free(y1); free(dq);
             }
-    UQ_NOTE("I8ACT transposed: SIMD == scalar == with scratch bit for bit; error vs exact up to %.3g of sum |w x|", worst);
+    uq_pool_destroy(pool);
+    UQ_NOTE("I8ACT transposed: SIMD == scalar == with scratch == 3 workers bit for bit (n = 1, 2, 5, 9, 12%s); error vs exact up to %.3g of sum |w x|",
+            vnni ? "; AVX2 and VNNI" : "", worst);
+    PASS();
+}
+
+/* A hand-made transposed view with groups of 256 and 512 outputs (the quantizer writes at
+   most 128; the kernels take up to 2048): the prefill tile cuts such a group into 128-output
+   pieces, which must give the token-by-token scalar bits. Random nibbles, scales and zero
+   points; 600 outputs (a partial last block and group), 70 inputs (a partial input block). */
+TEST int8_activation_transposed_big_group(void)
+{
+    static const int groups[2] = { 256, 512 };
+    const int R = 600, C = 70, nbR = (600 + 31) / 32;
+    int simd = simd_kernel(), vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? UNIQL_KERNEL_VNNI : 0, gi, q4z, n, i;
+    trng r = { 31337 };
+    unsigned char *data = (unsigned char *)malloc((size_t)C * nbR * 16);
+    uint16_t *sc = (uint16_t *)malloc(sizeof(uint16_t) * C * 3);
+    uint8_t *zp = (uint8_t *)malloc((size_t)C * 3);
+    float *X = (float *)malloc(sizeof(float) * 9 * C), *y0 = (float *)malloc(sizeof(float) * 9 * R), *y1 = (float *)malloc(sizeof(float) * 9 * R);
+    uq_pool *pool = uq_pool_create(2);
+    uniql_parallel par = uq_pool_parallel(pool);
+    int checked = 0;
+    for (i = 0; i < C * nbR * 16; i++) data[i] = (unsigned char)(trng_u64(&r) >> 56);
+    for (i = 0; i < C * 3; i++) {
+        sc[i] = uniql_fp32_to_fp16(0.01f + (float)(trng_u64(&r) % 1000) / 1000.0f);
+        zp[i] = (uint8_t)(trng_u64(&r) % 16);
+    }
+    trng_fill_normal_f32(&r, X, (size_t)9 * C, 1.0);
+    for (gi = 0; gi < 2; gi++)
+        for (q4z = 0; q4z < 2; q4z++) {
+            uniql_matrix m;
+            memset(&m, 0, sizeof m);
+            m.dtype = q4z ? UNIQL_DTYPE_Q4Z : UNIQL_DTYPE_Q4;
+            m.rows = R; m.cols = C; m.transposed = 1; m.group = groups[gi];
+            m.data = data; m.stride = (size_t)nbR * 16;
+            m.scales = sc; m.zeros = q4z ? zp : NULL; m.scale_stride = (size_t)(R + groups[gi] - 1) / (size_t)groups[gi];
+            for (n = 1; n <= 9; n += 4) {
+                uniql_matmul_options o;
+                ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)C, y0, (size_t)R, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
+                if (simd) {
+                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)C, y1, (size_t)R, simd | UNIQL_KERNEL_I8ACT));
+                    ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * R);
+                    checked++;
+                }
+                if (vnni) {
+                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)C, y1, (size_t)R, vnni | UNIQL_KERNEL_I8ACT));
+                    ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * R);
+                    checked++;
+                }
+                memset(&o, 0, sizeof o);
+                o.kernel = UNIQL_KERNEL_I8ACT;
+                o.parallel = &par;
+                ASSERT_OK(uniql_matmul_par(&m, X, n, (size_t)C, y1, (size_t)R, &o));
+                ASSERT_MEM_EQ(y0, y1, sizeof(float) * (size_t)n * R);
+                checked++;
+            }
+        }
+    uq_pool_destroy(pool);
+    free(data); free(sc); free(zp); free(X); free(y0); free(y1);
+    UQ_NOTE("%d results (groups 256 / 512, Q4 / Q4Z, n = 1, 5, 9) equal to the scalar bits", checked);
     PASS();
 }
 
@@ -811,7 +893,7 @@ TEST int8_prefill_tiles_equal_scalar(void)
 }
 
 /* Float weights in row storage (the prefill / calibration GEMM, uniql__fgemm_*): the AVX2
-   register tiles equal the scalar reference bit for bit (same fused multiply-adds in the
+   register tiles and the VNNI set's 512-bit tiles (4 row pairs x 8 tokens) equal the scalar reference bit for bit (same fused multiply-adds in the
    same order), a token's outputs are the same bits whatever the batch (n = 1..9, any place
    in it) and the thread count (none / 1 / 3 workers), and every output is within the
    rounding bound of its summation tree against the exact sum in double:
@@ -822,6 +904,7 @@ TEST float_gemm_tiles_equal_scalar(void)
 {
     static const int shapes[][2] = { { 1, 1 }, { 2, 7 }, { 3, 8 }, { 5, 9 }, { 8, 16 }, { 9, 100 }, { 25, 257 }, { 50, 600 }, { 30, 2051 } };
     const int N = 9, simd = uniql_kernel_available(UNIQL_KERNEL_AVX2) ? UNIQL_KERNEL_AVX2 : 0;
+    const int vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? UNIQL_KERNEL_VNNI : 0;
     uq_pool *p1 = uq_pool_create(1), *p3 = uq_pool_create(3);
     uniql_parallel pars[2];
     trng r = { 2024 };
@@ -872,15 +955,18 @@ TEST float_gemm_tiles_equal_scalar(void)
                             if (a > 0 && e / a > worst) worst = e / a;
                             if (!(e <= g * a * (1 + 1e-12) + k * 0x1p-149)) { UQ_NOTE("dtype %d %dx%d n %d: |err| %.3g > bound %.3g", dti, R, C, n, e, g * a); st = UQ_FAIL; }
                         }
-                    for (v2 = 0; v2 < 4 && st == UQ_PASS; v2++) {
+                    /* variants: 0 AVX2, 1 VNNI (the 512-bit tile), 2-4 the best set with no pool /
+                       1 / 3 workers */
+                    for (v2 = 0; v2 < 5 && st == UQ_PASS; v2++) {
                         uniql_matmul_options o;
                         memset(&o, 0, sizeof o);
-                        if (v2 == 0) {
-                            if (!simd) continue;
-                            if (uniql_matmul_ex(M, X, n, ldx, ya, (size_t)R, simd) != UNIQL_OK) { st = UQ_FAIL; break; }
+                        if (v2 < 2) {
+                            int kv = v2 == 0 ? simd : vnni;
+                            if (!kv) continue;
+                            if (uniql_matmul_ex(M, X, n, ldx, ya, (size_t)R, kv) != UNIQL_OK) { st = UQ_FAIL; break; }
                         } else {
-                            o.kernel = simd ? simd : UNIQL_KERNEL_SCALAR;
-                            o.parallel = v2 == 1 ? NULL : &pars[v2 - 2];
+                            o.kernel = vnni ? vnni : simd ? simd : UNIQL_KERNEL_SCALAR;
+                            o.parallel = v2 == 2 ? NULL : &pars[v2 - 3];
                             if (uniql_matmul_par(M, X, n, ldx, ya, (size_t)R, &o) != UNIQL_OK) { st = UQ_FAIL; break; }
                         }
                         if (memcmp(ys, ya, sizeof(float) * (size_t)n * R)) {
@@ -898,7 +984,7 @@ TEST float_gemm_tiles_equal_scalar(void)
     uq_pool_destroy(p1);
     uq_pool_destroy(p3);
     UQ_NOTE("%d SIMD / threaded results equal to the scalar bits (%s); worst |err| / sum |w x| %.3g", checked,
-            simd ? "AVX2" : "no AVX2 here: threads only", worst);
+            vnni ? "AVX2 and the 512-bit VNNI set" : simd ? "AVX2; no AVX-512 VNNI here" : "no AVX2 here: threads only", worst);
     if (st != UQ_PASS) FAILm("float GEMM: see the note above");
     PASS();
 }
@@ -943,5 +1029,6 @@ SUITE(quant_suite)
     RUN_TEST(float_gemm_tiles_equal_scalar);
     RUN_TEST(int8_activation_path);
     RUN_TEST(int8_activation_transposed);
+    RUN_TEST(int8_activation_transposed_big_group);
     RUN_TEST(matmul_rejects_bad_calls);
 }
