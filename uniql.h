@@ -3313,6 +3313,33 @@ static uniql_result uniql__i8_quant(const uniql__kernels *K, const uniql__qk *k,
     return UNIQL_OK;
 }
 
+/* all column chunks of tokens [job * per, ...) of X into the work buffer (the quantization
+   before the I8ACT row jobs, through the caller's threads) */
+#define UNIQL__I8Q_JOBS 16
+typedef struct uniql__i8q_job {
+    const uniql__kernels *K;
+    const uniql__qk *k;
+    const float *X;
+    size_t ldx, lda;
+    int n, L, per, njobs;
+    unsigned char *xa;
+    uniql_result res[UNIQL__I8Q_JOBS];
+} uniql__i8q_job;
+
+static void uniql__i8q_job_fn(void *ctx, int job, int worker)
+{
+    uniql__i8q_job *Q = (uniql__i8q_job *)ctx;
+    int t0 = job * Q->per, nt = Q->n - t0 < Q->per ? Q->n - t0 : Q->per, nb = (Q->L + 31) / 32, c0;
+    size_t off = 0;
+    (void)worker;
+    for (c0 = 0; c0 < nb && Q->res[job] == UNIQL_OK; c0 += 2 * UNIQL__I8_CHUNK) {
+        int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
+        Q->res[job] = uniql__i8_quant(Q->K, Q->k, Q->X + (size_t)t0 * Q->ldx, Q->ldx, nt, Q->L, c0, cn,
+                                      Q->xa + off + (size_t)t0 * Q->lda, Q->lda);
+        off += uniql__act_bytes(cn, uniql__unit_pairs(Q->k, (cn + 1) / 2));
+    }
+}
+
 /* the last pair of the chunk [c0, c0 + cn) of `row` as a zero-padded copy in tmp (64
    bytes) when it is not whole in memory (odd block count or a partial last block);
    returns tmp, or NULL when the row's own bytes can be read */
@@ -3728,16 +3755,20 @@ static uniql_result uniql__matmul_run(const uniql_matrix *W, const float *X, int
         j.lda = uniql__act_row_bytes(&j.k0, nb);
         need = (size_t)n * j.lda;
         if (work && work_size >= need && !((uintptr_t)work & 31u)) {
-            /* every token quantized once, then one batch of row jobs */
-            size_t off = 0;
+            /* every token quantized once (jobs of tokens: each token's bytes are the same
+               whoever quantizes it), then one batch of row jobs */
+            uniql__i8q_job Q;
+            int q;
             j.xa = (const unsigned char *)work;
             j.all_tokens = 1;
-            for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
-                int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
-                if ((res = uniql__i8_quant(&K, &j.k0, X, ldx, n, W->cols, c0, cn, (unsigned char *)work + off, j.lda)) != UNIQL_OK)
-                    return res;
-                off += uniql__act_bytes(cn, uniql__unit_pairs(&j.k0, (cn + 1) / 2));
-            }
+            Q.K = &K; Q.k = &j.k0; Q.X = X; Q.ldx = ldx; Q.n = n; Q.L = W->cols; Q.xa = (unsigned char *)work; Q.lda = j.lda;
+            Q.per = (n + UNIQL__I8Q_JOBS - 1) / UNIQL__I8Q_JOBS;
+            if (Q.per < 4) Q.per = 4;
+            Q.njobs = (n + Q.per - 1) / Q.per;
+            for (q = 0; q < Q.njobs; q++) Q.res[q] = UNIQL_OK;
+            uniql_parallel_for(par, Q.njobs, uniql__i8q_job_fn, &Q);
+            for (q = 0; q < Q.njobs; q++)
+                if (Q.res[q] != UNIQL_OK) return Q.res[q];
             uniql_parallel_for(par, njobs, uniql__mm_i8_job, &j);
             return UNIQL_OK;
         }
@@ -13804,6 +13835,21 @@ static uniql_result uniql__attention(const uniql_model *m, uniql_state *s, int l
     return UNIQL_OK;
 }
 
+/* g = silu(g) * u over elements [job * per, ...): the serial loop's operations per element */
+typedef struct uniql__swiglu_job {
+    float *g;
+    const float *u;
+    size_t cnt, per;
+} uniql__swiglu_job;
+
+static void uniql__swiglu_job_fn(void *ctx, int job, int worker)
+{
+    const uniql__swiglu_job *J = (const uniql__swiglu_job *)ctx;
+    size_t i = (size_t)job * J->per, e = i + J->per < J->cnt ? i + J->per : J->cnt;
+    (void)worker;
+    for (; i < e; i++) J->g[i] = uniql__silu(J->g[i]) * J->u[i];
+}
+
 static uniql_result uniql__mlp(const uniql_model *m, uniql_state *s, int l, const uniql_mlp *p, int n, const uniql_observer *obs)
 {
     int D = m->config.hidden_size, I = p->d_int;
@@ -13813,7 +13859,12 @@ static uniql_result uniql__mlp(const uniql_model *m, uniql_state *s, int l, cons
         UNIQL__TRY(uniql__smm(s, &p->up, s->xn, n, (size_t)D, s->u, (size_t)I));
         uniql__add_bias(s->g, p->gate_bias, n, I, (size_t)I);
         uniql__add_bias(s->u, p->up_bias, n, I, (size_t)I);
-        for (i = 0; i < cnt; i++) s->g[i] = uniql__silu(s->g[i]) * s->u[i];
+        if (s->par && n > 1) {
+            uniql__swiglu_job J;
+            J.g = s->g; J.u = s->u; J.cnt = cnt; J.per = (size_t)I * (size_t)(n < 8 ? 1 : n / 8);
+            uniql_parallel_for(s->par, (int)((cnt + J.per - 1) / J.per), uniql__swiglu_job_fn, &J);
+        } else
+            for (i = 0; i < cnt; i++) s->g[i] = uniql__silu(s->g[i]) * s->u[i];
     } else {
         UNIQL__TRY(uniql__smm(s, &p->up, s->xn, n, (size_t)D, s->g, (size_t)I));
         uniql__add_bias(s->g, p->up_bias, n, I, (size_t)I);
