@@ -14115,7 +14115,7 @@ UNIQLDEF uniql_result uniql_forward(const uniql_model *m, uniql_state *s, const 
 
 /* uniql_logit_lens through `par` (the lm_head rows as jobs: same bits for any thread count) */
 static uniql_result uniql__logit_lens_par(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits,
-                                          const uniql_parallel *par)
+                                          const uniql_parallel *par, int check_out)
 {
     int t, D;
     uniql_matmul_options mo;
@@ -14128,12 +14128,13 @@ static uniql_result uniql__logit_lens_par(const uniql_model *m, const float *h, 
     memset(&mo, 0, sizeof mo);
     mo.parallel = par;
     UNIQL__TRY(uniql_matmul_par(&m->lm_head, work, n, (size_t)D, logits, (size_t)m->config.vocab_size, &mo));
-    return uniql__finite_f32(logits, (size_t)n * m->config.vocab_size) ? UNIQL_OK : UNIQL_ERR_NONFINITE;
+    /* check_out 0: the caller checks the logits itself (the calibration's top-k jobs do) */
+    return !check_out || uniql__finite_f32(logits, (size_t)n * m->config.vocab_size) ? UNIQL_OK : UNIQL_ERR_NONFINITE;
 }
 
 UNIQLDEF uniql_result uniql_logit_lens(const uniql_model *m, const float *h, int n, size_t ld, float *work, float *logits)
 {
-    return uniql__logit_lens_par(m, h, n, ld, work, logits, NULL);
+    return uniql__logit_lens_par(m, h, n, ld, work, logits, NULL, 1);
 }
 
 /* ---- sampling ---- */
@@ -14406,12 +14407,39 @@ static void uniql__cal_fail(uniql__cal_ctx *cx, uniql_result r, int layer, int s
     if (r != UNIQL_OK && cx->err == UNIQL_OK) { cx->err = r; cx->err_layer = layer; cx->err_site = site; }
 }
 
-/* top-k of the logit lens of n rows of x into tk (n x k) */
+/* uniql_topk of rows [job * per, ...) of the lens logits (each row's finiteness is checked
+   there: NaN/Inf gives UNIQL_ERR_NONFINITE as the lens' own check did) */
+#define UNIQL__TOPK_JOBS 16
+typedef struct uniql__topk_job {
+    const float *logits;
+    int *tk;
+    int n, V, k, per;
+    uniql_result res[UNIQL__TOPK_JOBS];
+} uniql__topk_job;
+
+static void uniql__topk_job_fn(void *ctx, int job, int worker)
+{
+    uniql__topk_job *J = (uniql__topk_job *)ctx;
+    int t, t1 = (job + 1) * J->per < J->n ? (job + 1) * J->per : J->n;
+    (void)worker;
+    for (t = job * J->per; t < t1 && J->res[job] == UNIQL_OK; t++)
+        J->res[job] = uniql_topk(J->logits + (size_t)t * J->V, J->V, J->k, J->tk + (size_t)t * J->k);
+}
+
+/* top-k of the logit lens of n rows of x into tk (n x k); the top-k of the rows runs
+   through the caller's threads (the same sets: each row is one uniql_topk call) */
 static uniql_result uniql__cal_topk(uniql__cal_ctx *cx, const float *x, int n, size_t ld, int *tk)
 {
-    int t, k = cx->cb->lsaq_k, V = cx->m->config.vocab_size;
-    UNIQL__TRY(uniql__logit_lens_par(cx->m, x, n, ld, cx->lens_work, cx->logits, cx->par));
-    for (t = 0; t < n; t++) UNIQL__TRY(uniql_topk(cx->logits + (size_t)t * V, V, k, tk + (size_t)t * k));
+    uniql__topk_job J;
+    int q, njobs;
+    UNIQL__TRY(uniql__logit_lens_par(cx->m, x, n, ld, cx->lens_work, cx->logits, cx->par, 0));
+    J.logits = cx->logits; J.tk = tk; J.n = n; J.V = cx->m->config.vocab_size; J.k = cx->cb->lsaq_k;
+    J.per = (n + UNIQL__TOPK_JOBS - 1) / UNIQL__TOPK_JOBS;
+    njobs = (n + J.per - 1) / J.per;
+    for (q = 0; q < njobs; q++) J.res[q] = UNIQL_OK;
+    uniql_parallel_for(cx->par, njobs, uniql__topk_job_fn, &J);
+    for (q = 0; q < njobs; q++)
+        if (J.res[q] != UNIQL_OK) return J.res[q];
     return UNIQL_OK;
 }
 
