@@ -322,6 +322,18 @@ TOK_JS_VER  := 0.2.0
 unicode-tables:
 	@python3 tools/gen_unicode.py
 
+# CI only (.ci/run): Debian's unicode-data, the reference of the two Unicode-table tests
+# (UnicodeData.txt, NormalizationTest.txt). Best effort: needs apt-get, root and a mirror;
+# otherwise it says so and those two tests skip.
+.PHONY: ci-deps
+ci-deps:
+	@if [ -f /usr/share/unicode/UnicodeData.txt ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		{ timeout 300 apt-get install -y -q unicode-data >/dev/null 2>&1 || \
+		  { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 300 apt-get install -y -q unicode-data >/dev/null 2>&1; }; }; then \
+		echo "ci-deps: installed Debian unicode-data"; \
+	else echo "ci-deps: unicode-data not installed (no apt-get, not root or no mirror): the two Unicode tests skip"; fi
+
 tokenizers:
 	@mkdir -p $(B)/tok/npm $(B)/unicode
 	@if [ ! -f $(B)/unicode/NormalizationTest.txt ] && [ -f /usr/share/unicode/NormalizationTest.txt.bz2 ]; then \
