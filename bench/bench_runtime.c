@@ -1,5 +1,6 @@
 /* bench_runtime.c - prefill and decode speed of the four runtimes (single thread, the
-   kernels uniql_matmul picks: AVX2 when the CPU has it, else scalar), on the tiny reference
+   kernels uniql_matmul picks: VNNI (AVX2 + AVX-512) or AVX2 when the CPU has it, NEON on
+   AArch64, else scalar), on the tiny reference
    models of tests/data/ref (or the model directories given) with weights converted to fp32
    at load. Prefill runs a 128-token prompt through uniql_forward in one call (batched
    matmuls); decode feeds 128 tokens one at a time after a 1-token start. Each figure is
@@ -87,7 +88,9 @@ int main(int argc, char **argv)
     int n_dirs = argc > 1 ? argc - 1 : 4, d, t, toks[N_TOK + 1];
     for (t = 0; t <= N_TOK; t++) toks[t] = (t * 37 + 11) % 256;
     printf("uniql.h runtime bench: fp32 weights, %s kernels, 1 thread, %d-token prompt / %d decoded tokens\n",
-           uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2" : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar",
+           uniql_kernel_available(UNIQL_KERNEL_VNNI)   ? "VNNI (AVX2 + AVX-512)"
+           : uniql_kernel_available(UNIQL_KERNEL_AVX2) ? "AVX2"
+           : uniql_kernel_available(UNIQL_KERNEL_NEON) ? "NEON" : "scalar",
            N_TOK, N_TOK);
     printf("%-26s %9s %14s %14s %9s\n", "model", "params", "prefill tok/s", "decode tok/s", "pre/dec");
     for (d = 0; d < n_dirs; d++) {
