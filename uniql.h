@@ -376,10 +376,15 @@ typedef struct uniql_matmul_options {
    serial call computes it. I8ACT with `work`: all n tokens' activations are quantized
    once, then each job runs its rows over every 4-token tile (its weights stay in cache:
    the prefill GEMM); without `work`, one tile of 4 tokens x 4096 columns is quantized at
-   a time on the stack (32 KB) and the jobs run per tile, same results. No allocation. */
+   a time on the stack (32 KB) and the jobs run per tile, same results. Transposed Q4 /
+   Q4Z with I8ACT: one token (decode) uses `work` for per-job partial outputs; n >= 2 on
+   the AVX2 / VNNI sets runs jobs of 8 tokens x 16 output groups that need no `work` (the
+   scalar set keeps the partial-output path), same results. No allocation. */
 UNIQLDEF uniql_result uniql_matmul_par(const uniql_matrix *W, const float *X, int n, size_t ldx, float *Y, size_t ldy,
                                        const uniql_matmul_options *opt);
-/* Bytes of `work` that uniql_matmul_par uses for n tokens with this kernel (0: none). */
+/* Bytes of `work` that uniql_matmul_par uses for n tokens with this kernel (0: none); for
+   a transposed W, what the partial-output path needs (an upper bound where n >= 2 runs
+   the SIMD prefill jobs, which use none). */
 UNIQLDEF size_t uniql_matmul_work_bytes(const uniql_matrix *W, int n, int kernel);
 
 /* ---- Quantization: group int4 (Q4, Q4Z) and per-row int8 (Q8) ----
@@ -4992,30 +4997,43 @@ UNIQL__AVX2 static void uniql__t8_dot_avx2(uniql_dtype dt, const unsigned char *
                                         (uint32_t)(uint8_t)q[32] << 16 | (uint32_t)(uint8_t)q[48] << 24));       \
     }
 
+/* the per-token part of uniql__t8r_fn once the quads are unpacked: 4 independent sums of
+   8 outputs each (one 32-block) per pass, DOT(acc, weight quads, activation quad) the
+   exact int32 step of the instruction set */
+#define UNIQL__T8R_TOKENS(DOT)                                                                                   \
+    for (t = 0; t < nt; t++) {                                                                                   \
+        const __m256 dv = _mm256_set1_ps(d[16 * t]);                                                             \
+        const __m256i zv = _mm256_set1_epi32(Z[16 * t]);                                                         \
+        float *pt = part + (size_t)t * 128;                                                                      \
+        UNIQL__T8R_QUADS()                                                                                       \
+        for (v = 0; v < 4 * nblk; v += 4) {                                                                      \
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;                                      \
+            for (k = 0; k < 8; k++) {                                                                            \
+                const unsigned char *pk = P + (size_t)k * 512 + 32 * v;                                          \
+                a0 = DOT(a0, _mm256_loadu_si256((const __m256i *)(const void *)pk), bq[k]);                      \
+                a1 = DOT(a1, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 32)), bq[k]);               \
+                a2 = DOT(a2, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 64)), bq[k]);               \
+                a3 = DOT(a3, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 96)), bq[k]);               \
+            }                                                                                                    \
+            uniql__t8_finish(a0, dv, zv, d[16 * t], Z[16 * t], 8 * v, nout, pt);                                 \
+            uniql__t8_finish(a1, dv, zv, d[16 * t], Z[16 * t], 8 * v + 8, nout, pt);                             \
+            uniql__t8_finish(a2, dv, zv, d[16 * t], Z[16 * t], 8 * v + 16, nout, pt);                            \
+            uniql__t8_finish(a3, dv, zv, d[16 * t], Z[16 * t], 8 * v + 24, nout, pt);                            \
+        }                                                                                                        \
+    }
+
+#define UNIQL__T8R_DOT_AVX2(acc, w, q) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, q), _mm256_set1_epi16(1)))
+
 UNIQL__AVX2 static void uniql__t8r_avx2(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa,
                                         size_t qs, const float *d, const int32_t *Z, int nt, int nout, float *part)
 {
     unsigned char P[8 * 512];
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256i bq[8];
     int t, k, v;
     UNIQL__T8R_UNPACK()
-    for (t = 0; t < nt; t++) {
-        const __m256 dv = _mm256_set1_ps(d[16 * t]);
-        const __m256i zv = _mm256_set1_epi32(Z[16 * t]);
-        UNIQL__T8R_QUADS()
-        for (v = 0; v < 4 * nblk; v += 2) {   /* two independent sums per pass */
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0;
-            for (k = 0; k < 8; k++) {
-                const unsigned char *pk = P + (size_t)k * 512 + 32 * v;
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(const void *)pk), bq[k]), ones));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(pk + 32)), bq[k]), ones));
-            }
-            uniql__t8_finish(a0, dv, zv, d[16 * t], Z[16 * t], 8 * v, nout, part + (size_t)t * 128);
-            uniql__t8_finish(a1, dv, zv, d[16 * t], Z[16 * t], 8 * v + 8, nout, part + (size_t)t * 128);
-        }
-    }
+    UNIQL__T8R_TOKENS(UNIQL__T8R_DOT_AVX2)
 }
+#undef UNIQL__T8R_DOT_AVX2
 
 /* uniql__t8_quant_scalar with F16C / AVX2: 16 groups per vector pair, the same float
    operations (round half away = add copysign(0.5, v), truncate) */
@@ -5290,28 +5308,11 @@ UNIQL__VNNI static void uniql__t8r_vnni(uniql_dtype dt, const unsigned char *con
     __m256i bq[8];
     int t, k, v;
     UNIQL__T8R_UNPACK()
-    for (t = 0; t < nt; t++) {
-        const __m256 dv = _mm256_set1_ps(d[16 * t]);
-        const __m256i zv = _mm256_set1_epi32(Z[16 * t]);
-        UNIQL__T8R_QUADS()
-        for (v = 0; v < 4 * nblk; v += 4) {   /* one block: 4 independent sums (dpbusd latency) */
-            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-            for (k = 0; k < 8; k++) {
-                const unsigned char *pk = P + (size_t)k * 512 + 32 * v;
-                a0 = _mm256_dpbusd_epi32(a0, _mm256_loadu_si256((const __m256i *)(const void *)pk), bq[k]);
-                a1 = _mm256_dpbusd_epi32(a1, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 32)), bq[k]);
-                a2 = _mm256_dpbusd_epi32(a2, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 64)), bq[k]);
-                a3 = _mm256_dpbusd_epi32(a3, _mm256_loadu_si256((const __m256i *)(const void *)(pk + 96)), bq[k]);
-            }
-            uniql__t8_finish(a0, dv, zv, d[16 * t], Z[16 * t], 8 * v, nout, part + (size_t)t * 128);
-            uniql__t8_finish(a1, dv, zv, d[16 * t], Z[16 * t], 8 * v + 8, nout, part + (size_t)t * 128);
-            uniql__t8_finish(a2, dv, zv, d[16 * t], Z[16 * t], 8 * v + 16, nout, part + (size_t)t * 128);
-            uniql__t8_finish(a3, dv, zv, d[16 * t], Z[16 * t], 8 * v + 24, nout, part + (size_t)t * 128);
-        }
-    }
+    UNIQL__T8R_TOKENS(_mm256_dpbusd_epi32)
 }
 #undef UNIQL__T8R_UNPACK
 #undef UNIQL__T8R_QUADS
+#undef UNIQL__T8R_TOKENS
 
 /* The float GEMM of the 512-bit CPUs (the VNNI set: every such CPU has AVX-512F): the
    3 x 4 tile of uniql__fg_tile_avx2 widened to 2 row pairs x 8 tokens. A vector holds row
