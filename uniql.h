@@ -586,13 +586,18 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc,
    kernels agree bit for bit). Blocks
    of 256 tokens are packed once, then the upper triangle is cut into 128 x 128 output
    tiles, one job each through `parallel` (API 2b): bit-identical for any thread count.
+   The sums are stored tile by tile (each job's tile contiguous, in 8 x 8 blocks): a job
+   then streams through 128 KB of its own instead of touching 128 rows of a d x d matrix,
+   and only the upper triangle's tiles exist (half the memory of a square). Read them
+   through uniql_corr_finalize.
    All memory is owned by the struct: uniql_corr_init allocates it in one block
-   (d^2 + 256 ceil(d/8)*8 + 4 doubles) with `user`, uniql_corr_free releases it. Not
+   (T(T+1)/2 tiles of s^2 doubles, s = ceil8(ceil(d / ceil(d/128))), T = ceil(d/s): at
+   most d^2 for d > 128, plus 256 ceil(d/8)*8 + 4 doubles) with `user`, uniql_corr_free releases it. Not
    thread safe per object (one add at a time); separate objects are independent. */
 typedef struct uniql_corr {
     int d;
     long long count;   /* tokens added so far */
-    double *sum;       /* d x d, upper triangle holds sum_t x_t^T x_t (the rest stays 0) */
+    double *sum;       /* sum_t x_t^T x_t, upper triangle, in the tiled layout above (opaque) */
     double *buf;       /* scratch: the packed token block */
     void *user;
     /* set by the caller after uniql_corr_init (init zeroes them): */
@@ -6735,6 +6740,26 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc,
 #define UNIQL__CORR_TILE 128  /* side of the output tile of one job */
 
 static size_t uniql__corr_d8(int d) { return ((size_t)d + 7) / 8 * 8; }
+/* side of the stored tiles (the jobs' output tiles) and tiles per side: as few tiles as
+   sides of UNIQL__CORR_TILE allow, cut evenly (rounded up to 8), so the triangle of tiles
+   never holds more than about d^2 sums (d = 136 in two 128-tiles would hold 3 x 128^2) */
+static int uniql__corr_ts(int d)
+{
+    int t = (d + UNIQL__CORR_TILE - 1) / UNIQL__CORR_TILE;
+    return ((d + t - 1) / t + 7) / 8 * 8;
+}
+static int uniql__corr_nt(int d) { return (d + uniql__corr_ts(d) - 1) / uniql__corr_ts(d); }
+
+/* index in acc->sum of the sum of x_i x_j, i <= j: tile (bi, bj) is the job numbered row by
+   row of the upper triangle of tiles; inside it the 8 x 8 blocks go down the block columns
+   (the job's order), each block row-major */
+static size_t uniql__corr_at(int d, int i, int j)
+{
+    int ts = uniql__corr_ts(d), nt = uniql__corr_nt(d), bi = i / ts, bj = j / ts, il = i - bi * ts, jl = j - bj * ts;
+    size_t q = (size_t)bi * (size_t)nt - (size_t)bi * (size_t)(bi - 1) / 2 + (size_t)(bj - bi);
+    return q * (size_t)ts * (size_t)ts + ((size_t)(jl / 8) * (size_t)(ts / 8) + (size_t)(il / 8)) * 64 + (size_t)(il % 8) * 8 +
+           (size_t)(jl % 8);
+}
 
 UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user)
 {
@@ -6742,7 +6767,9 @@ UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user)
     if (!acc) return UNIQL_ERR_INVALID_ARG;
     memset(acc, 0, sizeof *acc);
     if (d <= 0) return UNIQL_ERR_SHAPE;
-    if (!uniql__mul_size((size_t)d, (size_t)d, &nsum) || !uniql__mul_size(uniql__corr_d8(d), UNIQL__CORR_BLOCK, &nbuf) ||
+    if (d > INT_MAX - 8) return UNIQL_ERR_OVERFLOW;
+    if (!uniql__mul_size((size_t)uniql__corr_nt(d) * (size_t)(uniql__corr_nt(d) + 1) / 2, (size_t)uniql__corr_ts(d) * (size_t)uniql__corr_ts(d), &nsum) ||
+        !uniql__mul_size(uniql__corr_d8(d), UNIQL__CORR_BLOCK, &nbuf) ||
         !uniql__add_size(nsum, nbuf, &total) || !uniql__add_size(total, 4, &total) ||
         !uniql__mul_size(total, sizeof(double), &total))
         return UNIQL_ERR_OVERFLOW;
@@ -6756,11 +6783,11 @@ UNIQLDEF uniql_result uniql_corr_init(uniql_corr *acc, int d, void *user)
     return UNIQL_OK;
 }
 
-/* The kernel of the SYRK: a 4 x 8 tile of sums over nb tokens, acc[r][c] =
+/* The kernel of the SYRK: a 4 x 8 tile of sums over nb tokens, c[r][c] =
    sum_k a[8k + r] * b[8k + c] (a, b: panels of 8 columns, token-major), each started at
-   0 and accumulated in token order. For float inputs every product is exact in double,
-   so c + a*b rounded once is also what an FMA gives: the AVX2 twin equals this bit for
-   bit. */
+   0 and accumulated in token order, then added into acc[r * 8 + c] (the stored block).
+   For float inputs every product is exact in double, so c + a*b rounded once is also
+   what an FMA gives: the AVX2 twin equals this bit for bit. */
 static void uniql__syrk_4x8_scalar(int nb, const double *a, const double *b, double *acc)
 {
     double c[32];
@@ -6769,7 +6796,7 @@ static void uniql__syrk_4x8_scalar(int nb, const double *a, const double *b, dou
     for (k = 0; k < nb; k++, a += 8, b += 8)
         for (r = 0; r < 4; r++)
             for (j = 0; j < 8; j++) c[r * 8 + j] += a[r] * b[j];
-    for (r = 0; r < 32; r++) acc[r] = c[r];
+    for (r = 0; r < 32; r++) acc[r] += c[r];
 }
 
 #if !defined(UNIQL_NO_SIMD) && (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
@@ -6785,10 +6812,10 @@ __attribute__((target("avx2,fma"))) static void uniql__syrk_4x8_avx2(int nb, con
         x = _mm256_broadcast_sd(a + 2); c20 = _mm256_fmadd_pd(x, b0, c20); c21 = _mm256_fmadd_pd(x, b1, c21);
         x = _mm256_broadcast_sd(a + 3); c30 = _mm256_fmadd_pd(x, b0, c30); c31 = _mm256_fmadd_pd(x, b1, c31);
     }
-    _mm256_storeu_pd(acc, c00); _mm256_storeu_pd(acc + 4, c01);
-    _mm256_storeu_pd(acc + 8, c10); _mm256_storeu_pd(acc + 12, c11);
-    _mm256_storeu_pd(acc + 16, c20); _mm256_storeu_pd(acc + 20, c21);
-    _mm256_storeu_pd(acc + 24, c30); _mm256_storeu_pd(acc + 28, c31);
+#define UNIQL__SYRK_ADD4(o, v) _mm256_storeu_pd(acc + (o), _mm256_add_pd(_mm256_loadu_pd(acc + (o)), v))
+    UNIQL__SYRK_ADD4(0, c00); UNIQL__SYRK_ADD4(4, c01); UNIQL__SYRK_ADD4(8, c10); UNIQL__SYRK_ADD4(12, c11);
+    UNIQL__SYRK_ADD4(16, c20); UNIQL__SYRK_ADD4(20, c21); UNIQL__SYRK_ADD4(24, c30); UNIQL__SYRK_ADD4(28, c31);
+#undef UNIQL__SYRK_ADD4
 }
 #define UNIQL__HAVE_SYRK_AVX2 1
 
@@ -6806,8 +6833,10 @@ __attribute__((target("avx2,fma,avx512f"))) static void uniql__syrk_8x8_avx512(i
         c4 = _mm512_fmadd_pd(_mm512_set1_pd(a[4]), bv, c4); c5 = _mm512_fmadd_pd(_mm512_set1_pd(a[5]), bv, c5);
         c6 = _mm512_fmadd_pd(_mm512_set1_pd(a[6]), bv, c6); c7 = _mm512_fmadd_pd(_mm512_set1_pd(a[7]), bv, c7);
     }
-    _mm512_storeu_pd(acc, c0); _mm512_storeu_pd(acc + 8, c1); _mm512_storeu_pd(acc + 16, c2); _mm512_storeu_pd(acc + 24, c3);
-    _mm512_storeu_pd(acc + 32, c4); _mm512_storeu_pd(acc + 40, c5); _mm512_storeu_pd(acc + 48, c6); _mm512_storeu_pd(acc + 56, c7);
+#define UNIQL__SYRK_ADD8(o, v) _mm512_storeu_pd(acc + (o), _mm512_add_pd(_mm512_loadu_pd(acc + (o)), v))
+    UNIQL__SYRK_ADD8(0, c0); UNIQL__SYRK_ADD8(8, c1); UNIQL__SYRK_ADD8(16, c2); UNIQL__SYRK_ADD8(24, c3);
+    UNIQL__SYRK_ADD8(32, c4); UNIQL__SYRK_ADD8(40, c5); UNIQL__SYRK_ADD8(48, c6); UNIQL__SYRK_ADD8(56, c7);
+#undef UNIQL__SYRK_ADD8
 }
 
 static int uniql__cpu_avx512f(void)
@@ -6827,33 +6856,31 @@ typedef struct uniql__corr_job {
     int rows;                /* rows of kern's tile: 4 (4 x 8) or 8 (8 x 8) */
 } uniql__corr_job;
 
-/* job = output tile (bi, bj), bi <= bj, numbered row by row of the upper triangle */
+/* job = output tile (bi, bj), bi <= bj, numbered row by row of the upper triangle; its
+   sums are the job-th stored tile. Every kernel tile is added whole: the panels are zero
+   past column d, so the padding only ever adds zeros, and the entries below the diagonal
+   of the diagonal blocks are sums too (never read). */
 static void uniql__corr_tile_job(void *ctx, int job, int worker)
 {
     const uniql__corr_job *J = (const uniql__corr_job *)ctx;
-    int d = J->acc->d, bi = 0, bj, i0, i1, j0, j1, ir, jr, r, c, rest = job;
-    double acc[64];
+    int d = J->acc->d, ts = uniql__corr_ts(d), bi = 0, bj, i0, i1, j0, j1, ir, jr, q;
+    double *tile = J->acc->sum + (size_t)job * (size_t)ts * (size_t)ts;
+    int rest = job;
     (void)worker;
     while (rest >= J->nt - bi) { rest -= J->nt - bi; bi++; }
     bj = bi + rest;
-    i0 = bi * UNIQL__CORR_TILE; i1 = i0 + UNIQL__CORR_TILE < d ? i0 + UNIQL__CORR_TILE : d;
-    j0 = bj * UNIQL__CORR_TILE; j1 = j0 + UNIQL__CORR_TILE < d ? j0 + UNIQL__CORR_TILE : d;
+    i0 = bi * ts; i1 = i0 + ts < d ? i0 + ts : d;
+    j0 = bj * ts; j1 = j0 + ts < d ? j0 + ts : d;
     for (jr = j0; jr < j1; jr += 8) {
         const double *b = J->P + (size_t)(jr / 8) * (size_t)J->nb * 8;
         for (ir = i0; ir < i1 && ir <= jr + 7; ir += J->rows) {
             const double *a = J->P + (size_t)(ir / 8) * (size_t)J->nb * 8 + (ir % 8);
+            double *blk = tile + ((size_t)((jr - j0) / 8) * (size_t)(ts / 8) + (size_t)((ir - i0) / 8)) * 64 + (size_t)(ir % 8) * 8;
 #if defined(__GNUC__) || defined(__clang__)
-            /* the 4 sum lines this tile adds into, requested before its nb-token kernel runs:
-               rows d doubles apart defeat the hardware prefetcher, and without this the add
-               below waited on memory as long as the kernel took (perf, 1.1B-shape pack) */
-            for (r = 0; r < J->rows && ir + r < d; r++) __builtin_prefetch(J->acc->sum + (size_t)(ir + r) * (size_t)d + jr, 1, 3);
+            /* the next kernel tile's sum lines (contiguous), requested a kernel ahead */
+            for (q = 0; q < J->rows * 8; q += 8) __builtin_prefetch(blk + J->rows * 8 + q, 1, 3);
 #endif
-            J->kern(J->nb, a, b, acc);
-            for (r = 0; r < J->rows && ir + r < d; r++) {
-                double *row = J->acc->sum + (size_t)(ir + r) * (size_t)d;
-                for (c = 0; c < 8 && jr + c < d; c++)
-                    if (ir + r <= jr + c) row[jr + c] += acc[r * 8 + c];
-            }
+            J->kern(J->nb, a, b, blk);
         }
     }
 }
@@ -6873,7 +6900,7 @@ static uniql_result uniql__corr_add(uniql_corr *acc, const float *xf, const doub
     if (n == 0) return UNIQL_OK;
     if (xf ? !uniql__finite_rect_f32(xf, n, d, ldx) : !uniql__finite_rect(xd, n, d, ldx)) return UNIQL_ERR_NONFINITE;
     np = (int)(uniql__corr_d8(d) / 8);
-    nt = (d + UNIQL__CORR_TILE - 1) / UNIQL__CORR_TILE;
+    nt = uniql__corr_nt(d);
     J.acc = acc;
     J.P = acc->buf;
     J.nt = nt;
@@ -6927,7 +6954,7 @@ UNIQLDEF uniql_result uniql_corr_finalize(const uniql_corr *acc, double *C, size
     cnt = (double)acc->count;
     for (i = 0; i < d; i++)
         for (j = i; j < d; j++)
-            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i] = acc->sum[(size_t)i * d + j] / cnt;
+            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i] = acc->sum[uniql__corr_at(d, i, j)] / cnt;
     return UNIQL_OK;
 }
 

@@ -489,6 +489,7 @@ TEST corr_simd_scalar_threads_identical(void)
             int d = ds[di], n = ns[ni], i, j, t;
             float *X = (float *)malloc(sizeof(float) * (size_t)n * d);
             double *ref = (double *)calloc((size_t)d * d, sizeof(double));
+            double *Ca = (double *)malloc(sizeof(double) * (size_t)d * d), *Cb = (double *)malloc(sizeof(double) * (size_t)d * d);
             uniql_corr a, b;
             trng_fill_normal_f32(&r, X, (size_t)n * d, 1.0);
             /* reference: per 256-token block, sum_k in order from 0, then added */
@@ -516,18 +517,21 @@ TEST corr_simd_scalar_threads_identical(void)
                 ASSERT_OK(uniql_corr_init(&b, d, NULL));
                 b.parallel = p < 0 ? NULL : &pars[p];
                 ASSERT_OK(uniql_corr_add_f32(&b, X, n, (size_t)d));
+                /* the sums are read back through finalize (sum / count, full symmetric) */
+                ASSERT_OK(uniql_corr_finalize(&a, Ca, (size_t)d));
+                ASSERT_OK(uniql_corr_finalize(&b, Cb, (size_t)d));
                 for (i = 0; i < d; i++)
                     for (j = 0; j < d; j++) {
-                        double e = j >= i ? ref[(size_t)i * d + j] : 0.0;
-                        if (b.sum[(size_t)i * d + j] != e || a.sum[(size_t)i * d + j] != e) {
-                            uniql_corr_free(&a); uniql_corr_free(&b);
+                        double e = (j >= i ? ref[(size_t)i * d + j] : ref[(size_t)j * d + i]) / (double)n;
+                        if (Cb[(size_t)i * d + j] != e || Ca[(size_t)i * d + j] != e) {
+                            uniql_corr_free(&a); uniql_corr_free(&b); free(Ca); free(Cb);
                             FAILm("SYRK differs from the reference loop");
                         }
                     }
                 uniql_corr_free(&b);
             }
             uniql_corr_free(&a);
-            free(X); free(ref);
+            free(X); free(ref); free(Ca); free(Cb);
         }
     uq_pool_destroy(p2);
     UQ_NOTE("d in {5, 131, 300} x n in {1, 257, 600}: scalar, AVX2 (where present) and 3 runners equal a plain double loop");
