@@ -584,8 +584,8 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc,
    4 x 8 register tile, AVX2 + FMA when available, 8 x 8 on AVX-512F; products of float
    inputs are exact in double, sums are double and in token order, so the SIMD and scalar
    kernels agree bit for bit). Blocks
-   of 256 tokens are packed once, then the upper triangle is cut into 128 x 128 output
-   tiles, one job each through `parallel` (API 2b): bit-identical for any thread count.
+   of 256 tokens are packed once, then the upper triangle is cut into output tiles of at
+   most 128 x 128, one job each through `parallel` (API 2b): bit-identical for any thread count.
    The sums are stored tile by tile (each job's tile contiguous, in 8 x 8 blocks): a job
    then streams through 128 KB of its own instead of touching 128 rows of a d x d matrix,
    and only the upper triangle's tiles exist (half the memory of a square). Read them
@@ -6737,7 +6737,7 @@ UNIQLDEF uniql_result uniql_sqrt_psd_f64_par(int n, const double *C, size_t ldc,
 /* ---- streaming correlation ------------------------------------------------------------- */
 
 #define UNIQL__CORR_BLOCK 256 /* tokens per packed block */
-#define UNIQL__CORR_TILE 128  /* side of the output tile of one job */
+#define UNIQL__CORR_TILE 128  /* largest side of the output tile of one job */
 
 static size_t uniql__corr_d8(int d) { return ((size_t)d + 7) / 8 * 8; }
 /* side of the stored tiles (the jobs' output tiles) and tiles per side: as few tiles as
