@@ -6752,10 +6752,10 @@ static int uniql__corr_nt(int d) { return (d + uniql__corr_ts(d) - 1) / uniql__c
 
 /* index in acc->sum of the sum of x_i x_j, i <= j: tile (bi, bj) is the job numbered row by
    row of the upper triangle of tiles; inside it the 8 x 8 blocks go down the block columns
-   (the job's order), each block row-major */
-static size_t uniql__corr_at(int d, int i, int j)
+   (the job's order), each block row-major; ts = uniql__corr_ts(d), nt = uniql__corr_nt(d) */
+static size_t uniql__corr_at(int ts, int nt, int i, int j)
 {
-    int ts = uniql__corr_ts(d), nt = uniql__corr_nt(d), bi = i / ts, bj = j / ts, il = i - bi * ts, jl = j - bj * ts;
+    int bi = i / ts, bj = j / ts, il = i - bi * ts, jl = j - bj * ts;
     size_t q = (size_t)bi * (size_t)nt - (size_t)bi * (size_t)(bi - 1) / 2 + (size_t)(bj - bi);
     return q * (size_t)ts * (size_t)ts + ((size_t)(jl / 8) * (size_t)(ts / 8) + (size_t)(il / 8)) * 64 + (size_t)(il % 8) * 8 +
            (size_t)(jl % 8);
@@ -6946,15 +6946,17 @@ UNIQLDEF uniql_result uniql_corr_add_f64(uniql_corr *acc, const double *X, int n
 
 UNIQLDEF uniql_result uniql_corr_finalize(const uniql_corr *acc, double *C, size_t ldc)
 {
-    int i, j, d;
+    int i, j, d, ts, nt;
     double cnt;
     if (!acc || !acc->sum || !C) return UNIQL_ERR_INVALID_ARG;
     d = acc->d;
     if (ldc < (size_t)d || acc->count <= 0) return UNIQL_ERR_SHAPE;
     cnt = (double)acc->count;
+    ts = uniql__corr_ts(d);
+    nt = uniql__corr_nt(d);
     for (i = 0; i < d; i++)
         for (j = i; j < d; j++)
-            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i] = acc->sum[uniql__corr_at(d, i, j)] / cnt;
+            C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i] = acc->sum[uniql__corr_at(ts, nt, i, j)] / cnt;
     return UNIQL_OK;
 }
 
