@@ -13,7 +13,10 @@
 #   A. CPU: bin/pack --export-hf (8192 calibration tokens, --no-lsaq: no bit plans needed) -> the sorted model in HF layout + order.json, and the
 #      .uniql BEFORE recovery (only its sha256 comes back: it is rebuilt bit for bit from
 #      the same binary and inputs on the CPU machine); check-hf: our forward == transformers
-#   B. GPU, all models at once: recover.py train (time-guarded to fit LIMIT)
+#   B. GPU, all models at once: recover.py train (time-guarded to fit LIMIT); DISTILL=W
+#      passes --distill-full W to every run (the full model held to the model before
+#      recovery by W * KL each step; default 0 = off), EXTRA_DISTILL (default DISTILL) to
+#      the EXTRA_MODEL run
 #   C. CPU: bin/pack --order on the merged checkpoint -> $OUT/M.after.uniql (round to nearest);
 #      with AFTER_QUANT=gptq, for the runs of the models in AFTER_QUANT_MODELS (default
 #      llama-bpe-21m), also $OUT/M.after_gptq.uniql: the same order, --quantizer gptq
@@ -21,8 +24,9 @@
 #      step A's before file (BPE: --calib-ids bpe_calib.u32 --seq-len 512, bytes: --calib
 #      data/calib.txt --seq-len 256; --calib-tokens 8192)
 # Outputs ($OUT, at most 8 files, 16 MiB each, 64 MiB in all): one <M>.after.uniql per run
-# (the five models, and EXTRA_MODEL once more at EXTRA_LR: <M>.lr<EXTRA_LR>.after.uniql; no
-# extra run with EXTRA_MODEL=none), the <M>.after_gptq.uniql files, and results.tar.gz (logs,
+# (the five models, and EXTRA_MODEL once more at EXTRA_LR: <M>.lr<EXTRA_LR>.after.uniql, named
+# <M>.lr<EXTRA_LR>.d<EXTRA_DISTILL> where EXTRA_DISTILL differs from DISTILL; no extra run
+# with EXTRA_MODEL=none), the <M>.after_gptq.uniql files, and results.tar.gz (logs,
 # recover.json and lora.safetensors of each run, order files, sha256 sums, the masked
 # references tests/data/recover/<fam>/masked.bin made here, check-hf results). The file
 # count is checked at the start and the expected bytes (the before files' sizes) after step
@@ -39,6 +43,8 @@ ROOT=${MODELROOT:-models}      # tests/data/ref with MODELS="llama mamba2 nemotr
 BATCH=${BATCH:-32}
 EXTRA_MODEL=${EXTRA_MODEL:-llama-bpe-21m}   # one more run of this model at EXTRA_LR (lr sensitivity)
 EXTRA_LR=${EXTRA_LR:-3e-4}
+DISTILL=${DISTILL:-0}                 # recover.py --distill-full of every run (0: off)
+EXTRA_DISTILL=${EXTRA_DISTILL:-$DISTILL}   # ... of the EXTRA_MODEL run
 PY=${PY:-python3}
 AFTER_QUANT=${AFTER_QUANT:-}                        # gptq: step C also writes <R>.after_gptq.uniql
 AFTER_QUANT_MODELS=${AFTER_QUANT_MODELS:-llama-bpe-21m}
@@ -56,7 +62,7 @@ PIDS=""
 bg() { "$@" & PIDS="$PIDS $!"; }
 waitall() { for p in $PIDS; do wait "$p"; done; PIDS=""; }
 main() {
-echo "== start $(date -u) LIMIT=$LIMIT models: $MODELS"
+echo "== start $(date -u) LIMIT=$LIMIT models: $MODELS lr ${LR:-1e-3} distill $DISTILL; extra: $EXTRA_MODEL lr $EXTRA_LR distill $EXTRA_DISTILL"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 $PY -c "import torch, transformers, numpy; print('torch', torch.__version__, 'transformers', transformers.__version__, 'numpy', numpy.__version__, 'cuda', torch.cuda.is_available())"
 PACK="$DEV/bin/pack"
@@ -144,10 +150,17 @@ for M in $MODELS; do
     [ -f "$W/exp_$M/order.json" ] || continue
     # the windows the models were trained with: 512 BPE tokens, 256 bytes
     if bpe "$M"; then tr="$W/bpe_train.u16"; te=tests/data/bpe/test.u16; sq=512; else tr="$DEV/text/train.txt"; te=data/test.txt; sq=256; fi
-    for lr in ${LR:-1e-3} $( [ "$M" = "$EXTRA_MODEL" ] && echo "$EXTRA_LR" ); do
-        R=$M; [ "$lr" = "${LR:-1e-3}" ] || R=$M.lr$lr
+    # runs: "name lr distill" (the model at LR, and the extra run of EXTRA_MODEL)
+    runs="$M ${LR:-1e-3} $DISTILL"
+    if [ "$M" = "$EXTRA_MODEL" ]; then
+        R=$M.lr$EXTRA_LR; [ "$EXTRA_DISTILL" = "$DISTILL" ] || R=$R.d$EXTRA_DISTILL
+        runs="$runs $R $EXTRA_LR $EXTRA_DISTILL"
+    fi
+    set -- $runs
+    while [ $# -ge 3 ]; do
+        R=$1 lr=$2 d=$3; shift 3
         bg sh -c "$PY tools/train/recover.py train '$W/exp_$M' '$W/rec_$R' --tokens '$tr' --test-tokens '$te' --seconds $LEFT \
-            --reserve 30 --batch $BATCH --seq $sq --lr $lr --eval-windows 64 ${DEVICE:+--device $DEVICE} \
+            --reserve 30 --batch $BATCH --seq $sq --lr $lr --distill-full $d --eval-windows 64 ${DEVICE:+--device $DEVICE} \
             > '$W/res/train_$R.log' 2>&1 && echo 'trained $R' || echo 'TRAIN FAILED $R (see train_$R.log)'"
     done
 done

@@ -11,7 +11,9 @@ tests/test_recover.c (masked forward == pruned model); here:
     KV head, shared by its query heads; v / MLP / Mamba masks are prefixes of the sizes;
   - an all-ones mask is the unmasked model; masked slices get no gradient in LoRA;
   - the chunked SSD scan equals the step-by-step recurrence (uneven lengths, padding);
-  - a few training steps run end to end and write a loadable checkpoint.
+  - a few training steps run end to end and write a loadable checkpoint, also with
+    --distill-full (its teacher, the forward with the adapters switched off, is the model
+    before add_lora bit for bit).
 """
 import json
 import os
@@ -187,6 +189,29 @@ class LoRAMerge(unittest.TestCase):
         self.assertLess(float((y1 - y2).abs().max() / y1.abs().max()), 1e-5)
 
 
+class AdaptersOff(unittest.TestCase):
+    def test_adapters_off_is_the_base_model(self):
+        for fam in FAMS:
+            c, W, order, model = uqmask.load_export(os.path.join(DATA, fam))
+            x = torch.tensor([list(b"the teacher is the model before recovery")])
+            ms = uqmask.kept_masks(c, order, len(order["rates"]) - 1)
+            with torch.no_grad():
+                base, base_m = model(x), model(x, ms)
+            model.add_lora(8, 16, 0.05, seed=5)
+            for p in model.lora_parameters():
+                torch.nn.init.normal_(p, std=0.1)
+            model.train()    # dropout on: it must not reach the adapters-off forward either
+            with torch.no_grad():
+                with model.adapters_off():
+                    off, off_m = model(x), model(x, ms)
+                model.eval()
+                on = model(x)
+            self.assertTrue(torch.equal(off, base), fam)        # same operations, same bits
+            self.assertTrue(torch.equal(off_m, base_m), fam)
+            self.assertGreater(float((on - base).abs().max()), 1e-3, fam)   # the adapters are back on
+            self.assertTrue(all(p.lora_on for _, _, p in model.projections()))
+
+
 class TrainSmoke(unittest.TestCase):
     def test_a_few_steps_end_to_end(self):
         import recover
@@ -215,6 +240,30 @@ class TrainSmoke(unittest.TestCase):
             W2 = uqmask.st_read(os.path.join(out + "2", "model.safetensors"))
             for k in W:
                 self.assertTrue(np.array_equal(W[k], W2[k]), k)
+            self.assertEqual(rec["distill_full"], 0.0)
+            self.assertNotIn("kl_first", rec)
+
+    def test_distill_full(self):
+        import recover
+        with tempfile.TemporaryDirectory() as d:
+            toks = os.path.join(d, "t.bin")
+            with open(os.path.join(ROOT, "data", "calib.txt"), "rb") as f, open(toks, "wb") as g:
+                g.write(f.read()[:20000])
+            out = os.path.join(d, "out")
+            sys.argv = ["recover.py", "train", os.path.join(DATA, "nemotron_h"), out, "--tokens", toks, "--test-tokens", toks,
+                        "--seconds", "25", "--reserve", "5", "--steps", "14", "--batch", "2", "--seq", "40",
+                        "--eval-windows", "2", "--warmup", "3", "--device", "cpu", "--distill-full", "1.0"]
+            recover.main()
+            with open(os.path.join(out, "recover.json")) as f:
+                rec = json.load(f)
+            self.assertEqual(rec["steps"], 14)
+            self.assertEqual(rec["distill_full"], 1.0)
+            # the first step's student is the teacher (B = 0): KL 0; then the adapters move
+            self.assertGreaterEqual(rec["kl_first"], 0.0)
+            self.assertTrue(np.isfinite(rec["kl_last"]))
+            W = uqmask.st_read(os.path.join(out, "model.safetensors"))
+            W0 = uqmask.st_read(os.path.join(DATA, "nemotron_h", "model.safetensors"))
+            self.assertTrue(any(not np.array_equal(W[k], W0[k]) for k in W))
 
 
 if __name__ == "__main__":

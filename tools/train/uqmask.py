@@ -22,11 +22,14 @@ stored rate). This module
     the attention scale stays 1/sqrt(head_dim) of the full model;
   - wraps every projection (q, k, v, o, gate, up, down, in_proj, out_proj) in a LoRA
     adapter (y = W x + b + (alpha / r) B A dropout(x), A Kaiming-uniform, B zero) that can
-    be merged back into W.
+    be merged back into W, and switched off for a forward (UQModel.adapters_off(): the frozen
+    base weights alone, i.e. the model before recovery, the teacher of recover.py
+    --distill-full).
 
 Works with torch 1.13 (CPU, the unit checks in tools/train/test_uqmask.py) and torch 2.x
 (CUDA, bf16 autocast, scaled_dot_product_attention when present).
 """
+import contextlib
 import json
 import math
 import os
@@ -191,6 +194,7 @@ class Proj(nn.Module):
         self.weight = nn.Parameter(torch.as_tensor(w), requires_grad=False)
         self.bias = nn.Parameter(torch.as_tensor(b), requires_grad=False) if b is not None else None
         self.r = 0
+        self.lora_on = True   # False: the adapter is skipped (UQModel.adapters_off)
 
     def add_lora(self, r, alpha, dropout, gen=None):
         out_f, in_f = self.weight.shape
@@ -205,7 +209,7 @@ class Proj(nn.Module):
 
     def forward(self, x):
         y = F.linear(x, self.weight, self.bias)
-        if self.r:
+        if self.r and self.lora_on:
             y = y + F.linear(F.linear(self.drop(x), self.lora_A), self.lora_B) * self.scale
         return y
 
@@ -499,6 +503,22 @@ class UQModel(nn.Module):
         g = torch.Generator().manual_seed(seed)
         for _, _, p in self.projections():
             p.add_lora(r, alpha, dropout, g)
+
+    @contextlib.contextmanager
+    def adapters_off(self):
+        """Inside this block every forward skips the LoRA adapters (and their dropout): the
+        output is the base model's, the same operations as before add_lora, bit for bit.
+        The previous state of each adapter is restored on exit. No trainable parameter takes
+        part in such a forward (the base weights are frozen): run it under torch.no_grad()."""
+        ps = [p for _, _, p in self.projections()]
+        prev = [p.lora_on for p in ps]
+        for p in ps:
+            p.lora_on = False
+        try:
+            yield self
+        finally:
+            for p, on in zip(ps, prev):
+                p.lora_on = on
 
     def lora_parameters(self):
         for _, _, p in self.projections():
