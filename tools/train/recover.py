@@ -56,7 +56,8 @@ unchanged; AdamW; LoRA merged after training. What differs, and why:
     model's own output distribution, so the pruned tables can move the shared adapters
     only as far as the full model's outputs allow. Cost: one more forward without grad
     (teacher) and, when the sampled table is not the full model, one more forward and
-    backward (student), so about twice the time per step, i.e. fewer steps in one budget.
+    backward (student): up to about twice the work per step (not yet timed on the GPU),
+    so fewer steps in one time budget.
 """
 import argparse
 import json
