@@ -374,8 +374,8 @@ typedef struct uniql_matmul_options {
    fixed number of rows (about 32 KB of weights each), the outputs of a transposed W into
    ranges of 128 elements, and every output element is computed by one job exactly as the
    serial call computes it. I8ACT with `work`: all n tokens' activations are quantized
-   once, then each job runs its rows over every 4-token tile (its weights stay in cache:
-   the prefill GEMM); without `work`, one tile of 4 tokens x 4096 columns is quantized at
+   once, then each job runs its rows over every 4-token tile (8-token tiles of Q4 / Q4Z
+   with the VNNI set; its weights stay in cache: the prefill GEMM); without `work`, one tile of 4 tokens x 4096 columns is quantized at
    a time on the stack (32 KB) and the jobs run per tile, same results. Transposed Q4 /
    Q4Z with I8ACT: one token (decode) uses `work` for per-job partial outputs; n >= 2 on
    the AVX2 / VNNI sets runs jobs of 8 tokens x 16 output groups that need no `work` (the
@@ -3185,8 +3185,9 @@ typedef void (*uniql__t8_fn)(uniql_dtype dt, const unsigned char *const *rows, i
 typedef void (*uniql__t8r_fn)(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa, size_t qs,
                               const float *d, const int32_t *Z, int nt, int nout, float *part);
 
-/* optional: two storage rows of one Q4/Q4Z view against nt (1..4) tokens (the prefill
-   tile), the same arithmetic per row and token as qdot8; NULL where a kernel set has none */
+/* optional: two storage rows of one Q4/Q4Z view against nt (1..UNIQL__NT2) tokens (the
+   prefill tile), the same arithmetic per row and token as qdot8; NULL where a kernel set
+   has none */
 typedef void (*uniql__q4r2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
                                const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
                                const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out0,
@@ -3218,6 +3219,7 @@ static int uniql__unit_pairs(const uniql__qk *k, int np);                       
 static size_t uniql__act_bytes(int nb, int up);                                           /* IMPL 4 */
 
 #define UNIQL__NT 4            /* tokens that share one decoded weight block */
+#define UNIQL__NT2 8           /* tokens of the q4r2 prefill tile, where a kernel set has one */
 #define UNIQL__I8_CHUNK 64     /* block pairs per column chunk of the I8ACT path (4096 columns) */
 #define UNIQL__XA_BYTES 32768  /* stack activations of the I8ACT path: 4 tokens x one chunk (<= 8 KB) */
 #define UNIQL__REC 96          /* bytes of one block pair's activation record (IMPL 4b) */
@@ -3366,8 +3368,9 @@ static const unsigned char *uniql__i8_last(const uniql_matrix *W, const unsigned
     return tmp;
 }
 
-/* Rows [r0, r1), tokens [t0, t0 + nt) (nt <= 4), column chunk starting at block c0 with
-   cn blocks; xa = token t0's activation block for that chunk (lda bytes between tokens). */
+/* Rows [r0, r1), tokens [t0, t0 + nt) (nt <= UNIQL__NT, or <= UNIQL__NT2 where K->q4r2 is
+   set), column chunk starting at block c0 with cn blocks; xa = token t0's activation block
+   for that chunk (lda bytes between tokens). */
 static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const unsigned char *xa, size_t lda, int t0,
                            int nt, int c0, int cn, float *Y, size_t ldy, int r0, int r1)
 {
@@ -3377,7 +3380,7 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
     for (r = r0; r < r1; r++) {
         size_t p = uniql__phys(W, r);
         const unsigned char *row = (const unsigned char *)W->data + p * W->stride, *l0;
-        float out[UNIQL__NT] = { 0, 0, 0, 0 };
+        float out[UNIQL__NT2] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         uniql__qk k;
         const unsigned char *cv;
         uniql__qk_row(W, p, &k);
@@ -3401,7 +3404,7 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
             /* the prefill tile: two rows x nt tokens share every decoded pair and activation load */
             size_t p1 = uniql__phys(W, r + 1);
             const unsigned char *row1 = (const unsigned char *)W->data + p1 * W->stride;
-            float out1[UNIQL__NT] = { 0, 0, 0, 0 };
+            float out1[UNIQL__NT2] = { 0, 0, 0, 0, 0, 0, 0, 0 };
             uniql__qk k1;
             uniql__qk_row(W, p1, &k1);
             K->q4r2(&k, &k1, c0, cn, row + (size_t)c0 * bb, row1 + (size_t)c0 * bb, l0, uniql__i8_last(W, row1, c0, cn, tmp1),
@@ -3414,7 +3417,10 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
             r++;
             continue;
         }
-        K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, l0, xa, cv, lda, nt, out);
+        /* a row without a partner (or a kernel set without q4r2): 4 tokens at a time */
+        for (t = 0; t < nt; t += UNIQL__NT)
+            K->qdot8(&k, c0, cn, row + (size_t)c0 * bb, l0, xa + (size_t)t * lda, cv + (size_t)t * lda, lda,
+                     nt - t < UNIQL__NT ? nt - t : UNIQL__NT, out + t);
         for (t = 0; t < nt; t++) {
             float *y = Y + (size_t)(t0 + t) * ldy + r;
             *y = c0 == 0 ? out[t] : *y + out[t];
@@ -3710,15 +3716,15 @@ static void uniql__mm_i8_job(void *ctx, int job, int worker)
 {
     const uniql__mm_job *j = (const uniql__mm_job *)ctx;
     int r0 = job * j->per_job, r1 = r0 + j->per_job < j->W->rows ? r0 + j->per_job : j->W->rows;
-    int nb = (j->W->cols + 31) / 32, t0, c0;
+    int nb = (j->W->cols + 31) / 32, t0, c0, tile = j->K->q4r2 && uniql__is_q4(j->W->dtype) ? UNIQL__NT2 : UNIQL__NT;
     (void)worker;
     if (!j->all_tokens) {
         uniql__i8_rows(j->W, j->K, j->xa, j->lda, j->t0, j->nt, j->c0, j->cn, j->Y, j->ldy, r0, r1);
         return;
     }
     /* row chunk outside, token tiles inside: the job's rows stay in cache for every tile */
-    for (t0 = 0; t0 < j->n; t0 += UNIQL__NT) {
-        int nt = j->n - t0 < UNIQL__NT ? j->n - t0 : UNIQL__NT;
+    for (t0 = 0; t0 < j->n; t0 += tile) {
+        int nt = j->n - t0 < tile ? j->n - t0 : tile;
         size_t off = 0;
         for (c0 = 0; c0 < nb; c0 += 2 * UNIQL__I8_CHUNK) {
             int cn = nb - c0 < 2 * UNIQL__I8_CHUNK ? nb - c0 : 2 * UNIQL__I8_CHUNK;
@@ -5187,7 +5193,7 @@ UNIQL__AVX2 static int uniql__quant_act_avx2(const float *x, int len, int nb, in
 }
 
 /* ---- AVX-512 VNNI (avx512f/bw/vl/vnni, checked at run time): the prefill tile of two
-   Q4 / Q4Z rows x up to 4 tokens. A 512-bit vector holds the 8 lanes of row 0 (low half)
+   Q4 / Q4Z rows x up to 8 tokens. A 512-bit vector holds the 8 lanes of row 0 (low half)
    and of row 1 (high half); each token's XL / XH / dv / CV are broadcast to both halves.
    vpdpbusd(vpdpbusd(0, lo, XL), hi, XH) is the exact int32 lane sum that maddubs / madd
    form in uniql__qdot8_q4_avx2 (no int16 saturation is reachable: |u q| <= 15 * 127), and
@@ -5245,11 +5251,11 @@ static UNIQL__VNNI_INLINE void uniql__q4r2_vnni_nt(const uniql__qk *k0, const un
     const __m512i m4 = _mm512_set1_epi8(15);
     const __m512i flip = _mm512_set1_epi8(k0->dtype == UNIQL_DTYPE_Q4 ? (char)0x88 : 0);
     int np = (nb + 1) / 2, up = uniql__unit_pairs(k0, np), u0, p;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, sv, zv;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, sv, zv;
     for (u0 = 0; u0 < np; u0 += up) {
         int u1 = u0 + up < np ? u0 + up : np;
         const unsigned char *cvu = cv + (size_t)(u0 / up) * 32;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (p = u0; p < u1; p++) {
             const unsigned char *r = rec + (size_t)p * UNIQL__REC;
             const unsigned char *p0 = p == np - 1 && l0 ? l0 : d0 + (size_t)p * 32;
@@ -5267,17 +5273,29 @@ static UNIQL__VNNI_INLINE void uniql__q4r2_vnni_nt(const uniql__qk *k0, const un
             UNIQL__VT(1, a1)
             UNIQL__VT(2, a2)
             UNIQL__VT(3, a3)
+            UNIQL__VT(4, a4)
+            UNIQL__VT(5, a5)
+            UNIQL__VT(6, a6)
+            UNIQL__VT(7, a7)
         }
         uniql__vnni_unit_scales(k0, k1, b0, nb, u0, &sv, &zv);
         UNIQL__VU(0, a0, s0)
         UNIQL__VU(1, a1, s1)
         UNIQL__VU(2, a2, s2)
         UNIQL__VU(3, a3, s3)
+        UNIQL__VU(4, a4, s4)
+        UNIQL__VU(5, a5, s5)
+        UNIQL__VU(6, a6, s6)
+        UNIQL__VU(7, a7, s7)
     }
     UNIQL__VO(0, s0)
     UNIQL__VO(1, s1)
     UNIQL__VO(2, s2)
     UNIQL__VO(3, s3)
+    UNIQL__VO(4, s4)
+    UNIQL__VO(5, s5)
+    UNIQL__VO(6, s6)
+    UNIQL__VO(7, s7)
 }
 #undef UNIQL__VT
 #undef UNIQL__VU
@@ -5288,7 +5306,11 @@ UNIQL__VNNI static void uniql__q4r2_vnni(const uniql__qk *k0, const uniql__qk *k
                                          const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out0,
                                          float *out1)
 {
-    if (nt >= 4) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 4, out0, out1);
+    if (nt >= 8) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 8, out0, out1);
+    else if (nt >= 5) {
+        uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 4, out0, out1);
+        uniql__q4r2_vnni(k0, k1, b0, nb, d0, d1, l0, l1, rec + 4 * lda, cv + 4 * lda, lda, nt - 4, out0 + 4, out1 + 4);
+    } else if (nt == 4) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 4, out0, out1);
     else if (nt == 3) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 3, out0, out1);
     else if (nt == 2) uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 2, out0, out1);
     else uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, lda, 0, 1, out0, out1);

@@ -808,10 +808,11 @@ TEST int8_activation_tiny_scales(void)
 }
 
 /* The prefill tiles of the I8ACT row path: AVX2 (4-token tile, AVX2 activation quantizer)
-   and VNNI (two rows x 2..4 tokens, and two rows x 1 token: the decode GEMV, both with
+   and VNNI (two rows x 2..8 tokens, and two rows x 1 token: the decode GEMV, both with
    vpdpbusd) give the scalar reference's bits for
-   Q4 / Q4Z at every group, odd row counts (a single row left over), partial blocks, odd
-   block counts, the 4096-column chunk boundary, 1..9 tokens (tiles of 4 plus 1..3),
+   Q4 / Q4Z at every group, odd row counts (a single row left over, whose tokens go to the
+   4-token qdot8), partial blocks, odd block counts, the 4096-column chunk boundary, 1..17
+   tokens (AVX2: tiles of 4 plus 1..3; VNNI: tiles of 8 plus 1..7),
    blocked (per-head) views, with and without the caller's work buffer, activations of
    very different magnitudes per token (tiny, zero blocks, huge), and NaN / Inf anywhere
    in a token. */
@@ -823,20 +824,24 @@ TEST int8_prefill_tiles_equal_scalar(void)
     int kern[3], nk = 0, si, gi, dti, n, t, c, i, k, checked = 0;
     trng r = { 321 };
     size_t work_size = 1u << 20;
-    unsigned char *work = (unsigned char *)malloc(work_size);
+    /* 32-byte aligned, as the all-tokens path of uniql_matmul_par requires (a misaligned
+       buffer falls back to the bounded per-tile path, which this test also runs) */
+    unsigned char *work_raw = (unsigned char *)malloc(work_size + 32);
+    unsigned char *work = work_raw ? work_raw + ((32u - ((uintptr_t)work_raw & 31u)) & 31u) : NULL;
     if (uniql_kernel_available(UNIQL_KERNEL_AVX2)) kern[nk++] = UNIQL_KERNEL_AVX2;
     if (uniql_kernel_available(UNIQL_KERNEL_VNNI)) kern[nk++] = UNIQL_KERNEL_VNNI;
     if (uniql_kernel_available(UNIQL_KERNEL_NEON)) kern[nk++] = UNIQL_KERNEL_NEON;
-    if (!nk) { free(work); SKIPm("no SIMD kernel set on this CPU / build"); }
+    ASSERT(work != NULL);
+    if (!nk) { free(work_raw); SKIPm("no SIMD kernel set on this CPU / build"); }
     for (si = 0; si < (int)(sizeof shapes / sizeof shapes[0]); si++)
     for (gi = 0; gi < 3; gi++) {
         int rows = shapes[si][0], cols = shapes[si][1];
-        float *w = (float *)malloc(sizeof(float) * (size_t)rows * cols), *X = (float *)malloc(sizeof(float) * 9 * (size_t)cols);
-        float *y0 = (float *)malloc(sizeof(float) * 9 * (size_t)rows), *y1 = (float *)malloc(sizeof(float) * 9 * (size_t)rows);
+        float *w = (float *)malloc(sizeof(float) * (size_t)rows * cols), *X = (float *)malloc(sizeof(float) * 17 * (size_t)cols);
+        float *y0 = (float *)malloc(sizeof(float) * 17 * (size_t)rows), *y1 = (float *)malloc(sizeof(float) * 17 * (size_t)rows);
         fill_adversarial(&r, w, rows, cols);
-        trng_fill_normal_f32(&r, X, (size_t)9 * cols, 1.0);
-        for (t = 0; t < 9; t++)
-            for (c = 0; c < cols; c++) X[(size_t)t * cols + c] *= scale_of[t];
+        trng_fill_normal_f32(&r, X, (size_t)17 * cols, 1.0);
+        for (t = 0; t < 17; t++)
+            for (c = 0; c < cols; c++) X[(size_t)t * cols + c] *= scale_of[t % 9];
         for (c = 32; c < 64 && c < cols; c++) X[(size_t)4 * cols + c] = 0.0f;   /* a zero block in token 4 */
         for (dti = 3; dti < 5; dti++) {
             uniql_matrix m, v;
@@ -849,7 +854,7 @@ TEST int8_prefill_tiles_equal_scalar(void)
                     if (rows % 3 || uniql_matrix_block_prefix(&m, 3, 2, &v) != UNIQL_OK) continue;
                     M = &v;
                 }
-                for (n = 1; n <= 9; n++) {
+                for (n = 1; n <= 17; n++) {
                     ASSERT_OK(uniql_matmul_ex(M, X, n, (size_t)cols, y0, (size_t)M->rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
                     for (k = 0; k < nk; k++) {
                         uniql_matmul_options o;
@@ -887,7 +892,7 @@ TEST int8_prefill_tiles_equal_scalar(void)
         }
         free(w); free(X); free(y0); free(y1);
     }
-    free(work);
+    free(work_raw);
     UQ_NOTE("%d (matrix, n, kernel) cases: SIMD prefill tiles == scalar, with and without work", checked);
     PASS();
 }
