@@ -375,8 +375,9 @@ typedef struct uniql_matmul_options {
    ranges of 128 elements, and every output element is computed by one job exactly as the
    serial call computes it. I8ACT with `work`: all n tokens' activations are quantized
    once, then each job runs its rows over every 4-token tile (8-token tiles of Q4 / Q4Z
-   with the VNNI set; its weights stay in cache: the prefill GEMM); without `work`, one tile of 4 tokens x 4096 columns is quantized at
-   a time on the stack (32 KB) and the jobs run per tile, same results. Transposed Q4 /
+   with the VNNI set; its weights stay in cache: the prefill GEMM); without `work`, one
+   tile of 4 tokens x 4096 columns is quantized at a time on the stack (32 KB) and the
+   jobs run per tile, same results. Transposed Q4 /
    Q4Z with I8ACT: one token (decode) uses `work` for per-job partial outputs; n >= 2 on
    the AVX2 / VNNI sets runs jobs of 8 tokens x 16 output groups that need no `work` (the
    scalar set keeps the partial-output path), same results. No allocation. */
