@@ -213,19 +213,25 @@ class AdaptersOff(unittest.TestCase):
 
 
 class TrainSmoke(unittest.TestCase):
+    @staticmethod
+    def train(d, fam, *extra):
+        """14 steps of `recover.py train` on the test model `fam` (CPU); returns (out dir, recover.json)"""
+        import recover
+        toks = os.path.join(d, "t.bin")
+        with open(os.path.join(ROOT, "data", "calib.txt"), "rb") as f, open(toks, "wb") as g:
+            g.write(f.read()[:20000])
+        out = os.path.join(d, "out")
+        sys.argv = ["recover.py", "train", os.path.join(DATA, fam), out, "--tokens", toks, "--test-tokens", toks,
+                    "--seconds", "25", "--reserve", "5", "--steps", "14", "--batch", "2", "--seq", "40",
+                    "--eval-windows", "2", "--warmup", "3", "--device", "cpu", *extra]
+        recover.main()
+        with open(os.path.join(out, "recover.json")) as f:
+            return out, json.load(f)
+
     def test_a_few_steps_end_to_end(self):
         import recover
         with tempfile.TemporaryDirectory() as d:
-            toks = os.path.join(d, "t.bin")
-            with open(os.path.join(ROOT, "data", "calib.txt"), "rb") as f, open(toks, "wb") as g:
-                g.write(f.read()[:20000])
-            out = os.path.join(d, "out")
-            sys.argv = ["recover.py", "train", os.path.join(DATA, "mamba2"), out, "--tokens", toks, "--test-tokens", toks,
-                        "--seconds", "25", "--reserve", "5", "--steps", "14", "--batch", "2", "--seq", "40",
-                        "--eval-windows", "2", "--warmup", "3", "--device", "cpu"]
-            recover.main()
-            with open(os.path.join(out, "recover.json")) as f:
-                rec = json.load(f)
+            out, rec = self.train(d, "mamba2")
             self.assertEqual(rec["steps"], 14)
             self.assertEqual(set(rec["ppl_after"]), {"0", "0.15", "0.35"})
             W = uqmask.st_read(os.path.join(out, "model.safetensors"))
@@ -244,18 +250,8 @@ class TrainSmoke(unittest.TestCase):
             self.assertNotIn("kl_first", rec)
 
     def test_distill_full(self):
-        import recover
         with tempfile.TemporaryDirectory() as d:
-            toks = os.path.join(d, "t.bin")
-            with open(os.path.join(ROOT, "data", "calib.txt"), "rb") as f, open(toks, "wb") as g:
-                g.write(f.read()[:20000])
-            out = os.path.join(d, "out")
-            sys.argv = ["recover.py", "train", os.path.join(DATA, "nemotron_h"), out, "--tokens", toks, "--test-tokens", toks,
-                        "--seconds", "25", "--reserve", "5", "--steps", "14", "--batch", "2", "--seq", "40",
-                        "--eval-windows", "2", "--warmup", "3", "--device", "cpu", "--distill-full", "1.0"]
-            recover.main()
-            with open(os.path.join(out, "recover.json")) as f:
-                rec = json.load(f)
+            out, rec = self.train(d, "nemotron_h", "--distill-full", "1.0")
             self.assertEqual(rec["steps"], 14)
             self.assertEqual(rec["distill_full"], 1.0)
             # the first step's student is the teacher (B = 0): KL 0; then the adapters move
