@@ -15,7 +15,7 @@
    from an observer on the calibration stream.
 
    usage: bench_quant_diag [--windows W] [--calib-seqs S] [--group G] [--group-transposed G]
-                           [--damp D] [--gptq] [--q8]
+                           [--damp D] [--gptq] [--q8] [--asym]
                            [--sorted [--dense] [--no-vo]] [--rotate]
                            [--layers] [--stats] [--only-whole] model_dir
    BPE models read tests/data/bpe/{calib,test}.u16 (windows of 512), byte models
@@ -278,7 +278,7 @@ static void classes(const char *name, const uniql_model *fp, const uniql_model *
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int i, bpe, gptq = 0, sorted = 0, dense = 0, no_vo = 0, rotate = 0, layers = 0, stats = 0, whole = 0, q8 = 0;
+    int i, bpe, gptq = 0, sorted = 0, dense = 0, no_vo = 0, rotate = 0, layers = 0, stats = 0, whole = 0, q8 = 0, asym = 0;
     double damp = 0;
     size_t ncalib, ncal;
     int *calib, *test;
@@ -299,6 +299,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--damp") && i + 1 < argc) { ok = cli_double(argv[i], argv[i + 1], 0, 10, 0, &damp); i++; }
         else if (!strcmp(argv[i], "--gptq")) gptq = 1;
         else if (!strcmp(argv[i], "--q8")) q8 = 1;
+        else if (!strcmp(argv[i], "--asym")) asym = 1;       /* Q4Z (scale + zero point) instead of Q4 */
         else if (!strcmp(argv[i], "--sorted")) sorted = 1;
         else if (!strcmp(argv[i], "--dense")) dense = 1;     /* --sorted: UNIQL_LAYOUT_DENSE */
         else if (!strcmp(argv[i], "--no-vo")) no_vo = 1;     /* --sorted: V/O kept as they are */
@@ -307,7 +308,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--stats")) stats = 1;
         else if (!strcmp(argv[i], "--only-whole")) whole = 1;
         else if (argv[i][0] == '-') {
-            printf("usage: %s [--windows W] [--calib-seqs S] [--group G] [--group-transposed G] [--damp D] [--gptq] [--q8] [--sorted [--dense] [--no-vo]] [--rotate] [--layers] [--stats] [--only-whole] model_dir\n", argv[0]);
+            printf("usage: %s [--windows W] [--calib-seqs S] [--group G] [--group-transposed G] [--damp D] [--gptq] [--q8] [--asym] [--sorted [--dense] [--no-vo]] [--rotate] [--layers] [--stats] [--only-whole] model_dir\n", argv[0]);
             return 2;
         }
         else dir = argv[i];
@@ -348,8 +349,8 @@ int main(int argc, char **argv)
         if (fp != m) uniql_model_free(fp);
         fp = r;
     }
-    printf("# %s: %s model%s%s, int4 g%d, %d windows of %d, %lu calibration tokens\n", dir, !sorted ? "unsorted" : dense ? "sorted (dense)" : "sorted (prunable)",
-           sorted && no_vo ? ", V/O not decomposed" : "", rotate ? ", Hadamard-rotated" : "", g_group, g_windows, WIN, (unsigned long)ncal);
+    printf("# %s: %s model%s%s, int4%s g%d, %d windows of %d, %lu calibration tokens\n", dir, !sorted ? "unsorted" : dense ? "sorted (dense)" : "sorted (prunable)",
+           sorted && no_vo ? ", V/O not decomposed" : "", rotate ? ", Hadamard-rotated" : "", asym ? " (Q4Z)" : "", g_group, g_windows, WIN, (unsigned long)ncal);
     p_fp = ppl(fp, UNIQL_ACT_F32);
     if (g_group_tr) printf("(transposed matrices: group %d)\n", g_group_tr);
     printf("FP: %.4f\n", p_fp);
@@ -366,6 +367,7 @@ int main(int argc, char **argv)
     o.group = g_group;
     o.group_transposed = g_group_tr;
     o.embed_bits = 8;
+    o.asymmetric = asym;
     if (gptq) {
         o.method = UNIQL_QUANT_GPTQ;
         o.calib_tokens = calib;

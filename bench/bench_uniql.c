@@ -20,7 +20,7 @@
    exact per-layer sizes of uniql_layer_bytes.
 
    usage: bench_uniql [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G]
-                      [--damp D] [--methods LIST] [--threads T] [--act-order]
+                      [--damp D] [--methods LIST] [--threads T] [--act-order] [--asym]
                       [--only LIST] [--calib F] [--test F] [--calib-ids F] [--test-ids F]
                       [model_dir ...]
    W, S, N default per model kind (bytes: 32, 32, 256; BPE: 32, 32, 512).
@@ -30,7 +30,8 @@
    at int4, 0 / 15 / 25 / 35 % pruned), preset (the official preset end to end vs uniql.h's
    defaults, eval_preset); default uniql, lsaq, speed.
    --group-transposed (the quant table only): the group of the transposed o/down/out_proj alone
-   (uniql_model_quant_options.group_transposed); default: --group.
+   (uniql_model_quant_options.group_transposed); default: --group. --asym (the quant table
+   only): Q4Z, a scale and a zero point per group, in every row (uniql_model_quant_options.asymmetric).
    --damp D (the quant table's GPTQ rows): uniql_model_quant_options.damp, the fraction of the
    mean Hessian diagonal added to it (default 0.01). --methods LIST: which quant rows to run,
    of rtn, clip, gptq, hadamard (hadamard = Hadamard + GPTQ); default all four.
@@ -88,7 +89,7 @@ static int *read_u16(const char *path, size_t *n)
 
 /* per-model settings: the token streams and window of the model's kind */
 static int WIN;                          /* window (and calibration sequence) length */
-static int g_windows, g_calib_seqs, g_group = 128, g_act_order, g_group_tr;
+static int g_windows, g_calib_seqs, g_group = 128, g_act_order, g_group_tr, g_asym;
 static double g_damp;                    /* --damp: GPTQ damping (0 = uniql.h's default 0.01) */
 static unsigned g_methods = 15;          /* --methods: bit k = quant table row k (rtn, clip, gptq, hadamard) */
 static int o_windows, o_calib_seqs, o_window;   /* command line; 0 = the kind's default */
@@ -405,6 +406,7 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         o.embed_bits = 8;
         o.parallel = g_par;
         o.group_transposed = g_group_tr;
+        o.asymmetric = g_asym;
         o.clip = meth == 1;
         if (meth >= 2) {
             o.method = UNIQL_QUANT_GPTQ;
@@ -448,8 +450,8 @@ static void eval_quant(const uniql_model *m, const uniql_calib *cb, const double
         for (k = 0; k < 4; k++) printf(" %.4f (%+.2f%%) |", pp[meth][k], 100 * (pp[meth][k] / p_fp[k] - 1));
         printf("\n");
     }
-    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ, damp %g%s)\n",
-           (unsigned long)ncal, g_damp > 0 ? g_damp : 0.01, g_act_order ? ", act-order" : "");
+    printf("(percentages: vs the FP sorted model pruned to the same kept sizes; %lu calibration tokens for GPTQ, damp %g%s%s)\n",
+           (unsigned long)ncal, g_damp > 0 ? g_damp : 0.01, g_act_order ? ", act-order" : "", g_asym ? ", Q4Z (asymmetric)" : "");
     fflush(stdout);
     uniql_model_free(rot);
     uniql_model_free(sorted);
@@ -614,6 +616,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--window") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 16, 1 << 16, &o_window); i++; }
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) { ok = cli_int(argv[i], argv[i + 1], 1, UQ_POOL_MAX, &threads); i++; }
         else if (!strcmp(argv[i], "--act-order")) g_act_order = 1;   /* GPTQ rows of --only quant */
+        else if (!strcmp(argv[i], "--asym")) g_asym = 1;             /* every row of --only quant: Q4Z */
         else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
             ok = cli_group(argv[i], argv[i + 1], &g_group);
             i++;
@@ -648,7 +651,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--test-ids") && i + 1 < argc) test_ids = argv[++i];
         else if (argv[i][0] == '-') {
             printf("usage: %s [--windows W] [--calib-seqs S] [--window N] [--group G] [--group-transposed G] [--damp D] [--methods LIST]\n"
-                   "          [--threads T] [--act-order]\n"
+                   "          [--threads T] [--act-order] [--asym]\n"
                    "          [--only uniql,lsaq,speed,quant,preset]\n"
                    "          [--calib F] [--test F] [--calib-ids F] [--test-ids F] [model_dir ...]\n", argv[0]);
             return 2;
