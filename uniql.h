@@ -3205,6 +3205,7 @@ typedef struct uniql__kernels {
     uniql__t8_fn t8;
     uniql__t8r_fn t8r;       /* NULL: the transposed prefill runs t8 token by token */
     uniql__q4x2_fn q4x2;
+    uniql__q4x2_fn q8x2;     /* optional: the same for two rows of a Q8 view; NULL: qdot8 row by row */
     uniql__fdot_fn fdot;
     uniql__fgemm_fn fgemm;   /* NULL: fdot one row at a time */
     uniql__faxpy_fn faxpy;
@@ -3378,6 +3379,8 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
     int r, t, np = (cn + 1) / 2;
     size_t bb = uniql__block_bytes(W->dtype);
     unsigned char tmp0[64], tmp1[64];
+    /* the decode GEMV's two-row kernel for this dtype, where the kernel set has one */
+    uniql__q4x2_fn x2 = nt != 1 ? NULL : uniql__is_q4(W->dtype) ? K->q4x2 : W->dtype == UNIQL_DTYPE_Q8 ? K->q8x2 : NULL;
     for (r = r0; r < r1; r++) {
         size_t p = uniql__phys(W, r);
         const unsigned char *row = (const unsigned char *)W->data + p * W->stride, *l0;
@@ -3387,14 +3390,14 @@ static void uniql__i8_rows(const uniql_matrix *W, const uniql__kernels *K, const
         uniql__qk_row(W, p, &k);
         cv = xa + (size_t)np * UNIQL__REC;
         l0 = uniql__i8_last(W, row, c0, cn, tmp0);
-        if (nt == 1 && K->q4x2 && uniql__is_q4(W->dtype) && r + 1 < r1) {
+        if (x2 && r + 1 < r1) {
             /* two rows share every activation load (same arithmetic per row as qdot8) */
             size_t p1 = uniql__phys(W, r + 1);
             const unsigned char *row1 = (const unsigned char *)W->data + p1 * W->stride;
             float out1 = 0;
             uniql__qk k1;
             uniql__qk_row(W, p1, &k1);
-            K->q4x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, row1 + (size_t)c0 * bb, l0,
+            x2(&k, &k1, c0, cn, row + (size_t)c0 * bb, row1 + (size_t)c0 * bb, l0,
                     uniql__i8_last(W, row1, c0, cn, tmp1), xa, cv, 2 * W->stride, out, &out1);
             Y[(size_t)t0 * ldy + r] = c0 == 0 ? out[0] : Y[(size_t)t0 * ldy + r] + out[0];
             r++;
@@ -5328,6 +5331,45 @@ UNIQL__VNNI static void uniql__q4x2_vnni(const uniql__qk *k0, const uniql__qk *k
     uniql__q4r2_vnni_nt(k0, k1, b0, nb, d0, d1, l0, l1, rec, cv, 0, pfd, 1, out0, out1);
 }
 
+/* Q8, two rows x one token (the decode GEMV of Q8 views, e.g. an int8 lm_head); the AVX2
+   set runs uniql__qdot8_avx2 row by row there. A row's pair is 64 bytes (blocks 2p, 2p+1);
+   128-bit lane shuffles give row 0 in the low half and row 1 in the high half in the lane
+   order of uniql__qdot8_scalar (int32 lane 4h + l: bytes 4l..4l+3 and 16+4l..16+4l+3 of
+   block h). Signed weights x signed activations through vpdpbusd: |w| as u8 (|-128| reads
+   as 128) times x negated where w < 0 (|x| <= 127: exact), so every lane holds the exact
+   integer sum, as maddubs + madd does in the AVX2 twin without saturating (2 * 128 * 127
+   < 2^15). Float steps: the scalar's (one unit per chunk, z = 0, the row's one scale). */
+UNIQL__VNNI static void uniql__q8x2_vnni(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
+                                         const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
+                                         const unsigned char *rec, const unsigned char *cv, size_t pfd, float *out0,
+                                         float *out1)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    int np = (nb + 1) / 2, p;
+    __m512 a = _mm512_setzero_ps(), sv, zv = _mm512_setzero_ps(), t;
+    (void)b0;
+    for (p = 0; p < np; p++) {
+        const unsigned char *r = rec + (size_t)p * UNIQL__REC;
+        const unsigned char *p0 = p == np - 1 && l0 ? l0 : d0 + (size_t)p * 64;
+        const unsigned char *p1 = p == np - 1 && l1 ? l1 : d1 + (size_t)p * 64;
+        __m512i v0 = _mm512_loadu_si512((const void *)p0), v1 = _mm512_loadu_si512((const void *)p1);
+        __m512i lo = _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));   /* bytes 0-15 of blocks 2p, 2p+1 */
+        __m512i hi = _mm512_shuffle_i64x2(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));   /* bytes 16-31 */
+        __m512i xl = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)r));
+        __m512i xh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(const void *)(r + 32))), is;
+        _mm_prefetch((const char *)(d0 + (size_t)p * 64 + pfd), UNIQL__PF_HINT);
+        _mm_prefetch((const char *)(d1 + (size_t)p * 64 + pfd), UNIQL__PF_HINT);
+        xl = _mm512_mask_sub_epi8(xl, _mm512_movepi8_mask(lo), zero, xl);
+        xh = _mm512_mask_sub_epi8(xh, _mm512_movepi8_mask(hi), zero, xh);
+        is = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, _mm512_abs_epi8(lo), xl), _mm512_abs_epi8(hi), xh);
+        a = _mm512_fmadd_ps(uniql__vnni_bcast8(r + 64), _mm512_cvtepi32_ps(is), a);
+    }
+    sv = _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(_cvtsh_ss(k0->sc[0])), _mm512_set1_ps(_cvtsh_ss(k1->sc[0])));
+    t = _mm512_fmadd_ps(sv, _mm512_fnmadd_ps(zv, uniql__vnni_bcast8(cv), a), _mm512_setzero_ps());
+    *out0 += uniql__avx2_hsum(_mm512_castps512_ps256(t));
+    *out1 += uniql__avx2_hsum(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
+}
+
 /* uniql__t8r_avx2 with vpdpbusd (one instruction per quad instead of maddubs + madd + add) */
 UNIQL__VNNI static void uniql__t8r_vnni(uniql_dtype dt, const unsigned char *const *rows, int nc, int nblk, const int8_t *qa,
                                         size_t qs, const float *d, const int32_t *Z, int nt, int nout, float *part)
@@ -5610,6 +5652,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
     k->qaxpy = uniql__qaxpy_scalar;
     k->qdot8 = uniql__qdot8_scalar;
     k->q4x2 = NULL;
+    k->q8x2 = NULL;
     k->t8q = uniql__t8_quant_scalar;
     k->t8 = uniql__t8_dot_scalar;
     k->t8r = NULL;
@@ -5632,6 +5675,7 @@ static int uniql__kernels_for(int isa, uniql__kernels *k)
         if (isa == UNIQL_KERNEL_VNNI) {
             k->q4r2 = uniql__q4r2_vnni;
             k->q4x2 = uniql__q4x2_vnni;
+            k->q8x2 = uniql__q8x2_vnni;
             k->fgemm = uniql__fgemm_vnni;
             k->t8r = uniql__t8r_vnni;
         }

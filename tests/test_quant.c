@@ -514,8 +514,10 @@ TEST simd_matmul_equals_scalar(void)
     return st;
 }
 
-/* I8ACT: SIMD == scalar bit for bit (the same integer sums and float steps), and the documented
-   error bound against the exact product. */
+/* I8ACT: SIMD == scalar bit for bit (the same integer sums and float steps), AVX2 and,
+   where the CPU has it, the VNNI set (its two-row decode kernels for Q4 / Q4Z and Q8 at
+   n = 1, odd row counts leaving one row to qdot8), and the documented error bound against
+   the exact product. */
 TEST int8_activation_path(void)
 {
     /* the shape classes, plus widths that cross the activation chunks (4096 columns per
@@ -525,7 +527,7 @@ TEST int8_activation_path(void)
     static const int groups[3] = { 32, 64, 128 };
     trng r = { 123 };
     size_t si;
-    int dti, n, gi, simd = simd_kernel();
+    int dti, n, gi, kk, simd = simd_kernel(), vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? UNIQL_KERNEL_VNNI : 0;
     double worst_simd = 0, worst_rel = 0;
     for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
     for (gi = 0; gi < 3; gi++) {
@@ -545,8 +547,10 @@ TEST int8_activation_path(void)
             ASSERT_OK(uniql_dequantize(&m, dq, (size_t)cols));
             for (n = 1; n <= 7; n += 2) {
                 ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
-                if (simd) {
-                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, simd | UNIQL_KERNEL_I8ACT));
+                for (kk = 0; kk < 2; kk++) {
+                    int isa = kk == 0 ? simd : vnni;
+                    if (!isa) continue;
+                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, isa | UNIQL_KERNEL_I8ACT));
                     for (k = 0; k < n * rows; k++) {
                         double d = fabs((double)y0[k] - y1[k]) / (fabs(y0[k]) + 1e-30);
                         if (d > worst_simd) worst_simd = d;
@@ -574,6 +578,22 @@ TEST int8_activation_path(void)
                         if (mag > 0 && fabs(exact - y0[i * rows + j]) / mag > worst_rel) worst_rel = fabs(exact - y0[i * rows + j]) / mag;
                     }
             }
+            if (dti == UNIQL_DTYPE_Q8) {
+                /* raw weight bytes, -128 included (the quantizer writes -127..127 only): the
+                   two-row kernel reads |-128| as 128; still the scalar bits */
+                unsigned char *d = (unsigned char *)buf + ((const unsigned char *)m.data - (unsigned char *)buf);
+                size_t b;
+                for (b = 0; b < (size_t)rows * m.stride; b++) d[b] = b % 5 == 0 ? 0x80 : (unsigned char)(trng_u64(&r) >> 56);
+                for (n = 1; n <= 3; n += 2) {
+                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
+                    for (kk = 0; kk < 2; kk++) {
+                        int isa = kk == 0 ? simd : vnni;
+                        if (!isa) continue;
+                        ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, isa | UNIQL_KERNEL_I8ACT));
+                        ASSERTm("I8ACT Q8 with -128 weights: SIMD == scalar bit for bit", !memcmp(y0, y1, sizeof(float) * (size_t)n * rows));
+                    }
+                }
+            }
             X[cols - 1] = NAN;
             ASSERT_ERR(UNIQL_ERR_NONFINITE, uniql_matmul_ex(&m, X, 1, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_I8ACT));
             X[cols - 1] = 0.5f;
@@ -581,7 +601,8 @@ TEST int8_activation_path(void)
         }
         free(w); free(X); free(y0); free(y1); free(dq);
     }
-    UQ_NOTE("I8ACT: SIMD vs scalar max relative difference %.3g; error vs exact up to %.3g of sum |w x|", worst_simd, worst_rel);
+    UQ_NOTE("I8ACT: SIMD%s vs scalar max relative difference %.3g; error vs exact up to %.3g of sum |w x|",
+            vnni ? " (AVX2 and VNNI)" : "", worst_simd, worst_rel);
     {
         /* the typical cost on Gaussian data: relative L2 error of y against fp32 activations */
         int rows = 256, cols = 2048, i;
