@@ -527,8 +527,10 @@ TEST int8_activation_path(void)
     static const int groups[3] = { 32, 64, 128 };
     trng r = { 123 };
     size_t si;
-    int dti, n, gi, kk, simd = simd_kernel(), vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI) ? UNIQL_KERNEL_VNNI : 0;
+    int dti, n, gi, kk, kern[2], nk = 0, vnni = uniql_kernel_available(UNIQL_KERNEL_VNNI);
     double worst_simd = 0, worst_rel = 0;
+    if (simd_kernel()) kern[nk++] = simd_kernel();
+    if (vnni) kern[nk++] = UNIQL_KERNEL_VNNI;
     for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
     for (gi = 0; gi < 3; gi++) {
         int rows = shapes[si][0], cols = shapes[si][1];
@@ -547,10 +549,8 @@ TEST int8_activation_path(void)
             ASSERT_OK(uniql_dequantize(&m, dq, (size_t)cols));
             for (n = 1; n <= 7; n += 2) {
                 ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
-                for (kk = 0; kk < 2; kk++) {
-                    int isa = kk == 0 ? simd : vnni;
-                    if (!isa) continue;
-                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, isa | UNIQL_KERNEL_I8ACT));
+                for (kk = 0; kk < nk; kk++) {
+                    ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, kern[kk] | UNIQL_KERNEL_I8ACT));
                     for (k = 0; k < n * rows; k++) {
                         double d = fabs((double)y0[k] - y1[k]) / (fabs(y0[k]) + 1e-30);
                         if (d > worst_simd) worst_simd = d;
@@ -586,10 +586,8 @@ TEST int8_activation_path(void)
                 for (b = 0; b < (size_t)rows * m.stride; b++) d[b] = b % 5 == 0 ? 0x80 : (unsigned char)(trng_u64(&r) >> 56);
                 for (n = 1; n <= 3; n += 2) {
                     ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y0, (size_t)rows, UNIQL_KERNEL_SCALAR | UNIQL_KERNEL_I8ACT));
-                    for (kk = 0; kk < 2; kk++) {
-                        int isa = kk == 0 ? simd : vnni;
-                        if (!isa) continue;
-                        ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, isa | UNIQL_KERNEL_I8ACT));
+                    for (kk = 0; kk < nk; kk++) {
+                        ASSERT_OK(uniql_matmul_ex(&m, X, n, (size_t)cols, y1, (size_t)rows, kern[kk] | UNIQL_KERNEL_I8ACT));
                         ASSERTm("I8ACT Q8 with -128 weights: SIMD == scalar bit for bit", !memcmp(y0, y1, sizeof(float) * (size_t)n * rows));
                     }
                 }
