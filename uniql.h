@@ -3162,8 +3162,8 @@ typedef void (*uniql__qaxpy_fn)(const uniql__qk *k, int b0, int nb, const unsign
 typedef void (*uniql__qdot8_fn)(const uniql__qk *k, int b0, int nb, const unsigned char *data, const unsigned char *last,
                                 const unsigned char *rec, const unsigned char *cv, size_t lda, int nt, float *out);
 
-/* optional: two storage rows of one Q4/Q4Z view against one token (the decode GEMV), the
-   same arithmetic per row as qdot8; NULL where a kernel set has none */
+/* optional: two storage rows of one Q4/Q4Z view (q4x2) or Q8 view (q8x2) against one token
+   (the decode GEMV), the same arithmetic per row as qdot8; NULL where a kernel set has none */
 typedef void (*uniql__q4x2_fn)(const uniql__qk *k0, const uniql__qk *k1, int b0, int nb, const unsigned char *d0,
                                const unsigned char *d1, const unsigned char *l0, const unsigned char *l1,
                                const unsigned char *rec, const unsigned char *cv, size_t pfd, float *out0, float *out1);
